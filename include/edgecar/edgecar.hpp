@@ -1,0 +1,356 @@
+// edgecar's public embedding API: load and validate WebAssembly modules, instantiate them
+// with imports (including host functions written in C++), call exports, access memory.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
+#include <vector>
+
+namespace edgecar {
+
+// Value types, numbered by their binary encoding (WebAssembly spec 5.3.1, 5.3.3).
+enum class ValType : uint8_t {
+  I32 = 0x7F,
+  I64 = 0x7E,
+  F32 = 0x7D,
+  F64 = 0x7C,
+  V128 = 0x7B,
+  FuncRef = 0x70,
+  ExternRef = 0x6F,
+};
+std::string_view to_string(ValType t);
+inline bool is_ref(ValType t) { return t == ValType::FuncRef || t == ValType::ExternRef; }
+
+struct FuncType {
+  std::vector<ValType> params;
+  std::vector<ValType> results;
+  friend bool operator==(const FuncType&, const FuncType&) = default;
+  std::string to_string() const;  // "(i32, i64) -> (f64)"
+};
+
+enum class ExternKind : uint8_t { Func = 0, Table = 1, Memory = 2, Global = 3 };
+std::string_view to_string(ExternKind k);
+
+struct Limits {
+  uint64_t min = 0;
+  std::optional<uint64_t> max;
+};
+
+class Function;
+class Table;
+class Memory;
+class Global;
+class Instance;
+class Store;
+
+// A WebAssembly value. References are pointers (nullptr is the null reference);
+// floats keep their exact bit patterns (NaN payloads included).
+struct Value {
+  ValType type = ValType::I32;
+  uint64_t bits = 0;
+
+  static Value i32(int32_t v) { return {ValType::I32, static_cast<uint32_t>(v)}; }
+  static Value i64(int64_t v) { return {ValType::I64, static_cast<uint64_t>(v)}; }
+  static Value f32(float v);
+  static Value f64(double v);
+  static Value f32_bits(uint32_t b) { return {ValType::F32, b}; }
+  static Value f64_bits(uint64_t b) { return {ValType::F64, b}; }
+  static Value funcref(const Function* f) {
+    return {ValType::FuncRef, reinterpret_cast<uintptr_t>(f)};
+  }
+  static Value externref(const void* p) {
+    return {ValType::ExternRef, reinterpret_cast<uintptr_t>(p)};
+  }
+
+  int32_t as_i32() const { return static_cast<int32_t>(static_cast<uint32_t>(bits)); }
+  int64_t as_i64() const { return static_cast<int64_t>(bits); }
+  float as_f32() const;
+  double as_f64() const;
+  const Function* as_funcref() const { return reinterpret_cast<const Function*>(bits); }
+  const void* as_externref() const { return reinterpret_cast<const void*>(bits); }
+  bool is_null_ref() const { return bits == 0; }
+  std::string to_string() const;  // "i32:42", "f64:0x1p+0", "funcref:null"
+};
+
+// Why a guest stopped abnormally (WebAssembly spec 4.4 traps, plus embedder reasons).
+enum class TrapKind : uint8_t {
+  Unreachable,
+  MemoryOutOfBounds,
+  TableOutOfBounds,
+  IntegerDivideByZero,
+  IntegerOverflow,
+  InvalidConversionToInteger,
+  IndirectCallTypeMismatch,
+  UndefinedElement,
+  UninitializedElement,
+  CallStackExhausted,
+  Interrupted,  // the embedder asked the guest to stop (e.g. a timeout)
+  Host,         // a host function failed; the message says why
+  Exit,         // a host function ended the guest on purpose (e.g. WASI proc_exit)
+};
+std::string_view to_string(TrapKind k);
+
+enum class ErrorKind : uint8_t {
+  Io,         // reading a file failed
+  Malformed,  // the binary does not decode (spec 5)
+  Invalid,    // the module does not validate (spec 3)
+  Link,       // imports do not match (spec 4.5.4)
+  Trap,       // execution trapped, during instantiation or a call
+  Usage,      // the embedding API was misused (wrong argument count, unknown export, ...)
+};
+std::string_view to_string(ErrorKind k);
+
+struct Error {
+  ErrorKind kind = ErrorKind::Usage;
+  std::string message;
+  std::optional<TrapKind> trap;       // set when kind == Trap
+  int32_t exit_code = 0;              // set when trap == Exit
+  std::vector<std::string> backtrace;  // innermost frame first, for traps
+
+  // "<kind>: <message>", e.g. "malformed: unexpected end of section 10 at offset 0x1f3".
+  std::string to_string() const;
+};
+
+// A value or an error, in the spirit of std::expected (C++23).
+template <class T>
+class [[nodiscard]] Expected {
+ public:
+  Expected(T value) : v_(std::move(value)) {}
+  Expected(Error error) : v_(std::move(error)) {}
+  bool ok() const { return v_.index() == 0; }
+  explicit operator bool() const { return ok(); }
+  T& value() & { return std::get<0>(v_); }
+  const T& value() const& { return std::get<0>(v_); }
+  T&& value() && { return std::get<0>(std::move(v_)); }
+  T* operator->() { return &value(); }
+  const T* operator->() const { return &value(); }
+  T& operator*() & { return value(); }
+  const T& operator*() const& { return value(); }
+  T&& operator*() && { return std::move(*this).value(); }
+  const Error& error() const& { return std::get<1>(v_); }
+  Error&& error() && { return std::get<1>(std::move(v_)); }
+
+ private:
+  std::variant<T, Error> v_;
+};
+
+template <>
+class [[nodiscard]] Expected<void> {
+ public:
+  Expected() = default;
+  Expected(Error error) : e_(std::move(error)) {}
+  bool ok() const { return !e_.has_value(); }
+  explicit operator bool() const { return ok(); }
+  const Error& error() const& { return *e_; }
+  Error&& error() && { return std::move(*e_); }
+
+ private:
+  std::optional<Error> e_;
+};
+
+// Host-side limits applied to everything a store creates.
+struct StoreLimits {
+  uint32_t max_memory_pages = 65536;     // cap on any memory's size, in 64 KiB pages
+  uint32_t max_table_elements = 10'000'000;
+  uint32_t max_call_depth = 20'000;      // wasm frames; deeper recursion traps
+  uint32_t value_stack_slots = 1u << 20;  // 8 MiB of operand stack and locals
+};
+
+namespace detail {
+struct ModuleData;
+}
+
+struct ImportDesc {
+  std::string module;
+  std::string name;
+  ExternKind kind;
+  std::string type;  // human-readable type, e.g. "func (i32) -> ()", "memory {min 1}"
+};
+
+struct ExportDesc {
+  std::string name;
+  ExternKind kind;
+  std::string type;
+};
+
+// A decoded, validated and compiled module. Immutable and shareable between threads:
+// instantiate it any number of times, in any store.
+class Module {
+ public:
+  static Expected<std::shared_ptr<const Module>> from_bytes(std::span<const uint8_t> bytes);
+  static Expected<std::shared_ptr<const Module>> from_file(const std::string& path);
+
+  std::vector<ImportDesc> imports() const;
+  std::vector<ExportDesc> exports() const;
+  std::optional<FuncType> export_func_type(std::string_view name) const;
+  const detail::ModuleData& data() const { return *data_; }
+
+  explicit Module(std::unique_ptr<detail::ModuleData> d);
+  ~Module();
+
+ private:
+  std::unique_ptr<detail::ModuleData> data_;
+};
+
+// Arguments and results of a host function call, as raw 64-bit slots: args on entry,
+// results on return (they share storage).
+class HostCall {
+ public:
+  HostCall(Store& store, Instance* caller, uint64_t* slots) : store_(store), caller_(caller), slots_(slots) {}
+  uint32_t u32(size_t i) const { return static_cast<uint32_t>(slots_[i]); }
+  int32_t i32(size_t i) const { return static_cast<int32_t>(slots_[i]); }
+  uint64_t u64(size_t i) const { return slots_[i]; }
+  float f32(size_t i) const;
+  double f64(size_t i) const;
+  void set_i32(size_t i, int32_t v) { slots_[i] = static_cast<uint32_t>(v); }
+  void set_u32(size_t i, uint32_t v) { slots_[i] = v; }
+  void set_i64(size_t i, int64_t v) { slots_[i] = static_cast<uint64_t>(v); }
+  void set_f32(size_t i, float v);
+  void set_f64(size_t i, double v);
+  uint64_t* slots() { return slots_; }
+  Store& store() { return store_; }
+  // The instance whose code called this function (nullptr when called from the host),
+  // and its memory 0 (nullptr if it has none).
+  Instance* caller() const { return caller_; }
+  Memory* memory() const;
+
+ private:
+  Store& store_;
+  Instance* caller_;
+  uint64_t* slots_;
+};
+
+using HostFunc = std::function<Expected<void>(HostCall&)>;
+
+// Helpers for host functions that fail.
+Error host_error(std::string message);
+Error exit_request(int32_t code);  // ends the guest like WASI proc_exit
+
+class Function {
+ public:
+  const FuncType& type() const;
+  bool is_host() const;
+  Instance* instance() const;  // defining instance (nullptr for host functions)
+  std::string name() const;    // from the name section or export, for backtraces
+
+  Function() = default;
+  Function(const Function&) = delete;
+  Function& operator=(const Function&) = delete;
+};
+
+class Memory {
+ public:
+  uint8_t* data();
+  const uint8_t* data() const;
+  uint64_t size_bytes() const;
+  uint32_t size_pages() const;
+  const Limits& limits() const;
+  // Bounds-checked copies between host and guest memory.
+  Expected<void> read(uint64_t offset, std::span<uint8_t> out) const;
+  Expected<void> write(uint64_t offset, std::span<const uint8_t> in);
+  // Returns the old size in pages, or nullopt when the growth is refused.
+  std::optional<uint32_t> grow(uint32_t delta_pages);
+
+  Memory() = default;
+  Memory(const Memory&) = delete;
+  Memory& operator=(const Memory&) = delete;
+};
+
+class Table {
+ public:
+  ValType elem_type() const;
+  uint32_t size() const;
+  Expected<Value> get(uint32_t index) const;
+  Expected<void> set(uint32_t index, Value v);
+
+  Table() = default;
+  Table(const Table&) = delete;
+  Table& operator=(const Table&) = delete;
+};
+
+class Global {
+ public:
+  ValType type() const;
+  bool is_mutable() const;
+  Value get() const;
+  Expected<void> set(Value v);
+
+  Global() = default;
+  Global(const Global&) = delete;
+  Global& operator=(const Global&) = delete;
+};
+
+using Extern = std::variant<Function*, Table*, Memory*, Global*>;
+
+// Named imports offered to instantiation, keyed by (module, name).
+class Imports {
+ public:
+  void add(std::string module, std::string name, Extern ext);
+  // Offers every export of an instance under the given module name (spec test "register").
+  void add_instance(const std::string& module, Instance& instance);
+  const Extern* find(std::string_view module, std::string_view name) const;
+
+ private:
+  std::map<std::pair<std::string, std::string>, Extern, std::less<>> map_;
+};
+
+class Instance {
+ public:
+  const Module& module() const;
+  std::optional<Extern> get_export(std::string_view name) const;
+  Function* get_function(std::string_view name) const;
+  Memory* get_memory(std::string_view name) const;
+  Global* get_global(std::string_view name) const;
+  Memory* memory0() const;  // the instance's first memory, if any
+  std::vector<std::pair<std::string, Extern>> exports() const;
+
+  Instance() = default;
+  Instance(const Instance&) = delete;
+  Instance& operator=(const Instance&) = delete;
+};
+
+// Owns every instance, function, memory, table and global it creates; they live as long
+// as the store. A store is used by one thread at a time.
+class Store {
+ public:
+  explicit Store(StoreLimits limits = {});
+  ~Store();
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  // Instantiates a module (spec 4.5.4): links imports, initialises globals, tables and
+  // memories, runs the start function.
+  Expected<Instance*> instantiate(const std::shared_ptr<const Module>& module, const Imports& imports);
+
+  Function* create_host_function(FuncType type, HostFunc fn, std::string debug_name = "");
+  Memory* create_memory(Limits limits);
+  Table* create_table(ValType elem_type, Limits limits);
+  Global* create_global(Value init, bool is_mutable);
+
+  // Calls a function with typed arguments; traps come back as Error{kind=Trap}.
+  Expected<std::vector<Value>> call(Function* fn, std::span<const Value> args);
+  Expected<std::vector<Value>> call(Instance* instance, std::string_view export_name,
+                                    std::span<const Value> args);
+
+  // Asks running guest code to stop at its next loop back-edge or call; thread-safe.
+  void interrupt();
+  void clear_interrupt();
+
+  const StoreLimits& limits() const;
+  struct Impl;
+  Impl& impl() { return *impl_; }
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace edgecar

@@ -1,0 +1,525 @@
+// Binary decoder (spec 5): bytes -> binary::Module. Only syntax is checked here; typing
+// rules belong to the validator.
+#include <array>
+
+#include "binary/module.hpp"
+#include "binary/reader.hpp"
+
+namespace edgecar::binary {
+
+namespace {
+
+enum class Imm : uint8_t {
+  None, BlockType, Label, BrTable, Func, CallIndirect, Local, Global, Table, Memarg,
+  MemIdx, I32, I64, F32, F64, RefType, SelectT, Data, Elem, TableInit, TableCopy,
+  MemInit, MemCopy,
+};
+
+struct OpInfo {
+  const char* name = nullptr;
+  Imm imm = Imm::None;
+};
+
+// Index: single-byte opcodes at [0, 256), 0xFC-prefixed at [256, 256 + 18).
+constexpr size_t kPrefixBase = 256;
+constexpr size_t kNumFC = 18;
+
+constexpr std::array<OpInfo, kPrefixBase + kNumFC> make_table() {
+  std::array<OpInfo, kPrefixBase + kNumFC> t{};
+#define OP(code, id, name, imm, sig, align) \
+  t[(code) >= 0xFC00 ? kPrefixBase + ((code)&0xFF) : (code)] = OpInfo{name, Imm::imm};
+#include "binary/opcodes.def"
+#undef OP
+  return t;
+}
+constexpr auto kOps = make_table();
+
+const OpInfo* lookup(uint16_t op) {
+  size_t i = op >= 0xFC00 ? kPrefixBase + (op & 0xFF) : op;
+  if (op >= 0xFC00 && (op & 0xFF) >= kNumFC) return nullptr;
+  if (i >= kOps.size() || kOps[i].name == nullptr) return nullptr;
+  return &kOps[i];
+}
+
+bool is_valtype_byte(uint8_t b) {
+  return b == 0x7F || b == 0x7E || b == 0x7D || b == 0x7C || b == 0x7B || b == 0x70 || b == 0x6F;
+}
+
+class Decoder {
+ public:
+  explicit Decoder(std::span<const uint8_t> bytes) : bytes_(bytes) {}
+
+  Module run() {
+    Reader r(bytes_);
+    if (r.remaining() < 4 || r.fixed32() != 0x6D736100) r.fail_at("magic header not detected", 0);
+    if (r.remaining() < 4) r.fail("unexpected end: missing version");
+    if (r.fixed32() != 1) r.fail_at("unknown binary version", 4);
+
+    // Non-custom sections must appear at most once, in this order (spec 5.5.2).
+    static constexpr int kOrder[] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 11, 12, 10};  // by id
+    int last_order = 0;
+    uint32_t func_count = 0;
+    bool saw_code = false;
+    bool saw_data = false;
+    while (!r.at_end()) {
+      size_t sec_start = r.offset();
+      uint8_t id = r.u8();
+      if (id > 12) r.fail_at("malformed section id " + std::to_string(id), sec_start);
+      uint32_t size = r.u32();
+      Reader s = r.sub(size);
+      s.set_context("section " + std::to_string(id));
+      if (id != 0) {
+        if (kOrder[id] <= last_order) r.fail_at("unexpected section id " + std::to_string(id) + " (out of order or duplicate)", sec_start);
+        last_order = kOrder[id];
+      }
+      section_id_ = id;
+      switch (id) {
+        case 0: custom(s); break;
+        case 1: types(s); break;
+        case 2: imports(s); break;
+        case 3: func_count = functions(s); break;
+        case 4: tables(s); break;
+        case 5: memories(s); break;
+        case 6: globals(s); break;
+        case 7: exports(s); break;
+        case 8: m_.start = s.u32(); break;
+        case 9: elems(s); break;
+        case 10: code(s, func_count); saw_code = true; break;
+        case 11:
+          datas(s);
+          saw_data = true;
+          break;
+        case 12: m_.data_count = s.u32(); break;
+      }
+      if (!s.at_end()) s.fail("section size mismatch: section " + std::to_string(id) + " has unread bytes");
+    }
+    if (!saw_code && func_count != 0) r.fail("function and code section have inconsistent lengths");
+    // Code that names data segments needs the data count section (spec 5.5.13), checked
+    // as the reference interpreter does: when there is a data section to refer to.
+    if (data_ref_offset_ && !m_.data_count && saw_data) r.fail_at("data count section required", *data_ref_offset_);
+    if (m_.data_count && *m_.data_count != m_.datas.size())
+      r.fail("data count and data section have inconsistent lengths");
+    return std::move(m_);
+  }
+
+ private:
+  ValType valtype(Reader& r) {
+    size_t off = r.offset();
+    uint8_t b = r.u8();
+    if (!is_valtype_byte(b)) r.fail_at("malformed value type " + util::hex(b), off);
+    return static_cast<ValType>(b);
+  }
+
+  ValType reftype(Reader& r) {
+    size_t off = r.offset();
+    uint8_t b = r.u8();
+    if (b != 0x70 && b != 0x6F) r.fail_at("malformed reference type " + util::hex(b), off);
+    return static_cast<ValType>(b);
+  }
+
+  Limits limits(Reader& r, bool is_memory) {
+    size_t off = r.offset();
+    uint8_t flag = r.u8();
+    if (flag > 1) r.fail_at(is_memory ? "integer too large: malformed memory limits flag" : "integer too large: malformed table limits flag", off);
+    Limits l;
+    l.min = r.u32();
+    if (flag == 1) l.max = r.u32();
+    return l;
+  }
+
+  GlobalType globaltype(Reader& r) {
+    GlobalType g;
+    g.type = valtype(r);
+    size_t off = r.offset();
+    uint8_t m = r.u8();
+    if (m > 1) r.fail_at("malformed mutability", off);
+    g.mut = m == 1;
+    return g;
+  }
+
+  void custom(Reader& s) {
+    CustomSection c;
+    c.name = s.name();
+    auto rest = s.bytes(s.remaining());
+    c.bytes.assign(rest.begin(), rest.end());
+    if (c.name == "name") names(c.bytes);
+    m_.customs.push_back(std::move(c));
+  }
+
+  // The name section is a custom section: a malformed one is ignored (spec 7.4.1).
+  void names(const std::vector<uint8_t>& bytes) {
+    try {
+      Reader r(bytes);
+      while (!r.at_end()) {
+        uint8_t sub = r.u8();
+        Reader s = r.sub(r.u32());
+        if (sub != 1) continue;
+        uint32_t n = s.u32();
+        for (uint32_t i = 0; i < n; ++i) {
+          uint32_t idx = s.u32();
+          m_.func_names[idx] = s.name();
+        }
+      }
+    } catch (const DecodeError&) {
+    }
+  }
+
+  void types(Reader& s) {
+    uint32_t n = s.u32();
+    for (uint32_t i = 0; i < n; ++i) {
+      size_t off = s.offset();
+      if (s.u8() != 0x60) s.fail_at("malformed function type: expected 0x60", off);
+      FuncType ft;
+      uint32_t np = s.u32();
+      if (np > s.remaining()) s.fail("unexpected end: too many parameters");
+      for (uint32_t j = 0; j < np; ++j) ft.params.push_back(valtype(s));
+      uint32_t nr = s.u32();
+      if (nr > s.remaining()) s.fail("unexpected end: too many results");
+      for (uint32_t j = 0; j < nr; ++j) ft.results.push_back(valtype(s));
+      m_.types.push_back(std::move(ft));
+    }
+  }
+
+  void imports(Reader& s) {
+    uint32_t n = s.u32();
+    for (uint32_t i = 0; i < n; ++i) {
+      Import im;
+      im.module = s.name();
+      im.name = s.name();
+      size_t off = s.offset();
+      uint8_t kind = s.u8();
+      switch (kind) {
+        case 0:
+          im.kind = ExternKind::Func;
+          im.func_type = s.u32();
+          m_.funcs.push_back(im.func_type);
+          m_.num_imported_funcs++;
+          break;
+        case 1:
+          im.kind = ExternKind::Table;
+          im.table.elem = reftype(s);
+          im.table.limits = limits(s, false);
+          m_.tables.push_back(im.table);
+          m_.num_imported_tables++;
+          break;
+        case 2:
+          im.kind = ExternKind::Memory;
+          im.memory.limits = limits(s, true);
+          m_.memories.push_back(im.memory);
+          m_.num_imported_memories++;
+          break;
+        case 3:
+          im.kind = ExternKind::Global;
+          im.global = globaltype(s);
+          m_.global_types.push_back(im.global);
+          m_.num_imported_globals++;
+          break;
+        default: s.fail_at("malformed import kind " + std::to_string(kind), off);
+      }
+      m_.imports.push_back(std::move(im));
+    }
+  }
+
+  uint32_t functions(Reader& s) {
+    uint32_t n = s.u32();
+    for (uint32_t i = 0; i < n; ++i) m_.funcs.push_back(s.u32());
+    return n;
+  }
+
+  void tables(Reader& s) {
+    uint32_t n = s.u32();
+    for (uint32_t i = 0; i < n; ++i) {
+      TableType t;
+      t.elem = reftype(s);
+      t.limits = limits(s, false);
+      m_.tables.push_back(t);
+    }
+  }
+
+  void memories(Reader& s) {
+    uint32_t n = s.u32();
+    for (uint32_t i = 0; i < n; ++i) m_.memories.push_back(MemoryType{limits(s, true)});
+  }
+
+  void globals(Reader& s) {
+    uint32_t n = s.u32();
+    for (uint32_t i = 0; i < n; ++i) {
+      Global g;
+      g.type = globaltype(s);
+      g.init = const_expr(s);
+      m_.global_types.push_back(g.type);
+      m_.globals.push_back(std::move(g));
+    }
+  }
+
+  void exports(Reader& s) {
+    uint32_t n = s.u32();
+    for (uint32_t i = 0; i < n; ++i) {
+      Export e;
+      e.name = s.name();
+      size_t off = s.offset();
+      uint8_t kind = s.u8();
+      if (kind > 3) s.fail_at("malformed export kind " + std::to_string(kind), off);
+      e.kind = static_cast<ExternKind>(kind);
+      e.index = s.u32();
+      m_.exports.push_back(std::move(e));
+    }
+  }
+
+  ConstExpr func_index_expr(uint32_t idx, size_t off) {
+    ConstExpr e;
+    e.code.push_back(Instr{static_cast<uint16_t>(Opcode::RefFunc), static_cast<uint32_t>(off), idx, 0, 0});
+    return e;
+  }
+
+  void elems(Reader& s) {
+    uint32_t n = s.u32();
+    for (uint32_t i = 0; i < n; ++i) {
+      ElemSegment e;
+      size_t off = s.offset();
+      uint32_t flags = s.u32();
+      if (flags > 7) s.fail_at("malformed elements segment kind " + std::to_string(flags), off);
+      bool passive_or_decl = flags & 1;
+      bool explicit_table = flags & 2;
+      bool exprs = flags & 4;
+      if (!passive_or_decl) {
+        e.mode = SegmentMode::Active;
+        if (explicit_table) e.table = s.u32();
+        e.offset = const_expr(s);
+      } else {
+        e.mode = explicit_table ? SegmentMode::Declarative : SegmentMode::Passive;
+      }
+      if (passive_or_decl || explicit_table) {
+        if (exprs) {
+          e.type = reftype(s);
+        } else {
+          size_t koff = s.offset();
+          if (s.u8() != 0x00) s.fail_at("malformed element kind", koff);
+          e.type = ValType::FuncRef;
+        }
+      }
+      uint32_t count = s.u32();
+      for (uint32_t j = 0; j < count; ++j) {
+        if (exprs) {
+          e.inits.push_back(const_expr(s));
+        } else {
+          size_t foff = s.offset();
+          e.inits.push_back(func_index_expr(s.u32(), foff));
+        }
+      }
+      m_.elems.push_back(std::move(e));
+    }
+  }
+
+  void datas(Reader& s) {
+    uint32_t n = s.u32();
+    for (uint32_t i = 0; i < n; ++i) {
+      DataSegment d;
+      size_t off = s.offset();
+      uint32_t flags = s.u32();
+      if (flags > 2) s.fail_at("malformed data segment kind " + std::to_string(flags), off);
+      if (flags == 1) {
+        d.mode = SegmentMode::Passive;
+      } else {
+        if (flags == 2) d.memory = s.u32();
+        d.offset = const_expr(s);
+      }
+      uint32_t len = s.u32();
+      auto b = s.bytes(len);
+      d.bytes.assign(b.begin(), b.end());
+      m_.datas.push_back(std::move(d));
+    }
+  }
+
+  void code(Reader& s, uint32_t func_count) {
+    uint32_t n = s.u32();
+    if (n != func_count) s.fail("function and code section have inconsistent lengths");
+    m_.bodies.reserve(n);
+    for (uint32_t i = 0; i < n; ++i) {
+      FunctionBody body;
+      body.offset = static_cast<uint32_t>(s.offset());
+      uint32_t size = s.u32();
+      Reader b = s.sub(size);
+      b.set_context("function body " + std::to_string(m_.num_imported_funcs + i) + " (code section)");
+      uint32_t groups = b.u32();
+      uint64_t total = 0;
+      std::vector<std::pair<uint32_t, ValType>> decls;
+      for (uint32_t g = 0; g < groups; ++g) {
+        uint32_t count = b.u32();
+        ValType t = valtype(b);
+        total += count;
+        if (total > kMaxLocals) b.fail("too many locals");
+        decls.emplace_back(count, t);
+      }
+      body.locals.reserve(total);
+      for (auto [count, t] : decls) body.locals.insert(body.locals.end(), count, t);
+      instructions(b, body.code, body.br_targets, /*is_const=*/false);
+      if (!b.at_end()) b.fail("section size mismatch: function body has bytes after its final end");
+      m_.bodies.push_back(std::move(body));
+    }
+  }
+
+  ConstExpr const_expr(Reader& s) {
+    ConstExpr e;
+    std::vector<uint32_t> scratch;
+    instructions(s, e.code, scratch, /*is_const=*/true);
+    e.code.pop_back();  // the final end
+    return e;
+  }
+
+  // Decodes instructions up to and including the `end` that closes the sequence.
+  void instructions(Reader& r, std::vector<Instr>& out, std::vector<uint32_t>& br_targets, bool is_const) {
+    uint32_t depth = 0;
+    for (;;) {
+      size_t off = r.offset();
+      if (r.at_end()) r.fail(is_const ? "unexpected end of constant expression" : "unexpected end of function body: END opcode expected");
+      uint16_t op = r.u8();
+      if (op == 0xFC) {
+        uint32_t sub = r.u32();
+        if (sub >= kNumFC) r.fail_at("illegal opcode 0xfc " + std::to_string(sub), off);
+        op = static_cast<uint16_t>(0xFC00 | sub);
+      } else if (op == 0xFD) {
+        r.fail_at("illegal opcode 0xfd: SIMD instructions are not supported yet", off);
+      }
+      const OpInfo* info = lookup(op);
+      if (!info) r.fail_at("illegal opcode " + util::hex(op), off);
+      Instr in{op, static_cast<uint32_t>(off)};
+      switch (info->imm) {
+        case Imm::None: break;
+        case Imm::BlockType: {
+          size_t boff = r.offset();
+          int64_t v = r.s33();
+          if (v < 0) {
+            // One-byte forms: 0x40 (empty) is -64, value types are -1..-17.
+            uint8_t byte = static_cast<uint8_t>(v & 0x7F);
+            if (byte != 0x40 && !is_valtype_byte(byte)) r.fail_at("malformed block type", boff);
+            in.imm = byte;
+          } else {
+            in.imm = 0x100 + static_cast<uint64_t>(v);
+          }
+          depth++;
+          break;
+        }
+        case Imm::Label:
+        case Imm::Func:
+        case Imm::Local:
+        case Imm::Global:
+        case Imm::Table:
+        case Imm::Data:
+        case Imm::Elem: in.a = r.u32(); break;
+        case Imm::BrTable: {
+          uint32_t n = r.u32();
+          if (n > r.remaining()) r.fail("unexpected end: br_table too long");
+          in.a = static_cast<uint32_t>(br_targets.size());
+          in.b = n + 1;
+          for (uint32_t i = 0; i <= n; ++i) br_targets.push_back(r.u32());
+          break;
+        }
+        case Imm::CallIndirect:
+          in.a = r.u32();
+          in.b = r.u32();
+          break;
+        case Imm::Memarg:
+          in.a = r.u32();
+          in.imm = r.u32();
+          break;
+        case Imm::MemIdx: zero_byte(r); break;
+        case Imm::I32: in.imm = static_cast<uint32_t>(r.s32()); break;
+        case Imm::I64: in.imm = static_cast<uint64_t>(r.s64()); break;
+        case Imm::F32: in.imm = r.fixed32(); break;
+        case Imm::F64: in.imm = r.fixed64(); break;
+        case Imm::RefType: in.a = static_cast<uint8_t>(reftype(r)); break;
+        case Imm::SelectT: {
+          uint32_t n = r.u32();
+          if (n > r.remaining()) r.fail("unexpected end: select type list too long");
+          in.b = n;  // the validator requires exactly one
+          for (uint32_t i = 0; i < n; ++i) {
+            ValType t = valtype(r);
+            if (i == 0) in.a = static_cast<uint8_t>(t);
+          }
+          break;
+        }
+        case Imm::TableInit:
+          in.a = r.u32();
+          in.b = r.u32();
+          break;
+        case Imm::TableCopy:
+          in.a = r.u32();
+          in.b = r.u32();
+          break;
+        case Imm::MemInit:
+          in.a = r.u32();
+          zero_byte(r);
+          break;
+        case Imm::MemCopy:
+          zero_byte(r);
+          zero_byte(r);
+          break;
+      }
+      if ((op == 0xFC08 || op == 0xFC09) && !data_ref_offset_) data_ref_offset_ = off;
+      out.push_back(in);
+      if (op == static_cast<uint16_t>(Opcode::End)) {
+        if (depth == 0) return;
+        depth--;
+      }
+    }
+  }
+
+  void zero_byte(Reader& r) {
+    size_t off = r.offset();
+    if (r.u8() != 0) r.fail_at("zero byte expected", off);
+  }
+
+  static constexpr uint64_t kMaxLocals = 50000;  // an implementation limit, as in wasmtime
+
+  std::span<const uint8_t> bytes_;
+  Module m_;
+  uint8_t section_id_ = 0;
+  std::optional<size_t> data_ref_offset_;  // first memory.init / data.drop
+};
+
+}  // namespace
+
+const char* opcode_name(uint16_t op) {
+  const OpInfo* info = lookup(op);
+  return info ? info->name : "<unknown>";
+}
+
+std::string Reader::name() {
+  uint32_t n = u32();
+  size_t off = offset();
+  auto b = bytes(n);
+  // UTF-8 validation (spec 5.2.4): shortest form, no surrogates, at most U+10FFFF.
+  size_t i = 0;
+  while (i < b.size()) {
+    uint8_t c = b[i];
+    size_t len;
+    uint32_t cp;
+    if (c < 0x80) { i++; continue; }
+    if ((c & 0xE0) == 0xC0) { len = 2; cp = c & 0x1F; }
+    else if ((c & 0xF0) == 0xE0) { len = 3; cp = c & 0x0F; }
+    else if ((c & 0xF8) == 0xF0) { len = 4; cp = c & 0x07; }
+    else fail_at("malformed UTF-8 encoding", off + i);
+    if (i + len > b.size()) fail_at("malformed UTF-8 encoding", off + i);
+    for (size_t k = 1; k < len; ++k) {
+      if ((b[i + k] & 0xC0) != 0x80) fail_at("malformed UTF-8 encoding", off + i);
+      cp = (cp << 6) | (b[i + k] & 0x3F);
+    }
+    bool overlong = (len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000);
+    if (overlong || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) fail_at("malformed UTF-8 encoding", off + i);
+    i += len;
+  }
+  return std::string(reinterpret_cast<const char*>(b.data()), b.size());
+}
+
+Expected<Module> decode(std::span<const uint8_t> bytes) {
+  try {
+    return Decoder(bytes).run();
+  } catch (const DecodeError& e) {
+    return Error{ErrorKind::Malformed, e.message + " at offset " + util::hex(e.offset)};
+  } catch (const std::bad_alloc&) {
+    return Error{ErrorKind::Malformed, "module too large to decode (out of memory)"};
+  }
+}
+
+}  // namespace edgecar::binary

@@ -1,0 +1,43 @@
+// The `edgecar` command: run WebAssembly modules and inspect them.
+//
+// Exit codes: the guest's own exit code for WASI commands; 1 when a module cannot be
+// read, decoded, validated or linked; 2 for usage errors; 124 when --timeout expired;
+// 134 when the guest trapped.
+#include <CLI/CLI.hpp>
+#include <cerrno>
+#include <cinttypes>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "cli/commands.hpp"
+
+int main(int argc, char** argv) {
+  CLI::App app{"edgecar: a WebAssembly runtime for functions beside a Dapr sidecar"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "edgecar 0.1.0");
+
+  edgecar::cli::RunOptions run;
+  CLI::App* run_cmd = app.add_subcommand("run", "Run a WebAssembly module: its _start (a WASI command) or, with --invoke, one exported function");
+  run_cmd->add_option("--invoke", run.invoke, "Call this exported function with ARGS parsed by its signature and print its results");
+  run_cmd->add_option("module", run.module, "The .wasm file")->required();
+  run_cmd->add_option("args", run.args, "Arguments for the program or the invoked function");
+  run_cmd->prefix_command(false);
+  run_cmd->positionals_at_end();
+
+  std::string inspect_path;
+  CLI::App* inspect_cmd = app.add_subcommand("inspect", "Print a module's imports, exports, memories and sizes");
+  inspect_cmd->add_option("module", inspect_path, "The .wasm file")->required();
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int code = app.exit(e);
+    return code == 0 ? 0 : edgecar::cli::kExitUsage;
+  }
+  if (*run_cmd) return edgecar::cli::run(run);
+  if (*inspect_cmd) return edgecar::cli::inspect(inspect_path);
+  return edgecar::cli::kExitUsage;
+}

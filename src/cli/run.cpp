@@ -1,0 +1,129 @@
+// `edgecar run`: instantiate a module and run its _start, or call one export.
+#include <cerrno>
+#include <cinttypes>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+#include "cli/commands.hpp"
+#include "edgecar/edgecar.hpp"
+
+namespace edgecar::cli {
+
+namespace {
+
+void print_error(const Error& e) { std::fprintf(stderr, "edgecar: %s\n", e.to_string().c_str()); }
+
+int exit_code_for(const Error& e) {
+  if (e.kind != ErrorKind::Trap) return kExitLoad;
+  if (e.trap == TrapKind::Exit) return e.exit_code;
+  if (e.trap == TrapKind::Interrupted) return kExitTimeout;
+  return kExitTrap;
+}
+
+// Parses a command-line argument as a value of type t; nullopt if it is not one.
+std::optional<Value> parse_arg(const std::string& s, ValType t) {
+  const char* p = s.c_str();
+  char* end = nullptr;
+  errno = 0;
+  switch (t) {
+    case ValType::I32:
+    case ValType::I64: {
+      bool neg = !s.empty() && s[0] == '-';
+      uint64_t bits;
+      if (neg) {
+        long long v = std::strtoll(p, &end, 0);
+        bits = static_cast<uint64_t>(v);
+        if (t == ValType::I32 && (v < INT32_MIN)) return std::nullopt;
+      } else {
+        unsigned long long v = std::strtoull(p, &end, 0);
+        bits = v;
+        if (t == ValType::I32 && v > UINT32_MAX) return std::nullopt;
+      }
+      if (errno || end == p || *end) return std::nullopt;
+      return Value{t, t == ValType::I32 ? (bits & 0xFFFFFFFFu) : bits};
+    }
+    case ValType::F32: {
+      float v = std::strtof(p, &end);
+      if (end == p || *end) return std::nullopt;
+      return Value::f32(v);
+    }
+    case ValType::F64: {
+      double v = std::strtod(p, &end);
+      if (end == p || *end) return std::nullopt;
+      return Value::f64(v);
+    }
+    default: return std::nullopt;  // references cannot be written on a command line
+  }
+}
+
+void print_value(const Value& v) {
+  switch (v.type) {
+    case ValType::I32: std::printf("%" PRId32 "\n", v.as_i32()); break;
+    case ValType::I64: std::printf("%" PRId64 "\n", v.as_i64()); break;
+    case ValType::F32: std::printf("%.9g\n", static_cast<double>(v.as_f32())); break;
+    case ValType::F64: std::printf("%.17g\n", v.as_f64()); break;
+    default: std::printf("%s\n", v.to_string().c_str()); break;
+  }
+}
+
+}  // namespace
+
+int run(const RunOptions& o) {
+  auto module = Module::from_file(o.module);
+  if (!module) {
+    print_error(module.error());
+    return kExitLoad;
+  }
+  Store store;
+  Imports imports;
+  auto instance = store.instantiate(*module, imports);
+  if (!instance) {
+    print_error(instance.error());
+    return exit_code_for(instance.error());
+  }
+
+  if (!o.invoke.empty()) {
+    auto type = (*module)->export_func_type(o.invoke);
+    if (!type) {
+      std::fprintf(stderr, "edgecar: %s has no exported function \"%s\"\n", o.module.c_str(), o.invoke.c_str());
+      return kExitUsage;
+    }
+    if (o.args.size() != type->params.size()) {
+      std::fprintf(stderr, "edgecar: %s has type %s: expected %zu argument(s), got %zu\n", o.invoke.c_str(), type->to_string().c_str(), type->params.size(), o.args.size());
+      return kExitUsage;
+    }
+    std::vector<Value> args;
+    for (size_t i = 0; i < o.args.size(); ++i) {
+      auto v = parse_arg(o.args[i], type->params[i]);
+      if (!v) {
+        std::fprintf(stderr, "edgecar: argument %zu \"%s\" is not a valid %s\n", i + 1, o.args[i].c_str(), std::string(to_string(type->params[i])).c_str());
+        return kExitUsage;
+      }
+      args.push_back(*v);
+    }
+    auto results = store.call(*instance, o.invoke, args);
+    if (!results) {
+      print_error(results.error());
+      return exit_code_for(results.error());
+    }
+    for (const Value& v : *results) print_value(v);
+    return 0;
+  }
+
+  Function* start = (*instance)->get_function("_start");
+  if (!start) {
+    std::fprintf(stderr, "edgecar: %s exports no _start function: use --invoke NAME to call an export\n", o.module.c_str());
+    return kExitUsage;
+  }
+  auto r = store.call(start, {});
+  if (!r) {
+    if (r.error().trap == TrapKind::Exit) return r.error().exit_code;
+    print_error(r.error());
+    return exit_code_for(r.error());
+  }
+  return 0;
+}
+
+}  // namespace edgecar::cli

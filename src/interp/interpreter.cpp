@@ -1,0 +1,615 @@
+// The dispatch loop. Direct threading with computed goto: every handler ends by jumping
+// straight to the next handler, whose address is a 32-bit offset stored in the code.
+// Operands are frame slots named by the code; the loop keeps pc, fp and the current
+// memory's base and size in locals. Wasm-to-wasm calls push a Frame and stay in this
+// loop (no host recursion), so deep guest recursion ends in a trap, not a crash.
+#include <algorithm>
+#include <cstring>
+
+#include "interp/interpreter.hpp"
+#include "interp/numeric.hpp"
+
+namespace edgecar::interp {
+
+namespace {
+Cell g_exit_code[1];
+}  // namespace
+
+const Cell* exit_code() { return g_exit_code; }
+
+#define LIKELY(x) __builtin_expect(!!(x), 1)
+#define UNLIKELY(x) __builtin_expect(!!(x), 0)
+
+// Runs from the frame the caller set up until its sentinel frame returns.
+// Returns std::nullopt on success.
+std::optional<TrapKind> run(Store::Impl* S, FuncInst* cur, uint64_t* fp, const Cell* pc, const Cell** table_out) {
+  static const int32_t kTable[] = {
+#define HANDLER(name) static_cast<int32_t>(static_cast<char*>(&&L_##name) - static_cast<char*>(&&L_Exit)),
+#include "interp/handlers.def"
+#undef HANDLER
+  };
+  if (table_out) {
+    *table_out = reinterpret_cast<const Cell*>(kTable);
+    return std::nullopt;
+  }
+
+#define NEXT() goto* (static_cast<char*>(&&L_Exit) + static_cast<int32_t>(*pc))
+#define TRAP(kind)            \
+  do {                        \
+    trap = TrapKind::kind;    \
+    goto trap_exit;           \
+  } while (0)
+#define CHECK_INTERRUPT() \
+  if (UNLIKELY(S->interrupt.load(std::memory_order_relaxed))) TRAP(Interrupted)
+
+  InstanceImpl* inst = cur->inst;
+  uint8_t* mem = nullptr;
+  uint64_t memsize = 0;
+  TrapKind trap = TrapKind::Unreachable;
+  const uint32_t entry_depth = S->depth - 1;  // the sentinel frame pushed by the caller
+  Frame* const frames = S->frames.data();
+  const uint32_t max_depth = static_cast<uint32_t>(S->frames.size());
+  uint64_t* const stack_end = S->stack + S->stack_slots;
+
+#define LOAD_MEMORY()                        \
+  do {                                       \
+    MemoryInst* m0 = inst->mem0;             \
+    mem = m0 ? m0->data : nullptr;           \
+    memsize = m0 ? m0->size : 0;             \
+  } while (0)
+
+  LOAD_MEMORY();
+
+#define U32(i) static_cast<uint32_t>(fp[pc[i]])
+#define I32(i) static_cast<int32_t>(static_cast<uint32_t>(fp[pc[i]]))
+#define U64(i) (fp[pc[i]])
+#define I64(i) static_cast<int64_t>(fp[pc[i]])
+#define F32(i) f32_of(static_cast<uint32_t>(fp[pc[i]]))
+#define F64(i) f64_of(fp[pc[i]])
+#define OUT_U32(v) fp[pc[1]] = static_cast<uint32_t>(v)
+#define OUT_U64(v) fp[pc[1]] = static_cast<uint64_t>(v)
+#define OUT_F32(v) fp[pc[1]] = bits_of(static_cast<float>(v))
+#define OUT_F64(v) fp[pc[1]] = bits_of(static_cast<double>(v))
+#define BIN(name, stmt) \
+  L_##name : {          \
+    stmt;               \
+    pc += 4;            \
+    NEXT();             \
+  }
+#define UN(name, stmt) \
+  L_##name : {         \
+    stmt;              \
+    pc += 3;           \
+    NEXT();            \
+  }
+
+  NEXT();
+
+L_Exit:
+  return std::nullopt;
+
+L_Unreachable:
+  TRAP(Unreachable);
+
+L_Jump:
+  pc = pc + 1 + static_cast<int32_t>(pc[1]);
+  NEXT();
+L_JumpLoop:
+  CHECK_INTERRUPT();
+  pc = pc + 1 + static_cast<int32_t>(pc[1]);
+  NEXT();
+L_JumpIf:
+  if (U32(1)) {
+    pc = pc + 2 + static_cast<int32_t>(pc[2]);
+  } else {
+    pc += 3;
+  }
+  NEXT();
+L_JumpIfLoop:
+  if (U32(1)) {
+    CHECK_INTERRUPT();
+    pc = pc + 2 + static_cast<int32_t>(pc[2]);
+  } else {
+    pc += 3;
+  }
+  NEXT();
+L_JumpIfNot:
+  if (!U32(1)) {
+    pc = pc + 2 + static_cast<int32_t>(pc[2]);
+  } else {
+    pc += 3;
+  }
+  NEXT();
+L_BrTable: {
+  uint32_t i = U32(1);
+  uint32_t last = pc[2];
+  if (i > last) i = last;
+  const Cell* c = pc + 3 + i;
+  pc = c + static_cast<int32_t>(*c);
+  CHECK_INTERRUPT();
+  NEXT();
+}
+L_Copy:
+  fp[pc[1]] = fp[pc[2]];
+  pc += 3;
+  NEXT();
+L_CopyN: {
+  uint64_t* d = fp + pc[1];
+  const uint64_t* s = fp + pc[2];
+  for (uint32_t i = 0, n = pc[3]; i < n; ++i) d[i] = s[i];  // d < s: ascending is safe
+  pc += 4;
+  NEXT();
+}
+
+#define RETURN_TO_CALLER()                        \
+  do {                                            \
+    const Frame& fr = frames[--S->depth];         \
+    pc = fr.ret_pc;                               \
+    fp = fr.fp;                                   \
+    cur = fr.fn;                                  \
+    inst = cur->inst;                             \
+    LOAD_MEMORY();                                \
+    NEXT();                                       \
+  } while (0)
+
+L_Return0:
+  RETURN_TO_CALLER();
+L_Return1:
+  fp[0] = fp[pc[1]];
+  RETURN_TO_CALLER();
+L_ReturnN: {
+  const uint64_t* s = fp + pc[1];
+  for (uint32_t i = 0, n = pc[2]; i < n; ++i) fp[i] = s[i];
+  RETURN_TO_CALLER();
+}
+
+#define DO_CALL(f_expr, args_expr, ret_expr)                                              \
+  do {                                                                                     \
+    FuncInst* callee = (f_expr);                                                           \
+    uint64_t* args = (args_expr);                                                          \
+    const Cell* ret = (ret_expr);                                                          \
+    if (LIKELY(callee->code != nullptr)) {                                                 \
+      const FuncCode* fc = callee->code;                                                   \
+      if (UNLIKELY(S->depth >= max_depth || args + fc->frame_slots > stack_end))           \
+        TRAP(CallStackExhausted);                                                          \
+      frames[S->depth++] = Frame{ret, fp, cur};                                            \
+      fp = args;                                                                           \
+      std::memset(fp + fc->num_params, 0, sizeof(uint64_t) * fc->num_locals);              \
+      pc = callee->entry;                                                                  \
+      cur = callee;                                                                        \
+      if (callee->inst != inst) {                                                          \
+        inst = callee->inst;                                                               \
+        LOAD_MEMORY();                                                                     \
+      }                                                                                    \
+      NEXT();                                                                              \
+    }                                                                                      \
+    if (UNLIKELY(S->depth >= max_depth)) TRAP(CallStackExhausted);                         \
+    frames[S->depth++] = Frame{ret, fp, cur};                                              \
+    uint64_t* saved_top = S->stack_top;                                                    \
+    size_t nslots = std::max(callee->type->params.size(), callee->type->results.size());   \
+    S->stack_top = args + nslots;                                                          \
+    TrapKind host_trap;                                                                    \
+    bool ok = call_host(S, callee, inst, args, host_trap);                                 \
+    S->stack_top = saved_top;                                                              \
+    S->depth--;                                                                            \
+    if (UNLIKELY(!ok)) {                                                                   \
+      trap = host_trap;                                                                    \
+      goto trap_exit;                                                                      \
+    }                                                                                      \
+    LOAD_MEMORY();                                                                         \
+    pc = ret;                                                                              \
+    NEXT();                                                                                \
+  } while (0)
+
+L_Call:
+  DO_CALL(inst->funcs[pc[1]], fp + pc[2], pc + 3);
+L_CallIndirect: {
+  TableInst* t = inst->tables[pc[2]];
+  uint32_t i = U32(4);
+  if (UNLIKELY(i >= t->elems.size())) TRAP(UndefinedElement);
+  FuncInst* f = reinterpret_cast<FuncInst*>(t->elems[i]);
+  if (UNLIKELY(f == nullptr)) TRAP(UninitializedElement);
+  if (UNLIKELY(f->type_id != inst->md->type_ids[pc[1]])) TRAP(IndirectCallTypeMismatch);
+  DO_CALL(f, fp + pc[3], pc + 5);
+}
+
+L_Select:
+  fp[pc[1]] = U32(3) ? fp[pc[1]] : fp[pc[2]];
+  pc += 4;
+  NEXT();
+L_GlobalGet:
+  fp[pc[1]] = inst->globals[pc[2]]->value;
+  pc += 3;
+  NEXT();
+L_GlobalSet:
+  inst->globals[pc[2]]->value = fp[pc[1]];
+  pc += 3;
+  NEXT();
+L_Const32:
+  fp[pc[1]] = pc[2];
+  pc += 3;
+  NEXT();
+L_Const64:
+  fp[pc[1]] = static_cast<uint64_t>(pc[2]) | (static_cast<uint64_t>(pc[3]) << 32);
+  pc += 4;
+  NEXT();
+
+L_TableGet: {
+  TableInst* t = inst->tables[pc[2]];
+  uint32_t i = U32(1);
+  if (UNLIKELY(i >= t->elems.size())) TRAP(TableOutOfBounds);
+  fp[pc[1]] = t->elems[i];
+  pc += 3;
+  NEXT();
+}
+L_TableSet: {
+  TableInst* t = inst->tables[pc[2]];
+  uint64_t* b = fp + pc[1];
+  uint32_t i = static_cast<uint32_t>(b[0]);
+  if (UNLIKELY(i >= t->elems.size())) TRAP(TableOutOfBounds);
+  t->elems[i] = b[1];
+  pc += 3;
+  NEXT();
+}
+L_TableSize:
+  fp[pc[1]] = static_cast<uint32_t>(inst->tables[pc[2]]->elems.size());
+  pc += 3;
+  NEXT();
+L_TableGrow: {
+  uint64_t* b = fp + pc[1];
+  int64_t old = inst->tables[pc[2]]->grow_elems(static_cast<uint32_t>(b[1]), b[0]);
+  b[0] = static_cast<uint32_t>(static_cast<int32_t>(old));
+  pc += 3;
+  NEXT();
+}
+L_TableFill: {
+  TableInst* t = inst->tables[pc[2]];
+  uint64_t* b = fp + pc[1];
+  uint64_t i = static_cast<uint32_t>(b[0]);
+  uint64_t n = static_cast<uint32_t>(b[2]);
+  if (UNLIKELY(i + n > t->elems.size())) TRAP(TableOutOfBounds);
+  std::fill_n(t->elems.begin() + static_cast<ptrdiff_t>(i), n, b[1]);
+  pc += 3;
+  NEXT();
+}
+L_TableCopy: {
+  TableInst* dt = inst->tables[pc[2]];
+  TableInst* st = inst->tables[pc[3]];
+  uint64_t* b = fp + pc[1];
+  uint64_t d = static_cast<uint32_t>(b[0]), s = static_cast<uint32_t>(b[1]), n = static_cast<uint32_t>(b[2]);
+  if (UNLIKELY(s + n > st->elems.size() || d + n > dt->elems.size())) TRAP(TableOutOfBounds);
+  if (n) std::memmove(dt->elems.data() + d, st->elems.data() + s, n * sizeof(uint64_t));
+  pc += 4;
+  NEXT();
+}
+L_TableInit: {
+  ElemInst& e = inst->elems[pc[2]];
+  TableInst* t = inst->tables[pc[3]];
+  uint64_t* b = fp + pc[1];
+  uint64_t d = static_cast<uint32_t>(b[0]), s = static_cast<uint32_t>(b[1]), n = static_cast<uint32_t>(b[2]);
+  if (UNLIKELY(s + n > e.refs.size() || d + n > t->elems.size())) TRAP(TableOutOfBounds);
+  if (n) std::memcpy(t->elems.data() + d, e.refs.data() + s, n * sizeof(uint64_t));
+  pc += 4;
+  NEXT();
+}
+L_ElemDrop:
+  inst->elems[pc[1]].refs = {};
+  pc += 2;
+  NEXT();
+
+L_RefIsNull:
+  fp[pc[1]] = fp[pc[2]] == 0 ? 1 : 0;
+  pc += 3;
+  NEXT();
+L_RefFunc:
+  fp[pc[1]] = reinterpret_cast<uintptr_t>(inst->funcs[pc[2]]);
+  pc += 3;
+  NEXT();
+
+L_MemorySize:
+  fp[pc[1]] = static_cast<uint32_t>(memsize / kPageSize);
+  pc += 2;
+  NEXT();
+L_MemoryGrow: {
+  int64_t old = inst->mem0->grow_pages(U32(1));
+  fp[pc[1]] = static_cast<uint32_t>(static_cast<int32_t>(old));
+  LOAD_MEMORY();
+  pc += 2;
+  NEXT();
+}
+L_MemoryInit: {
+  DataInst& di = inst->datas[pc[2]];
+  uint64_t* b = fp + pc[1];
+  uint64_t d = static_cast<uint32_t>(b[0]), s = static_cast<uint32_t>(b[1]), n = static_cast<uint32_t>(b[2]);
+  if (UNLIKELY(s + n > di.bytes.size() || d + n > memsize)) TRAP(MemoryOutOfBounds);
+  if (n) std::memcpy(mem + d, di.bytes.data() + s, n);
+  pc += 3;
+  NEXT();
+}
+L_DataDrop:
+  inst->datas[pc[1]].bytes = {};
+  pc += 2;
+  NEXT();
+L_MemoryCopy: {
+  uint64_t* b = fp + pc[1];
+  uint64_t d = static_cast<uint32_t>(b[0]), s = static_cast<uint32_t>(b[1]), n = static_cast<uint32_t>(b[2]);
+  if (UNLIKELY(s + n > memsize || d + n > memsize)) TRAP(MemoryOutOfBounds);
+  if (n) std::memmove(mem + d, mem + s, n);
+  pc += 2;
+  NEXT();
+}
+L_MemoryFill: {
+  uint64_t* b = fp + pc[1];
+  uint64_t d = static_cast<uint32_t>(b[0]), n = static_cast<uint32_t>(b[2]);
+  if (UNLIKELY(d + n > memsize)) TRAP(MemoryOutOfBounds);
+  if (n) std::memset(mem + d, static_cast<int>(b[1] & 0xFF), n);
+  pc += 2;
+  NEXT();
+}
+
+  // Loads: [op][dst][addr][offset]; stores: [op][addr][value][offset].
+#define LOAD(name, T, expr)                                        \
+  L_##name : {                                                     \
+    uint64_t ea = static_cast<uint64_t>(U32(2)) + pc[3];           \
+    if (UNLIKELY(ea + sizeof(T) > memsize)) TRAP(MemoryOutOfBounds); \
+    T v;                                                           \
+    std::memcpy(&v, mem + ea, sizeof(T));                          \
+    fp[pc[1]] = (expr);                                            \
+    pc += 4;                                                       \
+    NEXT();                                                        \
+  }
+#define STORE(name, T)                                             \
+  L_##name : {                                                     \
+    uint64_t ea = static_cast<uint64_t>(U32(1)) + pc[3];           \
+    if (UNLIKELY(ea + sizeof(T) > memsize)) TRAP(MemoryOutOfBounds); \
+    T v = static_cast<T>(fp[pc[2]]);                               \
+    std::memcpy(mem + ea, &v, sizeof(T));                          \
+    pc += 4;                                                       \
+    NEXT();                                                        \
+  }
+
+  LOAD(I32Load, uint32_t, v)
+  LOAD(I64Load, uint64_t, v)
+  LOAD(F32Load, uint32_t, v)
+  LOAD(F64Load, uint64_t, v)
+  LOAD(I32Load8S, int8_t, static_cast<uint32_t>(static_cast<int32_t>(v)))
+  LOAD(I32Load8U, uint8_t, v)
+  LOAD(I32Load16S, int16_t, static_cast<uint32_t>(static_cast<int32_t>(v)))
+  LOAD(I32Load16U, uint16_t, v)
+  LOAD(I64Load8S, int8_t, static_cast<uint64_t>(static_cast<int64_t>(v)))
+  LOAD(I64Load8U, uint8_t, v)
+  LOAD(I64Load16S, int16_t, static_cast<uint64_t>(static_cast<int64_t>(v)))
+  LOAD(I64Load16U, uint16_t, v)
+  LOAD(I64Load32S, int32_t, static_cast<uint64_t>(static_cast<int64_t>(v)))
+  LOAD(I64Load32U, uint32_t, v)
+  STORE(I32Store, uint32_t)
+  STORE(I64Store, uint64_t)
+  STORE(F32Store, uint32_t)
+  STORE(F64Store, uint64_t)
+  STORE(I32Store8, uint8_t)
+  STORE(I32Store16, uint16_t)
+  STORE(I64Store8, uint8_t)
+  STORE(I64Store16, uint16_t)
+  STORE(I64Store32, uint32_t)
+
+  // i32 comparisons and arithmetic.
+  UN(I32Eqz, OUT_U32(U32(2) == 0))
+  BIN(I32Eq, OUT_U32(U32(2) == U32(3)))
+  BIN(I32Ne, OUT_U32(U32(2) != U32(3)))
+  BIN(I32LtS, OUT_U32(I32(2) < I32(3)))
+  BIN(I32LtU, OUT_U32(U32(2) < U32(3)))
+  BIN(I32GtS, OUT_U32(I32(2) > I32(3)))
+  BIN(I32GtU, OUT_U32(U32(2) > U32(3)))
+  BIN(I32LeS, OUT_U32(I32(2) <= I32(3)))
+  BIN(I32LeU, OUT_U32(U32(2) <= U32(3)))
+  BIN(I32GeS, OUT_U32(I32(2) >= I32(3)))
+  BIN(I32GeU, OUT_U32(U32(2) >= U32(3)))
+  UN(I64Eqz, OUT_U32(U64(2) == 0))
+  BIN(I64Eq, OUT_U32(U64(2) == U64(3)))
+  BIN(I64Ne, OUT_U32(U64(2) != U64(3)))
+  BIN(I64LtS, OUT_U32(I64(2) < I64(3)))
+  BIN(I64LtU, OUT_U32(U64(2) < U64(3)))
+  BIN(I64GtS, OUT_U32(I64(2) > I64(3)))
+  BIN(I64GtU, OUT_U32(U64(2) > U64(3)))
+  BIN(I64LeS, OUT_U32(I64(2) <= I64(3)))
+  BIN(I64LeU, OUT_U32(U64(2) <= U64(3)))
+  BIN(I64GeS, OUT_U32(I64(2) >= I64(3)))
+  BIN(I64GeU, OUT_U32(U64(2) >= U64(3)))
+  BIN(F32Eq, OUT_U32(F32(2) == F32(3)))
+  BIN(F32Ne, OUT_U32(F32(2) != F32(3)))
+  BIN(F32Lt, OUT_U32(F32(2) < F32(3)))
+  BIN(F32Gt, OUT_U32(F32(2) > F32(3)))
+  BIN(F32Le, OUT_U32(F32(2) <= F32(3)))
+  BIN(F32Ge, OUT_U32(F32(2) >= F32(3)))
+  BIN(F64Eq, OUT_U32(F64(2) == F64(3)))
+  BIN(F64Ne, OUT_U32(F64(2) != F64(3)))
+  BIN(F64Lt, OUT_U32(F64(2) < F64(3)))
+  BIN(F64Gt, OUT_U32(F64(2) > F64(3)))
+  BIN(F64Le, OUT_U32(F64(2) <= F64(3)))
+  BIN(F64Ge, OUT_U32(F64(2) >= F64(3)))
+
+  UN(I32Clz, OUT_U32(std::countl_zero(U32(2))))
+  UN(I32Ctz, OUT_U32(std::countr_zero(U32(2))))
+  UN(I32Popcnt, OUT_U32(std::popcount(U32(2))))
+  BIN(I32Add, OUT_U32(U32(2) + U32(3)))
+  BIN(I32Sub, OUT_U32(U32(2) - U32(3)))
+  BIN(I32Mul, OUT_U32(U32(2) * U32(3)))
+  L_I32DivS: {
+    int32_t a = I32(2), b = I32(3);
+    if (UNLIKELY(b == 0)) TRAP(IntegerDivideByZero);
+    if (UNLIKELY(a == INT32_MIN && b == -1)) TRAP(IntegerOverflow);
+    OUT_U32(a / b);
+    pc += 4;
+    NEXT();
+  }
+  L_I32DivU: {
+    uint32_t a = U32(2), b = U32(3);
+    if (UNLIKELY(b == 0)) TRAP(IntegerDivideByZero);
+    OUT_U32(a / b);
+    pc += 4;
+    NEXT();
+  }
+  L_I32RemS: {
+    int32_t a = I32(2), b = I32(3);
+    if (UNLIKELY(b == 0)) TRAP(IntegerDivideByZero);
+    OUT_U32(b == -1 ? 0 : a % b);
+    pc += 4;
+    NEXT();
+  }
+  L_I32RemU: {
+    uint32_t a = U32(2), b = U32(3);
+    if (UNLIKELY(b == 0)) TRAP(IntegerDivideByZero);
+    OUT_U32(a % b);
+    pc += 4;
+    NEXT();
+  }
+  BIN(I32And, OUT_U32(U32(2) & U32(3)))
+  BIN(I32Or, OUT_U32(U32(2) | U32(3)))
+  BIN(I32Xor, OUT_U32(U32(2) ^ U32(3)))
+  BIN(I32Shl, OUT_U32(U32(2) << (U32(3) & 31)))
+  BIN(I32ShrS, OUT_U32(I32(2) >> (U32(3) & 31)))
+  BIN(I32ShrU, OUT_U32(U32(2) >> (U32(3) & 31)))
+  BIN(I32Rotl, OUT_U32(std::rotl(U32(2), static_cast<int>(U32(3) & 31))))
+  BIN(I32Rotr, OUT_U32(std::rotr(U32(2), static_cast<int>(U32(3) & 31))))
+
+  UN(I64Clz, OUT_U64(std::countl_zero(U64(2))))
+  UN(I64Ctz, OUT_U64(std::countr_zero(U64(2))))
+  UN(I64Popcnt, OUT_U64(std::popcount(U64(2))))
+  BIN(I64Add, OUT_U64(U64(2) + U64(3)))
+  BIN(I64Sub, OUT_U64(U64(2) - U64(3)))
+  BIN(I64Mul, OUT_U64(U64(2) * U64(3)))
+  L_I64DivS: {
+    int64_t a = I64(2), b = I64(3);
+    if (UNLIKELY(b == 0)) TRAP(IntegerDivideByZero);
+    if (UNLIKELY(a == INT64_MIN && b == -1)) TRAP(IntegerOverflow);
+    OUT_U64(a / b);
+    pc += 4;
+    NEXT();
+  }
+  L_I64DivU: {
+    uint64_t a = U64(2), b = U64(3);
+    if (UNLIKELY(b == 0)) TRAP(IntegerDivideByZero);
+    OUT_U64(a / b);
+    pc += 4;
+    NEXT();
+  }
+  L_I64RemS: {
+    int64_t a = I64(2), b = I64(3);
+    if (UNLIKELY(b == 0)) TRAP(IntegerDivideByZero);
+    OUT_U64(b == -1 ? 0 : a % b);
+    pc += 4;
+    NEXT();
+  }
+  L_I64RemU: {
+    uint64_t a = U64(2), b = U64(3);
+    if (UNLIKELY(b == 0)) TRAP(IntegerDivideByZero);
+    OUT_U64(a % b);
+    pc += 4;
+    NEXT();
+  }
+  BIN(I64And, OUT_U64(U64(2) & U64(3)))
+  BIN(I64Or, OUT_U64(U64(2) | U64(3)))
+  BIN(I64Xor, OUT_U64(U64(2) ^ U64(3)))
+  BIN(I64Shl, OUT_U64(U64(2) << (U64(3) & 63)))
+  BIN(I64ShrS, OUT_U64(I64(2) >> (U64(3) & 63)))
+  BIN(I64ShrU, OUT_U64(U64(2) >> (U64(3) & 63)))
+  BIN(I64Rotl, OUT_U64(std::rotl(U64(2), static_cast<int>(U64(3) & 63))))
+  BIN(I64Rotr, OUT_U64(std::rotr(U64(2), static_cast<int>(U64(3) & 63))))
+
+  UN(F32Abs, OUT_U32(f32_abs(U32(2))))
+  UN(F32Neg, OUT_U32(f32_neg(U32(2))))
+  UN(F32Ceil, OUT_F32(wasm_ceil(F32(2))))
+  UN(F32Floor, OUT_F32(wasm_floor(F32(2))))
+  UN(F32Trunc, OUT_F32(wasm_trunc(F32(2))))
+  UN(F32Nearest, OUT_F32(wasm_nearest(F32(2))))
+  UN(F32Sqrt, OUT_F32(std::sqrt(F32(2))))
+  BIN(F32Add, OUT_F32(F32(2) + F32(3)))
+  BIN(F32Sub, OUT_F32(F32(2) - F32(3)))
+  BIN(F32Mul, OUT_F32(F32(2) * F32(3)))
+  BIN(F32Div, OUT_F32(F32(2) / F32(3)))
+  BIN(F32Min, OUT_F32(wasm_min(F32(2), F32(3))))
+  BIN(F32Max, OUT_F32(wasm_max(F32(2), F32(3))))
+  BIN(F32Copysign, OUT_U32(f32_copysign(U32(2), U32(3))))
+  UN(F64Abs, OUT_U64(f64_abs(U64(2))))
+  UN(F64Neg, OUT_U64(f64_neg(U64(2))))
+  UN(F64Ceil, OUT_F64(wasm_ceil(F64(2))))
+  UN(F64Floor, OUT_F64(wasm_floor(F64(2))))
+  UN(F64Trunc, OUT_F64(wasm_trunc(F64(2))))
+  UN(F64Nearest, OUT_F64(wasm_nearest(F64(2))))
+  UN(F64Sqrt, OUT_F64(std::sqrt(F64(2))))
+  BIN(F64Add, OUT_F64(F64(2) + F64(3)))
+  BIN(F64Sub, OUT_F64(F64(2) - F64(3)))
+  BIN(F64Mul, OUT_F64(F64(2) * F64(3)))
+  BIN(F64Div, OUT_F64(F64(2) / F64(3)))
+  BIN(F64Min, OUT_F64(wasm_min(F64(2), F64(3))))
+  BIN(F64Max, OUT_F64(wasm_max(F64(2), F64(3))))
+  BIN(F64Copysign, OUT_U64(f64_copysign(U64(2), U64(3))))
+
+  UN(I32WrapI64, OUT_U32(static_cast<uint32_t>(U64(2))))
+#define TRUNC(name, Src, check, Dst, OUT)                    \
+  L_##name : {                                             \
+    auto x = Src(2);                                       \
+    if (UNLIKELY(std::isnan(x))) TRAP(InvalidConversionToInteger); \
+    if (UNLIKELY(!check(x))) TRAP(IntegerOverflow);        \
+    OUT(static_cast<Dst>(x));                              \
+    pc += 3;                                               \
+    NEXT();                                                \
+  }
+  TRUNC(I32TruncF32S, F32, fits_i32, int32_t, OUT_U32)
+  TRUNC(I32TruncF32U, F32, fits_u32, uint32_t, OUT_U32)
+  TRUNC(I32TruncF64S, F64, fits_i32, int32_t, OUT_U32)
+  TRUNC(I32TruncF64U, F64, fits_u32, uint32_t, OUT_U32)
+  UN(I64ExtendI32S, OUT_U64(static_cast<int64_t>(I32(2))))
+  UN(I64ExtendI32U, OUT_U64(U32(2)))
+  TRUNC(I64TruncF32S, F32, fits_i64, int64_t, OUT_U64)
+  TRUNC(I64TruncF32U, F32, fits_u64, uint64_t, OUT_U64)
+  TRUNC(I64TruncF64S, F64, fits_i64, int64_t, OUT_U64)
+  TRUNC(I64TruncF64U, F64, fits_u64, uint64_t, OUT_U64)
+  UN(F32ConvertI32S, OUT_F32(static_cast<float>(I32(2))))
+  UN(F32ConvertI32U, OUT_F32(static_cast<float>(U32(2))))
+  UN(F32ConvertI64S, OUT_F32(static_cast<float>(I64(2))))
+  UN(F32ConvertI64U, OUT_F32(static_cast<float>(U64(2))))
+  UN(F32DemoteF64, OUT_F32(static_cast<float>(F64(2))))
+  UN(F64ConvertI32S, OUT_F64(static_cast<double>(I32(2))))
+  UN(F64ConvertI32U, OUT_F64(static_cast<double>(U32(2))))
+  UN(F64ConvertI64S, OUT_F64(static_cast<double>(I64(2))))
+  UN(F64ConvertI64U, OUT_F64(static_cast<double>(U64(2))))
+  UN(F64PromoteF32, OUT_F64(static_cast<double>(F32(2))))
+  UN(I32ReinterpretF32, OUT_U32(U32(2)))
+  UN(I64ReinterpretF64, OUT_U64(U64(2)))
+  UN(F32ReinterpretI32, OUT_U32(U32(2)))
+  UN(F64ReinterpretI64, OUT_U64(U64(2)))
+  UN(I32Extend8S, OUT_U32(static_cast<int32_t>(static_cast<int8_t>(U32(2)))))
+  UN(I32Extend16S, OUT_U32(static_cast<int32_t>(static_cast<int16_t>(U32(2)))))
+  UN(I64Extend8S, OUT_U64(static_cast<int64_t>(static_cast<int8_t>(U64(2)))))
+  UN(I64Extend16S, OUT_U64(static_cast<int64_t>(static_cast<int16_t>(U64(2)))))
+  UN(I64Extend32S, OUT_U64(static_cast<int64_t>(static_cast<int32_t>(U64(2)))))
+  UN(I32TruncSatF32S, OUT_U32(trunc_sat<int32_t>(F32(2))))
+  UN(I32TruncSatF32U, OUT_U32(trunc_sat<uint32_t>(F32(2))))
+  UN(I32TruncSatF64S, OUT_U32(trunc_sat<int32_t>(F64(2))))
+  UN(I32TruncSatF64U, OUT_U32(trunc_sat<uint32_t>(F64(2))))
+  UN(I64TruncSatF32S, OUT_U64(trunc_sat<int64_t>(F32(2))))
+  UN(I64TruncSatF32U, OUT_U64(trunc_sat<uint64_t>(F32(2))))
+  UN(I64TruncSatF64S, OUT_U64(trunc_sat<int64_t>(F64(2))))
+  UN(I64TruncSatF64U, OUT_U64(trunc_sat<uint64_t>(F64(2))))
+
+trap_exit:
+  // Backtrace: the trapping function, then its callers up to this entry's sentinel.
+  S->trap_frames.clear();
+  S->trap_frames.push_back(cur);
+  for (uint32_t d = S->depth; d-- > entry_depth + 1;) S->trap_frames.push_back(frames[d].fn);
+  S->depth = entry_depth;
+  return trap;
+}
+
+const Cell* handler_cells() {
+  static const Cell* table = [] {
+    const Cell* t = nullptr;
+    run(nullptr, nullptr, nullptr, nullptr, &t);
+    g_exit_code[0] = t[static_cast<size_t>(Op::Exit)];
+    return t;
+  }();
+  return table;
+}
+
+}  // namespace edgecar::interp

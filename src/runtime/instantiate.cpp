@@ -1,0 +1,204 @@
+// Instantiation (spec 4.5.4): import matching (4.5.2), allocation, constant
+// expressions, active segments and the start function.
+#include <cstring>
+
+#include "interp/interpreter.hpp"
+#include "runtime/objects.hpp"
+#include "util/format.hpp"
+
+namespace edgecar {
+
+namespace {
+
+using binary::ConstExpr;
+using binary::Opcode;
+
+std::string limits_str(const Limits& l) {
+  return "{min " + std::to_string(l.min) + (l.max ? ", max " + std::to_string(*l.max) : "") + "}";
+}
+
+// Import subtyping of limits: the provided range must lie within the expected one.
+bool limits_match(uint64_t actual_min, std::optional<uint64_t> actual_max, const Limits& expected) {
+  if (actual_min < expected.min) return false;
+  if (expected.max) {
+    if (!actual_max || *actual_max > *expected.max) return false;
+  }
+  return true;
+}
+
+Error link_error(const binary::Import& im, const std::string& why) {
+  return Error{ErrorKind::Link, "import \"" + im.module + "\" \"" + im.name + "\": " + why};
+}
+
+uint64_t eval_const(const ConstExpr& e, const InstanceImpl& inst) {
+  uint64_t v = 0;
+  for (const auto& in : e.code) {
+    switch (static_cast<Opcode>(in.op)) {
+      case Opcode::I32Const:
+      case Opcode::F32Const: v = static_cast<uint32_t>(in.imm); break;
+      case Opcode::I64Const:
+      case Opcode::F64Const: v = in.imm; break;
+      case Opcode::RefNull: v = 0; break;
+      case Opcode::RefFunc: v = reinterpret_cast<uintptr_t>(inst.funcs[in.a]); break;
+      case Opcode::GlobalGet: v = inst.globals[in.a]->value; break;
+      default: break;  // validated: only constant instructions occur
+    }
+  }
+  return v;
+}
+
+}  // namespace
+
+Expected<Instance*> Store::instantiate(const std::shared_ptr<const Module>& module, const Imports& imports) {
+  const detail::ModuleData& md = module->data();
+  const binary::Module& m = md.module;
+  Impl& S = *impl_;
+
+  auto owned = std::make_unique<InstanceImpl>();
+  InstanceImpl& inst = *owned;
+  inst.module_ref = module;
+  inst.md = &md;
+  inst.store = this;
+
+  // Imports.
+  for (const auto& im : m.imports) {
+    const Extern* ext = imports.find(im.module, im.name);
+    if (!ext) {
+      std::string type = im.kind == ExternKind::Func ? "func " + m.types[im.func_type].to_string() : std::string(to_string(im.kind));
+      return Error{ErrorKind::Link, "unknown import \"" + im.module + "\" \"" + im.name + "\" (" + type + "): nothing provides it"};
+    }
+    switch (im.kind) {
+      case ExternKind::Func: {
+        Function* const* f = std::get_if<Function*>(ext);
+        if (!f) return link_error(im, "incompatible import type: expected a function");
+        FuncInst* fi = edgecar::impl(*f);
+        if (fi->type_id != md.type_ids[im.func_type])
+          return link_error(im, "incompatible import type: expected func " + m.types[im.func_type].to_string() + ", got " + fi->type->to_string());
+        inst.funcs.push_back(fi);
+        break;
+      }
+      case ExternKind::Table: {
+        Table* const* t = std::get_if<Table*>(ext);
+        if (!t) return link_error(im, "incompatible import type: expected a table");
+        TableInst* ti = edgecar::impl(*t);
+        if (ti->elem != im.table.elem || !limits_match(ti->elems.size(), ti->limits.max, im.table.limits))
+          return link_error(im, "incompatible import type: expected table " + std::string(to_string(im.table.elem)) + " " + limits_str(im.table.limits) + ", got " + std::string(to_string(ti->elem)) + " " + limits_str(Limits{ti->elems.size(), ti->limits.max}));
+        inst.tables.push_back(ti);
+        break;
+      }
+      case ExternKind::Memory: {
+        Memory* const* mm = std::get_if<Memory*>(ext);
+        if (!mm) return link_error(im, "incompatible import type: expected a memory");
+        MemoryInst* mi = edgecar::impl(*mm);
+        if (!limits_match(mi->size / kPageSize, mi->limits.max, im.memory.limits))
+          return link_error(im, "incompatible import type: expected memory " + limits_str(im.memory.limits) + ", got " + limits_str(Limits{mi->size / kPageSize, mi->limits.max}));
+        inst.memories.push_back(mi);
+        break;
+      }
+      case ExternKind::Global: {
+        Global* const* g = std::get_if<Global*>(ext);
+        if (!g) return link_error(im, "incompatible import type: expected a global");
+        GlobalInst* gi = edgecar::impl(*g);
+        if (gi->type != im.global.type || gi->mut != im.global.mut)
+          return link_error(im, std::string("incompatible import type: expected global ") + (im.global.mut ? "mut " : "") + std::string(to_string(im.global.type)) + ", got " + (gi->mut ? "mut " : "") + std::string(to_string(gi->type)));
+        inst.globals.push_back(gi);
+        break;
+      }
+    }
+  }
+
+  // Functions defined by the module.
+  size_t ndef = m.bodies.size();
+  inst.own_funcs = std::make_unique<FuncInst[]>(ndef);
+  for (size_t i = 0; i < ndef; ++i) {
+    FuncInst& f = inst.own_funcs[i];
+    uint32_t index = static_cast<uint32_t>(m.num_imported_funcs + i);
+    f.type = &m.types[m.funcs[index]];
+    f.type_id = md.type_ids[m.funcs[index]];
+    f.inst = &inst;
+    f.code = &md.code.funcs[i];
+    f.entry = md.code.cells.data() + f.code->entry;
+    f.index = index;
+    inst.funcs.push_back(&f);
+  }
+
+  for (size_t i = m.num_imported_tables; i < m.tables.size(); ++i) {
+    Table* t = create_table(m.tables[i].elem, m.tables[i].limits);
+    if (!t) return Error{ErrorKind::Link, "table " + std::to_string(i) + " exceeds the store's limit of " + std::to_string(S.limits.max_table_elements) + " elements"};
+    inst.tables.push_back(edgecar::impl(t));
+  }
+  for (size_t i = m.num_imported_memories; i < m.memories.size(); ++i) {
+    Memory* mem = create_memory(m.memories[i].limits);
+    if (!mem) return Error{ErrorKind::Link, "memory " + std::to_string(i) + " of " + std::to_string(m.memories[i].limits.min) + " pages exceeds the store's limit of " + std::to_string(S.limits.max_memory_pages) + " pages"};
+    inst.memories.push_back(edgecar::impl(mem));
+  }
+  inst.mem0 = inst.memories.empty() ? nullptr : inst.memories[0];
+
+  for (const auto& g : m.globals) {
+    Global* gl = create_global(Value{g.type.type, eval_const(g.init, inst)}, g.type.mut);
+    inst.globals.push_back(edgecar::impl(gl));
+  }
+
+  inst.elems.resize(m.elems.size());
+  for (size_t i = 0; i < m.elems.size(); ++i) {
+    auto& refs = inst.elems[i].refs;
+    refs.reserve(m.elems[i].inits.size());
+    for (const auto& e : m.elems[i].inits) refs.push_back(eval_const(e, inst));
+  }
+  inst.datas.resize(m.datas.size());
+  for (size_t i = 0; i < m.datas.size(); ++i) inst.datas[i].bytes = m.datas[i].bytes;
+
+  for (const auto& e : m.exports) {
+    Extern ext;
+    switch (e.kind) {
+      case ExternKind::Func: ext = static_cast<Function*>(inst.funcs[e.index]); break;
+      case ExternKind::Table: ext = static_cast<Table*>(inst.tables[e.index]); break;
+      case ExternKind::Memory: ext = static_cast<Memory*>(inst.memories[e.index]); break;
+      case ExternKind::Global: ext = static_cast<Global*>(inst.globals[e.index]); break;
+    }
+    inst.export_map.emplace(e.name, ext);
+  }
+
+  S.instances.push_back(std::move(owned));
+
+  auto trap = [&](TrapKind k, std::string what) {
+    Error e{ErrorKind::Trap, std::string(to_string(k)) + " " + what};
+    e.trap = k;
+    return e;
+  };
+
+  // Active and declarative element segments, then data segments (spec 4.5.4 steps 14-15):
+  // applied in order; a failing segment traps after earlier ones took effect.
+  for (size_t i = 0; i < m.elems.size(); ++i) {
+    const auto& seg = m.elems[i];
+    if (seg.mode == binary::SegmentMode::Passive) continue;
+    if (seg.mode == binary::SegmentMode::Active) {
+      uint64_t off = static_cast<uint32_t>(eval_const(seg.offset, inst));
+      TableInst* t = inst.tables[seg.table];
+      auto& refs = inst.elems[i].refs;
+      if (off + refs.size() > t->elems.size())
+        return trap(TrapKind::TableOutOfBounds, "while initialising table " + std::to_string(seg.table) + " from element segment " + std::to_string(i));
+      std::copy(refs.begin(), refs.end(), t->elems.begin() + static_cast<ptrdiff_t>(off));
+    }
+    inst.elems[i].refs = {};
+  }
+  for (size_t i = 0; i < m.datas.size(); ++i) {
+    const auto& seg = m.datas[i];
+    if (seg.mode != binary::SegmentMode::Active) continue;
+    uint64_t off = static_cast<uint32_t>(eval_const(seg.offset, inst));
+    MemoryInst* mem = inst.memories[seg.memory];
+    if (off + seg.bytes.size() > mem->size)
+      return trap(TrapKind::MemoryOutOfBounds, "while initialising memory from data segment " + std::to_string(i) + " (offset " + util::hex(off) + ", " + std::to_string(seg.bytes.size()) + " bytes)");
+    if (!seg.bytes.empty()) std::memcpy(mem->data + off, seg.bytes.data(), seg.bytes.size());
+    inst.datas[i].bytes = {};
+  }
+
+  if (m.start) {
+    uint64_t* slots = S.stack_top;
+    auto r = S.invoke(inst.funcs[*m.start], slots);
+    if (!r) return std::move(r).error();
+  }
+  return static_cast<Instance*>(&inst);
+}
+
+}  // namespace edgecar

@@ -1,0 +1,99 @@
+// Module loading: decode, validate and compile once; describe imports and exports.
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <mutex>
+
+#include "interp/code.hpp"
+#include "runtime/objects.hpp"
+#include "validate/validator.hpp"
+
+namespace edgecar {
+
+namespace detail {
+uint32_t canonical_type_id(const FuncType& t) {
+  static std::mutex mu;
+  static std::map<std::pair<std::vector<ValType>, std::vector<ValType>>, uint32_t> ids;
+  std::lock_guard<std::mutex> lock(mu);
+  auto [it, inserted] = ids.try_emplace({t.params, t.results}, static_cast<uint32_t>(ids.size()));
+  return it->second;
+}
+}  // namespace detail
+
+Module::Module(std::unique_ptr<detail::ModuleData> d) : data_(std::move(d)) {}
+Module::~Module() = default;
+
+Expected<std::shared_ptr<const Module>> Module::from_bytes(std::span<const uint8_t> bytes) {
+  auto decoded = binary::decode(bytes);
+  if (!decoded) return std::move(decoded).error();
+  auto md = std::make_unique<detail::ModuleData>();
+  md->module = std::move(decoded).value();
+  if (auto v = validate::validate(md->module); !v) return std::move(v).error();
+  md->type_ids.reserve(md->module.types.size());
+  for (const auto& t : md->module.types) md->type_ids.push_back(detail::canonical_type_id(t));
+  md->code = interp::compile(md->module);
+  return std::shared_ptr<const Module>(std::make_shared<Module>(std::move(md)));
+}
+
+Expected<std::shared_ptr<const Module>> Module::from_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Error{ErrorKind::Io, "cannot open " + path + ": " + std::strerror(errno)};
+  std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (in.bad()) return Error{ErrorKind::Io, "cannot read " + path};
+  auto m = from_bytes(bytes);
+  if (!m) {
+    Error e = std::move(m).error();
+    e.message = path + ": " + e.message;
+    return e;
+  }
+  return m;
+}
+
+namespace {
+std::string describe(const binary::Module& m, ExternKind kind, uint32_t index, const binary::Import* im) {
+  switch (kind) {
+    case ExternKind::Func: return "func " + m.func_type(index).to_string();
+    case ExternKind::Table: {
+      const auto& t = im ? im->table : m.tables[index];
+      return "table " + std::string(to_string(t.elem)) + " {min " + std::to_string(t.limits.min) + (t.limits.max ? ", max " + std::to_string(*t.limits.max) : "") + "}";
+    }
+    case ExternKind::Memory: {
+      const auto& l = im ? im->memory.limits : m.memories[index].limits;
+      return "memory {min " + std::to_string(l.min) + (l.max ? ", max " + std::to_string(*l.max) : "") + "} pages";
+    }
+    case ExternKind::Global: {
+      const auto& g = im ? im->global : m.global_types[index];
+      return std::string("global ") + (g.mut ? "mut " : "") + std::string(to_string(g.type));
+    }
+  }
+  return "";
+}
+}  // namespace
+
+std::vector<ImportDesc> Module::imports() const {
+  const auto& m = data_->module;
+  std::vector<ImportDesc> out;
+  uint32_t fi = 0;
+  for (const auto& im : m.imports) {
+    std::string type = im.kind == ExternKind::Func ? "func " + m.types[im.func_type].to_string() : describe(m, im.kind, 0, &im);
+    if (im.kind == ExternKind::Func) fi++;
+    out.push_back(ImportDesc{im.module, im.name, im.kind, type});
+  }
+  return out;
+}
+
+std::vector<ExportDesc> Module::exports() const {
+  const auto& m = data_->module;
+  std::vector<ExportDesc> out;
+  for (const auto& e : m.exports) out.push_back(ExportDesc{e.name, e.kind, describe(m, e.kind, e.index, nullptr)});
+  return out;
+}
+
+std::optional<FuncType> Module::export_func_type(std::string_view name) const {
+  const auto& m = data_->module;
+  for (const auto& e : m.exports)
+    if (e.kind == ExternKind::Func && e.name == name) return m.func_type(e.index);
+  return std::nullopt;
+}
+
+}  // namespace edgecar

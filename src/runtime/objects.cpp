@@ -1,0 +1,168 @@
+// Function, memory, table, global and instance objects: growth within limits and the
+// bounds-checked accessors of the public API.
+#include <sys/mman.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "runtime/objects.hpp"
+
+namespace edgecar {
+
+// ---- Function ----
+const FuncType& Function::type() const { return *impl(this)->type; }
+bool Function::is_host() const { return impl(this)->code == nullptr; }
+Instance* Function::instance() const { return impl(this)->inst; }
+std::string Function::name() const {
+  const FuncInst* f = impl(this);
+  if (!f->debug_name.empty()) return f->debug_name;
+  if (f->inst) {
+    const auto& names = f->inst->md->module.func_names;
+    auto it = names.find(f->index);
+    if (it != names.end()) return it->second;
+  }
+  return "func[" + std::to_string(f->index) + "]";
+}
+
+// ---- Memory ----
+// A memory reserves address space for its largest permitted size once, so its base
+// never moves and growth is an mprotect; untouched pages cost nothing.
+MemoryInst::~MemoryInst() {
+  if (data) munmap(data, reserved);
+}
+
+bool MemoryInst::init(Limits l, uint32_t cap_pages) {
+  limits = l;
+  uint64_t max = std::min<uint64_t>(l.max.value_or(65536), cap_pages);
+  if (l.min > max) return false;
+  max_pages = static_cast<uint32_t>(max);
+  reserved = std::max<uint64_t>(max * kPageSize, kPageSize);
+  void* p = mmap(nullptr, reserved, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (p == MAP_FAILED) {
+    reserved = 0;
+    return false;
+  }
+  data = static_cast<uint8_t*>(p);
+  size = 0;
+  return grow_pages(static_cast<uint32_t>(l.min)) == 0;
+}
+
+int64_t MemoryInst::grow_pages(uint32_t delta) {
+  uint64_t old_pages = size / kPageSize;
+  if (delta == 0) return static_cast<int64_t>(old_pages);
+  if (old_pages + delta > max_pages) return -1;
+  uint64_t new_size = (old_pages + delta) * kPageSize;
+  if (mprotect(data + size, new_size - size, PROT_READ | PROT_WRITE) != 0) return -1;
+  size = new_size;
+  return static_cast<int64_t>(old_pages);
+}
+
+uint8_t* Memory::data() { return impl(this)->data; }
+const uint8_t* Memory::data() const { return static_cast<const MemoryInst*>(this)->data; }
+uint64_t Memory::size_bytes() const { return static_cast<const MemoryInst*>(this)->size; }
+uint32_t Memory::size_pages() const { return static_cast<uint32_t>(size_bytes() / kPageSize); }
+const Limits& Memory::limits() const { return static_cast<const MemoryInst*>(this)->limits; }
+
+Expected<void> Memory::read(uint64_t offset, std::span<uint8_t> out) const {
+  if (offset > size_bytes() || out.size() > size_bytes() - offset)
+    return Error{ErrorKind::Usage, "memory read out of bounds"};
+  if (!out.empty()) std::memcpy(out.data(), data() + offset, out.size());
+  return {};
+}
+
+Expected<void> Memory::write(uint64_t offset, std::span<const uint8_t> in) {
+  if (offset > size_bytes() || in.size() > size_bytes() - offset)
+    return Error{ErrorKind::Usage, "memory write out of bounds"};
+  if (!in.empty()) std::memcpy(data() + offset, in.data(), in.size());
+  return {};
+}
+
+std::optional<uint32_t> Memory::grow(uint32_t delta_pages) {
+  int64_t r = impl(this)->grow_pages(delta_pages);
+  if (r < 0) return std::nullopt;
+  return static_cast<uint32_t>(r);
+}
+
+// ---- Table ----
+int64_t TableInst::grow_elems(uint32_t delta, uint64_t init) {
+  uint64_t old = elems.size();
+  if (old + delta > max_elems) return -1;
+  elems.resize(old + delta, init);
+  return static_cast<int64_t>(old);
+}
+
+ValType Table::elem_type() const { return static_cast<const TableInst*>(this)->elem; }
+uint32_t Table::size() const { return static_cast<uint32_t>(static_cast<const TableInst*>(this)->elems.size()); }
+Expected<Value> Table::get(uint32_t index) const {
+  const TableInst* t = static_cast<const TableInst*>(this);
+  if (index >= t->elems.size()) return Error{ErrorKind::Usage, "table index out of bounds"};
+  return Value{t->elem, t->elems[index]};
+}
+Expected<void> Table::set(uint32_t index, Value v) {
+  TableInst* t = impl(this);
+  if (v.type != t->elem) return Error{ErrorKind::Usage, "table element type mismatch"};
+  if (index >= t->elems.size()) return Error{ErrorKind::Usage, "table index out of bounds"};
+  t->elems[index] = v.bits;
+  return {};
+}
+
+// ---- Global ----
+ValType Global::type() const { return static_cast<const GlobalInst*>(this)->type; }
+bool Global::is_mutable() const { return static_cast<const GlobalInst*>(this)->mut; }
+Value Global::get() const {
+  const GlobalInst* g = static_cast<const GlobalInst*>(this);
+  return Value{g->type, g->value};
+}
+Expected<void> Global::set(Value v) {
+  GlobalInst* g = impl(this);
+  if (!g->mut) return Error{ErrorKind::Usage, "global is immutable"};
+  if (v.type != g->type) return Error{ErrorKind::Usage, "global type mismatch"};
+  g->value = v.bits;
+  return {};
+}
+
+// ---- Instance ----
+const Module& Instance::module() const { return *impl(this)->module_ref; }
+
+std::optional<Extern> Instance::get_export(std::string_view name) const {
+  const auto& m = impl(this)->export_map;
+  auto it = m.find(std::string(name));
+  if (it == m.end()) return std::nullopt;
+  return it->second;
+}
+
+template <class T>
+static T* export_as(const Instance* i, std::string_view name) {
+  auto e = i->get_export(name);
+  if (!e) return nullptr;
+  T* const* p = std::get_if<T*>(&*e);
+  return p ? *p : nullptr;
+}
+
+Function* Instance::get_function(std::string_view name) const { return export_as<Function>(this, name); }
+Memory* Instance::get_memory(std::string_view name) const { return export_as<Memory>(this, name); }
+Global* Instance::get_global(std::string_view name) const { return export_as<Global>(this, name); }
+Memory* Instance::memory0() const { return impl(this)->mem0; }
+
+std::vector<std::pair<std::string, Extern>> Instance::exports() const {
+  std::vector<std::pair<std::string, Extern>> out;
+  const InstanceImpl* in = impl(this);
+  for (const auto& e : in->md->module.exports) out.emplace_back(e.name, in->export_map.at(e.name));
+  return out;
+}
+
+// ---- Imports ----
+void Imports::add(std::string module, std::string name, Extern ext) {
+  map_[{std::move(module), std::move(name)}] = ext;
+}
+
+void Imports::add_instance(const std::string& module, Instance& instance) {
+  for (auto& [name, ext] : instance.exports()) add(module, name, ext);
+}
+
+const Extern* Imports::find(std::string_view module, std::string_view name) const {
+  auto it = map_.find(std::pair<std::string, std::string>(module, name));
+  return it == map_.end() ? nullptr : &it->second;
+}
+
+}  // namespace edgecar

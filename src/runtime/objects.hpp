@@ -1,0 +1,135 @@
+// Runtime objects (spec 4.2): function, table, memory and global instances, module
+// instances and the per-store execution state. The public classes of edgecar.hpp are
+// the bases; these structs carry the data the interpreter reads directly.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "binary/module.hpp"
+#include "edgecar/edgecar.hpp"
+#include "interp/code.hpp"
+
+namespace edgecar {
+
+struct InstanceImpl;
+
+namespace detail {
+// Everything derived from a module once: its description, canonical type ids and the
+// interpreter's code.
+struct ModuleData {
+  binary::Module module;
+  std::vector<uint32_t> type_ids;  // canonical id of each type (equal types, equal ids)
+  interp::Code code;
+};
+
+// Process-wide interning of function types, so a call_indirect type check is one compare.
+uint32_t canonical_type_id(const FuncType& t);
+}  // namespace detail
+
+struct FuncInst : Function {
+  const FuncType* type = nullptr;
+  uint32_t type_id = 0;
+  InstanceImpl* inst = nullptr;          // nullptr for host functions
+  const interp::FuncCode* code = nullptr;  // wasm functions
+  const interp::Cell* entry = nullptr;
+  HostFunc host;                         // host functions
+  Store* host_store = nullptr;           // the store that created a host function
+  std::unique_ptr<FuncType> owned_type;  // host functions own their type
+  uint32_t index = 0;                    // function index in its module
+  std::string debug_name;
+};
+
+struct MemoryInst : Memory {
+  uint8_t* data = nullptr;
+  uint64_t size = 0;        // bytes, a multiple of the page size
+  uint64_t reserved = 0;    // bytes of address space reserved (the cap)
+  Limits limits;            // in pages
+  uint32_t max_pages = 0;   // min(declared max, store cap)
+  ~MemoryInst();
+  bool init(Limits l, uint32_t cap_pages);
+  int64_t grow_pages(uint32_t delta);  // old size in pages or -1
+};
+
+struct TableInst : Table {
+  ValType elem = ValType::FuncRef;
+  Limits limits;
+  uint32_t max_elems = 0;
+  std::vector<uint64_t> elems;  // 0 is the null reference
+  int64_t grow_elems(uint32_t delta, uint64_t init);
+};
+
+struct GlobalInst : Global {
+  uint64_t value = 0;
+  ValType type = ValType::I32;
+  bool mut = false;
+};
+
+struct ElemInst {
+  std::vector<uint64_t> refs;  // emptied by elem.drop
+};
+
+struct DataInst {
+  std::span<const uint8_t> bytes;  // emptied by data.drop
+};
+
+struct InstanceImpl : Instance {
+  std::shared_ptr<const Module> module_ref;
+  const detail::ModuleData* md = nullptr;
+  Store* store = nullptr;
+  std::vector<FuncInst*> funcs;            // imported, then own_funcs
+  std::unique_ptr<FuncInst[]> own_funcs;  // functions this instance defines
+  std::vector<TableInst*> tables;
+  std::vector<MemoryInst*> memories;
+  std::vector<GlobalInst*> globals;
+  std::vector<ElemInst> elems;
+  std::vector<DataInst> datas;
+  MemoryInst* mem0 = nullptr;
+  std::unordered_map<std::string, Extern> export_map;
+};
+
+// Interpreter call frame: where to continue in the caller.
+struct Frame {
+  const interp::Cell* ret_pc;
+  uint64_t* fp;
+  FuncInst* fn;
+};
+
+struct Store::Impl {
+  StoreLimits limits;
+  std::vector<std::unique_ptr<InstanceImpl>> instances;
+  std::vector<std::unique_ptr<FuncInst>> funcs;
+  std::vector<std::unique_ptr<MemoryInst>> memories;
+  std::vector<std::unique_ptr<TableInst>> tables;
+  std::vector<std::unique_ptr<GlobalInst>> globals;
+
+  // Execution state, reused by every call (and nested host -> wasm calls).
+  uint64_t* stack = nullptr;  // value stack (mmap'ed, lazily committed)
+  size_t stack_slots = 0;
+  uint64_t* stack_top = nullptr;  // first free slot for a new (nested) entry
+  std::vector<Frame> frames;
+  uint32_t depth = 0;
+  std::atomic<bool> interrupt{false};
+  std::optional<Error> host_error;  // set when a host function failed
+  std::vector<FuncInst*> trap_frames;  // of the last trap, innermost first
+  uint32_t host_nesting = 0;
+
+  explicit Impl(StoreLimits l);
+  ~Impl();
+  Expected<void> invoke(FuncInst* fn, uint64_t* args_and_results);
+};
+
+inline FuncInst* impl(Function* f) { return static_cast<FuncInst*>(f); }
+inline const FuncInst* impl(const Function* f) { return static_cast<const FuncInst*>(f); }
+inline MemoryInst* impl(Memory* m) { return static_cast<MemoryInst*>(m); }
+inline TableInst* impl(Table* t) { return static_cast<TableInst*>(t); }
+inline GlobalInst* impl(Global* g) { return static_cast<GlobalInst*>(g); }
+inline InstanceImpl* impl(Instance* i) { return static_cast<InstanceImpl*>(i); }
+inline const InstanceImpl* impl(const Instance* i) { return static_cast<const InstanceImpl*>(i); }
+
+constexpr uint64_t kPageSize = 65536;
+
+}  // namespace edgecar

@@ -1,0 +1,196 @@
+// The store (spec 4.2.3) and calls into guest code: argument checking, the value stack,
+// sentinel frames, trap reporting with backtraces.
+#include <sys/mman.h>
+
+#include <cstring>
+
+#include "interp/interpreter.hpp"
+#include "runtime/objects.hpp"
+
+namespace edgecar {
+
+Store::Impl::Impl(StoreLimits l) : limits(l) {
+  stack_slots = limits.value_stack_slots;
+  void* p = mmap(nullptr, stack_slots * sizeof(uint64_t), PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (p == MAP_FAILED) throw std::bad_alloc();
+  stack = static_cast<uint64_t*>(p);
+  stack_top = stack;
+  frames.resize(limits.max_call_depth + 1);
+}
+
+Store::Impl::~Impl() { munmap(stack, stack_slots * sizeof(uint64_t)); }
+
+Store::Store(StoreLimits limits) : impl_(std::make_unique<Impl>(limits)) {}
+Store::~Store() = default;
+const StoreLimits& Store::limits() const { return impl_->limits; }
+
+void Store::interrupt() { impl_->interrupt.store(true, std::memory_order_relaxed); }
+void Store::clear_interrupt() { impl_->interrupt.store(false, std::memory_order_relaxed); }
+
+namespace {
+
+std::string frame_name(const FuncInst* f) {
+  if (!f) return "<host>";
+  return f->name();
+}
+
+Error trap_error(Store::Impl& S, TrapKind kind) {
+  Error e;
+  e.kind = ErrorKind::Trap;
+  e.trap = kind;
+  if ((kind == TrapKind::Host || kind == TrapKind::Exit) && S.host_error) {
+    e = std::move(*S.host_error);
+    S.host_error.reset();
+  } else {
+    e.message = std::string(to_string(kind));
+  }
+  for (FuncInst* f : S.trap_frames) e.backtrace.push_back(frame_name(f));
+  S.trap_frames.clear();
+  return e;
+}
+
+}  // namespace
+
+namespace interp {
+bool call_host(Store::Impl* S, FuncInst* f, InstanceImpl* caller, uint64_t* slots, TrapKind& trap) {
+  // The store reference is recovered from the owning Store object of the instance or
+  // from the function; host functions only need the Store for nested calls.
+  Store* store = caller ? caller->store : nullptr;
+  if (!store) store = f->host_store;
+  HostCall call(*store, caller, slots);
+  Expected<void> r = f->host(call);
+  if (r) return true;
+  Error e = std::move(r).error();
+  trap = e.trap.value_or(TrapKind::Host);
+  if (trap != TrapKind::Exit) trap = TrapKind::Host;
+  e.kind = ErrorKind::Trap;
+  e.trap = trap;
+  S->host_error = std::move(e);
+  S->trap_frames.clear();
+  return false;
+}
+}  // namespace interp
+
+Expected<void> Store::Impl::invoke(FuncInst* fn, uint64_t* slots) {
+  if (!fn->code) {
+    TrapKind trap;
+    if (host_nesting > 64) return trap_error(*this, TrapKind::CallStackExhausted);
+    host_nesting++;
+    bool ok = interp::call_host(this, fn, nullptr, slots, trap);
+    host_nesting--;
+    if (!ok) return trap_error(*this, trap);
+    return {};
+  }
+  const interp::FuncCode* fc = fn->code;
+  if (depth >= frames.size() || slots + fc->frame_slots > stack + stack_slots || host_nesting > 64) {
+    trap_frames.assign(1, fn);
+    return trap_error(*this, TrapKind::CallStackExhausted);
+  }
+  frames[depth++] = Frame{interp::exit_code(), slots, fn};
+  std::memset(slots + fc->num_params, 0, sizeof(uint64_t) * fc->num_locals);
+  host_nesting++;
+  std::optional<TrapKind> trap = interp::run(this, fn, slots, fn->entry);
+  host_nesting--;
+  if (trap) return trap_error(*this, *trap);
+  return {};
+}
+
+Expected<std::vector<Value>> Store::call(Function* f, std::span<const Value> args) {
+  FuncInst* fn = edgecar::impl(f);
+  const FuncType& ft = *fn->type;
+  if (args.size() != ft.params.size())
+    return Error{ErrorKind::Usage, "function " + fn->name() + " expects " + std::to_string(ft.params.size()) + " argument(s), got " + std::to_string(args.size())};
+  for (size_t i = 0; i < args.size(); ++i) {
+    if (args[i].type != ft.params[i])
+      return Error{ErrorKind::Usage, "argument " + std::to_string(i) + " of " + fn->name() + " must be " + std::string(to_string(ft.params[i])) + ", got " + std::string(to_string(args[i].type))};
+  }
+  Impl& S = *impl_;
+  uint64_t* slots = S.stack_top;
+  size_t need = std::max(ft.params.size(), ft.results.size());
+  if (slots + need > S.stack + S.stack_slots) return trap_error(S, TrapKind::CallStackExhausted);
+  for (size_t i = 0; i < args.size(); ++i) {
+    uint64_t b = args[i].bits;
+    if (args[i].type == ValType::I32 || args[i].type == ValType::F32) b &= 0xFFFFFFFFu;
+    slots[i] = b;
+  }
+  uint64_t* saved_top = S.stack_top;
+  auto r = S.invoke(fn, slots);
+  S.stack_top = saved_top;
+  if (!r) return std::move(r).error();
+  std::vector<Value> out;
+  out.reserve(ft.results.size());
+  for (size_t i = 0; i < ft.results.size(); ++i) {
+    uint64_t b = slots[i];
+    if (ft.results[i] == ValType::I32 || ft.results[i] == ValType::F32) b &= 0xFFFFFFFFu;
+    out.push_back(Value{ft.results[i], b});
+  }
+  return out;
+}
+
+Expected<std::vector<Value>> Store::call(Instance* instance, std::string_view name, std::span<const Value> args) {
+  Function* f = instance->get_function(name);
+  if (!f) return Error{ErrorKind::Usage, "no exported function \"" + std::string(name) + "\""};
+  return call(f, args);
+}
+
+Function* Store::create_host_function(FuncType type, HostFunc fn, std::string debug_name) {
+  auto f = std::make_unique<FuncInst>();
+  f->owned_type = std::make_unique<FuncType>(std::move(type));
+  f->type = f->owned_type.get();
+  f->type_id = detail::canonical_type_id(*f->type);
+  f->host = std::move(fn);
+  f->host_store = this;
+  f->debug_name = std::move(debug_name);
+  impl_->funcs.push_back(std::move(f));
+  return impl_->funcs.back().get();
+}
+
+Memory* Store::create_memory(Limits limits) {
+  auto m = std::make_unique<MemoryInst>();
+  if (!m->init(limits, impl_->limits.max_memory_pages)) return nullptr;
+  impl_->memories.push_back(std::move(m));
+  return impl_->memories.back().get();
+}
+
+Table* Store::create_table(ValType elem_type, Limits limits) {
+  auto t = std::make_unique<TableInst>();
+  t->elem = elem_type;
+  t->limits = limits;
+  uint64_t cap = std::min<uint64_t>(limits.max.value_or(0xFFFFFFFFu), impl_->limits.max_table_elements);
+  if (limits.min > cap) return nullptr;
+  t->max_elems = static_cast<uint32_t>(cap);
+  t->elems.assign(limits.min, 0);
+  impl_->tables.push_back(std::move(t));
+  return impl_->tables.back().get();
+}
+
+Global* Store::create_global(Value init, bool is_mutable) {
+  auto g = std::make_unique<GlobalInst>();
+  g->type = init.type;
+  g->mut = is_mutable;
+  g->value = init.bits;
+  impl_->globals.push_back(std::move(g));
+  return impl_->globals.back().get();
+}
+
+Memory* HostCall::memory() const { return caller_ ? caller_->memory0() : nullptr; }
+float HostCall::f32(size_t i) const { return std::bit_cast<float>(static_cast<uint32_t>(slots_[i])); }
+double HostCall::f64(size_t i) const { return std::bit_cast<double>(slots_[i]); }
+void HostCall::set_f32(size_t i, float v) { slots_[i] = std::bit_cast<uint32_t>(v); }
+void HostCall::set_f64(size_t i, double v) { slots_[i] = std::bit_cast<uint64_t>(v); }
+
+Error host_error(std::string message) {
+  Error e{ErrorKind::Trap, std::move(message)};
+  e.trap = TrapKind::Host;
+  return e;
+}
+
+Error exit_request(int32_t code) {
+  Error e{ErrorKind::Trap, "exit with code " + std::to_string(code)};
+  e.trap = TrapKind::Exit;
+  e.exit_code = code;
+  return e;
+}
+
+}  // namespace edgecar

@@ -1,0 +1,503 @@
+// Validation per spec 3 and the algorithm of its appendix ("Validation Algorithm"):
+// an operand stack of value types where Unknown stands for the polymorphic stack that
+// follows unreachable, br, br_table and return.
+#include "validate/validator.hpp"
+
+#include <set>
+#include <string>
+#include <unordered_set>
+
+#include "util/format.hpp"
+
+namespace edgecar::validate {
+
+using binary::ConstExpr;
+using binary::Instr;
+using binary::Module;
+using binary::Opcode;
+
+namespace {
+
+struct SimpleInfo {
+  const char* sig = nullptr;
+  int8_t align = -1;
+};
+
+SimpleInfo simple_info(uint16_t op) {
+  switch (op) {
+#define OP(code, id, name, imm, sig, align) \
+  case code: return SimpleInfo{sig, align};
+#include "binary/opcodes.def"
+#undef OP
+  }
+  return {};
+}
+
+constexpr ValType kUnknown = static_cast<ValType>(0);
+
+ValType sig_type(char c) {
+  switch (c) {
+    case 'i': return ValType::I32;
+    case 'I': return ValType::I64;
+    case 'f': return ValType::F32;
+    default: return ValType::F64;
+  }
+}
+
+std::string type_name(ValType t) { return t == kUnknown ? "unknown" : std::string(to_string(t)); }
+
+struct Invalid {
+  std::string message;
+  uint32_t offset;
+};
+
+[[noreturn]] void fail(std::string message, uint32_t offset) { throw Invalid{std::move(message), offset}; }
+
+constexpr uint64_t kMaxPages = 65536;
+
+void check_limits(const Limits& l, uint64_t range, const char* what, uint32_t offset) {
+  if (l.min > range) fail(std::string(what) + " size must be at most " + std::to_string(range) + (range == kMaxPages ? " pages (4GiB)" : ""), offset);
+  if (l.max) {
+    if (*l.max > range) fail(std::string(what) + " size must be at most " + std::to_string(range) + (range == kMaxPages ? " pages (4GiB)" : ""), offset);
+    if (*l.max < l.min) fail("size minimum must not be greater than maximum", offset);
+  }
+}
+
+class ModuleValidator {
+ public:
+  explicit ModuleValidator(const Module& m) : m_(m) {}
+
+  void run() {
+    for (uint32_t t : m_.funcs)
+      if (t >= m_.types.size()) fail("unknown type " + std::to_string(t), 0);
+    for (const auto& t : m_.tables) check_limits(t.limits, 0xFFFFFFFFull, "table", 0);
+    for (const auto& mem : m_.memories) check_limits(mem.limits, kMaxPages, "memory", 0);
+    if (m_.memories.size() > 1) fail("multiple memories", 0);
+
+    // C.refs: functions referenced outside function bodies (spec 3.4.10).
+    for (const auto& g : m_.globals) collect_refs(g.init);
+    for (const auto& e : m_.elems)
+      for (const auto& init : e.inits) collect_refs(init);
+    for (const auto& ex : m_.exports)
+      if (ex.kind == ExternKind::Func) refs_.insert(ex.index);
+
+    // Constant expressions may only read imported globals (spec 3.4.10, context C').
+    for (size_t i = 0; i < m_.globals.size(); ++i) {
+      const_expr(m_.globals[i].init, m_.globals[i].type.type, m_.num_imported_globals);
+    }
+    for (const auto& e : m_.elems) {
+      if (e.mode == binary::SegmentMode::Active) {
+        if (e.table >= m_.tables.size()) fail("unknown table " + std::to_string(e.table), 0);
+        if (m_.tables[e.table].elem != e.type) fail("type mismatch: element segment type does not match table", 0);
+        const_expr(e.offset, ValType::I32, m_.num_imported_globals);
+      }
+      for (const auto& init : e.inits) const_expr(init, e.type, m_.num_imported_globals);
+    }
+    for (const auto& d : m_.datas) {
+      if (d.mode == binary::SegmentMode::Active) {
+        if (d.memory >= m_.memories.size()) fail("unknown memory " + std::to_string(d.memory), 0);
+        const_expr(d.offset, ValType::I32, m_.num_imported_globals);
+      }
+    }
+    if (m_.start) {
+      if (*m_.start >= m_.funcs.size()) fail("unknown function " + std::to_string(*m_.start) + " (start)", 0);
+      const FuncType& ft = m_.func_type(*m_.start);
+      if (!ft.params.empty() || !ft.results.empty()) fail("start function must have type [] -> []", 0);
+    }
+    std::unordered_set<std::string_view> names;
+    for (const auto& ex : m_.exports) {
+      if (!names.insert(ex.name).second) fail("duplicate export name \"" + ex.name + "\"", 0);
+      size_t limit = 0;
+      switch (ex.kind) {
+        case ExternKind::Func: limit = m_.funcs.size(); break;
+        case ExternKind::Table: limit = m_.tables.size(); break;
+        case ExternKind::Memory: limit = m_.memories.size(); break;
+        case ExternKind::Global: limit = m_.global_types.size(); break;
+      }
+      if (ex.index >= limit) fail("unknown " + std::string(to_string(ex.kind)) + " " + std::to_string(ex.index) + " in export \"" + ex.name + "\"", 0);
+    }
+    for (size_t i = 0; i < m_.bodies.size(); ++i) function(static_cast<uint32_t>(m_.num_imported_funcs + i));
+  }
+
+ private:
+  void collect_refs(const ConstExpr& e) {
+    for (const auto& in : e.code)
+      if (in.op == static_cast<uint16_t>(Opcode::RefFunc)) refs_.insert(in.a);
+  }
+
+  void const_expr(const ConstExpr& e, ValType expected, size_t visible_globals) {
+    std::vector<ValType> stack;
+    for (const auto& in : e.code) {
+      switch (static_cast<Opcode>(in.op)) {
+        case Opcode::I32Const: stack.push_back(ValType::I32); break;
+        case Opcode::I64Const: stack.push_back(ValType::I64); break;
+        case Opcode::F32Const: stack.push_back(ValType::F32); break;
+        case Opcode::F64Const: stack.push_back(ValType::F64); break;
+        case Opcode::RefNull: stack.push_back(static_cast<ValType>(in.a)); break;
+        case Opcode::RefFunc:
+          if (in.a >= m_.funcs.size()) fail("unknown function " + std::to_string(in.a), in.offset);
+          stack.push_back(ValType::FuncRef);
+          break;
+        case Opcode::GlobalGet:
+          if (in.a >= visible_globals) fail("unknown global " + std::to_string(in.a), in.offset);
+          if (m_.global_types[in.a].mut) fail("constant expression required: global.get of a mutable global", in.offset);
+          stack.push_back(m_.global_types[in.a].type);
+          break;
+        default:
+          fail(std::string("constant expression required: ") + binary::opcode_name(in.op) + " is not constant", in.offset);
+      }
+    }
+    if (stack.size() != 1 || stack[0] != expected)
+      fail("type mismatch in constant expression: expected " + std::string(to_string(expected)), e.code.empty() ? 0 : e.code.front().offset);
+  }
+
+  void function(uint32_t func_index);
+
+  friend class FuncValidator;
+  const Module& m_;
+  std::unordered_set<uint32_t> refs_;
+};
+
+class FuncValidator {
+ public:
+  FuncValidator(const Module& m, const std::unordered_set<uint32_t>& refs, uint32_t func_index)
+      : m_(m), refs_(refs), func_index_(func_index), body_(m.bodies[func_index - m.num_imported_funcs]) {
+    const FuncType& ft = m.func_type(func_index);
+    locals_ = ft.params;
+    locals_.insert(locals_.end(), body_.locals.begin(), body_.locals.end());
+    results_ = ft.results;
+  }
+
+  void run() {
+    push_ctrl(static_cast<uint16_t>(Opcode::Block), {}, results_);
+    for (const Instr& in : body_.code) {
+      cur_ = &in;
+      instr(in);
+    }
+    if (!ctrls_.empty()) err("unexpected end of function: unclosed block");
+  }
+
+ private:
+  struct Ctrl {
+    uint16_t op;
+    std::vector<ValType> start, end;
+    size_t height;
+    bool unreachable;
+  };
+
+  [[noreturn]] void err(const std::string& what) {
+    fail(what + " (function " + std::to_string(func_index_) + ", offset " + util::hex(cur_->offset) + ")", cur_->offset);
+  }
+  [[noreturn]] void mismatch(ValType expected, ValType got) {
+    err(std::string("type mismatch in ") + binary::opcode_name(cur_->op) + ", expected " + type_name(expected) + " got " + (got == kUnknown ? "nothing (empty stack)" : type_name(got)));
+  }
+
+  void push(ValType t) { vals_.push_back(t); }
+  ValType pop() {
+    if (vals_.size() == ctrls_.back().height) {
+      if (ctrls_.back().unreachable) return kUnknown;
+      err(std::string("type mismatch in ") + binary::opcode_name(cur_->op) + ": operand stack underflow");
+    }
+    ValType t = vals_.back();
+    vals_.pop_back();
+    return t;
+  }
+  ValType pop(ValType expect) {
+    if (vals_.size() == ctrls_.back().height && ctrls_.back().unreachable) return kUnknown;
+    if (vals_.size() == ctrls_.back().height) mismatch(expect, kUnknown);
+    ValType actual = pop();
+    if (actual != expect && actual != kUnknown && expect != kUnknown) mismatch(expect, actual);
+    return actual;
+  }
+  void push_vals(const std::vector<ValType>& ts) {
+    for (ValType t : ts) push(t);
+  }
+  std::vector<ValType> pop_vals(const std::vector<ValType>& ts) {
+    std::vector<ValType> popped(ts.size());
+    for (size_t i = ts.size(); i-- > 0;) popped[i] = pop(ts[i]);
+    return popped;
+  }
+  void push_ctrl(uint16_t op, std::vector<ValType> in, std::vector<ValType> out) {
+    ctrls_.push_back(Ctrl{op, std::move(in), std::move(out), vals_.size(), false});
+    push_vals(ctrls_.back().start);
+  }
+  Ctrl pop_ctrl() {
+    if (ctrls_.empty()) err("unexpected end");
+    Ctrl& c = ctrls_.back();
+    pop_vals(c.end);
+    if (vals_.size() != c.height) err(std::string("type mismatch: block leaves ") + std::to_string(vals_.size() - c.height) + " extra value(s) on the stack at " + binary::opcode_name(cur_->op));
+    Ctrl out = std::move(c);
+    ctrls_.pop_back();
+    return out;
+  }
+  const std::vector<ValType>& label_types(const Ctrl& c) { return c.op == static_cast<uint16_t>(Opcode::Loop) ? c.start : c.end; }
+  void unreachable() {
+    vals_.resize(ctrls_.back().height);
+    ctrls_.back().unreachable = true;
+  }
+  const Ctrl& label(uint32_t depth) {
+    if (depth >= ctrls_.size()) err("unknown label " + std::to_string(depth));
+    return ctrls_[ctrls_.size() - 1 - depth];
+  }
+
+  void block_type(uint64_t imm, std::vector<ValType>& in, std::vector<ValType>& out) {
+    if (binary::BlockType::is_index(imm)) {
+      uint32_t idx = binary::BlockType::index(imm);
+      if (idx >= m_.types.size()) err("unknown type " + std::to_string(idx));
+      in = m_.types[idx].params;
+      out = m_.types[idx].results;
+    } else if (imm != binary::BlockType::kEmpty) {
+      out = {static_cast<ValType>(imm)};
+    }
+  }
+
+  void need_memory() {
+    if (m_.memories.empty()) err("unknown memory 0");
+  }
+  void need_table(uint32_t t) {
+    if (t >= m_.tables.size()) err("unknown table " + std::to_string(t));
+  }
+  void need_elem(uint32_t e) {
+    if (e >= m_.elems.size()) err("unknown elem segment " + std::to_string(e));
+  }
+  void need_data(uint32_t d) {
+    size_t n = m_.data_count ? *m_.data_count : m_.datas.size();
+    if (d >= n) err("unknown data segment " + std::to_string(d));
+  }
+  ValType local(uint32_t i) {
+    if (i >= locals_.size()) err("unknown local " + std::to_string(i));
+    return locals_[i];
+  }
+
+  void instr(const Instr& in) {
+    const char* sig = simple_info(in.op).sig;
+    if (sig && *sig) {
+      std::string_view s(sig);
+      size_t gt = s.find('>');
+      if (in.op >= static_cast<uint16_t>(Opcode::I32Load) && in.op <= static_cast<uint16_t>(Opcode::I64Store32)) {
+        need_memory();
+        int natural = simple_info(in.op).align;
+        if (in.a > static_cast<uint32_t>(natural)) err("alignment must not be larger than natural");
+      }
+      if (in.op == static_cast<uint16_t>(Opcode::MemorySize) || in.op == static_cast<uint16_t>(Opcode::MemoryGrow)) need_memory();
+      for (size_t i = gt; i-- > 0;) pop(sig_type(s[i]));
+      for (size_t i = gt + 1; i < s.size(); ++i) push(sig_type(s[i]));
+      return;
+    }
+    switch (static_cast<Opcode>(in.op)) {
+      case Opcode::Unreachable: unreachable(); break;
+      case Opcode::Nop: break;
+      case Opcode::Block:
+      case Opcode::Loop:
+      case Opcode::If: {
+        std::vector<ValType> bin, bout;
+        block_type(in.imm, bin, bout);
+        if (in.op == static_cast<uint16_t>(Opcode::If)) pop(ValType::I32);
+        pop_vals(bin);
+        push_ctrl(in.op, std::move(bin), std::move(bout));
+        break;
+      }
+      case Opcode::Else: {
+        if (ctrls_.size() < 1 || ctrls_.back().op != static_cast<uint16_t>(Opcode::If)) err("else without matching if");
+        Ctrl c = pop_ctrl();
+        push_ctrl(static_cast<uint16_t>(Opcode::Else), std::move(c.start), std::move(c.end));
+        break;
+      }
+      case Opcode::End: {
+        Ctrl c = pop_ctrl();
+        // An if without else must map its inputs to its outputs unchanged.
+        if (c.op == static_cast<uint16_t>(Opcode::If) && c.start != c.end) err("type mismatch: if without else must have matching parameter and result types");
+        if (!ctrls_.empty()) push_vals(c.end);
+        break;
+      }
+      case Opcode::Br: {
+        pop_vals(label_types(label(in.a)));
+        unreachable();
+        break;
+      }
+      case Opcode::BrIf: {
+        pop(ValType::I32);
+        const auto types = label_types(label(in.a));
+        pop_vals(types);
+        push_vals(types);
+        break;
+      }
+      case Opcode::BrTable: {
+        pop(ValType::I32);
+        const uint32_t* targets = &body_.br_targets[in.a];
+        uint32_t n = in.b;
+        const auto def = label_types(label(targets[n - 1]));
+        size_t arity = def.size();
+        for (uint32_t i = 0; i + 1 < n; ++i) {
+          const auto types = label_types(label(targets[i]));
+          if (types.size() != arity) err("type mismatch: br_table targets have different arities");
+          push_vals(pop_vals(types));
+        }
+        pop_vals(def);
+        unreachable();
+        break;
+      }
+      case Opcode::Return:
+        pop_vals(results_);
+        unreachable();
+        break;
+      case Opcode::Call: {
+        if (in.a >= m_.funcs.size()) err("unknown function " + std::to_string(in.a));
+        const FuncType& ft = m_.func_type(in.a);
+        pop_vals(ft.params);
+        push_vals(ft.results);
+        break;
+      }
+      case Opcode::CallIndirect: {
+        need_table(in.b);
+        if (m_.tables[in.b].elem != ValType::FuncRef) err("type mismatch: call_indirect requires a funcref table");
+        if (in.a >= m_.types.size()) err("unknown type " + std::to_string(in.a));
+        pop(ValType::I32);
+        const FuncType& ft = m_.types[in.a];
+        pop_vals(ft.params);
+        push_vals(ft.results);
+        break;
+      }
+      case Opcode::Drop: pop(); break;
+      case Opcode::Select: {
+        pop(ValType::I32);
+        ValType t1 = pop();
+        ValType t2 = pop();
+        if (is_ref(t1) || is_ref(t2)) err("type mismatch in select: operands must be numeric (use select with a type for references)");
+        if (t1 != t2 && t1 != kUnknown && t2 != kUnknown) mismatch(t1, t2);
+        push(t1 == kUnknown ? t2 : t1);
+        break;
+      }
+      case Opcode::SelectT: {
+        if (in.b != 1) err("invalid result arity: select takes exactly one type, got " + std::to_string(in.b));
+        ValType t = static_cast<ValType>(in.a);
+        pop(ValType::I32);
+        pop(t);
+        pop(t);
+        push(t);
+        break;
+      }
+      case Opcode::LocalGet: push(local(in.a)); break;
+      case Opcode::LocalSet: pop(local(in.a)); break;
+      case Opcode::LocalTee: {
+        ValType t = local(in.a);
+        pop(t);
+        push(t);
+        break;
+      }
+      case Opcode::GlobalGet:
+        if (in.a >= m_.global_types.size()) err("unknown global " + std::to_string(in.a));
+        push(m_.global_types[in.a].type);
+        break;
+      case Opcode::GlobalSet:
+        if (in.a >= m_.global_types.size()) err("unknown global " + std::to_string(in.a));
+        if (!m_.global_types[in.a].mut) err("global is immutable: global.set " + std::to_string(in.a));
+        pop(m_.global_types[in.a].type);
+        break;
+      case Opcode::TableGet:
+        need_table(in.a);
+        pop(ValType::I32);
+        push(m_.tables[in.a].elem);
+        break;
+      case Opcode::TableSet:
+        need_table(in.a);
+        pop(m_.tables[in.a].elem);
+        pop(ValType::I32);
+        break;
+      case Opcode::RefNull: push(static_cast<ValType>(in.a)); break;
+      case Opcode::RefIsNull: {
+        ValType t = pop();
+        if (t != kUnknown && !is_ref(t)) err("type mismatch in ref.is_null: expected a reference, got " + type_name(t));
+        push(ValType::I32);
+        break;
+      }
+      case Opcode::RefFunc:
+        if (in.a >= m_.funcs.size()) err("unknown function " + std::to_string(in.a));
+        if (!refs_.count(in.a)) err("undeclared function reference " + std::to_string(in.a));
+        push(ValType::FuncRef);
+        break;
+      case Opcode::MemoryInit:
+        need_memory();
+        need_data(in.a);
+        pop(ValType::I32);
+        pop(ValType::I32);
+        pop(ValType::I32);
+        break;
+      case Opcode::DataDrop: need_data(in.a); break;
+      case Opcode::MemoryCopy:
+      case Opcode::MemoryFill:
+        need_memory();
+        pop(ValType::I32);
+        pop(ValType::I32);
+        pop(ValType::I32);
+        break;
+      case Opcode::TableInit:
+        need_table(in.b);
+        need_elem(in.a);
+        if (m_.elems[in.a].type != m_.tables[in.b].elem) err("type mismatch in table.init: element segment and table types differ");
+        pop(ValType::I32);
+        pop(ValType::I32);
+        pop(ValType::I32);
+        break;
+      case Opcode::ElemDrop: need_elem(in.a); break;
+      case Opcode::TableCopy:
+        need_table(in.a);
+        need_table(in.b);
+        if (m_.tables[in.a].elem != m_.tables[in.b].elem) err("type mismatch in table.copy: table types differ");
+        pop(ValType::I32);
+        pop(ValType::I32);
+        pop(ValType::I32);
+        break;
+      case Opcode::TableGrow:
+        need_table(in.a);
+        pop(ValType::I32);
+        pop(m_.tables[in.a].elem);
+        push(ValType::I32);
+        break;
+      case Opcode::TableSize:
+        need_table(in.a);
+        push(ValType::I32);
+        break;
+      case Opcode::TableFill:
+        need_table(in.a);
+        pop(ValType::I32);
+        pop(m_.tables[in.a].elem);
+        pop(ValType::I32);
+        break;
+      default: err(std::string("unsupported instruction ") + binary::opcode_name(in.op));
+    }
+  }
+
+  const Module& m_;
+  const std::unordered_set<uint32_t>& refs_;
+  uint32_t func_index_;
+  const binary::FunctionBody& body_;
+  std::vector<ValType> locals_;
+  std::vector<ValType> results_;
+  std::vector<ValType> vals_;
+  std::vector<Ctrl> ctrls_;
+  const Instr* cur_ = nullptr;
+};
+
+void ModuleValidator::function(uint32_t func_index) { FuncValidator(m_, refs_, func_index).run(); }
+
+}  // namespace
+
+int natural_alignment(uint16_t op) { return simple_info(op).align; }
+const char* simple_signature(uint16_t op) {
+  const char* s = simple_info(op).sig;
+  return s ? s : "";
+}
+
+Expected<void> validate(const Module& module) {
+  try {
+    ModuleValidator(module).run();
+    return {};
+  } catch (const Invalid& e) {
+    std::string msg = e.message;
+    if (msg.find("offset") == std::string::npos && e.offset) msg += " at offset " + util::hex(e.offset);
+    return Error{ErrorKind::Invalid, msg};
+  }
+}
+
+}  // namespace edgecar::validate

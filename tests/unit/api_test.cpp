@@ -1,0 +1,219 @@
+// The embedding API: host functions, typed calls, traps with backtraces, memory access,
+// limits and interruption. Every trap must leave the store usable.
+#include <chrono>
+#include <cmath>
+#include <thread>
+
+#include "test_util.hpp"
+
+namespace edgecar::test {
+namespace {
+
+class ApiTest : public ::testing::Test {
+ protected:
+  void SetUp() override { instantiate(StoreLimits{}); }
+
+  void instantiate(StoreLimits limits) {
+    store_ = std::make_unique<Store>(limits);
+    auto m = load_test_module("api");
+    ASSERT_TRUE(m);
+    Imports imports;
+    imports.add("host", "add", store_->create_host_function(FuncType{{ValType::I32, ValType::I32}, {ValType::I32}}, [this](HostCall& c) -> Expected<void> {
+      host_calls_++;
+      c.set_i32(0, c.i32(0) + c.i32(1));
+      return {};
+    }, "host.add"));
+    imports.add("host", "fail", store_->create_host_function(FuncType{}, [](HostCall&) -> Expected<void> {
+      return host_error("the host said no");
+    }, "host.fail"));
+    auto inst = store_->instantiate(m, imports);
+    ASSERT_TRUE(inst.ok()) << inst.error().to_string();
+    inst_ = *inst;
+  }
+
+  Expected<std::vector<Value>> call(const char* name, std::vector<Value> args) { return store_->call(inst_, name, args); }
+
+  std::unique_ptr<Store> store_;
+  Instance* inst_ = nullptr;
+  int host_calls_ = 0;
+};
+
+TEST_F(ApiTest, CallsHostFunctionWithArguments) {
+  auto r = call("call_host", {Value::i32(40), Value::i32(2)});
+  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  ASSERT_EQ(r->size(), 1u);
+  EXPECT_EQ((*r)[0].as_i32(), 42);
+  EXPECT_EQ(host_calls_, 1);
+}
+
+TEST_F(ApiTest, HostFunctionErrorBecomesTrapWithMessage) {
+  auto r = call("call_fail", {});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().kind, ErrorKind::Trap);
+  EXPECT_EQ(r.error().trap, TrapKind::Host);
+  EXPECT_NE(r.error().message.find("the host said no"), std::string::npos);
+}
+
+TEST_F(ApiTest, TrapCarriesKindAndBacktraceFromNameSection) {
+  auto r = call("outer_div", {Value::i32(1), Value::i32(0)});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().trap, TrapKind::IntegerDivideByZero);
+  ASSERT_EQ(r.error().backtrace.size(), 2u);
+  EXPECT_EQ(r.error().backtrace[0], "divide");
+  EXPECT_EQ(r.error().backtrace[1], "outer");
+  EXPECT_NE(r.error().to_string().find("integer divide by zero"), std::string::npos);
+  // The store stays usable after a trap.
+  auto ok = call("div", {Value::i32(7), Value::i32(2)});
+  ASSERT_TRUE(ok.ok());
+  EXPECT_EQ((*ok)[0].as_i32(), 3);
+}
+
+TEST_F(ApiTest, IntegerOverflowTrap) {
+  auto r = call("div", {Value::i32(INT32_MIN), Value::i32(-1)});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().trap, TrapKind::IntegerOverflow);
+}
+
+TEST_F(ApiTest, HostReadsAndWritesGuestMemory) {
+  Memory* mem = inst_->get_memory("memory");
+  ASSERT_NE(mem, nullptr);
+  std::vector<uint8_t> buf(5);
+  ASSERT_TRUE(mem->read(16, buf).ok());
+  EXPECT_EQ(std::string(buf.begin(), buf.end()), "hello");
+  std::vector<uint8_t> w = {'W'};
+  ASSERT_TRUE(mem->write(100, w).ok());
+  auto r = call("load", {Value::i32(100)});
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ((*r)[0].as_i32(), 'W');
+  // Out-of-bounds host access is refused, not a crash.
+  EXPECT_FALSE(mem->read(mem->size_bytes() - 2, buf).ok());
+  EXPECT_FALSE(mem->write(UINT64_MAX, w).ok());
+}
+
+TEST_F(ApiTest, GuestOutOfBoundsAccessTraps) {
+  auto r = call("load", {Value::i32(65536)});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().trap, TrapKind::MemoryOutOfBounds);
+  auto s = call("store", {Value::i32(-1), Value::i32(1)});
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.error().trap, TrapKind::MemoryOutOfBounds);
+}
+
+TEST_F(ApiTest, MemoryGrowthHonoursDeclaredMaximum) {
+  auto r = call("grow", {Value::i32(3)});
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ((*r)[0].as_i32(), 1);  // old size
+  auto again = call("grow", {Value::i32(1)});
+  EXPECT_EQ((*again)[0].as_i32(), -1);  // max is 4 pages
+  auto load = call("load", {Value::i32(4 * 65536 - 1)});
+  ASSERT_TRUE(load.ok()) << load.error().to_string();
+}
+
+TEST_F(ApiTest, MemoryGrowthHonoursEmbedderCap) {
+  StoreLimits limits;
+  limits.max_memory_pages = 2;
+  instantiate(limits);
+  auto r = call("grow", {Value::i32(2)});
+  EXPECT_EQ((*r)[0].as_i32(), -1);
+  auto ok = call("grow", {Value::i32(1)});
+  EXPECT_EQ((*ok)[0].as_i32(), 1);
+}
+
+TEST_F(ApiTest, InfiniteRecursionExhaustsStackWithoutCrashing) {
+  auto r = call("recurse", {Value::i64(0)});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().trap, TrapKind::CallStackExhausted);
+  auto ok = call("call_host", {Value::i32(1), Value::i32(2)});
+  ASSERT_TRUE(ok.ok());
+  EXPECT_EQ((*ok)[0].as_i32(), 3);
+}
+
+TEST_F(ApiTest, InterruptStopsARunningGuest) {
+  std::thread stopper([this] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    store_->interrupt();
+  });
+  auto r = call("spin", {});
+  stopper.join();
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().trap, TrapKind::Interrupted);
+  store_->clear_interrupt();
+  EXPECT_TRUE(call("bump", {}).ok());
+}
+
+TEST_F(ApiTest, MultiValueResults) {
+  auto r = call("swap", {Value::i32(1), Value::i64(2)});
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(r->size(), 2u);
+  EXPECT_EQ((*r)[0].type, ValType::I64);
+  EXPECT_EQ((*r)[0].as_i64(), 2);
+  EXPECT_EQ((*r)[1].as_i32(), 1);
+}
+
+TEST_F(ApiTest, GlobalsAreVisibleToTheHost) {
+  Global* g = inst_->get_global("counter");
+  ASSERT_NE(g, nullptr);
+  EXPECT_EQ(g->get().as_i32(), 7);
+  ASSERT_TRUE(call("bump", {}).ok());
+  EXPECT_EQ(g->get().as_i32(), 8);
+  ASSERT_TRUE(g->set(Value::i32(100)).ok());
+  EXPECT_EQ((*call("bump", {}))[0].as_i32(), 101);
+  EXPECT_FALSE(g->set(Value::i64(1)).ok());
+}
+
+TEST_F(ApiTest, FloatMinKeepsSignedZero) {
+  auto r = call("f64_min", {Value::f64(0.0), Value::f64(-0.0)});
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(std::signbit((*r)[0].as_f64()));
+}
+
+TEST_F(ApiTest, WrongArgumentsAreUsageErrors) {
+  auto r = call("div", {Value::i32(1)});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().kind, ErrorKind::Usage);
+  auto t = call("div", {Value::i32(1), Value::f32(1)});
+  ASSERT_FALSE(t.ok());
+  EXPECT_EQ(t.error().kind, ErrorKind::Usage);
+  EXPECT_FALSE(call("no_such_export", {}).ok());
+}
+
+TEST(Linking, UnknownImportNamesModuleFieldAndType) {
+  auto m = load_test_module("api");
+  ASSERT_TRUE(m);
+  Store store;
+  auto inst = store.instantiate(m, Imports{});
+  ASSERT_FALSE(inst.ok());
+  EXPECT_EQ(inst.error().kind, ErrorKind::Link);
+  EXPECT_NE(inst.error().message.find("\"host\" \"add\" (func (i32, i32) -> (i32))"), std::string::npos) << inst.error().message;
+}
+
+TEST(Linking, ImportTypeMustMatchExactly) {
+  auto m = load_test_module("api");
+  ASSERT_TRUE(m);
+  Store store;
+  Imports imports;
+  imports.add("host", "add", store.create_host_function(FuncType{{ValType::I32}, {ValType::I32}}, [](HostCall&) -> Expected<void> { return {}; }));
+  imports.add("host", "fail", store.create_host_function(FuncType{}, [](HostCall&) -> Expected<void> { return {}; }));
+  auto inst = store.instantiate(m, imports);
+  ASSERT_FALSE(inst.ok());
+  EXPECT_NE(inst.error().message.find("incompatible import type"), std::string::npos) << inst.error().message;
+}
+
+TEST(Linking, InstancesOfOneModuleAreIsolated) {
+  auto m = load_test_module("api");
+  ASSERT_TRUE(m);
+  Store store;
+  Imports imports;
+  imports.add("host", "add", store.create_host_function(FuncType{{ValType::I32, ValType::I32}, {ValType::I32}}, [](HostCall&) -> Expected<void> { return {}; }));
+  imports.add("host", "fail", store.create_host_function(FuncType{}, [](HostCall&) -> Expected<void> { return {}; }));
+  Instance* a = *store.instantiate(m, imports);
+  Instance* b = *store.instantiate(m, imports);
+  Value args[] = {Value::i32(0), Value::i32(99)};
+  ASSERT_TRUE(store.call(a, "store", args).ok());
+  Value addr[] = {Value::i32(0)};
+  EXPECT_EQ((*store.call(a, "load", addr))[0].as_i32(), 99);
+  EXPECT_EQ((*store.call(b, "load", addr))[0].as_i32(), 0);
+}
+
+}  // namespace
+}  // namespace edgecar::test

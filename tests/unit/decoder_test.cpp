@@ -1,0 +1,166 @@
+// Decoder edge cases (spec 5): every failure is Malformed and says what and where.
+#include <algorithm>
+#include <cstdio>
+
+#include "test_util.hpp"
+
+namespace edgecar::test {
+namespace {
+
+Error load_error(const std::vector<uint8_t>& bytes) {
+  auto m = Module::from_bytes(bytes);
+  EXPECT_FALSE(m.ok());
+  return m.ok() ? Error{} : m.error();
+}
+
+TEST(Decoder, EmptyModuleLoads) {
+  auto m = Module::from_bytes(module_bytes({}));
+  ASSERT_TRUE(m.ok()) << m.error().to_string();
+  EXPECT_TRUE((*m)->imports().empty());
+}
+
+TEST(Decoder, RejectsMissingMagic) {
+  Error e = load_error({0x00, 0x61, 0x73});
+  EXPECT_EQ(e.kind, ErrorKind::Malformed);
+  EXPECT_NE(e.message.find("magic header not detected"), std::string::npos) << e.message;
+}
+
+TEST(Decoder, RejectsUnknownVersion) {
+  Error e = load_error({0x00, 0x61, 0x73, 0x6D, 0x02, 0x00, 0x00, 0x00});
+  EXPECT_NE(e.message.find("unknown binary version"), std::string::npos);
+}
+
+TEST(Decoder, TruncatedSectionNamesSectionAndOffset) {
+  // Type section claims 5 bytes but the file ends after 2.
+  Error e = load_error(module_bytes({0x01, 0x05, 0x01, 0x60}));
+  EXPECT_EQ(e.kind, ErrorKind::Malformed);
+  EXPECT_NE(e.message.find("unexpected end"), std::string::npos) << e.message;
+  EXPECT_NE(e.message.find("offset 0x"), std::string::npos) << e.message;
+}
+
+TEST(Decoder, ShortBodyReportsSection) {
+  // Type section of size 3 whose content needs more bytes: "unexpected end (in section 1)".
+  Error e = load_error(module_bytes({0x01, 0x03, 0x01, 0x60, 0x01}));
+  EXPECT_NE(e.message.find("section 1"), std::string::npos) << e.message;
+}
+
+TEST(Decoder, OverlongLeb128IsRejected) {
+  // Type count 0 encoded in 6 bytes: longer than ceil(32/7) = 5.
+  Error e = load_error(module_bytes({0x01, 0x06, 0x80, 0x80, 0x80, 0x80, 0x80, 0x00}));
+  EXPECT_NE(e.message.find("integer representation too long"), std::string::npos) << e.message;
+}
+
+TEST(Decoder, Leb128UnusedBitsMustBeZero) {
+  // 5-byte u32 whose last byte sets bits above bit 31.
+  Error e = load_error(module_bytes({0x01, 0x05, 0x80, 0x80, 0x80, 0x80, 0x10}));
+  EXPECT_NE(e.message.find("integer too large"), std::string::npos) << e.message;
+}
+
+TEST(Decoder, Leb128MaximalFormIsAccepted) {
+  // Type count 0 in the longest valid (5-byte) form.
+  auto m = Module::from_bytes(module_bytes({0x01, 0x05, 0x80, 0x80, 0x80, 0x80, 0x00}));
+  EXPECT_TRUE(m.ok()) << m.error().to_string();
+}
+
+TEST(Decoder, SectionsOutOfOrderAreRejected) {
+  // A function section (3) after a memory section (5).
+  Error e = load_error(module_bytes({0x05, 0x03, 0x01, 0x00, 0x01, 0x03, 0x01, 0x00}));
+  EXPECT_NE(e.message.find("section id 3"), std::string::npos) << e.message;
+}
+
+TEST(Decoder, InvalidUtf8NameIsRejected) {
+  // Import with module name "\xC0\x80" (overlong NUL).
+  Error e = load_error(module_bytes({0x02, 0x08, 0x01, 0x02, 0xC0, 0x80, 0x01, 0x61, 0x02, 0x00}));
+  EXPECT_NE(e.message.find("malformed UTF-8 encoding"), std::string::npos) << e.message;
+}
+
+TEST(Decoder, FunctionAndCodeCountsMustAgree) {
+  // One type, one function declared, no code section.
+  Error e = load_error(module_bytes({0x01, 0x04, 0x01, 0x60, 0x00, 0x00, 0x03, 0x02, 0x01, 0x00}));
+  EXPECT_NE(e.message.find("inconsistent lengths"), std::string::npos) << e.message;
+}
+
+TEST(Decoder, UnknownOpcodeIsRejectedWithOffset) {
+  // type () -> (), one function whose body is the unassigned opcode 0xFF.
+  Error e = load_error(module_bytes({0x01, 0x04, 0x01, 0x60, 0x00, 0x00, 0x03, 0x02, 0x01, 0x00,
+                                     0x0A, 0x05, 0x01, 0x03, 0x00, 0xFF, 0x0B}));
+  EXPECT_NE(e.message.find("illegal opcode 0xff"), std::string::npos) << e.message;
+  EXPECT_NE(e.message.find("offset 0x"), std::string::npos) << e.message;
+}
+
+TEST(Decoder, CustomSectionsAreKeptAndNamesRead) {
+  auto m = load_test_module("api");
+  ASSERT_TRUE(m);
+  Store store;
+  Imports imports;
+  imports.add("host", "add", store.create_host_function(FuncType{{ValType::I32, ValType::I32}, {ValType::I32}}, [](HostCall&) -> Expected<void> { return {}; }));
+  imports.add("host", "fail", store.create_host_function(FuncType{}, [](HostCall&) -> Expected<void> { return {}; }));
+  auto inst = store.instantiate(m, imports);
+  ASSERT_TRUE(inst.ok()) << inst.error().to_string();
+  EXPECT_EQ((*inst)->get_function("div")->name(), "divide");  // from the name section
+}
+
+}  // namespace
+}  // namespace edgecar::test
+
+namespace edgecar::test {
+namespace {
+
+// Random corruptions of a real module: each must load or fail with an error, and a
+// module that still loads must instantiate or fail cleanly. Deterministic (fixed seed).
+TEST(Decoder, CorruptedModulesNeverCrash) {
+  std::FILE* f = std::fopen(wat_path("api").c_str(), "rb");
+  ASSERT_NE(f, nullptr);
+  std::vector<uint8_t> original;
+  for (int c; (c = std::fgetc(f)) != EOF;) original.push_back(static_cast<uint8_t>(c));
+  std::fclose(f);
+  uint64_t state = 0x9E3779B97F4A7C15ull;
+  auto next = [&] {
+    state ^= state << 13;
+    state ^= state >> 7;
+    state ^= state << 17;
+    return state;
+  };
+  int loaded = 0, rejected = 0;
+  for (int round = 0; round < 20000; ++round) {
+    std::vector<uint8_t> b = original;
+    int edits = 1 + static_cast<int>(next() % 4);
+    for (int e = 0; e < edits; ++e) {
+      size_t pos = next() % b.size();
+      switch (next() % 3) {
+        case 0: b[pos] = static_cast<uint8_t>(next()); break;
+        case 1: b[pos] ^= static_cast<uint8_t>(1u << (next() % 8)); break;
+        default: b.resize(std::max<size_t>(8, pos)); break;
+      }
+    }
+    auto m = Module::from_bytes(b);
+    if (!m) {
+      rejected++;
+      EXPECT_TRUE(m.error().kind == ErrorKind::Malformed || m.error().kind == ErrorKind::Invalid);
+      EXPECT_FALSE(m.error().message.empty());
+      continue;
+    }
+    loaded++;
+    Store store;
+    Imports imports;
+    // Offer the imports the module asks for, when they are still the expected ones.
+    imports.add("host", "add", store.create_host_function(FuncType{{ValType::I32, ValType::I32}, {ValType::I32}}, [](HostCall&) -> Expected<void> { return {}; }));
+    imports.add("host", "fail", store.create_host_function(FuncType{}, [](HostCall&) -> Expected<void> { return host_error("no"); }));
+    // The module has an infinite loop ("spin"); corruption can make more. Interrupt
+    // every call from the start: a guest that ignored interruption would hang here.
+    store.interrupt();
+    auto inst = store.instantiate(*m, imports);
+    if (inst) {
+      for (const auto& ex : (*m)->exports()) {
+        auto ft = (*m)->export_func_type(ex.name);
+        if (!ft || !ft->params.empty()) continue;
+        (void)store.call(*inst, ex.name, {});
+      }
+    }
+  }
+  EXPECT_GT(rejected, 0);
+  std::printf("corrupted modules: %d rejected, %d still loaded\n", rejected, loaded);
+}
+
+}  // namespace
+}  // namespace edgecar::test

@@ -1,0 +1,124 @@
+// Validator rules (spec 3): precise messages naming instruction, function and offset.
+#include "test_util.hpp"
+
+namespace edgecar::test {
+namespace {
+
+std::vector<uint8_t> section(uint8_t id, std::vector<uint8_t> content) {
+  std::vector<uint8_t> s = {id, static_cast<uint8_t>(content.size())};
+  s.insert(s.end(), content.begin(), content.end());
+  return s;
+}
+
+// One function of type `type` (encoded: 0x60 params results) with the given body
+// (locals declaration included, without the size prefix).
+std::vector<uint8_t> one_function(std::vector<uint8_t> type, std::vector<uint8_t> body, std::vector<uint8_t> extra = {}) {
+  std::vector<uint8_t> types = {0x01};
+  types.insert(types.end(), type.begin(), type.end());
+  std::vector<uint8_t> code = {0x01, static_cast<uint8_t>(body.size())};
+  code.insert(code.end(), body.begin(), body.end());
+  std::vector<uint8_t> out = section(1, types);
+  auto f = section(3, {0x01, 0x00});
+  out.insert(out.end(), f.begin(), f.end());
+  out.insert(out.end(), extra.begin(), extra.end());
+  auto c = section(10, code);
+  out.insert(out.end(), c.begin(), c.end());
+  return module_bytes(out);
+}
+
+Expected<std::shared_ptr<const Module>> load(std::vector<uint8_t> b) { return Module::from_bytes(b); }
+
+const std::vector<uint8_t> kVoid = {0x60, 0x00, 0x00};
+const std::vector<uint8_t> kToI32 = {0x60, 0x00, 0x01, 0x7F};
+
+TEST(Validator, TypeMismatchMessageNamesInstructionFunctionAndOffset) {
+  // (func (result i32) (i32.add (i32.const 1) (f64.const 0)))
+  auto m = load(one_function(kToI32, {0x00, 0x41, 0x01, 0x44, 0, 0, 0, 0, 0, 0, 0, 0, 0x6A, 0x0B}));
+  ASSERT_FALSE(m.ok());
+  EXPECT_EQ(m.error().kind, ErrorKind::Invalid);
+  const std::string& msg = m.error().message;
+  EXPECT_NE(msg.find("type mismatch in i32.add, expected i32 got f64"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("function 0"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("offset 0x"), std::string::npos) << msg;
+}
+
+TEST(Validator, StackIsPolymorphicAfterUnreachable) {
+  // (func (result i32) unreachable i32.add) is valid: operands come from the bottom type.
+  auto m = load(one_function(kToI32, {0x00, 0x00, 0x6A, 0x0B}));
+  EXPECT_TRUE(m.ok()) << m.error().to_string();
+}
+
+TEST(Validator, UnderflowIsInvalid) {
+  auto m = load(one_function(kToI32, {0x00, 0x6A, 0x0B}));
+  ASSERT_FALSE(m.ok());
+  EXPECT_NE(m.error().message.find("i32.add"), std::string::npos) << m.error().message;
+}
+
+TEST(Validator, ResultsMustMatchFunctionType) {
+  auto m = load(one_function(kToI32, {0x00, 0x0B}));
+  ASSERT_FALSE(m.ok());
+  EXPECT_EQ(m.error().kind, ErrorKind::Invalid);
+}
+
+TEST(Validator, MultiValueBlockTypeIndex) {
+  // type 0: () -> (i32); block of type 0 yields i32.
+  auto m = load(one_function(kToI32, {0x00, 0x02, 0x00, 0x41, 0x05, 0x0B, 0x0B}));
+  EXPECT_TRUE(m.ok()) << m.error().to_string();
+}
+
+TEST(Validator, UnknownLocalIsInvalid) {
+  auto m = load(one_function(kToI32, {0x00, 0x20, 0x03, 0x0B}));
+  ASSERT_FALSE(m.ok());
+  EXPECT_NE(m.error().message.find("unknown local 3"), std::string::npos) << m.error().message;
+}
+
+TEST(Validator, MemoryInstructionsNeedAMemory) {
+  auto m = load(one_function(kToI32, {0x00, 0x41, 0x00, 0x28, 0x02, 0x00, 0x0B}));
+  ASSERT_FALSE(m.ok());
+  EXPECT_NE(m.error().message.find("unknown memory"), std::string::npos) << m.error().message;
+}
+
+TEST(Validator, AlignmentLargerThanNaturalIsInvalid) {
+  auto mem = section(5, {0x01, 0x00, 0x01});
+  auto m = load(one_function(kToI32, {0x00, 0x41, 0x00, 0x28, 0x03, 0x00, 0x0B}, mem));
+  ASSERT_FALSE(m.ok());
+  EXPECT_NE(m.error().message.find("alignment"), std::string::npos) << m.error().message;
+}
+
+TEST(Validator, MemoryOver4GiBIsInvalid) {
+  auto mem = section(5, {0x01, 0x00, 0x81, 0x80, 0x04});  // min 65537 pages
+  auto m = load(one_function(kVoid, {0x00, 0x0B}, mem));
+  ASSERT_FALSE(m.ok());
+  EXPECT_NE(m.error().message.find("memory size must be at most 65536 pages"), std::string::npos) << m.error().message;
+}
+
+TEST(Validator, DuplicateExportIsInvalid) {
+  auto exp = section(7, {0x02, 0x01, 'f', 0x00, 0x00, 0x01, 'f', 0x00, 0x00});
+  auto m = load(one_function(kVoid, {0x00, 0x0B}, exp));
+  ASSERT_FALSE(m.ok());
+  EXPECT_NE(m.error().message.find("duplicate export name"), std::string::npos) << m.error().message;
+}
+
+TEST(Validator, StartFunctionMustTakeAndReturnNothing) {
+  auto start = section(8, {0x00});
+  auto m = load(one_function(kToI32, {0x00, 0x41, 0x00, 0x0B}, start));
+  ASSERT_FALSE(m.ok());
+  EXPECT_NE(m.error().message.find("start function"), std::string::npos) << m.error().message;
+}
+
+TEST(Validator, UndeclaredFunctionReferenceIsInvalid) {
+  // (func (result funcref) (ref.func 0)) without an export or element declaring it.
+  auto m = load(one_function({0x60, 0x00, 0x01, 0x70}, {0x00, 0xD2, 0x00, 0x0B}));
+  ASSERT_FALSE(m.ok());
+  EXPECT_NE(m.error().message.find("undeclared function reference"), std::string::npos) << m.error().message;
+}
+
+TEST(Validator, BrTableArityMismatchIsInvalid) {
+  // block (result i32) block ... br_table 0 1 with arities 0 and 1.
+  auto m = load(one_function(kToI32, {0x00, 0x02, 0x7F, 0x02, 0x40, 0x41, 0x00, 0x0E, 0x01, 0x00, 0x01, 0x0B, 0x41, 0x00, 0x0B, 0x0B}));
+  ASSERT_FALSE(m.ok());
+  EXPECT_NE(m.error().message.find("arities"), std::string::npos) << m.error().message;
+}
+
+}  // namespace
+}  // namespace edgecar::test
