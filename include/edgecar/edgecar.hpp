@@ -93,7 +93,8 @@ enum class TrapKind : uint8_t {
   UndefinedElement,
   UninitializedElement,
   CallStackExhausted,
-  Interrupted,  // the embedder asked the guest to stop (e.g. a timeout)
+  Interrupted,  // the embedder asked the guest to stop (e.g. a timeout); host
+                // functions may return it too, from a blocking wait
   Host,         // a host function failed; the message says why
   Exit,         // a host function ended the guest on purpose (e.g. WASI proc_exit)
 };
@@ -344,6 +345,9 @@ class Store {
   // Asks running guest code to stop at its next loop back-edge or call; thread-safe.
   void interrupt();
   void clear_interrupt();
+  // A descriptor that is readable while an interrupt is pending: host functions that
+  // block (sleeping, waiting for I/O) include it in their poll() to stay interruptible.
+  int interrupt_fd();
 
   const StoreLimits& limits() const;
   struct Impl;

@@ -1,6 +1,7 @@
 // Subcommands of the `edgecar` program.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -15,6 +16,10 @@ struct RunOptions {
   std::string module;
   std::string invoke;
   std::vector<std::string> args;
+  std::vector<std::string> dirs;  // HOST[:GUEST]
+  std::vector<std::string> env;   // KEY=VALUE
+  uint32_t max_memory_mib = 0;    // 0: no cap beyond the module's own
+  double timeout_seconds = 0;     // 0: none
 };
 
 int run(const RunOptions& options);

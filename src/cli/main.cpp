@@ -22,6 +22,10 @@ int main(int argc, char** argv) {
   edgecar::cli::RunOptions run;
   CLI::App* run_cmd = app.add_subcommand("run", "Run a WebAssembly module: its _start (a WASI command) or, with --invoke, one exported function");
   run_cmd->add_option("--invoke", run.invoke, "Call this exported function with ARGS parsed by its signature and print its results");
+  run_cmd->add_option("--dir", run.dirs, "Give the guest a host directory, as HOST or HOST:GUEST (repeatable)")->allow_extra_args(false);
+  run_cmd->add_option("--env", run.env, "Set an environment variable for the guest, KEY=VALUE (repeatable)")->allow_extra_args(false);
+  run_cmd->add_option("--max-memory", run.max_memory_mib, "Cap the guest's linear memory, in MiB")->check(CLI::Range(1u, 4096u));
+  run_cmd->add_option("--timeout", run.timeout_seconds, "Interrupt the guest after this many seconds (exit code 124)")->check(CLI::PositiveNumber);
   run_cmd->add_option("module", run.module, "The .wasm file")->required();
   run_cmd->add_option("args", run.args, "Arguments for the program or the invoked function");
   run_cmd->prefix_command(false);

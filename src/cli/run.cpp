@@ -6,8 +6,14 @@
 #include <cstdlib>
 #include <cstring>
 
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
 #include "cli/commands.hpp"
 #include "edgecar/edgecar.hpp"
+#include "edgecar/wasi.hpp"
 
 namespace edgecar::cli {
 
@@ -68,23 +74,88 @@ void print_value(const Value& v) {
   }
 }
 
+// Interrupts the store after the timeout unless stopped first; sleeps, never polls.
+class Watchdog {
+ public:
+  Watchdog(Store& store, double seconds) {
+    if (seconds <= 0) return;
+    thread_ = std::thread([this, &store, seconds] {
+      std::unique_lock<std::mutex> lock(mu_);
+      if (!cv_.wait_for(lock, std::chrono::duration<double>(seconds), [this] { return done_; })) store.interrupt();
+    });
+  }
+  ~Watchdog() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      done_ = true;
+    }
+    cv_.notify_all();
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool done_ = false;
+  std::thread thread_;
+};
+
+int report(const Error& e, const RunOptions& o) {
+  if (e.trap == TrapKind::Exit) return e.exit_code;
+  if (e.trap == TrapKind::Interrupted) {
+    std::fprintf(stderr, "edgecar: timeout: %s interrupted after %g s\n", o.module.c_str(), o.timeout_seconds);
+    return kExitTimeout;
+  }
+  print_error(e);
+  return exit_code_for(e);
+}
+
 }  // namespace
 
 int run(const RunOptions& o) {
+  wasi::Config config;
+  std::string program = o.module.substr(o.module.find_last_of('/') + 1);
+  config.args.push_back(program);
+  config.args.insert(config.args.end(), o.args.begin(), o.args.end());
+  for (const auto& kv : o.env) {
+    if (kv.find('=') == std::string::npos) {
+      std::fprintf(stderr, "edgecar: --env expects KEY=VALUE, got \"%s\"\n", kv.c_str());
+      return kExitUsage;
+    }
+    config.env.push_back(kv);
+  }
+  for (const auto& d : o.dirs) {
+    size_t colon = d.find(':');
+    wasi::Preopen p;
+    p.host_path = d.substr(0, colon);
+    p.guest_path = colon == std::string::npos ? p.host_path : d.substr(colon + 1);
+    config.preopens.push_back(p);
+  }
   auto module = Module::from_file(o.module);
   if (!module) {
     print_error(module.error());
     return kExitLoad;
   }
-  Store store;
-  Imports imports;
-  auto instance = store.instantiate(*module, imports);
-  if (!instance) {
-    print_error(instance.error());
-    return exit_code_for(instance.error());
+  auto ctx = wasi::Context::create(std::move(config));
+  if (!ctx) {
+    print_error(ctx.error());
+    return kExitUsage;
   }
+  StoreLimits limits;
+  if (o.max_memory_mib) limits.max_memory_pages = o.max_memory_mib * 16;
+  Store store(limits);
+  Imports imports;
+  (*ctx)->add_to(store, imports);
+  Watchdog watchdog(store, o.timeout_seconds);
+  auto instance = store.instantiate(*module, imports);
+  if (!instance) return report(instance.error(), o);
 
   if (!o.invoke.empty()) {
+    // A WASI reactor initialises itself before its exports are called.
+    if (Function* init = (*instance)->get_function("_initialize")) {
+      auto r = store.call(init, {});
+      if (!r) return report(r.error(), o);
+    }
     auto type = (*module)->export_func_type(o.invoke);
     if (!type) {
       std::fprintf(stderr, "edgecar: %s has no exported function \"%s\"\n", o.module.c_str(), o.invoke.c_str());
@@ -104,10 +175,7 @@ int run(const RunOptions& o) {
       args.push_back(*v);
     }
     auto results = store.call(*instance, o.invoke, args);
-    if (!results) {
-      print_error(results.error());
-      return exit_code_for(results.error());
-    }
+    if (!results) return report(results.error(), o);
     for (const Value& v : *results) print_value(v);
     return 0;
   }
@@ -118,11 +186,7 @@ int run(const RunOptions& o) {
     return kExitUsage;
   }
   auto r = store.call(start, {});
-  if (!r) {
-    if (r.error().trap == TrapKind::Exit) return r.error().exit_code;
-    print_error(r.error());
-    return exit_code_for(r.error());
-  }
+  if (!r) return report(r.error(), o);
   return 0;
 }
 

@@ -1,6 +1,8 @@
 // Module loading: decode, validate and compile once; describe imports and exports.
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <cstring>
-#include <fstream>
 #include <map>
 #include <mutex>
 
@@ -36,10 +38,24 @@ Expected<std::shared_ptr<const Module>> Module::from_bytes(std::span<const uint8
 }
 
 Expected<std::shared_ptr<const Module>> Module::from_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Error{ErrorKind::Io, "cannot open " + path + ": " + std::strerror(errno)};
-  std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (in.bad()) return Error{ErrorKind::Io, "cannot read " + path};
+  std::vector<uint8_t> bytes;
+  {
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return Error{ErrorKind::Io, "cannot open " + path + ": " + std::strerror(errno)};
+    uint8_t buf[1 << 16];
+    for (;;) {
+      ssize_t n = ::read(fd, buf, sizeof buf);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) {
+        int e = errno;
+        ::close(fd);
+        return Error{ErrorKind::Io, "cannot read " + path + ": " + std::strerror(e)};
+      }
+      if (n == 0) break;
+      bytes.insert(bytes.end(), buf, buf + n);
+    }
+    ::close(fd);
+  }
   auto m = from_bytes(bytes);
   if (!m) {
     Error e = std::move(m).error();

@@ -2,7 +2,10 @@
 // bounds-checked accessors of the public API.
 #include <sys/mman.h>
 
+#include <cxxabi.h>
+
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 
 #include "runtime/objects.hpp"
@@ -13,13 +16,26 @@ namespace edgecar {
 const FuncType& Function::type() const { return *impl(this)->type; }
 bool Function::is_host() const { return impl(this)->code == nullptr; }
 Instance* Function::instance() const { return impl(this)->inst; }
+namespace {
+// C++ and (legacy-mangled) Rust symbols from the name section, readable.
+std::string demangle(const std::string& name) {
+  if (name.rfind("_Z", 0) != 0) return name;
+  int status = 0;
+  char* out = abi::__cxa_demangle(name.c_str(), nullptr, nullptr, &status);
+  if (status != 0 || !out) return name;
+  std::string r(out);
+  std::free(out);
+  return r;
+}
+}  // namespace
+
 std::string Function::name() const {
   const FuncInst* f = impl(this);
   if (!f->debug_name.empty()) return f->debug_name;
   if (f->inst) {
     const auto& names = f->inst->md->module.func_names;
     auto it = names.find(f->index);
-    if (it != names.end()) return it->second;
+    if (it != names.end()) return demangle(it->second);
   }
   return "func[" + std::to_string(f->index) + "]";
 }

@@ -113,6 +113,7 @@ struct Store::Impl {
   std::vector<Frame> frames;
   uint32_t depth = 0;
   std::atomic<bool> interrupt{false};
+  std::atomic<int> wake_fd{-1};  // eventfd signalled by interrupt(), created on demand
   std::optional<Error> host_error;  // set when a host function failed
   std::vector<FuncInst*> trap_frames;  // of the last trap, innermost first
   uint32_t host_nesting = 0;

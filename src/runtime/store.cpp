@@ -1,6 +1,8 @@
 // The store (spec 4.2.3) and calls into guest code: argument checking, the value stack,
 // sentinel frames, trap reporting with backtraces.
+#include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include <cstring>
 
@@ -19,14 +21,50 @@ Store::Impl::Impl(StoreLimits l) : limits(l) {
   frames.resize(limits.max_call_depth + 1);
 }
 
-Store::Impl::~Impl() { munmap(stack, stack_slots * sizeof(uint64_t)); }
+Store::Impl::~Impl() {
+  munmap(stack, stack_slots * sizeof(uint64_t));
+  int fd = wake_fd.load();
+  if (fd >= 0) ::close(fd);
+}
 
 Store::Store(StoreLimits limits) : impl_(std::make_unique<Impl>(limits)) {}
 Store::~Store() = default;
 const StoreLimits& Store::limits() const { return impl_->limits; }
 
-void Store::interrupt() { impl_->interrupt.store(true, std::memory_order_relaxed); }
-void Store::clear_interrupt() { impl_->interrupt.store(false, std::memory_order_relaxed); }
+void Store::interrupt() {
+  impl_->interrupt.store(true, std::memory_order_relaxed);
+  int fd = impl_->wake_fd.load(std::memory_order_acquire);
+  if (fd >= 0) {
+    uint64_t one = 1;
+    (void)!::write(fd, &one, sizeof one);
+  }
+}
+
+void Store::clear_interrupt() {
+  impl_->interrupt.store(false, std::memory_order_relaxed);
+  int fd = impl_->wake_fd.load(std::memory_order_acquire);
+  if (fd >= 0) {
+    uint64_t n;
+    (void)!::read(fd, &n, sizeof n);
+  }
+}
+
+int Store::interrupt_fd() {
+  int fd = impl_->wake_fd.load(std::memory_order_acquire);
+  if (fd >= 0) return fd;
+  int created = eventfd(impl_->interrupt.load() ? 1 : 0, EFD_CLOEXEC | EFD_NONBLOCK);
+  int expected = -1;
+  if (!impl_->wake_fd.compare_exchange_strong(expected, created, std::memory_order_acq_rel)) {
+    ::close(created);
+    return expected;
+  }
+  // An interrupt() racing with creation may have missed the new fd: re-check the flag.
+  if (impl_->interrupt.load()) {
+    uint64_t one = 1;
+    (void)!::write(created, &one, sizeof one);
+  }
+  return created;
+}
 
 namespace {
 
@@ -63,7 +101,7 @@ bool call_host(Store::Impl* S, FuncInst* f, InstanceImpl* caller, uint64_t* slot
   if (r) return true;
   Error e = std::move(r).error();
   trap = e.trap.value_or(TrapKind::Host);
-  if (trap != TrapKind::Exit) trap = TrapKind::Host;
+  if (trap != TrapKind::Exit && trap != TrapKind::Interrupted) trap = TrapKind::Host;
   e.kind = ErrorKind::Trap;
   e.trap = trap;
   S->host_error = std::move(e);

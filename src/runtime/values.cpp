@@ -97,11 +97,14 @@ std::string_view to_string(ErrorKind k) {
 std::string Error::to_string() const {
   std::string s = std::string(edgecar::to_string(kind)) + ": " + message;
   if (!backtrace.empty()) {
+    // Innermost frames first; deep stacks are cut so the report stays one readable line.
+    constexpr size_t kShown = 12;
     s += " [in ";
-    for (size_t i = 0; i < backtrace.size(); ++i) {
+    for (size_t i = 0; i < backtrace.size() && i < kShown; ++i) {
       if (i) s += " <- ";
       s += backtrace[i];
     }
+    if (backtrace.size() > kShown) s += " <- ... " + std::to_string(backtrace.size() - kShown) + " more";
     s += "]";
   }
   return s;

@@ -1,0 +1,52 @@
+// WASI preview 1 (wasi_snapshot_preview1) for embedders: program arguments, environment,
+// preopened directories (the only way a guest reaches the host file system) and stdio
+// bound to the process's streams or to in-memory buffers.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "edgecar/edgecar.hpp"
+
+namespace edgecar::wasi {
+
+struct Preopen {
+  std::string host_path;   // a directory on the host
+  std::string guest_path;  // the name the guest sees, e.g. "/data" or "."
+};
+
+struct Config {
+  std::vector<std::string> args;  // argv, program name first
+  std::vector<std::string> env;   // "KEY=VALUE"
+  std::vector<Preopen> preopens;
+  // Standard streams: by default the process's own fds 0, 1, 2. An embedder (the
+  // service host) can instead feed stdin from memory and capture stdout/stderr.
+  bool stdin_from_buffer = false;
+  std::string stdin_data;
+  std::string* stdout_capture = nullptr;  // appended to when set
+  std::string* stderr_capture = nullptr;
+};
+
+class Context {
+ public:
+  // Opens the preopened directories; fails with a clear message if one cannot be opened.
+  static Expected<std::unique_ptr<Context>> create(Config config);
+  ~Context();
+
+  // Adds every wasi_snapshot_preview1 function, bound to this context, to `imports`.
+  // The context must outlive the store's use of them.
+  void add_to(Store& store, Imports& imports);
+
+  struct Impl;
+  Impl& impl() { return *impl_; }
+
+ private:
+  explicit Context(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// The preview 1 names, for tools that list what edgecar provides.
+const std::vector<std::string>& function_names();
+
+}  // namespace edgecar::wasi

@@ -1,0 +1,140 @@
+// poll_oneoff: clock subscriptions and fd readiness. Waits in ppoll() together with the
+// store's interrupt descriptor, so a sleeping guest is still stopped by a timeout
+// without any polling loop.
+#include <poll.h>
+#include <sys/ioctl.h>
+#include <time.h>
+
+#include "wasi/functions.hpp"
+
+namespace edgecar::wasi::fn {
+
+namespace {
+
+constexpr uint8_t kEventClock = 0, kEventFdRead = 1, kEventFdWrite = 2;
+constexpr uint16_t kSubclockAbstime = 1;
+
+struct Event {
+  uint64_t userdata = 0;
+  Errno error;
+  uint8_t type;
+  uint64_t nbytes;
+};
+
+uint64_t now_ns(clockid_t id) {
+  timespec ts;
+  clock_gettime(id, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+}  // namespace
+
+Errno poll_oneoff(Impl& ctx, HostCall& c, const GuestMemory& mem) {
+  uint32_t in = c.u32(0), out = c.u32(1), nsubs = c.u32(2), nevents_ptr = c.u32(3);
+  if (nsubs == 0) return err::kInval;
+  if (!mem.valid(in, 48ull * nsubs) || !mem.valid(out, 32ull * nsubs) || !mem.valid(nevents_ptr, 4)) return err::kFault;
+
+  std::vector<Event> ready;
+  std::vector<pollfd> pfds;
+  std::vector<uint32_t> pfd_sub;  // subscription index of each pollfd
+  uint64_t timeout_ns = UINT64_MAX;
+  std::vector<std::pair<uint32_t, uint64_t>> clocks;  // subscription, remaining ns
+  for (uint32_t i = 0; i < nsubs; ++i) {
+    uint32_t s = in + 48 * i;
+    uint64_t userdata = 0;
+    uint8_t tag = 0;
+    mem.load(s, userdata);
+    mem.load(s + 8, tag);
+    if (tag == kEventClock) {
+      uint32_t id = 0;
+      uint64_t t = 0;
+      uint16_t flags = 0;
+      mem.load(s + 16, id);
+      mem.load(s + 24, t);
+      mem.load(s + 40, flags);
+      clockid_t cid = id == 0 ? CLOCK_REALTIME : id == 1 ? CLOCK_MONOTONIC : id == 2 ? CLOCK_PROCESS_CPUTIME_ID : id == 3 ? CLOCK_THREAD_CPUTIME_ID : -1;
+      if (cid == -1) {
+        ready.push_back({userdata, err::kInval, kEventClock, 0});
+        continue;
+      }
+      uint64_t remaining = t;
+      if (flags & kSubclockAbstime) {
+        uint64_t now = now_ns(cid);
+        remaining = t > now ? t - now : 0;
+      }
+      clocks.emplace_back(i, remaining);
+      timeout_ns = std::min(timeout_ns, remaining);
+    } else if (tag == kEventFdRead || tag == kEventFdWrite) {
+      uint32_t fd = 0;
+      mem.load(s + 16, fd);
+      Errno e;
+      Fd* f = ctx.checked(fd, rights::kPollFdReadwrite, e);
+      if (!f) {
+        ready.push_back({userdata, e, tag, 0});
+      } else if (f->kind == FdKind::InputBuffer) {
+        ready.push_back({userdata, err::kSuccess, tag, f->input->size() - f->input_pos});
+      } else if (f->kind == FdKind::OutputBuffer) {
+        ready.push_back({userdata, err::kSuccess, tag, 0});
+      } else {
+        pfds.push_back(pollfd{f->host, static_cast<short>(tag == kEventFdRead ? POLLIN : POLLOUT), 0});
+        pfd_sub.push_back(i);
+      }
+    } else {
+      return err::kInval;
+    }
+  }
+
+  int wake = c.store().interrupt_fd();
+  pfds.push_back(pollfd{wake, POLLIN, 0});
+  timespec ts{};
+  timespec* tp = nullptr;
+  if (!ready.empty()) {
+    tp = &ts;  // something is ready: only collect, do not wait
+  } else if (timeout_ns != UINT64_MAX) {
+    ts.tv_sec = static_cast<time_t>(timeout_ns / 1000000000ull);
+    ts.tv_nsec = static_cast<long>(timeout_ns % 1000000000ull);
+    tp = &ts;
+  }
+  uint64_t start = now_ns(CLOCK_MONOTONIC);
+  int r = ppoll(pfds.data(), pfds.size(), tp, nullptr);
+  if (r < 0 && errno != EINTR) return from_host_errno(errno);
+  if (pfds.back().revents & POLLIN) {
+    Error e{ErrorKind::Trap, std::string(to_string(TrapKind::Interrupted))};
+    e.trap = TrapKind::Interrupted;
+    ctx.pending_trap = std::move(e);
+    return err::kIntr;
+  }
+  for (size_t k = 0; k + 1 < pfds.size(); ++k) {
+    if (!pfds[k].revents) continue;
+    uint32_t s = in + 48 * pfd_sub[k];
+    uint64_t userdata = 0;
+    uint8_t tag = 0;
+    mem.load(s, userdata);
+    mem.load(s + 8, tag);
+    Event ev{userdata, err::kSuccess, tag, 0};
+    if (pfds[k].revents & (POLLERR | POLLNVAL)) ev.error = pfds[k].revents & POLLNVAL ? err::kBadf : err::kIo;
+    int avail = 0;
+    if (tag == kEventFdRead && ioctl(pfds[k].fd, FIONREAD, &avail) == 0) ev.nbytes = static_cast<uint64_t>(avail);
+    ready.push_back(ev);
+  }
+  uint64_t elapsed = now_ns(CLOCK_MONOTONIC) - start;
+  for (auto [i, remaining] : clocks) {
+    if (remaining <= elapsed || (ready.empty() && remaining == timeout_ns)) {
+      uint64_t userdata = 0;
+      mem.load(in + 48 * i, userdata);
+      ready.push_back({userdata, err::kSuccess, kEventClock, 0});
+    }
+  }
+  for (size_t k = 0; k < ready.size(); ++k) {
+    uint8_t ev[32] = {};
+    std::memcpy(ev, &ready[k].userdata, 8);
+    std::memcpy(ev + 8, &ready[k].error, 2);
+    ev[10] = ready[k].type;
+    std::memcpy(ev + 16, &ready[k].nbytes, 8);
+    mem.write(out + 32 * static_cast<uint32_t>(k), ev, sizeof ev);
+  }
+  mem.store<uint32_t>(nevents_ptr, static_cast<uint32_t>(ready.size()));
+  return err::kSuccess;
+}
+
+}  // namespace edgecar::wasi::fn
