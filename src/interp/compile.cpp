@@ -1,9 +1,19 @@
 // Lowering of validated function bodies into interpreter cells (see code.hpp).
 //
-// The operand stack height at every instruction is static (spec 3.3), so each operand
-// gets a fixed frame slot: slot(k) = num_locals_total + k for stack position k. Blocks
-// cost nothing; a branch becomes a jump, preceded by slot copies only when the carried
-// values are not already where the target expects them. Unreachable code is dropped.
+// The operand-stack height at every instruction is static (spec 3.3), so stack position
+// k has a fixed frame slot, slot(k) = locals + k. The lowering goes further and tracks,
+// for each stack position, where its value currently lives:
+//  - in its own slot (the result of an instruction),
+//  - in a local's slot (a local.get not yet copied), or
+//  - nowhere yet (a constant not yet written).
+// Instructions then read their operands where they already are, so
+// `local.get a; local.get b; i32.add; local.set c` becomes one handler writing c.
+// Deferred values are written to their own slot ("materialized") only when they must:
+// before their local is overwritten, before a block begins, as call arguments, and when
+// an operand form needs a slot. Constants become immediates of the common integer
+// operations; an i32 comparison followed by br_if or if becomes one fused branch.
+// Blocks cost nothing; branches are pre-resolved displacements preceded by slot copies
+// only when carried values are not already where the target expects them.
 #include <cstring>
 
 #include "binary/module.hpp"
@@ -17,12 +27,75 @@ using binary::Opcode;
 
 namespace {
 
-constexpr uint32_t kNoFixup = ~0u;
+constexpr uint32_t kNone = ~0u;
+
+// Where a stack value lives.
+struct Val {
+  uint32_t slot;  // frame slot holding it (kNone for a constant not yet written)
+  uint64_t k;     // the constant, when slot == kNone
+};
+
+bool has_imm_form(Op o) {
+  switch (o) {
+#define IMM(name) case Op::name:
+#include "interp/imm_handlers.def"
+#undef IMM
+    return true;
+    default: return false;
+  }
+}
+
+Op imm_form(Op o) {
+  switch (o) {
+#define IMM(name) \
+  case Op::name: return Op::name##Imm;
+#include "interp/imm_handlers.def"
+#undef IMM
+    default: return o;
+  }
+}
+
+bool commutative(Op o) {
+  switch (o) {
+    case Op::I32Add: case Op::I32Mul: case Op::I32And: case Op::I32Or: case Op::I32Xor:
+    case Op::I32Eq: case Op::I32Ne: case Op::I64Add: case Op::I64Mul: case Op::I64And:
+    case Op::I64Or: case Op::I64Xor: case Op::I64Eq: case Op::I64Ne:
+      return true;
+    default: return false;
+  }
+}
+
+// i32 comparison handlers and their fused-branch forms; `negate` gives the opposite test.
+struct CmpInfo {
+  Op cmp, cmp_imm;
+  Op branch, branch_imm;
+  int negated;  // index of the negated comparison in kCmps
+};
+#define CMPI(c) Op::I32##c, Op::I32##c##Imm, Op::JumpIf##c, Op::JumpIf##c##Imm
+const CmpInfo kCmps[] = {
+    {CMPI(Eq), 1}, {CMPI(Ne), 0}, {CMPI(LtS), 8}, {CMPI(LtU), 9}, {CMPI(GtS), 6},
+    {CMPI(GtU), 7}, {CMPI(LeS), 4}, {CMPI(LeU), 5}, {CMPI(GeS), 2}, {CMPI(GeU), 3},
+};
+#undef CMPI
+
+int cmp_index(Op o, bool& imm) {
+  for (int i = 0; i < 10; ++i) {
+    if (kCmps[i].cmp == o) {
+      imm = false;
+      return i;
+    }
+    if (kCmps[i].cmp_imm == o) {
+      imm = true;
+      return i;
+    }
+  }
+  return -1;
+}
 
 class FunctionCompiler {
  public:
   FunctionCompiler(const binary::Module& m, uint32_t func_index, Code& out)
-      : m_(m), body_(m.bodies[func_index - m.num_imported_funcs]), out_(out), cells_(out.cells) {
+      : m_(m), body_(m.bodies[func_index - m.num_imported_funcs]), cells_(out.cells) {
     const FuncType& ft = m.func_type(func_index);
     fc_.num_params = static_cast<uint32_t>(ft.params.size());
     fc_.num_results = static_cast<uint32_t>(ft.results.size());
@@ -32,7 +105,8 @@ class FunctionCompiler {
 
   FuncCode run() {
     fc_.entry = static_cast<uint32_t>(cells_.size());
-    ctrls_.push_back(Ctrl{static_cast<uint16_t>(Opcode::Block), 0, 0, fc_.num_results, 0, {}, kNoFixup});
+    label_pos_ = here();
+    ctrls_.push_back(Ctrl{static_cast<uint16_t>(Opcode::Block), 0, 0, fc_.num_results, 0, {}, kNone});
     for (const Instr& in : body_.code) {
       if (unreachable_) {
         skip(in);
@@ -56,23 +130,107 @@ class FunctionCompiler {
     uint32_t else_fixup;  // ifs: the cell that jumps to the else branch
   };
 
+  // ---- the value stack ----
   uint32_t slot(uint32_t k) const { return base_ + k; }
-  void grow(uint32_t n) {
-    h_ += n;
-    if (h_ > max_height_) max_height_ = h_;
+  uint32_t h() const { return static_cast<uint32_t>(vals_.size()); }
+  void push_result() {  // a value computed into its own slot
+    vals_.push_back(Val{slot(h()), 0});
+    if (h() > max_height_) max_height_ = h();
+  }
+  void push_local(uint32_t x) {
+    vals_.push_back(Val{x, 0});
+    if (h() > max_height_) max_height_ = h();
+  }
+  void push_const(uint64_t k) {
+    vals_.push_back(Val{kNone, k});
+    if (h() > max_height_) max_height_ = h();
+  }
+  Val pop() {
+    Val v = vals_.back();
+    vals_.pop_back();
+    return v;
+  }
+  void drop(uint32_t n) { vals_.resize(vals_.size() - n); }
+
+  // Writes the value at position k into its own slot.
+  void materialize(uint32_t k) {
+    Val& v = vals_[k];
+    if (v.slot == slot(k)) return;
+    if (v.slot == kNone) {
+      emit_const(slot(k), v.k);
+    } else {
+      emit_copy(slot(k), v.slot);
+    }
+    v.slot = slot(k);
+  }
+  void materialize_from(uint32_t k0) {
+    for (uint32_t k = k0; k < h(); ++k) materialize(k);
+  }
+  // Before local x changes: stack values still read from x get their own copy.
+  void materialize_refs(uint32_t x) {
+    for (uint32_t k = 0; k < h(); ++k)
+      if (vals_[k].slot == x) materialize(k);
+  }
+  bool refs_local(uint32_t x) const {
+    for (const Val& v : vals_)
+      if (v.slot == x) return true;
+    return false;
+  }
+  // The slot of an operand at position k, writing a constant there first if needed.
+  uint32_t operand(uint32_t k) {
+    if (vals_[k].slot == kNone) materialize(k);
+    return vals_[k].slot;
   }
 
-  void op(Op o) { cells_.push_back(handler_cells()[static_cast<size_t>(o)]); }
+  // ---- emission ----
+  void op(Op o) {
+    last_start_ = here();
+    cells_.push_back(handler_cells()[static_cast<size_t>(o)]);
+  }
   void cell(uint32_t v) { cells_.push_back(v); }
   uint32_t here() const { return static_cast<uint32_t>(cells_.size()); }
-  // A displacement cell: the target is (cell index + stored value).
   void disp_to(uint32_t target) { cells_.push_back(static_cast<uint32_t>(static_cast<int32_t>(target - here()))); }
   uint32_t disp_fixup() {
     cells_.push_back(0);
     return here() - 1;
   }
   void patch(uint32_t at, uint32_t target) { cells_[at] = static_cast<uint32_t>(static_cast<int32_t>(target - at)); }
+  // A branch target at the current position: peepholes must not reach across it.
+  void label() { label_pos_ = here(); }
+  void forget_last() { last_kind_ = Last::None; }
 
+  void emit_const(uint32_t dst, uint64_t k) {
+    if (k >> 32) {
+      op(Op::Const64);
+      cell(dst);
+      cell(static_cast<uint32_t>(k));
+      cell(static_cast<uint32_t>(k >> 32));
+    } else {
+      op(Op::Const32);
+      cell(dst);
+      cell(static_cast<uint32_t>(k));
+    }
+    forget_last();
+  }
+  void emit_copy(uint32_t dst, uint32_t src) {
+    op(Op::Copy);
+    cell(dst);
+    cell(src);
+    forget_last();
+  }
+
+  // What the last emitted instruction was, for peepholes on it.
+  enum class Last { None, Result, Compare, Eqz };
+  Last last_kind_ = Last::None;
+  uint32_t last_start_ = 0;
+  uint32_t last_dst_cell_ = 0;  // Result/Compare/Eqz: index of the dst cell
+  uint32_t label_pos_ = 0;
+  void emitted_result(Last kind = Last::Result) {
+    last_kind_ = kind;
+    last_dst_cell_ = last_start_ + 1;
+  }
+
+  // ---- control ----
   void block_arity(uint64_t imm, uint32_t& np, uint32_t& nr) {
     np = 0;
     nr = 0;
@@ -85,55 +243,53 @@ class FunctionCompiler {
     }
   }
 
-  void copies(uint32_t dst, uint32_t src, uint32_t n) {
-    if (dst == src || n == 0) return;
-    if (n == 1) {
-      op(Op::Copy);
-      cell(dst);
-      cell(src);
-    } else {
-      op(Op::CopyN);
-      cell(dst);
-      cell(src);
-      cell(n);
+  // Moves the top n values (wherever they live) to slots dst, dst+1, ...
+  void move_top(uint32_t dst, uint32_t n) {
+    uint32_t first = h() - n;
+    for (uint32_t i = 0; i < n; ++i) {
+      const Val& v = vals_[first + i];
+      if (v.slot == kNone) {
+        emit_const(dst + i, v.k);
+      } else if (v.slot != dst + i) {
+        emit_copy(dst + i, v.slot);
+      }
     }
   }
 
+  // Returns (and branches, below) may be emitted on one path only (a br_table entry, a
+  // taken br_if): they write the slots they need but leave the tracked stack untouched.
   void emit_return() {
     uint32_t n = fc_.num_results;
-    uint32_t src = slot(h_ - n);
     if (n == 0) {
       op(Op::Return0);
     } else if (n == 1) {
+      const Val& v = vals_.back();
+      uint32_t src = v.slot;
+      if (src == kNone) {
+        src = slot(h() - 1);
+        emit_const(src, v.k);
+      }
       op(Op::Return1);
       cell(src);
     } else {
+      move_top(slot(h() - n), n);
       op(Op::ReturnN);
-      cell(src);
+      cell(slot(h() - n));
       cell(n);
     }
+    forget_last();
   }
 
-  // Whether a branch to `depth` must move values (or is a return).
+  uint32_t arity(const Ctrl& c) const { return c.op == static_cast<uint16_t>(Opcode::Loop) ? c.nparams : c.nresults; }
+
+  // Whether a branch to `depth` needs no value movement (and is not a return).
   bool branch_is_plain(uint32_t depth) {
     if (depth == ctrls_.size() - 1) return false;
     const Ctrl& c = ctrls_[ctrls_.size() - 1 - depth];
-    uint32_t arity = c.op == static_cast<uint16_t>(Opcode::Loop) ? c.nparams : c.nresults;
-    return arity == 0 || slot(h_ - arity) == slot(c.height);
-  }
-
-  // Copies carried values, then jumps (or returns, for the function's own label).
-  void emit_branch(uint32_t depth) {
-    if (depth == ctrls_.size() - 1) {
-      emit_return();
-      return;
-    }
-    Ctrl& c = ctrls_[ctrls_.size() - 1 - depth];
-    bool loop = c.op == static_cast<uint16_t>(Opcode::Loop);
-    uint32_t arity = loop ? c.nparams : c.nresults;
-    copies(slot(c.height), slot(h_ - arity), arity);
-    op(loop ? Op::JumpLoop : Op::Jump);
-    jump_target(c);
+    uint32_t n = arity(c);
+    for (uint32_t i = 0; i < n; ++i)
+      if (vals_[h() - n + i].slot != slot(c.height + i)) return false;
+    return true;
   }
 
   void jump_target(Ctrl& c) {
@@ -142,6 +298,19 @@ class FunctionCompiler {
     } else {
       c.fixups.push_back(disp_fixup());
     }
+  }
+
+  // Moves carried values, then jumps (or returns, for the function's own label).
+  void emit_branch(uint32_t depth) {
+    if (depth == ctrls_.size() - 1) {
+      emit_return();
+      return;
+    }
+    Ctrl& c = ctrls_[ctrls_.size() - 1 - depth];
+    move_top(slot(c.height), arity(c));
+    op(c.op == static_cast<uint16_t>(Opcode::Loop) ? Op::JumpLoop : Op::Jump);
+    jump_target(c);
+    forget_last();
   }
 
   void set_unreachable() {
@@ -169,36 +338,140 @@ class FunctionCompiler {
     }
   }
 
+  // A comparison (or eqz) that produced the condition just popped, taken out of the code
+  // so that the branch can test it directly.
+  struct Fused {
+    enum { None, Compare, Eqz } kind = None;
+    int ci = -1;
+    bool imm = false;
+    uint32_t a = 0, b = 0;
+  };
+  Fused take_condition(const Val& cond) {
+    Fused f;
+    uint32_t cond_slot = slot(h());
+    if (cond.slot != cond_slot || label_pos_ > last_start_ || cells_.size() <= last_dst_cell_ || cells_[last_dst_cell_] != cond_slot) return f;
+    if (last_kind_ == Last::Compare) {
+      f.ci = cmp_index(cmp_op_, f.imm);
+      f.kind = Fused::Compare;
+      f.a = cells_[last_start_ + 2];
+      f.b = cells_[last_start_ + 3];
+    } else if (last_kind_ == Last::Eqz) {
+      f.kind = Fused::Eqz;
+      f.a = cells_[last_start_ + 2];
+    } else {
+      return f;
+    }
+    cells_.resize(last_start_);
+    forget_last();
+    return f;
+  }
+
+  // A conditional branch on `cond` (already popped), jumping when it is nonzero
+  // (`when_true`) or zero, to `target`'s label or, for an if, to its else branch.
+  void cond_jump(const Fused& f, const Val& cond, bool when_true, Ctrl& target, bool to_else) {
+    if (f.kind == Fused::Compare) {
+      int ci = when_true ? f.ci : kCmps[f.ci].negated;
+      op(f.imm ? kCmps[ci].branch_imm : kCmps[ci].branch);
+      cell(f.a);
+      cell(f.b);
+    } else if (f.kind == Fused::Eqz) {
+      op(when_true ? Op::JumpIfNot : Op::JumpIf);
+      cell(f.a);
+    } else {
+      uint32_t c = cond.slot == kNone ? materialize_const_to(slot(h()), cond.k) : cond.slot;
+      bool loop = !to_else && target.op == static_cast<uint16_t>(Opcode::Loop);
+      op(when_true ? (loop ? Op::JumpIfLoop : Op::JumpIf) : Op::JumpIfNot);
+      cell(c);
+    }
+    if (to_else) {
+      target.else_fixup = disp_fixup();
+    } else {
+      jump_target(target);
+    }
+    forget_last();
+  }
+
+  uint32_t materialize_const_to(uint32_t s, uint64_t k) {
+    emit_const(s, k);
+    return s;
+  }
+
+  Op cmp_op_ = Op::Unreachable;  // the comparison handler of a Last::Compare
+
+  // ---- simple instructions (loads, stores, numerics) ----
   void simple(const Instr& in, const char* sig) {
     size_t npop = std::strchr(sig, '>') - sig;
     size_t npush = std::strlen(sig) - npop - 1;
-    Opcode o = static_cast<Opcode>(in.op);
     uint16_t code = in.op;
     bool is_load = code >= static_cast<uint16_t>(Opcode::I32Load) && code <= static_cast<uint16_t>(Opcode::I64Load32U);
     bool is_store = code >= static_cast<uint16_t>(Opcode::I32Store) && code <= static_cast<uint16_t>(Opcode::I64Store32);
-    Op handler = handler_for(o);
+    Op handler = handler_for(static_cast<Opcode>(code));
     if (is_load) {
+      uint32_t addr = operand(h() - 1);
+      drop(1);
       op(handler);
-      cell(slot(h_ - 1));
-      cell(slot(h_ - 1));
+      cell(slot(h()));
+      cell(addr);
       cell(static_cast<uint32_t>(in.imm));
+      push_result();
+      emitted_result();
       return;
     }
     if (is_store) {
+      uint32_t value = operand(h() - 1);
+      uint32_t addr = operand(h() - 2);
+      drop(2);
       op(handler);
-      cell(slot(h_ - 2));
-      cell(slot(h_ - 1));
+      cell(addr);
+      cell(value);
       cell(static_cast<uint32_t>(in.imm));
-      h_ -= 2;
+      forget_last();
       return;
     }
-    // Numeric: dst is the first operand's slot.
-    uint32_t first = h_ - static_cast<uint32_t>(npop);
+    if (npop == 2) {
+      Val b = vals_[h() - 1], a = vals_[h() - 2];
+      bool i64 = sig[0] == 'I';
+      auto fits = [&](uint64_t k) {
+        return i64 ? static_cast<int64_t>(k) == static_cast<int64_t>(static_cast<int32_t>(k)) : true;
+      };
+      if (a.slot == kNone && b.slot != kNone && commutative(handler) && has_imm_form(handler) && fits(a.k)) std::swap(a, b);
+      uint32_t dst = slot(h() - 2);
+      Op emitted = handler;
+      if (b.slot == kNone && a.slot != kNone && has_imm_form(handler) && fits(b.k)) {
+        drop(2);
+        emitted = imm_form(handler);
+        op(emitted);
+        cell(dst);
+        cell(a.slot);
+        cell(static_cast<uint32_t>(b.k));
+      } else {
+        uint32_t sb = operand(h() - 1);
+        uint32_t sa = operand(h() - 2);
+        drop(2);
+        op(handler);
+        cell(dst);
+        cell(sa);
+        cell(sb);
+      }
+      push_result();
+      bool imm;
+      if (cmp_index(emitted, imm) >= 0) {
+        cmp_op_ = emitted;
+        emitted_result(Last::Compare);
+      } else {
+        emitted_result();
+      }
+      return;
+    }
+    // Unary (npop == 1; conversions and tests), always with a result.
+    uint32_t a = operand(h() - 1);
+    drop(1);
     op(handler);
-    cell(slot(first));
-    for (size_t i = 0; i < npop; ++i) cell(slot(first + static_cast<uint32_t>(i)));
-    h_ = first;
-    grow(static_cast<uint32_t>(npush));
+    cell(slot(h()));
+    cell(a);
+    (void)npush;
+    push_result();
+    emitted_result(static_cast<Opcode>(code) == Opcode::I32Eqz ? Last::Eqz : Last::Result);
   }
 
   static Op handler_for(Opcode o) {
@@ -212,6 +485,28 @@ class FunctionCompiler {
     return Op::Unreachable;
   }
 
+  // local.set / local.tee of the value on top of the stack.
+  void set_local(uint32_t x, bool tee) {
+    Val v = vals_.back();
+    uint32_t top = slot(h() - 1);
+    // The value was just computed into its own slot: write it to x directly instead.
+    bool produced_here = last_kind_ != Last::None && label_pos_ <= last_start_ && cells_[last_dst_cell_] == top;
+    if (v.slot == top && produced_here && !refs_local(x)) {
+      cells_[last_dst_cell_] = x;
+      drop(1);
+      if (tee) push_local(x);
+      return;
+    }
+    drop(1);
+    materialize_refs(x);
+    if (v.slot == kNone) {
+      emit_const(x, v.k);
+    } else if (v.slot != x) {
+      emit_copy(x, v.slot);
+    }
+    if (tee) push_local(x);
+  }
+
   void instr(const Instr& in) {
     const char* sig = validate::simple_signature(in.op);
     Opcode o = static_cast<Opcode>(in.op);
@@ -223,55 +518,64 @@ class FunctionCompiler {
     switch (o) {
       case Opcode::Unreachable:
         op(Op::Unreachable);
+        forget_last();
         set_unreachable();
         break;
       case Opcode::Nop: break;
       case Opcode::Block:
       case Opcode::Loop: {
+        // Values below a block are always in their own slots (see materialize_refs).
+        materialize_from(0);
         uint32_t np, nr;
         block_arity(in.imm, np, nr);
-        ctrls_.push_back(Ctrl{in.op, h_ - np, np, nr, here(), {}, kNoFixup});
+        ctrls_.push_back(Ctrl{in.op, h() - np, np, nr, here(), {}, kNone});
+        if (o == Opcode::Loop) label();
+        forget_last();
         break;
       }
       case Opcode::If: {
         uint32_t np, nr;
         block_arity(in.imm, np, nr);
-        h_--;
-        op(Op::JumpIfNot);
-        cell(slot(h_));
-        uint32_t f = disp_fixup();
-        ctrls_.push_back(Ctrl{in.op, h_ - np, np, nr, 0, {}, f});
+        Val cond = pop();
+        // The comparison commutes with the copies below: they write only slots under it.
+        Fused f = take_condition(cond);
+        materialize_from(0);
+        ctrls_.push_back(Ctrl{in.op, h() - np, np, nr, 0, {}, kNone});
+        cond_jump(f, cond, /*when_true=*/false, ctrls_.back(), /*to_else=*/true);
         break;
       }
       case Opcode::Else: {
         Ctrl& c = ctrls_.back();
         if (!unreachable_) {
+          materialize_from(c.height);
           op(Op::Jump);
           c.fixups.push_back(disp_fixup());
         }
         patch(c.else_fixup, here());
-        c.else_fixup = kNoFixup;
-        h_ = c.height + c.nparams;
+        label();
+        c.else_fixup = kNone;
+        vals_.resize(c.height);
+        for (uint32_t i = 0; i < c.nparams; ++i) push_result();
         unreachable_ = false;
+        forget_last();
         break;
       }
       case Opcode::End: {
-        Ctrl c = std::move(ctrls_.back());
-        ctrls_.pop_back();
-        if (ctrls_.empty()) {
-          if (!unreachable_) {
-            h_ = c.height + c.nresults;
-            emit_return();
-          }
-          for (uint32_t f : c.fixups) patch(f, here());
-          // Branches to the function label were lowered as returns; fixups stay empty.
+        Ctrl& c = ctrls_.back();
+        if (ctrls_.size() == 1) {
+          if (!unreachable_) emit_return();
+          ctrls_.pop_back();
           break;
         }
-        if (c.else_fixup != kNoFixup) patch(c.else_fixup, here());
+        if (!unreachable_) materialize_from(c.height);
+        if (c.else_fixup != kNone) patch(c.else_fixup, here());
         for (uint32_t f : c.fixups) patch(f, here());
-        h_ = c.height + c.nresults;
-        if (h_ > max_height_) max_height_ = h_;
+        label();
+        vals_.resize(c.height);
+        for (uint32_t i = 0; i < c.nresults; ++i) push_result();
+        ctrls_.pop_back();
         unreachable_ = false;
+        forget_last();
         break;
       }
       case Opcode::Br:
@@ -279,28 +583,29 @@ class FunctionCompiler {
         set_unreachable();
         break;
       case Opcode::BrIf: {
-        h_--;
-        uint32_t cond = slot(h_);
+        Val cond = pop();
         if (branch_is_plain(in.a)) {
-          Ctrl& c = ctrls_[ctrls_.size() - 1 - in.a];
-          op(c.op == static_cast<uint16_t>(Opcode::Loop) ? Op::JumpIfLoop : Op::JumpIf);
-          cell(cond);
-          jump_target(c);
+          Fused f = take_condition(cond);
+          cond_jump(f, cond, /*when_true=*/true, ctrls_[ctrls_.size() - 1 - in.a], false);
         } else {
+          uint32_t c = cond.slot == kNone ? materialize_const_to(slot(h()), cond.k) : cond.slot;
           op(Op::JumpIfNot);
-          cell(cond);
-          uint32_t skip = disp_fixup();
+          cell(c);
+          uint32_t skip_over = disp_fixup();
           emit_branch(in.a);
-          patch(skip, here());
+          patch(skip_over, here());
+          label();
+          forget_last();
         }
         break;
       }
       case Opcode::BrTable: {
-        h_--;
+        Val idx = pop();
+        uint32_t idx_slot = idx.slot == kNone ? materialize_const_to(slot(h()), idx.k) : idx.slot;
         const uint32_t* targets = &body_.br_targets[in.a];
         uint32_t n = in.b;
         op(Op::BrTable);
-        cell(slot(h_));
+        cell(idx_slot);
         cell(n - 1);  // index of the default entry
         uint32_t table = here();
         for (uint32_t i = 0; i < n; ++i) cell(0);
@@ -318,6 +623,7 @@ class FunctionCompiler {
             emit_branch(depth);
           }
         }
+        forget_last();
         set_unreachable();
         break;
       }
@@ -328,165 +634,183 @@ class FunctionCompiler {
       case Opcode::Call: {
         const FuncType& ft = m_.func_type(in.a);
         uint32_t np = static_cast<uint32_t>(ft.params.size());
-        h_ -= np;
+        materialize_from(h() - np);
+        drop(np);
         op(Op::Call);
         cell(in.a);
-        cell(slot(h_));
-        grow(static_cast<uint32_t>(ft.results.size()));
+        cell(slot(h()));
+        for (size_t i = 0; i < ft.results.size(); ++i) push_result();
+        forget_last();
         break;
       }
       case Opcode::CallIndirect: {
         const FuncType& ft = m_.types[in.a];
         uint32_t np = static_cast<uint32_t>(ft.params.size());
-        h_--;
-        uint32_t idx = slot(h_);
-        h_ -= np;
+        Val idx = pop();
+        uint32_t idx_slot = idx.slot == kNone ? materialize_const_to(slot(h()), idx.k) : idx.slot;
+        // idx is read before the call; its slot lies above the arguments.
+        materialize_from(h() - np);
+        drop(np);
         op(Op::CallIndirect);
         cell(in.a);
         cell(in.b);
-        cell(slot(h_));
-        cell(idx);
-        grow(static_cast<uint32_t>(ft.results.size()));
+        cell(slot(h()));
+        cell(idx_slot);
+        for (size_t i = 0; i < ft.results.size(); ++i) push_result();
+        forget_last();
         break;
       }
-      case Opcode::Drop: h_--; break;
+      case Opcode::Drop: drop(1); break;
       case Opcode::Select:
-      case Opcode::SelectT:
+      case Opcode::SelectT: {
+        uint32_t c = operand(h() - 1);
+        uint32_t b = operand(h() - 2);
+        uint32_t a = operand(h() - 3);
+        drop(3);
         op(Op::Select);
-        cell(slot(h_ - 3));
-        cell(slot(h_ - 2));
-        cell(slot(h_ - 1));
-        h_ -= 2;
+        cell(slot(h()));
+        cell(a);
+        cell(b);
+        cell(c);
+        push_result();
+        emitted_result();
         break;
-      case Opcode::LocalGet:
-        copies(slot(h_), in.a, 1);
-        grow(1);
-        break;
-      case Opcode::LocalSet:
-        h_--;
-        copies(in.a, slot(h_), 1);
-        break;
-      case Opcode::LocalTee: copies(in.a, slot(h_ - 1), 1); break;
+      }
+      case Opcode::LocalGet: push_local(in.a); break;
+      case Opcode::LocalSet: set_local(in.a, false); break;
+      case Opcode::LocalTee: set_local(in.a, true); break;
       case Opcode::GlobalGet:
         op(Op::GlobalGet);
-        cell(slot(h_));
+        cell(slot(h()));
         cell(in.a);
-        grow(1);
+        push_result();
+        emitted_result();
         break;
-      case Opcode::GlobalSet:
-        h_--;
+      case Opcode::GlobalSet: {
+        uint32_t src = operand(h() - 1);
+        drop(1);
         op(Op::GlobalSet);
-        cell(slot(h_));
+        cell(src);
         cell(in.a);
+        forget_last();
         break;
+      }
       case Opcode::I32Const:
-      case Opcode::F32Const:
-        op(Op::Const32);
-        cell(slot(h_));
-        cell(static_cast<uint32_t>(in.imm));
-        grow(1);
-        break;
+      case Opcode::F32Const: push_const(static_cast<uint32_t>(in.imm)); break;
       case Opcode::I64Const:
-      case Opcode::F64Const:
-        op(Op::Const64);
-        cell(slot(h_));
-        cell(static_cast<uint32_t>(in.imm));
-        cell(static_cast<uint32_t>(in.imm >> 32));
-        grow(1);
-        break;
-      case Opcode::RefNull:
-        op(Op::Const32);
-        cell(slot(h_));
-        cell(0);
-        grow(1);
-        break;
-      case Opcode::RefIsNull:
+      case Opcode::F64Const: push_const(in.imm); break;
+      case Opcode::RefNull: push_const(0); break;
+      case Opcode::RefIsNull: {
+        uint32_t a = operand(h() - 1);
+        drop(1);
         op(Op::RefIsNull);
-        cell(slot(h_ - 1));
-        cell(slot(h_ - 1));
+        cell(slot(h()));
+        cell(a);
+        push_result();
+        emitted_result();
         break;
+      }
       case Opcode::RefFunc:
         op(Op::RefFunc);
-        cell(slot(h_));
+        cell(slot(h()));
         cell(in.a);
-        grow(1);
+        push_result();
+        emitted_result();
         break;
       case Opcode::MemorySize:
         op(Op::MemorySize);
-        cell(slot(h_));
-        grow(1);
+        cell(slot(h()));
+        push_result();
+        emitted_result();
         break;
       case Opcode::MemoryGrow:
+        materialize(h() - 1);
         op(Op::MemoryGrow);
-        cell(slot(h_ - 1));
+        cell(slot(h() - 1));
+        forget_last();
         break;
       case Opcode::MemoryInit:
-        h_ -= 3;
+        materialize_from(h() - 3);
+        drop(3);
         op(Op::MemoryInit);
-        cell(slot(h_));
+        cell(slot(h()));
         cell(in.a);
+        forget_last();
         break;
       case Opcode::DataDrop:
         op(Op::DataDrop);
         cell(in.a);
+        forget_last();
         break;
       case Opcode::MemoryCopy:
-        h_ -= 3;
-        op(Op::MemoryCopy);
-        cell(slot(h_));
-        break;
       case Opcode::MemoryFill:
-        h_ -= 3;
-        op(Op::MemoryFill);
-        cell(slot(h_));
+        materialize_from(h() - 3);
+        drop(3);
+        op(o == Opcode::MemoryCopy ? Op::MemoryCopy : Op::MemoryFill);
+        cell(slot(h()));
+        forget_last();
         break;
       case Opcode::TableGet:
+        materialize(h() - 1);
         op(Op::TableGet);
-        cell(slot(h_ - 1));
+        cell(slot(h() - 1));
         cell(in.a);
+        forget_last();
         break;
       case Opcode::TableSet:
-        h_ -= 2;
+        materialize_from(h() - 2);
+        drop(2);
         op(Op::TableSet);
-        cell(slot(h_));
+        cell(slot(h()));
         cell(in.a);
+        forget_last();
         break;
       case Opcode::TableInit:
-        h_ -= 3;
+        materialize_from(h() - 3);
+        drop(3);
         op(Op::TableInit);
-        cell(slot(h_));
+        cell(slot(h()));
         cell(in.a);
         cell(in.b);
+        forget_last();
         break;
       case Opcode::ElemDrop:
         op(Op::ElemDrop);
         cell(in.a);
+        forget_last();
         break;
       case Opcode::TableCopy:
-        h_ -= 3;
+        materialize_from(h() - 3);
+        drop(3);
         op(Op::TableCopy);
-        cell(slot(h_));
+        cell(slot(h()));
         cell(in.a);
         cell(in.b);
+        forget_last();
         break;
       case Opcode::TableGrow:
-        h_ -= 2;
+        materialize_from(h() - 2);
+        drop(2);
         op(Op::TableGrow);
-        cell(slot(h_));
+        cell(slot(h()));
         cell(in.a);
-        grow(1);
+        push_result();
+        forget_last();
         break;
       case Opcode::TableSize:
         op(Op::TableSize);
-        cell(slot(h_));
+        cell(slot(h()));
         cell(in.a);
-        grow(1);
+        push_result();
+        emitted_result();
         break;
       case Opcode::TableFill:
-        h_ -= 3;
+        materialize_from(h() - 3);
+        drop(3);
         op(Op::TableFill);
-        cell(slot(h_));
+        cell(slot(h()));
         cell(in.a);
+        forget_last();
         break;
       default: break;  // validated: nothing else reaches here
     }
@@ -494,14 +818,13 @@ class FunctionCompiler {
 
   const binary::Module& m_;
   const binary::FunctionBody& body_;
-  Code& out_;
   std::vector<Cell>& cells_;
   FuncCode fc_;
   uint32_t base_ = 0;
-  uint32_t h_ = 0;
   uint32_t max_height_ = 0;
   bool unreachable_ = false;
   uint32_t skip_depth_ = 0;
+  std::vector<Val> vals_;
   std::vector<Ctrl> ctrls_;
 };
 
@@ -510,7 +833,7 @@ class FunctionCompiler {
 Code compile(const binary::Module& module) {
   Code code;
   size_t total = 0;
-  for (const auto& b : module.bodies) total += b.code.size() * 4;
+  for (const auto& b : module.bodies) total += b.code.size() * 3;
   code.cells.reserve(total);
   code.funcs.reserve(module.bodies.size());
   for (size_t i = 0; i < module.bodies.size(); ++i) {

@@ -213,9 +213,9 @@ L_CallIndirect: {
   DO_CALL(f, fp + pc[3], pc + 5);
 }
 
-L_Select:
-  fp[pc[1]] = U32(3) ? fp[pc[1]] : fp[pc[2]];
-  pc += 4;
+L_Select:  // [op][dst][a][b][cond]
+  fp[pc[1]] = U32(4) ? fp[pc[2]] : fp[pc[3]];
+  pc += 5;
   NEXT();
 L_GlobalGet:
   fp[pc[1]] = inst->globals[pc[2]]->value;
@@ -392,29 +392,59 @@ L_MemoryFill: {
   STORE(I64Store16, uint16_t)
   STORE(I64Store32, uint32_t)
 
-  // i32 comparisons and arithmetic.
+  // Integer binary operations: register form [op][dst][a][b] and, where listed in
+  // imm_handlers.def, immediate form [op][dst][a][imm32] (sign-extended for i64).
+#define I32_OP(name, expr)                      \
+  L_##name : {                                  \
+    uint32_t a = U32(2), b = U32(3);            \
+    OUT_U32(expr);                              \
+    pc += 4;                                    \
+    NEXT();                                     \
+  }                                             \
+  L_##name##Imm : {                             \
+    uint32_t a = U32(2), b = pc[3];             \
+    OUT_U32(expr);                              \
+    pc += 4;                                    \
+    NEXT();                                     \
+  }
+#define I64_OP(name, OUT, expr)                                                    \
+  L_##name : {                                                                     \
+    uint64_t a = U64(2), b = U64(3);                                               \
+    OUT(expr);                                                                     \
+    pc += 4;                                                                       \
+    NEXT();                                                                        \
+  }                                                                                \
+  L_##name##Imm : {                                                                \
+    uint64_t a = U64(2), b = static_cast<uint64_t>(static_cast<int32_t>(pc[3]));   \
+    OUT(expr);                                                                     \
+    pc += 4;                                                                       \
+    NEXT();                                                                        \
+  }
+#define S32(x) static_cast<int32_t>(x)
+#define S64(x) static_cast<int64_t>(x)
+
   UN(I32Eqz, OUT_U32(U32(2) == 0))
-  BIN(I32Eq, OUT_U32(U32(2) == U32(3)))
-  BIN(I32Ne, OUT_U32(U32(2) != U32(3)))
-  BIN(I32LtS, OUT_U32(I32(2) < I32(3)))
-  BIN(I32LtU, OUT_U32(U32(2) < U32(3)))
-  BIN(I32GtS, OUT_U32(I32(2) > I32(3)))
-  BIN(I32GtU, OUT_U32(U32(2) > U32(3)))
-  BIN(I32LeS, OUT_U32(I32(2) <= I32(3)))
-  BIN(I32LeU, OUT_U32(U32(2) <= U32(3)))
-  BIN(I32GeS, OUT_U32(I32(2) >= I32(3)))
-  BIN(I32GeU, OUT_U32(U32(2) >= U32(3)))
+  I32_OP(I32Eq, a == b)
+  I32_OP(I32Ne, a != b)
+  I32_OP(I32LtS, S32(a) < S32(b))
+  I32_OP(I32LtU, a < b)
+  I32_OP(I32GtS, S32(a) > S32(b))
+  I32_OP(I32GtU, a > b)
+  I32_OP(I32LeS, S32(a) <= S32(b))
+  I32_OP(I32LeU, a <= b)
+  I32_OP(I32GeS, S32(a) >= S32(b))
+  I32_OP(I32GeU, a >= b)
   UN(I64Eqz, OUT_U32(U64(2) == 0))
-  BIN(I64Eq, OUT_U32(U64(2) == U64(3)))
-  BIN(I64Ne, OUT_U32(U64(2) != U64(3)))
-  BIN(I64LtS, OUT_U32(I64(2) < I64(3)))
-  BIN(I64LtU, OUT_U32(U64(2) < U64(3)))
-  BIN(I64GtS, OUT_U32(I64(2) > I64(3)))
-  BIN(I64GtU, OUT_U32(U64(2) > U64(3)))
-  BIN(I64LeS, OUT_U32(I64(2) <= I64(3)))
-  BIN(I64LeU, OUT_U32(U64(2) <= U64(3)))
-  BIN(I64GeS, OUT_U32(I64(2) >= I64(3)))
-  BIN(I64GeU, OUT_U32(U64(2) >= U64(3)))
+  I64_OP(I64Eq, OUT_U32, a == b)
+  I64_OP(I64Ne, OUT_U32, a != b)
+  I64_OP(I64LtS, OUT_U32, S64(a) < S64(b))
+  I64_OP(I64LtU, OUT_U32, a < b)
+  I64_OP(I64GtS, OUT_U32, S64(a) > S64(b))
+  I64_OP(I64GtU, OUT_U32, a > b)
+  I64_OP(I64LeS, OUT_U32, S64(a) <= S64(b))
+  I64_OP(I64LeU, OUT_U32, a <= b)
+  I64_OP(I64GeS, OUT_U32, S64(a) >= S64(b))
+  I64_OP(I64GeU, OUT_U32, a >= b)
   BIN(F32Eq, OUT_U32(F32(2) == F32(3)))
   BIN(F32Ne, OUT_U32(F32(2) != F32(3)))
   BIN(F32Lt, OUT_U32(F32(2) < F32(3)))
@@ -431,9 +461,9 @@ L_MemoryFill: {
   UN(I32Clz, OUT_U32(std::countl_zero(U32(2))))
   UN(I32Ctz, OUT_U32(std::countr_zero(U32(2))))
   UN(I32Popcnt, OUT_U32(std::popcount(U32(2))))
-  BIN(I32Add, OUT_U32(U32(2) + U32(3)))
-  BIN(I32Sub, OUT_U32(U32(2) - U32(3)))
-  BIN(I32Mul, OUT_U32(U32(2) * U32(3)))
+  I32_OP(I32Add, a + b)
+  I32_OP(I32Sub, a - b)
+  I32_OP(I32Mul, a * b)
   L_I32DivS: {
     int32_t a = I32(2), b = I32(3);
     if (UNLIKELY(b == 0)) TRAP(IntegerDivideByZero);
@@ -463,21 +493,21 @@ L_MemoryFill: {
     pc += 4;
     NEXT();
   }
-  BIN(I32And, OUT_U32(U32(2) & U32(3)))
-  BIN(I32Or, OUT_U32(U32(2) | U32(3)))
-  BIN(I32Xor, OUT_U32(U32(2) ^ U32(3)))
-  BIN(I32Shl, OUT_U32(U32(2) << (U32(3) & 31)))
-  BIN(I32ShrS, OUT_U32(I32(2) >> (U32(3) & 31)))
-  BIN(I32ShrU, OUT_U32(U32(2) >> (U32(3) & 31)))
-  BIN(I32Rotl, OUT_U32(std::rotl(U32(2), static_cast<int>(U32(3) & 31))))
-  BIN(I32Rotr, OUT_U32(std::rotr(U32(2), static_cast<int>(U32(3) & 31))))
+  I32_OP(I32And, a & b)
+  I32_OP(I32Or, a | b)
+  I32_OP(I32Xor, a ^ b)
+  I32_OP(I32Shl, a << (b & 31))
+  I32_OP(I32ShrS, S32(a) >> (b & 31))
+  I32_OP(I32ShrU, a >> (b & 31))
+  I32_OP(I32Rotl, std::rotl(a, static_cast<int>(b & 31)))
+  I32_OP(I32Rotr, std::rotr(a, static_cast<int>(b & 31)))
 
   UN(I64Clz, OUT_U64(std::countl_zero(U64(2))))
   UN(I64Ctz, OUT_U64(std::countr_zero(U64(2))))
   UN(I64Popcnt, OUT_U64(std::popcount(U64(2))))
-  BIN(I64Add, OUT_U64(U64(2) + U64(3)))
-  BIN(I64Sub, OUT_U64(U64(2) - U64(3)))
-  BIN(I64Mul, OUT_U64(U64(2) * U64(3)))
+  I64_OP(I64Add, OUT_U64, a + b)
+  I64_OP(I64Sub, OUT_U64, a - b)
+  I64_OP(I64Mul, OUT_U64, a * b)
   L_I64DivS: {
     int64_t a = I64(2), b = I64(3);
     if (UNLIKELY(b == 0)) TRAP(IntegerDivideByZero);
@@ -507,14 +537,48 @@ L_MemoryFill: {
     pc += 4;
     NEXT();
   }
-  BIN(I64And, OUT_U64(U64(2) & U64(3)))
-  BIN(I64Or, OUT_U64(U64(2) | U64(3)))
-  BIN(I64Xor, OUT_U64(U64(2) ^ U64(3)))
-  BIN(I64Shl, OUT_U64(U64(2) << (U64(3) & 63)))
-  BIN(I64ShrS, OUT_U64(I64(2) >> (U64(3) & 63)))
-  BIN(I64ShrU, OUT_U64(U64(2) >> (U64(3) & 63)))
-  BIN(I64Rotl, OUT_U64(std::rotl(U64(2), static_cast<int>(U64(3) & 63))))
-  BIN(I64Rotr, OUT_U64(std::rotr(U64(2), static_cast<int>(U64(3) & 63))))
+  I64_OP(I64And, OUT_U64, a & b)
+  I64_OP(I64Or, OUT_U64, a | b)
+  I64_OP(I64Xor, OUT_U64, a ^ b)
+  I64_OP(I64Shl, OUT_U64, a << (b & 63))
+  I64_OP(I64ShrS, OUT_U64, S64(a) >> (b & 63))
+  I64_OP(I64ShrU, OUT_U64, a >> (b & 63))
+  I64_OP(I64Rotl, OUT_U64, std::rotl(a, static_cast<int>(b & 63)))
+  I64_OP(I64Rotr, OUT_U64, std::rotr(a, static_cast<int>(b & 63)))
+
+  // Fused i32 compare-and-branch: [op][a][b or imm32][disp], the displacement relative
+  // to its own cell. Taken branches check for interruption (they may close a loop).
+#define JUMP_CMP(cond, expr)                            \
+  L_JumpIf##cond : {                                    \
+    uint32_t a = U32(1), b = U32(2);                    \
+    if (expr) {                                         \
+      CHECK_INTERRUPT();                                \
+      pc = pc + 3 + static_cast<int32_t>(pc[3]);        \
+    } else {                                            \
+      pc += 4;                                          \
+    }                                                   \
+    NEXT();                                             \
+  }                                                     \
+  L_JumpIf##cond##Imm : {                               \
+    uint32_t a = U32(1), b = pc[2];                     \
+    if (expr) {                                         \
+      CHECK_INTERRUPT();                                \
+      pc = pc + 3 + static_cast<int32_t>(pc[3]);        \
+    } else {                                            \
+      pc += 4;                                          \
+    }                                                   \
+    NEXT();                                             \
+  }
+  JUMP_CMP(Eq, a == b)
+  JUMP_CMP(Ne, a != b)
+  JUMP_CMP(LtS, S32(a) < S32(b))
+  JUMP_CMP(LtU, a < b)
+  JUMP_CMP(GtS, S32(a) > S32(b))
+  JUMP_CMP(GtU, a > b)
+  JUMP_CMP(LeS, S32(a) <= S32(b))
+  JUMP_CMP(LeU, a <= b)
+  JUMP_CMP(GeS, S32(a) >= S32(b))
+  JUMP_CMP(GeU, a >= b)
 
   UN(F32Abs, OUT_U32(f32_abs(U32(2))))
   UN(F32Neg, OUT_U32(f32_neg(U32(2))))
