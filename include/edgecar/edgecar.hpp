@@ -168,6 +168,7 @@ struct StoreLimits {
 
 namespace detail {
 struct ModuleData;
+struct MemoryImage;
 }
 
 struct ImportDesc {
@@ -354,6 +355,7 @@ class Store {
   Impl& impl() { return *impl_; }
 
  private:
+  Memory* create_memory(Limits limits, const detail::MemoryImage* image);
   std::unique_ptr<Impl> impl_;
 };
 

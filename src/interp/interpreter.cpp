@@ -47,8 +47,8 @@ std::optional<TrapKind> run(Store::Impl* S, FuncInst* cur, uint64_t* fp, const C
   uint64_t memsize = 0;
   TrapKind trap = TrapKind::Unreachable;
   const uint32_t entry_depth = S->depth - 1;  // the sentinel frame pushed by the caller
-  Frame* const frames = S->frames.data();
-  const uint32_t max_depth = static_cast<uint32_t>(S->frames.size());
+  Frame* const frames = S->frames;
+  const uint32_t max_depth = S->max_frames;
   uint64_t* const stack_end = S->stack + S->stack_slots;
 
 #define LOAD_MEMORY()                        \

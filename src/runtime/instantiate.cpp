@@ -127,8 +127,11 @@ Expected<Instance*> Store::instantiate(const std::shared_ptr<const Module>& modu
     if (!t) return Error{ErrorKind::Link, "table " + std::to_string(i) + " exceeds the store's limit of " + std::to_string(S.limits.max_table_elements) + " elements"};
     inst.tables.push_back(edgecar::impl(t));
   }
+  bool from_image = false;
   for (size_t i = m.num_imported_memories; i < m.memories.size(); ++i) {
-    Memory* mem = create_memory(m.memories[i].limits);
+    const detail::MemoryImage* image = i == 0 ? md.memory_image.get() : nullptr;
+    Memory* mem = create_memory(m.memories[i].limits, image);
+    from_image = from_image || image != nullptr;
     if (!mem) return Error{ErrorKind::Link, "memory " + std::to_string(i) + " of " + std::to_string(m.memories[i].limits.min) + " pages exceeds the store's limit of " + std::to_string(S.limits.max_memory_pages) + " pages"};
     inst.memories.push_back(edgecar::impl(mem));
   }
@@ -185,6 +188,10 @@ Expected<Instance*> Store::instantiate(const std::shared_ptr<const Module>& modu
   for (size_t i = 0; i < m.datas.size(); ++i) {
     const auto& seg = m.datas[i];
     if (seg.mode != binary::SegmentMode::Active) continue;
+    if (from_image) {  // already in place, copy-on-write
+      inst.datas[i].bytes = {};
+      continue;
+    }
     uint64_t off = static_cast<uint32_t>(eval_const(seg.offset, inst));
     MemoryInst* mem = inst.memories[seg.memory];
     if (off + seg.bytes.size() > mem->size)

@@ -34,6 +34,7 @@ Expected<std::shared_ptr<const Module>> Module::from_bytes(std::span<const uint8
   md->type_ids.reserve(md->module.types.size());
   for (const auto& t : md->module.types) md->type_ids.push_back(detail::canonical_type_id(t));
   md->code = interp::compile(md->module);
+  md->memory_image = detail::MemoryImage::build(md->module);
   return std::shared_ptr<const Module>(std::make_shared<Module>(std::move(md)));
 }
 

@@ -1,6 +1,8 @@
 // Function, memory, table, global and instance objects: growth within limits and the
 // bounds-checked accessors of the public API.
+#include <fcntl.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include <cxxabi.h>
 
@@ -47,7 +49,7 @@ MemoryInst::~MemoryInst() {
   if (data) munmap(data, reserved);
 }
 
-bool MemoryInst::init(Limits l, uint32_t cap_pages) {
+bool MemoryInst::init(Limits l, uint32_t cap_pages, const detail::MemoryImage* image) {
   limits = l;
   uint64_t max = std::min<uint64_t>(l.max.value_or(65536), cap_pages);
   if (l.min > max) return false;
@@ -60,8 +62,51 @@ bool MemoryInst::init(Limits l, uint32_t cap_pages) {
   }
   data = static_cast<uint8_t*>(p);
   size = 0;
+  if (image && image->size == l.min * kPageSize && image->size > 0) {
+    if (mmap(data, image->size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED, image->fd, 0) == MAP_FAILED) return false;
+    size = image->size;
+    return true;
+  }
   return grow_pages(static_cast<uint32_t>(l.min)) == 0;
 }
+
+namespace detail {
+
+MemoryImage::~MemoryImage() {
+  if (fd >= 0) ::close(fd);
+}
+
+std::unique_ptr<MemoryImage> MemoryImage::build(const binary::Module& m) {
+  if (m.memories.empty() || m.num_imported_memories > 0) return nullptr;
+  uint64_t size = m.memories[0].limits.min * kPageSize;
+  uint64_t data_bytes = 0;
+  for (const auto& d : m.datas) {
+    if (d.mode != binary::SegmentMode::Active) continue;
+    if (d.offset.code.size() != 1 || d.offset.code[0].op != static_cast<uint16_t>(binary::Opcode::I32Const)) return nullptr;
+    uint64_t off = static_cast<uint32_t>(d.offset.code[0].imm);
+    if (off + d.bytes.size() > size) return nullptr;  // instantiation will trap: no image
+    data_bytes += d.bytes.size();
+  }
+  if (data_bytes == 0) return nullptr;  // fresh anonymous memory is already lazy
+  auto img = std::make_unique<MemoryImage>();
+  img->fd = memfd_create("edgecar-memory-image", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+  if (img->fd < 0 || ftruncate(img->fd, static_cast<off_t>(size)) != 0) return nullptr;
+  for (const auto& d : m.datas) {
+    if (d.mode != binary::SegmentMode::Active || d.bytes.empty()) continue;
+    uint64_t off = static_cast<uint32_t>(d.offset.code[0].imm);
+    size_t done = 0;
+    while (done < d.bytes.size()) {
+      ssize_t n = pwrite(img->fd, d.bytes.data() + done, d.bytes.size() - done, static_cast<off_t>(off + done));
+      if (n <= 0) return nullptr;
+      done += static_cast<size_t>(n);
+    }
+  }
+  fcntl(img->fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL);
+  img->size = size;
+  return img;
+}
+
+}  // namespace detail
 
 int64_t MemoryInst::grow_pages(uint32_t delta) {
   uint64_t old_pages = size / kPageSize;

@@ -18,12 +18,27 @@ namespace edgecar {
 struct InstanceImpl;
 
 namespace detail {
-// Everything derived from a module once: its description, canonical type ids and the
-// interpreter's code.
+// The initial contents of a module's own memory 0 (its active data segments applied)
+// in a sealed memfd, mapped copy-on-write into every instance: instantiation copies no
+// bytes and touches no page the guest does not use. Built when every active segment
+// has a constant offset within the initial size; otherwise segments are copied.
+struct MemoryImage {
+  int fd = -1;
+  uint64_t size = 0;  // bytes: the initial memory size
+  MemoryImage() = default;
+  MemoryImage(const MemoryImage&) = delete;
+  MemoryImage& operator=(const MemoryImage&) = delete;
+  ~MemoryImage();
+  static std::unique_ptr<MemoryImage> build(const binary::Module& m);
+};
+
+// Everything derived from a module once: its description, canonical type ids, the
+// interpreter's code and the initial memory image.
 struct ModuleData {
   binary::Module module;
   std::vector<uint32_t> type_ids;  // canonical id of each type (equal types, equal ids)
   interp::Code code;
+  std::unique_ptr<MemoryImage> memory_image;
 };
 
 // Process-wide interning of function types, so a call_indirect type check is one compare.
@@ -50,7 +65,9 @@ struct MemoryInst : Memory {
   Limits limits;            // in pages
   uint32_t max_pages = 0;   // min(declared max, store cap)
   ~MemoryInst();
-  bool init(Limits l, uint32_t cap_pages);
+  // Reserves the address range for the largest permitted size and commits the initial
+  // pages, from `image` (copy-on-write) when given.
+  bool init(Limits l, uint32_t cap_pages, const detail::MemoryImage* image = nullptr);
   int64_t grow_pages(uint32_t delta);  // old size in pages or -1
 };
 
@@ -107,10 +124,15 @@ struct Store::Impl {
   std::vector<std::unique_ptr<GlobalInst>> globals;
 
   // Execution state, reused by every call (and nested host -> wasm calls).
-  uint64_t* stack = nullptr;  // value stack (mmap'ed, lazily committed)
+  // One anonymous mapping holds the value stack and the frame stack; pages are
+  // committed only when touched, so a store costs one mmap however deep it may go.
+  void* mapping = nullptr;
+  size_t mapping_bytes = 0;
+  uint64_t* stack = nullptr;
   size_t stack_slots = 0;
   uint64_t* stack_top = nullptr;  // first free slot for a new (nested) entry
-  std::vector<Frame> frames;
+  Frame* frames = nullptr;
+  uint32_t max_frames = 0;
   uint32_t depth = 0;
   std::atomic<bool> interrupt{false};
   std::atomic<int> wake_fd{-1};  // eventfd signalled by interrupt(), created on demand

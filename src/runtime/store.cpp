@@ -13,16 +13,17 @@ namespace edgecar {
 
 Store::Impl::Impl(StoreLimits l) : limits(l) {
   stack_slots = limits.value_stack_slots;
-  void* p = mmap(nullptr, stack_slots * sizeof(uint64_t), PROT_READ | PROT_WRITE,
-                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-  if (p == MAP_FAILED) throw std::bad_alloc();
-  stack = static_cast<uint64_t*>(p);
+  max_frames = limits.max_call_depth + 1;
+  mapping_bytes = stack_slots * sizeof(uint64_t) + max_frames * sizeof(Frame);
+  mapping = mmap(nullptr, mapping_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (mapping == MAP_FAILED) throw std::bad_alloc();
+  stack = static_cast<uint64_t*>(mapping);
   stack_top = stack;
-  frames.resize(limits.max_call_depth + 1);
+  frames = reinterpret_cast<Frame*>(stack + stack_slots);
 }
 
 Store::Impl::~Impl() {
-  munmap(stack, stack_slots * sizeof(uint64_t));
+  munmap(mapping, mapping_bytes);
   int fd = wake_fd.load();
   if (fd >= 0) ::close(fd);
 }
@@ -121,7 +122,7 @@ Expected<void> Store::Impl::invoke(FuncInst* fn, uint64_t* slots) {
     return {};
   }
   const interp::FuncCode* fc = fn->code;
-  if (depth >= frames.size() || slots + fc->frame_slots > stack + stack_slots || host_nesting > 64) {
+  if (depth >= max_frames || slots + fc->frame_slots > stack + stack_slots || host_nesting > 64) {
     trap_frames.assign(1, fn);
     return trap_error(*this, TrapKind::CallStackExhausted);
   }
@@ -184,9 +185,11 @@ Function* Store::create_host_function(FuncType type, HostFunc fn, std::string de
   return impl_->funcs.back().get();
 }
 
-Memory* Store::create_memory(Limits limits) {
+Memory* Store::create_memory(Limits limits) { return create_memory(limits, nullptr); }
+
+Memory* Store::create_memory(Limits limits, const detail::MemoryImage* image) {
   auto m = std::make_unique<MemoryInst>();
-  if (!m->init(limits, impl_->limits.max_memory_pages)) return nullptr;
+  if (!m->init(limits, impl_->limits.max_memory_pages, image)) return nullptr;
   impl_->memories.push_back(std::move(m));
   return impl_->memories.back().get();
 }

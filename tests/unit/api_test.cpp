@@ -213,6 +213,19 @@ TEST(Linking, InstancesOfOneModuleAreIsolated) {
   Value addr[] = {Value::i32(0)};
   EXPECT_EQ((*store.call(a, "load", addr))[0].as_i32(), 99);
   EXPECT_EQ((*store.call(b, "load", addr))[0].as_i32(), 0);
+  // Initial data comes from a shared copy-on-write image: overwriting it in one
+  // instance changes neither the others nor instances created afterwards.
+  Value over[] = {Value::i32(16), Value::i32('J')};
+  ASSERT_TRUE(store.call(a, "store", over).ok());
+  Value at16[] = {Value::i32(16)};
+  EXPECT_EQ((*store.call(a, "load", at16))[0].as_i32(), 'J');
+  EXPECT_EQ((*store.call(b, "load", at16))[0].as_i32(), 'h');
+  Store other;
+  Imports more;
+  more.add("host", "add", other.create_host_function(FuncType{{ValType::I32, ValType::I32}, {ValType::I32}}, [](HostCall&) -> Expected<void> { return {}; }));
+  more.add("host", "fail", other.create_host_function(FuncType{}, [](HostCall&) -> Expected<void> { return {}; }));
+  Instance* c = *other.instantiate(m, more);
+  EXPECT_EQ((*other.call(c, "load", at16))[0].as_i32(), 'h');
 }
 
 }  // namespace

