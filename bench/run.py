@@ -211,32 +211,19 @@ def startup_figures(build):
     return os.path.getsize(big), rows
 
 
-def chart(path, kernels, results, runners):
-    try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        print("note: matplotlib missing, no chart")
+def chart(path, kernels, results, runners, command):
+    """Writes the raw results beside the chart and draws it with the venv's matplotlib."""
+    raw = os.path.splitext(path)[0] + ".json"
+    with open(raw, "w") as f:
+        json.dump({"kernels": kernels, "runners": runners, "results": results, "command": command}, f, indent=1)
+    py = venv_tool("python")
+    if not py:
+        print("note: no bench venv, no chart")
         return False
-    fig, ax = plt.subplots(figsize=(13, 5.5))
-    names = [r for r in runners if r != "native"]
-    width = 0.8 / max(1, len(names))
-    for i, r in enumerate(names):
-        ys = []
-        for k in kernels:
-            t, nat = results[k].get(r), results[k].get("native")
-            ys.append(t / nat if isinstance(t, float) and isinstance(nat, float) else float("nan"))
-        ax.bar([x + i * width for x in range(len(kernels))], ys, width, label=r)
-    ax.set_yscale("log")
-    ax.set_ylabel("time relative to native (log scale)")
-    ax.set_xticks([x + width * (len(names) - 1) / 2 for x in range(len(kernels))])
-    ax.set_xticklabels(kernels, rotation=30)
-    ax.axhline(1.0, color="black", linewidth=0.8)
-    ax.legend()
-    ax.set_title("edgecar benchmark: kernel time / native time (lower is better)")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    r = subprocess.run([py, os.path.join(ROOT, "bench", "chart.py"), raw, path], capture_output=True, text=True)
+    if r.returncode != 0:
+        print("note: chart failed:", r.stderr.strip()[-300:])
+        return False
     return True
 
 
@@ -342,7 +329,7 @@ def main():
     print(report)
     if args.write:
         png = os.path.splitext(args.write)[0] + ".png"
-        have_chart = chart(png, kernels, results, [r.name for r in runners])
+        have_chart = chart(png, kernels, results, [r.name for r in runners], cmd.strip())
         with open(args.write, "w") as f:
             f.write("# Benchmark results\n\nProduced by `scripts/bench` (see `bench/run.py`); regenerate to update.\n\n")
             f.write(report)

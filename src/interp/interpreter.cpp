@@ -464,35 +464,39 @@ L_MemoryFill: {
   I32_OP(I32Add, a + b)
   I32_OP(I32Sub, a - b)
   I32_OP(I32Mul, a * b)
-  L_I32DivS: {
-    int32_t a = I32(2), b = I32(3);
-    if (UNLIKELY(b == 0)) TRAP(IntegerDivideByZero);
-    if (UNLIKELY(a == INT32_MIN && b == -1)) TRAP(IntegerOverflow);
-    OUT_U32(a / b);
-    pc += 4;
-    NEXT();
+  // Division and remainder trap on a zero divisor; signed division also on MIN / -1.
+#define DIV_REM(W, S, U, GET_S, GET_U, OUT, MIN)            \
+  L_I##W##DivS : {                                          \
+    S a = GET_S(2), b = GET_S(3);                           \
+    if (UNLIKELY(b == 0)) TRAP(IntegerDivideByZero);        \
+    if (UNLIKELY(a == MIN && b == -1)) TRAP(IntegerOverflow); \
+    OUT(a / b);                                             \
+    pc += 4;                                                \
+    NEXT();                                                 \
+  }                                                         \
+  L_I##W##DivU : {                                          \
+    U a = GET_U(2), b = GET_U(3);                           \
+    if (UNLIKELY(b == 0)) TRAP(IntegerDivideByZero);        \
+    OUT(a / b);                                             \
+    pc += 4;                                                \
+    NEXT();                                                 \
+  }                                                         \
+  L_I##W##RemS : {                                          \
+    S a = GET_S(2), b = GET_S(3);                           \
+    if (UNLIKELY(b == 0)) TRAP(IntegerDivideByZero);        \
+    OUT(b == -1 ? 0 : a % b);                               \
+    pc += 4;                                                \
+    NEXT();                                                 \
+  }                                                         \
+  L_I##W##RemU : {                                          \
+    U a = GET_U(2), b = GET_U(3);                           \
+    if (UNLIKELY(b == 0)) TRAP(IntegerDivideByZero);        \
+    OUT(a % b);                                             \
+    pc += 4;                                                \
+    NEXT();                                                 \
   }
-  L_I32DivU: {
-    uint32_t a = U32(2), b = U32(3);
-    if (UNLIKELY(b == 0)) TRAP(IntegerDivideByZero);
-    OUT_U32(a / b);
-    pc += 4;
-    NEXT();
-  }
-  L_I32RemS: {
-    int32_t a = I32(2), b = I32(3);
-    if (UNLIKELY(b == 0)) TRAP(IntegerDivideByZero);
-    OUT_U32(b == -1 ? 0 : a % b);
-    pc += 4;
-    NEXT();
-  }
-  L_I32RemU: {
-    uint32_t a = U32(2), b = U32(3);
-    if (UNLIKELY(b == 0)) TRAP(IntegerDivideByZero);
-    OUT_U32(a % b);
-    pc += 4;
-    NEXT();
-  }
+  DIV_REM(32, int32_t, uint32_t, I32, U32, OUT_U32, INT32_MIN)
+  DIV_REM(64, int64_t, uint64_t, I64, U64, OUT_U64, INT64_MIN)
   I32_OP(I32And, a & b)
   I32_OP(I32Or, a | b)
   I32_OP(I32Xor, a ^ b)
@@ -508,35 +512,6 @@ L_MemoryFill: {
   I64_OP(I64Add, OUT_U64, a + b)
   I64_OP(I64Sub, OUT_U64, a - b)
   I64_OP(I64Mul, OUT_U64, a * b)
-  L_I64DivS: {
-    int64_t a = I64(2), b = I64(3);
-    if (UNLIKELY(b == 0)) TRAP(IntegerDivideByZero);
-    if (UNLIKELY(a == INT64_MIN && b == -1)) TRAP(IntegerOverflow);
-    OUT_U64(a / b);
-    pc += 4;
-    NEXT();
-  }
-  L_I64DivU: {
-    uint64_t a = U64(2), b = U64(3);
-    if (UNLIKELY(b == 0)) TRAP(IntegerDivideByZero);
-    OUT_U64(a / b);
-    pc += 4;
-    NEXT();
-  }
-  L_I64RemS: {
-    int64_t a = I64(2), b = I64(3);
-    if (UNLIKELY(b == 0)) TRAP(IntegerDivideByZero);
-    OUT_U64(b == -1 ? 0 : a % b);
-    pc += 4;
-    NEXT();
-  }
-  L_I64RemU: {
-    uint64_t a = U64(2), b = U64(3);
-    if (UNLIKELY(b == 0)) TRAP(IntegerDivideByZero);
-    OUT_U64(a % b);
-    pc += 4;
-    NEXT();
-  }
   I64_OP(I64And, OUT_U64, a & b)
   I64_OP(I64Or, OUT_U64, a | b)
   I64_OP(I64Xor, OUT_U64, a ^ b)

@@ -81,6 +81,20 @@ Fd* dir_fd(Impl& ctx, uint32_t fd, uint64_t need, Errno& e) {
   return f;
 }
 
+// The common shape of calls acting on one name: check the right, resolve the parent
+// beneath the directory, apply op(parent_fd, name).
+template <class Op>
+Errno at_name(Impl& ctx, HostCall& c, const GuestMemory& mem, uint64_t right, Op op) {
+  Errno e;
+  Fd* dir = dir_fd(ctx, c.u32(0), right, e);
+  if (!dir) return e;
+  std::string path, name;
+  if ((e = read_path(mem, c.u32(1), c.u32(2), path))) return e;
+  OwnedFd parent;
+  if ((e = split(*dir, path, parent, name))) return e;
+  return op(parent.fd, name.c_str()) == 0 ? err::kSuccess : from_host_errno(errno);
+}
+
 }  // namespace
 
 Errno path_open(Impl& ctx, HostCall& c, const GuestMemory& mem) {
@@ -133,36 +147,15 @@ Errno path_open(Impl& ctx, HostCall& c, const GuestMemory& mem) {
 }
 
 Errno path_create_directory(Impl& ctx, HostCall& c, const GuestMemory& mem) {
-  Errno e;
-  Fd* dir = dir_fd(ctx, c.u32(0), rights::kPathCreateDirectory, e);
-  if (!dir) return e;
-  std::string path, name;
-  if ((e = read_path(mem, c.u32(1), c.u32(2), path))) return e;
-  OwnedFd parent;
-  if ((e = split(*dir, path, parent, name))) return e;
-  return mkdirat(parent.fd, name.c_str(), 0777) == 0 ? err::kSuccess : from_host_errno(errno);
+  return at_name(ctx, c, mem, rights::kPathCreateDirectory, [](int fd, const char* name) { return mkdirat(fd, name, 0777); });
 }
 
 Errno path_remove_directory(Impl& ctx, HostCall& c, const GuestMemory& mem) {
-  Errno e;
-  Fd* dir = dir_fd(ctx, c.u32(0), rights::kPathRemoveDirectory, e);
-  if (!dir) return e;
-  std::string path, name;
-  if ((e = read_path(mem, c.u32(1), c.u32(2), path))) return e;
-  OwnedFd parent;
-  if ((e = split(*dir, path, parent, name))) return e;
-  return unlinkat(parent.fd, name.c_str(), AT_REMOVEDIR) == 0 ? err::kSuccess : from_host_errno(errno);
+  return at_name(ctx, c, mem, rights::kPathRemoveDirectory, [](int fd, const char* name) { return unlinkat(fd, name, AT_REMOVEDIR); });
 }
 
 Errno path_unlink_file(Impl& ctx, HostCall& c, const GuestMemory& mem) {
-  Errno e;
-  Fd* dir = dir_fd(ctx, c.u32(0), rights::kPathUnlinkFile, e);
-  if (!dir) return e;
-  std::string path, name;
-  if ((e = read_path(mem, c.u32(1), c.u32(2), path))) return e;
-  OwnedFd parent;
-  if ((e = split(*dir, path, parent, name))) return e;
-  return unlinkat(parent.fd, name.c_str(), 0) == 0 ? err::kSuccess : from_host_errno(errno);
+  return at_name(ctx, c, mem, rights::kPathUnlinkFile, [](int fd, const char* name) { return unlinkat(fd, name, 0); });
 }
 
 Errno path_filestat_get(Impl& ctx, HostCall& c, const GuestMemory& mem) {

@@ -203,9 +203,7 @@ TEST(Linking, InstancesOfOneModuleAreIsolated) {
   auto m = load_test_module("api");
   ASSERT_TRUE(m);
   Store store;
-  Imports imports;
-  imports.add("host", "add", store.create_host_function(FuncType{{ValType::I32, ValType::I32}, {ValType::I32}}, [](HostCall&) -> Expected<void> { return {}; }));
-  imports.add("host", "fail", store.create_host_function(FuncType{}, [](HostCall&) -> Expected<void> { return {}; }));
+  Imports imports = stub_api_imports(store);
   Instance* a = *store.instantiate(m, imports);
   Instance* b = *store.instantiate(m, imports);
   Value args[] = {Value::i32(0), Value::i32(99)};
@@ -221,10 +219,7 @@ TEST(Linking, InstancesOfOneModuleAreIsolated) {
   EXPECT_EQ((*store.call(a, "load", at16))[0].as_i32(), 'J');
   EXPECT_EQ((*store.call(b, "load", at16))[0].as_i32(), 'h');
   Store other;
-  Imports more;
-  more.add("host", "add", other.create_host_function(FuncType{{ValType::I32, ValType::I32}, {ValType::I32}}, [](HostCall&) -> Expected<void> { return {}; }));
-  more.add("host", "fail", other.create_host_function(FuncType{}, [](HostCall&) -> Expected<void> { return {}; }));
-  Instance* c = *other.instantiate(m, more);
+  Instance* c = *other.instantiate(m, stub_api_imports(other));
   EXPECT_EQ((*other.call(c, "load", at16))[0].as_i32(), 'h');
 }
 

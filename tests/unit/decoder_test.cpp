@@ -92,10 +92,7 @@ TEST(Decoder, CustomSectionsAreKeptAndNamesRead) {
   auto m = load_test_module("api");
   ASSERT_TRUE(m);
   Store store;
-  Imports imports;
-  imports.add("host", "add", store.create_host_function(FuncType{{ValType::I32, ValType::I32}, {ValType::I32}}, [](HostCall&) -> Expected<void> { return {}; }));
-  imports.add("host", "fail", store.create_host_function(FuncType{}, [](HostCall&) -> Expected<void> { return {}; }));
-  auto inst = store.instantiate(m, imports);
+  auto inst = store.instantiate(m, stub_api_imports(store));
   ASSERT_TRUE(inst.ok()) << inst.error().to_string();
   EXPECT_EQ((*inst)->get_function("div")->name(), "divide");  // from the name section
 }
@@ -142,10 +139,8 @@ TEST(Decoder, CorruptedModulesNeverCrash) {
     }
     loaded++;
     Store store;
-    Imports imports;
     // Offer the imports the module asks for, when they are still the expected ones.
-    imports.add("host", "add", store.create_host_function(FuncType{{ValType::I32, ValType::I32}, {ValType::I32}}, [](HostCall&) -> Expected<void> { return {}; }));
-    imports.add("host", "fail", store.create_host_function(FuncType{}, [](HostCall&) -> Expected<void> { return host_error("no"); }));
+    Imports imports = stub_api_imports(store);
     // The module has an infinite loop ("spin"); corruption can make more. Interrupt
     // every call from the start: a guest that ignored interruption would hang here.
     store.interrupt();

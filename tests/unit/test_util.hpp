@@ -25,4 +25,13 @@ inline std::shared_ptr<const Module> load_test_module(const std::string& name) {
   return m.ok() ? *m : nullptr;
 }
 
+// The imports tests/unit/wat/api.wat asks for, as host functions that do nothing
+// (host.add returns its first argument; host.fail fails).
+inline Imports stub_api_imports(Store& store) {
+  Imports imports;
+  imports.add("host", "add", store.create_host_function(FuncType{{ValType::I32, ValType::I32}, {ValType::I32}}, [](HostCall&) -> Expected<void> { return {}; }));
+  imports.add("host", "fail", store.create_host_function(FuncType{}, [](HostCall&) -> Expected<void> { return host_error("fail"); }));
+  return imports;
+}
+
 }  // namespace edgecar::test
