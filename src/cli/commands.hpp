@@ -22,7 +22,14 @@ struct RunOptions {
   double timeout_seconds = 0;     // 0: none
 };
 
+struct ServeOptions {
+  std::string manifest = "edgecar.yaml";
+  bool check = false;  // validate the manifest and its modules, then exit
+  int port = -1;       // override the manifest's port (0: any free port)
+};
+
 int run(const RunOptions& options);
+int serve(const ServeOptions& options);
 int inspect(const std::string& path);
 
 }  // namespace edgecar::cli

@@ -31,6 +31,12 @@ int main(int argc, char** argv) {
   run_cmd->prefix_command(false);
   run_cmd->positionals_at_end();
 
+  edgecar::cli::ServeOptions serve;
+  CLI::App* serve_cmd = app.add_subcommand("serve", "Serve the functions of a manifest (edgecar.yaml) over HTTP");
+  serve_cmd->add_option("manifest", serve.manifest, "The manifest file")->capture_default_str();
+  serve_cmd->add_flag("--check", serve.check, "Validate the manifest and load its modules, then exit");
+  serve_cmd->add_option("--port", serve.port, "Listen on this port instead of the manifest's (0: any free port)")->check(CLI::Range(0, 65535));
+
   std::string inspect_path;
   CLI::App* inspect_cmd = app.add_subcommand("inspect", "Print a module's imports, exports, memories and sizes");
   inspect_cmd->add_option("module", inspect_path, "The .wasm file")->required();
@@ -43,5 +49,6 @@ int main(int argc, char** argv) {
   }
   if (*run_cmd) return edgecar::cli::run(run);
   if (*inspect_cmd) return edgecar::cli::inspect(inspect_path);
+  if (*serve_cmd) return edgecar::cli::serve(serve);
   return edgecar::cli::kExitUsage;
 }

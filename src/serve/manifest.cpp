@@ -1,0 +1,194 @@
+// Manifest parsing with yaml-cpp. Unknown keys are errors (a typo must not be ignored).
+#include "serve/manifest.hpp"
+
+#include <yaml-cpp/yaml.h>
+
+#include <filesystem>
+#include <set>
+
+namespace edgecar::serve {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Fail {
+  int line;
+  std::string message;
+};
+
+[[noreturn]] void fail(const YAML::Node& n, std::string message) { throw Fail{n.Mark().line + 1, std::move(message)}; }
+
+void only_keys(const YAML::Node& map, const std::set<std::string>& allowed, const std::string& where) {
+  if (!map.IsMap()) fail(map, where + " must be a mapping");
+  for (const auto& kv : map) {
+    std::string key = kv.first.as<std::string>();
+    if (!allowed.count(key)) {
+      std::string list;
+      for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
+      fail(kv.first, "unknown key \"" + key + "\" in " + where + " (expected one of: " + list + ")");
+    }
+  }
+}
+
+std::string str(const YAML::Node& n, const std::string& what) {
+  if (!n.IsScalar()) fail(n, what + " must be a string");
+  return n.as<std::string>();
+}
+
+template <class T>
+T number(const YAML::Node& n, const std::string& what, T min, T max) {
+  if (!n.IsScalar()) fail(n, what + " must be a number");
+  T v;
+  try {
+    v = n.as<T>();
+  } catch (const YAML::Exception&) {
+    fail(n, what + " must be a number, got \"" + n.Scalar() + "\"");
+  }
+  if (v < min || v > max) fail(n, what + " must be between " + std::to_string(min) + " and " + std::to_string(max));
+  return v;
+}
+
+std::vector<std::string> strings(const YAML::Node& n, const std::string& what) {
+  std::vector<std::string> out;
+  if (n.IsScalar()) {
+    out.push_back(n.as<std::string>());
+  } else if (n.IsSequence()) {
+    for (const auto& e : n) out.push_back(str(e, what + " entries"));
+  } else {
+    fail(n, what + " must be a list of strings");
+  }
+  return out;
+}
+
+std::string resolve(const fs::path& base, const std::string& p) {
+  fs::path path(p);
+  return (path.is_absolute() ? path : base / path).lexically_normal().string();
+}
+
+FunctionSpec function(const YAML::Node& n, size_t i, const fs::path& base) {
+  std::string where = "functions[" + std::to_string(i) + "]";
+  only_keys(n, {"name", "route", "methods", "module", "abi", "env", "dirs", "host_modules", "limits"}, where);
+  FunctionSpec f;
+  f.line = n.Mark().line + 1;
+  if (!n["route"]) fail(n, where + " needs a route");
+  if (!n["module"]) fail(n, where + " needs a module (path to a .wasm file)");
+  f.route = str(n["route"], where + ".route");
+  if (f.route.empty() || f.route[0] != '/') fail(n["route"], where + ".route must start with '/'");
+  if (f.route.size() >= 2 && f.route.compare(f.route.size() - 2, 2, "/*") == 0) {
+    f.prefix = true;
+    f.route.pop_back();  // "/api/*" matches paths starting with "/api/"
+  }
+  f.name = n["name"] ? str(n["name"], where + ".name") : f.route;
+  f.module = resolve(base, str(n["module"], where + ".module"));
+  std::error_code ec;
+  if (!fs::is_regular_file(f.module, ec)) fail(n["module"], where + ".module: no such file " + f.module);
+  if (n["methods"]) {
+    for (auto m : strings(n["methods"], where + ".methods")) {
+      for (auto& c : m) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+      static const std::set<std::string> known = {"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"};
+      if (!known.count(m)) fail(n["methods"], where + ".methods: unknown method " + m);
+      f.methods.push_back(m);
+    }
+  }
+  if (n["abi"]) {
+    std::string abi = str(n["abi"], where + ".abi");
+    if (abi == "wagi" || abi == "command") {
+      f.abi = Abi::Wagi;
+    } else {
+      fail(n["abi"], where + ".abi: \"" + abi + "\" is not supported (supported: wagi)");
+    }
+  }
+  if (const auto& env = n["env"]) {
+    if (!env.IsMap()) fail(env, where + ".env must be a mapping of NAME: value");
+    for (const auto& kv : env) f.env.push_back(kv.first.as<std::string>() + "=" + str(kv.second, where + ".env values"));
+  }
+  if (n["dirs"]) {
+    for (const auto& d : strings(n["dirs"], where + ".dirs")) {
+      size_t colon = d.find(':');
+      wasi::Preopen p;
+      p.host_path = resolve(base, d.substr(0, colon));
+      p.guest_path = colon == std::string::npos ? d : d.substr(colon + 1);
+      if (!fs::is_directory(p.host_path, ec)) fail(n["dirs"], where + ".dirs: no such directory " + p.host_path);
+      f.dirs.push_back(p);
+    }
+  }
+  if (n["host_modules"]) {
+    f.host_modules = strings(n["host_modules"], where + ".host_modules");
+    for (const auto& h : f.host_modules)
+      if (h != "wasi") fail(n["host_modules"], where + ".host_modules: unknown host module \"" + h + "\" (available: wasi)");
+  }
+  if (const auto& l = n["limits"]) {
+    only_keys(l, {"max_memory_mib", "timeout_ms", "max_body_bytes"}, where + ".limits");
+    if (l["max_memory_mib"]) f.limits.max_memory_mib = number<uint32_t>(l["max_memory_mib"], "max_memory_mib", 1, 4096);
+    if (l["timeout_ms"]) f.limits.timeout_ms = number<uint32_t>(l["timeout_ms"], "timeout_ms", 1, 3'600'000);
+    if (l["max_body_bytes"]) f.limits.max_body_bytes = number<uint64_t>(l["max_body_bytes"], "max_body_bytes", 0, 1ull << 32);
+  }
+  return f;
+}
+
+}  // namespace
+
+Expected<Manifest> load_manifest(const std::string& path) {
+  Manifest m;
+  m.path = path;
+  fs::path base = fs::absolute(path).parent_path();
+  try {
+    YAML::Node root = YAML::LoadFile(path);
+    if (!root || root.IsNull()) throw Fail{1, "the manifest is empty"};
+    only_keys(root, {"app_id", "listen", "port", "workers", "cors", "functions", "static"}, "the manifest");
+    if (!root["app_id"]) fail(root, "app_id is required");
+    m.app_id = str(root["app_id"], "app_id");
+    if (root["listen"]) {
+      std::string listen = str(root["listen"], "listen");
+      size_t colon = listen.rfind(':');
+      if (colon == std::string::npos) fail(root["listen"], "listen must be ADDRESS:PORT, e.g. 0.0.0.0:8080");
+      m.address = listen.substr(0, colon);
+      try {
+        int port = std::stoi(listen.substr(colon + 1));
+        if (port < 0 || port > 65535) throw std::out_of_range("port");
+        m.port = static_cast<uint16_t>(port);
+      } catch (const std::exception&) {
+        fail(root["listen"], "listen: bad port in \"" + listen + "\"");
+      }
+    }
+    if (root["port"]) m.port = number<uint16_t>(root["port"], "port", 0, 65535);
+    if (root["workers"]) m.workers = number<uint32_t>(root["workers"], "workers", 1, 1024);
+    if (root["cors"]) m.cors = root["cors"].as<bool>();
+    if (const auto& fns = root["functions"]) {
+      if (!fns.IsSequence()) fail(fns, "functions must be a list");
+      std::set<std::string> seen;
+      for (size_t i = 0; i < fns.size(); ++i) {
+        FunctionSpec f = function(fns[i], i, base);
+        std::string key = std::string(f.prefix ? "prefix " : "exact ") + f.route;
+        if (!seen.insert(key).second) fail(fns[i], "functions[" + std::to_string(i) + "]: route " + f.route + (f.prefix ? "*" : "") + " is already used");
+        m.functions.push_back(std::move(f));
+      }
+    }
+    if (const auto& st = root["static"]) {
+      if (!st.IsSequence()) fail(st, "static must be a list of {route, dir}");
+      for (size_t i = 0; i < st.size(); ++i) {
+        only_keys(st[i], {"route", "dir"}, "static[" + std::to_string(i) + "]");
+        StaticSpec s;
+        s.line = st[i].Mark().line + 1;
+        s.route = st[i]["route"] ? str(st[i]["route"], "static route") : "/";
+        if (s.route.empty() || s.route[0] != '/') fail(st[i], "static route must start with '/'");
+        if (!st[i]["dir"]) fail(st[i], "static[" + std::to_string(i) + "] needs a dir");
+        s.dir = resolve(base, str(st[i]["dir"], "static dir"));
+        std::error_code ec;
+        if (!fs::is_directory(s.dir, ec)) fail(st[i]["dir"], "static dir: no such directory " + s.dir);
+        m.statics.push_back(std::move(s));
+      }
+    }
+    if (m.functions.empty() && m.statics.empty()) fail(root, "nothing to serve: add functions or static");
+  } catch (const Fail& f) {
+    return Error{ErrorKind::Usage, path + ":" + std::to_string(f.line) + ": " + f.message};
+  } catch (const YAML::BadFile&) {
+    return Error{ErrorKind::Io, "cannot read manifest " + path};
+  } catch (const YAML::Exception& e) {
+    return Error{ErrorKind::Usage, path + ":" + std::to_string(e.mark.line + 1) + ": " + e.msg};
+  }
+  return m;
+}
+
+}  // namespace edgecar::serve

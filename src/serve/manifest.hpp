@@ -1,0 +1,58 @@
+// The service manifest (edgecar.yaml): app id, listen address, functions with their
+// routes, modules, ABI, environment, directories, host modules and limits, and static
+// file directories. Errors name the file, the line and the reason.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "edgecar/edgecar.hpp"
+#include "edgecar/wasi.hpp"
+
+namespace edgecar::serve {
+
+struct FunctionLimits {
+  uint32_t max_memory_mib = 128;
+  uint32_t timeout_ms = 10'000;
+  uint64_t max_body_bytes = 16ull << 20;
+};
+
+enum class Abi { Wagi };
+
+struct FunctionSpec {
+  std::string name;
+  std::string route;       // "/grayscale" (exact) or "/api/*" (prefix "/api/")
+  bool prefix = false;
+  std::vector<std::string> methods;  // empty: any
+  std::string module;      // path, resolved against the manifest's directory
+  Abi abi = Abi::Wagi;
+  std::vector<std::string> env;  // "KEY=VALUE"
+  std::vector<wasi::Preopen> dirs;
+  std::vector<std::string> host_modules;
+  FunctionLimits limits;
+  int line = 0;
+};
+
+struct StaticSpec {
+  std::string route;  // URL prefix, e.g. "/"
+  std::string dir;    // resolved against the manifest's directory
+  int line = 0;
+};
+
+struct Manifest {
+  std::string path;
+  std::string app_id;
+  std::string address = "0.0.0.0";
+  uint16_t port = 8080;
+  uint32_t workers = 0;  // 0: one per core
+  bool cors = true;
+  std::vector<FunctionSpec> functions;
+  std::vector<StaticSpec> statics;
+};
+
+// Reads and checks a manifest; on error: ErrorKind::Usage, "FILE:LINE: reason".
+Expected<Manifest> load_manifest(const std::string& path);
+
+}  // namespace edgecar::serve

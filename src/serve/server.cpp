@@ -1,0 +1,440 @@
+// HTTP/1.1 with keep-alive, chunked bodies (Beast's parser), header and body limits,
+// slow-client timeouts, CORS, static files, /healthz, /metrics, access log, graceful
+// drain on SIGINT/SIGTERM.
+#include "serve/server.hpp"
+
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <set>
+#include <sstream>
+#include <thread>
+
+namespace edgecar::serve {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace fs = std::filesystem;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+constexpr uint32_t kHeaderLimit = 16 * 1024;
+constexpr uint64_t kDefaultBodyLimit = 1 << 20;  // requests that reach no function
+constexpr auto kReadTimeout = std::chrono::seconds(30);
+
+// Prometheus metrics of one function.
+struct Metrics {
+  static constexpr double kBuckets[] = {0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+  std::atomic<uint64_t> requests{0}, ok{0}, client_errors{0}, server_errors{0}, traps{0}, timeouts{0}, in_flight{0};
+  std::atomic<uint64_t> buckets[std::size(kBuckets) + 1] = {};
+  std::atomic<uint64_t> latency_us_sum{0};
+
+  void observe(double seconds) {
+    size_t i = 0;
+    while (i < std::size(kBuckets) && seconds > kBuckets[i]) ++i;
+    buckets[i]++;
+    latency_us_sum += static_cast<uint64_t>(seconds * 1e6);
+  }
+};
+
+class Session;
+
+struct App {
+  const Manifest& manifest;
+  std::set<Session*> idle;  // sessions waiting for a request (network thread only)
+  std::vector<std::shared_ptr<Function>> functions;
+  std::vector<std::unique_ptr<Metrics>> metrics;  // per function
+  Metrics other;                                  // static files, health, errors
+  Deadlines deadlines;
+  asio::thread_pool workers;
+  std::atomic<bool> draining{false};
+  std::atomic<uint64_t> open_connections{0};
+  std::mutex log_mu;
+
+  App(const Manifest& m, std::vector<std::shared_ptr<Function>> fns, unsigned nworkers)
+      : manifest(m), functions(std::move(fns)), workers(nworkers) {
+    for (size_t i = 0; i < functions.size(); ++i) metrics.push_back(std::make_unique<Metrics>());
+  }
+
+  // The function serving a path: exact routes first, then the longest prefix.
+  int route(const std::string& path) const {
+    int best = -1;
+    size_t best_len = 0;
+    for (size_t i = 0; i < functions.size(); ++i) {
+      const auto& s = functions[i]->spec();
+      if (!s.prefix && s.route == path) return static_cast<int>(i);
+      if (s.prefix && path.compare(0, s.route.size(), s.route) == 0 && s.route.size() > best_len) {
+        best = static_cast<int>(i);
+        best_len = s.route.size();
+      }
+    }
+    return best;
+  }
+
+  void access_log(const std::string& method, const std::string& target, unsigned status, double ms, size_t bytes, const std::string& fn, const std::string& remote) {
+    std::lock_guard<std::mutex> lock(log_mu);
+    std::fprintf(stderr, "{\"ts\":%.3f,\"remote\":\"%s\",\"method\":\"%s\",\"target\":\"%s\",\"status\":%u,\"ms\":%.3f,\"bytes\":%zu,\"function\":\"%s\"}\n",
+                 std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count(), remote.c_str(), method.c_str(),
+                 target.size() > 200 ? (target.substr(0, 200) + "...").c_str() : target.c_str(), status, ms, bytes, fn.c_str());
+  }
+
+  std::string prometheus() const {
+    std::ostringstream o;
+    auto family = [&](const char* name, const char* type, const char* help) {
+      o << "# HELP " << name << " " << help << "\n# TYPE " << name << " " << type << "\n";
+    };
+    auto each = [&](auto fn) {
+      for (size_t i = 0; i < functions.size(); ++i) fn(functions[i]->spec().name, *metrics[i]);
+    };
+    family("edgecar_requests_total", "counter", "Requests handled by a function, by status class.");
+    each([&](const std::string& n, const Metrics& m) {
+      o << "edgecar_requests_total{function=\"" << n << "\",class=\"2xx\"} " << m.ok << "\n";
+      o << "edgecar_requests_total{function=\"" << n << "\",class=\"4xx\"} " << m.client_errors << "\n";
+      o << "edgecar_requests_total{function=\"" << n << "\",class=\"5xx\"} " << m.server_errors << "\n";
+    });
+    family("edgecar_traps_total", "counter", "Guest traps.");
+    each([&](const std::string& n, const Metrics& m) { o << "edgecar_traps_total{function=\"" << n << "\"} " << m.traps << "\n"; });
+    family("edgecar_timeouts_total", "counter", "Guests interrupted at their time limit.");
+    each([&](const std::string& n, const Metrics& m) { o << "edgecar_timeouts_total{function=\"" << n << "\"} " << m.timeouts << "\n"; });
+    family("edgecar_instances_in_use", "gauge", "Instances running a request now.");
+    each([&](const std::string& n, const Metrics& m) { o << "edgecar_instances_in_use{function=\"" << n << "\"} " << m.in_flight << "\n"; });
+    family("edgecar_request_duration_seconds", "histogram", "Time to run a function, instantiation included.");
+    each([&](const std::string& n, const Metrics& m) {
+      uint64_t cum = 0;
+      for (size_t b = 0; b < std::size(Metrics::kBuckets); ++b) {
+        cum += m.buckets[b];
+        o << "edgecar_request_duration_seconds_bucket{function=\"" << n << "\",le=\"" << Metrics::kBuckets[b] << "\"} " << cum << "\n";
+      }
+      cum += m.buckets[std::size(Metrics::kBuckets)];
+      o << "edgecar_request_duration_seconds_bucket{function=\"" << n << "\",le=\"+Inf\"} " << cum << "\n";
+      o << "edgecar_request_duration_seconds_sum{function=\"" << n << "\"} " << static_cast<double>(m.latency_us_sum) / 1e6 << "\n";
+      o << "edgecar_request_duration_seconds_count{function=\"" << n << "\"} " << cum << "\n";
+    });
+    family("edgecar_open_connections", "gauge", "Open client connections.");
+    o << "edgecar_open_connections " << open_connections << "\n";
+    return o.str();
+  }
+};
+
+std::string mime_type(const std::string& path) {
+  static const std::pair<const char*, const char*> types[] = {
+      {".html", "text/html; charset=utf-8"}, {".htm", "text/html; charset=utf-8"}, {".css", "text/css"},
+      {".js", "text/javascript"}, {".mjs", "text/javascript"}, {".json", "application/json"},
+      {".png", "image/png"}, {".jpg", "image/jpeg"}, {".jpeg", "image/jpeg"}, {".gif", "image/gif"},
+      {".svg", "image/svg+xml"}, {".ico", "image/x-icon"}, {".webp", "image/webp"}, {".txt", "text/plain; charset=utf-8"},
+      {".wasm", "application/wasm"}};
+  std::string ext = fs::path(path).extension().string();
+  for (auto& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (const auto& [e, t] : types)
+    if (ext == e) return t;
+  return "application/octet-stream";
+}
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket socket, App& app) : stream_(std::move(socket)), app_(app) {
+    beast::error_code ec;
+    auto ep = stream_.socket().remote_endpoint(ec);
+    remote_ = ec ? "unknown" : ep.address().to_string();
+    auto local = stream_.socket().local_endpoint(ec);
+    if (!ec) local_port_ = local.port();
+    app_.open_connections++;
+  }
+  ~Session() {
+    app_.idle.erase(this);
+    app_.open_connections--;
+  }
+
+  void start() { read_header(); }
+
+  // Drain: a connection waiting for its next request is closed now.
+  void close_idle() {
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+    stream_.socket().close(ignored);
+  }
+
+ private:
+  void read_header() {
+    if (app_.draining) {
+      beast::error_code ignored;
+      stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+      return;
+    }
+    app_.idle.insert(this);
+    parser_.emplace();
+    parser_->header_limit(kHeaderLimit);
+    parser_->body_limit(kDefaultBodyLimit);
+    stream_.expires_after(kReadTimeout);
+    http::async_read_header(stream_, buffer_, *parser_, beast::bind_front_handler(&Session::on_header, shared_from_this()));
+  }
+
+  void on_header(beast::error_code ec, size_t) {
+    app_.idle.erase(this);
+    if (ec) return fail_read(ec);
+    auto& req = parser_->get();
+    std::string target(req.target());
+    path_ = target.substr(0, target.find('?'));
+    fn_ = app_.route(path_);
+    uint64_t limit = fn_ >= 0 ? app_.functions[fn_]->spec().limits.max_body_bytes : kDefaultBodyLimit;
+    // A declared length is checked now (the parser already compared it with the
+    // default limit); chunked bodies are checked by the parser as they arrive.
+    if (auto len = parser_->content_length(); len && *len > limit) return fail_read(http::error::body_limit);
+    parser_->body_limit(limit);
+    http::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&Session::on_body, shared_from_this()));
+  }
+
+  // Read errors: a clean close, a timeout, or a malformed request answered with 4xx.
+  void fail_read(beast::error_code ec) {
+    if (ec == http::error::end_of_stream || ec == asio::error::eof || ec == asio::error::connection_reset || ec == beast::error::timeout ||
+        ec == asio::error::operation_aborted) {
+      beast::error_code ignored;
+      stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+      return;
+    }
+    unsigned status = 400;
+    std::string msg = "malformed request: " + ec.message();
+    if (ec == http::error::header_limit) {
+      status = 431;
+      msg = "request headers larger than " + std::to_string(kHeaderLimit) + " bytes";
+    } else if (ec == http::error::body_limit) {
+      status = 413;
+      uint64_t limit = fn_ >= 0 ? app_.functions[fn_]->spec().limits.max_body_bytes : kDefaultBodyLimit;
+      msg = "request body larger than " + std::to_string(limit) + " bytes";
+    } else if (ec == http::error::partial_message) {
+      return;  // the client went away mid-request
+    }
+    Response r;
+    r.status = status;
+    r.headers.emplace_back("Content-Type", "application/json");
+    r.body = "{\"error\":\"bad_request\",\"message\":\"" + msg + "\"}\n";
+    keep_alive_ = false;
+    app_.other.client_errors++;
+    app_.access_log("?", path_, status, 0, r.body.size(), "", remote_);
+    send(std::move(r), "", fn_);
+  }
+
+  void on_body(beast::error_code ec, size_t) {
+    if (ec) return fail_read(ec);
+    stream_.expires_never();
+    auto& req = parser_->get();
+    keep_alive_ = req.keep_alive() && !app_.draining;
+    start_ = std::chrono::steady_clock::now();
+    method_ = std::string(req.method_string());
+    target_ = std::string(req.target());
+    origin_ = std::string(req[http::field::origin]);
+
+    if (app_.manifest.cors && req.method() == http::verb::options && req.count(http::field::access_control_request_method)) {
+      Response r;
+      r.status = 204;
+      r.headers.emplace_back("Access-Control-Allow-Methods", "GET, HEAD, POST, PUT, DELETE, PATCH, OPTIONS");
+      r.headers.emplace_back("Access-Control-Allow-Headers", req[http::field::access_control_request_headers].empty() ? "*" : std::string(req[http::field::access_control_request_headers]));
+      r.headers.emplace_back("Access-Control-Max-Age", "600");
+      return finish(std::move(r), "");
+    }
+    if (path_ == "/healthz") {
+      Response r;
+      r.headers.emplace_back("Content-Type", "application/json");
+      r.body = app_.draining ? "{\"status\":\"draining\"}\n" : "{\"status\":\"ok\"}\n";
+      r.status = app_.draining ? 503 : 200;
+      return finish(std::move(r), "");
+    }
+    if (path_ == "/metrics" && fn_ < 0) {
+      Response r;
+      r.headers.emplace_back("Content-Type", "text/plain; version=0.0.4");
+      r.body = app_.prometheus();
+      return finish(std::move(r), "");
+    }
+    if (fn_ >= 0) {
+      const auto& spec = app_.functions[fn_]->spec();
+      if (!spec.methods.empty() && std::find(spec.methods.begin(), spec.methods.end(), method_) == spec.methods.end()) {
+        Response r;
+        r.status = 405;
+        std::string allow;
+        for (const auto& m : spec.methods) allow += (allow.empty() ? "" : ", ") + m;
+        r.headers.emplace_back("Allow", allow);
+        r.headers.emplace_back("Content-Type", "application/json");
+        r.body = "{\"error\":\"method_not_allowed\",\"message\":\"" + spec.name + " accepts " + allow + "\"}\n";
+        return finish(std::move(r), spec.name);
+      }
+      return run_function();
+    }
+    return finish(static_file(), "");
+  }
+
+  void run_function() {
+    auto& req = parser_->get();
+    auto request = std::make_shared<Request>();
+    request->method = method_;
+    request->path = path_;
+    size_t q = target_.find('?');
+    request->query = q == std::string::npos ? "" : target_.substr(q + 1);
+    for (const auto& h : req) request->headers.emplace_back(std::string(h.name_string()), std::string(h.value()));
+    request->body = std::move(req.body());
+    request->remote_addr = remote_;
+    request->server_name = std::string(req[http::field::host]);
+    request->server_port = local_port_;
+    auto fn = app_.functions[fn_];
+    Metrics& m = *app_.metrics[fn_];
+    m.in_flight++;
+    auto self = shared_from_this();
+    // The guard keeps the network loop alive while the guest runs elsewhere, so a drain
+    // waits for this response.
+    auto guard = asio::make_work_guard(stream_.get_executor());
+    asio::post(app_.workers, [self, fn, request, &m, guard = std::move(guard)]() mutable {
+      Invocation inv = fn->invoke(*request, self->app_.deadlines);
+      m.in_flight--;
+      if (inv.outcome == Outcome::Trap) m.traps++;
+      if (inv.outcome == Outcome::Timeout) m.timeouts++;
+      asio::post(self->stream_.get_executor(), [self, inv = std::move(inv), fn]() mutable {
+        self->finish(std::move(inv.response), fn->spec().name);
+      });
+      guard.reset();
+    });
+  }
+
+  Response static_file() {
+    Response r;
+    for (const auto& s : app_.manifest.statics) {
+      if (path_.compare(0, s.route.size(), s.route) != 0) continue;
+      std::string rel = path_.substr(s.route.size());
+      // Refuse any ".." segment; then require the resolved file to stay inside the dir.
+      if (rel.find("..") != std::string::npos) break;
+      fs::path p = fs::path(s.dir) / fs::path(rel).relative_path();
+      std::error_code ec;
+      if (fs::is_directory(p, ec)) p /= "index.html";
+      fs::path canon = fs::weakly_canonical(p, ec);
+      fs::path root = fs::weakly_canonical(s.dir, ec);
+      if (ec || canon.string().compare(0, root.string().size(), root.string()) != 0 || !fs::is_regular_file(canon, ec)) continue;
+      std::ifstream in(canon, std::ios::binary);
+      if (!in) continue;
+      std::ostringstream body;
+      body << in.rdbuf();
+      r.body = body.str();
+      r.headers.emplace_back("Content-Type", mime_type(canon.string()));
+      r.headers.emplace_back("Cache-Control", "no-cache");
+      return r;
+    }
+    r.status = 404;
+    r.headers.emplace_back("Content-Type", "application/json");
+    r.body = "{\"error\":\"not_found\",\"message\":\"no function or file at " + path_ + "\"}\n";
+    return r;
+  }
+
+  void finish(Response r, const std::string& fn_name) {
+    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+    Metrics& m = fn_ >= 0 ? *app_.metrics[fn_] : app_.other;
+    m.requests++;
+    (r.status >= 500 ? m.server_errors : r.status >= 400 ? m.client_errors : m.ok)++;
+    if (fn_ >= 0) m.observe(secs);
+    app_.access_log(method_, target_, r.status, secs * 1000, r.body.size(), fn_name, remote_);
+    send(std::move(r), fn_name, fn_);
+  }
+
+  void send(Response r, const std::string&, int) {
+    auto res = std::make_shared<http::response<http::string_body>>();
+    res->version(11);
+    res->result(r.status);
+    res->set(http::field::server, "edgecar");
+    for (auto& [k, v] : r.headers) res->set(k, v);
+    if (app_.manifest.cors) {
+      res->set(http::field::access_control_allow_origin, origin_.empty() ? "*" : origin_);
+      res->set(http::field::vary, "Origin");
+    }
+    bool head = method_ == "HEAD";
+    res->body() = head ? std::string() : std::move(r.body);
+    res->keep_alive(keep_alive_);
+    res->prepare_payload();
+    auto self = shared_from_this();
+    http::async_write(stream_, *res, [self, res](beast::error_code ec, size_t) {
+      if (ec || !self->keep_alive_) {
+        beast::error_code ignored;
+        self->stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+        return;
+      }
+      self->read_header();
+    });
+  }
+
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  App& app_;
+  std::string remote_, path_, method_, target_, origin_;
+  uint16_t local_port_ = 0;
+  int fn_ = -1;
+  bool keep_alive_ = true;
+  std::chrono::steady_clock::time_point start_;
+};
+
+class Listener : public std::enable_shared_from_this<Listener> {
+ public:
+  Listener(asio::io_context& ioc, tcp::acceptor acceptor, App& app) : ioc_(ioc), acceptor_(std::move(acceptor)), app_(app) {}
+  void accept() {
+    acceptor_.async_accept(asio::make_strand(ioc_), [self = shared_from_this()](beast::error_code ec, tcp::socket s) {
+      if (ec == asio::error::operation_aborted || !self->acceptor_.is_open()) return;
+      if (!ec) std::make_shared<Session>(std::move(s), self->app_)->start();
+      self->accept();
+    });
+  }
+  void stop() {
+    beast::error_code ignored;
+    acceptor_.close(ignored);
+  }
+
+ private:
+  asio::io_context& ioc_;
+  tcp::acceptor acceptor_;
+  App& app_;
+};
+
+}  // namespace
+
+int run_server(const Manifest& manifest, std::vector<std::shared_ptr<Function>> functions) {
+  unsigned nworkers = manifest.workers ? manifest.workers : std::max(1u, std::thread::hardware_concurrency());
+  App app(manifest, std::move(functions), nworkers);
+  asio::io_context ioc(1);
+  beast::error_code ec;
+  auto addr = asio::ip::make_address(manifest.address, ec);
+  if (ec) {
+    std::fprintf(stderr, "edgecar: %s: bad listen address \"%s\"\n", manifest.path.c_str(), manifest.address.c_str());
+    return 1;
+  }
+  tcp::acceptor acceptor(ioc);
+  tcp::endpoint ep(addr, manifest.port);
+  acceptor.open(ep.protocol(), ec);
+  if (!ec) acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor.bind(ep, ec);
+  if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    std::fprintf(stderr, "edgecar: cannot listen on %s:%u: %s\n", manifest.address.c_str(), manifest.port, ec.message().c_str());
+    return 1;
+  }
+  uint16_t port = acceptor.local_endpoint().port();
+  auto listener = std::make_shared<Listener>(ioc, std::move(acceptor), app);
+  listener->accept();
+  asio::signal_set signals(ioc, SIGINT, SIGTERM);
+  signals.async_wait([&](beast::error_code, int sig) {
+    std::fprintf(stderr, "edgecar: %s received, draining\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    app.draining = true;
+    listener->stop();
+    for (Session* s : std::set<Session*>(app.idle)) s->close_idle();
+  });
+  std::fprintf(stderr, "edgecar: serving %s (%zu function(s), %u worker(s)) on http://%s:%u\n", manifest.app_id.c_str(), app.functions.size(), nworkers,
+               manifest.address.c_str(), port);
+  std::fflush(stderr);
+  ioc.run();  // returns when the listener is closed and every session has ended
+  app.workers.join();
+  std::fprintf(stderr, "edgecar: stopped\n");
+  return 0;
+}
+
+}  // namespace edgecar::serve

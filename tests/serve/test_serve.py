@@ -1,0 +1,277 @@
+"""`edgecar serve` through real HTTP clients against the real binary."""
+import http.client
+import json
+import os
+import signal
+import socket
+import subprocess
+import threading
+import time
+
+import pytest
+
+BIN = os.path.abspath(os.environ.get("EDGECAR_BIN", "build/edgecar"))
+GUESTS = os.path.abspath(os.environ.get("SERVE_GUEST_DIR", "build/tests/serve_guests"))
+
+
+class Server:
+    def __init__(self, tmp_path, manifest_text, extra_args=()):
+        self.manifest = tmp_path / "edgecar.yaml"
+        self.manifest.write_text(manifest_text)
+        self.log_path = tmp_path / "server.log"
+        self.log = open(self.log_path, "w")
+        self.proc = subprocess.Popen([BIN, "serve", str(self.manifest), "--port", "0", *extra_args],
+                                     stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.time() + 20
+        self.port = None
+        while time.time() < deadline and self.port is None:
+            if self.proc.poll() is not None:
+                raise RuntimeError("server exited: " + self.log_path.read_text())
+            for line in self.log_path.read_text().splitlines():
+                if "serving" in line and "http://" in line:
+                    self.port = int(line.rsplit(":", 1)[1])
+            time.sleep(0.02)
+        assert self.port, "server did not start: " + self.log_path.read_text()
+
+    def request(self, method, path, body=None, headers=None, timeout=30):
+        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        c.request(method, path, body=body, headers=headers or {})
+        r = c.getresponse()
+        data = r.read()
+        c.close()
+        return r.status, dict(r.getheaders()), data
+
+    def raw(self, data, read=True):
+        s = socket.create_connection(("127.0.0.1", self.port), timeout=10)
+        s.sendall(data)
+        out = b""
+        if read:
+            try:
+                while True:
+                    chunk = s.recv(65536)
+                    if not chunk:
+                        break
+                    out += chunk
+            except socket.timeout:
+                pass
+        s.close()
+        return out
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                raise
+        self.log.close()
+
+
+def manifest(functions, statics="", extra=""):
+    return f"app_id: test\nlisten: 127.0.0.1:0\n{extra}functions:\n{functions}\n{statics}"
+
+
+def fn(route, module, more=""):
+    return f"  - route: {route}\n    module: {GUESTS}/{module}.wasm\n{more}"
+
+
+@pytest.fixture
+def server(tmp_path):
+    web = tmp_path / "web"
+    web.mkdir()
+    (web / "index.html").write_text("<h1>edgecar</h1>")
+    (tmp_path / "secret.txt").write_text("do not serve")
+    text = manifest(
+        fn("/hello", "hello", "    methods: [GET, POST]\n")
+        + fn("/echo", "echo", "    limits: {max_body_bytes: 200000}\n")
+        + fn("/inspect/*", "inspect", "    env: {APP_SETTING: on}\n")
+        + fn("/misbehave", "misbehave", "    limits: {timeout_ms: 300, max_memory_mib: 8}\n"),
+        statics=f"static:\n  - route: /\n    dir: {web}\n")
+    s = Server(tmp_path, text)
+    yield s
+    s.stop()
+
+
+def test_hello_wagi(server):
+    status, headers, body = server.request("GET", "/hello?name=x")
+    assert status == 200
+    assert headers["Content-Type"] == "text/plain"
+    assert body == b"hello from edgecar, method=GET query=name=x\n"
+
+
+def test_echo_binary_100kb(server):
+    data = bytes((i * 7919) % 256 for i in range(100_000))
+    status, headers, body = server.request("POST", "/echo", body=data, headers={"Content-Type": "application/octet-stream"})
+    assert status == 200
+    assert headers["X-Length"] == "100000"
+    assert body == data
+
+
+def test_cgi_environment_and_prefix_route(server):
+    status, _, body = server.request("POST", "/inspect/a/b?x=1", body=b"abc", headers={"X-Test": "yes", "Content-Type": "text/plain"})
+    assert status == 200
+    text = body.decode()
+    for line in ["REQUEST_METHOD=POST", "PATH_INFO=/inspect/a/b", "SCRIPT_NAME=/inspect/", "QUERY_STRING=x=1",
+                 "CONTENT_TYPE=text/plain", "CONTENT_LENGTH=3", "HTTP_X_TEST=yes", "APP_SETTING=on"]:
+        assert line in text.splitlines(), text
+
+
+def test_every_request_gets_a_fresh_instance(server):
+    for _ in range(20):
+        status, _, body = server.request("GET", "/inspect/x")
+        assert status == 200
+        assert body.decode().splitlines()[0] == "counter=1 previous=(empty)"
+
+
+def test_64_concurrent_clients(server):
+    errors = []
+
+    def client(i):
+        try:
+            c = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+            for j in range(10):  # keep-alive: one connection, many requests
+                payload = f"client {i} request {j}".encode()
+                c.request("POST", "/echo", body=payload)
+                r = c.getresponse()
+                got = r.read()
+                if r.status != 200 or got != payload:
+                    errors.append((i, j, r.status, got[:50]))
+            c.close()
+        except Exception as e:  # noqa: BLE001 - collected and asserted below
+            errors.append((i, repr(e)))
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(64)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+
+
+def test_trap_gives_500_with_kind_and_backtrace(server):
+    status, headers, body = server.request("GET", "/misbehave?trap")
+    assert status == 500
+    err = json.loads(body)
+    assert err["error"] == "trap"
+    assert err["message"] == "unreachable executed"
+    assert "main" in " ".join(err["backtrace"]) or err["backtrace"]
+    assert server.request("GET", "/hello")[0] == 200
+
+
+def test_timeout_gives_504(server):
+    t0 = time.time()
+    status, _, body = server.request("GET", "/misbehave?loop")
+    assert status == 504
+    assert json.loads(body)["error"] == "timeout"
+    assert time.time() - t0 < 5
+    assert server.request("GET", "/misbehave?fine")[0] == 200
+
+
+def test_exit_code_and_cgi_status(server):
+    status, _, body = server.request("GET", "/misbehave?exit")
+    assert status == 500 and json.loads(body)["error"] == "exit"
+    status, headers, body = server.request("GET", "/misbehave?status")
+    assert status == 404 and body == b"missing\n"
+
+
+def test_memory_cap_traps_cleanly(server):
+    status, _, body = server.request("GET", "/misbehave?mem")
+    assert status == 200
+    n = int(body.split()[1])
+    assert 0 < n < 8
+
+
+def test_body_over_limit_is_413_before_the_guest_runs(server):
+    status, _, body = server.request("POST", "/echo", body=b"x" * 300_000)
+    assert status == 413
+    assert json.loads(body)["error"] == "bad_request"
+    _, _, metrics = server.request("GET", "/metrics")
+    assert 'edgecar_requests_total{function="/echo",class="2xx"} 0' in metrics.decode()
+
+
+def test_malformed_http(server):
+    assert server.raw(b"NOT A REQUEST\r\n\r\n").startswith(b"HTTP/1.1 400")
+    huge = b"GET /hello HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 20000 + b"\r\n\r\n"
+    assert server.raw(huge).startswith(b"HTTP/1.1 431")
+    # Truncated body: the client promises 100 bytes, sends 10 and leaves.
+    server.raw(b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n0123456789", read=False)
+    chunked = b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n"
+    out = server.raw(chunked)
+    assert out.startswith(b"HTTP/1.1 200") and out.endswith(b"hello world")
+    assert server.request("GET", "/hello")[0] == 200
+
+
+def test_method_not_allowed_and_not_found(server):
+    status, headers, _ = server.request("DELETE", "/hello")
+    assert status == 405 and headers["Allow"] == "GET, POST"
+    assert server.request("GET", "/nope")[0] == 404
+
+
+def test_static_files_and_traversal(server):
+    status, headers, body = server.request("GET", "/")
+    assert status == 200 and body == b"<h1>edgecar</h1>" and headers["Content-Type"].startswith("text/html")
+    assert server.raw(b"GET /../secret.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").startswith(b"HTTP/1.1 404")
+    assert server.raw(b"GET /%2e%2e/secret.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").startswith(b"HTTP/1.1 404")
+
+
+def test_cors(server):
+    status, headers, _ = server.request("OPTIONS", "/echo", headers={"Origin": "http://ui.example", "Access-Control-Request-Method": "POST"})
+    assert status == 204
+    assert headers["Access-Control-Allow-Origin"] == "http://ui.example"
+    assert "POST" in headers["Access-Control-Allow-Methods"]
+    _, headers, _ = server.request("GET", "/hello", headers={"Origin": "http://ui.example"})
+    assert headers["Access-Control-Allow-Origin"] == "http://ui.example"
+
+
+def test_health_metrics_and_access_log(server):
+    assert server.request("GET", "/healthz")[:1] == (200,)
+    server.request("GET", "/misbehave?trap")
+    server.request("GET", "/misbehave?loop")
+    text = server.request("GET", "/metrics")[2].decode()
+    assert 'edgecar_traps_total{function="/misbehave"} 1' in text
+    assert 'edgecar_timeouts_total{function="/misbehave"} 1' in text
+    assert 'edgecar_request_duration_seconds_count{function="/misbehave"} 2' in text
+    log = [json.loads(line) for line in server.log_path.read_text().splitlines() if line.startswith("{")]
+    assert any(e["target"] == "/misbehave?trap" and e["status"] == 500 for e in log)
+
+
+def test_graceful_drain_finishes_in_flight_requests(tmp_path):
+    s = Server(tmp_path, manifest(fn("/misbehave", "misbehave")))
+    result = {}
+
+    def slow():
+        result["r"] = s.request("GET", "/misbehave?sleep")
+
+    t = threading.Thread(target=slow)
+    t.start()
+    time.sleep(0.15)
+    s.proc.send_signal(signal.SIGTERM)
+    t.join()
+    assert result["r"][0] == 200 and result["r"][2] == b"fine\n"
+    assert s.proc.wait(10) == 0
+    s.log.close()
+
+
+@pytest.mark.parametrize("text,needle", [
+    ("app_id: x\nfunctions:\n  - route: /a\n    modul: a.wasm\n", 'edgecar.yaml:4: unknown key "modul"'),
+    ("app_id: x\nfunctions:\n  - route: a\n    module: a.wasm\n", "edgecar.yaml:3: functions[0].route must start with '/'"),
+    ("app_id: x\nfunctions:\n  - route: /a\n    module: missing.wasm\n", "edgecar.yaml:4: functions[0].module: no such file"),
+    ("app_id: x\nfunctions: [\n", "edgecar.yaml:"),
+    ("functions: []\n", "app_id is required"),
+])
+def test_manifest_errors(tmp_path, text, needle):
+    (tmp_path / "edgecar.yaml").write_text(text)
+    r = subprocess.run([BIN, "serve", str(tmp_path / "edgecar.yaml")], capture_output=True, text=True, timeout=10)
+    assert r.returncode == 1
+    assert needle in r.stderr, r.stderr
+
+
+def test_check_loads_modules(tmp_path):
+    (tmp_path / "bad.wasm").write_bytes(b"\0asm\1\0\0\0\1")
+    (tmp_path / "edgecar.yaml").write_text(manifest(fn("/a", "hello") + f"  - route: /b\n    module: {tmp_path}/bad.wasm\n"))
+    r = subprocess.run([BIN, "serve", "--check", str(tmp_path / "edgecar.yaml")], capture_output=True, text=True, timeout=10)
+    assert r.returncode == 1 and "function /b" in r.stderr and "malformed" in r.stderr, r.stderr
+    (tmp_path / "edgecar.yaml").write_text(manifest(fn("/a", "hello")))
+    r = subprocess.run([BIN, "serve", "--check", str(tmp_path / "edgecar.yaml")], capture_output=True, text=True, timeout=10)
+    assert r.returncode == 0 and "ok" in r.stdout
