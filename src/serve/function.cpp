@@ -178,11 +178,94 @@ Response parse_cgi_output(std::string out) {
   return r;
 }
 
+// ---- the handler ABI ----
+namespace {
+
+// Copies s into guest memory at [buf, buf+cap) (as much as fits); returns s's length.
+Expected<void> copy_out(HostCall& c, const std::string& s, uint32_t buf, uint32_t cap, const char* what) {
+  Memory* mem = c.memory();
+  uint32_t n = std::min<uint32_t>(cap, static_cast<uint32_t>(s.size()));
+  if (!mem || !mem->write(buf, std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(s.data()), n)))
+    return host_error(std::string("edgecar_http.") + what + ": buffer out of bounds");
+  c.set_i32(0, static_cast<int32_t>(s.size()));
+  return {};
+}
+
+Expected<std::string> copy_in(HostCall& c, uint32_t ptr, uint32_t len, const char* what) {
+  Memory* mem = c.memory();
+  std::string s(len, '\0');
+  if (!mem || !mem->read(ptr, std::span<uint8_t>(reinterpret_cast<uint8_t*>(s.data()), len)))
+    return host_error(std::string("edgecar_http.") + what + ": buffer out of bounds");
+  return s;
+}
+
+}  // namespace
+
+void add_http_imports(Store& store, Imports& imports, HttpExchange& ex) {
+  const FuncType getter{{ValType::I32, ValType::I32}, {ValType::I32}};
+  auto add = [&](const char* name, FuncType t, HostFunc fn) {
+    imports.add("edgecar_http", name, store.create_host_function(std::move(t), std::move(fn), std::string("edgecar_http.") + name));
+  };
+  add("request_method", getter, [&ex](HostCall& c) { return copy_out(c, ex.request.method, c.u32(0), c.u32(1), "request_method"); });
+  add("request_path", getter, [&ex](HostCall& c) { return copy_out(c, ex.request.path, c.u32(0), c.u32(1), "request_path"); });
+  add("request_query", getter, [&ex](HostCall& c) { return copy_out(c, ex.request.query, c.u32(0), c.u32(1), "request_query"); });
+  add("request_header", FuncType{{ValType::I32, ValType::I32, ValType::I32, ValType::I32}, {ValType::I32}}, [&ex](HostCall& c) -> Expected<void> {
+    auto name = copy_in(c, c.u32(0), c.u32(1), "request_header");
+    if (!name) return std::move(name).error();
+    for (const auto& [k, v] : ex.request.headers) {
+      if (k.size() == name->size() && std::equal(k.begin(), k.end(), name->begin(), [](char a, char b) { return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b)); }))
+        return copy_out(c, v, c.u32(2), c.u32(3), "request_header");
+    }
+    c.set_i32(0, -1);
+    return {};
+  });
+  add("response_set_header", FuncType{{ValType::I32, ValType::I32, ValType::I32, ValType::I32}, {}}, [&ex](HostCall& c) -> Expected<void> {
+    auto name = copy_in(c, c.u32(0), c.u32(1), "response_set_header");
+    if (!name) return std::move(name).error();
+    auto value = copy_in(c, c.u32(2), c.u32(3), "response_set_header");
+    if (!value) return std::move(value).error();
+    if (name->empty() || name->find_first_of(":\r\n") != std::string::npos || value->find_first_of("\r\n") != std::string::npos)
+      return host_error("edgecar_http.response_set_header: invalid header name or value");
+    ex.response.headers.emplace_back(std::move(*name), std::move(*value));
+    return {};
+  });
+  add("response_write", FuncType{{ValType::I32, ValType::I32}, {}}, [&ex](HostCall& c) -> Expected<void> {
+    auto data = copy_in(c, c.u32(0), c.u32(1), "response_write");
+    if (!data) return std::move(data).error();
+    ex.response.body += *data;
+    return {};
+  });
+}
+
+Expected<void> run_handler(Store& store, Instance* inst, const std::string& body, int32_t& status) {
+  if (edgecar::Function* init = inst->get_function("_initialize")) {
+    auto r = store.call(init, {});
+    if (!r) return std::move(r).error();
+  }
+  Value len[] = {Value::i32(static_cast<int32_t>(body.size()))};
+  auto ptr = store.call(inst, "edgecar_alloc", len);
+  if (!ptr) return std::move(ptr).error();
+  uint32_t at = static_cast<uint32_t>((*ptr)[0].as_i32());
+  Memory* mem = inst->memory0();
+  if (!body.empty() && (at == 0 || !mem || !mem->write(at, std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(body.data()), body.size()))))
+    return host_error("edgecar_alloc returned no room for the " + std::to_string(body.size()) + "-byte request body");
+  Value args[] = {Value::i32(static_cast<int32_t>(at)), len[0]};
+  auto r = store.call(inst, "edgecar_handle", args);
+  if (!r) return std::move(r).error();
+  status = (*r)[0].as_i32();
+  return {};
+}
+
 Expected<std::shared_ptr<Function>> Function::load(const FunctionSpec& spec) {
   auto m = Module::from_file(spec.module);
   if (!m) return std::move(m).error();
-  if (!(*m)->export_func_type("_start"))
+  if (spec.abi == Abi::Wagi && !(*m)->export_func_type("_start"))
     return Error{ErrorKind::Usage, spec.module + ": a WAGI function must export _start (a WASI command)"};
+  if (spec.abi == Abi::Handler) {
+    FuncType handle{{ValType::I32, ValType::I32}, {ValType::I32}}, alloc{{ValType::I32}, {ValType::I32}};
+    if ((*m)->export_func_type("edgecar_handle") != handle || (*m)->export_func_type("edgecar_alloc") != alloc)
+      return Error{ErrorKind::Usage, spec.module + ": a handler must export edgecar_handle (i32, i32) -> (i32) and edgecar_alloc (i32) -> (i32) (see sdk/c/edgecar.h)"};
+  }
   auto f = std::make_shared<Function>();
   f->spec_ = spec;
   f->module_ = *m;
@@ -193,9 +276,11 @@ Expected<std::shared_ptr<Function>> Function::load(const FunctionSpec& spec) {
   Store store;
   Imports imports;
   (*probe)->add_to(store, imports);
+  HttpExchange none{Request{}, {}};
+  if (spec.abi == Abi::Handler) add_http_imports(store, imports, none);
   for (const auto& im : f->module_->imports()) {
     if (!imports.find(im.module, im.name))
-      return Error{ErrorKind::Link, spec.module + ": unknown import \"" + im.module + "\" \"" + im.name + "\" (" + im.type + "): the function may use WASI (wasi_snapshot_preview1) only"};
+      return Error{ErrorKind::Link, spec.module + ": unknown import \"" + im.module + "\" \"" + im.name + "\" (" + im.type + "): the function may use WASI (wasi_snapshot_preview1)" + (spec.abi == Abi::Handler ? " and edgecar_http" : "") + " only"};
   }
   return f;
 }
@@ -205,7 +290,7 @@ Invocation Function::invoke(const Request& req, Deadlines& deadlines) const {
   std::string out, err;
   wasi::Config cfg;
   cfg.args = {spec_.name};
-  cfg.env = {
+  if (spec_.abi == Abi::Wagi) cfg.env = {
       "GATEWAY_INTERFACE=CGI/1.1",
       "SERVER_PROTOCOL=HTTP/1.1",
       "SERVER_SOFTWARE=edgecar",
@@ -219,6 +304,7 @@ Invocation Function::invoke(const Request& req, Deadlines& deadlines) const {
       "CONTENT_LENGTH=" + std::to_string(req.body.size()),
   };
   for (const auto& [name, value] : req.headers) {
+    if (spec_.abi != Abi::Wagi) break;
     std::string lower = name;
     for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     if (lower == "content-type") {
@@ -230,7 +316,7 @@ Invocation Function::invoke(const Request& req, Deadlines& deadlines) const {
   cfg.env.insert(cfg.env.end(), spec_.env.begin(), spec_.env.end());
   cfg.preopens = spec_.dirs;
   cfg.stdin_from_buffer = true;
-  cfg.stdin_data = req.body;
+  if (spec_.abi == Abi::Wagi) cfg.stdin_data = req.body;
   cfg.stdout_capture = &out;
   cfg.stderr_capture = &err;
   auto ctx = wasi::Context::create(std::move(cfg));
@@ -244,14 +330,19 @@ Invocation Function::invoke(const Request& req, Deadlines& deadlines) const {
   Store store(limits);
   Imports imports;
   (*ctx)->add_to(store, imports);
+  HttpExchange exchange{req, {}};
+  if (spec_.abi == Abi::Handler) add_http_imports(store, imports, exchange);
   uint64_t deadline = deadlines.arm(store, spec_.limits.timeout_ms);
   Expected<void> result;
+  int32_t status = 0;
   auto inst = store.instantiate(module_, imports);
   if (!inst) {
     result = std::move(inst).error();
-  } else {
+  } else if (spec_.abi == Abi::Wagi) {
     auto r = store.call(*inst, "_start", {});
     if (!r) result = std::move(r).error();
+  } else {
+    result = run_handler(store, *inst, req.body, status);
   }
   deadlines.disarm(deadline);
   if (!result.ok()) {
@@ -271,6 +362,23 @@ Invocation Function::invoke(const Request& req, Deadlines& deadlines) const {
       inv.response = json_error(500, "trap", e.message, e.backtrace);
       return inv;
     }
+  }
+  if (spec_.abi == Abi::Handler) {
+    if (status < 100 || status > 599) {
+      inv.outcome = Outcome::Failed;
+      inv.response = json_error(500, "handler", "function " + spec_.name + " returned " + std::to_string(status) + ", not an HTTP status");
+      return inv;
+    }
+    inv.response = std::move(exchange.response);
+    inv.response.status = static_cast<unsigned>(status);
+    bool typed = false;
+    for (const auto& h : inv.response.headers) {
+      std::string lower = h.first;
+      for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      typed = typed || lower == "content-type";
+    }
+    if (!typed) inv.response.headers.emplace_back("Content-Type", "application/octet-stream");
+    return inv;
   }
   inv.response = parse_cgi_output(std::move(out));
   return inv;

@@ -1,7 +1,9 @@
 // A function of the service: its module loaded and validated once, run per request in
-// a fresh store and instance, with the WAGI (CGI-style) ABI: the request body on stdin,
-// request metadata in CGI environment variables, the response on stdout, optionally
-// preceded by CGI headers (Content-Type:, Status:, others) and a blank line.
+// a fresh store and instance, with one of two ABIs:
+//  - WAGI (CGI-style): the request body on stdin, request metadata in CGI environment
+//    variables, the response on stdout, optionally preceded by CGI headers
+//    (Content-Type:, Status:, others) and a blank line;
+//  - handler: exports edgecar_alloc/edgecar_handle, imports edgecar_http (sdk/c/edgecar.h).
 #pragma once
 
 #include <memory>
@@ -67,6 +69,16 @@ class Deadlines {
  private:
   std::unique_ptr<Impl> impl_;
 };
+
+// The request and response of one handler-ABI call, reached by the edgecar_http host
+// functions.
+struct HttpExchange {
+  const Request& request;
+  Response response;
+};
+void add_http_imports(Store& store, Imports& imports, HttpExchange& exchange);
+// Copies the body in through edgecar_alloc, then calls edgecar_handle.
+Expected<void> run_handler(Store& store, Instance* instance, const std::string& body, int32_t& status);
 
 // Splits CGI output into status, headers and body (spec: RFC 3875 section 6).
 Response parse_cgi_output(std::string out);

@@ -95,8 +95,10 @@ FunctionSpec function(const YAML::Node& n, size_t i, const fs::path& base) {
     std::string abi = str(n["abi"], where + ".abi");
     if (abi == "wagi" || abi == "command") {
       f.abi = Abi::Wagi;
+    } else if (abi == "handler") {
+      f.abi = Abi::Handler;
     } else {
-      fail(n["abi"], where + ".abi: \"" + abi + "\" is not supported (supported: wagi)");
+      fail(n["abi"], where + ".abi: \"" + abi + "\" is not supported (supported: wagi, handler)");
     }
   }
   if (const auto& env = n["env"]) {

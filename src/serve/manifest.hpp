@@ -19,7 +19,9 @@ struct FunctionLimits {
   uint64_t max_body_bytes = 16ull << 20;
 };
 
-enum class Abi { Wagi };
+// wagi: any WASI command, CGI-style (body on stdin, response on stdout).
+// handler: exports edgecar_alloc and edgecar_handle (see sdk/c/edgecar.h).
+enum class Abi { Wagi, Handler };
 
 struct FunctionSpec {
   std::string name;

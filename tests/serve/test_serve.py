@@ -275,3 +275,41 @@ def test_check_loads_modules(tmp_path):
     (tmp_path / "edgecar.yaml").write_text(manifest(fn("/a", "hello")))
     r = subprocess.run([BIN, "serve", "--check", str(tmp_path / "edgecar.yaml")], capture_output=True, text=True, timeout=10)
     assert r.returncode == 0 and "ok" in r.stdout
+
+
+@pytest.fixture
+def handler_server(tmp_path):
+    s = Server(tmp_path, manifest(fn("/handler/*", "handler", "    abi: handler\n")))
+    yield s
+    s.stop()
+
+
+def test_handler_abi(handler_server):
+    for _ in range(3):
+        status, headers, body = handler_server.request("GET", "/handler/hi", headers={"X-Test": "abc"})
+        assert status == 200
+        assert headers["X-Handler"] == "yes" and headers["Content-Type"] == "text/plain"
+        assert body == b"hello from a handler: GET /handler/hi calls=1 x-test=abc (3)\n"
+    assert handler_server.request("GET", "/handler/missing")[0] == 404
+
+
+def test_handler_echo_binary(handler_server):
+    data = bytes(range(256)) * 400
+    status, headers, body = handler_server.request("POST", "/handler/echo", body=data)
+    assert status == 200 and body == data
+
+
+def test_handler_failures_are_500(handler_server):
+    status, _, body = handler_server.request("GET", "/handler/x?badstatus")
+    assert status == 500 and json.loads(body)["error"] == "handler"
+    status, _, body = handler_server.request("GET", "/handler/x?badptr")
+    assert status == 500 and "out of bounds" in json.loads(body)["message"]
+    status, _, body = handler_server.request("GET", "/handler/x?trap")
+    assert status == 500 and json.loads(body)["error"] == "trap"
+    assert handler_server.request("GET", "/handler/ok")[0] == 200
+
+
+def test_handler_exports_are_checked(tmp_path):
+    (tmp_path / "edgecar.yaml").write_text(manifest(fn("/h", "hello", "    abi: handler\n")))
+    r = subprocess.run([BIN, "serve", "--check", str(tmp_path / "edgecar.yaml")], capture_output=True, text=True, timeout=10)
+    assert r.returncode == 1 and "must export edgecar_handle" in r.stderr, r.stderr
