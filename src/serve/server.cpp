@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <mutex>
 #include <set>
 #include <sstream>
@@ -48,35 +49,27 @@ struct Metrics {
 class Session;
 
 struct App {
-  const Manifest& manifest;
+  std::atomic<std::shared_ptr<const Service>> current;  // swapped whole by hot reload
+  const Manifest startup;  // listen address, port and workers, as started
   std::set<Session*> idle;  // sessions waiting for a request (network thread only)
-  std::vector<std::shared_ptr<Function>> functions;
-  std::vector<std::unique_ptr<Metrics>> metrics;  // per function
-  Metrics other;                                  // static files, health, errors
+  std::mutex metrics_mu;
+  std::map<std::string, std::unique_ptr<Metrics>> metrics;  // per function name, across reloads
+  Metrics other;                                            // static files, health, errors
   Deadlines deadlines;
   asio::thread_pool workers;
   std::atomic<bool> draining{false};
   std::atomic<uint64_t> open_connections{0};
   std::mutex log_mu;
 
-  App(const Manifest& m, std::vector<std::shared_ptr<Function>> fns, unsigned nworkers)
-      : manifest(m), functions(std::move(fns)), workers(nworkers) {
-    for (size_t i = 0; i < functions.size(); ++i) metrics.push_back(std::make_unique<Metrics>());
+  App(std::shared_ptr<const Service> svc, unsigned nworkers) : current(svc), startup(svc->manifest), workers(nworkers) {
+    for (const auto& f : svc->functions) metrics_for(f->spec().name);
   }
 
-  // The function serving a path: exact routes first, then the longest prefix.
-  int route(const std::string& path) const {
-    int best = -1;
-    size_t best_len = 0;
-    for (size_t i = 0; i < functions.size(); ++i) {
-      const auto& s = functions[i]->spec();
-      if (!s.prefix && s.route == path) return static_cast<int>(i);
-      if (s.prefix && path.compare(0, s.route.size(), s.route) == 0 && s.route.size() > best_len) {
-        best = static_cast<int>(i);
-        best_len = s.route.size();
-      }
-    }
-    return best;
+  Metrics& metrics_for(const std::string& name) {
+    std::lock_guard<std::mutex> lock(metrics_mu);
+    auto& m = metrics[name];
+    if (!m) m = std::make_unique<Metrics>();
+    return *m;
   }
 
   void access_log(const std::string& method, const std::string& target, unsigned status, double ms, size_t bytes, const std::string& fn, const std::string& remote) {
@@ -92,7 +85,8 @@ struct App {
       o << "# HELP " << name << " " << help << "\n# TYPE " << name << " " << type << "\n";
     };
     auto each = [&](auto fn) {
-      for (size_t i = 0; i < functions.size(); ++i) fn(functions[i]->spec().name, *metrics[i]);
+      std::lock_guard<std::mutex> lock(const_cast<std::mutex&>(metrics_mu));
+      for (const auto& [name, m] : metrics) fn(name, *m);
     };
     family("edgecar_requests_total", "counter", "Requests handled by a function, by status class.");
     each([&](const std::string& n, const Metrics& m) {
@@ -183,8 +177,9 @@ class Session : public std::enable_shared_from_this<Session> {
     auto& req = parser_->get();
     std::string target(req.target());
     path_ = target.substr(0, target.find('?'));
-    fn_ = app_.route(path_);
-    uint64_t limit = fn_ >= 0 ? app_.functions[fn_]->spec().limits.max_body_bytes : kDefaultBodyLimit;
+    svc_ = app_.current.load();  // this request runs on the version current now
+    fn_ = svc_->route(path_);
+    uint64_t limit = fn_ >= 0 ? svc_->functions[fn_]->spec().limits.max_body_bytes : kDefaultBodyLimit;
     // A declared length is checked now (the parser already compared it with the
     // default limit); chunked bodies are checked by the parser as they arrive.
     if (auto len = parser_->content_length(); len && *len > limit) return fail_read(http::error::body_limit);
@@ -207,7 +202,7 @@ class Session : public std::enable_shared_from_this<Session> {
       msg = "request headers larger than " + std::to_string(kHeaderLimit) + " bytes";
     } else if (ec == http::error::body_limit) {
       status = 413;
-      uint64_t limit = fn_ >= 0 ? app_.functions[fn_]->spec().limits.max_body_bytes : kDefaultBodyLimit;
+      uint64_t limit = fn_ >= 0 && svc_ ? svc_->functions[fn_]->spec().limits.max_body_bytes : kDefaultBodyLimit;
       msg = "request body larger than " + std::to_string(limit) + " bytes";
     } else if (ec == http::error::partial_message) {
       return;  // the client went away mid-request
@@ -232,7 +227,7 @@ class Session : public std::enable_shared_from_this<Session> {
     target_ = std::string(req.target());
     origin_ = std::string(req[http::field::origin]);
 
-    if (app_.manifest.cors && req.method() == http::verb::options && req.count(http::field::access_control_request_method)) {
+    if (svc_->manifest.cors && req.method() == http::verb::options && req.count(http::field::access_control_request_method)) {
       Response r;
       r.status = 204;
       r.headers.emplace_back("Access-Control-Allow-Methods", "GET, HEAD, POST, PUT, DELETE, PATCH, OPTIONS");
@@ -254,7 +249,7 @@ class Session : public std::enable_shared_from_this<Session> {
       return finish(std::move(r), "");
     }
     if (fn_ >= 0) {
-      const auto& spec = app_.functions[fn_]->spec();
+      const auto& spec = svc_->functions[fn_]->spec();
       if (!spec.methods.empty() && std::find(spec.methods.begin(), spec.methods.end(), method_) == spec.methods.end()) {
         Response r;
         r.status = 405;
@@ -282,8 +277,8 @@ class Session : public std::enable_shared_from_this<Session> {
     request->remote_addr = remote_;
     request->server_name = std::string(req[http::field::host]);
     request->server_port = local_port_;
-    auto fn = app_.functions[fn_];
-    Metrics& m = *app_.metrics[fn_];
+    auto fn = svc_->functions[fn_];
+    Metrics& m = app_.metrics_for(fn->spec().name);
     m.in_flight++;
     auto self = shared_from_this();
     // The guard keeps the network loop alive while the guest runs elsewhere, so a drain
@@ -303,7 +298,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   Response static_file() {
     Response r;
-    for (const auto& s : app_.manifest.statics) {
+    for (const auto& s : svc_->manifest.statics) {
       if (path_.compare(0, s.route.size(), s.route) != 0) continue;
       std::string rel = path_.substr(s.route.size());
       // Refuse any ".." segment; then require the resolved file to stay inside the dir.
@@ -331,7 +326,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void finish(Response r, const std::string& fn_name) {
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
-    Metrics& m = fn_ >= 0 ? *app_.metrics[fn_] : app_.other;
+    Metrics& m = fn_ >= 0 ? app_.metrics_for(svc_->functions[fn_]->spec().name) : app_.other;
     m.requests++;
     (r.status >= 500 ? m.server_errors : r.status >= 400 ? m.client_errors : m.ok)++;
     if (fn_ >= 0) m.observe(secs);
@@ -345,7 +340,7 @@ class Session : public std::enable_shared_from_this<Session> {
     res->result(r.status);
     res->set(http::field::server, "edgecar");
     for (auto& [k, v] : r.headers) res->set(k, v);
-    if (app_.manifest.cors) {
+    if (!svc_ || svc_->manifest.cors) {
       res->set(http::field::access_control_allow_origin, origin_.empty() ? "*" : origin_);
       res->set(http::field::vary, "Origin");
     }
@@ -368,6 +363,7 @@ class Session : public std::enable_shared_from_this<Session> {
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   App& app_;
+  std::shared_ptr<const Service> svc_;
   std::string remote_, path_, method_, target_, origin_;
   uint16_t local_port_ = 0;
   int fn_ = -1;
@@ -398,9 +394,73 @@ class Listener : public std::enable_shared_from_this<Listener> {
 
 }  // namespace
 
-int run_server(const Manifest& manifest, std::vector<std::shared_ptr<Function>> functions) {
+// Hot reload: checks the watched files every second; a changed version is loaded on a
+// worker thread and swapped in once it is complete, or rejected with its reason.
+class Reloader : public std::enable_shared_from_this<Reloader> {
+ public:
+  Reloader(asio::io_context& ioc, App& app) : timer_(ioc), app_(app) {}
+  void schedule() {
+    timer_.expires_after(std::chrono::seconds(1));
+    timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+      if (ec || self->app_.draining) return;
+      self->check();
+    });
+  }
+  void stop() { timer_.cancel(); }
+
+ private:
+  void check() {
+    auto svc = app_.current.load();
+    if (loading_) return schedule();
+    if (!svc->changed_on_disk()) {
+      rejected_.clear();  // back to what is running (e.g. a broken edit reverted)
+      return schedule();
+    }
+    if (!rejected_.empty() && !changed_since(rejected_)) return schedule();  // same broken files
+    loading_ = true;
+    auto self = shared_from_this();
+    asio::post(app_.workers, [self, path = svc->manifest.path] {
+      auto next = load_service(path);
+      asio::post(self->timer_.get_executor(), [self, next = std::move(next)]() mutable {
+        self->loading_ = false;
+        if (next) {
+          for (const auto& f : (*next)->functions) self->app_.metrics_for(f->spec().name);
+          self->app_.current.store(*next);
+          self->rejected_.clear();
+          std::fprintf(stderr, "edgecar: reloaded %s (%zu function(s))\n", (*next)->manifest.path.c_str(), (*next)->functions.size());
+        } else {
+          // Remember what was rejected, so the same broken files are not retried.
+          self->rejected_ = self->app_.current.load()->watched;
+          for (auto& [file, mtime] : self->rejected_) {
+            std::error_code ec;
+            mtime = std::filesystem::last_write_time(file, ec);
+          }
+          std::fprintf(stderr, "edgecar: reload rejected, the running version keeps serving: %s\n", next.error().message.c_str());
+        }
+        std::fflush(stderr);
+        self->schedule();
+      });
+    });
+  }
+
+  static bool changed_since(const std::vector<std::pair<std::string, std::filesystem::file_time_type>>& files) {
+    for (const auto& [file, mtime] : files) {
+      std::error_code ec;
+      if (std::filesystem::last_write_time(file, ec) != mtime || ec) return true;
+    }
+    return false;
+  }
+
+  asio::steady_timer timer_;
+  App& app_;
+  bool loading_ = false;
+  std::vector<std::pair<std::string, std::filesystem::file_time_type>> rejected_;
+};
+
+int run_server(std::shared_ptr<const Service> service) {
+  const Manifest& manifest = service->manifest;
   unsigned nworkers = manifest.workers ? manifest.workers : std::max(1u, std::thread::hardware_concurrency());
-  App app(manifest, std::move(functions), nworkers);
+  App app(service, nworkers);
   asio::io_context ioc(1);
   beast::error_code ec;
   auto addr = asio::ip::make_address(manifest.address, ec);
@@ -421,14 +481,17 @@ int run_server(const Manifest& manifest, std::vector<std::shared_ptr<Function>> 
   uint16_t port = acceptor.local_endpoint().port();
   auto listener = std::make_shared<Listener>(ioc, std::move(acceptor), app);
   listener->accept();
+  auto reloader = std::make_shared<Reloader>(ioc, app);
+  reloader->schedule();
   asio::signal_set signals(ioc, SIGINT, SIGTERM);
   signals.async_wait([&](beast::error_code, int sig) {
     std::fprintf(stderr, "edgecar: %s received, draining\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
     app.draining = true;
     listener->stop();
+    reloader->stop();
     for (Session* s : std::set<Session*>(app.idle)) s->close_idle();
   });
-  std::fprintf(stderr, "edgecar: serving %s (%zu function(s), %u worker(s)) on http://%s:%u\n", manifest.app_id.c_str(), app.functions.size(), nworkers,
+  std::fprintf(stderr, "edgecar: serving %s (%zu function(s), %u worker(s)) on http://%s:%u\n", manifest.app_id.c_str(), service->functions.size(), nworkers,
                manifest.address.c_str(), port);
   std::fflush(stderr);
   ioc.run();  // returns when the listener is closed and every session has ended

@@ -5,13 +5,14 @@
 #include <memory>
 #include <vector>
 
-#include "serve/function.hpp"
-#include "serve/manifest.hpp"
+#include "serve/service.hpp"
 
 namespace edgecar::serve {
 
 // Serves until SIGINT or SIGTERM, then stops accepting, finishes the requests in
-// flight and returns 0; returns non-zero when it cannot listen.
-int run_server(const Manifest& manifest, std::vector<std::shared_ptr<Function>> functions);
+// flight and returns 0; returns non-zero when it cannot listen. Watches the manifest
+// and modules and swaps in a new version once it loads (listen address, port and
+// workers stay as started).
+int run_server(std::shared_ptr<const Service> service);
 
 }  // namespace edgecar::serve

@@ -313,3 +313,56 @@ def test_handler_exports_are_checked(tmp_path):
     (tmp_path / "edgecar.yaml").write_text(manifest(fn("/h", "hello", "    abi: handler\n")))
     r = subprocess.run([BIN, "serve", "--check", str(tmp_path / "edgecar.yaml")], capture_output=True, text=True, timeout=10)
     assert r.returncode == 1 and "must export edgecar_handle" in r.stderr, r.stderr
+
+
+def wait_for(predicate, seconds=8):
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_hot_reload_good_broken_and_manifest(tmp_path):
+    import shutil
+    module = tmp_path / "fn.wasm"
+    shutil.copy(f"{GUESTS}/hello.wasm", module)
+    text = f"app_id: reload\nlisten: 127.0.0.1:0\nfunctions:\n  - route: /fn\n    module: {module}\n"
+    s = Server(tmp_path, text)
+    try:
+        assert s.request("GET", "/fn")[2].startswith(b"hello from edgecar")
+        errors, stop = [], threading.Event()
+
+        def hammer():
+            while not stop.is_set():
+                try:
+                    st, _, body = s.request("POST", "/fn", body=b"ping")
+                    if st != 200 or not (body.startswith(b"hello") or body == b"ping"):
+                        errors.append((st, body[:40]))
+                except Exception as e:  # noqa: BLE001
+                    errors.append(repr(e))
+
+        t = threading.Thread(target=hammer)
+        t.start()
+        # A good new version: swapped in without dropping a request.
+        tmp = tmp_path / "fn.tmp"
+        shutil.copy(f"{GUESTS}/echo.wasm", tmp)
+        os.replace(tmp, module)
+        assert wait_for(lambda: s.request("POST", "/fn", body=b"ping")[2] == b"ping")
+        stop.set()
+        t.join()
+        assert errors == []
+        # A broken version: rejected with the file and the reason; the old one serves on.
+        module.write_bytes(b"\0asm\1\0\0\0\x05\x02")
+        assert wait_for(lambda: "reload rejected" in s.log_path.read_text())
+        log = s.log_path.read_text()
+        assert str(module) in log and "unexpected end" in log, log
+        assert s.request("POST", "/fn", body=b"still")[2] == b"still"
+        # A manifest edit: a new route appears.
+        shutil.copy(f"{GUESTS}/hello.wasm", module)
+        (tmp_path / "edgecar.yaml").write_text(text + f"  - route: /second\n    module: {GUESTS}/hello.wasm\n")
+        assert wait_for(lambda: s.request("GET", "/second")[0] == 200)
+        assert s.request("GET", "/fn")[2].startswith(b"hello from edgecar")
+    finally:
+        s.stop()
