@@ -299,6 +299,8 @@ class Imports {
   void add(std::string module, std::string name, Extern ext);
   // Offers every export of an instance under the given module name (spec test "register").
   void add_instance(const std::string& module, Instance& instance);
+  // Offers everything another set offers (entries already here are replaced).
+  void add_all(const Imports& other);
   const Extern* find(std::string_view module, std::string_view name) const;
 
  private:
@@ -318,6 +320,24 @@ class Instance {
   Instance() = default;
   Instance(const Instance&) = delete;
   Instance& operator=(const Instance&) = delete;
+};
+
+// Host functions created once and importable by instances of any store: a service
+// creates its host modules at start-up instead of once per request. The functions run
+// concurrently in many stores, so their per-call state must come from HostCall (memory,
+// Store::context), not from their closures.
+class HostFunctions {
+ public:
+  HostFunctions();
+  ~HostFunctions();
+  HostFunctions(const HostFunctions&) = delete;
+  HostFunctions& operator=(const HostFunctions&) = delete;
+  Function* add(const std::string& module, const std::string& name, FuncType type, HostFunc fn);
+  const Imports& imports() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
 };
 
 // Owns every instance, function, memory, table and global it creates; they live as long
@@ -349,6 +369,11 @@ class Store {
   // A descriptor that is readable while an interrupt is pending: host functions that
   // block (sleeping, waiting for I/O) include it in their poll() to stay interruptible.
   int interrupt_fd();
+
+  // Per-store state for host functions shared between stores (see HostFunctions), found
+  // by a key the host module owns (the address of a static object).
+  void set_context(const void* key, void* value);
+  void* context(const void* key) const;
 
   const StoreLimits& limits() const;
   struct Impl;

@@ -34,9 +34,16 @@ class Context {
   static Expected<std::unique_ptr<Context>> create(Config config);
   ~Context();
 
-  // Adds every wasi_snapshot_preview1 function, bound to this context, to `imports`.
-  // The context must outlive the store's use of them.
+  // Makes this the WASI context of `store` and adds the wasi_snapshot_preview1
+  // functions to `imports`. The context must outlive the store's use of them.
   void add_to(Store& store, Imports& imports);
+  // Only makes this the WASI context of `store`, for instances linked against
+  // shared_functions() (the service host does this per request).
+  void attach(Store& store);
+
+  // The wasi_snapshot_preview1 functions, created once per process: each call finds its
+  // context in the calling store (see attach).
+  static const HostFunctions& shared_functions();
 
   struct Impl;
   Impl& impl() { return *impl_; }

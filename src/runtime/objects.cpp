@@ -45,8 +45,39 @@ std::string Function::name() const {
 // ---- Memory ----
 // A memory reserves address space for its largest permitted size once, so its base
 // never moves and growth is an mprotect; untouched pages cost nothing.
+namespace {
+// Linear memories released on this thread, kept mapped for the next instance of the
+// same module: resetting their contents costs a memcpy of the initial image, while
+// unmapping would cost a TLB shootdown across the process's threads on every request.
+struct KeptMemory {
+  uint8_t* data;
+  uint64_t reserved, committed, high_water;
+  const detail::MemoryImage* image;
+};
+struct MemoryCache {
+  std::vector<KeptMemory> kept;
+  ~MemoryCache() {
+    for (auto& k : kept) munmap(k.data, k.reserved);
+  }
+};
+thread_local MemoryCache t_memories;
+constexpr size_t kKeptMemories = 4;
+// Resetting copies the whole image: worth it for small images (a few microseconds);
+// larger ones get a fresh copy-on-write mapping, which costs nothing up front.
+constexpr uint64_t kKeepImageAtMost = 256 << 10;
+constexpr uint64_t kKeepCommittedAtMost = 4ull << 20;  // zeroing what the guest grew
+}  // namespace
+
 MemoryInst::~MemoryInst() {
-  if (data) munmap(data, reserved);
+  if (!data) return;
+  // Only memories built from an image are kept: the image identifies the module. The
+  // reset restores every byte (image, then zeros up to the high-water mark), so even an
+  // entry left by a since-freed image at a reused address comes back exact.
+  if (image && image->size <= kKeepImageAtMost && committed <= kKeepCommittedAtMost && t_memories.kept.size() < kKeptMemories) {
+    t_memories.kept.push_back(KeptMemory{data, reserved, committed, size, image});
+    return;
+  }
+  munmap(data, reserved);
 }
 
 bool MemoryInst::init(Limits l, uint32_t cap_pages, const detail::MemoryImage* image) {
@@ -55,6 +86,21 @@ bool MemoryInst::init(Limits l, uint32_t cap_pages, const detail::MemoryImage* i
   if (l.min > max) return false;
   max_pages = static_cast<uint32_t>(max);
   reserved = std::max<uint64_t>(max * kPageSize, kPageSize);
+  if (image && image->size == l.min * kPageSize) {
+    auto& kept = t_memories.kept;
+    for (size_t i = 0; i < kept.size(); ++i) {
+      if (kept[i].image != image || kept[i].reserved != reserved) continue;
+      // Reset: the initial image back over what the last instance used, zeros past it.
+      data = kept[i].data;
+      committed = kept[i].committed;
+      std::memcpy(data, image->bytes, image->size);
+      if (kept[i].high_water > image->size) std::memset(data + image->size, 0, kept[i].high_water - image->size);
+      size = image->size;
+      this->image = image;
+      kept.erase(kept.begin() + static_cast<ptrdiff_t>(i));
+      return true;
+    }
+  }
   void* p = mmap(nullptr, reserved, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (p == MAP_FAILED) {
     reserved = 0;
@@ -64,7 +110,8 @@ bool MemoryInst::init(Limits l, uint32_t cap_pages, const detail::MemoryImage* i
   size = 0;
   if (image && image->size == l.min * kPageSize && image->size > 0) {
     if (mmap(data, image->size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED, image->fd, 0) == MAP_FAILED) return false;
-    size = image->size;
+    size = committed = image->size;
+    this->image = image;
     return true;
   }
   return grow_pages(static_cast<uint32_t>(l.min)) == 0;
@@ -73,6 +120,16 @@ bool MemoryInst::init(Limits l, uint32_t cap_pages, const detail::MemoryImage* i
 namespace detail {
 
 MemoryImage::~MemoryImage() {
+  // Kept memories of this thread made from this image must not outlive it: a later
+  // image at the same address would otherwise match them.
+  auto& kept = t_memories.kept;
+  for (size_t i = kept.size(); i-- > 0;) {
+    if (kept[i].image == this) {
+      munmap(kept[i].data, kept[i].reserved);
+      kept.erase(kept.begin() + static_cast<ptrdiff_t>(i));
+    }
+  }
+  if (bytes) munmap(const_cast<uint8_t*>(bytes), size);
   if (fd >= 0) ::close(fd);
 }
 
@@ -102,6 +159,9 @@ std::unique_ptr<MemoryImage> MemoryImage::build(const binary::Module& m) {
     }
   }
   fcntl(img->fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL);
+  void* view = mmap(nullptr, size, PROT_READ, MAP_SHARED, img->fd, 0);
+  if (view == MAP_FAILED) return nullptr;
+  img->bytes = static_cast<const uint8_t*>(view);
   img->size = size;
   return img;
 }
@@ -113,7 +173,10 @@ int64_t MemoryInst::grow_pages(uint32_t delta) {
   if (delta == 0) return static_cast<int64_t>(old_pages);
   if (old_pages + delta > max_pages) return -1;
   uint64_t new_size = (old_pages + delta) * kPageSize;
-  if (mprotect(data + size, new_size - size, PROT_READ | PROT_WRITE) != 0) return -1;
+  if (new_size > committed) {
+    if (mprotect(data + committed, new_size - committed, PROT_READ | PROT_WRITE) != 0) return -1;
+    committed = new_size;
+  }
   size = new_size;
   return static_cast<int64_t>(old_pages);
 }
@@ -219,6 +282,10 @@ void Imports::add(std::string module, std::string name, Extern ext) {
 
 void Imports::add_instance(const std::string& module, Instance& instance) {
   for (auto& [name, ext] : instance.exports()) add(module, name, ext);
+}
+
+void Imports::add_all(const Imports& other) {
+  for (const auto& [key, ext] : other.map_) map_[key] = ext;
 }
 
 const Extern* Imports::find(std::string_view module, std::string_view name) const {

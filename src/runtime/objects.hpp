@@ -24,7 +24,8 @@ namespace detail {
 // has a constant offset within the initial size; otherwise segments are copied.
 struct MemoryImage {
   int fd = -1;
-  uint64_t size = 0;  // bytes: the initial memory size
+  uint64_t size = 0;               // bytes: the initial memory size
+  const uint8_t* bytes = nullptr;  // the same contents, mapped read-only (for resets)
   MemoryImage() = default;
   MemoryImage(const MemoryImage&) = delete;
   MemoryImage& operator=(const MemoryImage&) = delete;
@@ -52,7 +53,6 @@ struct FuncInst : Function {
   const interp::FuncCode* code = nullptr;  // wasm functions
   const interp::Cell* entry = nullptr;
   HostFunc host;                         // host functions
-  Store* host_store = nullptr;           // the store that created a host function
   std::unique_ptr<FuncType> owned_type;  // host functions own their type
   uint32_t index = 0;                    // function index in its module
   std::string debug_name;
@@ -62,6 +62,8 @@ struct MemoryInst : Memory {
   uint8_t* data = nullptr;
   uint64_t size = 0;        // bytes, a multiple of the page size
   uint64_t reserved = 0;    // bytes of address space reserved (the cap)
+  uint64_t committed = 0;   // bytes accessible (>= size); those past size are zero
+  const detail::MemoryImage* image = nullptr;  // where the initial contents came from
   Limits limits;            // in pages
   uint32_t max_pages = 0;   // min(declared max, store cap)
   ~MemoryInst();
@@ -116,7 +118,9 @@ struct Frame {
 };
 
 struct Store::Impl {
+  Store* owner = nullptr;
   StoreLimits limits;
+  std::vector<std::pair<const void*, void*>> contexts;
   std::vector<std::unique_ptr<InstanceImpl>> instances;
   std::vector<std::unique_ptr<FuncInst>> funcs;
   std::vector<std::unique_ptr<MemoryInst>> memories;

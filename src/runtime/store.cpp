@@ -11,11 +11,31 @@
 
 namespace edgecar {
 
+namespace {
+// Stack mappings released by stores of this thread, reused by the next ones (a service
+// creates a store per request; this saves the mmap/munmap pair and its page faults).
+struct StackCache {
+  std::vector<std::pair<void*, size_t>> free;
+  ~StackCache() {
+    for (auto [p, n] : free) munmap(p, n);
+  }
+};
+thread_local StackCache t_stacks;
+constexpr size_t kCachedStacks = 4;
+}  // namespace
+
 Store::Impl::Impl(StoreLimits l) : limits(l) {
   stack_slots = limits.value_stack_slots;
   max_frames = limits.max_call_depth + 1;
   mapping_bytes = stack_slots * sizeof(uint64_t) + max_frames * sizeof(Frame);
-  mapping = mmap(nullptr, mapping_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  for (size_t i = 0; i < t_stacks.free.size(); ++i) {
+    if (t_stacks.free[i].second == mapping_bytes) {
+      mapping = t_stacks.free[i].first;
+      t_stacks.free.erase(t_stacks.free.begin() + static_cast<ptrdiff_t>(i));
+      break;
+    }
+  }
+  if (!mapping) mapping = mmap(nullptr, mapping_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (mapping == MAP_FAILED) throw std::bad_alloc();
   stack = static_cast<uint64_t*>(mapping);
   stack_top = stack;
@@ -23,12 +43,54 @@ Store::Impl::Impl(StoreLimits l) : limits(l) {
 }
 
 Store::Impl::~Impl() {
-  munmap(mapping, mapping_bytes);
+  if (t_stacks.free.size() < kCachedStacks) {
+    t_stacks.free.emplace_back(mapping, mapping_bytes);
+  } else {
+    munmap(mapping, mapping_bytes);
+  }
   int fd = wake_fd.load();
   if (fd >= 0) ::close(fd);
 }
 
-Store::Store(StoreLimits limits) : impl_(std::make_unique<Impl>(limits)) {}
+Store::Store(StoreLimits limits) : impl_(std::make_unique<Impl>(limits)) { impl_->owner = this; }
+
+void Store::set_context(const void* key, void* value) {
+  for (auto& [k, v] : impl_->contexts) {
+    if (k == key) {
+      v = value;
+      return;
+    }
+  }
+  impl_->contexts.emplace_back(key, value);
+}
+
+void* Store::context(const void* key) const {
+  for (const auto& [k, v] : impl_->contexts)
+    if (k == key) return v;
+  return nullptr;
+}
+
+struct HostFunctions::Impl {
+  std::vector<std::unique_ptr<FuncInst>> funcs;
+  Imports imports;
+};
+
+HostFunctions::HostFunctions() : impl_(std::make_unique<Impl>()) {}
+HostFunctions::~HostFunctions() = default;
+const Imports& HostFunctions::imports() const { return impl_->imports; }
+
+Function* HostFunctions::add(const std::string& module, const std::string& name, FuncType type, HostFunc fn) {
+  auto f = std::make_unique<FuncInst>();
+  f->owned_type = std::make_unique<FuncType>(std::move(type));
+  f->type = f->owned_type.get();
+  f->type_id = detail::canonical_type_id(*f->type);
+  f->host = std::move(fn);
+  f->debug_name = module + "." + name;
+  Function* out = f.get();
+  impl_->funcs.push_back(std::move(f));
+  impl_->imports.add(module, name, out);
+  return out;
+}
 Store::~Store() = default;
 const StoreLimits& Store::limits() const { return impl_->limits; }
 
@@ -93,11 +155,7 @@ Error trap_error(Store::Impl& S, TrapKind kind) {
 
 namespace interp {
 bool call_host(Store::Impl* S, FuncInst* f, InstanceImpl* caller, uint64_t* slots, TrapKind& trap) {
-  // The store reference is recovered from the owning Store object of the instance or
-  // from the function; host functions only need the Store for nested calls.
-  Store* store = caller ? caller->store : nullptr;
-  if (!store) store = f->host_store;
-  HostCall call(*store, caller, slots);
+  HostCall call(*S->owner, caller, slots);
   Expected<void> r = f->host(call);
   if (r) return true;
   Error e = std::move(r).error();
@@ -179,7 +237,6 @@ Function* Store::create_host_function(FuncType type, HostFunc fn, std::string de
   f->type = f->owned_type.get();
   f->type_id = detail::canonical_type_id(*f->type);
   f->host = std::move(fn);
-  f->host_store = this;
   f->debug_name = std::move(debug_name);
   impl_->funcs.push_back(std::move(f));
   return impl_->funcs.back().get();

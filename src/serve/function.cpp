@@ -19,12 +19,14 @@ struct Deadlines::Impl {
   std::map<uint64_t, std::pair<Clock::time_point, Store*>> armed;
   uint64_t next_id = 1;
   bool stop = false;
+  Clock::time_point sleeping_until = Clock::time_point::max();  // what the thread waits for
   std::thread thread;
 
   void loop() {
     std::unique_lock<std::mutex> lock(mu);
     while (!stop) {
       if (armed.empty()) {
+        sleeping_until = Clock::time_point::max();
         cv.wait(lock);
         continue;
       }
@@ -36,7 +38,8 @@ struct Deadlines::Impl {
         armed.erase(earliest);
         continue;
       }
-      cv.wait_until(lock, earliest->second.first);
+      sleeping_until = earliest->second.first;
+      cv.wait_until(lock, sleeping_until);
     }
   }
 };
@@ -57,8 +60,10 @@ Deadlines::~Deadlines() {
 uint64_t Deadlines::arm(Store& store, uint32_t timeout_ms) {
   std::lock_guard<std::mutex> lock(impl_->mu);
   uint64_t id = impl_->next_id++;
-  impl_->armed[id] = {Impl::Clock::now() + std::chrono::milliseconds(timeout_ms), &store};
-  impl_->cv.notify_all();
+  auto when = Impl::Clock::now() + std::chrono::milliseconds(timeout_ms);
+  impl_->armed[id] = {when, &store};
+  // With equal timeouts new deadlines come last: the thread sleeps on undisturbed.
+  if (when < impl_->sleeping_until) impl_->cv.notify_all();
   return id;
 }
 
@@ -201,15 +206,31 @@ Expected<std::string> copy_in(HostCall& c, uint32_t ptr, uint32_t len, const cha
 
 }  // namespace
 
-void add_http_imports(Store& store, Imports& imports, HttpExchange& ex) {
+namespace {
+const char kExchangeKey = 0;  // Store::context key of the request's HttpExchange
+
+HttpExchange* exchange_of(HostCall& c) { return static_cast<HttpExchange*>(c.store().context(&kExchangeKey)); }
+}  // namespace
+
+void attach_exchange(Store& store, HttpExchange& exchange) { store.set_context(&kExchangeKey, &exchange); }
+
+const HostFunctions& http_functions() {
+  static const HostFunctions* fns = [] {
+  auto* h = new HostFunctions;
   const FuncType getter{{ValType::I32, ValType::I32}, {ValType::I32}};
-  auto add = [&](const char* name, FuncType t, HostFunc fn) {
-    imports.add("edgecar_http", name, store.create_host_function(std::move(t), std::move(fn), std::string("edgecar_http.") + name));
+  // Every function runs with the exchange of its store; a store without one has no
+  // request to serve.
+  auto add = [&](const char* name, FuncType t, std::function<Expected<void>(HostCall&, HttpExchange&)> fn) {
+    h->add("edgecar_http", name, std::move(t), [fn = std::move(fn), name](HostCall& c) -> Expected<void> {
+      HttpExchange* ex = exchange_of(c);
+      if (!ex) return host_error(std::string("edgecar_http.") + name + ": no request in this store");
+      return fn(c, *ex);
+    });
   };
-  add("request_method", getter, [&ex](HostCall& c) { return copy_out(c, ex.request.method, c.u32(0), c.u32(1), "request_method"); });
-  add("request_path", getter, [&ex](HostCall& c) { return copy_out(c, ex.request.path, c.u32(0), c.u32(1), "request_path"); });
-  add("request_query", getter, [&ex](HostCall& c) { return copy_out(c, ex.request.query, c.u32(0), c.u32(1), "request_query"); });
-  add("request_header", FuncType{{ValType::I32, ValType::I32, ValType::I32, ValType::I32}, {ValType::I32}}, [&ex](HostCall& c) -> Expected<void> {
+  add("request_method", getter, [](HostCall& c, HttpExchange& ex) { return copy_out(c, ex.request.method, c.u32(0), c.u32(1), "request_method"); });
+  add("request_path", getter, [](HostCall& c, HttpExchange& ex) { return copy_out(c, ex.request.path, c.u32(0), c.u32(1), "request_path"); });
+  add("request_query", getter, [](HostCall& c, HttpExchange& ex) { return copy_out(c, ex.request.query, c.u32(0), c.u32(1), "request_query"); });
+  add("request_header", FuncType{{ValType::I32, ValType::I32, ValType::I32, ValType::I32}, {ValType::I32}}, [](HostCall& c, HttpExchange& ex) -> Expected<void> {
     auto name = copy_in(c, c.u32(0), c.u32(1), "request_header");
     if (!name) return std::move(name).error();
     for (const auto& [k, v] : ex.request.headers) {
@@ -219,7 +240,7 @@ void add_http_imports(Store& store, Imports& imports, HttpExchange& ex) {
     c.set_i32(0, -1);
     return {};
   });
-  add("response_set_header", FuncType{{ValType::I32, ValType::I32, ValType::I32, ValType::I32}, {}}, [&ex](HostCall& c) -> Expected<void> {
+  add("response_set_header", FuncType{{ValType::I32, ValType::I32, ValType::I32, ValType::I32}, {}}, [](HostCall& c, HttpExchange& ex) -> Expected<void> {
     auto name = copy_in(c, c.u32(0), c.u32(1), "response_set_header");
     if (!name) return std::move(name).error();
     auto value = copy_in(c, c.u32(2), c.u32(3), "response_set_header");
@@ -229,12 +250,15 @@ void add_http_imports(Store& store, Imports& imports, HttpExchange& ex) {
     ex.response.headers.emplace_back(std::move(*name), std::move(*value));
     return {};
   });
-  add("response_write", FuncType{{ValType::I32, ValType::I32}, {}}, [&ex](HostCall& c) -> Expected<void> {
+  add("response_write", FuncType{{ValType::I32, ValType::I32}, {}}, [](HostCall& c, HttpExchange& ex) -> Expected<void> {
     auto data = copy_in(c, c.u32(0), c.u32(1), "response_write");
     if (!data) return std::move(data).error();
     ex.response.body += *data;
     return {};
   });
+  return h;
+  }();
+  return *fns;
 }
 
 Expected<void> run_handler(Store& store, Instance* inst, const std::string& body, int32_t& status) {
@@ -269,17 +293,12 @@ Expected<std::shared_ptr<Function>> Function::load(const FunctionSpec& spec) {
   auto f = std::make_shared<Function>();
   f->spec_ = spec;
   f->module_ = *m;
-  // Link once against a throwaway store, so a module whose imports cannot be met is
-  // rejected at start-up rather than on its first request.
-  wasi::Config probe_cfg;
-  auto probe = wasi::Context::create(probe_cfg);
-  Store store;
-  Imports imports;
-  (*probe)->add_to(store, imports);
-  HttpExchange none{Request{}, {}};
-  if (spec.abi == Abi::Handler) add_http_imports(store, imports, none);
+  // A module whose imports cannot be met is rejected at start-up, not on its first
+  // request.
+  f->imports_.add_all(wasi::Context::shared_functions().imports());
+  if (spec.abi == Abi::Handler) f->imports_.add_all(http_functions().imports());
   for (const auto& im : f->module_->imports()) {
-    if (!imports.find(im.module, im.name))
+    if (!f->imports_.find(im.module, im.name))
       return Error{ErrorKind::Link, spec.module + ": unknown import \"" + im.module + "\" \"" + im.name + "\" (" + im.type + "): the function may use WASI (wasi_snapshot_preview1)" + (spec.abi == Abi::Handler ? " and edgecar_http" : "") + " only"};
   }
   return f;
@@ -328,14 +347,13 @@ Invocation Function::invoke(const Request& req, Deadlines& deadlines) const {
   StoreLimits limits;
   limits.max_memory_pages = spec_.limits.max_memory_mib * 16;
   Store store(limits);
-  Imports imports;
-  (*ctx)->add_to(store, imports);
+  (*ctx)->attach(store);
   HttpExchange exchange{req, {}};
-  if (spec_.abi == Abi::Handler) add_http_imports(store, imports, exchange);
+  attach_exchange(store, exchange);
   uint64_t deadline = deadlines.arm(store, spec_.limits.timeout_ms);
   Expected<void> result;
   int32_t status = 0;
-  auto inst = store.instantiate(module_, imports);
+  auto inst = store.instantiate(module_, imports_);
   if (!inst) {
     result = std::move(inst).error();
   } else if (spec_.abi == Abi::Wagi) {

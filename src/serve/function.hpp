@@ -54,6 +54,7 @@ class Function {
  private:
   FunctionSpec spec_;
   std::shared_ptr<const Module> module_;
+  Imports imports_;  // shared host functions, resolved per request by the store
 };
 
 // One thread that interrupts stores whose deadline passed (sleeps until the next one).
@@ -76,7 +77,10 @@ struct HttpExchange {
   const Request& request;
   Response response;
 };
-void add_http_imports(Store& store, Imports& imports, HttpExchange& exchange);
+// The edgecar_http host module, created once; each call reaches the HttpExchange set on
+// its store with attach_exchange.
+const HostFunctions& http_functions();
+void attach_exchange(Store& store, HttpExchange& exchange);
 // Copies the body in through edgecar_alloc, then calls edgecar_handle.
 Expected<void> run_handler(Store& store, Instance* instance, const std::string& body, int32_t& status);
 

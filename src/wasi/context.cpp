@@ -111,33 +111,50 @@ const std::vector<std::string>& function_names() {
   return names;
 }
 
+namespace {
+const char kStoreKey = 0;  // Store::context key of the WASI context
+}
+
+void Context::attach(Store& store) { store.set_context(&kStoreKey, impl_.get()); }
+
 void Context::add_to(Store& store, Imports& imports) {
-  Impl* ctx = impl_.get();
-  auto type_of = [](const char* sig) {
-    FuncType t;
-    for (const char* c = sig; *c; ++c) t.params.push_back(*c == 'I' ? ValType::I64 : ValType::I32);
-    t.results.push_back(ValType::I32);
-    return t;
-  };
-  using Handler = Errno (*)(Impl&, HostCall&, const GuestMemory&);
-  auto add = [&](const char* name, const char* sig, Handler h) {
-    imports.add("wasi_snapshot_preview1", name, store.create_host_function(type_of(sig), [ctx, h](HostCall& call) -> Expected<void> {
-      GuestMemory mem(call.memory());
-      call.set_i32(0, h(*ctx, call, mem));
-      if (ctx->pending_trap) {
-        Error e = std::move(*ctx->pending_trap);
-        ctx->pending_trap.reset();
-        return e;
-      }
-      return {};
-    }, std::string("wasi_snapshot_preview1.") + name));
-  };
+  attach(store);
+  imports.add_all(shared_functions().imports());
+}
+
+const HostFunctions& Context::shared_functions() {
+  static const HostFunctions* fns = [] {
+    auto* h = new HostFunctions;
+    auto type_of = [](const char* sig) {
+      FuncType t;
+      for (const char* c = sig; *c; ++c) t.params.push_back(*c == 'I' ? ValType::I64 : ValType::I32);
+      t.results.push_back(ValType::I32);
+      return t;
+    };
+    using Handler = Errno (*)(Impl&, HostCall&, const GuestMemory&);
+    auto add = [&](const char* name, const char* sig, Handler handler) {
+      h->add("wasi_snapshot_preview1", name, type_of(sig), [handler](HostCall& call) -> Expected<void> {
+        auto* ctx = static_cast<Impl*>(call.store().context(&kStoreKey));
+        if (!ctx) return host_error("WASI is not configured for this store");
+        GuestMemory mem(call.memory());
+        call.set_i32(0, handler(*ctx, call, mem));
+        if (ctx->pending_trap) {
+          Error e = std::move(*ctx->pending_trap);
+          ctx->pending_trap.reset();
+          return e;
+        }
+        return {};
+      });
+    };
 #define WASI_FN(name, sig) add(#name, sig, &fn::name);
 #include "wasi/functions.def"
 #undef WASI_FN
-  imports.add("wasi_snapshot_preview1", "proc_exit", store.create_host_function(FuncType{{ValType::I32}, {}}, [](HostCall& call) -> Expected<void> {
-    return exit_request(call.i32(0));
-  }, "wasi_snapshot_preview1.proc_exit"));
+    h->add("wasi_snapshot_preview1", "proc_exit", FuncType{{ValType::I32}, {}}, [](HostCall& call) -> Expected<void> {
+      return exit_request(call.i32(0));
+    });
+    return h;
+  }();
+  return *fns;
 }
 
 namespace fn {
