@@ -20,6 +20,8 @@ import subprocess
 import sys
 import time
 
+from results import replace_section
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 KDIR = os.path.join(ROOT, "bench", "kernels")
 VENV = os.path.expanduser("~/.cache/edgecar/bench-venv")
@@ -330,11 +332,10 @@ def main():
     if args.write:
         png = os.path.splitext(args.write)[0] + ".png"
         have_chart = chart(png, kernels, results, [r.name for r in runners], cmd.strip())
-        with open(args.write, "w") as f:
-            f.write("# Benchmark results\n\nProduced by `scripts/bench` (see `bench/run.py`); regenerate to update.\n\n")
-            f.write(report)
-            if have_chart:
-                f.write(f"\n![kernel time relative to native]({os.path.basename(png)})\n")
+        text = "# Benchmark results\n\nProduced by `scripts/bench` (see `bench/run.py`); regenerate to update.\n\n" + report
+        if have_chart:
+            text += f"\n![kernel time relative to native]({os.path.basename(png)})\n"
+        replace_section(args.write, "kernels", text)
         print("wrote", args.write, "and", png if have_chart else "(no chart)")
     return 1 if failures else 0
 

@@ -140,6 +140,9 @@ class Session : public std::enable_shared_from_this<Session> {
     remote_ = ec ? "unknown" : ep.address().to_string();
     auto local = stream_.socket().local_endpoint(ec);
     if (!ec) local_port_ = local.port();
+    // Responses go out in several writes (header, body): without TCP_NODELAY, Nagle's
+    // algorithm meets the client's delayed ACK and large responses stall for ~40 ms.
+    stream_.socket().set_option(tcp::no_delay(true), ec);
     app_.open_connections++;
   }
   ~Session() {

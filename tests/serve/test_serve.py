@@ -366,3 +366,16 @@ def test_hot_reload_good_broken_and_manifest(tmp_path):
         assert s.request("GET", "/fn")[2].startswith(b"hello from edgecar")
     finally:
         s.stop()
+
+
+def test_rust_handler_sdk(tmp_path):
+    s = Server(tmp_path, manifest(fn("/rs/*", "handler_rs", "    abi: handler\n")))
+    try:
+        status, headers, body = s.request("GET", "/rs/hi?x=1", headers={"X-Test": "t"})
+        assert status == 200 and headers["Content-Type"] == "text/plain"
+        assert body == b"hello from Rust: GET /rs/hi?x=1 x-test=t\n"
+        data = bytes(range(256)) * 100
+        assert s.request("POST", "/rs/echo", body=data)[2] == data
+        assert s.request("POST", "/rs/empty", body=b"")[0] == 200
+    finally:
+        s.stop()

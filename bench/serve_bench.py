@@ -1,0 +1,160 @@
+#!/usr/bin/env python3
+"""The service-host benchmark: wrk (keep-alive) against `edgecar serve` with a hello
+handler, a WAGI hello and a 100 KB echo, and in the same run two baselines: a runtime
+process per request (the original demo's approach) and a native hello server.
+Reports requests/s, p50/p99 latency, errors, and the server's RSS before and after
+about a million requests.
+
+  bench/serve_bench.py [--seconds 10] [--million] [--write bench/RESULTS.md]
+"""
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+from results import replace_section
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def wrk(url, seconds, connections, lua=None):
+    cmd = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", url]
+    if lua:
+        cmd[1:1] = ["-s", lua]
+    out = subprocess.run(cmd, capture_output=True, text=True).stdout
+
+    def latency(p):
+        m = re.search(rf"^\s+{p}%\s+([\d.]+)(us|ms|s)", out, re.M)
+        if not m:
+            return None
+        v = float(m.group(1))
+        return v / 1000 if m.group(2) == "us" else v * 1000 if m.group(2) == "s" else v
+
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    total = int(re.search(r"(\d+) requests in", out).group(1))
+    non2xx = int(m.group(1)) if (m := re.search(r"Non-2xx or 3xx responses: (\d+)", out)) else 0
+    sock = sum(int(x) for x in re.findall(r"(?:connect|read|write|timeout) (\d+)", out))
+    return {"rps": rps, "p50": latency(50), "p99": latency(99), "errors": non2xx + sock, "total": total}
+
+
+def wait_port(port, seconds=10):
+    import socket
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return True
+        except OSError:
+            time.sleep(0.05)
+    return False
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--build", default=os.path.join(ROOT, "build"))
+    ap.add_argument("--seconds", type=int, default=10)
+    ap.add_argument("--connections", type=int, default=32)
+    ap.add_argument("--million", action="store_true", help="also measure RSS over about a million requests")
+    ap.add_argument("--write", help="record the table in this markdown file (its serve section)")
+    args = ap.parse_args()
+    if not shutil.which("wrk"):
+        sys.exit("wrk not found: run scripts/setup")
+    edgecar = os.path.join(args.build, "edgecar")
+    guests = os.path.join(args.build, "tests", "serve_guests")
+    tmp = tempfile.mkdtemp(prefix="edgecar-serve-bench-")
+    port = 18181
+    manifest = os.path.join(tmp, "edgecar.yaml")
+    with open(manifest, "w") as f:
+        f.write(f"app_id: bench\nlisten: 127.0.0.1:{port}\nfunctions:\n"
+                f"  - route: /hello\n    module: {guests}/handler.wasm\n    abi: handler\n"
+                f"  - route: /wagi\n    module: {guests}/hello.wasm\n"
+                f"  - route: /echo\n    module: {guests}/echo.wasm\n")
+    lua = os.path.join(tmp, "post100k.lua")
+    with open(lua, "w") as f:
+        f.write('wrk.method = "POST"\nwrk.body = string.rep("x", 102400)\nwrk.headers["Content-Type"] = "application/octet-stream"\n')
+    rows = []
+    log = open(os.path.join(tmp, "server.log"), "w")
+    server = subprocess.Popen([edgecar, "serve", manifest], stdout=log, stderr=log)
+    try:
+        assert wait_port(port), "edgecar serve did not start"
+        rss0 = rss_kib(server.pid)
+        for name, path, extra in [("edgecar: hello handler", "/hello", None), ("edgecar: WAGI hello", "/wagi", None),
+                                  ("edgecar: 100 KB echo (WAGI)", "/echo", lua)]:
+            r = wrk(f"http://127.0.0.1:{port}{path}", args.seconds, args.connections, extra)
+            rows.append((name, r))
+            print(name, r, flush=True)
+        rss_note = ""
+        if args.million:
+            before = rss_kib(server.pid)
+            rate = rows[0][1]["rps"]
+            secs = max(10, min(200, int(1_000_000 / max(rate, 1)) + 1))
+            r = wrk(f"http://127.0.0.1:{port}/hello", secs, args.connections)
+            after = rss_kib(server.pid)
+            rss_note = (f"RSS of `edgecar serve` over {r['total']:,} more hello requests: {before / 1024:.1f} MiB before, "
+                        f"{after / 1024:.1f} MiB after ({(after - before) / before * 100:+.1f}%), {r['errors']} errors; "
+                        f"at start-up: {rss0 / 1024:.1f} MiB.")
+            print(rss_note, flush=True)
+    finally:
+        server.terminate()
+        server.wait(10)
+        log.close()
+    # Baseline 1: a runtime process per request (the original demo's approach).
+    spawn_port = port + 1
+    spawner = subprocess.Popen([sys.executable, os.path.join(ROOT, "bench", "serve", "spawn_server.py"), str(spawn_port), edgecar,
+                                os.path.join(guests, "hello.wasm")])
+    try:
+        assert wait_port(spawn_port)
+        r = wrk(f"http://127.0.0.1:{spawn_port}/", args.seconds, 8)
+        rows.append(("process per request (`edgecar run` each time)", r))
+        print(rows[-1], flush=True)
+    finally:
+        spawner.terminate()
+        spawner.wait(10)
+    # Baseline 2: native hello (Boost.Beast, no WebAssembly).
+    native = os.path.join(args.build, "bench", "bench_native_hello")
+    nat = subprocess.Popen([native, str(port + 2)])
+    try:
+        assert wait_port(port + 2)
+        r = wrk(f"http://127.0.0.1:{port + 2}/", args.seconds, args.connections)
+        rows.append(("native hello (Boost.Beast, no wasm)", r))
+        print(rows[-1], flush=True)
+        r = wrk(f"http://127.0.0.1:{port + 2}/", args.seconds, args.connections, lua)
+        rows.append(("native 100 KB echo (Boost.Beast, no wasm)", r))
+        print(rows[-1], flush=True)
+    finally:
+        nat.terminate()
+        nat.wait(10)
+    shutil.rmtree(tmp, ignore_errors=True)
+
+    cmd = "scripts/bench-serve " + " ".join(sys.argv[1:])
+    lines = ["## Service host (`edgecar serve`, wrk)", "",
+             f"Command: `{cmd.strip()}`; {os.cpu_count()} cores shared by wrk and the server; "
+             f"wrk -t1 -c{args.connections} (-c8 for the process-per-request baseline), {args.seconds} s each, keep-alive; "
+             f"{time.strftime('%Y-%m-%d')}.", "",
+             "| target | requests/s | p50 ms | p99 ms | errors |", "|---|---:|---:|---:|---:|"]
+    for name, r in rows:
+        lines.append(f"| {name} | {r['rps']:,.0f} | {r['p50']:.2f} | {r['p99']:.2f} | {r['errors']} |")
+    if rss_note:
+        lines += ["", rss_note]
+    report = "\n".join(lines) + "\n"
+    print()
+    print(report)
+    if args.write:
+        replace_section(args.write, "serve", report)
+        print("wrote", args.write)
+
+
+if __name__ == "__main__":
+    main()
