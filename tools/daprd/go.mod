@@ -119,7 +119,7 @@ require (
 	github.com/cenkalti/backoff/v4 v4.3.0 // indirect
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
 	github.com/chebyrash/promise v0.0.0-20230709133807-42ec49ba1459 // indirect
-	github.com/choleraehyq/pid v0.0.20 // indirect
+	github.com/choleraehyq/pid v0.0.22 // indirect
 	github.com/cinience/go_rocketmq v0.0.2 // indirect
 	github.com/clbanning/mxj/v2 v2.5.6 // indirect
 	github.com/cloudevents/sdk-go/binding/format/protobuf/v2 v2.14.0 // indirect
@@ -458,3 +458,7 @@ replace (
 	github.com/gobwas/pool => github.com/gobwas/pool v0.2.1
 	github.com/toolkits/concurrent => github.com/niean/gotools v0.0.0-20151221085310-ff3f51fc5c60
 )
+
+// github.com/choleraehyq/pid (via components-contrib's kitex binding, allcomponents) is
+// raised to v0.0.22 in the require block above: v0.0.20's assembly is rejected by the
+// Go 1.26 assembler ("expected pseudo-register").
