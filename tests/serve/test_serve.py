@@ -155,7 +155,8 @@ def test_trap_gives_500_with_kind_and_backtrace(server):
     err = json.loads(body)
     assert err["error"] == "trap"
     assert err["message"] == "unreachable executed"
-    assert "main" in " ".join(err["backtrace"]) or err["backtrace"]
+    # Innermost first, names from the guest's name section (main() is __original_main).
+    assert err["backtrace"][0] == "__original_main" and "_start" in err["backtrace"], err
     assert server.request("GET", "/hello")[0] == 200
 
 
