@@ -378,7 +378,7 @@ class FunctionCompiler {
       op(when_true ? Op::JumpIfNot : Op::JumpIf);
       cell(f.a);
     } else {
-      uint32_t c = cond.slot == kNone ? materialize_const_to(slot(h()), cond.k) : cond.slot;
+      uint32_t c = popped_slot(cond);
       bool loop = !to_else && target.op == static_cast<uint16_t>(Opcode::Loop);
       op(when_true ? (loop ? Op::JumpIfLoop : Op::JumpIf) : Op::JumpIfNot);
       cell(c);
@@ -391,9 +391,12 @@ class FunctionCompiler {
     forget_last();
   }
 
-  uint32_t materialize_const_to(uint32_t s, uint64_t k) {
-    emit_const(s, k);
-    return s;
+  // The slot of a value just popped; a constant is first written to its own slot,
+  // which is free now.
+  uint32_t popped_slot(const Val& v) {
+    if (v.slot != kNone) return v.slot;
+    emit_const(slot(h()), v.k);
+    return slot(h());
   }
 
   Op cmp_op_ = Op::Unreachable;  // the comparison handler of a Last::Compare
@@ -401,7 +404,6 @@ class FunctionCompiler {
   // ---- simple instructions (loads, stores, numerics) ----
   void simple(const Instr& in, const char* sig) {
     size_t npop = std::strchr(sig, '>') - sig;
-    size_t npush = std::strlen(sig) - npop - 1;
     uint16_t code = in.op;
     bool is_load = code >= static_cast<uint16_t>(Opcode::I32Load) && code <= static_cast<uint16_t>(Opcode::I64Load32U);
     bool is_store = code >= static_cast<uint16_t>(Opcode::I32Store) && code <= static_cast<uint16_t>(Opcode::I64Store32);
@@ -469,7 +471,6 @@ class FunctionCompiler {
     op(handler);
     cell(slot(h()));
     cell(a);
-    (void)npush;
     push_result();
     emitted_result(static_cast<Opcode>(code) == Opcode::I32Eqz ? Last::Eqz : Last::Result);
   }
@@ -588,7 +589,7 @@ class FunctionCompiler {
           Fused f = take_condition(cond);
           cond_jump(f, cond, /*when_true=*/true, ctrls_[ctrls_.size() - 1 - in.a], false);
         } else {
-          uint32_t c = cond.slot == kNone ? materialize_const_to(slot(h()), cond.k) : cond.slot;
+          uint32_t c = popped_slot(cond);
           op(Op::JumpIfNot);
           cell(c);
           uint32_t skip_over = disp_fixup();
@@ -601,7 +602,7 @@ class FunctionCompiler {
       }
       case Opcode::BrTable: {
         Val idx = pop();
-        uint32_t idx_slot = idx.slot == kNone ? materialize_const_to(slot(h()), idx.k) : idx.slot;
+        uint32_t idx_slot = popped_slot(idx);
         const uint32_t* targets = &body_.br_targets[in.a];
         uint32_t n = in.b;
         op(Op::BrTable);
@@ -647,7 +648,7 @@ class FunctionCompiler {
         const FuncType& ft = m_.types[in.a];
         uint32_t np = static_cast<uint32_t>(ft.params.size());
         Val idx = pop();
-        uint32_t idx_slot = idx.slot == kNone ? materialize_const_to(slot(h()), idx.k) : idx.slot;
+        uint32_t idx_slot = popped_slot(idx);
         // idx is read before the call; its slot lies above the arguments.
         materialize_from(h() - np);
         drop(np);

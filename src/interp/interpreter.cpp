@@ -424,16 +424,10 @@ L_MemoryFill: {
 #define S64(x) static_cast<int64_t>(x)
 
   UN(I32Eqz, OUT_U32(U32(2) == 0))
-  I32_OP(I32Eq, a == b)
-  I32_OP(I32Ne, a != b)
-  I32_OP(I32LtS, S32(a) < S32(b))
-  I32_OP(I32LtU, a < b)
-  I32_OP(I32GtS, S32(a) > S32(b))
-  I32_OP(I32GtU, a > b)
-  I32_OP(I32LeS, S32(a) <= S32(b))
-  I32_OP(I32LeU, a <= b)
-  I32_OP(I32GeS, S32(a) >= S32(b))
-  I32_OP(I32GeU, a >= b)
+  // i32 comparisons: cmp_branch.def (also their fused branches, below).
+#define CMP(cond, expr) I32_OP(I32##cond, expr)
+#include "interp/cmp_branch.def"
+#undef CMP
   UN(I64Eqz, OUT_U32(U64(2) == 0))
   I64_OP(I64Eq, OUT_U32, a == b)
   I64_OP(I64Ne, OUT_U32, a != b)
@@ -544,16 +538,9 @@ L_MemoryFill: {
     }                                                   \
     NEXT();                                             \
   }
-  JUMP_CMP(Eq, a == b)
-  JUMP_CMP(Ne, a != b)
-  JUMP_CMP(LtS, S32(a) < S32(b))
-  JUMP_CMP(LtU, a < b)
-  JUMP_CMP(GtS, S32(a) > S32(b))
-  JUMP_CMP(GtU, a > b)
-  JUMP_CMP(LeS, S32(a) <= S32(b))
-  JUMP_CMP(LeU, a <= b)
-  JUMP_CMP(GeS, S32(a) >= S32(b))
-  JUMP_CMP(GeU, a >= b)
+#define CMP(cond, expr) JUMP_CMP(cond, expr)
+#include "interp/cmp_branch.def"
+#undef CMP
 
   UN(F32Abs, OUT_U32(f32_abs(U32(2))))
   UN(F32Neg, OUT_U32(f32_neg(U32(2))))

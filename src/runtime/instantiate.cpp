@@ -151,16 +151,6 @@ Expected<Instance*> Store::instantiate(const std::shared_ptr<const Module>& modu
   inst.datas.resize(m.datas.size());
   for (size_t i = 0; i < m.datas.size(); ++i) inst.datas[i].bytes = m.datas[i].bytes;
 
-  for (const auto& e : m.exports) {
-    Extern ext;
-    switch (e.kind) {
-      case ExternKind::Func: ext = static_cast<Function*>(inst.funcs[e.index]); break;
-      case ExternKind::Table: ext = static_cast<Table*>(inst.tables[e.index]); break;
-      case ExternKind::Memory: ext = static_cast<Memory*>(inst.memories[e.index]); break;
-      case ExternKind::Global: ext = static_cast<Global*>(inst.globals[e.index]); break;
-    }
-    inst.export_map.emplace(e.name, ext);
-  }
 
   S.instances.push_back(std::move(owned));
 

@@ -35,6 +35,7 @@ Expected<std::shared_ptr<const Module>> Module::from_bytes(std::span<const uint8
   for (const auto& t : md->module.types) md->type_ids.push_back(detail::canonical_type_id(t));
   md->code = interp::compile(md->module);
   md->memory_image = detail::MemoryImage::build(md->module);
+  for (size_t i = 0; i < md->module.exports.size(); ++i) md->export_index.emplace(md->module.exports[i].name, static_cast<uint32_t>(i));
   return std::shared_ptr<const Module>(std::make_shared<Module>(std::move(md)));
 }
 

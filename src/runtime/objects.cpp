@@ -248,11 +248,21 @@ Expected<void> Global::set(Value v) {
 // ---- Instance ----
 const Module& Instance::module() const { return *impl(this)->module_ref; }
 
+Extern InstanceImpl::extern_of(const binary::Export& e) const {
+  switch (e.kind) {
+    case ExternKind::Func: return static_cast<Function*>(funcs[e.index]);
+    case ExternKind::Table: return static_cast<Table*>(tables[e.index]);
+    case ExternKind::Memory: return static_cast<Memory*>(memories[e.index]);
+    case ExternKind::Global: break;
+  }
+  return static_cast<Global*>(globals[e.index]);
+}
+
 std::optional<Extern> Instance::get_export(std::string_view name) const {
-  const auto& m = impl(this)->export_map;
-  auto it = m.find(std::string(name));
-  if (it == m.end()) return std::nullopt;
-  return it->second;
+  const InstanceImpl* in = impl(this);
+  auto it = in->md->export_index.find(std::string(name));
+  if (it == in->md->export_index.end()) return std::nullopt;
+  return in->extern_of(in->md->module.exports[it->second]);
 }
 
 template <class T>
@@ -271,7 +281,7 @@ Memory* Instance::memory0() const { return impl(this)->mem0; }
 std::vector<std::pair<std::string, Extern>> Instance::exports() const {
   std::vector<std::pair<std::string, Extern>> out;
   const InstanceImpl* in = impl(this);
-  for (const auto& e : in->md->module.exports) out.emplace_back(e.name, in->export_map.at(e.name));
+  for (const auto& e : in->md->module.exports) out.emplace_back(e.name, in->extern_of(e));
   return out;
 }
 

@@ -40,6 +40,7 @@ struct ModuleData {
   std::vector<uint32_t> type_ids;  // canonical id of each type (equal types, equal ids)
   interp::Code code;
   std::unique_ptr<MemoryImage> memory_image;
+  std::unordered_map<std::string, uint32_t> export_index;  // name -> position in module.exports
 };
 
 // Process-wide interning of function types, so a call_indirect type check is one compare.
@@ -107,7 +108,8 @@ struct InstanceImpl : Instance {
   std::vector<ElemInst> elems;
   std::vector<DataInst> datas;
   MemoryInst* mem0 = nullptr;
-  std::unordered_map<std::string, Extern> export_map;
+
+  Extern extern_of(const binary::Export& e) const;
 };
 
 // Interpreter call frame: where to continue in the caller.

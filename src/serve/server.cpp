@@ -52,7 +52,7 @@ struct App {
   std::atomic<std::shared_ptr<const Service>> current;  // swapped whole by hot reload
   const Manifest startup;  // listen address, port and workers, as started
   std::set<Session*> idle;  // sessions waiting for a request (network thread only)
-  std::mutex metrics_mu;
+  mutable std::mutex metrics_mu;
   std::map<std::string, std::unique_ptr<Metrics>> metrics;  // per function name, across reloads
   Metrics other;                                            // static files, health, errors
   Deadlines deadlines;
@@ -85,7 +85,7 @@ struct App {
       o << "# HELP " << name << " " << help << "\n# TYPE " << name << " " << type << "\n";
     };
     auto each = [&](auto fn) {
-      std::lock_guard<std::mutex> lock(const_cast<std::mutex&>(metrics_mu));
+      std::lock_guard<std::mutex> lock(metrics_mu);
       for (const auto& [name, m] : metrics) fn(name, *m);
     };
     family("edgecar_requests_total", "counter", "Requests handled by a function, by status class.");
@@ -217,7 +217,7 @@ class Session : public std::enable_shared_from_this<Session> {
     keep_alive_ = false;
     app_.other.client_errors++;
     app_.access_log("?", path_, status, 0, r.body.size(), "", remote_);
-    send(std::move(r), "", fn_);
+    send(std::move(r));
   }
 
   void on_body(beast::error_code ec, size_t) {
@@ -334,10 +334,10 @@ class Session : public std::enable_shared_from_this<Session> {
     (r.status >= 500 ? m.server_errors : r.status >= 400 ? m.client_errors : m.ok)++;
     if (fn_ >= 0) m.observe(secs);
     app_.access_log(method_, target_, r.status, secs * 1000, r.body.size(), fn_name, remote_);
-    send(std::move(r), fn_name, fn_);
+    send(std::move(r));
   }
 
-  void send(Response r, const std::string&, int) {
+  void send(Response r) {
     auto res = std::make_shared<http::response<http::string_body>>();
     res->version(11);
     res->result(r.status);
