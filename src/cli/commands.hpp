@@ -20,6 +20,8 @@ struct RunOptions {
   std::vector<std::string> env;   // KEY=VALUE
   uint32_t max_memory_mib = 0;    // 0: no cap beyond the module's own
   double timeout_seconds = 0;     // 0: none
+  std::vector<std::string> nn_preload;  // NAME:ENCODING:TARGET:PATH
+  int nn_threads = 1;
 };
 
 struct ServeOptions {

@@ -26,6 +26,8 @@ int main(int argc, char** argv) {
   run_cmd->add_option("--env", run.env, "Set an environment variable for the guest, KEY=VALUE (repeatable)")->allow_extra_args(false);
   run_cmd->add_option("--max-memory", run.max_memory_mib, "Cap the guest's linear memory, in MiB")->check(CLI::Range(1u, 4096u));
   run_cmd->add_option("--timeout", run.timeout_seconds, "Interrupt the guest after this many seconds (exit code 124)")->check(CLI::PositiveNumber);
+  run_cmd->add_option("--nn-preload", run.nn_preload, "Preload a WASI-NN model for load_by_name, as NAME:ENCODING:TARGET:PATH, e.g. mobilenet:tensorflowlite:cpu:m.tflite (repeatable)")->allow_extra_args(false);
+  run_cmd->add_option("--nn-threads", run.nn_threads, "Threads per WASI-NN inference")->check(CLI::Range(1, 64));
   run_cmd->add_option("module", run.module, "The .wasm file")->required();
   run_cmd->add_option("args", run.args, "Arguments for the program or the invoked function");
   run_cmd->prefix_command(false);

@@ -13,6 +13,8 @@
 
 #include "cli/commands.hpp"
 #include "edgecar/edgecar.hpp"
+#include "edgecar/image.hpp"
+#include "edgecar/nn.hpp"
 #include "edgecar/wasi.hpp"
 
 namespace edgecar::cli {
@@ -141,11 +143,32 @@ int run(const RunOptions& o) {
     print_error(ctx.error());
     return kExitUsage;
   }
+  nn::GraphSet graphs;
+  nn::Options nn_options;
+  nn_options.threads = o.nn_threads;
+  for (const auto& spec : o.nn_preload) {
+    auto p = nn::parse_preload(spec);
+    if (!p) {
+      print_error(p.error());
+      return kExitUsage;
+    }
+    auto g = nn::load_preload(*p, nn_options);
+    if (!g) {
+      print_error(g.error());
+      return kExitLoad;
+    }
+    graphs[p->name] = *g;
+  }
+  nn::Context nn_ctx(graphs, nn_options);
   StoreLimits limits;
   if (o.max_memory_mib) limits.max_memory_pages = o.max_memory_mib * 16;
   Store store(limits);
   Imports imports;
   (*ctx)->add_to(store, imports);
+  // `edgecar run` grants every host module; `edgecar serve` grants them per function.
+  nn_ctx.attach(store);
+  imports.add_all(nn::Context::shared_functions().imports());
+  imports.add_all(image::shared_functions().imports());
   Watchdog watchdog(store, o.timeout_seconds);
   auto instance = store.instantiate(*module, imports);
   if (!instance) return report(instance.error(), o);

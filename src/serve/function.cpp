@@ -1,12 +1,15 @@
 // Running WAGI functions: CGI environment in, CGI response out, limits enforced.
 #include "serve/function.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <thread>
 
+#include "edgecar/image.hpp"
 #include "edgecar/wasi.hpp"
 
 namespace edgecar::serve {
@@ -296,10 +299,30 @@ Expected<std::shared_ptr<Function>> Function::load(const FunctionSpec& spec) {
   // A module whose imports cannot be met is rejected at start-up, not on its first
   // request.
   f->imports_.add_all(wasi::Context::shared_functions().imports());
-  if (spec.abi == Abi::Handler) f->imports_.add_all(http_functions().imports());
+  std::string granted = "WASI (wasi_snapshot_preview1)";
+  if (spec.abi == Abi::Handler) {
+    f->imports_.add_all(http_functions().imports());
+    granted += ", edgecar_http";
+  }
+  auto has = [&](const char* m) { return std::find(spec.host_modules.begin(), spec.host_modules.end(), m) != spec.host_modules.end(); };
+  if (has("wasi_nn")) {
+    f->nn_ = true;
+    f->imports_.add_all(nn::Context::shared_functions().imports());
+    granted += ", wasi_nn (wasi_ephemeral_nn)";
+    for (const auto& p : spec.nn_preload) {
+      auto g = nn::load_preload(p);
+      if (!g) return std::move(g).error();
+      f->graphs_[p.name] = *g;
+    }
+  }
+  if (has("image")) {
+    f->imports_.add_all(image::shared_functions().imports());
+    granted += ", image (edgecar_image)";
+  }
   for (const auto& im : f->module_->imports()) {
     if (!f->imports_.find(im.module, im.name))
-      return Error{ErrorKind::Link, spec.module + ": unknown import \"" + im.module + "\" \"" + im.name + "\" (" + im.type + "): the function may use WASI (wasi_snapshot_preview1)" + (spec.abi == Abi::Handler ? " and edgecar_http" : "") + " only"};
+      return Error{ErrorKind::Link, spec.module + ": unknown import \"" + im.module + "\" \"" + im.name + "\" (" + im.type + "): the function is granted " + granted +
+                                        " (add host modules to its host_modules in the manifest)"};
   }
   return f;
 }
@@ -348,6 +371,8 @@ Invocation Function::invoke(const Request& req, Deadlines& deadlines) const {
   limits.max_memory_pages = spec_.limits.max_memory_mib * 16;
   Store store(limits);
   (*ctx)->attach(store);
+  std::optional<nn::Context> nn_ctx;
+  if (nn_) nn_ctx.emplace(graphs_).attach(store);
   HttpExchange exchange{req, {}};
   attach_exchange(store, exchange);
   uint64_t deadline = deadlines.arm(store, spec_.limits.timeout_ms);

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "edgecar/edgecar.hpp"
+#include "edgecar/nn.hpp"
 #include "serve/manifest.hpp"
 
 namespace edgecar::serve {
@@ -55,6 +56,8 @@ class Function {
   FunctionSpec spec_;
   std::shared_ptr<const Module> module_;
   Imports imports_;  // shared host functions, resolved per request by the store
+  bool nn_ = false;  // granted wasi_nn
+  nn::GraphSet graphs_;  // its preloaded models, shared by every request
 };
 
 // One thread that interrupts stores whose deadline passed (sleeps until the next one).

@@ -3,6 +3,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <set>
 
@@ -68,7 +69,7 @@ std::string resolve(const fs::path& base, const std::string& p) {
 
 FunctionSpec function(const YAML::Node& n, size_t i, const fs::path& base) {
   std::string where = "functions[" + std::to_string(i) + "]";
-  only_keys(n, {"name", "route", "methods", "module", "abi", "env", "dirs", "host_modules", "limits"}, where);
+  only_keys(n, {"name", "route", "methods", "module", "abi", "env", "dirs", "host_modules", "nn_preload", "limits"}, where);
   FunctionSpec f;
   f.line = n.Mark().line + 1;
   if (!n["route"]) fail(n, where + " needs a route");
@@ -118,7 +119,19 @@ FunctionSpec function(const YAML::Node& n, size_t i, const fs::path& base) {
   if (n["host_modules"]) {
     f.host_modules = strings(n["host_modules"], where + ".host_modules");
     for (const auto& h : f.host_modules)
-      if (h != "wasi") fail(n["host_modules"], where + ".host_modules: unknown host module \"" + h + "\" (available: wasi)");
+      if (h != "wasi" && h != "wasi_nn" && h != "image")
+        fail(n["host_modules"], where + ".host_modules: unknown host module \"" + h + "\" (available: wasi, wasi_nn, image)");
+  }
+  if (n["nn_preload"]) {
+    for (const auto& spec : strings(n["nn_preload"], where + ".nn_preload")) {
+      auto p = nn::parse_preload(spec);
+      if (!p) fail(n["nn_preload"], where + ".nn_preload: " + p.error().message);
+      p->path = resolve(base, p->path);
+      if (!fs::is_regular_file(p->path, ec)) fail(n["nn_preload"], where + ".nn_preload: no such model file " + p->path);
+      f.nn_preload.push_back(*p);
+    }
+    if (std::find(f.host_modules.begin(), f.host_modules.end(), "wasi_nn") == f.host_modules.end())
+      fail(n["nn_preload"], where + ".nn_preload needs host module wasi_nn in host_modules");
   }
   if (const auto& l = n["limits"]) {
     only_keys(l, {"max_memory_mib", "timeout_ms", "max_body_bytes"}, where + ".limits");

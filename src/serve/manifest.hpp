@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "edgecar/edgecar.hpp"
+#include "edgecar/nn.hpp"
 #include "edgecar/wasi.hpp"
 
 namespace edgecar::serve {
@@ -32,7 +33,8 @@ struct FunctionSpec {
   Abi abi = Abi::Wagi;
   std::vector<std::string> env;  // "KEY=VALUE"
   std::vector<wasi::Preopen> dirs;
-  std::vector<std::string> host_modules;
+  std::vector<std::string> host_modules;  // beyond WASI: "wasi_nn", "image"
+  std::vector<nn::Preload> nn_preload;    // models for wasi_nn load_by_name
   FunctionLimits limits;
   int line = 0;
 };

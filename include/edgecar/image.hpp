@@ -1,0 +1,59 @@
+// The image host module (edgecar_image), like WasmEdge's image extension: guests hand
+// encoded image bytes to the host, which decodes them with Debian's codec libraries
+// (libjpeg-turbo, libpng, giflib, libwebp; BMP is read by edgecar) and writes pixels or a
+// resized tensor back into guest memory; and encodes pixels as PNG or GIF.
+//
+// Untrusted input: corrupt or truncated images are errors, and images over
+// kMaxPixels are refused from their header, before any pixel is decoded.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "edgecar/edgecar.hpp"
+
+namespace edgecar::image {
+
+enum class Format : uint32_t { Unknown = 0, Jpeg = 1, Png = 2, Gif = 3, Bmp = 4, WebP = 5 };
+
+// Error codes returned to guests (0 is success).
+enum class Errc : int32_t {
+  Ok = 0,
+  InvalidArgument = 1,  // a pointer or length outside guest memory, a bad size
+  Unsupported = 2,      // not an image format edgecar reads
+  Corrupt = 3,          // the bytes do not decode
+  TooLarge = 4,         // over the pixel cap
+  BufferTooSmall = 5,   // the output buffer cannot hold the result
+};
+
+constexpr uint64_t kMaxPixels = 50'000'000;  // 50 megapixels
+
+struct Rgb8 {
+  uint32_t width = 0, height = 0;
+  Format format = Format::Unknown;
+  std::vector<uint8_t> pixels;  // width * height * 3
+};
+
+struct Failure {
+  Errc code;
+  std::string message;
+};
+
+Format sniff(std::span<const uint8_t> bytes);
+// Width, height and format from the header only.
+bool probe(std::span<const uint8_t> bytes, Rgb8& info, Failure& failure);
+// Decodes the image (the first frame of a GIF) to RGB8.
+bool decode(std::span<const uint8_t> bytes, Rgb8& out, Failure& failure);
+// Bilinear resize of RGB8 pixels (pixel centres aligned, as most classifiers expect).
+std::vector<uint8_t> resize(const Rgb8& in, uint32_t width, uint32_t height);
+// Encodes 1 (grey), 3 (RGB) or 4 (RGBA) channel pixels; GIF takes grey only.
+bool encode(std::span<const uint8_t> pixels, uint32_t width, uint32_t height, uint32_t channels, Format format,
+            std::string& out, Failure& failure);
+
+// The edgecar_image functions, created once per process; stateless apart from the
+// caller's memory.
+const HostFunctions& shared_functions();
+
+}  // namespace edgecar::image
