@@ -44,7 +44,7 @@ struct Failure {
 Format sniff(std::span<const uint8_t> bytes);
 // Width, height and format from the header only.
 bool probe(std::span<const uint8_t> bytes, Rgb8& info, Failure& failure);
-// Decodes the image (the first frame of a GIF) to RGB8.
+// Decodes the image (the first frame of a GIF) to RGB8; alpha is dropped.
 bool decode(std::span<const uint8_t> bytes, Rgb8& out, Failure& failure);
 // Bilinear resize of RGB8 pixels (pixel centres aligned, as most classifiers expect).
 std::vector<uint8_t> resize(const Rgb8& in, uint32_t width, uint32_t height);

@@ -72,9 +72,13 @@ bool png(std::span<const uint8_t> in, Rgb8& out, Failure& f, bool pixels) {
   out.width = img.width;
   out.height = img.height;
   if (!pixels) return true;
-  img.format = PNG_FORMAT_RGB;  // alpha is composited onto black
-  out.pixels.resize(PNG_IMAGE_SIZE(img));
-  if (!png_image_finish_read(&img, nullptr, out.pixels.data(), 0, nullptr)) return fail(f, Errc::Corrupt, std::string("corrupt PNG: ") + img.message);
+  // Read as RGBA and drop alpha (as Pillow's convert("RGB") and the Rust image crate's
+  // to_rgb8 do); libpng's own RGB output would composite in linear light instead.
+  img.format = PNG_FORMAT_RGBA;
+  std::vector<uint8_t> rgba(PNG_IMAGE_SIZE(img));
+  if (!png_image_finish_read(&img, nullptr, rgba.data(), 0, nullptr)) return fail(f, Errc::Corrupt, std::string("corrupt PNG: ") + img.message);
+  out.pixels.resize(static_cast<size_t>(img.width) * img.height * 3);
+  for (size_t i = 0, n = static_cast<size_t>(img.width) * img.height; i < n; ++i) std::memcpy(&out.pixels[i * 3], &rgba[i * 4], 3);
   return true;
 }
 
