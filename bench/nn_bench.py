@@ -61,7 +61,7 @@ def classify_requests(build, n=100):
 functions:
   - route: /classify
     module: {build}/functions/classify.wasm
-    host_modules: [wasi_nn, image]
+    host_modules: [wasi_nn, image, dapr]
     nn_preload: ["mobilenet:tensorflowlite:cpu:{DATA}/models/mobilenet_v2_1.0_224_quant.tflite"]
     dirs: ["{DATA}/labels:/labels"]
 """

@@ -1,5 +1,5 @@
 # Building guest functions (wasm32-wasi modules) inside the host build:
-#   edgecar_add_guest(TARGET OUTPUT_DIR SOURCES... [FLAGS ...] [OUTPUT NAME])  C or C++
+#   edgecar_add_guest(TARGET OUTPUT_DIR SOURCES... [FLAGS ...] [OUTPUT NAME] [DEPENDS headers...])
 #   edgecar_add_rust_guest(TARGET OUTPUT_DIR SOURCE [OUTPUT NAME])             Rust
 # Each adds a target producing OUTPUT_DIR/NAME.wasm (NAME defaults to TARGET), built by
 # default. C++ is recognised by extension; Rust uses Debian's rustc 1.63.
@@ -9,7 +9,7 @@ find_program(EDGECAR_WASM_CXX clang++-19 REQUIRED)
 find_program(EDGECAR_WASM_RUSTC rustc PATHS /usr/bin NO_DEFAULT_PATH REQUIRED)
 
 function(edgecar_add_guest target out_dir)
-  cmake_parse_arguments(G "" "OUTPUT" "SOURCES;FLAGS" ${ARGN})
+  cmake_parse_arguments(G "" "OUTPUT" "SOURCES;FLAGS;DEPENDS" ${ARGN})
   set(name ${target})
   if(G_OUTPUT)
     set(name ${G_OUTPUT})
@@ -32,7 +32,7 @@ function(edgecar_add_guest target out_dir)
     COMMAND ${CMAKE_COMMAND} -E make_directory ${out_dir}
     COMMAND ${compiler} --target=wasm32-wasi -O2 -g0 -Wall -Werror ${lang_flags} ${G_FLAGS}
             -o ${out_dir}/${name}.wasm ${abs_srcs}
-    DEPENDS ${abs_srcs}
+    DEPENDS ${abs_srcs} ${G_DEPENDS}
     COMMENT "guest ${name}.wasm (wasm32-wasi)"
     VERBATIM)
   add_custom_target(${target} ALL DEPENDS ${out_dir}/${name}.wasm)

@@ -8,36 +8,17 @@
 //
 // Environment: MODEL (preloaded graph name, default "mobilenet"), LABELS (default
 // "/labels/labels_mobilenet_quant_v1_224.txt"), INPUT_SIZE (default 224).
-#include <cstdio>
-#include <cstdlib>
-#include <cstring>
 #include <string>
 #include <vector>
 
+#include "../common.hpp"
 #include "edgecar_image.h"
 #include "wasi_nn.h"
 
 namespace {
 
-bool cgi() { return std::getenv("GATEWAY_INTERFACE") != nullptr; }
-
-// Ends with an HTTP status under serve, an exit code under run.
-[[noreturn]] void fail(int status, const char* reason, const std::string& message) {
-  if (cgi()) {
-    std::printf("Status: %d %s\nContent-Type: application/json\n\n{\"error\":\"%s\",\"message\":\"%s\"}\n", status, reason, reason, message.c_str());
-    std::exit(0);
-  }
-  std::fprintf(stderr, "classify: %s\n", message.c_str());
-  std::exit(1);
-}
-
-std::vector<uint8_t> read_stdin() {
-  std::vector<uint8_t> data;
-  uint8_t buf[65536];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, stdin)) > 0) data.insert(data.end(), buf, buf + n);
-  return data;
-}
+using demo::env_or;
+using demo::fail;
 
 std::vector<std::string> read_labels(const char* path) {
   std::vector<std::string> labels;
@@ -52,19 +33,7 @@ std::vector<std::string> read_labels(const char* path) {
   return labels;
 }
 
-const char* env_or(const char* name, const char* fallback) {
-  const char* v = std::getenv(name);
-  return v && *v ? v : fallback;
-}
-
-std::string json_string(const std::string& s) {
-  std::string o = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') o += '\\';
-    o += c;
-  }
-  return o + "\"";
-}
+std::string json_string(const std::string& s) { return "\"" + demo::json_escape(s) + "\""; }
 
 }  // namespace
 
@@ -72,8 +41,9 @@ int main(int argc, char** argv) {
   bool json = std::strstr(env_or("HTTP_ACCEPT", ""), "application/json") != nullptr;
   for (int i = 1; i < argc; ++i) json = json || std::strcmp(argv[i], "--json") == 0;
 
-  std::vector<uint8_t> image = read_stdin();
+  std::vector<uint8_t> image = demo::read_stdin();
   if (image.empty()) fail(400, "empty", "no image in the request body");
+  demo::rate_limit("classify");
   uint32_t size = static_cast<uint32_t>(std::atoi(env_or("INPUT_SIZE", "224")));
   if (size == 0 || size > 4096) fail(500, "config", "INPUT_SIZE must be 1 to 4096");
 
@@ -124,6 +94,7 @@ int main(int argc, char** argv) {
   else if (v > 50) sentence = "It could be a " + link + " in the picture";
   else sentence = "It does not appears to be any food item in the picture.";
 
+  demo::record("classify", image.size());
   if (json) {
     std::string out = "{\"sentence\":" + json_string(sentence) + ",\"top\":[";
     for (size_t k = 0; k < top.size(); ++k) {
@@ -133,12 +104,12 @@ int main(int argc, char** argv) {
              ",\"score\":" + score + ",\"raw\":" + std::to_string(scores[top[k]]) + "}";
     }
     out += "]}";
-    if (cgi()) std::printf("Content-Type: application/json\n\n");
+    if (demo::cgi()) std::printf("Content-Type: application/json\n\n");
     std::printf("%s\n", out.c_str());
   } else {
-    if (cgi()) std::printf("Content-Type: text/plain; charset=utf-8\n\n");
+    if (demo::cgi()) std::printf("Content-Type: text/plain; charset=utf-8\n\n");
     std::printf("%s", sentence.c_str());
-    if (!cgi()) std::printf("\n");
+    if (!demo::cgi()) std::printf("\n");
   }
   return 0;
 }

@@ -25,7 +25,7 @@ struct RunOptions {
 };
 
 struct ServeOptions {
-  std::string manifest = "edgecar.yaml";
+  std::vector<std::string> manifests = {"edgecar.yaml"};  // one app each, one process
   bool check = false;  // validate the manifest and its modules, then exit
   int port = -1;       // override the manifest's port (0: any free port)
 };

@@ -35,9 +35,9 @@ int main(int argc, char** argv) {
 
   edgecar::cli::ServeOptions serve;
   CLI::App* serve_cmd = app.add_subcommand("serve", "Serve the functions of a manifest (edgecar.yaml) over HTTP");
-  serve_cmd->add_option("manifest", serve.manifest, "The manifest file")->capture_default_str();
+  serve_cmd->add_option("manifests", serve.manifests, "Manifest files (edgecar.yaml), one app each; several apps share the process")->capture_default_str();
   serve_cmd->add_flag("--check", serve.check, "Validate the manifest and load its modules, then exit");
-  serve_cmd->add_option("--port", serve.port, "Listen on this port instead of the manifest's (0: any free port)")->check(CLI::Range(0, 65535));
+  serve_cmd->add_option("--port", serve.port, "Listen on this port instead of the manifest's (0: any free port; one manifest only)")->check(CLI::Range(0, 65535));
 
   std::string inspect_path;
   CLI::App* inspect_cmd = app.add_subcommand("inspect", "Print a module's imports, exports, memories and sizes");

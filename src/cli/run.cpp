@@ -13,6 +13,7 @@
 
 #include "cli/commands.hpp"
 #include "edgecar/edgecar.hpp"
+#include "edgecar/dapr.hpp"
 #include "edgecar/image.hpp"
 #include "edgecar/nn.hpp"
 #include "edgecar/wasi.hpp"
@@ -169,6 +170,11 @@ int run(const RunOptions& o) {
   nn_ctx.attach(store);
   imports.add_all(nn::Context::shared_functions().imports());
   imports.add_all(image::shared_functions().imports());
+  // dapr: the sidecar when DAPR_HTTP_PORT is set, else embedded (state in memory or
+  // EDGECAR_STATE_FILE; no apps to invoke).
+  dapr::Context dapr_ctx(dapr::from_environment(), program, "");
+  dapr_ctx.attach(store);
+  imports.add_all(dapr::Context::shared_functions().imports());
   Watchdog watchdog(store, o.timeout_seconds);
   auto instance = store.instantiate(*module, imports);
   if (!instance) return report(instance.error(), o);

@@ -1,4 +1,4 @@
-// `edgecar serve`: load the manifest and every function once, then serve HTTP.
+// `edgecar serve`: load the manifests and every function once, then serve HTTP.
 #include <cstdio>
 
 #include "cli/commands.hpp"
@@ -8,22 +8,38 @@
 namespace edgecar::cli {
 
 int serve(const ServeOptions& o) {
-  auto service = serve::load_service(o.manifest);
-  if (!service) {
-    std::fprintf(stderr, "edgecar: %s\n", service.error().message.c_str());
-    return kExitLoad;
+  if (o.port >= 0 && o.manifests.size() != 1) {
+    std::fprintf(stderr, "edgecar: --port applies to a single manifest\n");
+    return kExitUsage;
   }
-  const auto& svc = **service;
-  if (o.check) {
-    std::printf("%s: ok (app %s, %zu function(s), %zu static dir(s))\n", o.manifest.c_str(), svc.manifest.app_id.c_str(), svc.functions.size(), svc.manifest.statics.size());
-    return 0;
+  std::vector<std::shared_ptr<const serve::Service>> services;
+  for (const auto& path : o.manifests) {
+    auto service = serve::load_service(path);
+    if (!service) {
+      std::fprintf(stderr, "edgecar: %s\n", service.error().message.c_str());
+      return kExitLoad;
+    }
+    for (const auto& other : services) {
+      if (other->manifest.app_id == (*service)->manifest.app_id) {
+        std::fprintf(stderr, "edgecar: %s and %s both declare app %s\n", other->manifest.path.c_str(), path.c_str(), other->manifest.app_id.c_str());
+        return kExitLoad;
+      }
+    }
+    const auto& svc = **service;
+    if (o.check) {
+      std::printf("%s: ok (app %s, %zu function(s), %zu static dir(s))\n", path.c_str(), svc.manifest.app_id.c_str(), svc.functions.size(), svc.manifest.statics.size());
+      continue;
+    }
+    if (o.port >= 0) {
+      auto copy = std::make_shared<serve::Service>(svc);
+      copy->manifest.port = static_cast<uint16_t>(o.port);
+      services.push_back(copy);
+    } else {
+      services.push_back(*service);
+    }
   }
-  if (o.port >= 0) {
-    auto copy = std::make_shared<serve::Service>(svc);
-    copy->manifest.port = static_cast<uint16_t>(o.port);
-    return serve::run_server(copy);
-  }
-  return serve::run_server(*service);
+  if (o.check) return 0;
+  return serve::run_servers(services);
 }
 
 }  // namespace edgecar::cli

@@ -9,6 +9,7 @@
 #include <optional>
 #include <thread>
 
+#include "edgecar/dapr.hpp"
 #include "edgecar/image.hpp"
 #include "edgecar/wasi.hpp"
 
@@ -319,6 +320,11 @@ Expected<std::shared_ptr<Function>> Function::load(const FunctionSpec& spec) {
     f->imports_.add_all(image::shared_functions().imports());
     granted += ", image (edgecar_image)";
   }
+  if (has("dapr")) {
+    f->dapr_ = dapr::from_environment();
+    f->imports_.add_all(dapr::Context::shared_functions().imports());
+    granted += ", dapr";
+  }
   for (const auto& im : f->module_->imports()) {
     if (!f->imports_.find(im.module, im.name))
       return Error{ErrorKind::Link, spec.module + ": unknown import \"" + im.module + "\" \"" + im.name + "\" (" + im.type + "): the function is granted " + granted +
@@ -373,6 +379,13 @@ Invocation Function::invoke(const Request& req, Deadlines& deadlines) const {
   (*ctx)->attach(store);
   std::optional<nn::Context> nn_ctx;
   if (nn_) nn_ctx.emplace(graphs_).attach(store);
+  std::optional<dapr::Context> dapr_ctx;
+  if (dapr_) {
+    std::string traceparent;
+    for (const auto& [k, v] : req.headers)
+      if (k.size() == 11 && (k == "traceparent" || k == "Traceparent")) traceparent = v;
+    dapr_ctx.emplace(dapr_, spec_.app_id, traceparent).attach(store);
+  }
   HttpExchange exchange{req, {}};
   attach_exchange(store, exchange);
   uint64_t deadline = deadlines.arm(store, spec_.limits.timeout_ms);

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "edgecar/edgecar.hpp"
+#include "edgecar/dapr.hpp"
 #include "edgecar/nn.hpp"
 #include "serve/manifest.hpp"
 
@@ -58,6 +59,7 @@ class Function {
   Imports imports_;  // shared host functions, resolved per request by the store
   bool nn_ = false;  // granted wasi_nn
   nn::GraphSet graphs_;  // its preloaded models, shared by every request
+  std::shared_ptr<dapr::Backend> dapr_;  // set when granted the dapr module
 };
 
 // One thread that interrupts stores whose deadline passed (sleeps until the next one).

@@ -119,8 +119,8 @@ FunctionSpec function(const YAML::Node& n, size_t i, const fs::path& base) {
   if (n["host_modules"]) {
     f.host_modules = strings(n["host_modules"], where + ".host_modules");
     for (const auto& h : f.host_modules)
-      if (h != "wasi" && h != "wasi_nn" && h != "image")
-        fail(n["host_modules"], where + ".host_modules: unknown host module \"" + h + "\" (available: wasi, wasi_nn, image)");
+      if (h != "wasi" && h != "wasi_nn" && h != "image" && h != "dapr")
+        fail(n["host_modules"], where + ".host_modules: unknown host module \"" + h + "\" (available: wasi, wasi_nn, image, dapr)");
   }
   if (n["nn_preload"]) {
     for (const auto& spec : strings(n["nn_preload"], where + ".nn_preload")) {
@@ -151,7 +151,7 @@ Expected<Manifest> load_manifest(const std::string& path) {
   try {
     YAML::Node root = YAML::LoadFile(path);
     if (!root || root.IsNull()) throw Fail{1, "the manifest is empty"};
-    only_keys(root, {"app_id", "listen", "port", "workers", "cors", "functions", "static"}, "the manifest");
+    only_keys(root, {"app_id", "listen", "port", "workers", "cors", "functions", "static", "subscriptions", "bindings", "dapr"}, "the manifest");
     if (!root["app_id"]) fail(root, "app_id is required");
     m.app_id = str(root["app_id"], "app_id");
     if (root["listen"]) {
@@ -180,6 +180,55 @@ Expected<Manifest> load_manifest(const std::string& path) {
         m.functions.push_back(std::move(f));
       }
     }
+    for (auto& f : m.functions) f.app_id = m.app_id;
+    if (const auto& subs = root["subscriptions"]) {
+      if (!subs.IsSequence()) fail(subs, "subscriptions must be a list of {pubsub, topic, route}");
+      for (size_t i = 0; i < subs.size(); ++i) {
+        std::string where = "subscriptions[" + std::to_string(i) + "]";
+        const auto& n = subs[i];
+        only_keys(n, {"pubsub", "topic", "route", "rules", "dead_letter_topic"}, where);
+        Subscription sub;
+        if (!n["pubsub"] || !n["topic"]) fail(n, where + " needs pubsub and topic");
+        sub.pubsub = str(n["pubsub"], where + ".pubsub");
+        sub.topic = str(n["topic"], where + ".topic");
+        sub.route = n["route"] ? str(n["route"], where + ".route") : "/" + sub.topic;
+        if (sub.route.empty() || sub.route[0] != '/') fail(n["route"], where + ".route must start with '/'");
+        if (const auto& rules = n["rules"]) {
+          if (!rules.IsSequence()) fail(rules, where + ".rules must be a list of {match, path}");
+          for (const auto& r : rules) {
+            only_keys(r, {"match", "path"}, where + ".rules");
+            if (!r["match"] || !r["path"]) fail(r, where + ".rules: each rule needs match and path");
+            sub.rules.emplace_back(str(r["match"], "match"), str(r["path"], "path"));
+          }
+        }
+        if (n["dead_letter_topic"]) sub.dead_letter_topic = str(n["dead_letter_topic"], where + ".dead_letter_topic");
+        sub.line = n.Mark().line + 1;
+        m.subscriptions.push_back(std::move(sub));
+      }
+    }
+    if (root["bindings"]) {
+      for (const auto& b : strings(root["bindings"], "bindings")) {
+        if (b.empty() || b.find('/') != std::string::npos) fail(root["bindings"], "bindings: \"" + b + "\" is not a binding name");
+        m.bindings.push_back(b);
+      }
+    }
+    if (const auto& d = root["dapr"]) {
+      only_keys(d, {"state_file"}, "dapr");
+      if (d["state_file"]) m.state_file = resolve(base, str(d["state_file"], "dapr.state_file"));
+    }
+    // Every subscription and binding needs a function at its route.
+    auto routed = [&](const std::string& path) {
+      for (const auto& f : m.functions)
+        if (f.prefix ? path.compare(0, f.route.size(), f.route) == 0 : path == f.route) return true;
+      return false;
+    };
+    for (const auto& sub : m.subscriptions) {
+      if (!routed(sub.route)) throw Fail{sub.line, "subscription to " + sub.topic + ": no function serves its route " + sub.route};
+      for (const auto& [match, path] : sub.rules)
+        if (!routed(path)) throw Fail{sub.line, "subscription to " + sub.topic + ": no function serves rule path " + path};
+    }
+    for (const auto& b : m.bindings)
+      if (!routed("/" + b)) fail(root["bindings"], "binding " + b + ": no function serves /" + b);
     if (const auto& st = root["static"]) {
       if (!st.IsSequence()) fail(st, "static must be a list of {route, dir}");
       for (size_t i = 0; i < st.size(); ++i) {

@@ -35,6 +35,7 @@ struct FunctionSpec {
   std::vector<wasi::Preopen> dirs;
   std::vector<std::string> host_modules;  // beyond WASI: "wasi_nn", "image"
   std::vector<nn::Preload> nn_preload;    // models for wasi_nn load_by_name
+  std::string app_id;                     // the manifest's, for the dapr module
   FunctionLimits limits;
   int line = 0;
 };
@@ -42,6 +43,14 @@ struct FunctionSpec {
 struct StaticSpec {
   std::string route;  // URL prefix, e.g. "/"
   std::string dir;    // resolved against the manifest's directory
+  int line = 0;
+};
+
+// A Dapr pub/sub subscription served by one of the app's functions.
+struct Subscription {
+  std::string pubsub, topic, route;
+  std::vector<std::pair<std::string, std::string>> rules;  // (CEL match, path)
+  std::string dead_letter_topic;
   int line = 0;
 };
 
@@ -54,6 +63,9 @@ struct Manifest {
   bool cors = true;
   std::vector<FunctionSpec> functions;
   std::vector<StaticSpec> statics;
+  std::vector<Subscription> subscriptions;  // answered on GET /dapr/subscribe
+  std::vector<std::string> bindings;        // input bindings: OPTIONS and POST /NAME
+  std::string state_file;                   // embedded Dapr's SQLite file (no sidecar)
 };
 
 // Reads and checks a manifest; on error: ErrorKind::Usage, "FILE:LINE: reason".

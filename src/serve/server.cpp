@@ -17,6 +17,10 @@
 #include <sstream>
 #include <thread>
 
+#include <nlohmann/json.hpp>
+
+#include "edgecar/dapr.hpp"
+
 namespace edgecar::serve {
 
 namespace asio = boost::asio;
@@ -60,6 +64,7 @@ struct App {
   std::atomic<bool> draining{false};
   std::atomic<uint64_t> open_connections{0};
   std::mutex log_mu;
+  std::string api_token;  // APP_API_TOKEN: required as dapr-api-token on every call
 
   App(std::shared_ptr<const Service> svc, unsigned nworkers) : current(svc), startup(svc->manifest), workers(nworkers) {
     for (const auto& f : svc->functions) metrics_for(f->spec().name);
@@ -130,6 +135,64 @@ std::string mime_type(const std::string& path) {
   for (const auto& [e, t] : types)
     if (ext == e) return t;
   return "application/octet-stream";
+}
+
+bool is_subscription_route(const Service& svc, const std::string& method, const std::string& path) {
+  if (method != "POST") return false;
+  for (const auto& sub : svc.manifest.subscriptions) {
+    if (sub.route == path) return true;
+    for (const auto& [match, p] : sub.rules)
+      if (p == path) return true;
+  }
+  return false;
+}
+
+// Dapr's pub/sub contract: 200 with {"status": SUCCESS | RETRY | DROP}. A function may
+// answer that itself; otherwise 2xx is SUCCESS, 4xx DROP, and 5xx, a trap or a timeout
+// RETRY.
+Response pubsub_outcome(Invocation inv) {
+  std::string status = "SUCCESS";
+  if (inv.outcome != Outcome::Ok || inv.response.status >= 500) {
+    status = "RETRY";
+  } else if (inv.response.status >= 400) {
+    status = "DROP";
+  } else {
+    auto body = nlohmann::json::parse(inv.response.body, nullptr, false);
+    if (body.is_object() && body.contains("status") && body["status"].is_string()) {
+      std::string s = body["status"];
+      if (s == "SUCCESS" || s == "RETRY" || s == "DROP") status = s;
+    }
+  }
+  Response r;
+  r.headers.emplace_back("Content-Type", "application/json");
+  r.body = "{\"status\":\"" + status + "\"}";
+  return r;
+}
+
+// GET /dapr/subscribe: the manifest's subscriptions in Dapr's programmatic format.
+std::string subscriptions_json(const Manifest& m) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& sub : m.subscriptions) {
+    nlohmann::json j{{"pubsubname", sub.pubsub}, {"topic", sub.topic}};
+    if (sub.rules.empty()) {
+      j["route"] = sub.route;
+    } else {
+      nlohmann::json rules = nlohmann::json::array();
+      for (const auto& [match, path] : sub.rules) rules.push_back({{"match", match}, {"path", path}});
+      j["routes"] = {{"rules", rules}, {"default", sub.route}};
+    }
+    if (!sub.dead_letter_topic.empty()) j["deadLetterTopic"] = sub.dead_letter_topic;
+    out.push_back(j);
+  }
+  return out.dump();
+}
+
+Response json_response(unsigned status, std::string body) {
+  Response r;
+  r.status = status;
+  r.headers.emplace_back("Content-Type", "application/json");
+  r.body = std::move(body);
+  return r;
 }
 
 class Session : public std::enable_shared_from_this<Session> {
@@ -230,6 +293,9 @@ class Session : public std::enable_shared_from_this<Session> {
     target_ = std::string(req.target());
     origin_ = std::string(req[http::field::origin]);
 
+    if (!app_.api_token.empty() && req["dapr-api-token"] != app_.api_token) {
+      return finish(json_response(401, "{\"error\":\"unauthorized\",\"message\":\"missing or wrong dapr-api-token (APP_API_TOKEN is set)\"}\n"), "");
+    }
     if (svc_->manifest.cors && req.method() == http::verb::options && req.count(http::field::access_control_request_method)) {
       Response r;
       r.status = 204;
@@ -244,6 +310,12 @@ class Session : public std::enable_shared_from_this<Session> {
       r.body = app_.draining ? "{\"status\":\"draining\"}\n" : "{\"status\":\"ok\"}\n";
       r.status = app_.draining ? 503 : 200;
       return finish(std::move(r), "");
+    }
+    if (fn_ < 0 && path_ == "/dapr/subscribe" && req.method() == http::verb::get) return finish(json_response(200, subscriptions_json(svc_->manifest)), "");
+    if (fn_ < 0 && path_ == "/dapr/config" && req.method() == http::verb::get) return finish(json_response(200, "{}"), "");
+    if (req.method() == http::verb::options && path_.size() > 1 &&
+        std::find(svc_->manifest.bindings.begin(), svc_->manifest.bindings.end(), path_.substr(1)) != svc_->manifest.bindings.end()) {
+      return finish(json_response(200, ""), "");  // daprd's probe for an input binding
     }
     if (path_ == "/metrics" && fn_ < 0) {
       Response r;
@@ -287,11 +359,13 @@ class Session : public std::enable_shared_from_this<Session> {
     // The guard keeps the network loop alive while the guest runs elsewhere, so a drain
     // waits for this response.
     auto guard = asio::make_work_guard(stream_.get_executor());
-    asio::post(app_.workers, [self, fn, request, &m, guard = std::move(guard)]() mutable {
+    bool pubsub = is_subscription_route(*svc_, method_, path_);
+    asio::post(app_.workers, [self, fn, request, &m, pubsub, guard = std::move(guard)]() mutable {
       Invocation inv = fn->invoke(*request, self->app_.deadlines);
       m.in_flight--;
       if (inv.outcome == Outcome::Trap) m.traps++;
       if (inv.outcome == Outcome::Timeout) m.timeouts++;
+      if (pubsub) inv.response = pubsub_outcome(std::move(inv));
       asio::post(self->stream_.get_executor(), [self, inv = std::move(inv), fn]() mutable {
         self->finish(std::move(inv.response), fn->spec().name);
       });
@@ -460,45 +534,128 @@ class Reloader : public std::enable_shared_from_this<Reloader> {
   std::vector<std::pair<std::string, std::filesystem::file_time_type>> rejected_;
 };
 
-int run_server(std::shared_ptr<const Service> service) {
-  const Manifest& manifest = service->manifest;
-  unsigned nworkers = manifest.workers ? manifest.workers : std::max(1u, std::thread::hardware_concurrency());
-  App app(service, nworkers);
+namespace {
+
+// Embedded Dapr's way into an app: the request runs on the caller's thread (a guest's
+// dapr.invoke, or the pub/sub delivery thread), with the app's limits and metrics.
+dapr::ApiResponse local_call(App& app, const std::string& method, const std::string& path, const std::string& query, const dapr::Headers& headers,
+                             const std::string& body) {
+  auto svc = app.current.load();
+  int fi = svc->route(path);
+  auto to_api = [](Response r) {
+    dapr::ApiResponse out;
+    out.status = r.status;
+    out.headers = std::move(r.headers);
+    out.body = std::move(r.body);
+    return out;
+  };
+  if (fi < 0) return to_api(json_response(404, "{\"error\":\"not_found\",\"message\":\"app " + svc->manifest.app_id + " has no function at " + path + "\"}"));
+  auto fn = svc->functions[fi];
+  const auto& spec = fn->spec();
+  if (!spec.methods.empty() && std::find(spec.methods.begin(), spec.methods.end(), method) == spec.methods.end())
+    return to_api(json_response(405, "{\"error\":\"method_not_allowed\",\"message\":\"" + spec.name + " does not accept " + method + "\"}"));
+  Request req;
+  req.method = method;
+  req.path = path;
+  req.query = query;
+  req.headers = headers;
+  req.body = body;
+  req.remote_addr = "embedded-dapr";
+  req.server_name = svc->manifest.app_id;
+  Metrics& m = app.metrics_for(spec.name);
+  m.in_flight++;
+  auto t0 = std::chrono::steady_clock::now();
+  Invocation inv = fn->invoke(req, app.deadlines);
+  m.in_flight--;
+  if (inv.outcome == Outcome::Trap) m.traps++;
+  if (inv.outcome == Outcome::Timeout) m.timeouts++;
+  if (is_subscription_route(*svc, method, path)) inv.response = pubsub_outcome(std::move(inv));
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  m.requests++;
+  (inv.response.status >= 500 ? m.server_errors : inv.response.status >= 400 ? m.client_errors : m.ok)++;
+  m.observe(secs);
+  app.access_log(method, query.empty() ? path : path + "?" + query, inv.response.status, secs * 1000, inv.response.body.size(), spec.name, "embedded-dapr");
+  return to_api(std::move(inv.response));
+}
+
+dapr::LocalApp local_app(App& app) {
+  dapr::LocalApp la;
+  auto svc = app.current.load();
+  la.app_id = svc->manifest.app_id;
+  for (const auto& sub : svc->manifest.subscriptions) la.subscriptions.push_back({sub.pubsub, sub.topic, sub.route, sub.rules, sub.dead_letter_topic});
+  la.handle = [&app](const std::string& method, const std::string& path, const std::string& query, const dapr::Headers& headers, const std::string& body) {
+    return local_call(app, method, path, query, headers, body);
+  };
+  return la;
+}
+
+}  // namespace
+
+int run_server(std::shared_ptr<const Service> service) { return run_servers({std::move(service)}); }
+
+int run_servers(const std::vector<std::shared_ptr<const Service>>& services) {
   asio::io_context ioc(1);
-  beast::error_code ec;
-  auto addr = asio::ip::make_address(manifest.address, ec);
-  if (ec) {
-    std::fprintf(stderr, "edgecar: %s: bad listen address \"%s\"\n", manifest.path.c_str(), manifest.address.c_str());
-    return 1;
+  std::vector<std::unique_ptr<App>> apps;
+  std::vector<std::shared_ptr<Listener>> listeners;
+  std::vector<std::shared_ptr<Reloader>> reloaders;
+  const char* token = std::getenv("APP_API_TOKEN");
+  bool embedded = !std::getenv("DAPR_HTTP_PORT") || !*std::getenv("DAPR_HTTP_PORT");
+  for (const auto& service : services) {
+    const Manifest& manifest = service->manifest;
+    if (embedded && !manifest.state_file.empty()) {
+      if (auto r = dapr::Embedded::instance().open_state(manifest.state_file); !r) {
+        std::fprintf(stderr, "edgecar: %s: %s\n", manifest.path.c_str(), r.error().message.c_str());
+        return 1;
+      }
+    }
   }
-  tcp::acceptor acceptor(ioc);
-  tcp::endpoint ep(addr, manifest.port);
-  acceptor.open(ep.protocol(), ec);
-  if (!ec) acceptor.set_option(asio::socket_base::reuse_address(true), ec);
-  if (!ec) acceptor.bind(ep, ec);
-  if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) {
-    std::fprintf(stderr, "edgecar: cannot listen on %s:%u: %s\n", manifest.address.c_str(), manifest.port, ec.message().c_str());
-    return 1;
+  for (const auto& service : services) {
+    const Manifest& manifest = service->manifest;
+    unsigned nworkers = manifest.workers ? manifest.workers : std::max(1u, std::thread::hardware_concurrency());
+    auto app = std::make_unique<App>(service, nworkers);
+    if (token) app->api_token = token;
+    beast::error_code ec;
+    auto addr = asio::ip::make_address(manifest.address, ec);
+    if (ec) {
+      std::fprintf(stderr, "edgecar: %s: bad listen address \"%s\"\n", manifest.path.c_str(), manifest.address.c_str());
+      return 1;
+    }
+    tcp::acceptor acceptor(ioc);
+    tcp::endpoint ep(addr, manifest.port);
+    acceptor.open(ep.protocol(), ec);
+    if (!ec) acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) acceptor.bind(ep, ec);
+    if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) {
+      std::fprintf(stderr, "edgecar: %s: cannot listen on %s:%u: %s\n", manifest.path.c_str(), manifest.address.c_str(), manifest.port, ec.message().c_str());
+      return 1;
+    }
+    uint16_t port = acceptor.local_endpoint().port();
+    listeners.push_back(std::make_shared<Listener>(ioc, std::move(acceptor), *app));
+    listeners.back()->accept();
+    reloaders.push_back(std::make_shared<Reloader>(ioc, *app));
+    reloaders.back()->schedule();
+    if (embedded) dapr::Embedded::instance().register_app(local_app(*app));
+    std::fprintf(stderr, "edgecar: serving %s (%zu function(s), %u worker(s)) on http://%s:%u\n", manifest.app_id.c_str(), service->functions.size(), nworkers,
+                 manifest.address.c_str(), port);
+    apps.push_back(std::move(app));
   }
-  uint16_t port = acceptor.local_endpoint().port();
-  auto listener = std::make_shared<Listener>(ioc, std::move(acceptor), app);
-  listener->accept();
-  auto reloader = std::make_shared<Reloader>(ioc, app);
-  reloader->schedule();
+  std::fprintf(stderr, "edgecar: dapr building blocks: %s\n", dapr::from_environment()->describe().c_str());
   asio::signal_set signals(ioc, SIGINT, SIGTERM);
   signals.async_wait([&](beast::error_code, int sig) {
     std::fprintf(stderr, "edgecar: %s received, draining\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
-    app.draining = true;
-    listener->stop();
-    reloader->stop();
-    for (Session* s : std::set<Session*>(app.idle)) s->close_idle();
+    for (auto& app : apps) app->draining = true;
+    for (auto& l : listeners) l->stop();
+    for (auto& r : reloaders) r->stop();
+    for (auto& app : apps)
+      for (Session* s : std::set<Session*>(app->idle)) s->close_idle();
   });
-  std::fprintf(stderr, "edgecar: serving %s (%zu function(s), %u worker(s)) on http://%s:%u\n", manifest.app_id.c_str(), service->functions.size(), nworkers,
-               manifest.address.c_str(), port);
   std::fflush(stderr);
-  ioc.run();  // returns when the listener is closed and every session has ended
-  app.workers.join();
+  ioc.run();  // returns when the listeners are closed and every session has ended
+  for (auto& app : apps) {
+    if (embedded) dapr::Embedded::instance().unregister_app(app->startup.app_id);
+    app->workers.join();
+  }
   std::fprintf(stderr, "edgecar: stopped\n");
   return 0;
 }

@@ -14,5 +14,9 @@ namespace edgecar::serve {
 // and modules and swaps in a new version once it loads (listen address, port and
 // workers stay as started).
 int run_server(std::shared_ptr<const Service> service);
+// Several apps in one process, each on its own address and port with its own workers;
+// without a Dapr sidecar (no DAPR_HTTP_PORT) they reach one another through the
+// embedded Dapr of the dapr host module.
+int run_servers(const std::vector<std::shared_ptr<const Service>>& services);
 
 }  // namespace edgecar::serve

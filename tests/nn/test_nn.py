@@ -290,7 +290,7 @@ functions:
     route: /classify
     methods: [POST]
     module: {FUNCTIONS}/classify.wasm
-    host_modules: [wasi_nn, image]
+    host_modules: [wasi_nn, image, dapr]
     nn_preload: ["mobilenet:tensorflowlite:cpu:{V2}"]
     dirs: ["{LABELS}:/labels"]
     limits: {{max_body_bytes: 5000000}}
@@ -327,8 +327,8 @@ def test_serve_requires_the_grant(tmp_path):
     r = subprocess.run([BIN, "serve", "--check", str(tmp_path / "edgecar.yaml")], capture_output=True, timeout=60)
     assert r.returncode != 0
     err = r.stderr.decode()
-    assert ("wasi_ephemeral_nn" in err or "edgecar_image" in err) and "host_modules" in err
-    text = f"app_id: x\nfunctions:\n  - route: /c\n    module: {FUNCTIONS}/classify.wasm\n    nn_preload: [\"m:tflite:cpu:{V2}\"]\n"
+    assert any(m in err for m in ("wasi_ephemeral_nn", "edgecar_image", "\"dapr\"")) and "host_modules" in err
+    text = f"app_id: x\nfunctions:\n  - route: /c\n    module: {FUNCTIONS}/classify.wasm\n    host_modules: [image, dapr]\n    nn_preload: [\"m:tflite:cpu:{V2}\"]\n"
     (tmp_path / "edgecar.yaml").write_text(text)
     r = subprocess.run([BIN, "serve", "--check", str(tmp_path / "edgecar.yaml")], capture_output=True, timeout=60)
     assert r.returncode != 0 and "needs host module wasi_nn" in r.stderr.decode()

@@ -1,0 +1,102 @@
+// Calls to daprd's HTTP API (Boost.Beast, one connection per call on loopback).
+#include <utility>  // before Asio: GCC 12 needs std::exchange declared first
+
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <cstdlib>
+
+#include "edgecar/dapr.hpp"
+
+namespace edgecar::dapr {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+
+std::string ApiResponse::header(std::string_view name) const {
+  for (const auto& [k, v] : headers) {
+    if (k.size() == name.size() && std::equal(k.begin(), k.end(), name.begin(), [](char a, char b) { return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b)); }))
+      return v;
+  }
+  return "";
+}
+
+namespace {
+
+ApiResponse unavailable(const std::string& what) {
+  ApiResponse r;
+  r.status = 503;
+  r.headers.emplace_back("Content-Type", "application/json");
+  r.body = "{\"errorCode\":\"ERR_EDGECAR_SIDECAR_UNAVAILABLE\",\"message\":\"" + what + "\"}";
+  return r;
+}
+
+class Sidecar final : public Backend {
+ public:
+  Sidecar(std::string host, uint16_t port, std::string token, uint32_t timeout_ms)
+      : host_(std::move(host)), port_(port), token_(std::move(token)), timeout_ms_(timeout_ms) {}
+
+  ApiResponse call(const ApiRequest& req, const std::string&) override {
+    asio::io_context ioc;
+    beast::tcp_stream stream(ioc);
+    beast::error_code ec;
+    auto addr = asio::ip::make_address(host_, ec);
+    if (ec) return unavailable("bad daprd address " + host_);
+    stream.expires_after(std::chrono::milliseconds(timeout_ms_));
+    stream.connect(asio::ip::tcp::endpoint(addr, port_), ec);
+    if (ec) return unavailable("daprd at " + describe() + " is unreachable: " + ec.message());
+    http::request<http::string_body> r{http::string_to_verb(req.method), req.target, 11};
+    if (r.method() == http::verb::unknown) r.method_string(req.method);
+    r.set(http::field::host, host_ + ":" + std::to_string(port_));
+    r.set(http::field::user_agent, "edgecar");
+    for (const auto& [k, v] : req.headers) r.set(k, v);
+    if (!token_.empty()) r.set("dapr-api-token", token_);
+    r.body() = req.body;
+    r.prepare_payload();
+    http::write(stream, r, ec);
+    if (ec) return unavailable("writing to daprd failed: " + ec.message());
+    beast::flat_buffer buf;
+    http::response_parser<http::string_body> parser;
+    parser.body_limit(64ull << 20);
+    http::read(stream, buf, parser, ec);
+    if (ec) return unavailable(ec == beast::error::timeout ? "daprd did not answer within " + std::to_string(timeout_ms_) + " ms" : "reading daprd's answer failed: " + ec.message());
+    auto& res = parser.get();
+    ApiResponse out;
+    out.status = res.result_int();
+    for (const auto& h : res) out.headers.emplace_back(std::string(h.name_string()), std::string(h.value()));
+    out.body = std::move(res.body());
+    stream.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ec);
+    return out;
+  }
+
+  std::string describe() const override { return host_ + ":" + std::to_string(port_); }
+
+ private:
+  std::string host_;
+  uint16_t port_;
+  std::string token_;
+  uint32_t timeout_ms_;
+};
+
+}  // namespace
+
+std::shared_ptr<Backend> sidecar(std::string host, uint16_t port, std::string api_token, uint32_t timeout_ms) {
+  return std::make_shared<Sidecar>(std::move(host), port, std::move(api_token), timeout_ms);
+}
+
+std::shared_ptr<Backend> from_environment() {
+  const char* port = std::getenv("DAPR_HTTP_PORT");
+  if (port && *port) {
+    int p = std::atoi(port);
+    if (p > 0 && p < 65536) {
+      const char* token = std::getenv("DAPR_API_TOKEN");
+      return sidecar("127.0.0.1", static_cast<uint16_t>(p), token ? token : "");
+    }
+  }
+  // Embedded: shared by every app of the process, never destroyed.
+  static std::shared_ptr<Backend> embedded(&Embedded::instance(), [](Backend*) {});
+  return embedded;
+}
+
+}  // namespace edgecar::dapr
