@@ -2,6 +2,7 @@
 port, driven through real HTTP clients."""
 import http.client
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -62,3 +63,43 @@ class Server:
                 self.proc.kill()
                 raise
         self.log.close()
+
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+
+
+class Apps(Server):
+    """Several apps in one `edgecar serve` process, from the demo's manifests (paths made
+    absolute, every app on a free port); `port` is the named app's."""
+
+    def __init__(self, tmp_path, names, main="web", overrides=None, env=None, manifest_dir=None):
+        manifest_dir = manifest_dir or os.path.join(ROOT, "demo")
+        self.paths = []
+        for name in names:
+            text = open(os.path.join(manifest_dir, name + ".yaml")).read()
+            # Paths relative to the manifest's directory become absolute.
+            text = re.sub(r"(?<![\w./])((?:\.\./)+)", lambda m: os.path.normpath(os.path.join(manifest_dir, m.group(1))) + "/", text)
+            lines = [("listen: 127.0.0.1:0" if line.startswith("listen:") else line) for line in text.splitlines()]
+            text = "\n".join(lines) + "\n"
+            for old, new in (overrides or {}).get(name, []):
+                assert old in text, old
+                text = text.replace(old, new)
+            path = tmp_path / (name + ".yaml")
+            path.write_text(text)
+            self.paths.append(str(path))
+        self.log_path = tmp_path / "server.log"
+        self.log = open(self.log_path, "w")
+        full_env = dict(os.environ, **(env or {}))
+        full_env.pop("DAPR_HTTP_PORT", None)
+        self.proc = subprocess.Popen([BIN, "serve", *self.paths], stdout=self.log, stderr=subprocess.STDOUT, env=full_env)
+        self.ports = {}
+        deadline = time.time() + 30
+        while time.time() < deadline and len(self.ports) < len(names):
+            if self.proc.poll() is not None:
+                raise RuntimeError("server exited: " + self.log_path.read_text())
+            for line in self.log_path.read_text().splitlines():
+                if "serving" in line and "http://" in line:
+                    self.ports[line.split("serving ")[1].split(" ")[0]] = int(line.rsplit(":", 1)[1])
+            time.sleep(0.02)
+        assert len(self.ports) == len(names), "apps did not start: " + self.log_path.read_text()
+        self.port = self.ports[main]
