@@ -176,11 +176,11 @@ struct Embedded::Impl {
   // Returns an empty string on success, else the conflict's reason.
   std::string put(const std::string& store, const std::string& key, const std::string& value, const std::string& etag, bool first_write) {
     Row cur = get(store, key);
-    if (!etag.empty()) {
-      if (!cur.found || std::to_string(cur.etag) != etag) return "possible etag mismatch: the value of " + key + " has etag " + (cur.found ? std::to_string(cur.etag) : "(none)") + ", not " + etag;
-    } else if (first_write && cur.found) {
-      return "first-write concurrency: " + key + " exists, an etag is required";
-    }
+    // An ETag, when given, must match; first-write concurrency without one may only
+    // create the key (daprd's Redis store refuses such an overwrite too).
+    if (!etag.empty() && (!cur.found || std::to_string(cur.etag) != etag))
+      return "possible etag mismatch: the value of " + key + " has etag " + (cur.found ? std::to_string(cur.etag) : "(none)") + ", not " + etag;
+    if (etag.empty() && first_write && cur.found) return "first-write concurrency: " + key + " exists and no etag was given";
     sqlite3_stmt* st = nullptr;
     sqlite3_prepare_v2(db, "INSERT INTO state (store, key, value, etag) VALUES (?, ?, ?, ?) ON CONFLICT (store, key) DO UPDATE SET value = excluded.value, etag = excluded.etag", -1, &st, nullptr);
     sqlite3_bind_text(st, 1, store.data(), static_cast<int>(store.size()), SQLITE_TRANSIENT);

@@ -293,7 +293,9 @@ class Session : public std::enable_shared_from_this<Session> {
     target_ = std::string(req.target());
     origin_ = std::string(req[http::field::origin]);
 
-    if (!app_.api_token.empty() && req["dapr-api-token"] != app_.api_token) {
+    // With APP_API_TOKEN set, every call needs it except the health probe (daprd's
+    // probe does not send it).
+    if (!app_.api_token.empty() && path_ != "/healthz" && req["dapr-api-token"] != app_.api_token) {
       return finish(json_response(401, "{\"error\":\"unauthorized\",\"message\":\"missing or wrong dapr-api-token (APP_API_TOKEN is set)\"}\n"), "");
     }
     if (svc_->manifest.cors && req.method() == http::verb::options && req.count(http::field::access_control_request_method)) {

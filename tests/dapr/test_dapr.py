@@ -1,0 +1,348 @@
+"""edgecar apps under Dapr's own sidecar: the real daprd (scripts/install-dapr) with
+Redis (redis-server from Debian) for state and pub/sub, a local-file secret store and a
+cron input binding. Covers the app protocol (invocation, /dapr/subscribe, pub/sub
+outcomes, bindings, APP_API_TOKEN) and the dapr host module (state with ETags, secrets,
+publish, invocation between apps), plus a client on Dapr's official Python SDK, and the
+demo in Dapr mode."""
+import glob
+import http.client
+import io
+import json
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+from PIL import Image
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "support"))
+from edgecar_server import BIN, ROOT  # noqa: E402
+
+GUESTS = os.path.abspath(os.environ.get("DAPR_GUEST_DIR", "build/tests/dapr_guests"))
+SERVE_GUESTS = os.path.abspath(os.environ.get("SERVE_GUEST_DIR", "build/tests/serve_guests"))
+DATA = os.path.abspath(os.environ.get("DATA_DIR", os.path.join(ROOT, "..", "shared", "data")))
+
+
+def daprd_path():
+    path = os.environ.get("DAPRD")
+    if path:
+        return path
+    return subprocess.run([os.path.join(ROOT, "scripts", "install-dapr")], capture_output=True, text=True, check=True).stdout.strip()
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def http_request(port, method, path, body=None, headers=None, timeout=30):
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    c.request(method, path, body=body, headers=headers or {})
+    r = c.getresponse()
+    data = r.read()
+    c.close()
+    return r.status, dict(r.getheaders()), data
+
+
+def wait_for(fn, timeout=30, interval=0.2, what="condition"):
+    deadline = time.time() + timeout
+    last = None
+    while time.time() < deadline:
+        try:
+            last = fn()
+            if last:
+                return last
+        except (OSError, http.client.HTTPException) as e:
+            last = e
+        time.sleep(interval)
+    raise AssertionError(f"timed out waiting for {what}: {last}")
+
+
+class Procs:
+    """Processes of one test, stopped (TERM, then KILL) at the end."""
+
+    def __init__(self, tmp):
+        self.tmp = tmp
+        self.procs = []
+
+    def start(self, name, cmd, env=None, cwd=None):
+        log = open(self.tmp / f"{name}.log", "w")
+        p = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ, **(env or {})), cwd=cwd)
+        self.procs.append((name, p, log))
+        return p
+
+    def log(self, name):
+        return (self.tmp / f"{name}.log").read_text()
+
+    def stop(self):
+        for _, p, _ in reversed(self.procs):
+            if p.poll() is None:
+                p.terminate()
+        for _, p, log in self.procs:
+            try:
+                p.wait(15)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+            log.close()
+
+
+class Cluster:
+    """Redis, components and configuration in a temporary directory, and apps each with
+    its own daprd."""
+
+    def __init__(self, tmp):
+        self.tmp = tmp
+        self.procs = Procs(tmp)
+        self.redis_port = free_port()
+        self.procs.start("redis", ["redis-server", "--port", str(self.redis_port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+        wait_for(lambda: socket.create_connection(("127.0.0.1", self.redis_port), timeout=1).close() or True, what="redis")
+        comp = tmp / "components"
+        comp.mkdir()
+        # The project's components, with this test's Redis port and file locations.
+        for path in glob.glob(os.path.join(ROOT, "deploy", "components", "redis", "*.yaml")) + glob.glob(os.path.join(ROOT, "deploy", "components", "common", "*.yaml")):
+            text = open(path).read().replace("localhost:6390", f"localhost:{self.redis_port}")
+            text = text.replace("deploy/secrets.json", os.path.join(ROOT, "deploy", "secrets.json"))
+            text = text.replace("  - ticker", "  - sub")
+            (comp / os.path.basename(path)).write_text(text)
+        self.components = str(comp)
+        config = open(os.path.join(ROOT, "deploy", "config.yaml")).read().replace("build/dapr/nameresolution.db", str(tmp / "nr.db"))
+        (tmp / "config.yaml").write_text(config)
+        self.config = str(tmp / "config.yaml")
+        self.daprd = daprd_path()
+        self.apps = {}
+
+    def manifest(self, app_id, functions, extra=""):
+        path = self.tmp / f"{app_id}.yaml"
+        path.write_text(f"app_id: {app_id}\nlisten: 127.0.0.1:0\nfunctions:\n{functions}{extra}")
+        return str(path)
+
+    def start_app(self, app_id, manifest, env=None, daprd_first=False, app_env=None, daprd_env=None):
+        ports = {"app": free_port(), "http": free_port(), "grpc": free_port(), "internal": free_port()}
+        self.apps[app_id] = ports
+
+        def edgecar():
+            e = {"DAPR_HTTP_PORT": str(ports["http"]), "DAPR_GRPC_PORT": str(ports["grpc"]), "APP_ID": app_id, **(env or {}), **(app_env or {})}
+            self.procs.start(f"{app_id}-edgecar", [BIN, "serve", manifest, "--port", str(ports["app"])], env=e)
+
+        def daprd():
+            self.procs.start(f"{app_id}-daprd", [
+                self.daprd, "--app-id", app_id, "--app-port", str(ports["app"]), "--app-protocol", "http",
+                "--dapr-http-port", str(ports["http"]), "--dapr-grpc-port", str(ports["grpc"]),
+                "--dapr-internal-grpc-port", str(ports["internal"]), "--enable-metrics=false",
+                "--config", self.config, "--resources-path", self.components, "--log-level", "warn",
+                "--enable-app-health-check", "--app-health-check-path", "/healthz", "--app-health-probe-interval", "1",
+            ], env={**(env or {}), **(daprd_env or {})}, cwd=ROOT)
+
+        if daprd_first:
+            daprd()
+            time.sleep(2)
+            edgecar()
+        else:
+            edgecar()
+            daprd()
+        wait_for(lambda: http_request(ports["http"], "GET", "/v1.0/healthz/outbound", timeout=2)[0] == 204, what=f"{app_id}'s daprd")
+        return ports
+
+    def http(self, app_id, method, path, body=None, headers=None, timeout=30):
+        return http_request(self.apps[app_id]["http"], method, path, body, headers, timeout)
+
+    def invoke(self, via, app_id, method_path, verb="POST", body=None, headers=None):
+        return self.http(via, verb, f"/v1.0/invoke/{app_id}/method/{method_path}", body, headers)
+
+    def stop(self):
+        self.procs.stop()
+
+
+def probe_functions(routes, more=""):
+    return "".join(f"  - route: {r}\n    module: {GUESTS}/dapr_probe.wasm\n    host_modules: [dapr]\n" for r in routes) + more
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("dapr")
+    c = Cluster(tmp)
+    probe = c.manifest("probe", probe_functions(["/state", "/secret", "/publish", "/invoke", "/counter", "/trace"],
+                                                f"  - route: /inspect/*\n    module: {SERVE_GUESTS}/inspect.wasm\n"
+                                                f"  - route: /echo\n    module: {SERVE_GUESTS}/echo.wasm\n"
+                                                f"  - route: /hello\n    module: {SERVE_GUESTS}/handler.wasm\n    abi: handler\n"))
+    sub = c.manifest("sub", probe_functions(["/flaky", "/drop", "/tick", "/counter"]),
+                     "subscriptions:\n  - {pubsub: pubsub, topic: orders, route: /flaky}\n  - {pubsub: pubsub, topic: junk, route: /drop}\nbindings: [tick]\n")
+    try:
+        c.start_app("probe", probe)
+        c.start_app("sub", sub)
+        # Both apps reachable through their sidecars.
+        wait_for(lambda: c.invoke("probe", "sub", "counter")[0] == 200, what="invocation probe -> sub")
+        yield c
+    finally:
+        c.stop()
+
+
+def test_invocation_verbs_query_headers(cluster):
+    for verb in ["GET", "POST", "PUT", "DELETE", "PATCH"]:
+        status, _, body = cluster.invoke("probe", "probe", "inspect/x/y?color=blue&n=1", verb=verb, body=b"abc" if verb != "GET" else None,
+                                         headers={"X-Test": "through-daprd", "Content-Type": "text/plain"})
+        assert status == 200, body
+        text = body.decode()
+        assert f"REQUEST_METHOD={verb}" in text
+        assert "PATH_INFO=/inspect/x/y" in text
+        assert "QUERY_STRING=color=blue&n=1" in text
+        assert "HTTP_X_TEST=through-daprd" in text
+
+
+def test_invocation_binary_bodies_and_handler(cluster):
+    data = secrets.token_bytes(100_000)
+    status, _, body = cluster.invoke("probe", "probe", "echo", body=data, headers={"Content-Type": "application/octet-stream"})
+    assert status == 200 and body == data
+    status, _, body = cluster.invoke("probe", "probe", "hello", verb="GET")
+    assert status == 200 and body  # the handler ABI through daprd
+
+
+def test_trace_context_reaches_the_function(cluster):
+    trace_id = secrets.token_hex(16)
+    status, _, body = cluster.invoke("probe", "probe", "trace", headers={"traceparent": f"00-{trace_id}-{secrets.token_hex(8)}-01"})
+    assert status == 200
+    assert trace_id in json.loads(body)["traceparent"]
+
+
+def test_subscribe_endpoint(cluster):
+    status, _, body = http_request(cluster.apps["sub"]["app"], "GET", "/dapr/subscribe")
+    assert status == 200
+    subs = {s["topic"]: s for s in json.loads(body)}
+    assert subs["orders"] == {"pubsubname": "pubsub", "topic": "orders", "route": "/flaky"}
+    assert http_request(cluster.apps["sub"]["app"], "OPTIONS", "/tick")[0] == 200
+
+
+def test_guest_state_with_etags(cluster):
+    status, _, body = http_request(cluster.apps["probe"]["app"], "GET", "/state")
+    assert status == 200
+    r = json.loads(body)
+    assert r["save"] == 204 and r["get"] == 200 and r["value"] == {"n": 1} and r["etag_set"] == 1
+    assert r["wrong_etag"] == 409 and r["right_etag"] == 204 and r["stale_etag"] == 409 and r["after"] == {"n": 3}
+    # First-write without an ETag may not overwrite an existing key (daprd's Redis store
+    # answers 500, edgecar's embedded store 409).
+    assert r["first_write_without_etag"] >= 400 and r["after_first_write"] == {"n": 3}
+    assert r["delete_stale_etag"] == 409 and r["delete"] == 204 and r["get_deleted"] == 204
+
+
+def test_guest_reads_a_secret(cluster):
+    status, _, body = http_request(cluster.apps["probe"]["app"], "GET", "/secret")
+    r = json.loads(body)
+    assert r["status"] == 200 and r["body"] == {"demo-greeting": "hello from the local secret store"}
+
+
+def test_guest_invokes_another_app(cluster):
+    status, _, body = http_request(cluster.apps["probe"]["app"], "POST", "/invoke?app=sub&method=counter", b"")
+    head, _, rest = body.decode().partition("\n")
+    assert json.loads(head)["status"] == 200
+    assert json.loads(rest.strip())["counter"] >= 1
+
+
+def state_int(cluster, app, key):
+    status, _, body = cluster.http(app, "GET", f"/v1.0/state/statestore/{key}")
+    return int(body) if status == 200 and body else 0
+
+
+def test_pubsub_retry_then_success(cluster):
+    before = state_int(cluster, "sub", "flaky-accepted")
+    status, _, body = http_request(cluster.apps["probe"]["app"], "POST", "/publish?topic=orders", b'{"order": 1}')
+    assert json.loads(body)["status"] == 204
+    wait_for(lambda: state_int(cluster, "sub", "flaky-accepted") == before + 1, timeout=40, what="the retried event to be accepted")
+    assert state_int(cluster, "sub", "flaky-deliveries") >= 2 * (before + 1)
+
+
+def test_pubsub_drop(cluster):
+    before = state_int(cluster, "sub", "dropped")
+    status, _, body = http_request(cluster.apps["probe"]["app"], "POST", "/publish?topic=junk", b'{"junk": true}')
+    assert json.loads(body)["status"] == 204
+    wait_for(lambda: state_int(cluster, "sub", "dropped") == before + 1, timeout=20, what="the dropped event's delivery")
+    time.sleep(5)  # longer than the redelivery interval: a dropped event does not return
+    assert state_int(cluster, "sub", "dropped") == before + 1
+
+
+def test_cron_binding_fires_a_function(cluster):
+    first = state_int(cluster, "sub", "ticks")
+    wait_for(lambda: state_int(cluster, "sub", "ticks") >= first + 2, timeout=15, what="two cron ticks")
+
+
+def test_python_sdk_client(cluster):
+    from dapr.conf import settings
+    settings.DAPR_HTTP_PORT = cluster.apps["probe"]["http"]  # the SDK's health check
+    settings.DAPR_GRPC_PORT = cluster.apps["probe"]["grpc"]
+    from dapr.clients import DaprClient
+    with DaprClient(address=f"127.0.0.1:{cluster.apps['probe']['grpc']}") as d:
+        resp = d.invoke_method("probe", "echo", data=b"from the python sdk", http_verb="POST")
+        assert resp.data == b"from the python sdk"
+        d.save_state("statestore", "sdk-key", "sdk-value")
+        assert d.get_state("statestore", "sdk-key").data == b"sdk-value"
+        resp = d.invoke_method("probe", "inspect/sdk", data=b"", http_verb="GET")
+        assert b"PATH_INFO=/inspect/sdk" in resp.data
+
+
+def test_api_token(tmp_path):
+    c = Cluster(tmp_path)
+    try:
+        m = c.manifest("secure", f"  - route: /echo\n    module: {SERVE_GUESTS}/echo.wasm\n")
+        c.start_app("secure", m, env={"APP_API_TOKEN": "s3cret"})
+        status, _, body = wait_for(lambda: (r := c.invoke("secure", "secure", "echo", body=b"ok"))[0] == 200 and r, what="invocation with the token")
+        assert body == b"ok"
+        # Without the token, or with another, the app refuses.
+        assert http_request(c.apps["secure"]["app"], "POST", "/echo", b"x")[0] == 401
+        assert http_request(c.apps["secure"]["app"], "POST", "/echo", b"x", {"dapr-api-token": "wrong"})[0] == 401
+        assert http_request(c.apps["secure"]["app"], "POST", "/echo", b"x", {"dapr-api-token": "s3cret"})[0] == 200
+    finally:
+        c.stop()
+
+
+def test_daprd_started_before_the_app(tmp_path):
+    c = Cluster(tmp_path)
+    try:
+        m = c.manifest("late", f"  - route: /echo\n    module: {SERVE_GUESTS}/echo.wasm\n")
+        c.start_app("late", m, daprd_first=True)
+        wait_for(lambda: c.invoke("late", "late", "echo", body=b"late")[2] == b"late", what="invocation once the app is up")
+    finally:
+        c.stop()
+
+
+def test_demo_in_dapr_mode(tmp_path):
+    """The four demo apps, each beside its own daprd, Redis for state and pub/sub."""
+    c = Cluster(tmp_path)
+    try:
+        for app in ["grayscale", "classify", "events", "web"]:
+            text = open(os.path.join(ROOT, "demo", f"{app}.yaml")).read()
+            text = text.replace("../../shared/data", DATA).replace("../", ROOT + "/")
+            path = tmp_path / f"demo-{app}.yaml"
+            path.write_text(text)
+            c.start_app(app, str(path))
+        web = c.apps["web"]["app"]
+        food = open(os.path.join(DATA, "images", "food.jpg"), "rb").read()
+        status, _, body = wait_for(lambda: (r := http_request(web, "POST", "/api/hello", food, {"api": "classify"}))[0] == 200 and r, what="classify through daprd")
+        assert body.decode() == "It is very likely a <a href='https://www.google.com/search?q=hotdog'>hotdog</a> in the picture"
+        grace = open(os.path.join(DATA, "images", "grace_hopper.jpg"), "rb").read()
+        status, _, body = http_request(web, "POST", "/api/hello", grace, {"api": "classify", "Accept": "application/json"})
+        assert status == 200 and json.loads(body)["top"][0]["label"] == "military uniform"
+        for path in sorted(glob.glob(os.path.join(DATA, "images", "*"))):
+            data = open(path, "rb").read()
+            status, headers, body = http_request(web, "POST", "/api/hello", data, {"api": "grayscale"})
+            assert status == 200, body[:200]
+            out, src = Image.open(io.BytesIO(body)), Image.open(io.BytesIO(data))
+            assert out.size == src.size
+            rgb = out.convert("RGB")
+            assert all(p[0] == p[1] == p[2] for p in rgb.getdata())
+        events = wait_for(lambda: (ev := json.loads(http_request(web, "GET", "/api/events")[2])) and {e["operation"] for e in ev} >= {"classify", "grayscale"} and ev,
+                          timeout=30, what="events recorded through Redis pub/sub")
+        assert any(e["operation"] == "classify" and e["bytes"] == len(food) for e in events)
+        # classify stopped: the page's API says so, grayscale keeps working.
+        for name, p, _ in c.procs.procs:
+            if name.startswith("classify-"):
+                p.terminate()
+                p.wait(15)
+        status, _, body = wait_for(lambda: (r := http_request(web, "POST", "/api/hello", food, {"api": "classify"}))[0] == 503 and r, what="503 with classify down")
+        assert "classify service is not available" in json.loads(body)["message"]
+        assert http_request(web, "POST", "/api/hello", food, {"api": "grayscale"})[0] == 200
+    finally:
+        c.stop()

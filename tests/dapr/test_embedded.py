@@ -1,0 +1,80 @@
+"""The same dapr_probe guest as tests/dapr/test_dapr.py, with no sidecar: edgecar's
+embedded Dapr answers (service invocation between apps of the process, SQLite state,
+in-process pub/sub, secrets from EDGECAR_SECRETS_FILE)."""
+import json
+import os
+import sys
+import time
+
+import pytest
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "support"))
+from edgecar_server import ROOT, Apps  # noqa: E402
+
+GUESTS = os.path.abspath(os.environ.get("DAPR_GUEST_DIR", "build/tests/dapr_guests"))
+
+
+def probe(routes):
+    return "".join(f"  - route: {r}\n    module: {GUESTS}/dapr_probe.wasm\n    host_modules: [dapr]\n" for r in routes)
+
+
+@pytest.fixture(scope="module")
+def apps(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("embedded")
+    d = tmp / "manifests"
+    d.mkdir()
+    (d / "probe.yaml").write_text("app_id: probe\nlisten: 127.0.0.1:0\nfunctions:\n" + probe(["/state", "/secret", "/publish", "/invoke", "/trace", "/get"]))
+    (d / "sub.yaml").write_text("app_id: sub\nlisten: 127.0.0.1:0\nfunctions:\n" + probe(["/flaky", "/drop", "/counter", "/get"]) +
+                                "subscriptions:\n  - {pubsub: pubsub, topic: orders, route: /flaky}\n  - {pubsub: pubsub, topic: junk, route: /drop}\n")
+    a = Apps(tmp, ["probe", "sub"], main="probe", manifest_dir=str(d),
+             env={"EDGECAR_STATE_FILE": str(tmp / "state.sqlite"), "EDGECAR_SECRETS_FILE": os.path.join(ROOT, "deploy", "secrets.json")})
+    yield a
+    a.stop()
+
+
+def get(apps, app, key):
+    c = apps.ports[app]
+    import http.client
+    conn = http.client.HTTPConnection("127.0.0.1", c, timeout=10)
+    conn.request("GET", f"/get?key={key}")
+    return int(conn.getresponse().read())
+
+
+def test_state_with_etags(apps):
+    status, _, body = apps.request("GET", "/state")
+    r = json.loads(body)
+    assert r["save"] == 204 and r["get"] == 200 and r["value"] == {"n": 1} and r["etag_set"] == 1
+    assert r["wrong_etag"] == 409 and r["right_etag"] == 204 and r["stale_etag"] == 409 and r["after"] == {"n": 3}
+    assert r["first_write_without_etag"] == 409 and r["after_first_write"] == {"n": 3}
+    assert r["delete_stale_etag"] == 409 and r["delete"] == 204 and r["get_deleted"] == 204
+
+
+def test_secret_from_file(apps):
+    r = json.loads(apps.request("GET", "/secret")[2])
+    assert r["status"] == 200 and r["body"] == {"demo-greeting": "hello from the local secret store"}
+
+
+def test_invoke_other_app(apps):
+    head = apps.request("POST", "/invoke?app=sub&method=counter", b"")[2].decode().strip().split("\n")
+    assert json.loads(head[0])["status"] == 200 and json.loads(head[-1])["counter"] >= 1
+    head = apps.request("POST", "/invoke?app=nowhere&method=x", b"")[2].decode().strip().split("\n")
+    assert json.loads(head[0])["status"] == 500 and "ERR_DIRECT_INVOKE" in head[-1]
+
+
+def wait_for(fn, timeout=15):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if fn():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def test_pubsub_retry_then_success_and_drop(apps):
+    assert json.loads(apps.request("POST", "/publish?topic=orders", b'{"order": 7}')[2])["status"] == 204
+    assert wait_for(lambda: get(apps, "sub", "flaky-accepted") == 1)
+    assert get(apps, "sub", "flaky-deliveries") == 2  # one RETRY, one SUCCESS
+    assert json.loads(apps.request("POST", "/publish?topic=junk", b'{"junk": 1}')[2])["status"] == 204
+    assert wait_for(lambda: get(apps, "sub", "dropped") == 1)
+    time.sleep(1.5)  # past every retry delay: a dropped event does not return
+    assert get(apps, "sub", "dropped") == 1
