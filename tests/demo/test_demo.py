@@ -144,3 +144,30 @@ def test_rate_limit_when_enabled(tmp_path):
         assert hello(apps, "classify", data)[0] == 200  # classify has no limit
     finally:
         apps.stop()
+
+
+def test_grayscale_in_rust_is_the_same_function(demo, tmp_path):
+    """functions/grayscale-rs, selected in the manifest, answers byte for byte as the C++
+    function, records events and applies the rate limit the same way."""
+    module = "module: ../build/functions/grayscale.wasm"
+    limit = 'RATE_LIMIT_PER_MINUTE: "0"'
+    rust = Apps(tmp_path, ALL, overrides={"grayscale": [(module, "module: ../build/functions/grayscale-rs.wasm"), (limit, 'RATE_LIMIT_PER_MINUTE: "20"')]},
+                env={"EDGECAR_STATE_FILE": str(tmp_path / "state.sqlite")})
+    try:
+        for path in IMAGES:
+            data = read(path)
+            status_rs, headers_rs, body_rs = hello(rust, "grayscale", data)
+            status_cc, headers_cc, body_cc = hello(demo, "grayscale", data)
+            assert (status_rs, headers_rs["Content-Type"], body_rs) == (status_cc, headers_cc["Content-Type"], body_cc), os.path.basename(path)
+        assert hello(rust, "grayscale", b"not an image")[0] == 415
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            events = json.loads(rust.request("GET", "/api/events")[2])
+            if len([e for e in events if e["operation"] == "grayscale"]) >= len(IMAGES):
+                break
+            time.sleep(0.2)
+        assert len([e for e in events if e["operation"] == "grayscale"]) >= len(IMAGES)
+        codes = [hello(rust, "grayscale", read(IMAGES[0]))[0] for _ in range(20)]
+        assert 429 in codes  # over 20 this minute (the images above count too)
+    finally:
+        rust.stop()

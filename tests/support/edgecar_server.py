@@ -77,13 +77,13 @@ class Apps(Server):
         self.paths = []
         for name in names:
             text = open(os.path.join(manifest_dir, name + ".yaml")).read()
+            for old, new in (overrides or {}).get(name, []):
+                assert old in text, old
+                text = text.replace(old, new)
             # Paths relative to the manifest's directory become absolute.
             text = re.sub(r"(?<![\w./])((?:\.\./)+)", lambda m: os.path.normpath(os.path.join(manifest_dir, m.group(1))) + "/", text)
             lines = [("listen: 127.0.0.1:0" if line.startswith("listen:") else line) for line in text.splitlines()]
             text = "\n".join(lines) + "\n"
-            for old, new in (overrides or {}).get(name, []):
-                assert old in text, old
-                text = text.replace(old, new)
             path = tmp_path / (name + ".yaml")
             path.write_text(text)
             self.paths.append(str(path))

@@ -10,6 +10,12 @@
 //! edgecar::handler!(hello);
 //! ```
 //! Build as a `cdylib` for `wasm32-wasi`.
+//!
+//! Also: [`image`] (the edgecar_image host module) and [`dapr`] (Dapr's building blocks),
+//! usable from handlers and from WASI commands alike.
+
+pub mod dapr;
+pub mod image;
 
 #[link(wasm_import_module = "edgecar_http")]
 extern "C" {
