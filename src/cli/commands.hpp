@@ -28,6 +28,7 @@ struct ServeOptions {
   std::vector<std::string> manifests = {"edgecar.yaml"};  // one app each, one process
   bool check = false;  // validate the manifest and its modules, then exit
   int port = -1;       // override the manifest's port (0: any free port)
+  std::string address;  // override every manifest's listen address
 };
 
 int run(const RunOptions& options);

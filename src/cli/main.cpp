@@ -39,6 +39,8 @@ int main(int argc, char** argv) {
   serve_cmd->add_flag("--check", serve.check, "Validate the manifest and load its modules, then exit");
   serve_cmd->add_option("--port", serve.port, "Listen on this port instead of the manifest's (0: any free port; one manifest only)")->check(CLI::Range(0, 65535));
 
+  serve_cmd->add_option("--address", serve.address, "Listen on this address instead of the manifests' (e.g. 0.0.0.0 in a container)");
+
   std::string inspect_path;
   CLI::App* inspect_cmd = app.add_subcommand("inspect", "Print a module's imports, exports, memories and sizes");
   inspect_cmd->add_option("module", inspect_path, "The .wasm file")->required();

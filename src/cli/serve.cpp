@@ -30,9 +30,10 @@ int serve(const ServeOptions& o) {
       std::printf("%s: ok (app %s, %zu function(s), %zu static dir(s))\n", path.c_str(), svc.manifest.app_id.c_str(), svc.functions.size(), svc.manifest.statics.size());
       continue;
     }
-    if (o.port >= 0) {
+    if (o.port >= 0 || !o.address.empty()) {
       auto copy = std::make_shared<serve::Service>(svc);
-      copy->manifest.port = static_cast<uint16_t>(o.port);
+      if (o.port >= 0) copy->manifest.port = static_cast<uint16_t>(o.port);
+      if (!o.address.empty()) copy->manifest.address = o.address;
       services.push_back(copy);
     } else {
       services.push_back(*service);

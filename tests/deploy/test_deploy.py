@@ -1,0 +1,97 @@
+"""The deployment files cannot run here (no cluster, no Dapr CLI): their structure is
+checked against the demo's manifests instead, so they cannot drift apart."""
+import os
+import re
+
+import yaml
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+APPS = ["web", "grayscale", "classify", "events"]
+
+
+def manifest(app):
+    with open(os.path.join(ROOT, "demo", f"{app}.yaml")) as f:
+        return yaml.safe_load(f)
+
+
+def port_of(m):
+    return int(m["listen"].rsplit(":", 1)[1])
+
+
+def load_all(*path):
+    with open(os.path.join(ROOT, *path)) as f:
+        return [d for d in yaml.safe_load_all(f) if d]
+
+
+def test_kubernetes_deployments_match_the_apps():
+    docs = load_all("deploy", "kubernetes", "demo.yaml")
+    deployments = {d["metadata"]["name"]: d for d in docs if d["kind"] == "Deployment"}
+    assert sorted(deployments) == sorted(APPS)
+    for app, d in deployments.items():
+        m = manifest(app)
+        pod = d["spec"]["template"]
+        assert d["spec"]["selector"]["matchLabels"] == pod["metadata"]["labels"]
+        a = pod["metadata"]["annotations"]
+        assert a["dapr.io/enabled"] == "true"
+        assert a["dapr.io/app-id"] == m["app_id"] == app
+        assert int(a["dapr.io/app-port"]) == port_of(m)
+        assert a["dapr.io/app-protocol"] == "http"
+        assert a["dapr.io/app-health-check-path"] == "/healthz"
+        (c,) = pod["spec"]["containers"]
+        assert c["args"][-1] == f"demo/{app}.yaml" and c["args"][:2] == ["--address", "0.0.0.0"]
+        assert c["ports"][0]["containerPort"] == port_of(m)
+        assert c["readinessProbe"]["httpGet"] == {"path": "/healthz", "port": port_of(m)}
+        assert c["securityContext"]["runAsNonRoot"] is True
+    services = [d for d in docs if d["kind"] == "Service"]
+    assert services[0]["spec"]["selector"] == {"app": "web"} and services[0]["spec"]["ports"][0]["targetPort"] == 8080
+
+
+def test_kubernetes_components():
+    docs = load_all("deploy", "kubernetes", "components.yaml")
+    names = {d["metadata"]["name"]: d for d in docs}
+    assert names["statestore"]["spec"]["type"] == "state.redis"
+    assert names["pubsub"]["spec"]["type"] == "pubsub.redis"
+    assert names["edgecar"]["kind"] == "Configuration"
+    configs = {d["spec"]["template"]["metadata"]["annotations"]["dapr.io/config"] for d in load_all("deploy", "kubernetes", "demo.yaml") if d["kind"] == "Deployment"}
+    assert configs == {"edgecar"}
+
+
+def test_image_holds_what_the_manifests_use():
+    dockerfile = open(os.path.join(ROOT, "deploy", "kubernetes", "Dockerfile")).read()
+    script = open(os.path.join(ROOT, "deploy", "kubernetes", "build-image.sh")).read()
+    copies = re.findall(r"^COPY (\S+) (\S+)$", dockerfile, re.M)
+    staged = dict(copies)
+    for src in ["bin/edgecar", "lib/", "build/functions/", "demo/", "web/", "shared/data/"]:
+        assert src in staged, src
+    for app in APPS:
+        m = manifest(app)
+        for f in m.get("functions", []):
+            # Manifests resolve ../build/functions/X.wasm from /opt/edgecar/demo.
+            assert f["module"].startswith("../build/functions/")
+            assert os.path.isfile(os.path.join(ROOT, "functions", os.path.basename(f["module"])[:-5], os.path.basename(f["module"])[:-5] + ".cpp")) or "-rs" in f["module"]
+            for spec in f.get("nn_preload", []):
+                assert spec.split(":", 3)[3].startswith("../../shared/data/models/")
+    assert "cp -r ../shared/data/models ../shared/data/labels" in script
+    assert "EDGECAR_LITERT_LIBRARY=/opt/edgecar/lib/libLiteRt.so" in dockerfile
+
+
+def test_multi_app_run_file():
+    (doc,) = load_all("dapr.yaml")
+    apps = {a["appID"]: a for a in doc["apps"]}
+    assert sorted(apps) == sorted(APPS)
+    for app, a in apps.items():
+        assert a["appPort"] == port_of(manifest(app))
+        assert a["command"] == ["build/edgecar", "serve", f"demo/{app}.yaml"]
+    for p in doc["common"]["resourcesPaths"]:
+        assert os.path.isdir(os.path.join(ROOT, p))
+    assert os.path.isfile(os.path.join(ROOT, doc["common"]["configFilePath"]))
+
+
+def test_local_components():
+    for path in ["redis/statestore.yaml", "redis/pubsub.yaml", "sqlite/statestore.yaml", "sqlite/pubsub.yaml",
+                 "common/secretstore.yaml", "common/cron.yaml"]:
+        (d,) = load_all("deploy", "components", *path.split("/"))
+        assert d["apiVersion"] == "dapr.io/v1alpha1" and d["kind"] == "Component"
+        assert d["spec"]["type"].split(".")[0] in ("state", "pubsub", "secretstores", "bindings")
+    (config,) = load_all("deploy", "config.yaml")
+    assert config["spec"]["nameResolution"]["component"] == "sqlite"
