@@ -161,6 +161,23 @@ def test_missing_model_and_corrupt_preload(tmp_path):
     assert r.returncode == 2 and "NAME:ENCODING:TARGET:PATH" in r.stderr.decode()
 
 
+def test_rust_wasi_nn_crate_guest(tmp_path):
+    """A guest on the Rust wasi-nn crate (official witx numbering) gets the same scores as
+    the C probe and the TensorFlow Lite runtime."""
+    (tmp_path / "model.tflite").write_bytes(read(V2))
+    img = Image.open(os.path.join(DATA, "images", "food.jpg")).convert("RGB").resize((224, 224))
+    x = np.asarray(img, np.uint8)
+    r = run(["--dir", f"{tmp_path}:/m", f"{GUESTS}/nn_rust.wasm"], x.tobytes())
+    assert r.returncode == 0, r.stderr.decode()
+    y = np.frombuffer(r.stdout, np.uint8)
+    oracle = Interpreter(model_path=V2, num_threads=1)
+    oracle.allocate_tensors()
+    oracle.set_tensor(oracle.get_input_details()[0]["index"], x.reshape(1, 224, 224, 3))
+    oracle.invoke()
+    assert np.array_equal(y, oracle.get_tensor(oracle.get_output_details()[0]["index"]).reshape(-1))
+    assert int(y.argmax()) == 935  # hotdog
+
+
 # ---- a guest misusing WASI-NN gets error codes ----
 
 def test_bad_calls_get_error_codes(tmp_path):
