@@ -108,6 +108,7 @@ class Cluster:
             text = open(path).read().replace("localhost:6390", f"localhost:{self.redis_port}")
             text = text.replace("deploy/secrets.json", os.path.join(ROOT, "deploy", "secrets.json"))
             text = text.replace("  - ticker", "  - sub")
+            text = text.replace("build/dapr/files", str(tmp / "files"))
             (comp / os.path.basename(path)).write_text(text)
         self.components = str(comp)
         config = open(os.path.join(ROOT, "deploy", "config.yaml")).read().replace("build/dapr/nameresolution.db", str(tmp / "nr.db"))
@@ -166,7 +167,7 @@ def probe_functions(routes, more=""):
 def cluster(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("dapr")
     c = Cluster(tmp)
-    probe = c.manifest("probe", probe_functions(["/state", "/secret", "/publish", "/invoke", "/counter", "/trace"],
+    probe = c.manifest("probe", probe_functions(["/state", "/secret", "/publish", "/invoke", "/counter", "/trace", "/bulk", "/tx", "/binding"],
                                                 f"  - route: /inspect/*\n    module: {SERVE_GUESTS}/inspect.wasm\n"
                                                 f"  - route: /echo\n    module: {SERVE_GUESTS}/echo.wasm\n"
                                                 f"  - route: /hello\n    module: {SERVE_GUESTS}/handler.wasm\n    abi: handler\n"))
@@ -227,6 +228,22 @@ def test_guest_state_with_etags(cluster):
     # answers 500, edgecar's embedded store 409).
     assert r["first_write_without_etag"] >= 400 and r["after_first_write"] == {"n": 3}
     assert r["delete_stale_etag"] == 409 and r["delete"] == 204 and r["get_deleted"] == 204
+
+
+def test_guest_bulk_get_and_transaction(cluster):
+    r = json.loads(http_request(cluster.apps["probe"]["app"], "GET", "/bulk")[2])
+    assert r["saves"] == [204, 204] and r["status"] == 200
+    items = {i["key"]: i for i in r["items"]}
+    assert items["a"]["data"] == "alpha" and items["b"]["data"] == {"beta": 2} and "data" not in items["missing"]
+    assert items["a"]["etag"]
+    r = json.loads(http_request(cluster.apps["probe"]["app"], "GET", "/tx")[2])
+    assert r["status"] == 204 and r["x"] == {"in": "tx"} and r["a_status"] == 204
+
+
+def test_guest_invokes_an_output_binding(cluster):
+    r = json.loads(http_request(cluster.apps["probe"]["app"], "POST", "/binding?name=probe.txt", b"written by a guest")[2])
+    assert r["status"] in (200, 204)
+    assert (cluster.tmp / "files" / "probe.txt").read_bytes() == b"written by a guest"
 
 
 def test_guest_reads_a_secret(cluster):

@@ -23,7 +23,7 @@ def apps(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("embedded")
     d = tmp / "manifests"
     d.mkdir()
-    (d / "probe.yaml").write_text("app_id: probe\nlisten: 127.0.0.1:0\nfunctions:\n" + probe(["/state", "/secret", "/publish", "/invoke", "/trace", "/get"]))
+    (d / "probe.yaml").write_text("app_id: probe\nlisten: 127.0.0.1:0\nfunctions:\n" + probe(["/state", "/secret", "/publish", "/invoke", "/trace", "/get", "/bulk", "/tx", "/binding"]))
     (d / "sub.yaml").write_text("app_id: sub\nlisten: 127.0.0.1:0\nfunctions:\n" + probe(["/flaky", "/drop", "/counter", "/get"]) +
                                 "subscriptions:\n  - {pubsub: pubsub, topic: orders, route: /flaky}\n  - {pubsub: pubsub, topic: junk, route: /drop}\n")
     a = Apps(tmp, ["probe", "sub"], main="probe", manifest_dir=str(d),
@@ -47,6 +47,18 @@ def test_state_with_etags(apps):
     assert r["wrong_etag"] == 409 and r["right_etag"] == 204 and r["stale_etag"] == 409 and r["after"] == {"n": 3}
     assert r["first_write_without_etag"] == 409 and r["after_first_write"] == {"n": 3}
     assert r["delete_stale_etag"] == 409 and r["delete"] == 204 and r["get_deleted"] == 204
+
+
+def test_bulk_get_and_transaction(apps):
+    r = json.loads(apps.request("GET", "/bulk")[2])
+    items = {i["key"]: i for i in r["items"]}
+    assert r["status"] == 200 and items["a"]["data"] == "alpha" and items["b"]["data"] == {"beta": 2} and "data" not in items["missing"]
+    r = json.loads(apps.request("GET", "/tx")[2])
+    assert r["status"] == 204 and r["x"] == {"in": "tx"} and r["a_status"] == 204
+
+
+def test_output_binding_needs_a_sidecar(apps):
+    assert json.loads(apps.request("POST", "/binding?name=x", b"data")[2])["status"] == 501
 
 
 def test_secret_from_file(apps):

@@ -89,7 +89,7 @@ def test_multi_app_run_file():
 
 def test_local_components():
     for path in ["redis/statestore.yaml", "redis/pubsub.yaml", "sqlite/statestore.yaml", "sqlite/pubsub.yaml",
-                 "common/secretstore.yaml", "common/cron.yaml"]:
+                 "common/secretstore.yaml", "common/cron.yaml", "common/files.yaml"]:
         (d,) = load_all("deploy", "components", *path.split("/"))
         assert d["apiVersion"] == "dapr.io/v1alpha1" and d["kind"] == "Component"
         assert d["spec"]["type"].split(".")[0] in ("state", "pubsub", "secretstores", "bindings")

@@ -9,6 +9,9 @@
  *   /drop      a subscriber that answers DROP
  *   /trace     the traceparent this request carried
  *   /get       the value of the key "key=" from the query (0 when absent)
+ *   /bulk      saves a and b, bulk-gets a, b and a missing key
+ *   /tx        a transaction: upsert x, delete a; then reads both
+ *   /binding   invokes output binding "files" (create, fileName from "name=") with the body
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -130,6 +133,29 @@ int main(void) {
     char key[160];
     dapr_response r = dapr_state_get(store, query("key", key, sizeof key));
     printf("%s\n", r.status == 200 && r.body ? r.body : "0");
+    return 0;
+  }
+  if (strcmp(path, "/bulk") == 0) {
+    dapr_response a = dapr_state_save(store, "a", "\"alpha\"", "", 0);
+    dapr_response b = dapr_state_save(store, "b", "{\"beta\":2}", "", 0);
+    dapr_response r = dapr_state_bulk_get(store, "[\"a\",\"b\",\"missing\"]");
+    printf("{\"saves\":[%d,%d],\"status\":%d,\"items\":%s}\n", a.status, b.status, r.status, r.body ? r.body : "null");
+    return 0;
+  }
+  if (strcmp(path, "/tx") == 0) {
+    dapr_response t = dapr_state_transaction(store,
+        "{\"operations\":[{\"operation\":\"upsert\",\"request\":{\"key\":\"x\",\"value\":{\"in\":\"tx\"}}},"
+        "{\"operation\":\"delete\",\"request\":{\"key\":\"a\"}}]}");
+    dapr_response x = dapr_state_get(store, "x");
+    dapr_response a = dapr_state_get(store, "a");
+    printf("{\"status\":%d,\"x\":%s,\"a_status\":%d}\n", t.status, x.body ? x.body : "null", a.status);
+    return 0;
+  }
+  if (strcmp(path, "/binding") == 0) {
+    char name[128], meta[256];
+    snprintf(meta, sizeof meta, "{\"fileName\":\"%s\"}", query("name", name, sizeof name));
+    dapr_response r = dapr_binding_invoke("files", "create", body, n, meta);
+    printf("{\"status\":%d}\n", r.status);
     return 0;
   }
   if (strcmp(path, "/trace") == 0) {
