@@ -473,6 +473,11 @@ class Listener : public std::enable_shared_from_this<Listener> {
 
 }  // namespace
 
+namespace {
+dapr::LocalApp local_app(App& app);
+bool embedded_dapr();
+}  // namespace
+
 // Hot reload: checks the watched files every second; a changed version is loaded on a
 // worker thread and swapped in once it is complete, or rejected with its reason.
 class Reloader : public std::enable_shared_from_this<Reloader> {
@@ -505,6 +510,8 @@ class Reloader : public std::enable_shared_from_this<Reloader> {
         if (next) {
           for (const auto& f : (*next)->functions) self->app_.metrics_for(f->spec().name);
           self->app_.current.store(*next);
+          // Embedded Dapr learns the new version's subscriptions.
+          if (embedded_dapr()) dapr::Embedded::instance().register_app(local_app(self->app_));
           self->rejected_.clear();
           std::fprintf(stderr, "edgecar: reloaded %s (%zu function(s))\n", (*next)->manifest.path.c_str(), (*next)->functions.size());
         } else {
@@ -580,6 +587,11 @@ dapr::ApiResponse local_call(App& app, const std::string& method, const std::str
   return to_api(std::move(inv.response));
 }
 
+bool embedded_dapr() {
+  const char* port = std::getenv("DAPR_HTTP_PORT");
+  return !port || !*port;
+}
+
 dapr::LocalApp local_app(App& app) {
   dapr::LocalApp la;
   auto svc = app.current.load();
@@ -601,7 +613,7 @@ int run_servers(const std::vector<std::shared_ptr<const Service>>& services) {
   std::vector<std::shared_ptr<Listener>> listeners;
   std::vector<std::shared_ptr<Reloader>> reloaders;
   const char* token = std::getenv("APP_API_TOKEN");
-  bool embedded = !std::getenv("DAPR_HTTP_PORT") || !*std::getenv("DAPR_HTTP_PORT");
+  bool embedded = embedded_dapr();
   for (const auto& service : services) {
     const Manifest& manifest = service->manifest;
     if (embedded && !manifest.state_file.empty()) {

@@ -90,3 +90,20 @@ def test_pubsub_retry_then_success_and_drop(apps):
     assert wait_for(lambda: get(apps, "sub", "dropped") == 1)
     time.sleep(1.5)  # past every retry delay: a dropped event does not return
     assert get(apps, "sub", "dropped") == 1
+
+
+def test_hot_reload_updates_subscriptions(tmp_path):
+    """A manifest edit that adds a subscription reaches embedded Dapr's pub/sub."""
+    d = tmp_path / "m"
+    d.mkdir()
+    (d / "pub.yaml").write_text("app_id: pub\nlisten: 127.0.0.1:0\nfunctions:\n" + probe(["/publish", "/get"]))
+    sub = "app_id: sub\nlisten: 127.0.0.1:0\nfunctions:\n" + probe(["/drop", "/get"])
+    (d / "sub.yaml").write_text(sub)
+    a = Apps(tmp_path, ["pub", "sub"], main="pub", manifest_dir=str(d), env={"EDGECAR_STATE_FILE": str(tmp_path / "s.sqlite")})
+    try:
+        (tmp_path / "sub.yaml").write_text((tmp_path / "sub.yaml").read_text() + "subscriptions:\n  - {pubsub: pubsub, topic: late, route: /drop}\n")
+        assert wait_for(lambda: "reloaded" in a.log_path.read_text(), timeout=10)
+        a.request("POST", "/publish?topic=late", b"{}")
+        assert wait_for(lambda: get(a, "sub", "dropped") == 1)
+    finally:
+        a.stop()
