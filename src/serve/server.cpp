@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <mutex>
 #include <set>
@@ -55,7 +56,8 @@ class Session;
 struct App {
   std::atomic<std::shared_ptr<const Service>> current;  // swapped whole by hot reload
   const Manifest startup;  // listen address, port and workers, as started
-  std::set<Session*> idle;  // sessions waiting for a request (network thread only)
+  std::mutex idle_mu;
+  std::set<Session*> idle;  // sessions waiting for a request (under idle_mu)
   mutable std::mutex metrics_mu;
   std::map<std::string, std::unique_ptr<Metrics>> metrics;  // per function name, across reloads
   Metrics other;                                            // static files, health, errors
@@ -209,7 +211,7 @@ class Session : public std::enable_shared_from_this<Session> {
     app_.open_connections++;
   }
   ~Session() {
-    app_.idle.erase(this);
+    set_idle(false);
     app_.open_connections--;
   }
 
@@ -223,7 +225,10 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
  private:
+  // Runs on the network thread, or on the worker that just answered. Under idle_mu, so
+  // that a drain either sees this session idle (and closes it) or this sees the drain.
   void read_header() {
+    std::lock_guard<std::mutex> lock(app_.idle_mu);
     if (app_.draining) {
       beast::error_code ignored;
       stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
@@ -232,13 +237,16 @@ class Session : public std::enable_shared_from_this<Session> {
     app_.idle.insert(this);
     parser_.emplace();
     parser_->header_limit(kHeaderLimit);
-    parser_->body_limit(kDefaultBodyLimit);
+    // The body limit depends on the route: on_header sets it (a declared length over it
+    // is refused there); while the header is read, Beast must not apply its own default.
+    // (Not boost::none: Beast 1.74 compares a length with an empty optional as "over".)
+    parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
     stream_.expires_after(kReadTimeout);
     http::async_read_header(stream_, buffer_, *parser_, beast::bind_front_handler(&Session::on_header, shared_from_this()));
   }
 
   void on_header(beast::error_code ec, size_t) {
-    app_.idle.erase(this);
+    set_idle(false);
     if (ec) return fail_read(ec);
     auto& req = parser_->get();
     std::string target(req.target());
@@ -368,9 +376,7 @@ class Session : public std::enable_shared_from_this<Session> {
       if (inv.outcome == Outcome::Trap) m.traps++;
       if (inv.outcome == Outcome::Timeout) m.timeouts++;
       if (pubsub) inv.response = pubsub_outcome(std::move(inv));
-      asio::post(self->stream_.get_executor(), [self, inv = std::move(inv), fn]() mutable {
-        self->finish(std::move(inv.response), fn->spec().name);
-      });
+      self->finish_from_worker(std::move(inv.response), fn->spec().name);
       guard.reset();
     });
   }
@@ -403,17 +409,63 @@ class Session : public std::enable_shared_from_this<Session> {
     return r;
   }
 
-  void finish(Response r, const std::string& fn_name) {
+  void set_idle(bool idle) {
+    std::lock_guard<std::mutex> lock(app_.idle_mu);
+    if (idle) app_.idle.insert(this);
+    else app_.idle.erase(this);
+  }
+
+  void record(const Response& r, const std::string& fn_name) {
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
     Metrics& m = fn_ >= 0 ? app_.metrics_for(svc_->functions[fn_]->spec().name) : app_.other;
     m.requests++;
     (r.status >= 500 ? m.server_errors : r.status >= 400 ? m.client_errors : m.ok)++;
     if (fn_ >= 0) m.observe(secs);
     app_.access_log(method_, target_, r.status, secs * 1000, r.body.size(), fn_name, remote_);
+  }
+
+  void finish(Response r, const std::string& fn_name) {
+    record(r, fn_name);
     send(std::move(r));
   }
 
-  void send(Response r) {
+  // On the worker that ran the guest: the session has no operation pending, so the
+  // worker writes the response itself when the socket takes it whole (the usual case)
+  // and starts reading the next request, saving a thread handoff per request. A
+  // response the socket cannot take now (a slow client) goes to the network thread,
+  // so no worker ever waits for a client.
+  void finish_from_worker(Response r, const std::string& fn_name) {
+    record(r, fn_name);
+    auto res = make_response(std::move(r));
+    std::ostringstream wire_os;
+    wire_os << *res;
+    auto wire = std::make_shared<std::string>(wire_os.str());
+    auto& sock = stream_.socket();
+    beast::error_code ec;
+    sock.non_blocking(true, ec);
+    size_t done = 0;
+    while (!ec && done < wire->size()) done += sock.write_some(asio::buffer(wire->data() + done, wire->size() - done), ec);
+    if (ec == asio::error::would_block || ec == asio::error::try_again) {
+      auto self = shared_from_this();
+      asio::post(stream_.get_executor(), [self, wire, done] {
+        asio::async_write(self->stream_, asio::buffer(wire->data() + done, wire->size() - done),
+                          [self, wire](beast::error_code e, size_t) { self->after_write(e); });
+      });
+      return;
+    }
+    after_write(ec);
+  }
+
+  void after_write(beast::error_code ec) {
+    if (ec || !keep_alive_) {
+      beast::error_code ignored;
+      stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+      return;
+    }
+    read_header();
+  }
+
+  std::shared_ptr<http::response<http::string_body>> make_response(Response r) {
     auto res = std::make_shared<http::response<http::string_body>>();
     res->version(11);
     res->result(r.status);
@@ -427,15 +479,13 @@ class Session : public std::enable_shared_from_this<Session> {
     res->body() = head ? std::string() : std::move(r.body);
     res->keep_alive(keep_alive_);
     res->prepare_payload();
+    return res;
+  }
+
+  void send(Response r) {
+    auto res = make_response(std::move(r));
     auto self = shared_from_this();
-    http::async_write(stream_, *res, [self, res](beast::error_code ec, size_t) {
-      if (ec || !self->keep_alive_) {
-        beast::error_code ignored;
-        self->stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
-        return;
-      }
-      self->read_header();
-    });
+    http::async_write(stream_, *res, [self, res](beast::error_code ec, size_t) { self->after_write(ec); });
   }
 
   beast::tcp_stream stream_;
@@ -661,8 +711,10 @@ int run_servers(const std::vector<std::shared_ptr<const Service>>& services) {
     for (auto& app : apps) app->draining = true;
     for (auto& l : listeners) l->stop();
     for (auto& r : reloaders) r->stop();
-    for (auto& app : apps)
-      for (Session* s : std::set<Session*>(app->idle)) s->close_idle();
+    for (auto& app : apps) {
+      std::lock_guard<std::mutex> lock(app->idle_mu);
+      for (Session* s : app->idle) s->close_idle();
+    }
   });
   std::fflush(stderr);
   ioc.run();  // returns when the listeners are closed and every session has ended

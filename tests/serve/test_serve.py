@@ -328,3 +328,31 @@ def test_rust_handler_sdk(tmp_path):
         assert s.request("POST", "/rs/empty", body=b"")[0] == 200
     finally:
         s.stop()
+
+
+def test_slow_reader_never_holds_a_worker(tmp_path):
+    """A client that does not read its (large) response must not keep the only worker:
+    the worker hands the unsent rest to the network thread and serves the next request."""
+    s = Server(tmp_path, manifest(fn("/echo", "echo", "    limits: {max_body_bytes: 16000000}\n") + fn("/hello", "hello"), extra="workers: 1\n"))
+    try:
+        slow = socket.socket()
+        slow.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        slow.connect(("127.0.0.1", s.port))
+        body = b"z" * 8_000_000
+        slow.sendall(b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+        time.sleep(0.5)  # the echo has run; its response is stuck in the socket
+        start = time.time()
+        status, _, text = s.request("GET", "/hello", timeout=5)
+        assert status == 200 and time.time() - start < 2
+        # The slow client still gets its whole response once it reads.
+        got = b""
+        slow.settimeout(10)
+        while len(got) < len(body):
+            chunk = slow.recv(1 << 20)
+            if not chunk:
+                break
+            got += chunk
+        assert got.endswith(body[-1000:]) and b"200 OK" in got[:100]
+        slow.close()
+    finally:
+        s.stop()
