@@ -91,6 +91,22 @@ std::string cgi_name(const std::string& header) {
   return n;
 }
 
+Response json_error(unsigned status, const std::string& kind, const std::string& message, const std::vector<std::string>& backtrace = {}) {
+  Response r;
+  r.status = status;
+  r.headers.emplace_back("Content-Type", "application/json");
+  r.body = "{\"error\":\"" + kind + "\",\"message\":\"" + json_escape(message) + "\"";
+  if (!backtrace.empty()) {
+    r.body += ",\"backtrace\":[";
+    for (size_t i = 0; i < backtrace.size(); ++i) r.body += (i ? ",\"" : "\"") + json_escape(backtrace[i]) + "\"";
+    r.body += "]";
+  }
+  r.body += "}\n";
+  return r;
+}
+
+}  // namespace
+
 std::string json_escape(const std::string& s) {
   std::string o;
   for (char c : s) {
@@ -110,22 +126,6 @@ std::string json_escape(const std::string& s) {
   }
   return o;
 }
-
-Response json_error(unsigned status, const std::string& kind, const std::string& message, const std::vector<std::string>& backtrace = {}) {
-  Response r;
-  r.status = status;
-  r.headers.emplace_back("Content-Type", "application/json");
-  r.body = "{\"error\":\"" + kind + "\",\"message\":\"" + json_escape(message) + "\"";
-  if (!backtrace.empty()) {
-    r.body += ",\"backtrace\":[";
-    for (size_t i = 0; i < backtrace.size(); ++i) r.body += (i ? ",\"" : "\"") + json_escape(backtrace[i]) + "\"";
-    r.body += "]";
-  }
-  r.body += "}\n";
-  return r;
-}
-
-}  // namespace
 
 Response parse_cgi_output(std::string out) {
   Response r;

@@ -89,6 +89,9 @@ void attach_exchange(Store& store, HttpExchange& exchange);
 // Copies the body in through edgecar_alloc, then calls edgecar_handle.
 Expected<void> run_handler(Store& store, Instance* instance, const std::string& body, int32_t& status);
 
+// The contents of a JSON string literal for s (quotes, backslashes, control characters).
+std::string json_escape(const std::string& s);
+
 // Splits CGI output into status, headers and body (spec: RFC 3875 section 6).
 Response parse_cgi_output(std::string out);
 

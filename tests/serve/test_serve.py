@@ -181,8 +181,16 @@ def test_health_metrics_and_access_log(server):
     assert 'edgecar_traps_total{function="/misbehave"} 1' in text
     assert 'edgecar_timeouts_total{function="/misbehave"} 1' in text
     assert 'edgecar_request_duration_seconds_count{function="/misbehave"} 2' in text
-    log = [json.loads(line) for line in server.log_path.read_text().splitlines() if line.startswith("{")]
-    assert any(e["target"] == "/misbehave?trap" and e["status"] == 500 for e in log)
+    server.request("GET", '/hello?q="quoted"\\back')
+    # The access log is written in batches (every 50 ms): wait for the lines.
+    deadline = time.time() + 5
+    while True:
+        log = [json.loads(line) for line in server.log_path.read_text().splitlines() if line.startswith("{")]
+        if any(e["target"] == '/hello?q="quoted"\\back' for e in log) or time.time() > deadline:
+            break
+        time.sleep(0.05)
+    assert any(e["target"] == "/misbehave?trap" and e["status"] == 500 and e["function"] == "/misbehave" for e in log)
+    assert any(e["target"] == '/hello?q="quoted"\\back' and e["status"] == 200 for e in log)
 
 
 def test_graceful_drain_finishes_in_flight_requests(tmp_path):
