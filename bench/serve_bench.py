@@ -74,6 +74,7 @@ def main():
     ap.add_argument("--build", default=os.path.join(ROOT, "build"))
     ap.add_argument("--seconds", type=int, default=10)
     ap.add_argument("--connections", type=int, default=32)
+    ap.add_argument("--warmup", type=int, default=10, help="seconds of hello requests before measuring (not recorded)")
     ap.add_argument("--repeat", type=int, default=3, help="runs per target; the table shows the median by requests/s")
     ap.add_argument("--million", action="store_true", help="also measure RSS over about a million requests")
     ap.add_argument("--write", help="record the table in this markdown file (its serve section)")
@@ -100,6 +101,8 @@ def main():
         assert wait_port(port), "edgecar serve did not start"
         rss0 = rss_kib(server.pid)
         rss_note = ""
+        if args.warmup:
+            wrk_once(f"http://127.0.0.1:{port}/hello", args.warmup, args.connections)
         targets = [("edgecar: hello handler", "/hello", None), ("edgecar: WAGI hello", "/wagi", None),
                    ("edgecar: 100 KB echo (WAGI)", "/echo", lua)]
         for k, (name, path, extra) in enumerate(targets):
@@ -152,7 +155,7 @@ def main():
     lines = ["## Service host (`edgecar serve`, wrk)", "",
              f"Command: `{cmd.strip()}`; {os.cpu_count()} cores shared by wrk and the server; "
              f"wrk -t1 -c{args.connections} (-c8 for the process-per-request baseline), {args.seconds} s each, keep-alive; "
-             f"median of {args.repeat} runs (all runs' requests/s in the last column); "
+             f"after a {args.warmup} s warm-up, median of {args.repeat} runs (all runs' requests/s in the last column); "
              f"{time.strftime('%Y-%m-%d')}.", "",
              "| target | requests/s | p50 ms | p99 ms | errors | runs (req/s) |", "|---|---:|---:|---:|---:|---|"]
     for name, r in rows:
