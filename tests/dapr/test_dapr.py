@@ -342,8 +342,15 @@ def test_demo_in_dapr_mode(tmp_path):
         grace = open(os.path.join(DATA, "images", "grace_hopper.jpg"), "rb").read()
         status, _, body = http_request(web, "POST", "/api/hello", grace, {"api": "classify", "Accept": "application/json"})
         assert status == 200 and json.loads(body)["top"][0]["label"] == "military uniform"
+        expected = {"food.jpg": "hotdog", "hotdog.png": "hotdog", "hot_dog.jpg": "hotdog", "grace_hopper.jpg": "military uniform"}
         for path in sorted(glob.glob(os.path.join(DATA, "images", "*"))):
             data = open(path, "rb").read()
+            status, _, body = http_request(web, "POST", "/api/hello", data, {"api": "classify", "Accept": "application/json"})
+            assert status == 200, body[:200]
+            doc = json.loads(body)
+            assert len(doc["top"]) == 5 and doc["sentence"]
+            if os.path.basename(path) in expected:
+                assert doc["top"][0]["label"] == expected[os.path.basename(path)]
             status, headers, body = http_request(web, "POST", "/api/hello", data, {"api": "grayscale"})
             assert status == 200, body[:200]
             out, src = Image.open(io.BytesIO(body)), Image.open(io.BytesIO(data))
