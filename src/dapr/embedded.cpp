@@ -2,8 +2,8 @@
 // no sidecar runs. Service invocation reaches the apps this process serves; state is a
 // SQLite table (keys prefixed with the caller's app id, as Dapr's default keyPrefix
 // does; ETags are versions; first-write and last-write concurrency); pub/sub delivers
-// CloudEvents to subscribed apps on a delivery thread with retries and dead-letter
-// topics; secrets come from a JSON file (EDGECAR_SECRETS_FILE), like Dapr's
+// CloudEvents to subscribed apps on a delivery thread with retries, dead-letter topics
+// and routing rules (a subset of CEL, route_match.hpp); secrets come from a JSON file (EDGECAR_SECRETS_FILE), like Dapr's
 // secretstores.local.file. Output bindings need a real sidecar.
 #include <sqlite3.h>
 
@@ -19,6 +19,7 @@
 #include <thread>
 
 #include "edgecar/dapr.hpp"
+#include "dapr/route_match.hpp"
 
 namespace edgecar::dapr {
 
@@ -98,6 +99,8 @@ struct Embedded::Impl {
 
   std::mutex apps_mu;
   std::map<std::string, LocalApp> apps;
+  // Routing rules' match expressions, compiled at registration (null: not supported).
+  std::map<std::string, std::shared_ptr<const RouteMatch>> matchers;
 
   std::mutex q_mu;
   std::condition_variable q_cv, idle_cv;
@@ -329,16 +332,32 @@ struct Embedded::Impl {
   }
 
   void deliver(Delivery d) {
-    std::vector<std::pair<LocalApp, Subscription>> targets;
+    struct Target {
+      LocalApp app;
+      Subscription sub;
+      std::string route;
+    };
+    std::vector<Target> targets;
+    json event = json::parse(d.event, nullptr, false);
     {
       std::lock_guard<std::mutex> lock(apps_mu);
       for (const auto& [id, app] : apps)
         for (const auto& s : app.subscriptions)
-          if (s.pubsub == d.pubsub && s.topic == d.topic && (d.only_app.empty() || d.only_app == id)) targets.emplace_back(app, s);
+          if (s.pubsub == d.pubsub && s.topic == d.topic && (d.only_app.empty() || d.only_app == id)) {
+            // The first rule whose expression matches the event picks the path, as in daprd.
+            std::string route = s.route.empty() ? "/" + s.topic : s.route;
+            for (const auto& [match, path] : s.rules) {
+              auto m = matchers.find(match);
+              if (m != matchers.end() && m->second && m->second->matches(event)) {
+                route = path;
+                break;
+              }
+            }
+            targets.push_back({app, s, route});
+          }
     }
-    for (const auto& [app, sub] : targets) {
+    for (const auto& [app, sub, route] : targets) {
       Headers h = {{"Content-Type", "application/cloudevents+json"}, {"dapr-caller-app-id", d.caller}};
-      std::string route = sub.route.empty() ? "/" + sub.topic : sub.route;
       ApiResponse r = app.handle("POST", route, "", h, d.event);
       std::string status = "SUCCESS";
       json b = json::parse(r.body, nullptr, false);
@@ -451,6 +470,18 @@ Expected<void> Embedded::open_state(const std::string& path) { return impl_->ope
 
 void Embedded::register_app(LocalApp app) {
   std::lock_guard<std::mutex> lock(impl_->apps_mu);
+  for (const auto& sub : app.subscriptions)
+    for (const auto& [match, path] : sub.rules) {
+      if (impl_->matchers.count(match)) continue;
+      auto parsed = RouteMatch::parse(match);
+      if (auto* why = std::get_if<std::string>(&parsed)) {
+        std::fprintf(stderr, "edgecar: app %s: pub/sub rule \"%s\" (topic %s, path %s) cannot be evaluated in embedded mode: %s; the rule is skipped\n",
+                     app.app_id.c_str(), match.c_str(), sub.topic.c_str(), path.c_str(), why->c_str());
+        impl_->matchers[match] = nullptr;
+      } else {
+        impl_->matchers[match] = std::make_shared<const RouteMatch>(std::get<RouteMatch>(std::move(parsed)));
+      }
+    }
   impl_->apps[app.app_id] = std::move(app);
 }
 

@@ -171,8 +171,10 @@ def cluster(tmp_path_factory):
                                                 f"  - route: /inspect/*\n    module: {SERVE_GUESTS}/inspect.wasm\n"
                                                 f"  - route: /echo\n    module: {SERVE_GUESTS}/echo.wasm\n"
                                                 f"  - route: /hello\n    module: {SERVE_GUESTS}/handler.wasm\n    abi: handler\n"))
-    sub = c.manifest("sub", probe_functions(["/flaky", "/drop", "/tick", "/counter"]),
-                     "subscriptions:\n  - {pubsub: pubsub, topic: orders, route: /flaky}\n  - {pubsub: pubsub, topic: junk, route: /drop}\nbindings: [tick]\n")
+    sub = c.manifest("sub", probe_functions(["/flaky", "/drop", "/tick", "/counter", "/seen"]),
+                     "subscriptions:\n  - {pubsub: pubsub, topic: orders, route: /flaky}\n  - {pubsub: pubsub, topic: junk, route: /drop}\n"
+                     "  - {pubsub: pubsub, topic: routed, route: /drop, rules: [{match: 'event.data.kind == \"seen\" && event.type.startsWith(\"com.dapr\")', path: /seen}]}\n"
+                     "bindings: [tick]\n")
     try:
         c.start_app("probe", probe)
         c.start_app("sub", sub)
@@ -215,6 +217,8 @@ def test_subscribe_endpoint(cluster):
     assert status == 200
     subs = {s["topic"]: s for s in json.loads(body)}
     assert subs["orders"] == {"pubsubname": "pubsub", "topic": "orders", "route": "/flaky"}
+    assert subs["routed"]["routes"] == {"rules": [{"match": 'event.data.kind == "seen" && event.type.startsWith("com.dapr")', "path": "/seen"}],
+                                        "default": "/drop"}
     assert http_request(cluster.apps["sub"]["app"], "OPTIONS", "/tick")[0] == 200
 
 
@@ -279,6 +283,17 @@ def test_pubsub_drop(cluster):
     wait_for(lambda: state_int(cluster, "sub", "dropped") == before + 1, timeout=20, what="the dropped event's delivery")
     time.sleep(5)  # longer than the redelivery interval: a dropped event does not return
     assert state_int(cluster, "sub", "dropped") == before + 1
+
+
+def test_pubsub_routing_rules(cluster):
+    """daprd evaluates the rule from /dapr/subscribe: a matching event goes to its path."""
+    seen, dropped = state_int(cluster, "sub", "seen"), state_int(cluster, "sub", "dropped")
+    status, _, body = http_request(cluster.apps["probe"]["app"], "POST", "/publish?topic=routed", b'{"kind": "seen"}')
+    assert json.loads(body)["status"] == 204
+    wait_for(lambda: state_int(cluster, "sub", "seen") == seen + 1, timeout=20, what="the routed event at /seen")
+    status, _, body = http_request(cluster.apps["probe"]["app"], "POST", "/publish?topic=routed", b'{"kind": "other"}')
+    wait_for(lambda: state_int(cluster, "sub", "dropped") == dropped + 1, timeout=20, what="the other event at the default route")
+    assert state_int(cluster, "sub", "seen") == seen + 1
 
 
 def test_cron_binding_fires_a_function(cluster):

@@ -24,8 +24,9 @@ def apps(tmp_path_factory):
     d = tmp / "manifests"
     d.mkdir()
     (d / "probe.yaml").write_text("app_id: probe\nlisten: 127.0.0.1:0\nfunctions:\n" + probe(["/state", "/secret", "/publish", "/invoke", "/trace", "/get", "/bulk", "/tx", "/binding"]))
-    (d / "sub.yaml").write_text("app_id: sub\nlisten: 127.0.0.1:0\nfunctions:\n" + probe(["/flaky", "/drop", "/counter", "/get"]) +
-                                "subscriptions:\n  - {pubsub: pubsub, topic: orders, route: /flaky}\n  - {pubsub: pubsub, topic: junk, route: /drop}\n")
+    (d / "sub.yaml").write_text("app_id: sub\nlisten: 127.0.0.1:0\nfunctions:\n" + probe(["/flaky", "/drop", "/counter", "/tick", "/get"]) +
+                                "subscriptions:\n  - {pubsub: pubsub, topic: orders, route: /flaky}\n  - {pubsub: pubsub, topic: junk, route: /drop}\n"
+                                "  - {pubsub: pubsub, topic: routed, route: /tick, rules: [{match: 'event.data.kind == \"drop-me\" && event.type.startsWith(\"com.dapr\")', path: /drop}]}\n")
     a = Apps(tmp, ["probe", "sub"], main="probe", manifest_dir=str(d),
              env={"EDGECAR_STATE_FILE": str(tmp / "state.sqlite"), "EDGECAR_SECRETS_FILE": os.path.join(ROOT, "deploy", "secrets.json")})
     yield a
@@ -90,6 +91,31 @@ def test_pubsub_retry_then_success_and_drop(apps):
     assert wait_for(lambda: get(apps, "sub", "dropped") == 1)
     time.sleep(1.5)  # past every retry delay: a dropped event does not return
     assert get(apps, "sub", "dropped") == 1
+
+
+def test_pubsub_routing_rules(apps):
+    """A rule's CEL match picks the path (as daprd does); other events take the default route."""
+    dropped, ticks = get(apps, "sub", "dropped"), get(apps, "sub", "ticks")
+    assert json.loads(apps.request("POST", "/publish?topic=routed", b'{"kind": "drop-me"}')[2])["status"] == 204
+    assert wait_for(lambda: get(apps, "sub", "dropped") == dropped + 1)
+    assert json.loads(apps.request("POST", "/publish?topic=routed", b'{"kind": "count-me"}')[2])["status"] == 204
+    assert wait_for(lambda: get(apps, "sub", "ticks") == ticks + 1)
+    time.sleep(0.5)
+    assert get(apps, "sub", "dropped") == dropped + 1 and get(apps, "sub", "ticks") == ticks + 1
+
+
+def test_unsupported_rule_is_reported_and_skipped(tmp_path):
+    d = tmp_path / "m"
+    d.mkdir()
+    (d / "sub.yaml").write_text("app_id: sub\nlisten: 127.0.0.1:0\nfunctions:\n" + probe(["/drop", "/counter", "/get"]) +
+                                "subscriptions:\n  - {pubsub: pubsub, topic: t, route: /counter, rules: [{match: 'size(event.data) > 1', path: /drop}]}\n")
+    a = Apps(tmp_path, ["sub"], main="sub", manifest_dir=str(d), env={"EDGECAR_STATE_FILE": str(tmp_path / "state.sqlite")})
+    try:
+        assert wait_for(lambda: "cannot be evaluated in embedded mode" in a.log_path.read_text())
+        line = [l for l in a.log_path.read_text().splitlines() if "cannot be evaluated" in l][0]
+        assert "size(event.data) > 1" in line and '"size" is not supported' in line and "skipped" in line
+    finally:
+        a.stop()
 
 
 def test_hot_reload_updates_subscriptions(tmp_path):

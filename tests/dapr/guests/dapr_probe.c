@@ -125,6 +125,10 @@ int main(void) {
     printf("{\"status\":\"DROP\"}\n");
     return 0;
   }
+  if (strcmp(path, "/seen") == 0) {
+    printf("{\"seen\":%d}\n", counter_add("seen"));
+    return 0;
+  }
   if (strcmp(path, "/tick") == 0) {
     printf("{\"ticks\":%d}\n", counter_add("ticks"));
     return 0;
