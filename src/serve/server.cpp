@@ -197,8 +197,11 @@ std::string mime_type(const std::string& path) {
   return "application/octet-stream";
 }
 
-bool is_subscription_route(const Service& svc, const std::string& method, const std::string& path) {
-  if (method != "POST") return false;
+// A pub/sub delivery: a CloudEvent POSTed to a subscription's route (daprd and embedded
+// Dapr send application/cloudevents+json). Other calls to the same route, such as a
+// service invocation, get the function's own response.
+bool is_delivery(const Service& svc, const std::string& method, const std::string& path, std::string_view content_type) {
+  if (method != "POST" || content_type.substr(0, 28) != "application/cloudevents+json") return false;
   for (const auto& sub : svc.manifest.subscriptions) {
     if (sub.route == path) return true;
     for (const auto& [match, p] : sub.rules)
@@ -427,7 +430,8 @@ class Session : public std::enable_shared_from_this<Session> {
     // The guard keeps the network loop alive while the guest runs elsewhere, so a drain
     // waits for this response.
     auto guard = asio::make_work_guard(stream_.get_executor());
-    bool pubsub = is_subscription_route(*svc_, method_, path_);
+    auto ct = req[http::field::content_type];
+    bool pubsub = is_delivery(*svc_, method_, path_, std::string_view(ct.data(), ct.size()));
     asio::post(app_.workers, [self, fn, request, &m, pubsub, guard = std::move(guard)]() mutable {
       Invocation inv = fn->invoke(*request, self->app_.deadlines);
       m.in_flight--;
@@ -686,7 +690,10 @@ dapr::ApiResponse local_call(App& app, const std::string& method, const std::str
   m.in_flight--;
   if (inv.outcome == Outcome::Trap) m.traps++;
   if (inv.outcome == Outcome::Timeout) m.timeouts++;
-  if (is_subscription_route(*svc, method, path)) inv.response = pubsub_outcome(std::move(inv));
+  std::string content_type;
+  for (const auto& [k, v] : headers)
+    if (beast::iequals(k, "content-type")) content_type = v;
+  if (is_delivery(*svc, method, path, content_type)) inv.response = pubsub_outcome(std::move(inv));
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   m.requests++;
   (inv.response.status >= 500 ? m.server_errors : inv.response.status >= 400 ? m.client_errors : m.ok)++;

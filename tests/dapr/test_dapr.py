@@ -291,6 +291,7 @@ def test_pubsub_routing_rules(cluster):
     status, _, body = http_request(cluster.apps["probe"]["app"], "POST", "/publish?topic=routed", b'{"kind": "seen"}')
     assert json.loads(body)["status"] == 204
     wait_for(lambda: state_int(cluster, "sub", "seen") == seen + 1, timeout=20, what="the routed event at /seen")
+    assert state_int(cluster, "sub", "seen-cloudevent") == 1  # deliveries are recognised by this content type
     status, _, body = http_request(cluster.apps["probe"]["app"], "POST", "/publish?topic=routed", b'{"kind": "other"}')
     wait_for(lambda: state_int(cluster, "sub", "dropped") == dropped + 1, timeout=20, what="the other event at the default route")
     assert state_int(cluster, "sub", "seen") == seen + 1

@@ -196,6 +196,29 @@ def test_mutated_requests_never_break_the_server(server):
     assert server.request("POST", "/echo", body=b"x" * 1000)[2] == b"x" * 1000
 
 
+def test_pubsub_delivery_outcomes(tmp_path):
+    """A CloudEvent POSTed to a subscription route gets Dapr's {"status": ...} answer (a
+    trap is RETRY); another call to the same route gets the function's own response."""
+    text = manifest(fn("/misbehave", "misbehave", "    limits: {timeout_ms: 300}\n") + fn("/echo", "echo"),
+                    statics="subscriptions:\n  - {pubsub: pubsub, topic: t, route: /misbehave}\n  - {pubsub: pubsub, topic: e, route: /echo}\n")
+    s = Server(tmp_path, text)
+    try:
+        ce = {"Content-Type": "application/cloudevents+json"}
+        event = json.dumps({"specversion": "1.0", "id": "1", "type": "t", "source": "x", "data": {}}).encode()
+        status, _, body = s.request("POST", "/misbehave?trap", body=event, headers=ce)
+        assert status == 200 and json.loads(body)["status"] == "RETRY"
+        status, _, body = s.request("POST", "/misbehave?loop", body=event, headers=ce)
+        assert status == 200 and json.loads(body)["status"] == "RETRY"
+        status, _, body = s.request("POST", "/echo", body=event, headers=ce)
+        assert status == 200 and json.loads(body)["status"] == "SUCCESS"
+        # Service invocation of the same routes: the function's answer, unchanged.
+        status, _, body = s.request("POST", "/misbehave?trap", body=b"{}", headers={"Content-Type": "application/json"})
+        assert status == 500 and json.loads(body)["error"] == "trap"
+        assert s.request("POST", "/echo", body=b"plain", headers={"Content-Type": "text/plain"})[2] == b"plain"
+    finally:
+        s.stop()
+
+
 def test_method_not_allowed_and_not_found(server):
     status, headers, _ = server.request("DELETE", "/hello")
     assert status == 405 and headers["Allow"] == "GET, POST"

@@ -126,6 +126,11 @@ int main(void) {
     return 0;
   }
   if (strcmp(path, "/seen") == 0) {
+    /* A pub/sub delivery is a CloudEvent: record that it came as one. */
+    const char* ct = getenv("CONTENT_TYPE");
+    int is_ce = ct && strncmp(ct, "application/cloudevents+json", 28) == 0;
+    dapr_response s = dapr_state_save(store, "seen-cloudevent", is_ce ? "1" : "0", "", 0);
+    dapr_response_free(&s);
     printf("{\"seen\":%d}\n", counter_add("seen"));
     return 0;
   }
