@@ -133,3 +133,22 @@ def test_hot_reload_updates_subscriptions(tmp_path):
         assert wait_for(lambda: get(a, "sub", "dropped") == 1)
     finally:
         a.stop()
+
+
+def test_hostile_guest_gets_error_codes():
+    """Pointers outside guest memory, unknown or closed handles and too many open
+    responses give error codes; the guest runs to its end and the host does not trap."""
+    import subprocess
+    from edgecar_server import BIN
+    r = subprocess.run([BIN, "run", f"{GUESTS}/dapr_abuse.wasm"], capture_output=True, text=True, timeout=60,
+                       env={k: v for k, v in os.environ.items() if k != "DAPR_HTTP_PORT"})
+    assert r.returncode == 0, r.stderr
+    got = dict(line.split("=") for line in r.stdout.split() if "=" in line)
+    assert r.stdout.strip().endswith("end")
+    for name in ["state_get_far_key", "state_get_len_wraps", "publish_far_data", "invoke_far_app", "status_unknown_handle",
+                 "status_negative_handle", "close_unknown_handle", "read_far_buffer", "header_far_name", "header_far_buffer",
+                 "close_twice", "status_after_close", "read_after_close"]:
+        assert got[name] == "-1", (name, got[name])
+    assert got["saved"] == "204" and got["valid_handle"] == "1" and got["close_once"] == "0" and got["header_absent"] == "-4"
+    assert got["opened_before_limit"] == "64" and got["over_the_limit"] == "-2" and got["open_again"] == "1"
+    assert "an argument lies outside guest memory" in r.stderr
