@@ -349,3 +349,18 @@ def test_serve_requires_the_grant(tmp_path):
     (tmp_path / "edgecar.yaml").write_text(text)
     r = subprocess.run([BIN, "serve", "--check", str(tmp_path / "edgecar.yaml")], capture_output=True, timeout=60)
     assert r.returncode != 0 and "needs host module wasi_nn" in r.stderr.decode()
+
+
+@pytest.mark.parametrize("name", ["hopper.png", "food.jpg"])
+def test_image_module_hostile_calls_get_error_codes(name):
+    """Bad pointers, wrapping sizes, impossible dimensions, channels and formats: each call
+    answers an error code (1 invalid argument, 2 unsupported, 5 buffer too small)."""
+    r = run([f"{GUESTS}/image_abuse.wasm"], open(os.path.join(DATA, "images", name), "rb").read())
+    assert r.returncode == 0, r.stderr
+    got = dict(line.split("=") for line in r.stdout.decode().split() if "=" in line)
+    assert r.stdout.decode().strip().endswith("end")
+    expect = {"info_ok": 0, "info_far_image": 1, "info_len_wraps": 1, "info_far_result": 1, "decode_far_out": 1, "decode_small_out": 5,
+              "resize_zero_width": 1, "resize_huge": 5, "resize_size_wraps": 5, "resize_small_out": 5, "resize_far_out": 1,
+              "resize_f32_bad_norm": 1, "resize_f32_size_wraps": 5, "encode_short_pixels": 1, "encode_two_channels": 1,
+              "encode_gif_rgb": 2, "encode_bad_format": 2, "encode_far_len": 1, "encode_far_out": 1, "encode_dims_wrap": 1, "encode_ok": 0}
+    assert {k: int(v) for k, v in got.items()} == expect
