@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """The service-host benchmark: wrk (keep-alive) against `edgecar serve` with a hello
-handler, a WAGI hello and a 100 KB echo, and in the same run two baselines: a runtime
-process per request (the original demo's approach) and a native hello server.
+handler, a WAGI hello and a 100 KB echo, and in the same run the baselines: a runtime
+process per request (the original demo's approach) and native hello servers (Boost.Beast,
+and Go net/http when Go is installed).
 Reports requests/s, p50/p99 latency, errors, and the server's RSS before and after
 about a million requests.
 
@@ -149,6 +150,26 @@ def main():
     finally:
         nat.terminate()
         nat.wait(10)
+    # Baseline 3: Go's net/http (the language of the original demo's services), when Go
+    # is installed (it is wherever scripts/install-dapr has run).
+    if shutil.which("go"):
+        gobin = os.path.join(tmp, "gohello")
+        subprocess.run(["go", "build", "-o", gobin, "."], cwd=os.path.join(ROOT, "bench", "serve", "gohello"), check=True,
+                       env={**os.environ, "GOFLAGS": "-mod=mod", "GOWORK": "off"})
+        gop = subprocess.Popen([gobin, str(port + 3)])
+        try:
+            assert wait_port(port + 3)
+            r = wrk(f"http://127.0.0.1:{port + 3}/", args.seconds, args.connections, None, args.repeat)
+            rows.append(("native hello (Go net/http, no wasm)", r))
+            print(rows[-1], flush=True)
+            r = wrk(f"http://127.0.0.1:{port + 3}/", args.seconds, args.connections, lua, args.repeat)
+            rows.append(("native 100 KB echo (Go net/http, no wasm)", r))
+            print(rows[-1], flush=True)
+        finally:
+            gop.terminate()
+            gop.wait(10)
+    else:
+        print("Go not found: the Go net/http baseline is left out (scripts/install-dapr needs Go too)", flush=True)
     shutil.rmtree(tmp, ignore_errors=True)
 
     cmd = "scripts/bench-serve " + " ".join(sys.argv[1:])

@@ -17,7 +17,7 @@ using tcp = asio::ip::tcp;
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  explicit Session(tcp::socket s) : stream_(std::move(s)) {}
+  explicit Session(tcp::socket s) : stream_(std::move(s)) { buf_.reserve(64 * 1024); }
   void read() {
     req_ = {};
     http::async_read(stream_, buf_, req_, [self = shared_from_this()](beast::error_code ec, size_t) {

@@ -1,0 +1,3 @@
+module edgecar.dev/bench/gohello
+
+go 1.21
