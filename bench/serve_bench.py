@@ -136,38 +136,28 @@ def main():
     finally:
         spawner.terminate()
         spawner.wait(10)
-    # Baseline 2: native hello (Boost.Beast, no WebAssembly).
-    native = os.path.join(args.build, "bench", "bench_native_hello")
-    nat = subprocess.Popen([native, str(port + 2)])
-    try:
-        assert wait_port(port + 2)
-        r = wrk(f"http://127.0.0.1:{port + 2}/", args.seconds, args.connections, None, args.repeat)
-        rows.append(("native hello (Boost.Beast, no wasm)", r))
-        print(rows[-1], flush=True)
-        r = wrk(f"http://127.0.0.1:{port + 2}/", args.seconds, args.connections, lua, args.repeat)
-        rows.append(("native 100 KB echo (Boost.Beast, no wasm)", r))
-        print(rows[-1], flush=True)
-    finally:
-        nat.terminate()
-        nat.wait(10)
+    def native(label, argv, native_port):
+        """A native server's hello and 100 KB echo rows (GET answers hello, POST echoes)."""
+        server = subprocess.Popen(argv + [str(native_port)])
+        try:
+            assert wait_port(native_port), f"{label} did not start"
+            for what, script in [("hello", None), ("100 KB echo", lua)]:
+                r = wrk(f"http://127.0.0.1:{native_port}/", args.seconds, args.connections, script, args.repeat)
+                rows.append((f"native {what} ({label}, no wasm)", r))
+                print(rows[-1], flush=True)
+        finally:
+            server.terminate()
+            server.wait(10)
+
+    # Baseline 2: Boost.Beast, the HTTP library edgecar serve uses.
+    native("Boost.Beast", [os.path.join(args.build, "bench", "bench_native_hello")], port + 2)
     # Baseline 3: Go's net/http (the language of the original demo's services), when Go
     # is installed (it is wherever scripts/install-dapr has run).
     if shutil.which("go"):
         gobin = os.path.join(tmp, "gohello")
         subprocess.run(["go", "build", "-o", gobin, "."], cwd=os.path.join(ROOT, "bench", "serve", "gohello"), check=True,
                        env={**os.environ, "GOFLAGS": "-mod=mod", "GOWORK": "off"})
-        gop = subprocess.Popen([gobin, str(port + 3)])
-        try:
-            assert wait_port(port + 3)
-            r = wrk(f"http://127.0.0.1:{port + 3}/", args.seconds, args.connections, None, args.repeat)
-            rows.append(("native hello (Go net/http, no wasm)", r))
-            print(rows[-1], flush=True)
-            r = wrk(f"http://127.0.0.1:{port + 3}/", args.seconds, args.connections, lua, args.repeat)
-            rows.append(("native 100 KB echo (Go net/http, no wasm)", r))
-            print(rows[-1], flush=True)
-        finally:
-            gop.terminate()
-            gop.wait(10)
+        native("Go net/http", [gobin], port + 3)
     else:
         print("Go not found: the Go net/http baseline is left out (scripts/install-dapr needs Go too)", flush=True)
     shutil.rmtree(tmp, ignore_errors=True)
