@@ -2,6 +2,7 @@
 #include <cstdio>
 
 #include "cli/commands.hpp"
+#include "dapr/route_match.hpp"
 #include "serve/server.hpp"
 #include "serve/service.hpp"
 
@@ -28,6 +29,12 @@ int serve(const ServeOptions& o) {
     const auto& svc = **service;
     if (o.check) {
       std::printf("%s: ok (app %s, %zu function(s), %zu static dir(s))\n", path.c_str(), svc.manifest.app_id.c_str(), svc.functions.size(), svc.manifest.statics.size());
+      // daprd evaluates any CEL; embedded Dapr a subset: say which rules only work under daprd.
+      for (const auto& sub : svc.manifest.subscriptions)
+        for (const auto& [match, target] : sub.rules)
+          if (auto parsed = dapr::RouteMatch::parse(match); auto* why = std::get_if<std::string>(&parsed))
+            std::printf("%s:%d: note: rule \"%s\" (topic %s) works under daprd only; embedded mode skips it: %s\n", path.c_str(), sub.line,
+                        match.c_str(), sub.topic.c_str(), why->c_str());
       continue;
     }
     if (o.port >= 0 || !o.address.empty()) {

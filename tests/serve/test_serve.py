@@ -302,6 +302,17 @@ def test_check_loads_modules(tmp_path):
     assert r.returncode == 0 and "ok" in r.stdout
 
 
+def test_check_names_rules_only_daprd_can_evaluate(tmp_path):
+    subs = ("subscriptions:\n  - {pubsub: p, topic: t, route: /a, rules: [{match: 'event.type == \"x\"', path: /a},"
+            " {match: 'size(event.data) > 2', path: /a}]}\n")
+    (tmp_path / "edgecar.yaml").write_text(manifest(fn("/a", "hello"), statics=subs))
+    r = subprocess.run([BIN, "serve", "--check", str(tmp_path / "edgecar.yaml")], capture_output=True, text=True, timeout=10)
+    assert r.returncode == 0 and "ok" in r.stdout, r.stderr
+    notes = [line for line in r.stdout.splitlines() if "note:" in line]
+    assert len(notes) == 1 and "size(event.data) > 2" in notes[0] and "daprd only" in notes[0] and '"size" is not supported' in notes[0]
+    assert notes[0].startswith(f"{tmp_path / 'edgecar.yaml'}:")
+
+
 @pytest.fixture
 def handler_server(tmp_path):
     s = Server(tmp_path, manifest(fn("/handler/*", "handler", "    abi: handler\n")))
