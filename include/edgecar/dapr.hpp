@@ -72,6 +72,7 @@ class Embedded final : public Backend {
   // State is kept in this SQLite file (created if missing); call before the first use.
   Expected<void> open_state(const std::string& path);
   void register_app(LocalApp app);
+  // Returns once no invocation or delivery into the app is still running.
   void unregister_app(const std::string& app_id);
   ApiResponse call(const ApiRequest& request, const std::string& caller) override;
   std::string describe() const override;

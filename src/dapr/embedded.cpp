@@ -3,8 +3,9 @@
 // SQLite table (keys prefixed with the caller's app id, as Dapr's default keyPrefix
 // does; ETags are versions; first-write and last-write concurrency); pub/sub delivers
 // CloudEvents to subscribed apps on a delivery thread with retries, dead-letter topics
-// and routing rules (a subset of CEL, route_match.hpp); secrets come from a JSON file (EDGECAR_SECRETS_FILE), like Dapr's
-// secretstores.local.file. Output bindings need a real sidecar.
+// and routing rules (a subset of CEL, route_match.hpp); secrets come from a JSON file
+// (EDGECAR_SECRETS_FILE), like Dapr's secretstores.local.file. Output bindings need a
+// real sidecar.
 #include <sqlite3.h>
 
 #include <chrono>
@@ -101,6 +102,23 @@ struct Embedded::Impl {
   std::map<std::string, LocalApp> apps;
   // Routing rules' match expressions, compiled at registration (null: not supported).
   std::map<std::string, std::shared_ptr<const RouteMatch>> matchers;
+  // Calls into each app running outside apps_mu (invocations, deliveries): unregister_app
+  // waits for them, so an app is never used after its server has let it go.
+  std::map<std::string, int> busy;
+  std::condition_variable busy_cv;
+
+  // Ends one call into an app (taken under apps_mu with busy[id]++).
+  struct Leave {
+    Impl* impl;
+    std::string id;
+    ~Leave() {
+      {
+        std::lock_guard<std::mutex> lock(impl->apps_mu);
+        --impl->busy[id];
+      }
+      impl->busy_cv.notify_all();
+    }
+  };
 
   std::mutex q_mu;
   std::condition_variable q_cv, idle_cv;
@@ -354,9 +372,11 @@ struct Embedded::Impl {
               }
             }
             targets.push_back({app, s, route});
+            ++busy[id];
           }
     }
     for (const auto& [app, sub, route] : targets) {
+      Leave leave{this, app.app_id};
       Headers h = {{"Content-Type", "application/cloudevents+json"}, {"dapr-caller-app-id", d.caller}};
       ApiResponse r = app.handle("POST", route, "", h, d.event);
       std::string status = "SUCCESS";
@@ -434,7 +454,9 @@ struct Embedded::Impl {
         return error(500, "ERR_DIRECT_INVOKE", "app id " + seg[2] + " is not served by this edgecar (embedded mode serves: " + (known.empty() ? "none" : known) + ")");
       }
       app = it->second;
+      ++busy[app.app_id];
     }
+    Leave leave{this, app.app_id};
     std::string path;
     for (size_t i = 4; i < seg.size(); ++i) path += "/" + seg[i];
     Headers h = req.headers;
@@ -486,8 +508,9 @@ void Embedded::register_app(LocalApp app) {
 }
 
 void Embedded::unregister_app(const std::string& app_id) {
-  std::lock_guard<std::mutex> lock(impl_->apps_mu);
+  std::unique_lock<std::mutex> lock(impl_->apps_mu);
   impl_->apps.erase(app_id);
+  impl_->busy_cv.wait(lock, [&] { return impl_->busy[app_id] == 0; });
 }
 
 std::string Embedded::describe() const { return "embedded (no sidecar)"; }

@@ -102,33 +102,28 @@ class Parser {
     if (word == "null") return make({Node::Kind::Literal, json(nullptr), {}, "", nullptr, nullptr});
     if (word == "has") {
       if (!eat("(")) fail("has needs (");
-      std::string root = ident();
+      std::string root = ident(), method;
       if (root != "event") fail("has() takes a field of event");
-      auto path = path_after_event();
-      if (path.empty()) fail("has() takes a field of event");
+      auto path = path_after_event(method);
+      if (path.empty() || !method.empty()) fail("has() takes a field of event");
       if (!eat(")")) fail("missing ) after has(");
       return make({Node::Kind::Has, {}, std::move(path), "", nullptr, nullptr});
     }
     if (word == "event") {
-      auto path = path_after_event();
-      NodeP n = make({Node::Kind::Path, {}, path, "", nullptr, nullptr});
-      // A trailing .startsWith("..") and friends were read as path keys: take them back.
-      if (!path.empty() && pending_method_) {
-        pending_method_ = false;
-        auto trimmed = path;
-        std::string method = trimmed.back();
-        trimmed.pop_back();
-        if (!eat("(")) fail("missing ( after " + method);
-        NodeP arg = parse_operand();
-        if (!eat(")")) fail("missing ) after " + method + "(");
-        return make({Node::Kind::Method, {}, {}, method, make({Node::Kind::Path, {}, trimmed, "", nullptr, nullptr}), arg});
-      }
-      return n;
+      std::string method;
+      NodeP field = make({Node::Kind::Path, {}, path_after_event(method), "", nullptr, nullptr});
+      if (method.empty()) return field;
+      if (!eat("(")) fail("missing ( after " + method);
+      NodeP arg = parse_operand();
+      if (!eat(")")) fail("missing ) after " + method + "(");
+      return make({Node::Kind::Method, {}, {}, method, field, arg});
     }
     if (word.empty()) fail("unexpected \"" + std::string(1, c) + "\"");
     fail("\"" + word + "\" is not supported (only event fields, literals, has() and string methods)");
   }
-  std::vector<std::string> path_after_event() {
+  // The keys after `event`; a trailing .startsWith( and the like ends the path and is
+  // returned in method.
+  std::vector<std::string> path_after_event(std::string& method) {
     std::vector<std::string> path;
     while (true) {
       skip_space();
@@ -139,8 +134,7 @@ class Parser {
         skip_space();
         if (pos_ < s_.size() && s_[pos_] == '(') {
           if (key != "startsWith" && key != "endsWith" && key != "contains") fail("method " + key + "() is not supported");
-          path.push_back(key);
-          pending_method_ = true;
+          method = key;
           return path;
         }
         path.push_back(key);
@@ -190,7 +184,6 @@ class Parser {
 
   std::string_view s_;
   size_t pos_ = 0;
-  bool pending_method_ = false;
 };
 
 // The value of a node; nullopt when it cannot be computed (a missing field, a type

@@ -6,6 +6,7 @@
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -273,7 +274,7 @@ class Session : public std::enable_shared_from_this<Session> {
     app_.open_connections++;
   }
   ~Session() {
-    set_idle(false);
+    leave_idle();
     app_.open_connections--;
   }
 
@@ -309,7 +310,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void on_header(beast::error_code ec, size_t) {
-    set_idle(false);
+    leave_idle();
     if (ec) return fail_read(ec);
     auto& req = parser_->get();
     std::string target(req.target());
@@ -317,8 +318,8 @@ class Session : public std::enable_shared_from_this<Session> {
     svc_ = app_.current.load();  // this request runs on the version current now
     fn_ = svc_->route(path_);
     uint64_t limit = fn_ >= 0 ? svc_->functions[fn_]->spec().limits.max_body_bytes : kDefaultBodyLimit;
-    // A declared length is checked now (the parser already compared it with the
-    // default limit); chunked bodies are checked by the parser as they arrive.
+    // A declared length is checked now; chunked bodies are checked by the parser as
+    // they arrive.
     if (auto len = parser_->content_length(); len && *len > limit) return fail_read(http::error::body_limit);
     parser_->body_limit(limit);
     // Beast reads into the buffer's free space: left at the header's size, a 100 KB body
@@ -477,10 +478,9 @@ class Session : public std::enable_shared_from_this<Session> {
     return r;
   }
 
-  void set_idle(bool idle) {
+  void leave_idle() {
     std::lock_guard<std::mutex> lock(app_.idle_mu);
-    if (idle) app_.idle.insert(this);
-    else app_.idle.erase(this);
+    app_.idle.erase(this);
   }
 
   void record(const Response& r, const std::string& fn_name) {
@@ -505,19 +505,20 @@ class Session : public std::enable_shared_from_this<Session> {
   void finish_from_worker(Response r, const std::string& fn_name) {
     record(r, fn_name);
     auto res = make_response(std::move(r));
-    std::ostringstream wire_os;
-    wire_os << *res;
-    auto wire = std::make_shared<std::string>(wire_os.str());
+    // The serialized header and the body, written together without copying the body.
+    std::ostringstream head;
+    head << res->base();
+    auto wire = std::make_shared<std::pair<std::string, std::string>>(head.str(), std::move(res->body()));
+    using Buffers = std::array<asio::const_buffer, 2>;
+    beast::buffers_suffix<Buffers> rest(Buffers{asio::buffer(wire->first), asio::buffer(wire->second)});
     auto& sock = stream_.socket();
     beast::error_code ec;
     sock.non_blocking(true, ec);
-    size_t done = 0;
-    while (!ec && done < wire->size()) done += sock.write_some(asio::buffer(wire->data() + done, wire->size() - done), ec);
+    while (!ec && beast::buffer_bytes(rest) > 0) rest.consume(sock.write_some(rest, ec));
     if (ec == asio::error::would_block || ec == asio::error::try_again) {
       auto self = shared_from_this();
-      asio::post(stream_.get_executor(), [self, wire, done] {
-        asio::async_write(self->stream_, asio::buffer(wire->data() + done, wire->size() - done),
-                          [self, wire](beast::error_code e, size_t) { self->after_write(e); });
+      asio::post(stream_.get_executor(), [self, wire, rest] {
+        asio::async_write(self->stream_, rest, [self, wire](beast::error_code e, size_t) { self->after_write(e); });
       });
       return;
     }
@@ -795,7 +796,6 @@ int run_servers(const std::vector<std::shared_ptr<const Service>>& services) {
     if (embedded) dapr::Embedded::instance().unregister_app(app->startup.app_id);
     app->workers.join();
   }
-  for (auto& app : apps) app->log = nullptr;
   access_log.reset();  // the last lines, before the final message
   std::fprintf(stderr, "edgecar: stopped\n");
   return 0;

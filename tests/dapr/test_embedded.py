@@ -12,6 +12,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "support"))
 from edgecar_server import ROOT, Apps  # noqa: E402
 
 GUESTS = os.path.abspath(os.environ.get("DAPR_GUEST_DIR", "build/tests/dapr_guests"))
+SERVE_GUESTS = os.path.abspath(os.environ.get("SERVE_GUEST_DIR", "build/tests/serve_guests"))
 
 
 def probe(routes):
@@ -152,3 +153,24 @@ def test_hostile_guest_gets_error_codes():
     assert got["saved"] == "204" and got["valid_handle"] == "1" and got["close_once"] == "0" and got["header_absent"] == "-4"
     assert got["opened_before_limit"] == "64" and got["over_the_limit"] == "-2" and got["open_again"] == "1"
     assert "an argument lies outside guest memory" in r.stderr
+
+
+def test_drain_waits_for_a_delivery_in_progress(tmp_path):
+    """SIGTERM while a subscriber is still handling an event: the server lets the
+    delivery finish (and logs it) before it stops, and exits cleanly."""
+    d = tmp_path / "m"
+    d.mkdir()
+    (d / "pub.yaml").write_text("app_id: pub\nlisten: 127.0.0.1:0\nfunctions:\n" + probe(["/publish"]))
+    (d / "slow.yaml").write_text("app_id: slow\nlisten: 127.0.0.1:0\nfunctions:\n"
+                                 f"  - route: /slow\n    module: {SERVE_GUESTS}/misbehave.wasm\n    env: {{MISBEHAVE: sleep}}\n"
+                                 "subscriptions:\n  - {pubsub: pubsub, topic: slow, route: /slow}\n")
+    a = Apps(tmp_path, ["pub", "slow"], main="pub", manifest_dir=str(d), env={"EDGECAR_STATE_FILE": str(tmp_path / "state.sqlite")})
+    try:
+        assert json.loads(a.request("POST", "/publish?topic=slow", b'{"n": 1}')[2])["status"] == 204
+        time.sleep(0.15)  # the guest sleeps 500 ms: the delivery is under way
+    finally:
+        a.stop()
+    assert a.proc.returncode == 0
+    log = a.log_path.read_text()
+    delivered = log.find('"target":"/slow"')
+    assert delivered >= 0 and delivered < log.find("edgecar: stopped"), log[-2000:]

@@ -73,6 +73,7 @@ TEST(RouteMatch, UnsupportedExpressionsAreRefusedWithTheReason) {
   EXPECT_NE(refused("event.type == 'a' extra").find("unexpected"), std::string::npos);
   EXPECT_NE(refused("").find("ends early"), std::string::npos);
   EXPECT_NE(refused("has(other.x)").find("has() takes a field of event"), std::string::npos);
+  EXPECT_NE(refused("has(event.type.startsWith(\"a\"))").find("has() takes a field of event"), std::string::npos);
 }
 
 }  // namespace

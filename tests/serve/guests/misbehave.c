@@ -1,4 +1,5 @@
-// Fails on request (?trap, ?loop, ?exit, ?status, ?sleep, ?mem) to exercise the limits.
+// Fails on request (?trap, ?loop, ?exit, ?status, ?sleep, ?mem) to exercise the limits;
+// without a query, the environment variable MISBEHAVE says how (for pub/sub deliveries).
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -6,6 +7,7 @@
 
 int main(void) {
   const char* q = getenv("QUERY_STRING");
+  if (!q || !*q) q = getenv("MISBEHAVE");
   if (!q) q = "";
   if (!strcmp(q, "trap")) __builtin_trap();
   if (!strcmp(q, "loop")) for (volatile int i = 0;; ++i) {}
