@@ -7,7 +7,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "support"))
 from edgecar_server import Apps  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-DATA = os.path.abspath(os.environ.get("DATA_DIR", os.path.join(HERE, "..", "..", "..", "shared", "data")))
+from shared_data import DATA  # noqa: E402  (the suite runs only where it exists: tests/CMakeLists.txt)
 OUT = os.path.abspath(os.environ.get("BROWSER_OUT_DIR", "browser-output"))
 
 

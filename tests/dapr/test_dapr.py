@@ -19,11 +19,11 @@ import pytest
 from PIL import Image
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "support"))
-from edgecar_server import BIN, ROOT  # noqa: E402
+from edgecar_server import BIN, ROOT, absolute_paths  # noqa: E402
+from shared_data import DATA, require  # noqa: E402
 
 GUESTS = os.path.abspath(os.environ.get("DAPR_GUEST_DIR", "build/tests/dapr_guests"))
 SERVE_GUESTS = os.path.abspath(os.environ.get("SERVE_GUEST_DIR", "build/tests/serve_guests"))
-DATA = os.path.abspath(os.environ.get("DATA_DIR", os.path.join(ROOT, "..", "shared", "data")))
 
 
 def daprd_path():
@@ -343,11 +343,11 @@ def test_daprd_started_before_the_app(tmp_path):
 
 def test_demo_in_dapr_mode(tmp_path):
     """The four demo apps, each beside its own daprd, Redis for state and pub/sub."""
+    require("images")
     c = Cluster(tmp_path)
     try:
         for app in ["grayscale", "classify", "events", "web"]:
-            text = open(os.path.join(ROOT, "demo", f"{app}.yaml")).read()
-            text = text.replace("../../shared/data", DATA).replace("../", ROOT + "/")
+            text = absolute_paths(open(os.path.join(ROOT, "demo", f"{app}.yaml")).read(), os.path.join(ROOT, "demo"))
             path = tmp_path / f"demo-{app}.yaml"
             path.write_text(text)
             c.start_app(app, str(path))

@@ -15,7 +15,7 @@ from PIL import Image
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "support"))
 from edgecar_server import Apps  # noqa: E402
 
-DATA = os.path.abspath(os.environ.get("DATA_DIR", os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "data")))
+from shared_data import DATA  # noqa: E402  (the suite runs only where it exists: tests/CMakeLists.txt)
 IMAGES = sorted(glob.glob(os.path.join(DATA, "images", "*")))
 ALL = ["web", "grayscale", "classify", "events"]
 

@@ -61,7 +61,7 @@ def test_image_holds_what_the_manifests_use():
     script = open(os.path.join(ROOT, "deploy", "kubernetes", "build-image.sh")).read()
     copies = re.findall(r"^COPY (\S+) (\S+)$", dockerfile, re.M)
     staged = dict(copies)
-    for src in ["bin/edgecar", "lib/", "build/functions/", "demo/", "web/", "shared/data/"]:
+    for src in ["bin/edgecar", "lib/", "build/functions/", "demo/", "web/"]:
         assert src in staged, src
     for app in APPS:
         m = manifest(app)
@@ -70,8 +70,13 @@ def test_image_holds_what_the_manifests_use():
             assert f["module"].startswith("../build/functions/")
             assert os.path.isfile(os.path.join(ROOT, "functions", os.path.basename(f["module"])[:-5], os.path.basename(f["module"])[:-5] + ".cpp")) or "-rs" in f["module"]
             for spec in f.get("nn_preload", []):
-                assert spec.split(":", 3)[3].startswith("../../shared/data/models/")
-    assert "cp -r ../shared/data/models ../shared/data/labels" in script
+                # The model ships in the repository (demo/models/), inside the image's demo/.
+                model = spec.split(":", 3)[3]
+                assert not model.startswith("../"), model
+                assert os.path.isfile(os.path.join(ROOT, "demo", model)), model
+            for d in f.get("dirs", []):
+                assert os.path.isdir(os.path.join(ROOT, "demo", d.split(":")[0])), d
+    assert "shared" not in script and "shared" not in dockerfile  # nothing from beside the repository
     assert "EDGECAR_LITERT_LIBRARY=/opt/edgecar/lib/libLiteRt.so" in dockerfile
 
 

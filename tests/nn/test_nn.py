@@ -20,7 +20,7 @@ from edgecar_server import BIN, Server  # noqa: E402
 
 GUESTS = os.path.abspath(os.environ.get("NN_GUEST_DIR", "build/tests/nn_guests"))
 FUNCTIONS = os.path.abspath(os.environ.get("FUNCTIONS_DIR", "build/functions"))
-DATA = os.path.abspath(os.environ.get("DATA_DIR", "../shared/data"))
+from shared_data import DATA  # noqa: E402  (the suite runs only where it exists: tests/CMakeLists.txt)
 IMAGES = sorted(glob.glob(os.path.join(DATA, "images", "*")))
 MODELS = {  # file: input size
     "mobilenet_v2_1.0_224_quant": 224,

@@ -68,6 +68,13 @@ class Server:
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 
 
+def absolute_paths(text, manifest_dir):
+    """A manifest's paths relative to its directory made absolute, for a copy elsewhere:
+    ../ prefixes, and the model and labels in the demo's own models/ directory."""
+    text = re.sub(r"(?<![\w./])((?:\.\./)+)", lambda m: os.path.normpath(os.path.join(manifest_dir, m.group(1))) + "/", text)
+    return text.replace("cpu:models/", f"cpu:{manifest_dir}/models/").replace('"models:', f'"{manifest_dir}/models:')
+
+
 class Apps(Server):
     """Several apps in one `edgecar serve` process, from the demo's manifests (paths made
     absolute, every app on a free port); `port` is the named app's."""
@@ -80,8 +87,7 @@ class Apps(Server):
             for old, new in (overrides or {}).get(name, []):
                 assert old in text, old
                 text = text.replace(old, new)
-            # Paths relative to the manifest's directory become absolute.
-            text = re.sub(r"(?<![\w./])((?:\.\./)+)", lambda m: os.path.normpath(os.path.join(manifest_dir, m.group(1))) + "/", text)
+            text = absolute_paths(text, manifest_dir)
             lines = [("listen: 127.0.0.1:0" if line.startswith("listen:") else line) for line in text.splitlines()]
             text = "\n".join(lines) + "\n"
             path = tmp_path / (name + ".yaml")
