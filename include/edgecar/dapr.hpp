@@ -18,24 +18,14 @@
 #include <vector>
 
 #include "edgecar/edgecar.hpp"
+#include "edgecar/http.hpp"
 
 namespace edgecar::dapr {
 
-using Headers = std::vector<std::pair<std::string, std::string>>;
-
-struct ApiRequest {
-  std::string method;  // GET, POST, ...
-  std::string target;  // "/v1.0/state/statestore/key?..."
-  Headers headers;
-  std::string body;
-};
-
-struct ApiResponse {
-  unsigned status = 200;
-  Headers headers;
-  std::string body;
-  std::string header(std::string_view name) const;
-};
+// A call to Dapr's HTTP API: method, path ("/v1.0/state/statestore/key"), query,
+// headers and body; the answer is daprd's (or embedded mode's) response.
+using ApiRequest = http::Request;
+using ApiResponse = http::Response;
 
 class Backend {
  public:
@@ -53,41 +43,11 @@ struct Subscription {
   std::string pubsub, topic, route;
   std::vector<std::pair<std::string, std::string>> rules;  // (CEL match, path)
   std::string dead_letter_topic;
+  int line = 0;  // where a manifest declares it (for messages)
 };
 
-// What embedded mode needs from an app served by this process.
-struct LocalApp {
-  std::string app_id;
-  std::vector<Subscription> subscriptions;
-  // Runs a request against the app's routes (method, path, query, headers, body).
-  std::function<ApiResponse(const std::string& method, const std::string& path, const std::string& query, const Headers& headers,
-                            const std::string& body)>
-      handle;
-};
-
-// The process's embedded Dapr: apps register themselves as they start.
-class Embedded final : public Backend {
- public:
-  static Embedded& instance();
-  // State is kept in this SQLite file (created if missing); call before the first use.
-  Expected<void> open_state(const std::string& path);
-  void register_app(LocalApp app);
-  // Returns once no invocation or delivery into the app is still running.
-  void unregister_app(const std::string& app_id);
-  ApiResponse call(const ApiRequest& request, const std::string& caller) override;
-  std::string describe() const override;
-  // Waits until every published event has been delivered (or given up on); for tests.
-  void flush();
-  ~Embedded() override;
-
-  struct Impl;
-
- private:
-  Embedded();
-  std::unique_ptr<Impl> impl_;
-};
-
-// The backend edgecar uses: the sidecar when DAPR_HTTP_PORT is set, else embedded.
+// The backend edgecar uses: the sidecar when DAPR_HTTP_PORT is set, else embedded (the
+// process's own, answering in process; see src/dapr/embedded.hpp).
 std::shared_ptr<Backend> from_environment();
 
 // The dapr state of one store (one request): backend, caller, trace context, and the

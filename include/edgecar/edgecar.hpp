@@ -115,6 +115,7 @@ struct Error {
   std::string message;
   std::optional<TrapKind> trap;       // set when kind == Trap
   int32_t exit_code = 0;              // set when trap == Exit
+  int32_t guest_code = 0;             // a host module's error code for the guest (WASI-NN's nn_errno)
   std::vector<std::string> backtrace;  // innermost frame first, for traps
 
   // "<kind>: <message>", e.g. "malformed: unexpected end of section 10 at offset 0x1f3".

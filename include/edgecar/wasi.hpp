@@ -34,11 +34,8 @@ class Context {
   static Expected<std::unique_ptr<Context>> create(Config config);
   ~Context();
 
-  // Makes this the WASI context of `store` and adds the wasi_snapshot_preview1
-  // functions to `imports`. The context must outlive the store's use of them.
-  void add_to(Store& store, Imports& imports);
-  // Only makes this the WASI context of `store`, for instances linked against
-  // shared_functions() (the service host does this per request).
+  // Makes this the WASI context of `store`, for instances linked against
+  // shared_functions(). The context must outlive the store's use of them.
   void attach(Store& store);
 
   // The wasi_snapshot_preview1 functions, created once per process: each call finds its
@@ -46,7 +43,6 @@ class Context {
   static const HostFunctions& shared_functions();
 
   struct Impl;
-  Impl& impl() { return *impl_; }
 
  private:
   explicit Context(std::unique_ptr<Impl> impl);

@@ -13,10 +13,9 @@
 
 #include "cli/commands.hpp"
 #include "edgecar/edgecar.hpp"
-#include "edgecar/dapr.hpp"
-#include "edgecar/image.hpp"
 #include "edgecar/nn.hpp"
 #include "edgecar/wasi.hpp"
+#include "host/host_module.hpp"
 
 namespace edgecar::cli {
 
@@ -139,42 +138,35 @@ int run(const RunOptions& o) {
     print_error(module.error());
     return kExitLoad;
   }
-  auto ctx = wasi::Context::create(std::move(config));
-  if (!ctx) {
-    print_error(ctx.error());
-    return kExitUsage;
-  }
-  nn::GraphSet graphs;
-  nn::Options nn_options;
-  nn_options.threads = o.nn_threads;
+  // `edgecar run` grants every host module; `edgecar serve` grants them per function.
+  // dapr: the sidecar when DAPR_HTTP_PORT is set, else embedded (state in memory or
+  // EDGECAR_STATE_FILE; no apps to invoke).
+  host::Settings settings;
+  settings.app_id = program;
+  settings.nn_options.threads = o.nn_threads;
   for (const auto& spec : o.nn_preload) {
     auto p = nn::parse_preload(spec);
     if (!p) {
       print_error(p.error());
       return kExitUsage;
     }
-    auto g = nn::load_preload(*p, nn_options);
-    if (!g) {
-      print_error(g.error());
-      return kExitLoad;
-    }
-    graphs[p->name] = *g;
+    settings.nn_preload.push_back(*p);
   }
-  nn::Context nn_ctx(graphs, nn_options);
+  auto granted = host::Granted::everything(settings);
+  if (!granted) {
+    print_error(granted.error());
+    return kExitLoad;
+  }
   StoreLimits limits;
   if (o.max_memory_mib) limits.max_memory_pages = o.max_memory_mib * 16;
   Store store(limits);
-  Imports imports;
-  (*ctx)->add_to(store, imports);
-  // `edgecar run` grants every host module; `edgecar serve` grants them per function.
-  nn_ctx.attach(store);
-  imports.add_all(nn::Context::shared_functions().imports());
-  imports.add_all(image::shared_functions().imports());
-  // dapr: the sidecar when DAPR_HTTP_PORT is set, else embedded (state in memory or
-  // EDGECAR_STATE_FILE; no apps to invoke).
-  dapr::Context dapr_ctx(dapr::from_environment(), program, "");
-  dapr_ctx.attach(store);
-  imports.add_all(dapr::Context::shared_functions().imports());
+  host::Call call{std::move(config)};
+  auto attached = granted->attach(store, call);
+  if (!attached) {
+    print_error(attached.error());
+    return kExitUsage;
+  }
+  const Imports& imports = granted->imports();
   Watchdog watchdog(store, o.timeout_seconds);
   auto instance = store.instantiate(*module, imports);
   if (!instance) return report(instance.error(), o);

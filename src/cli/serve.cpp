@@ -32,9 +32,9 @@ int serve(const ServeOptions& o) {
       // daprd evaluates any CEL; embedded Dapr a subset: say which rules only work under daprd.
       for (const auto& sub : svc.manifest.subscriptions)
         for (const auto& [match, target] : sub.rules)
-          if (auto parsed = dapr::RouteMatch::parse(match); auto* why = std::get_if<std::string>(&parsed))
+          if (auto parsed = dapr::RouteMatch::parse(match); !parsed)
             std::printf("%s:%d: note: rule \"%s\" (topic %s) works under daprd only; embedded mode skips it: %s\n", path.c_str(), sub.line,
-                        match.c_str(), sub.topic.c_str(), why->c_str());
+                        match.c_str(), sub.topic.c_str(), parsed.error().message.c_str());
       continue;
     }
     if (o.port >= 0 || !o.address.empty()) {

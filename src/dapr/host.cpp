@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "edgecar/dapr.hpp"
+#include "edgecar/guest_memory.hpp"
 
 namespace edgecar::dapr {
 
@@ -75,7 +76,7 @@ struct Context::Impl {
         break;
       }
     if (slot == responses.size() && responses.size() >= kMaxOpenResponses) return kTooManyOpen;
-    if (!traceparent.empty()) req.headers.emplace_back("traceparent", traceparent);
+    if (!traceparent.empty()) req.headers.add("traceparent", traceparent);
     auto r = std::make_unique<ApiResponse>(backend->call(req, app_id));
     if (slot == responses.size()) responses.push_back(std::move(r));
     else responses[slot] = std::move(r);
@@ -97,15 +98,26 @@ struct Args {
   bool ok = true;
   // The string at argument pair (i, i+1).
   std::string str(size_t i) {
-    uint32_t ptr = c.u32(i), len = c.u32(i + 1);
-    Memory* m = c.memory();
-    if (!m || len > kMaxArgument || static_cast<uint64_t>(ptr) + len > m->size_bytes()) {
+    uint32_t len = c.u32(i + 1);
+    auto s = len <= kMaxArgument ? GuestMemory(c).string(c.u32(i), len) : std::nullopt;
+    if (!s) {
       ok = false;
       return "";
     }
-    return std::string(reinterpret_cast<const char*>(m->data() + ptr), len);
+    return std::move(*s);
   }
 };
+
+// A request to Dapr's API at target (a path, and ?query when there is one).
+ApiRequest api(std::string method, const std::string& target, std::string body) {
+  ApiRequest r;
+  r.method = std::move(method);
+  size_t q = target.find('?');
+  r.path = target.substr(0, q);
+  if (q != std::string::npos) r.query = target.substr(q + 1);
+  r.body = std::move(body);
+  return r;
+}
 
 using Build = std::function<std::optional<ApiRequest>(Args&)>;
 }  // namespace
@@ -136,7 +148,7 @@ const HostFunctions& Context::shared_functions() {
       });
     };
     auto with_type = [](ApiRequest r, const std::string& ctype) {
-      r.headers.emplace_back("Content-Type", ctype.empty() ? "application/json" : ctype);
+      r.headers.add("Content-Type", ctype.empty() ? "application/json" : ctype);
       return r;
     };
     // invoke(app, method, verb, body, content_type, headers): service invocation;
@@ -145,7 +157,7 @@ const HostFunctions& Context::shared_functions() {
       std::string app = a.str(0), method = a.str(2), verb = a.str(4), body = a.str(6), ctype = a.str(8), lines = a.str(10);
       if (verb.empty()) verb = "POST";
       while (!method.empty() && method[0] == '/') method.erase(0, 1);
-      ApiRequest r = with_type(ApiRequest{verb, "/v1.0/invoke/" + encode_segment(app) + "/method/" + encode_method(method), {}, body}, ctype.empty() ? "application/octet-stream" : ctype);
+      ApiRequest r = with_type(api(verb, "/v1.0/invoke/" + encode_segment(app) + "/method/" + encode_method(method), body), ctype.empty() ? "application/octet-stream" : ctype);
       size_t at = 0;
       while (at < lines.size()) {
         size_t end = lines.find('\n', at);
@@ -157,19 +169,19 @@ const HostFunctions& Context::shared_functions() {
         if (colon == std::string::npos || colon == 0) continue;
         std::string name = line.substr(0, colon), value = line.substr(colon + 1);
         while (!value.empty() && value[0] == ' ') value.erase(0, 1);
-        std::string lower = name;
-        for (auto& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
         bool token_char = std::all_of(name.begin(), name.end(), [](char ch) { return std::isalnum(static_cast<unsigned char>(ch)) || ch == '-' || ch == '_'; });
         // The transport's own headers stay the host's.
-        if (!token_char || lower == "host" || lower == "content-length" || lower == "content-type" || lower == "dapr-api-token" || lower == "transfer-encoding") continue;
-        r.headers.emplace_back(name, value);
+        bool transport = false;
+        for (const char* own : {"host", "content-length", "content-type", "dapr-api-token", "transfer-encoding"}) transport = transport || http::iequals(name, own);
+        if (!token_char || transport) continue;
+        r.headers.add(name, value);
       }
       return r;
     });
     // state_get(store, key)
     add_call("state_get", 4, [](Args& a) -> std::optional<ApiRequest> {
       std::string store = a.str(0), key = a.str(2);
-      return ApiRequest{"GET", "/v1.0/state/" + encode_segment(store) + "/" + encode_segment(key), {}, ""};
+      return api("GET", "/v1.0/state/" + encode_segment(store) + "/" + encode_segment(key), "");
     });
     // state_save(store, key, value, etag, first_write)
     add_call("state_save", 9, [with_type](Args& a) -> std::optional<ApiRequest> {
@@ -177,13 +189,13 @@ const HostFunctions& Context::shared_functions() {
       json item{{"key", key}, {"value", as_json(value)}};
       if (!etag.empty()) item["etag"] = etag;
       item["options"] = {{"concurrency", a.c.u32(8) ? "first-write" : "last-write"}};
-      return with_type(ApiRequest{"POST", "/v1.0/state/" + encode_segment(store), {}, json::array({item}).dump()}, "");
+      return with_type(api("POST", "/v1.0/state/" + encode_segment(store), json::array({item}).dump()), "");
     });
     // state_delete(store, key, etag, first_write)
     add_call("state_delete", 7, [](Args& a) -> std::optional<ApiRequest> {
       std::string store = a.str(0), key = a.str(2), etag = a.str(4);
-      ApiRequest r{"DELETE", "/v1.0/state/" + encode_segment(store) + "/" + encode_segment(key) + (a.c.u32(6) ? "?concurrency=first-write" : ""), {}, ""};
-      if (!etag.empty()) r.headers.emplace_back("If-Match", etag);
+      ApiRequest r = api("DELETE", "/v1.0/state/" + encode_segment(store) + "/" + encode_segment(key) + (a.c.u32(6) ? "?concurrency=first-write" : ""), "");
+      if (!etag.empty()) r.headers.add("If-Match", etag);
       return r;
     });
     // state_bulk_get(store, keys_json): keys_json is a JSON array of keys
@@ -191,22 +203,22 @@ const HostFunctions& Context::shared_functions() {
       std::string store = a.str(0), keys = a.str(2);
       json k = json::parse(keys, nullptr, false);
       if (!k.is_array()) k = json::array();
-      return with_type(ApiRequest{"POST", "/v1.0/state/" + encode_segment(store) + "/bulk", {}, json{{"keys", k}}.dump()}, "");
+      return with_type(api("POST", "/v1.0/state/" + encode_segment(store) + "/bulk", json{{"keys", k}}.dump()), "");
     });
     // state_transaction(store, operations_json): Dapr's {"operations": [...]} body
     add_call("state_transaction", 4, [with_type](Args& a) -> std::optional<ApiRequest> {
       std::string store = a.str(0), body = a.str(2);
-      return with_type(ApiRequest{"POST", "/v1.0/state/" + encode_segment(store) + "/transaction", {}, body}, "");
+      return with_type(api("POST", "/v1.0/state/" + encode_segment(store) + "/transaction", body), "");
     });
     // publish(pubsub, topic, data, content_type)
     add_call("publish", 8, [with_type](Args& a) -> std::optional<ApiRequest> {
       std::string pubsub = a.str(0), topic = a.str(2), data = a.str(4), ctype = a.str(6);
-      return with_type(ApiRequest{"POST", "/v1.0/publish/" + encode_segment(pubsub) + "/" + encode_segment(topic), {}, data}, ctype);
+      return with_type(api("POST", "/v1.0/publish/" + encode_segment(pubsub) + "/" + encode_segment(topic), data), ctype);
     });
     // secret_get(store, key)
     add_call("secret_get", 4, [](Args& a) -> std::optional<ApiRequest> {
       std::string store = a.str(0), key = a.str(2);
-      return ApiRequest{"GET", "/v1.0/secrets/" + encode_segment(store) + "/" + encode_segment(key), {}, ""};
+      return api("GET", "/v1.0/secrets/" + encode_segment(store) + "/" + encode_segment(key), "");
     });
     // binding_invoke(name, operation, data, metadata_json)
     add_call("binding_invoke", 8, [with_type](Args& a) -> std::optional<ApiRequest> {
@@ -214,7 +226,7 @@ const HostFunctions& Context::shared_functions() {
       json m = json::parse(meta, nullptr, false);
       json body{{"operation", op.empty() ? "create" : op}, {"data", as_json(data)}};
       if (m.is_object()) body["metadata"] = m;
-      return with_type(ApiRequest{"POST", "/v1.0/bindings/" + encode_segment(name), {}, body.dump()}, "");
+      return with_type(api("POST", "/v1.0/bindings/" + encode_segment(name), body.dump()), "");
     });
 
     // Response accessors.
@@ -228,25 +240,17 @@ const HostFunctions& Context::shared_functions() {
     };
     using V = ValType;
     auto copy_out = [](HostCall& c, const std::string& s, uint32_t buf, uint32_t cap) -> int32_t {
-      Memory* m = c.memory();
-      uint32_t n = std::min<uint32_t>(cap, static_cast<uint32_t>(s.size()));
-      if (!m || static_cast<uint64_t>(buf) + n > m->size_bytes()) return kBadArgument;
-      std::memcpy(m->data() + buf, s.data(), n);
-      return static_cast<int32_t>(s.size());
+      return GuestMemory(c).write_prefix(buf, cap, s) ? static_cast<int32_t>(s.size()) : kBadArgument;
     };
     add_resp("response_status", {V::I32}, [](HostCall&, Context::Impl&, ApiResponse& r) { return static_cast<int32_t>(r.status); });
     // response_read(h, buf, cap) -> body length (copies at most cap bytes)
     add_resp("response_read", {V::I32, V::I32, V::I32}, [copy_out](HostCall& c, Context::Impl&, ApiResponse& r) { return copy_out(c, r.body, c.u32(1), c.u32(2)); });
     // response_header(h, name, name_len, buf, cap) -> value length, or -4 when absent
     add_resp("response_header", {V::I32, V::I32, V::I32, V::I32, V::I32}, [copy_out](HostCall& c, Context::Impl&, ApiResponse& r) -> int32_t {
-      Memory* m = c.memory();
-      if (!m || static_cast<uint64_t>(c.u32(1)) + c.u32(2) > m->size_bytes()) return kBadArgument;
-      std::string name(reinterpret_cast<const char*>(m->data() + c.u32(1)), c.u32(2));
-      for (const auto& [k, v] : r.headers) {
-        if (k.size() == name.size() && std::equal(k.begin(), k.end(), name.begin(), [](char x, char y) { return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y)); }))
-          return copy_out(c, v, c.u32(3), c.u32(4));
-      }
-      return -4;
+      auto name = GuestMemory(c).string(c.u32(1), c.u32(2));
+      if (!name) return kBadArgument;
+      const std::string* v = r.headers.find(*name);
+      return v ? copy_out(c, *v, c.u32(3), c.u32(4)) : -4;
     });
     add_resp("response_close", {V::I32}, [](HostCall& c, Context::Impl& ctx, ApiResponse&) {
       ctx.responses[c.u32(0)].reset();

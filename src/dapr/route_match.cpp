@@ -267,13 +267,13 @@ std::optional<json> eval(const Node& n, const json& event) {
 
 }  // namespace
 
-std::variant<RouteMatch, std::string> RouteMatch::parse(std::string_view expr) {
+Expected<RouteMatch> RouteMatch::parse(std::string_view expr) {
   try {
     RouteMatch m;
     m.root_ = Parser(expr).parse();
     return m;
   } catch (const ParseError& e) {
-    return e.message;
+    return Error{ErrorKind::Usage, e.message};
   }
 }
 

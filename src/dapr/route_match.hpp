@@ -14,16 +14,17 @@
 #include <memory>
 #include <string>
 #include <string_view>
-#include <variant>
 
 #include <nlohmann/json.hpp>
+
+#include "edgecar/edgecar.hpp"
 
 namespace edgecar::dapr {
 
 class RouteMatch {
  public:
-  // The expression, or a message that says what in it is not supported.
-  static std::variant<RouteMatch, std::string> parse(std::string_view expr);
+  // The expression, or an error whose message says what in it is not supported.
+  static Expected<RouteMatch> parse(std::string_view expr);
   // Whether the event matches. A missing field or a comparison of different types is
   // not a match (CEL reports an error there): the next rule is tried.
   bool matches(const nlohmann::json& event) const;

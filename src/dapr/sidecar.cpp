@@ -6,31 +6,18 @@
 #include <boost/beast/http.hpp>
 #include <cstdlib>
 
+#include "dapr/embedded.hpp"
 #include "edgecar/dapr.hpp"
 
 namespace edgecar::dapr {
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
-namespace http = beast::http;
-
-std::string ApiResponse::header(std::string_view name) const {
-  for (const auto& [k, v] : headers) {
-    if (k.size() == name.size() && std::equal(k.begin(), k.end(), name.begin(), [](char a, char b) { return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b)); }))
-      return v;
-  }
-  return "";
-}
+namespace bhttp = beast::http;
 
 namespace {
 
-ApiResponse unavailable(const std::string& what) {
-  ApiResponse r;
-  r.status = 503;
-  r.headers.emplace_back("Content-Type", "application/json");
-  r.body = "{\"errorCode\":\"ERR_EDGECAR_SIDECAR_UNAVAILABLE\",\"message\":\"" + what + "\"}";
-  return r;
-}
+ApiResponse unavailable(const std::string& what) { return api_error(503, "ERR_EDGECAR_SIDECAR_UNAVAILABLE", what); }
 
 class Sidecar final : public Backend {
  public:
@@ -46,25 +33,25 @@ class Sidecar final : public Backend {
     stream.expires_after(std::chrono::milliseconds(timeout_ms_));
     stream.connect(asio::ip::tcp::endpoint(addr, port_), ec);
     if (ec) return unavailable("daprd at " + describe() + " is unreachable: " + ec.message());
-    http::request<http::string_body> r{http::string_to_verb(req.method), req.target, 11};
-    if (r.method() == http::verb::unknown) r.method_string(req.method);
-    r.set(http::field::host, host_ + ":" + std::to_string(port_));
-    r.set(http::field::user_agent, "edgecar");
+    bhttp::request<bhttp::string_body> r{bhttp::string_to_verb(req.method), req.target(), 11};
+    if (r.method() == bhttp::verb::unknown) r.method_string(req.method);
+    r.set(bhttp::field::host, host_ + ":" + std::to_string(port_));
+    r.set(bhttp::field::user_agent, "edgecar");
     for (const auto& [k, v] : req.headers) r.set(k, v);
     if (!token_.empty()) r.set("dapr-api-token", token_);
     r.body() = req.body;
     r.prepare_payload();
-    http::write(stream, r, ec);
+    bhttp::write(stream, r, ec);
     if (ec) return unavailable("writing to daprd failed: " + ec.message());
     beast::flat_buffer buf;
-    http::response_parser<http::string_body> parser;
+    bhttp::response_parser<bhttp::string_body> parser;
     parser.body_limit(64ull << 20);
-    http::read(stream, buf, parser, ec);
+    bhttp::read(stream, buf, parser, ec);
     if (ec) return unavailable(ec == beast::error::timeout ? "daprd did not answer within " + std::to_string(timeout_ms_) + " ms" : "reading daprd's answer failed: " + ec.message());
     auto& res = parser.get();
     ApiResponse out;
     out.status = res.result_int();
-    for (const auto& h : res) out.headers.emplace_back(std::string(h.name_string()), std::string(h.value()));
+    for (const auto& h : res) out.headers.add(std::string(h.name_string()), std::string(h.value()));
     out.body = std::move(res.body());
     stream.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ec);
     return out;

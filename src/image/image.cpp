@@ -2,6 +2,7 @@
 // (simplified API), giflib (first frame, read record by record so that later frames are
 // never decoded) and libwebp; BMP by hand. Every size is checked against the input's
 // length and the pixel cap before memory is allocated.
+#include "edgecar/guest_memory.hpp"
 #include "edgecar/image.hpp"
 
 #include <gif_lib.h>
@@ -329,12 +330,9 @@ namespace {
 
 // Guest memory as a span, or empty with ok=false when out of bounds.
 std::span<uint8_t> guest(HostCall& c, uint32_t ptr, uint32_t len, bool& ok) {
-  Memory* m = c.memory();
-  if (!m || static_cast<uint64_t>(ptr) + len > m->size_bytes()) {
-    ok = false;
-    return {};
-  }
-  return {m->data() + ptr, len};
+  auto s = GuestMemory(c).span(ptr, len);
+  ok = ok && s.has_value();
+  return s.value_or(std::span<uint8_t>());
 }
 
 int32_t code(Errc e) { return static_cast<int32_t>(e); }

@@ -1,4 +1,4 @@
-// The inference backends behind WASI-NN. Inside src/nn an Error's exit_code carries the
+// The inference backends behind WASI-NN. Inside src/nn an Error's guest_code carries the
 // nn_errno the guest receives (see nn_error); the message is for the log.
 #pragma once
 
@@ -14,10 +14,10 @@ namespace edgecar::nn {
 
 inline Error nn_error(Errno code, std::string message) {
   Error e{ErrorKind::Usage, std::move(message)};
-  e.exit_code = static_cast<int32_t>(code);
+  e.guest_code = static_cast<int32_t>(code);
   return e;
 }
-inline Errno errno_of(const Error& e) { return e.exit_code ? static_cast<Errno>(e.exit_code) : Errno::RuntimeError; }
+inline Errno errno_of(const Error& e) { return e.guest_code ? static_cast<Errno>(e.guest_code) : Errno::RuntimeError; }
 
 size_t element_size(TensorType t);
 const char* to_string(TensorType t);

@@ -12,6 +12,7 @@
 #include <fstream>
 #include <mutex>
 
+#include "edgecar/guest_memory.hpp"
 #include "nn/backend.hpp"
 
 namespace edgecar::nn {
@@ -121,25 +122,25 @@ void fail(HostCall& c, const char* fn, const Error& e) {
   c.set_i32(0, static_cast<int32_t>(errno_of(e)));
 }
 
+Error out_of_bounds(const char* what) { return nn_error(Errno::InvalidArgument, std::string(what) + " out of bounds"); }
+
 Expected<std::vector<uint8_t>> read_guest(HostCall& c, uint32_t ptr, uint64_t len, const char* what) {
-  Memory* mem = c.memory();
-  if (!mem) return nn_error(Errno::InvalidArgument, "the caller has no memory");
-  if (len > mem->size_bytes()) return nn_error(Errno::InvalidArgument, std::string(what) + " out of bounds");
-  std::vector<uint8_t> out(len);
-  if (!mem->read(ptr, out)) return nn_error(Errno::InvalidArgument, std::string(what) + " out of bounds");
-  return out;
+  GuestMemory mem(c);
+  if (!mem.has_memory()) return nn_error(Errno::InvalidArgument, "the caller has no memory");
+  auto out = mem.bytes(ptr, len);
+  if (!out) return out_of_bounds(what);
+  return std::move(*out);
 }
 
+// Guest memory is little-endian, as is every host edgecar runs on (x86-64, AArch64).
 Expected<uint32_t> read_u32(HostCall& c, uint32_t ptr, const char* what) {
-  auto b = read_guest(c, ptr, 4, what);
-  if (!b) return std::move(b).error();
-  return static_cast<uint32_t>((*b)[0]) | static_cast<uint32_t>((*b)[1]) << 8 | static_cast<uint32_t>((*b)[2]) << 16 | static_cast<uint32_t>((*b)[3]) << 24;
+  uint32_t v;
+  if (!GuestMemory(c).load(ptr, v)) return out_of_bounds(what);
+  return v;
 }
 
 Expected<void> write_u32(HostCall& c, uint32_t ptr, uint32_t v, const char* what) {
-  Memory* mem = c.memory();
-  uint8_t b[4] = {static_cast<uint8_t>(v), static_cast<uint8_t>(v >> 8), static_cast<uint8_t>(v >> 16), static_cast<uint8_t>(v >> 24)};
-  if (!mem || !mem->write(ptr, b)) return nn_error(Errno::InvalidArgument, std::string(what) + " out of bounds");
+  if (!GuestMemory(c).store(ptr, v)) return out_of_bounds(what);
   return {};
 }
 
@@ -255,8 +256,7 @@ const HostFunctions& Context::shared_functions() {
       if (!out) return std::move(out).error();
       if (out->size() > c.u32(3))
         return nn_error(Errno::TooLarge, "output " + std::to_string(c.u32(1)) + " has " + std::to_string(out->size()) + " bytes, the buffer " + std::to_string(c.u32(3)));
-      Memory* mem = c.memory();
-      if (!mem || !mem->write(c.u32(2), *out)) return nn_error(Errno::InvalidArgument, "output buffer out of bounds");
+      if (!GuestMemory(c).write(c.u32(2), *out)) return out_of_bounds("output buffer");
       return write_u32(c, c.u32(4), static_cast<uint32_t>(out->size()), "bytes-written pointer");
     });
     add("finalize_execution_context", {V::I32}, [execution](HostCall& c, Context::Impl& ctx) -> Expected<void> {

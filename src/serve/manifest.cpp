@@ -1,6 +1,8 @@
 // Manifest parsing with yaml-cpp. Unknown keys are errors (a typo must not be ignored).
 #include "serve/manifest.hpp"
 
+#include "host/host_module.hpp"
+
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -119,8 +121,7 @@ FunctionSpec function(const YAML::Node& n, size_t i, const fs::path& base) {
   if (n["host_modules"]) {
     f.host_modules = strings(n["host_modules"], where + ".host_modules");
     for (const auto& h : f.host_modules)
-      if (h != "wasi" && h != "wasi_nn" && h != "image" && h != "dapr")
-        fail(n["host_modules"], where + ".host_modules: unknown host module \"" + h + "\" (available: wasi, wasi_nn, image, dapr)");
+      if (!host::find(h)) fail(n["host_modules"], where + ".host_modules: unknown host module \"" + h + "\" (available: " + host::names() + ")");
   }
   if (n["nn_preload"]) {
     for (const auto& spec : strings(n["nn_preload"], where + ".nn_preload")) {

@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "edgecar/dapr.hpp"
 #include "edgecar/edgecar.hpp"
 #include "edgecar/nn.hpp"
 #include "edgecar/wasi.hpp"
@@ -33,7 +34,7 @@ struct FunctionSpec {
   Abi abi = Abi::Wagi;
   std::vector<std::string> env;  // "KEY=VALUE"
   std::vector<wasi::Preopen> dirs;
-  std::vector<std::string> host_modules;  // beyond WASI: "wasi_nn", "image"
+  std::vector<std::string> host_modules;  // beyond WASI: names in host::registry()
   std::vector<nn::Preload> nn_preload;    // models for wasi_nn load_by_name
   std::string app_id;                     // the manifest's, for the dapr module
   FunctionLimits limits;
@@ -47,12 +48,7 @@ struct StaticSpec {
 };
 
 // A Dapr pub/sub subscription served by one of the app's functions.
-struct Subscription {
-  std::string pubsub, topic, route;
-  std::vector<std::pair<std::string, std::string>> rules;  // (CEL match, path)
-  std::string dead_letter_topic;
-  int line = 0;
-};
+using Subscription = dapr::Subscription;
 
 struct Manifest {
   std::string path;

@@ -117,11 +117,6 @@ const char kStoreKey = 0;  // Store::context key of the WASI context
 
 void Context::attach(Store& store) { store.set_context(&kStoreKey, impl_.get()); }
 
-void Context::add_to(Store& store, Imports& imports) {
-  attach(store);
-  imports.add_all(shared_functions().imports());
-}
-
 const HostFunctions& Context::shared_functions() {
   static const HostFunctions* fns = [] {
     auto* h = new HostFunctions;

@@ -1,5 +1,5 @@
-// WASI internals: the guest's file-descriptor table and bounds-checked access to guest
-// memory. Every guest pointer is checked before use; a bad one gives EFAULT.
+// WASI internals: the guest's file-descriptor table. Every guest pointer is checked
+// before use (GuestMemory); a bad one gives EFAULT.
 #pragma once
 
 #include <sys/stat.h>
@@ -13,46 +13,14 @@
 #include <string_view>
 #include <vector>
 
+#include "edgecar/guest_memory.hpp"
 #include "edgecar/wasi.hpp"
 #include "wasi/abi.hpp"
 
 namespace edgecar::wasi {
 
-// A view of the caller's linear memory for one host call.
-class GuestMemory {
- public:
-  explicit GuestMemory(Memory* m) : data_(m ? m->data() : nullptr), size_(m ? m->size_bytes() : 0) {}
-
-  bool valid(uint64_t ptr, uint64_t len) const { return ptr <= size_ && len <= size_ - ptr; }
-  uint8_t* at(uint64_t ptr) const { return data_ + ptr; }
-
-  template <class T>
-  bool load(uint32_t ptr, T& out) const {
-    if (!valid(ptr, sizeof(T))) return false;
-    std::memcpy(&out, data_ + ptr, sizeof(T));
-    return true;
-  }
-  template <class T>
-  bool store(uint32_t ptr, T v) const {
-    if (!valid(ptr, sizeof(T))) return false;
-    std::memcpy(data_ + ptr, &v, sizeof(T));
-    return true;
-  }
-  bool write(uint32_t ptr, const void* src, size_t n) const {
-    if (!valid(ptr, n)) return false;
-    if (n) std::memcpy(data_ + ptr, src, n);
-    return true;
-  }
-  // A guest string (not NUL-terminated); fails on bad pointers.
-  std::optional<std::string> string(uint32_t ptr, uint32_t len) const {
-    if (!valid(ptr, len)) return std::nullopt;
-    return std::string(reinterpret_cast<const char*>(data_ + ptr), len);
-  }
-
- private:
-  uint8_t* data_;
-  uint64_t size_;
-};
+// Guest pointers are checked through edgecar::GuestMemory (edgecar/guest_memory.hpp).
+using edgecar::GuestMemory;
 
 enum class FdKind : uint8_t {
   Host,          // a host file descriptor (file, directory, stdio, socket)

@@ -1,0 +1,62 @@
+// One app of `edgecar serve`: the service version it runs (swapped whole by hot
+// reload), its workers, deadlines, metrics and access log, and the one request pipeline
+// (dispatch) used by its HTTP sessions and by embedded Dapr alike.
+#pragma once
+
+#include <boost/asio/thread_pool.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "dapr/apps.hpp"
+#include "edgecar/http.hpp"
+#include "serve/deadlines.hpp"
+#include "serve/metrics.hpp"
+#include "serve/service.hpp"
+
+namespace edgecar::serve {
+
+// Who sent a request: a client over HTTP (daprd included), or embedded Dapr in this
+// process (an invocation from another app's guest, a pub/sub delivery).
+enum class Origin { Client, EmbeddedDapr };
+
+class App {
+ public:
+  App(std::shared_ptr<const Service> service, unsigned workers, AccessLog& log, std::string api_token);
+
+  std::shared_ptr<const Service> current() const { return current_.load(); }
+  void swap_in(std::shared_ptr<const Service> next);
+  const Manifest& startup() const { return startup_; }
+
+  // Answers one request with the service version `svc` (routed to function `fn`, -1 for
+  // none): API token, health, metrics, the Dapr app protocol, the function (run on the
+  // calling thread, in a fresh instance), static files. Counts and logs it; `start` is
+  // when the request arrived.
+  http::Response dispatch(const Service& svc, int fn, const http::Request& req, Origin origin, std::chrono::steady_clock::time_point start);
+  // The same for the current version, routed here (embedded Dapr's way in).
+  http::Response dispatch(const http::Request& req, Origin origin);
+
+  // A request that could not be read (malformed, too large): counted and logged.
+  void count_unreadable(const std::string& remote, const std::string& path, unsigned status, size_t bytes);
+
+  // What embedded Dapr needs to reach this app.
+  dapr::LocalApp local_app();
+
+  boost::asio::thread_pool& workers() { return workers_; }
+  AppMetrics& metrics() { return metrics_; }
+  std::atomic<bool> draining{false};
+
+ private:
+  http::Response answer(const Service& svc, int fn, const http::Request& req, Origin origin);
+  std::atomic<std::shared_ptr<const Service>> current_;
+  const Manifest startup_;  // listen address, port and workers, as started
+  AppMetrics metrics_;
+  Deadlines deadlines_;
+  boost::asio::thread_pool workers_;
+  AccessLog& log_;
+  std::string api_token_;  // APP_API_TOKEN: required as dapr-api-token on every call
+};
+
+}  // namespace edgecar::serve

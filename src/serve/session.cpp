@@ -1,0 +1,251 @@
+// One HTTP connection (session.hpp).
+#include "serve/session.hpp"
+
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include <array>
+#include <chrono>
+#include <limits>
+#include <optional>
+#include <sstream>
+
+#include "http/json.hpp"
+
+namespace edgecar::serve {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = beast::http;
+using tcp = asio::ip::tcp;
+
+namespace {
+constexpr uint32_t kHeaderLimit = 16 * 1024;
+constexpr uint64_t kDefaultBodyLimit = 1 << 20;  // requests that reach no function
+constexpr size_t kBodyReadChunk = 64 * 1024;      // room for each read of a request body
+constexpr auto kReadTimeout = std::chrono::seconds(30);
+}  // namespace
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket socket, App& app, IdleSessions& idle) : stream_(std::move(socket)), app_(app), idle_(idle) {
+    beast::error_code ec;
+    auto ep = stream_.socket().remote_endpoint(ec);
+    remote_ = ec ? "unknown" : ep.address().to_string();
+    auto local = stream_.socket().local_endpoint(ec);
+    if (!ec) local_port_ = local.port();
+    // Responses go out in several writes (header, body): without TCP_NODELAY, Nagle's
+    // algorithm meets the client's delayed ACK and large responses stall for ~40 ms.
+    stream_.socket().set_option(tcp::no_delay(true), ec);
+    app_.metrics().open_connections++;
+  }
+  ~Session() {
+    leave_idle();
+    app_.metrics().open_connections--;
+  }
+
+  void start() { read_header(); }
+
+  // Drain: a connection waiting for its next request is closed now.
+  void close_idle() {
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+    stream_.socket().close(ignored);
+  }
+
+ private:
+  // Runs on the network thread, or on the worker that just answered.
+  void read_header() {
+    std::lock_guard<std::mutex> lock(idle_.mu);
+    if (app_.draining) {
+      beast::error_code ignored;
+      stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+      return;
+    }
+    idle_.sessions.insert(this);
+    if (buffer_.size() == 0 && buffer_.capacity() > kBodyReadChunk / 2) buffer_.shrink_to_fit();  // idle connections stay small
+    parser_.emplace();
+    parser_->header_limit(kHeaderLimit);
+    // The body limit depends on the route: on_header sets it (a declared length over it
+    // is refused there); while the header is read, Beast must not apply its own default.
+    // (Not boost::none: Beast 1.74 compares a length with an empty optional as "over".)
+    parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
+    stream_.expires_after(kReadTimeout);
+    bhttp::async_read_header(stream_, buffer_, *parser_, beast::bind_front_handler(&Session::on_header, shared_from_this()));
+  }
+
+  void on_header(beast::error_code ec, size_t) {
+    leave_idle();
+    if (ec) return fail_read(ec);
+    auto& req = parser_->get();
+    std::string target(req.target());
+    path_ = target.substr(0, target.find('?'));
+    svc_ = app_.current();  // this request runs on the version current now
+    fn_ = svc_->route(path_);
+    uint64_t limit = body_limit();
+    // A declared length is checked now; chunked bodies are checked by the parser as
+    // they arrive.
+    if (auto len = parser_->content_length(); len && *len > limit) return fail_read(bhttp::error::body_limit);
+    parser_->body_limit(limit);
+    // Beast reads into the buffer's free space: left at the header's size, a 100 KB body
+    // would arrive in ~1 KB reads. Room for 64 KB reads makes such bodies several times faster.
+    if (parser_->chunked() || parser_->content_length().value_or(0) > buffer_.capacity() - buffer_.size())
+      buffer_.reserve(buffer_.size() + kBodyReadChunk);
+    bhttp::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&Session::on_body, shared_from_this()));
+  }
+
+  uint64_t body_limit() const { return fn_ >= 0 && svc_ ? svc_->functions[fn_]->spec().limits.max_body_bytes : kDefaultBodyLimit; }
+
+  // Read errors: a clean close, a timeout, or a malformed request answered with 4xx.
+  void fail_read(beast::error_code ec) {
+    if (ec == bhttp::error::end_of_stream || ec == asio::error::eof || ec == asio::error::connection_reset || ec == beast::error::timeout ||
+        ec == asio::error::operation_aborted) {
+      beast::error_code ignored;
+      stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+      return;
+    }
+    unsigned status = 400;
+    std::string msg = "malformed request: " + ec.message();
+    if (ec == bhttp::error::header_limit) {
+      status = 431;
+      msg = "request headers larger than " + std::to_string(kHeaderLimit) + " bytes";
+    } else if (ec == bhttp::error::body_limit) {
+      status = 413;
+      msg = "request body larger than " + std::to_string(body_limit()) + " bytes";
+    } else if (ec == bhttp::error::partial_message) {
+      return;  // the client went away mid-request
+    }
+    http::Response r = http::error_response(status, "bad_request", msg);
+    keep_alive_ = false;
+    app_.count_unreadable(remote_, path_, status, r.body.size());
+    send(std::move(r));
+  }
+
+  void on_body(beast::error_code ec, size_t) {
+    if (ec) return fail_read(ec);
+    stream_.expires_never();
+    auto start = std::chrono::steady_clock::now();
+    auto& msg = parser_->get();
+    keep_alive_ = msg.keep_alive() && !app_.draining;
+    method_ = std::string(msg.method_string());
+    origin_ = std::string(msg[bhttp::field::origin]);
+    auto req = std::make_shared<http::Request>();
+    req->method = method_;
+    req->path = path_;
+    std::string_view target(msg.target().data(), msg.target().size());
+    size_t q = target.find('?');
+    if (q != std::string_view::npos) req->query = std::string(target.substr(q + 1));
+    for (const auto& h : msg) req->headers.add(std::string(h.name_string()), std::string(h.value()));
+    req->body = std::move(msg.body());
+    req->remote_addr = remote_;
+    req->server_name = std::string(msg[bhttp::field::host]);
+    req->server_port = local_port_;
+    if (fn_ < 0) return send(app_.dispatch(*svc_, fn_, *req, Origin::Client, start));
+    // A function runs on a worker. The guard keeps the network loop alive meanwhile, so
+    // a drain waits for this response.
+    auto guard = asio::make_work_guard(stream_.get_executor());
+    asio::post(app_.workers(), [self = shared_from_this(), req, start, guard = std::move(guard)]() mutable {
+      self->write_from_worker(self->app_.dispatch(*self->svc_, self->fn_, *req, Origin::Client, start));
+      guard.reset();
+    });
+  }
+
+  void leave_idle() {
+    std::lock_guard<std::mutex> lock(idle_.mu);
+    idle_.sessions.erase(this);
+  }
+
+  // On the worker that ran the guest: the session has no operation pending, so the
+  // worker writes the response itself when the socket takes it whole (the usual case)
+  // and starts reading the next request, saving a thread handoff per request. A
+  // response the socket cannot take now (a slow client) goes to the network thread,
+  // so no worker ever waits for a client.
+  void write_from_worker(http::Response r) {
+    auto res = make_response(std::move(r));
+    // The serialized header and the body, written together without copying the body.
+    std::ostringstream head;
+    head << res->base();
+    auto wire = std::make_shared<std::pair<std::string, std::string>>(head.str(), std::move(res->body()));
+    using Buffers = std::array<asio::const_buffer, 2>;
+    beast::buffers_suffix<Buffers> rest(Buffers{asio::buffer(wire->first), asio::buffer(wire->second)});
+    auto& sock = stream_.socket();
+    beast::error_code ec;
+    sock.non_blocking(true, ec);
+    while (!ec && beast::buffer_bytes(rest) > 0) rest.consume(sock.write_some(rest, ec));
+    if (ec == asio::error::would_block || ec == asio::error::try_again) {
+      auto self = shared_from_this();
+      asio::post(stream_.get_executor(), [self, wire, rest] {
+        asio::async_write(self->stream_, rest, [self, wire](beast::error_code e, size_t) { self->after_write(e); });
+      });
+      return;
+    }
+    after_write(ec);
+  }
+
+  void after_write(beast::error_code ec) {
+    if (ec || !keep_alive_) {
+      beast::error_code ignored;
+      stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+      return;
+    }
+    read_header();
+  }
+
+  std::shared_ptr<bhttp::response<bhttp::string_body>> make_response(http::Response r) {
+    auto res = std::make_shared<bhttp::response<bhttp::string_body>>();
+    res->version(11);
+    res->result(r.status);
+    res->set(bhttp::field::server, "edgecar");
+    for (const auto& [k, v] : r.headers) res->set(k, v);
+    if (!svc_ || svc_->manifest.cors) {
+      res->set(bhttp::field::access_control_allow_origin, origin_.empty() ? "*" : origin_);
+      res->set(bhttp::field::vary, "Origin");
+    }
+    res->body() = method_ == "HEAD" ? std::string() : std::move(r.body);
+    res->keep_alive(keep_alive_);
+    res->prepare_payload();
+    return res;
+  }
+
+  void send(http::Response r) {
+    auto res = make_response(std::move(r));
+    auto self = shared_from_this();
+    bhttp::async_write(stream_, *res, [self, res](beast::error_code ec, size_t) { self->after_write(ec); });
+  }
+
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  App& app_;
+  IdleSessions& idle_;
+  std::shared_ptr<const Service> svc_;
+  std::string remote_, path_, method_, origin_;
+  uint16_t local_port_ = 0;
+  int fn_ = -1;
+  bool keep_alive_ = true;
+
+};
+
+void IdleSessions::close_all() {
+  std::lock_guard<std::mutex> lock(mu);
+  for (Session* s : sessions) s->close_idle();
+}
+
+Listener::Listener(asio::io_context& ioc, tcp::acceptor acceptor, App& app, IdleSessions& idle)
+    : ioc_(ioc), acceptor_(std::move(acceptor)), app_(app), idle_(idle) {}
+
+void Listener::accept() {
+  acceptor_.async_accept(asio::make_strand(ioc_), [self = shared_from_this()](beast::error_code ec, tcp::socket s) {
+    if (ec == asio::error::operation_aborted || !self->acceptor_.is_open()) return;
+    if (!ec) std::make_shared<Session>(std::move(s), self->app_, self->idle_)->start();
+    self->accept();
+  });
+}
+
+void Listener::stop() {
+  beast::error_code ignored;
+  acceptor_.close(ignored);
+}
+
+}  // namespace edgecar::serve
