@@ -167,10 +167,13 @@ struct StoreLimits {
   uint32_t value_stack_slots = 1u << 20;  // 8 MiB of operand stack and locals
 };
 
+class Module;
 namespace detail {
 struct ModuleData;
 struct MemoryImage;
-}
+// The engine's own view of a module (src/runtime); not part of the embedding API.
+const ModuleData& data_of(const Module& m);
+}  // namespace detail
 
 struct ImportDesc {
   std::string module;
@@ -185,6 +188,21 @@ struct ExportDesc {
   std::string type;
 };
 
+// What a module holds, for tools (edgecar inspect).
+struct ModuleSummary {
+  uint32_t imported_functions = 0, defined_functions = 0;
+  uint64_t instructions = 0;  // in the defined functions' bodies
+  struct MemoryInfo {
+    Limits limits;
+    bool imported = false;
+  };
+  std::vector<MemoryInfo> memories;
+  uint32_t tables = 0, globals = 0, data_segments = 0, element_segments = 0;
+  uint64_t data_bytes = 0;
+  std::optional<uint32_t> start;  // the start function's index
+  std::vector<std::pair<std::string, size_t>> custom_sections;  // name, bytes
+};
+
 // A decoded, validated and compiled module. Immutable and shareable between threads:
 // instantiate it any number of times, in any store.
 class Module {
@@ -195,13 +213,14 @@ class Module {
   std::vector<ImportDesc> imports() const;
   std::vector<ExportDesc> exports() const;
   std::optional<FuncType> export_func_type(std::string_view name) const;
-  const detail::ModuleData& data() const { return *data_; }
+  ModuleSummary summary() const;
 
   explicit Module(std::unique_ptr<detail::ModuleData> d);
   ~Module();
 
  private:
   std::unique_ptr<detail::ModuleData> data_;
+  friend const detail::ModuleData& detail::data_of(const Module& m);
 };
 
 // Arguments and results of a host function call, as raw 64-bit slots: args on entry,
@@ -378,7 +397,6 @@ class Store {
 
   const StoreLimits& limits() const;
   struct Impl;
-  Impl& impl() { return *impl_; }
 
  private:
   Memory* create_memory(Limits limits, const detail::MemoryImage* image);

@@ -2,6 +2,7 @@
 // rules belong to the validator.
 #include <array>
 
+#include "util/limits.hpp"
 #include "binary/module.hpp"
 #include "binary/reader.hpp"
 
@@ -26,7 +27,7 @@ constexpr size_t kNumFC = 18;
 
 constexpr std::array<OpInfo, kPrefixBase + kNumFC> make_table() {
   std::array<OpInfo, kPrefixBase + kNumFC> t{};
-#define OP(code, id, name, imm, sig, align) \
+#define OP(code, id, name, imm, sig, align, lowering) \
   t[(code) >= 0xFC00 ? kPrefixBase + ((code)&0xFF) : (code)] = OpInfo{name, Imm::imm};
 #include "binary/opcodes.def"
 #undef OP
@@ -348,7 +349,7 @@ class Decoder {
         uint32_t count = b.u32();
         ValType t = valtype(b);
         total += count;
-        if (total > kMaxLocals) b.fail("too many locals");
+        if (total > limits::kMaxLocals) b.fail("too many locals");
         decls.emplace_back(count, t);
       }
       body.locals.reserve(total);
@@ -470,7 +471,6 @@ class Decoder {
     if (r.u8() != 0) r.fail_at("zero byte expected", off);
   }
 
-  static constexpr uint64_t kMaxLocals = 50000;  // an implementation limit, as in wasmtime
 
   std::span<const uint8_t> bytes_;
   Module m_;

@@ -1,9 +1,8 @@
 // `edgecar inspect`: what a developer checks first when a module will not link.
 #include <cstdio>
 
-#include "binary/module.hpp"
 #include "cli/commands.hpp"
-#include "runtime/objects.hpp"
+#include "edgecar/edgecar.hpp"
 
 namespace edgecar::cli {
 
@@ -13,11 +12,10 @@ int inspect(const std::string& path) {
     std::fprintf(stderr, "edgecar: %s\n", module.error().to_string().c_str());
     return kExitLoad;
   }
-  const binary::Module& m = (*module)->data().module;
-  size_t code_bytes = 0;
-  for (const auto& b : m.bodies) code_bytes += b.code.size();
+  ModuleSummary m = (*module)->summary();
   std::printf("module: %s\n", path.c_str());
-  std::printf("functions: %zu imported, %zu defined (%zu instructions)\n", static_cast<size_t>(m.num_imported_funcs), m.bodies.size(), code_bytes);
+  std::printf("functions: %zu imported, %zu defined (%zu instructions)\n", static_cast<size_t>(m.imported_functions), static_cast<size_t>(m.defined_functions),
+              static_cast<size_t>(m.instructions));
   auto imports = (*module)->imports();
   std::printf("imports (%zu):\n", imports.size());
   for (const auto& i : imports) std::printf("  %s.%s: %s\n", i.module.c_str(), i.name.c_str(), i.type.c_str());
@@ -27,17 +25,16 @@ int inspect(const std::string& path) {
   std::printf("memories (%zu):\n", m.memories.size());
   for (size_t i = 0; i < m.memories.size(); ++i) {
     const auto& l = m.memories[i].limits;
-    std::printf("  memory %zu: %s%llu pages (%llu KiB) initial", i, i < m.num_imported_memories ? "imported, " : "", static_cast<unsigned long long>(l.min), static_cast<unsigned long long>(l.min * 64));
+    std::printf("  memory %zu: %s%llu pages (%llu KiB) initial", i, m.memories[i].imported ? "imported, " : "", static_cast<unsigned long long>(l.min), static_cast<unsigned long long>(l.min * 64));
     if (l.max) std::printf(", %llu pages max", static_cast<unsigned long long>(*l.max));
     std::printf("\n");
   }
-  size_t data_bytes = 0;
-  for (const auto& d : m.datas) data_bytes += d.bytes.size();
-  std::printf("tables: %zu, globals: %zu, data segments: %zu (%zu bytes), element segments: %zu\n", m.tables.size(), m.global_types.size(), m.datas.size(), data_bytes, m.elems.size());
+  std::printf("tables: %u, globals: %u, data segments: %u (%llu bytes), element segments: %u\n", m.tables, m.globals, m.data_segments,
+              static_cast<unsigned long long>(m.data_bytes), m.element_segments);
   if (m.start) std::printf("start function: %u\n", *m.start);
-  if (!m.customs.empty()) {
+  if (!m.custom_sections.empty()) {
     std::printf("custom sections:");
-    for (const auto& c : m.customs) std::printf(" %s (%zu bytes)", c.name.c_str(), c.bytes.size());
+    for (const auto& [name, bytes] : m.custom_sections) std::printf(" %s (%zu bytes)", name.c_str(), bytes);
     std::printf("\n");
   }
   return 0;

@@ -6,17 +6,14 @@
 #pragma once
 
 #include <cstdint>
-#include <vector>
 
-#include "edgecar/edgecar.hpp"
-
-namespace edgecar::binary {
-struct Module;
-}
+#include "runtime/tier.hpp"
 
 namespace edgecar::interp {
 
-using Cell = uint32_t;
+using edgecar::Cell;
+using edgecar::Code;
+using edgecar::FuncCode;
 
 // Every handler of the dispatch loop.
 enum class Op : uint16_t {
@@ -25,22 +22,6 @@ enum class Op : uint16_t {
 #undef HANDLER
   Count
 };
-
-struct FuncCode {
-  uint32_t entry = 0;        // cell index of the first instruction
-  uint32_t num_params = 0;
-  uint32_t num_results = 0;
-  uint32_t num_locals = 0;   // declared locals (zeroed on entry), params excluded
-  uint32_t frame_slots = 0;  // params + locals + maximal operand stack height
-};
-
-struct Code {
-  std::vector<Cell> cells;
-  std::vector<FuncCode> funcs;  // defined functions, in module order
-};
-
-// Lowers every function body of a validated module.
-Code compile(const binary::Module& module);
 
 // The dispatch loop's handler table (cell value of each Op); filled on first use.
 const Cell* handler_cells();

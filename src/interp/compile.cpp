@@ -17,6 +17,7 @@
 #include <cstring>
 
 #include "binary/module.hpp"
+#include "binary/opcode_info.hpp"
 #include "interp/code.hpp"
 #include "validate/validator.hpp"
 
@@ -402,11 +403,11 @@ class FunctionCompiler {
   Op cmp_op_ = Op::Unreachable;  // the comparison handler of a Last::Compare
 
   // ---- simple instructions (loads, stores, numerics) ----
-  void simple(const Instr& in, const char* sig) {
-    size_t npop = std::strchr(sig, '>') - sig;
+  void simple(const Instr& in, const binary::Signature& sig) {
+    size_t npop = sig.npop;
     uint16_t code = in.op;
-    bool is_load = code >= static_cast<uint16_t>(Opcode::I32Load) && code <= static_cast<uint16_t>(Opcode::I64Load32U);
-    bool is_store = code >= static_cast<uint16_t>(Opcode::I32Store) && code <= static_cast<uint16_t>(Opcode::I64Store32);
+    bool is_load = binary::is_load(code);
+    bool is_store = binary::is_store(code);
     Op handler = handler_for(static_cast<Opcode>(code));
     if (is_load) {
       uint32_t addr = operand(h() - 1);
@@ -432,7 +433,7 @@ class FunctionCompiler {
     }
     if (npop == 2) {
       Val b = vals_[h() - 1], a = vals_[h() - 2];
-      bool i64 = sig[0] == 'I';
+      bool i64 = sig.pop[0] == ValType::I64;
       auto fits = [&](uint64_t k) {
         return i64 ? static_cast<int64_t>(k) == static_cast<int64_t>(static_cast<int32_t>(k)) : true;
       };
@@ -477,10 +478,14 @@ class FunctionCompiler {
 
   static Op handler_for(Opcode o) {
     switch (o) {
-#define HANDLER(name) \
-  case Opcode::name: return Op::name;
-#include "interp/simple_handlers.def"
-#undef HANDLER
+#define HANDLER_IF_Simple(id) \
+  case Opcode::id: return Op::id;
+#define HANDLER_IF_Own(id)
+#define OP(code, id, name, imm, signature, align, lowering) HANDLER_IF_##lowering(id)
+#include "binary/opcodes.def"
+#undef OP
+#undef HANDLER_IF_Own
+#undef HANDLER_IF_Simple
       default: break;
     }
     return Op::Unreachable;
@@ -509,13 +514,23 @@ class FunctionCompiler {
   }
 
   void instr(const Instr& in) {
-    const char* sig = validate::simple_signature(in.op);
-    Opcode o = static_cast<Opcode>(in.op);
-    if (*sig && o != Opcode::I32Const && o != Opcode::I64Const && o != Opcode::F32Const &&
-        o != Opcode::F64Const && o != Opcode::MemorySize && o != Opcode::MemoryGrow) {
-      simple(in, sig);
-      return;
+    const binary::OpcodeInfo info = binary::opcode_info(in.op);
+    if (info.lowering == binary::Lowering::Simple) return simple(in, info.signature);
+    switch (static_cast<Opcode>(in.op)) {
+      case Opcode::Unreachable: case Opcode::Nop: case Opcode::Block: case Opcode::Loop: case Opcode::If: case Opcode::Else: case Opcode::End: case Opcode::Br: case Opcode::BrIf: case Opcode::BrTable: case Opcode::Return:
+        return control(in);
+      case Opcode::Call: case Opcode::CallIndirect:
+        return call(in);
+      case Opcode::Drop: case Opcode::Select: case Opcode::SelectT: case Opcode::LocalGet: case Opcode::LocalSet: case Opcode::LocalTee: case Opcode::GlobalGet: case Opcode::GlobalSet: case Opcode::I32Const: case Opcode::F32Const: case Opcode::I64Const: case Opcode::F64Const: case Opcode::RefNull: case Opcode::RefIsNull: case Opcode::RefFunc:
+        return value(in);
+      default:
+        return memory_or_table(in);  // validated: nothing else reaches here
     }
+  }
+
+  // Structured control: blocks, branches, return (spec 4.4.8).
+  void control(const Instr& in) {
+    Opcode o = static_cast<Opcode>(in.op);
     switch (o) {
       case Opcode::Unreachable:
         op(Op::Unreachable);
@@ -632,6 +647,14 @@ class FunctionCompiler {
         emit_return();
         set_unreachable();
         break;
+      default: break;
+    }
+  }
+
+  // Calls: direct and through a table; arguments are materialized in place.
+  void call(const Instr& in) {
+    Opcode o = static_cast<Opcode>(in.op);
+    switch (o) {
       case Opcode::Call: {
         const FuncType& ft = m_.func_type(in.a);
         uint32_t np = static_cast<uint32_t>(ft.params.size());
@@ -661,6 +684,15 @@ class FunctionCompiler {
         forget_last();
         break;
       }
+      default: break;
+    }
+  }
+
+  // Parametric, variable, constant and reference instructions: mostly bookkeeping of
+  // where values live, few emitted cells.
+  void value(const Instr& in) {
+    Opcode o = static_cast<Opcode>(in.op);
+    switch (o) {
       case Opcode::Drop: drop(1); break;
       case Opcode::Select:
       case Opcode::SelectT: {
@@ -718,6 +750,14 @@ class FunctionCompiler {
         push_result();
         emitted_result();
         break;
+      default: break;
+    }
+  }
+
+  // Memory and table instructions beyond loads and stores: size, grow and bulk operations.
+  void memory_or_table(const Instr& in) {
+    Opcode o = static_cast<Opcode>(in.op);
+    switch (o) {
       case Opcode::MemorySize:
         op(Op::MemorySize);
         cell(slot(h()));
@@ -813,7 +853,8 @@ class FunctionCompiler {
         cell(in.a);
         forget_last();
         break;
-      default: break;  // validated: nothing else reaches here
+
+      default: break;
     }
   }
 

@@ -17,12 +17,14 @@ Cell g_exit_code[1];
 
 const Cell* exit_code() { return g_exit_code; }
 
+std::optional<TrapKind> run(Store::Impl* S, FuncInst* cur, uint64_t* fp, const Cell* pc) { return run_loop(S, cur, fp, pc, nullptr); }
+
 #define LIKELY(x) __builtin_expect(!!(x), 1)
 #define UNLIKELY(x) __builtin_expect(!!(x), 0)
 
 // Runs from the frame the caller set up until its sentinel frame returns.
 // Returns std::nullopt on success.
-std::optional<TrapKind> run(Store::Impl* S, FuncInst* cur, uint64_t* fp, const Cell* pc, const Cell** table_out) {
+std::optional<TrapKind> run_loop(Store::Impl* S, FuncInst* cur, uint64_t* fp, const Cell* pc, const Cell** table_out) {
   static const int32_t kTable[] = {
 #define HANDLER(name) static_cast<int32_t>(static_cast<char*>(&&L_##name) - static_cast<char*>(&&L_Exit)),
 #include "interp/handlers.def"
@@ -631,7 +633,7 @@ trap_exit:
 const Cell* handler_cells() {
   static const Cell* table = [] {
     const Cell* t = nullptr;
-    run(nullptr, nullptr, nullptr, nullptr, &t);
+    run_loop(nullptr, nullptr, nullptr, nullptr, &t);
     g_exit_code[0] = t[static_cast<size_t>(Op::Exit)];
     return t;
   }();

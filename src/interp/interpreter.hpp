@@ -1,23 +1,14 @@
-// Entry points of the dispatch loop for the runtime.
+// The dispatch loop's internal entry (the runtime's entry points are in runtime/tier.hpp).
 #pragma once
 
 #include <optional>
 
+#include "interp/code.hpp"
 #include "runtime/objects.hpp"
 
 namespace edgecar::interp {
 
-// Runs `cur` from `pc` with frame `fp` until the sentinel frame the caller pushed
-// returns (nullopt) or a trap unwinds to it. With table_out, only reports the handler
-// table.
-std::optional<TrapKind> run(Store::Impl* S, FuncInst* cur, uint64_t* fp, const Cell* pc,
-                            const Cell** table_out = nullptr);
-
-// A one-cell program that leaves the loop: the return address of sentinel frames.
-const Cell* exit_code();
-
-// Calls a host function on the value-stack slots; on failure records the error in the
-// store and sets `trap`.
-bool call_host(Store::Impl* S, FuncInst* f, InstanceImpl* caller, uint64_t* slots, TrapKind& trap);
+// run() of runtime/tier.hpp; with table_out, only reports the handler table.
+std::optional<TrapKind> run_loop(Store::Impl* S, FuncInst* cur, uint64_t* fp, const Cell* pc, const Cell** table_out);
 
 }  // namespace edgecar::interp

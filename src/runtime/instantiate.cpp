@@ -2,7 +2,6 @@
 // expressions, active segments and the start function.
 #include <cstring>
 
-#include "interp/interpreter.hpp"
 #include "runtime/objects.hpp"
 #include "util/format.hpp"
 
@@ -50,7 +49,7 @@ uint64_t eval_const(const ConstExpr& e, const InstanceImpl& inst) {
 }  // namespace
 
 Expected<Instance*> Store::instantiate(const std::shared_ptr<const Module>& module, const Imports& imports) {
-  const detail::ModuleData& md = module->data();
+  const detail::ModuleData& md = detail::data_of(*module);
   const binary::Module& m = md.module;
   Impl& S = *impl_;
 

@@ -6,7 +6,7 @@
 #include <map>
 #include <mutex>
 
-#include "interp/code.hpp"
+#include "util/limits.hpp"
 #include "runtime/objects.hpp"
 #include "validate/validator.hpp"
 
@@ -24,6 +24,25 @@ uint32_t canonical_type_id(const FuncType& t) {
 
 Module::Module(std::unique_ptr<detail::ModuleData> d) : data_(std::move(d)) {}
 Module::~Module() = default;
+
+const detail::ModuleData& detail::data_of(const Module& m) { return *m.data_; }
+
+ModuleSummary Module::summary() const {
+  const binary::Module& m = data_->module;
+  ModuleSummary s;
+  s.imported_functions = m.num_imported_funcs;
+  s.defined_functions = static_cast<uint32_t>(m.bodies.size());
+  for (const auto& b : m.bodies) s.instructions += b.code.size();
+  for (size_t i = 0; i < m.memories.size(); ++i) s.memories.push_back({m.memories[i].limits, i < m.num_imported_memories});
+  s.tables = static_cast<uint32_t>(m.tables.size());
+  s.globals = static_cast<uint32_t>(m.global_types.size());
+  s.data_segments = static_cast<uint32_t>(m.datas.size());
+  for (const auto& d : m.datas) s.data_bytes += d.bytes.size();
+  s.element_segments = static_cast<uint32_t>(m.elems.size());
+  s.start = m.start;
+  for (const auto& c : m.customs) s.custom_sections.emplace_back(c.name, c.bytes.size());
+  return s;
+}
 
 Expected<std::shared_ptr<const Module>> Module::from_bytes(std::span<const uint8_t> bytes) {
   auto decoded = binary::decode(bytes);
@@ -44,7 +63,7 @@ Expected<std::shared_ptr<const Module>> Module::from_file(const std::string& pat
   {
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) return Error{ErrorKind::Io, "cannot open " + path + ": " + std::strerror(errno)};
-    uint8_t buf[1 << 16];
+    uint8_t buf[limits::kFileReadChunk];
     for (;;) {
       ssize_t n = ::read(fd, buf, sizeof buf);
       if (n < 0 && errno == EINTR) continue;

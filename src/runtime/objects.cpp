@@ -61,11 +61,8 @@ struct MemoryCache {
   }
 };
 thread_local MemoryCache t_memories;
-constexpr size_t kKeptMemories = 4;
 // Resetting copies the whole image: worth it for small images (a few microseconds);
 // larger ones get a fresh copy-on-write mapping, which costs nothing up front.
-constexpr uint64_t kKeepImageAtMost = 256 << 10;
-constexpr uint64_t kKeepCommittedAtMost = 4ull << 20;  // zeroing what the guest grew
 }  // namespace
 
 MemoryInst::~MemoryInst() {
@@ -73,7 +70,7 @@ MemoryInst::~MemoryInst() {
   // Only memories built from an image are kept: the image identifies the module. The
   // reset restores every byte (image, then zeros up to the high-water mark), so even an
   // entry left by a since-freed image at a reused address comes back exact.
-  if (image && image->size <= kKeepImageAtMost && committed <= kKeepCommittedAtMost && t_memories.kept.size() < kKeptMemories) {
+  if (image && image->size <= limits::kKeepImageAtMost && committed <= limits::kKeepCommittedAtMost && t_memories.kept.size() < limits::kKeptMemories) {
     t_memories.kept.push_back(KeptMemory{data, reserved, committed, size, image});
     return;
   }
@@ -82,7 +79,7 @@ MemoryInst::~MemoryInst() {
 
 bool MemoryInst::init(Limits l, uint32_t cap_pages, const detail::MemoryImage* image) {
   limits = l;
-  uint64_t max = std::min<uint64_t>(l.max.value_or(65536), cap_pages);
+  uint64_t max = std::min<uint64_t>(l.max.value_or(limits::kMaxPages), cap_pages);
   if (l.min > max) return false;
   max_pages = static_cast<uint32_t>(max);
   reserved = std::max<uint64_t>(max * kPageSize, kPageSize);

@@ -9,9 +9,10 @@
 #include <unordered_map>
 #include <vector>
 
+#include "util/limits.hpp"
 #include "binary/module.hpp"
 #include "edgecar/edgecar.hpp"
-#include "interp/code.hpp"
+#include "runtime/tier.hpp"
 
 namespace edgecar {
 
@@ -38,7 +39,7 @@ struct MemoryImage {
 struct ModuleData {
   binary::Module module;
   std::vector<uint32_t> type_ids;  // canonical id of each type (equal types, equal ids)
-  interp::Code code;
+  Code code;
   std::unique_ptr<MemoryImage> memory_image;
   std::unordered_map<std::string, uint32_t> export_index;  // name -> position in module.exports
 };
@@ -51,8 +52,8 @@ struct FuncInst : Function {
   const FuncType* type = nullptr;
   uint32_t type_id = 0;
   InstanceImpl* inst = nullptr;          // nullptr for host functions
-  const interp::FuncCode* code = nullptr;  // wasm functions
-  const interp::Cell* entry = nullptr;
+  const FuncCode* code = nullptr;  // wasm functions
+  const Cell* entry = nullptr;
   HostFunc host;                         // host functions
   std::unique_ptr<FuncType> owned_type;  // host functions own their type
   uint32_t index = 0;                    // function index in its module
@@ -114,7 +115,7 @@ struct InstanceImpl : Instance {
 
 // Interpreter call frame: where to continue in the caller.
 struct Frame {
-  const interp::Cell* ret_pc;
+  const Cell* ret_pc;
   uint64_t* fp;
   FuncInst* fn;
 };
@@ -159,6 +160,6 @@ inline GlobalInst* impl(Global* g) { return static_cast<GlobalInst*>(g); }
 inline InstanceImpl* impl(Instance* i) { return static_cast<InstanceImpl*>(i); }
 inline const InstanceImpl* impl(const Instance* i) { return static_cast<const InstanceImpl*>(i); }
 
-constexpr uint64_t kPageSize = 65536;
+using limits::kPageSize;
 
 }  // namespace edgecar

@@ -6,7 +6,7 @@
 
 #include <cstring>
 
-#include "interp/interpreter.hpp"
+#include "util/limits.hpp"
 #include "runtime/objects.hpp"
 
 namespace edgecar {
@@ -21,7 +21,6 @@ struct StackCache {
   }
 };
 thread_local StackCache t_stacks;
-constexpr size_t kCachedStacks = 4;
 }  // namespace
 
 Store::Impl::Impl(StoreLimits l) : limits(l) {
@@ -43,7 +42,7 @@ Store::Impl::Impl(StoreLimits l) : limits(l) {
 }
 
 Store::Impl::~Impl() {
-  if (t_stacks.free.size() < kCachedStacks) {
+  if (t_stacks.free.size() < limits::kCachedStacks) {
     t_stacks.free.emplace_back(mapping, mapping_bytes);
   } else {
     munmap(mapping, mapping_bytes);
@@ -153,7 +152,6 @@ Error trap_error(Store::Impl& S, TrapKind kind) {
 
 }  // namespace
 
-namespace interp {
 bool call_host(Store::Impl* S, FuncInst* f, InstanceImpl* caller, uint64_t* slots, TrapKind& trap) {
   HostCall call(*S->owner, caller, slots);
   Expected<void> r = f->host(call);
@@ -167,19 +165,18 @@ bool call_host(Store::Impl* S, FuncInst* f, InstanceImpl* caller, uint64_t* slot
   S->trap_frames.clear();
   return false;
 }
-}  // namespace interp
 
 Expected<void> Store::Impl::invoke(FuncInst* fn, uint64_t* slots) {
   if (!fn->code) {
     TrapKind trap;
     if (host_nesting > 64) return trap_error(*this, TrapKind::CallStackExhausted);
     host_nesting++;
-    bool ok = interp::call_host(this, fn, nullptr, slots, trap);
+    bool ok = call_host(this, fn, nullptr, slots, trap);
     host_nesting--;
     if (!ok) return trap_error(*this, trap);
     return {};
   }
-  const interp::FuncCode* fc = fn->code;
+  const FuncCode* fc = fn->code;
   if (depth >= max_frames || slots + fc->frame_slots > stack + stack_slots || host_nesting > 64) {
     trap_frames.assign(1, fn);
     return trap_error(*this, TrapKind::CallStackExhausted);

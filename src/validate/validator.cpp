@@ -7,7 +7,9 @@
 #include <string>
 #include <unordered_set>
 
+#include "binary/opcode_info.hpp"
 #include "util/format.hpp"
+#include "util/limits.hpp"
 
 namespace edgecar::validate {
 
@@ -18,31 +20,7 @@ using binary::Opcode;
 
 namespace {
 
-struct SimpleInfo {
-  const char* sig = nullptr;
-  int8_t align = -1;
-};
-
-SimpleInfo simple_info(uint16_t op) {
-  switch (op) {
-#define OP(code, id, name, imm, sig, align) \
-  case code: return SimpleInfo{sig, align};
-#include "binary/opcodes.def"
-#undef OP
-  }
-  return {};
-}
-
 constexpr ValType kUnknown = static_cast<ValType>(0);
-
-ValType sig_type(char c) {
-  switch (c) {
-    case 'i': return ValType::I32;
-    case 'I': return ValType::I64;
-    case 'f': return ValType::F32;
-    default: return ValType::F64;
-  }
-}
 
 std::string type_name(ValType t) { return t == kUnknown ? "unknown" : std::string(to_string(t)); }
 
@@ -53,12 +31,11 @@ struct Invalid {
 
 [[noreturn]] void fail(std::string message, uint32_t offset) { throw Invalid{std::move(message), offset}; }
 
-constexpr uint64_t kMaxPages = 65536;
 
 void check_limits(const Limits& l, uint64_t range, const char* what, uint32_t offset) {
-  if (l.min > range) fail(std::string(what) + " size must be at most " + std::to_string(range) + (range == kMaxPages ? " pages (4GiB)" : ""), offset);
+  if (l.min > range) fail(std::string(what) + " size must be at most " + std::to_string(range) + (range == limits::kMaxPages ? " pages (4GiB)" : ""), offset);
   if (l.max) {
-    if (*l.max > range) fail(std::string(what) + " size must be at most " + std::to_string(range) + (range == kMaxPages ? " pages (4GiB)" : ""), offset);
+    if (*l.max > range) fail(std::string(what) + " size must be at most " + std::to_string(range) + (range == limits::kMaxPages ? " pages (4GiB)" : ""), offset);
     if (*l.max < l.min) fail("size minimum must not be greater than maximum", offset);
   }
 }
@@ -71,7 +48,7 @@ class ModuleValidator {
     for (uint32_t t : m_.funcs)
       if (t >= m_.types.size()) fail("unknown type " + std::to_string(t), 0);
     for (const auto& t : m_.tables) check_limits(t.limits, 0xFFFFFFFFull, "table", 0);
-    for (const auto& mem : m_.memories) check_limits(mem.limits, kMaxPages, "memory", 0);
+    for (const auto& mem : m_.memories) check_limits(mem.limits, limits::kMaxPages, "memory", 0);
     if (m_.memories.size() > 1) fail("multiple memories", 0);
 
     // C.refs: functions referenced outside function bodies (spec 3.4.10).
@@ -270,18 +247,15 @@ class FuncValidator {
   }
 
   void instr(const Instr& in) {
-    const char* sig = simple_info(in.op).sig;
-    if (sig && *sig) {
-      std::string_view s(sig);
-      size_t gt = s.find('>');
-      if (in.op >= static_cast<uint16_t>(Opcode::I32Load) && in.op <= static_cast<uint16_t>(Opcode::I64Store32)) {
+    const binary::OpcodeInfo info = binary::opcode_info(in.op);
+    if (info.signature.typed) {
+      if (binary::is_load(in.op) || binary::is_store(in.op)) {
         need_memory();
-        int natural = simple_info(in.op).align;
-        if (in.a > static_cast<uint32_t>(natural)) err("alignment must not be larger than natural");
+        if (in.a > static_cast<uint32_t>(info.natural_alignment)) err("alignment must not be larger than natural");
       }
       if (in.op == static_cast<uint16_t>(Opcode::MemorySize) || in.op == static_cast<uint16_t>(Opcode::MemoryGrow)) need_memory();
-      for (size_t i = gt; i-- > 0;) pop(sig_type(s[i]));
-      for (size_t i = gt + 1; i < s.size(); ++i) push(sig_type(s[i]));
+      for (size_t i = info.signature.npop; i-- > 0;) pop(info.signature.pop[i]);
+      if (info.signature.npush) push(info.signature.push);
       return;
     }
     switch (static_cast<Opcode>(in.op)) {
@@ -483,11 +457,6 @@ void ModuleValidator::function(uint32_t func_index) { FuncValidator(m_, refs_, f
 
 }  // namespace
 
-int natural_alignment(uint16_t op) { return simple_info(op).align; }
-const char* simple_signature(uint16_t op) {
-  const char* s = simple_info(op).sig;
-  return s ? s : "";
-}
 
 Expected<void> validate(const Module& module) {
   try {

@@ -1,0 +1,53 @@
+// What the runtime needs from an execution tier, declared here so that dependencies run
+// one way: the interpreter (src/interp) includes the runtime's objects and implements
+// these; the runtime includes no header of src/interp. A native tier will sit beside it.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+#include "binary/module.hpp"
+#include "edgecar/edgecar.hpp"
+
+namespace edgecar {
+
+struct FuncInst;
+struct InstanceImpl;
+
+// The interpreter's code for a module: each validated function lowered once into a
+// stream of 32-bit cells [handler][operands...] (see interp/code.hpp).
+using Cell = uint32_t;
+
+struct FuncCode {
+  uint32_t entry = 0;        // cell index of the first instruction
+  uint32_t num_params = 0;
+  uint32_t num_results = 0;
+  uint32_t num_locals = 0;   // declared locals (zeroed on entry), params excluded
+  uint32_t frame_slots = 0;  // params + locals + maximal operand stack height
+};
+
+struct Code {
+  std::vector<Cell> cells;
+  std::vector<FuncCode> funcs;  // defined functions, in module order
+};
+
+namespace interp {
+
+// Lowers every function body of a validated module (interp/compile.cpp).
+Code compile(const binary::Module& module);
+
+// Runs `cur` from `pc` with frame `fp` until the sentinel frame the caller pushed
+// returns (nullopt) or a trap unwinds to it (interp/interpreter.cpp).
+std::optional<TrapKind> run(Store::Impl* S, FuncInst* cur, uint64_t* fp, const Cell* pc);
+
+// A one-cell program that leaves the loop: the return address of sentinel frames.
+const Cell* exit_code();
+
+}  // namespace interp
+
+// What the runtime offers a tier (runtime/store.cpp): calls a host function on the
+// value-stack slots; on failure records the error in the store and sets `trap` (an out
+// parameter on purpose: this is the interpreter's hot path for host calls).
+bool call_host(Store::Impl* S, FuncInst* f, InstanceImpl* caller, uint64_t* slots, TrapKind& trap);
+}  // namespace edgecar

@@ -1,0 +1,29 @@
+// The numbers that bound what a module may declare and what the engine keeps between
+// stores: the spec's limits and edgecar's implementation limits, in one place.
+// Embedder-set caps (memory, table, call depth, stack) are StoreLimits (edgecar.hpp).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace edgecar::limits {
+
+// Spec 2.5.5 and 3.2.4: a page is 64 KiB; a 32-bit memory addresses at most 4 GiB.
+constexpr uint64_t kPageSize = 65536;
+constexpr uint64_t kMaxPages = 65536;
+
+// Implementation limit on the locals of one function (as in wasmtime).
+constexpr uint64_t kMaxLocals = 50000;
+
+// Reuse between stores on one thread: freed linear memories whose initial image is at
+// most kKeepImageAtMost and which committed at most kKeepCommittedAtMost are kept, up to
+// kKeptMemories of them; value stacks likewise, up to kCachedStacks.
+constexpr size_t kKeptMemories = 4;
+constexpr uint64_t kKeepImageAtMost = 256 << 10;
+constexpr uint64_t kKeepCommittedAtMost = 4ull << 20;  // zeroing what the guest grew
+constexpr size_t kCachedStacks = 4;
+
+// Reads of a module file.
+constexpr size_t kFileReadChunk = 1 << 16;
+
+}  // namespace edgecar::limits
