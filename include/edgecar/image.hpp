@@ -36,21 +36,16 @@ struct Rgb8 {
   std::vector<uint8_t> pixels;  // width * height * 3
 };
 
-struct Failure {
-  Errc code;
-  std::string message;
-};
-
 Format sniff(std::span<const uint8_t> bytes);
-// Width, height and format from the header only.
-bool probe(std::span<const uint8_t> bytes, Rgb8& info, Failure& failure);
+// Failures are errors whose guest_code is the Errc a guest receives.
+// Width, height and format from the header only (no pixels).
+Expected<Rgb8> probe(std::span<const uint8_t> bytes);
 // Decodes the image (the first frame of a GIF) to RGB8; alpha is dropped.
-bool decode(std::span<const uint8_t> bytes, Rgb8& out, Failure& failure);
+Expected<Rgb8> decode(std::span<const uint8_t> bytes);
 // Bilinear resize of RGB8 pixels (pixel centres aligned, as most classifiers expect).
 std::vector<uint8_t> resize(const Rgb8& in, uint32_t width, uint32_t height);
 // Encodes 1 (grey), 3 (RGB) or 4 (RGBA) channel pixels; GIF takes grey only.
-bool encode(std::span<const uint8_t> pixels, uint32_t width, uint32_t height, uint32_t channels, Format format,
-            std::string& out, Failure& failure);
+Expected<std::string> encode(std::span<const uint8_t> pixels, uint32_t width, uint32_t height, uint32_t channels, Format format);
 
 // The edgecar_image functions, created once per process; stateless apart from the
 // caller's memory.

@@ -19,16 +19,19 @@ namespace edgecar::image {
 
 namespace {
 
-bool fail(Failure& f, Errc code, std::string message) {
-  f = {code, std::move(message)};
-  return false;
+// An error for the guest: the code it receives (Errc) and the message for the log.
+Error fail(Errc code, std::string message) {
+  Error e{ErrorKind::Usage, std::move(message)};
+  e.guest_code = static_cast<int32_t>(code);
+  return e;
 }
 
-bool too_large(uint64_t w, uint64_t h, Failure& f) {
-  if (w == 0 || h == 0) return !fail(f, Errc::Corrupt, "image has no pixels");
+// Dimensions from a header, refused before any pixel is decoded when over the cap.
+Expected<void> check_size(uint64_t w, uint64_t h) {
+  if (w == 0 || h == 0) return fail(Errc::Corrupt, "image has no pixels");
   if (w > 65535 || h > 65535 || w * h > kMaxPixels)
-    return !fail(f, Errc::TooLarge, "image of " + std::to_string(w) + "x" + std::to_string(h) + " pixels is over the limit of " + std::to_string(kMaxPixels) + " pixels");
-  return false;
+    return fail(Errc::TooLarge, "image of " + std::to_string(w) + "x" + std::to_string(h) + " pixels is over the limit of " + std::to_string(kMaxPixels) + " pixels");
+  return {};
 }
 
 uint32_t le32(const uint8_t* p) { return p[0] | p[1] << 8 | p[2] << 16 | static_cast<uint32_t>(p[3]) << 24; }
@@ -42,45 +45,47 @@ struct TjHandle {
   }
 };
 
-bool jpeg(std::span<const uint8_t> in, Rgb8& out, Failure& f, bool pixels) {
+Expected<Rgb8> jpeg(std::span<const uint8_t> in, bool pixels) {
+  Rgb8 out;
   TjHandle tj;
-  if (!tj.h) return fail(f, Errc::Corrupt, "JPEG decoder unavailable");
+  if (!tj.h) return fail(Errc::Corrupt, "JPEG decoder unavailable");
   int w = 0, h = 0, sub = 0, cs = 0;
   if (tjDecompressHeader3(tj.h, in.data(), in.size(), &w, &h, &sub, &cs) != 0)
-    return fail(f, Errc::Corrupt, std::string("corrupt JPEG: ") + tjGetErrorStr2(tj.h));
-  if (too_large(static_cast<uint64_t>(w), static_cast<uint64_t>(h), f)) return false;
+    return fail(Errc::Corrupt, std::string("corrupt JPEG: ") + tjGetErrorStr2(tj.h));
+  if (auto r = check_size(static_cast<uint64_t>(w), static_cast<uint64_t>(h)); !r) return std::move(r).error();
   out.width = static_cast<uint32_t>(w);
   out.height = static_cast<uint32_t>(h);
-  if (!pixels) return true;
+  if (!pixels) return out;
   out.pixels.resize(static_cast<size_t>(w) * h * 3);
   // Warnings (a truncated file, bad data) stop decoding: a partial picture is an error.
   if (tjDecompress2(tj.h, in.data(), in.size(), out.pixels.data(), w, 0, h, TJPF_RGB, TJFLAG_STOPONWARNING) != 0)
-    return fail(f, Errc::Corrupt, std::string("corrupt JPEG: ") + tjGetErrorStr2(tj.h));
-  return true;
+    return fail(Errc::Corrupt, std::string("corrupt JPEG: ") + tjGetErrorStr2(tj.h));
+  return out;
 }
 
 // ---- PNG ----
-bool png(std::span<const uint8_t> in, Rgb8& out, Failure& f, bool pixels) {
+Expected<Rgb8> png(std::span<const uint8_t> in, bool pixels) {
+  Rgb8 out;
   png_image img;
   std::memset(&img, 0, sizeof img);
   img.version = PNG_IMAGE_VERSION;
-  if (!png_image_begin_read_from_memory(&img, in.data(), in.size())) return fail(f, Errc::Corrupt, std::string("corrupt PNG: ") + img.message);
+  if (!png_image_begin_read_from_memory(&img, in.data(), in.size())) return fail(Errc::Corrupt, std::string("corrupt PNG: ") + img.message);
   struct Free {
     png_image* i;
     ~Free() { png_image_free(i); }
   } guard{&img};
-  if (too_large(img.width, img.height, f)) return false;
+  if (auto r = check_size(img.width, img.height); !r) return std::move(r).error();
   out.width = img.width;
   out.height = img.height;
-  if (!pixels) return true;
+  if (!pixels) return out;
   // Read as RGBA and drop alpha (as Pillow's convert("RGB") and the Rust image crate's
   // to_rgb8 do); libpng's own RGB output would composite in linear light instead.
   img.format = PNG_FORMAT_RGBA;
   std::vector<uint8_t> rgba(PNG_IMAGE_SIZE(img));
-  if (!png_image_finish_read(&img, nullptr, rgba.data(), 0, nullptr)) return fail(f, Errc::Corrupt, std::string("corrupt PNG: ") + img.message);
+  if (!png_image_finish_read(&img, nullptr, rgba.data(), 0, nullptr)) return fail(Errc::Corrupt, std::string("corrupt PNG: ") + img.message);
   out.pixels.resize(static_cast<size_t>(img.width) * img.height * 3);
   for (size_t i = 0, n = static_cast<size_t>(img.width) * img.height; i < n; ++i) std::memcpy(&out.pixels[i * 3], &rgba[i * 4], 3);
-  return true;
+  return out;
 }
 
 // ---- GIF ----
@@ -96,11 +101,12 @@ struct GifReader {
   }
 };
 
-bool gif(std::span<const uint8_t> in, Rgb8& out, Failure& f, bool pixels) {
+Expected<Rgb8> gif(std::span<const uint8_t> in, bool pixels) {
+  Rgb8 out;
   GifReader reader{in};
   int err = 0;
   GifFileType* g = DGifOpen(&reader, GifReader::read, &err);
-  if (!g) return fail(f, Errc::Corrupt, std::string("corrupt GIF: ") + GifErrorString(err));
+  if (!g) return fail(Errc::Corrupt, std::string("corrupt GIF: ") + GifErrorString(err));
   struct Close {
     GifFileType* g;
     ~Close() {
@@ -108,10 +114,10 @@ bool gif(std::span<const uint8_t> in, Rgb8& out, Failure& f, bool pixels) {
       DGifCloseFile(g, &e);
     }
   } guard{g};
-  if (too_large(static_cast<uint64_t>(g->SWidth), static_cast<uint64_t>(g->SHeight), f)) return false;
+  if (auto r = check_size(static_cast<uint64_t>(g->SWidth), static_cast<uint64_t>(g->SHeight)); !r) return std::move(r).error();
   out.width = static_cast<uint32_t>(g->SWidth);
   out.height = static_cast<uint32_t>(g->SHeight);
-  if (!pixels) return true;
+  if (!pixels) return out;
   const uint32_t W = out.width, H = out.height;
   out.pixels.assign(static_cast<size_t>(W) * H * 3, 0);
   if (g->SColorMap && g->SBackGroundColor < g->SColorMap->ColorCount) {
@@ -125,22 +131,22 @@ bool gif(std::span<const uint8_t> in, Rgb8& out, Failure& f, bool pixels) {
   int transparent = -1;
   GifRecordType rec;
   do {
-    if (DGifGetRecordType(g, &rec) == GIF_ERROR) return fail(f, Errc::Corrupt, std::string("corrupt GIF: ") + GifErrorString(g->Error));
+    if (DGifGetRecordType(g, &rec) == GIF_ERROR) return fail(Errc::Corrupt, std::string("corrupt GIF: ") + GifErrorString(g->Error));
     if (rec == EXTENSION_RECORD_TYPE) {
       int code = 0;
       GifByteType* ext = nullptr;
-      if (DGifGetExtension(g, &code, &ext) == GIF_ERROR) return fail(f, Errc::Corrupt, "corrupt GIF extension");
+      if (DGifGetExtension(g, &code, &ext) == GIF_ERROR) return fail(Errc::Corrupt, "corrupt GIF extension");
       if (code == GRAPHICS_EXT_FUNC_CODE && ext && ext[0] >= 4 && (ext[1] & 1)) transparent = ext[4];
       while (ext) {
-        if (DGifGetExtensionNext(g, &ext) == GIF_ERROR) return fail(f, Errc::Corrupt, "corrupt GIF extension");
+        if (DGifGetExtensionNext(g, &ext) == GIF_ERROR) return fail(Errc::Corrupt, "corrupt GIF extension");
       }
     } else if (rec == IMAGE_DESC_RECORD_TYPE) {
-      if (DGifGetImageDesc(g) == GIF_ERROR) return fail(f, Errc::Corrupt, std::string("corrupt GIF: ") + GifErrorString(g->Error));
+      if (DGifGetImageDesc(g) == GIF_ERROR) return fail(Errc::Corrupt, std::string("corrupt GIF: ") + GifErrorString(g->Error));
       const GifImageDesc& d = g->Image;
       ColorMapObject* map = d.ColorMap ? d.ColorMap : g->SColorMap;
-      if (!map) return fail(f, Errc::Corrupt, "GIF without a colour map");
+      if (!map) return fail(Errc::Corrupt, "GIF without a colour map");
       if (d.Width <= 0 || d.Height <= 0 || d.Left < 0 || d.Top < 0 || static_cast<uint64_t>(d.Width) * static_cast<uint64_t>(d.Height) > kMaxPixels)
-        return fail(f, Errc::Corrupt, "GIF frame outside its canvas");
+        return fail(Errc::Corrupt, "GIF frame outside its canvas");
       std::vector<GifPixelType> line(static_cast<size_t>(d.Width));
       auto put_row = [&](int y) {
         int cy = d.Top + y;
@@ -157,52 +163,54 @@ bool gif(std::span<const uint8_t> in, Rgb8& out, Failure& f, bool pixels) {
       const int starts[] = {0, 4, 2, 1}, steps[] = {8, 8, 4, 2};
       for (int pass = 0; pass < (d.Interlace ? 4 : 1); ++pass) {
         for (int y = d.Interlace ? starts[pass] : 0; y < d.Height; y += d.Interlace ? steps[pass] : 1) {
-          if (DGifGetLine(g, line.data(), d.Width) == GIF_ERROR) return fail(f, Errc::Corrupt, std::string("corrupt GIF: ") + GifErrorString(g->Error));
+          if (DGifGetLine(g, line.data(), d.Width) == GIF_ERROR) return fail(Errc::Corrupt, std::string("corrupt GIF: ") + GifErrorString(g->Error));
           put_row(y);
         }
       }
-      return true;  // the first frame only
+      return out;  // the first frame only
     }
   } while (rec != TERMINATE_RECORD_TYPE);
-  return fail(f, Errc::Corrupt, "GIF without an image");
+  return fail(Errc::Corrupt, "GIF without an image");
 }
 
 // ---- WebP ----
-bool webp(std::span<const uint8_t> in, Rgb8& out, Failure& f, bool pixels) {
+Expected<Rgb8> webp(std::span<const uint8_t> in, bool pixels) {
+  Rgb8 out;
   int w = 0, h = 0;
-  if (!WebPGetInfo(in.data(), in.size(), &w, &h)) return fail(f, Errc::Corrupt, "corrupt WebP");
-  if (too_large(static_cast<uint64_t>(w), static_cast<uint64_t>(h), f)) return false;
+  if (!WebPGetInfo(in.data(), in.size(), &w, &h)) return fail(Errc::Corrupt, "corrupt WebP");
+  if (auto r = check_size(static_cast<uint64_t>(w), static_cast<uint64_t>(h)); !r) return std::move(r).error();
   out.width = static_cast<uint32_t>(w);
   out.height = static_cast<uint32_t>(h);
-  if (!pixels) return true;
+  if (!pixels) return out;
   out.pixels.resize(static_cast<size_t>(w) * h * 3);
-  if (!WebPDecodeRGBInto(in.data(), in.size(), out.pixels.data(), out.pixels.size(), w * 3)) return fail(f, Errc::Corrupt, "corrupt WebP");
-  return true;
+  if (!WebPDecodeRGBInto(in.data(), in.size(), out.pixels.data(), out.pixels.size(), w * 3)) return fail(Errc::Corrupt, "corrupt WebP");
+  return out;
 }
 
 // ---- BMP: uncompressed 8-bit (palette), 24-bit and 32-bit ----
-bool bmp(std::span<const uint8_t> in, Rgb8& out, Failure& f, bool pixels) {
-  if (in.size() < 54) return fail(f, Errc::Corrupt, "truncated BMP header");
+Expected<Rgb8> bmp(std::span<const uint8_t> in, bool pixels) {
+  Rgb8 out;
+  if (in.size() < 54) return fail(Errc::Corrupt, "truncated BMP header");
   const uint8_t* p = in.data();
   uint32_t offset = le32(p + 10), dib = le32(p + 14);
-  if (dib < 40 || 14ull + dib > in.size()) return fail(f, Errc::Corrupt, "unsupported BMP header");
+  if (dib < 40 || 14ull + dib > in.size()) return fail(Errc::Corrupt, "unsupported BMP header");
   int32_t w = static_cast<int32_t>(le32(p + 18)), h = static_cast<int32_t>(le32(p + 22));
   uint16_t bpp = le16(p + 28);
   uint32_t compression = le32(p + 30), colors = le32(p + 46);
   bool top_down = h < 0;
   int64_t hh = top_down ? -static_cast<int64_t>(h) : h;
-  if (w <= 0 || hh <= 0) return fail(f, Errc::Corrupt, "BMP with no pixels");
-  if (too_large(static_cast<uint64_t>(w), static_cast<uint64_t>(hh), f)) return false;
+  if (w <= 0 || hh <= 0) return fail(Errc::Corrupt, "BMP with no pixels");
+  if (auto r = check_size(static_cast<uint64_t>(w), static_cast<uint64_t>(hh)); !r) return std::move(r).error();
   if (!(bpp == 8 || bpp == 24 || bpp == 32) || !(compression == 0 || (compression == 3 && bpp == 32)))
-    return fail(f, Errc::Unsupported, "BMP with " + std::to_string(bpp) + " bits per pixel and compression " + std::to_string(compression) + " (8, 24 or 32-bit uncompressed only)");
+    return fail(Errc::Unsupported, "BMP with " + std::to_string(bpp) + " bits per pixel and compression " + std::to_string(compression) + " (8, 24 or 32-bit uncompressed only)");
   out.width = static_cast<uint32_t>(w);
   out.height = static_cast<uint32_t>(hh);
-  if (!pixels) return true;
+  if (!pixels) return out;
   uint64_t stride = (static_cast<uint64_t>(w) * bpp + 31) / 32 * 4;
-  if (offset > in.size() || stride * static_cast<uint64_t>(hh) > in.size() - offset) return fail(f, Errc::Corrupt, "truncated BMP pixel data");
+  if (offset > in.size() || stride * static_cast<uint64_t>(hh) > in.size() - offset) return fail(Errc::Corrupt, "truncated BMP pixel data");
   const uint8_t* palette = p + 14 + dib;
   uint32_t ncolors = bpp == 8 ? (colors ? colors : 256) : 0;
-  if (ncolors > 256 || 14ull + dib + ncolors * 4ull > offset) return fail(f, Errc::Corrupt, "BMP palette out of bounds");
+  if (ncolors > 256 || 14ull + dib + ncolors * 4ull > offset) return fail(Errc::Corrupt, "BMP palette out of bounds");
   out.pixels.resize(static_cast<size_t>(w) * hh * 3);
   for (int64_t y = 0; y < hh; ++y) {
     const uint8_t* row = p + offset + stride * static_cast<uint64_t>(top_down ? y : hh - 1 - y);
@@ -210,7 +218,7 @@ bool bmp(std::span<const uint8_t> in, Rgb8& out, Failure& f, bool pixels) {
     for (int32_t x = 0; x < w; ++x, dst += 3) {
       if (bpp == 8) {
         uint8_t i = row[x];
-        if (i >= ncolors) return fail(f, Errc::Corrupt, "BMP palette index out of range");
+        if (i >= ncolors) return fail(Errc::Corrupt, "BMP palette index out of range");
         dst[0] = palette[i * 4 + 2], dst[1] = palette[i * 4 + 1], dst[2] = palette[i * 4];
       } else {
         const uint8_t* s = row + static_cast<size_t>(x) * (bpp / 8);
@@ -218,20 +226,22 @@ bool bmp(std::span<const uint8_t> in, Rgb8& out, Failure& f, bool pixels) {
       }
     }
   }
-  return true;
+  return out;
 }
 
-bool dispatch(std::span<const uint8_t> in, Rgb8& out, Failure& f, bool pixels) {
-  out.format = sniff(in);
-  switch (out.format) {
-    case Format::Jpeg: return jpeg(in, out, f, pixels);
-    case Format::Png: return png(in, out, f, pixels);
-    case Format::Gif: return gif(in, out, f, pixels);
-    case Format::Bmp: return bmp(in, out, f, pixels);
-    case Format::WebP: return webp(in, out, f, pixels);
+Expected<Rgb8> read(std::span<const uint8_t> in, bool pixels) {
+  Format format = sniff(in);
+  Expected<Rgb8> r = fail(Errc::Unsupported, "not an image edgecar can read (JPEG, PNG, GIF, BMP or WebP)");
+  switch (format) {
+    case Format::Jpeg: r = jpeg(in, pixels); break;
+    case Format::Png: r = png(in, pixels); break;
+    case Format::Gif: r = gif(in, pixels); break;
+    case Format::Bmp: r = bmp(in, pixels); break;
+    case Format::WebP: r = webp(in, pixels); break;
     case Format::Unknown: break;
   }
-  return fail(f, Errc::Unsupported, "not an image edgecar can read (JPEG, PNG, GIF, BMP or WebP)");
+  if (r) r->format = format;
+  return r;
 }
 
 }  // namespace
@@ -246,8 +256,8 @@ Format sniff(std::span<const uint8_t> b) {
   return Format::Unknown;
 }
 
-bool probe(std::span<const uint8_t> bytes, Rgb8& info, Failure& failure) { return dispatch(bytes, info, failure, false); }
-bool decode(std::span<const uint8_t> bytes, Rgb8& out, Failure& failure) { return dispatch(bytes, out, failure, true); }
+Expected<Rgb8> probe(std::span<const uint8_t> bytes) { return read(bytes, false); }
+Expected<Rgb8> decode(std::span<const uint8_t> bytes) { return read(bytes, true); }
 
 std::vector<uint8_t> resize(const Rgb8& in, uint32_t width, uint32_t height) {
   std::vector<uint8_t> out(static_cast<size_t>(width) * height * 3);
@@ -280,11 +290,12 @@ struct GifWriter {
   }
 };
 
-bool encode_gif(std::span<const uint8_t> px, uint32_t w, uint32_t h, std::string& out, Failure& f) {
+Expected<std::string> encode_gif(std::span<const uint8_t> px, uint32_t w, uint32_t h) {
+  std::string out;
   GifWriter writer{&out};
   int err = 0;
   GifFileType* g = EGifOpen(&writer, GifWriter::write, &err);
-  if (!g) return fail(f, Errc::InvalidArgument, std::string("GIF encoder: ") + GifErrorString(err));
+  if (!g) return fail(Errc::InvalidArgument, std::string("GIF encoder: ") + GifErrorString(err));
   GifColorType grey[256];
   for (int i = 0; i < 256; ++i) grey[i] = {static_cast<GifByteType>(i), static_cast<GifByteType>(i), static_cast<GifByteType>(i)};
   ColorMapObject* map = GifMakeMapObject(256, grey);
@@ -294,23 +305,22 @@ bool encode_gif(std::span<const uint8_t> px, uint32_t w, uint32_t h, std::string
     ok = EGifPutLine(g, const_cast<GifPixelType*>(px.data() + static_cast<size_t>(y) * w), static_cast<int>(w)) != GIF_ERROR;
   if (map) GifFreeMapObject(map);
   EGifCloseFile(g, &err);
-  if (!ok) return fail(f, Errc::InvalidArgument, "GIF encoding failed");
-  return true;
+  if (!ok) return fail(Errc::InvalidArgument, "GIF encoding failed");
+  return out;
 }
 
 }  // namespace
 
-bool encode(std::span<const uint8_t> px, uint32_t w, uint32_t h, uint32_t channels, Format format, std::string& out, Failure& f) {
+Expected<std::string> encode(std::span<const uint8_t> px, uint32_t w, uint32_t h, uint32_t channels, Format format) {
   if (w == 0 || h == 0 || w > 65535 || h > 65535 || static_cast<uint64_t>(w) * h > kMaxPixels)
-    return fail(f, Errc::InvalidArgument, "cannot encode an image of " + std::to_string(w) + "x" + std::to_string(h));
-  if (!(channels == 1 || channels == 3 || channels == 4)) return fail(f, Errc::InvalidArgument, "channels must be 1, 3 or 4");
-  if (px.size() != static_cast<size_t>(w) * h * channels) return fail(f, Errc::InvalidArgument, "pixel buffer size does not match width x height x channels");
-  out.clear();
+    return fail(Errc::InvalidArgument, "cannot encode an image of " + std::to_string(w) + "x" + std::to_string(h));
+  if (!(channels == 1 || channels == 3 || channels == 4)) return fail(Errc::InvalidArgument, "channels must be 1, 3 or 4");
+  if (px.size() != static_cast<size_t>(w) * h * channels) return fail(Errc::InvalidArgument, "pixel buffer size does not match width x height x channels");
   if (format == Format::Gif) {
-    if (channels != 1) return fail(f, Errc::Unsupported, "GIF output takes grey pixels (1 channel)");
-    return encode_gif(px, w, h, out, f);
+    if (channels != 1) return fail(Errc::Unsupported, "GIF output takes grey pixels (1 channel)");
+    return encode_gif(px, w, h);
   }
-  if (format != Format::Png) return fail(f, Errc::Unsupported, "output formats: PNG (2) and GIF (3)");
+  if (format != Format::Png) return fail(Errc::Unsupported, "output formats: PNG (2) and GIF (3)");
   png_image img;
   std::memset(&img, 0, sizeof img);
   img.version = PNG_IMAGE_VERSION;
@@ -318,11 +328,12 @@ bool encode(std::span<const uint8_t> px, uint32_t w, uint32_t h, uint32_t channe
   img.height = h;
   img.format = channels == 1 ? PNG_FORMAT_GRAY : channels == 3 ? PNG_FORMAT_RGB : PNG_FORMAT_RGBA;
   png_alloc_size_t size = 0;
-  if (!png_image_write_to_memory(&img, nullptr, &size, 0, px.data(), 0, nullptr)) return fail(f, Errc::InvalidArgument, std::string("PNG encoder: ") + img.message);
+  std::string out;
+  if (!png_image_write_to_memory(&img, nullptr, &size, 0, px.data(), 0, nullptr)) return fail(Errc::InvalidArgument, std::string("PNG encoder: ") + img.message);
   out.resize(size);
-  if (!png_image_write_to_memory(&img, out.data(), &size, 0, px.data(), 0, nullptr)) return fail(f, Errc::InvalidArgument, std::string("PNG encoder: ") + img.message);
+  if (!png_image_write_to_memory(&img, out.data(), &size, 0, px.data(), 0, nullptr)) return fail(Errc::InvalidArgument, std::string("PNG encoder: ") + img.message);
   out.resize(size);
-  return true;
+  return out;
 }
 
 // ---- the host functions ----
@@ -344,26 +355,33 @@ const HostFunctions& shared_functions() {
     auto* h = new HostFunctions;
     using V = ValType;
     // Each function returns an Errc; the reason goes to the log.
-    auto add = [&](const char* name, std::vector<ValType> params, std::function<Errc(HostCall&, Failure&)> body) {
+    // `why` is a failure's reason for the log.
+    auto add = [&](const char* name, std::vector<ValType> params, std::function<Errc(HostCall&, std::string& why)> body) {
       h->add("edgecar_image", name, FuncType{std::move(params), {V::I32}}, [name, body = std::move(body)](HostCall& c) -> Expected<void> {
-        Failure f{Errc::Ok, ""};
-        Errc e = body(c, f);
-        if (e != Errc::Ok && !f.message.empty()) std::fprintf(stderr, "edgecar: edgecar_image.%s: %s\n", name, f.message.c_str());
+        std::string why;
+        Errc e = body(c, why);
+        if (e != Errc::Ok && !why.empty()) std::fprintf(stderr, "edgecar: edgecar_image.%s: %s\n", name, why.c_str());
         c.set_i32(0, code(e));
         return {};
       });
     };
-    auto input = [](HostCall& c, Failure& f, Rgb8& img, bool pixels) -> Errc {
+    auto failed = [](const Error& e, std::string& why) {
+      why = e.message;
+      return static_cast<Errc>(e.guest_code);
+    };
+    auto input = [failed](HostCall& c, std::string& why, Rgb8& img, bool pixels) -> Errc {
       bool ok = true;
       auto in = guest(c, c.u32(0), c.u32(1), ok);
       if (!ok) return Errc::InvalidArgument;
-      if (!(pixels ? decode(in, img, f) : probe(in, img, f))) return f.code;
+      auto r = pixels ? decode(in) : probe(in);
+      if (!r) return failed(r.error(), why);
+      img = std::move(*r);
       return Errc::Ok;
     };
     // info(buf, len, out) -> out = {u32 width, u32 height, u32 format}
-    add("info", {V::I32, V::I32, V::I32}, [input](HostCall& c, Failure& f) {
+    add("info", {V::I32, V::I32, V::I32}, [input](HostCall& c, std::string& why) {
       Rgb8 img;
-      if (Errc e = input(c, f, img, false); e != Errc::Ok) return e;
+      if (Errc e = input(c, why, img, false); e != Errc::Ok) return e;
       bool ok = true;
       auto out = guest(c, c.u32(2), 12, ok);
       if (!ok) return Errc::InvalidArgument;
@@ -372,31 +390,31 @@ const HostFunctions& shared_functions() {
       return Errc::Ok;
     });
     // decode_rgb8(buf, len, dst, dst_len): the image at its own size
-    add("decode_rgb8", {V::I32, V::I32, V::I32, V::I32}, [input](HostCall& c, Failure& f) {
+    add("decode_rgb8", {V::I32, V::I32, V::I32, V::I32}, [input](HostCall& c, std::string& why) {
       Rgb8 probe_only;
-      if (Errc e = input(c, f, probe_only, false); e != Errc::Ok) return e;
+      if (Errc e = input(c, why, probe_only, false); e != Errc::Ok) return e;
       if (static_cast<uint64_t>(probe_only.width) * probe_only.height * 3 > c.u32(3)) return Errc::BufferTooSmall;
       Rgb8 img;
-      if (Errc e = input(c, f, img, true); e != Errc::Ok) return e;
+      if (Errc e = input(c, why, img, true); e != Errc::Ok) return e;
       bool ok = true;
       auto out = guest(c, c.u32(2), static_cast<uint32_t>(img.pixels.size()), ok);
       if (!ok) return Errc::InvalidArgument;
       std::memcpy(out.data(), img.pixels.data(), img.pixels.size());
       return Errc::Ok;
     });
-    auto resized = [input](HostCall& c, Failure& f, std::vector<uint8_t>& px) -> Errc {
+    auto resized = [input](HostCall& c, std::string& why, std::vector<uint8_t>& px) -> Errc {
       uint32_t w = c.u32(2), hh = c.u32(3);
       if (w == 0 || hh == 0 || w > 16384 || hh > 16384) return Errc::InvalidArgument;
       Rgb8 img;
-      if (Errc e = input(c, f, img, true); e != Errc::Ok) return e;
+      if (Errc e = input(c, why, img, true); e != Errc::Ok) return e;
       px = resize(img, w, hh);
       return Errc::Ok;
     };
     // resize_rgb8(buf, len, width, height, dst, dst_len): RGB8, width x height
-    add("resize_rgb8", {V::I32, V::I32, V::I32, V::I32, V::I32, V::I32}, [resized](HostCall& c, Failure& f) {
+    add("resize_rgb8", {V::I32, V::I32, V::I32, V::I32, V::I32, V::I32}, [resized](HostCall& c, std::string& why) {
       if (static_cast<uint64_t>(c.u32(2)) * c.u32(3) * 3 > c.u32(5)) return Errc::BufferTooSmall;
       std::vector<uint8_t> px;
-      if (Errc e = resized(c, f, px); e != Errc::Ok) return e;
+      if (Errc e = resized(c, why, px); e != Errc::Ok) return e;
       bool ok = true;
       auto out = guest(c, c.u32(4), static_cast<uint32_t>(px.size()), ok);
       if (!ok) return Errc::InvalidArgument;
@@ -405,11 +423,11 @@ const HostFunctions& shared_functions() {
     });
     // resize_f32(buf, len, width, height, norm, dst, dst_len): float32 RGB, with
     // norm 0: [0, 1], 1: [-1, 1], 2: [0, 255]
-    add("resize_f32", {V::I32, V::I32, V::I32, V::I32, V::I32, V::I32, V::I32}, [resized](HostCall& c, Failure& f) {
+    add("resize_f32", {V::I32, V::I32, V::I32, V::I32, V::I32, V::I32, V::I32}, [resized](HostCall& c, std::string& why) {
       if (c.u32(4) > 2) return Errc::InvalidArgument;
       if (static_cast<uint64_t>(c.u32(2)) * c.u32(3) * 12 > c.u32(6)) return Errc::BufferTooSmall;
       std::vector<uint8_t> px;
-      if (Errc e = resized(c, f, px); e != Errc::Ok) return e;
+      if (Errc e = resized(c, why, px); e != Errc::Ok) return e;
       bool ok = true;
       auto out = guest(c, c.u32(5), static_cast<uint32_t>(px.size() * 4), ok);
       if (!ok) return Errc::InvalidArgument;
@@ -422,13 +440,14 @@ const HostFunctions& shared_functions() {
     });
     // encode(pixels, pixels_len, width, height, channels, format, out, out_cap, out_len_ptr)
     // writes the encoded length to *out_len_ptr even when out_cap is too small.
-    add("encode", {V::I32, V::I32, V::I32, V::I32, V::I32, V::I32, V::I32, V::I32, V::I32}, [](HostCall& c, Failure& f) {
+    add("encode", {V::I32, V::I32, V::I32, V::I32, V::I32, V::I32, V::I32, V::I32, V::I32}, [failed](HostCall& c, std::string& why) {
       bool ok = true;
       auto px = guest(c, c.u32(0), c.u32(1), ok);
       auto len_out = guest(c, c.u32(8), 4, ok);
       if (!ok) return Errc::InvalidArgument;
-      std::string encoded;
-      if (!encode(px, c.u32(2), c.u32(3), c.u32(4), static_cast<Format>(c.u32(5)), encoded, f)) return f.code;
+      auto r = encode(px, c.u32(2), c.u32(3), c.u32(4), static_cast<Format>(c.u32(5)));
+      if (!r) return failed(r.error(), why);
+      const std::string& encoded = *r;
       uint32_t n = static_cast<uint32_t>(encoded.size());
       std::memcpy(len_out.data(), &n, 4);
       if (n > c.u32(7)) return Errc::BufferTooSmall;

@@ -177,13 +177,13 @@ Errno write_sizes(const std::vector<std::string>& list, const GuestMemory& mem, 
   return err::kSuccess;
 }
 
-bool host_clock(uint32_t id, clockid_t& out) {
+std::optional<clockid_t> host_clock(uint32_t id) {
   switch (id) {
-    case 0: out = CLOCK_REALTIME; return true;
-    case 1: out = CLOCK_MONOTONIC; return true;
-    case 2: out = CLOCK_PROCESS_CPUTIME_ID; return true;
-    case 3: out = CLOCK_THREAD_CPUTIME_ID; return true;
-    default: return false;
+    case 0: return CLOCK_REALTIME;
+    case 1: return CLOCK_MONOTONIC;
+    case 2: return CLOCK_PROCESS_CPUTIME_ID;
+    case 3: return CLOCK_THREAD_CPUTIME_ID;
+    default: return std::nullopt;
   }
 }
 }  // namespace
@@ -194,19 +194,19 @@ Errno environ_get(Impl& ctx, HostCall& c, const GuestMemory& mem) { return write
 Errno environ_sizes_get(Impl& ctx, HostCall& c, const GuestMemory& mem) { return write_sizes(ctx.config.env, mem, c.u32(0), c.u32(1)); }
 
 Errno clock_res_get(Impl&, HostCall& c, const GuestMemory& mem) {
-  clockid_t id;
-  if (!host_clock(c.u32(0), id)) return err::kInval;
+  auto id = host_clock(c.u32(0));
+  if (!id) return err::kInval;
   timespec ts;
-  if (clock_getres(id, &ts) != 0) return from_host_errno(errno);
+  if (clock_getres(*id, &ts) != 0) return from_host_errno(errno);
   uint64_t ns = static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
   return mem.store<uint64_t>(c.u32(1), ns) ? err::kSuccess : err::kFault;
 }
 
 Errno clock_time_get(Impl&, HostCall& c, const GuestMemory& mem) {
-  clockid_t id;
-  if (!host_clock(c.u32(0), id)) return err::kInval;
+  auto id = host_clock(c.u32(0));
+  if (!id) return err::kInval;
   timespec ts;
-  if (clock_gettime(id, &ts) != 0) return from_host_errno(errno);
+  if (clock_gettime(*id, &ts) != 0) return from_host_errno(errno);
   uint64_t ns = static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
   return mem.store<uint64_t>(c.u32(2), ns) ? err::kSuccess : err::kFault;
 }
