@@ -16,7 +16,8 @@ using Clock = std::chrono::steady_clock;
 
 static std::vector<uint8_t> read(const char* path) {
   std::ifstream in(path, std::ios::binary);
-  return std::vector<uint8_t>((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  return std::vector<uint8_t>((std::istreambuf_iterator<char>(in)),
+                              std::istreambuf_iterator<char>());
 }
 
 static double median(std::vector<double> v) {
@@ -54,7 +55,9 @@ int main(int argc, char** argv) {
     Value arg[] = {Value::i32(i * 997 % (1 << 20))};
     check += (*store.call(*inst, "load", arg))[0].as_i32();  // the data is really there
   }
-  std::printf("{\"load_us\": %.0f, \"instantiate_us\": %.1f, \"note\": \"in-process, public API (checksum %llu)\"}\n",
-              median(load), median(inst_times), static_cast<unsigned long long>(check));
+  std::printf(
+      "{\"load_us\": %.0f, \"instantiate_us\": %.1f, \"note\": \"in-process, public API (checksum "
+      "%llu)\"}\n",
+      median(load), median(inst_times), static_cast<unsigned long long>(check));
   return 0;
 }

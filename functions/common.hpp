@@ -14,7 +14,9 @@
 
 namespace demo {
 
-inline bool cgi() { return std::getenv("GATEWAY_INTERFACE") != nullptr; }
+inline bool cgi() {
+  return std::getenv("GATEWAY_INTERFACE") != nullptr;
+}
 
 inline const char* env_or(const char* name, const char* fallback) {
   const char* v = std::getenv(name);
@@ -47,7 +49,9 @@ inline std::string json_escape(const std::string& s) {
 // Ends the request: an HTTP status with a JSON error under serve, exit code 1 under run.
 [[noreturn]] inline void fail(int status, const char* reason, const std::string& message) {
   if (cgi()) {
-    std::printf("Status: %d\nContent-Type: application/json\n\n{\"error\":\"%s\",\"message\":\"%s\"}\n", status, reason, json_escape(message).c_str());
+    std::printf(
+        "Status: %d\nContent-Type: application/json\n\n{\"error\":\"%s\",\"message\":\"%s\"}\n",
+        status, reason, json_escape(message).c_str());
     std::exit(0);
   }
   std::fprintf(stderr, "%s\n", message.c_str());
@@ -66,7 +70,8 @@ inline std::string client() {
 inline void rate_limit(const char* operation) {
   int limit = std::atoi(env_or("RATE_LIMIT_PER_MINUTE", "0"));
   if (!cgi() || limit <= 0) return;
-  std::string key = std::string("ratelimit|") + operation + "|" + client() + "|" + std::to_string(std::time(nullptr) / 60);
+  std::string key = std::string("ratelimit|") + operation + "|" + client() + "|" +
+                    std::to_string(std::time(nullptr) / 60);
   const char* store = env_or("STATE_STORE", "statestore");
   for (int attempt = 0; attempt < 8; ++attempt) {
     dapr_response got = dapr_state_get(store, key.c_str());
@@ -77,8 +82,12 @@ inline void rate_limit(const char* operation) {
     int count = got.status == 200 && got.body ? std::atoi(got.body) : 0;
     std::string etag = got.etag;
     dapr_response_free(&got);
-    if (count >= limit) fail(429, "rate_limited", "more than " + std::to_string(limit) + " " + operation + " requests this minute from " + client());
-    dapr_response saved = dapr_state_save(store, key.c_str(), std::to_string(count + 1).c_str(), etag.c_str(), 1);
+    if (count >= limit)
+      fail(429, "rate_limited",
+           "more than " + std::to_string(limit) + " " + operation + " requests this minute from " +
+               client());
+    dapr_response saved =
+        dapr_state_save(store, key.c_str(), std::to_string(count + 1).c_str(), etag.c_str(), 1);
     int status = saved.status;
     dapr_response_free(&saved);
     if (status == 204 || status == 200) return;
@@ -93,10 +102,13 @@ inline void record(const char* operation, size_t input_bytes) {
   char ts[32];
   std::time_t now = std::time(nullptr);
   std::strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
-  std::string event = std::string("{\"operation\":\"") + operation + "\",\"bytes\":" + std::to_string(input_bytes) + ",\"time\":\"" + ts +
+  std::string event = std::string("{\"operation\":\"") + operation +
+                      "\",\"bytes\":" + std::to_string(input_bytes) + ",\"time\":\"" + ts +
                       "\",\"caller\":\"" + json_escape(client()) + "\"}";
-  dapr_response r = dapr_publish(env_or("PUBSUB", "pubsub"), env_or("EVENTS_TOPIC", "events"), event.data(), event.size(), "application/json");
-  if (r.status != 204 && r.status != 200) std::fprintf(stderr, "recording the event failed: %d %s\n", r.status, r.body ? r.body : "");
+  dapr_response r = dapr_publish(env_or("PUBSUB", "pubsub"), env_or("EVENTS_TOPIC", "events"),
+                                 event.data(), event.size(), "application/json");
+  if (r.status != 204 && r.status != 200)
+    std::fprintf(stderr, "recording the event failed: %d %s\n", r.status, r.body ? r.body : "");
   dapr_response_free(&r);
 }
 

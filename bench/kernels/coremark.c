@@ -1,7 +1,11 @@
 // CoreMark-like mixed integer work: linked-list operations, small matrix arithmetic,
 // a state machine over input bytes, and CRC-16, in one loop.
 #include "kernel.h"
-typedef struct Node { struct Node* next; int16_t data; int16_t idx; } Node;
+typedef struct Node {
+  struct Node* next;
+  int16_t data;
+  int16_t idx;
+} Node;
 #define LIST 400
 #define MAT 16
 static Node nodes[LIST];
@@ -35,12 +39,24 @@ static int state_machine(const uint8_t* s, int n) {
     uint8_t c = s[i];
     int next = state;
     switch (state) {
-      case 0: next = (c >= '0' && c <= '9') ? 1 : (c == '-' ? 2 : 0); break;
-      case 1: next = (c == '.') ? 3 : (c >= '0' && c <= '9') ? 1 : 4; break;
-      case 2: next = (c >= '0' && c <= '9') ? 1 : 4; break;
-      case 3: next = (c >= '0' && c <= '9') ? 3 : (c == 'e' ? 5 : 0); break;
-      case 4: next = (c == ',') ? 0 : 4; break;
-      default: next = (c >= '0' && c <= '9') ? 3 : 4; break;
+      case 0:
+        next = (c >= '0' && c <= '9') ? 1 : (c == '-' ? 2 : 0);
+        break;
+      case 1:
+        next = (c == '.') ? 3 : (c >= '0' && c <= '9') ? 1 : 4;
+        break;
+      case 2:
+        next = (c >= '0' && c <= '9') ? 1 : 4;
+        break;
+      case 3:
+        next = (c >= '0' && c <= '9') ? 3 : (c == 'e' ? 5 : 0);
+        break;
+      case 4:
+        next = (c == ',') ? 0 : 4;
+        break;
+      default:
+        next = (c >= '0' && c <= '9') ? 3 : 4;
+        break;
     }
     transitions += next != state;
     state = next;

@@ -19,4 +19,6 @@ static inline uint32_t rng_next(uint32_t* s) {  // xorshift32
   return *s = x;
 }
 
-static inline uint32_t mix(uint32_t h, uint32_t v) { return (h ^ v) * 16777619u; }
+static inline uint32_t mix(uint32_t h, uint32_t v) {
+  return (h ^ v) * 16777619u;
+}

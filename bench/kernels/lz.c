@@ -4,7 +4,8 @@
 static uint8_t in[N];
 static uint8_t out[N + N / 8 + 16];
 static int32_t table[1 << 14];
-static const char* words[] = {"edge", "car", "wasm", "dapr", "side", "function", "runtime", "the", "a", "of", "image", "gray"};
+static const char* words[] = {"edge",    "car", "wasm", "dapr", "side",  "function",
+                              "runtime", "the", "a",    "of",   "image", "gray"};
 EXPORT uint32_t run(uint32_t reps) {
   uint32_t s = 7, pos = 0;
   while (pos < N) {
@@ -17,7 +18,8 @@ EXPORT uint32_t run(uint32_t reps) {
     for (int i = 0; i < (1 << 14); ++i) table[i] = -1;
     uint32_t o = 0, i = 0;
     while (i + 4 <= N) {
-      uint32_t v = (uint32_t)in[i] | (uint32_t)in[i + 1] << 8 | (uint32_t)in[i + 2] << 16 | (uint32_t)in[i + 3] << 24;
+      uint32_t v = (uint32_t)in[i] | (uint32_t)in[i + 1] << 8 | (uint32_t)in[i + 2] << 16 |
+                   (uint32_t)in[i + 3] << 24;
       uint32_t hsh = (v * 2654435761u) >> 18;
       int32_t cand = table[hsh];
       table[hsh] = (int32_t)i;

@@ -1,7 +1,7 @@
 // Native driver: runs a kernel's run(n) once and prints the checksum (unsigned).
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <stdint.h>
 uint32_t run(uint32_t n);
 int main(int argc, char** argv) {
   if (argc < 2) return 2;

@@ -2,7 +2,9 @@
 #include "kernel.h"
 #define N 500
 static double u[N], v[N], t[N];
-static double A(int i, int j) { return 1.0 / ((i + j) * (i + j + 1) / 2 + i + 1); }
+static double A(int i, int j) {
+  return 1.0 / ((i + j) * (i + j + 1) / 2 + i + 1);
+}
 static void mul_av(const double* x, double* y) {
   for (int i = 0; i < N; ++i) {
     double s = 0;

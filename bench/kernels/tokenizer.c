@@ -6,7 +6,12 @@ EXPORT uint32_t run(uint32_t reps) {
   uint32_t s = 99, p = 0;
   while (p + 64 < N) {
     uint32_t k = rng_next(&s) % 6;
-    const char* frag = k == 0 ? "{\"name\": \"edgecar\", " : k == 1 ? "\"n\": 12345, " : k == 2 ? "[1, 2.5, -3], " : k == 3 ? "true, false, null, " : k == 4 ? "\"s\\\"q\": \"x y z\"}, " : "  \n\t";
+    const char* frag = k == 0   ? "{\"name\": \"edgecar\", "
+                       : k == 1 ? "\"n\": 12345, "
+                       : k == 2 ? "[1, 2.5, -3], "
+                       : k == 3 ? "true, false, null, "
+                       : k == 4 ? "\"s\\\"q\": \"x y z\"}, "
+                                : "  \n\t";
     while (*frag) text[p++] = *frag++;
   }
   text[p] = 0;

@@ -32,9 +32,11 @@ int main(void) {
   uint32_t dims[] = {1, size, size, 3};
   wasi_nn_tensor t = {dims, 4, WASI_NN_TYPE_U8, pixels, size * size * 3};
   if (wasi_nn_load_by_name("m", 1, &g) || wasi_nn_init_execution_context(g, &c)) return 1;
-  for (int i = -3; i < iterations; ++i) {  /* three warm-up runs */
+  for (int i = -3; i < iterations; ++i) { /* three warm-up runs */
     double t0 = now_us();
-    if (wasi_nn_set_input(c, 0, &t) || wasi_nn_compute(c) || wasi_nn_get_output(c, 0, out, sizeof out, &w)) return 1;
+    if (wasi_nn_set_input(c, 0, &t) || wasi_nn_compute(c) ||
+        wasi_nn_get_output(c, 0, out, sizeof out, &w))
+      return 1;
     if (i >= 0) times[i] = now_us() - t0;
   }
   qsort(times, (size_t)iterations, sizeof times[0], cmp);

@@ -33,7 +33,9 @@ std::vector<std::string> read_labels(const char* path) {
   return labels;
 }
 
-std::string json_string(const std::string& s) { return "\"" + demo::json_escape(s) + "\""; }
+std::string json_string(const std::string& s) {
+  return "\"" + demo::json_escape(s) + "\"";
+}
 
 }  // namespace
 
@@ -49,28 +51,39 @@ int main(int argc, char** argv) {
 
   edgecar_image_info info;
   int32_t e = edgecar_image_info_of(image.data(), static_cast<uint32_t>(image.size()), &info);
-  if (e == EDGECAR_IMAGE_UNSUPPORTED) fail(415, "unsupported", "not an image (JPEG, PNG, GIF, BMP or WebP expected)");
+  if (e == EDGECAR_IMAGE_UNSUPPORTED)
+    fail(415, "unsupported", "not an image (JPEG, PNG, GIF, BMP or WebP expected)");
   if (e == EDGECAR_IMAGE_TOO_LARGE) fail(413, "too_large", "the image has too many pixels");
   if (e != EDGECAR_IMAGE_OK) fail(400, "corrupt", "the image could not be decoded");
   std::vector<uint8_t> pixels(static_cast<size_t>(size) * size * 3);
-  e = edgecar_image_resize_rgb8(image.data(), static_cast<uint32_t>(image.size()), size, size, pixels.data(), static_cast<uint32_t>(pixels.size()));
+  e = edgecar_image_resize_rgb8(image.data(), static_cast<uint32_t>(image.size()), size, size,
+                                pixels.data(), static_cast<uint32_t>(pixels.size()));
   if (e != EDGECAR_IMAGE_OK) fail(400, "corrupt", "the image could not be decoded");
 
   const char* model = env_or("MODEL", "mobilenet");
   uint32_t graph = 0, ctx = 0;
-  if (wasi_nn_load_by_name(model, static_cast<uint32_t>(std::strlen(model)), &graph) != WASI_NN_SUCCESS)
-    fail(500, "model", std::string("no model named ") + model + " (preload it: nn_preload in the manifest, --nn-preload for edgecar run)");
-  if (wasi_nn_init_execution_context(graph, &ctx) != WASI_NN_SUCCESS) fail(500, "model", "init_execution_context failed");
+  if (wasi_nn_load_by_name(model, static_cast<uint32_t>(std::strlen(model)), &graph) !=
+      WASI_NN_SUCCESS)
+    fail(500, "model",
+         std::string("no model named ") + model +
+             " (preload it: nn_preload in the manifest, --nn-preload for edgecar run)");
+  if (wasi_nn_init_execution_context(graph, &ctx) != WASI_NN_SUCCESS)
+    fail(500, "model", "init_execution_context failed");
   uint32_t dims[] = {1, size, size, 3};
-  wasi_nn_tensor input = {dims, 4, WASI_NN_TYPE_U8, pixels.data(), static_cast<uint32_t>(pixels.size())};
-  if (wasi_nn_set_input(ctx, 0, &input) != WASI_NN_SUCCESS) fail(500, "model", "the model does not take a uint8 image of this size (INPUT_SIZE)");
+  wasi_nn_tensor input = {dims, 4, WASI_NN_TYPE_U8, pixels.data(),
+                          static_cast<uint32_t>(pixels.size())};
+  if (wasi_nn_set_input(ctx, 0, &input) != WASI_NN_SUCCESS)
+    fail(500, "model", "the model does not take a uint8 image of this size (INPUT_SIZE)");
   if (wasi_nn_compute(ctx) != WASI_NN_SUCCESS) fail(500, "model", "inference failed");
   std::vector<uint8_t> scores(4096);
   uint32_t written = 0;
-  if (wasi_nn_get_output(ctx, 0, scores.data(), static_cast<uint32_t>(scores.size()), &written) != WASI_NN_SUCCESS) fail(500, "model", "get_output failed");
+  if (wasi_nn_get_output(ctx, 0, scores.data(), static_cast<uint32_t>(scores.size()), &written) !=
+      WASI_NN_SUCCESS)
+    fail(500, "model", "get_output failed");
   scores.resize(written);
 
-  std::vector<std::string> labels = read_labels(env_or("LABELS", "/labels/labels_mobilenet_quant_v1_224.txt"));
+  std::vector<std::string> labels =
+      read_labels(env_or("LABELS", "/labels/labels_mobilenet_quant_v1_224.txt"));
   auto label = [&](size_t i) { return i < labels.size() ? labels[i] : std::string("Unknown"); };
   // Top 5, highest score first (ties: lower index first).
   std::vector<size_t> top;
@@ -89,10 +102,14 @@ int main(int argc, char** argv) {
   unsigned v = scores[top[0]];
   std::string name = label(top[0]), sentence;
   std::string link = "<a href='https://www.google.com/search?q=" + name + "'>" + name + "</a>";
-  if (v > 200) sentence = "It is very likely a " + link + " in the picture";
-  else if (v > 125) sentence = "It is likely a " + link + " in the picture";
-  else if (v > 50) sentence = "It could be a " + link + " in the picture";
-  else sentence = "It does not appears to be any food item in the picture.";
+  if (v > 200)
+    sentence = "It is very likely a " + link + " in the picture";
+  else if (v > 125)
+    sentence = "It is likely a " + link + " in the picture";
+  else if (v > 50)
+    sentence = "It could be a " + link + " in the picture";
+  else
+    sentence = "It does not appears to be any food item in the picture.";
 
   demo::record("classify", image.size());
   if (json) {
@@ -100,8 +117,9 @@ int main(int argc, char** argv) {
     for (size_t k = 0; k < top.size(); ++k) {
       char score[32];
       std::snprintf(score, sizeof score, "%.4f", scores[top[k]] / 255.0);
-      out += (k ? "," : "") + std::string("{\"label\":") + json_string(label(top[k])) + ",\"index\":" + std::to_string(top[k]) +
-             ",\"score\":" + score + ",\"raw\":" + std::to_string(scores[top[k]]) + "}";
+      out += (k ? "," : "") + std::string("{\"label\":") + json_string(label(top[k])) +
+             ",\"index\":" + std::to_string(top[k]) + ",\"score\":" + score +
+             ",\"raw\":" + std::to_string(scores[top[k]]) + "}";
     }
     out += "]}";
     if (demo::cgi()) std::printf("Content-Type: application/json\n\n");

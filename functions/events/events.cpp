@@ -17,7 +17,9 @@ void answer(const std::string& body) {
   std::printf("Content-Type: application/json\n\n%s\n", body.c_str());
 }
 
-const char* store() { return demo::env_or("STATE_STORE", "statestore"); }
+const char* store() {
+  return demo::env_or("STATE_STORE", "statestore");
+}
 constexpr const char* kKey = "events";
 
 }  // namespace
@@ -29,9 +31,14 @@ int main() {
 
   if (method == "GET") {
     dapr_response r = dapr_state_get(store(), kKey);
-    if (r.status == 204) answer("[]");
-    else if (r.status == 200) answer(r.body ? r.body : "[]");
-    else demo::fail(502, "state", std::string("the state store answered ") + std::to_string(r.status) + ": " + (r.body ? r.body : ""));
+    if (r.status == 204)
+      answer("[]");
+    else if (r.status == 200)
+      answer(r.body ? r.body : "[]");
+    else
+      demo::fail(502, "state",
+                 std::string("the state store answered ") + std::to_string(r.status) + ": " +
+                     (r.body ? r.body : ""));
     return 0;
   }
 
@@ -54,13 +61,16 @@ int main() {
       dapr_response_free(&got);
       break;
     }
-    json list = got.status == 200 && got.body ? json::parse(got.body, nullptr, false) : json::array();
+    json list =
+        got.status == 200 && got.body ? json::parse(got.body, nullptr, false) : json::array();
     std::string etag = got.etag;
     dapr_response_free(&got);
     if (!list.is_array()) list = json::array();
     // Delivery is at least once: an event already recorded is not added again.
     bool seen = false;
-    for (const auto& e : list) seen = seen || (event.contains("id") && e.is_object() && e.contains("id") && e["id"] == event["id"]);
+    for (const auto& e : list)
+      seen = seen ||
+             (event.contains("id") && e.is_object() && e.contains("id") && e["id"] == event["id"]);
     if (seen) {
       answer("{\"status\":\"SUCCESS\"}");
       return 0;

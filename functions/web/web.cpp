@@ -9,11 +9,19 @@ namespace {
 
 // Passes a service's answer through: status, content type, body.
 void relay(const dapr_response& r, const char* service) {
-  if (r.status < 0) demo::fail(500, "dapr", "the dapr host module refused the call (" + std::to_string(r.status) + ")");
+  if (r.status < 0)
+    demo::fail(500, "dapr",
+               "the dapr host module refused the call (" + std::to_string(r.status) + ")");
   // No such app (embedded) or no sidecar / no route (daprd): the service is down.
-  bool down = r.status == 503 || (r.status >= 500 && r.body && (std::strstr(r.body, "ERR_DIRECT_INVOKE") || std::strstr(r.body, "ERR_EDGECAR_SIDECAR")));
-  if (down) demo::fail(503, "unavailable", std::string("the ") + service + " service is not available right now");
-  std::printf("Status: %d\nContent-Type: %s\n\n", r.status, r.content_type[0] ? r.content_type : "application/octet-stream");
+  bool down =
+      r.status == 503 ||
+      (r.status >= 500 && r.body &&
+       (std::strstr(r.body, "ERR_DIRECT_INVOKE") || std::strstr(r.body, "ERR_EDGECAR_SIDECAR")));
+  if (down)
+    demo::fail(503, "unavailable",
+               std::string("the ") + service + " service is not available right now");
+  std::printf("Status: %d\nContent-Type: %s\n\n", r.status,
+              r.content_type[0] ? r.content_type : "application/octet-stream");
   std::fflush(stdout);
   if (r.body_len > 0) std::fwrite(r.body, 1, static_cast<size_t>(r.body_len), stdout);
 }
@@ -29,16 +37,21 @@ int main() {
     dapr_response_free(&r);
     return 0;
   }
-  if (path != "/api/hello" || method != "POST") demo::fail(404, "not_found", "POST /api/hello or GET /api/events");
+  if (path != "/api/hello" || method != "POST")
+    demo::fail(404, "not_found", "POST /api/hello or GET /api/events");
   std::string api = demo::env_or("HTTP_API", "");
-  if (api != "classify" && api != "grayscale") demo::fail(400, "bad_api", "set the header api: classify or api: grayscale");
+  if (api != "classify" && api != "grayscale")
+    demo::fail(400, "bad_api", "set the header api: classify or api: grayscale");
   std::vector<uint8_t> image = demo::read_stdin();
   if (image.empty()) demo::fail(400, "empty", "no image in the request body");
-  std::string target = api == "classify" ? demo::env_or("CLASSIFY_APP", "classify") : demo::env_or("GRAYSCALE_APP", "grayscale");
+  std::string target = api == "classify" ? demo::env_or("CLASSIFY_APP", "classify")
+                                         : demo::env_or("GRAYSCALE_APP", "grayscale");
   // The service sees the browser as its client (rate limits, event records).
-  std::string headers = std::string("X-Forwarded-For: ") + demo::env_or("REMOTE_ADDR", "unknown") + "\nAccept: " + demo::env_or("HTTP_ACCEPT", "*/*") + "\n";
-  dapr_response r = dapr_invoke_with_headers(target.c_str(), api.c_str(), "POST", image.data(), image.size(),
-                                             demo::env_or("CONTENT_TYPE", "application/octet-stream"), headers.c_str());
+  std::string headers = std::string("X-Forwarded-For: ") + demo::env_or("REMOTE_ADDR", "unknown") +
+                        "\nAccept: " + demo::env_or("HTTP_ACCEPT", "*/*") + "\n";
+  dapr_response r = dapr_invoke_with_headers(
+      target.c_str(), api.c_str(), "POST", image.data(), image.size(),
+      demo::env_or("CONTENT_TYPE", "application/octet-stream"), headers.c_str());
   relay(r, api.c_str());
   dapr_response_free(&r);
   return 0;

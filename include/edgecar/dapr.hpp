@@ -36,7 +36,8 @@ class Backend {
 };
 
 // daprd's HTTP API on host:port; api_token is sent as dapr-api-token when not empty.
-std::shared_ptr<Backend> sidecar(std::string host, uint16_t port, std::string api_token, uint32_t timeout_ms = 30'000);
+std::shared_ptr<Backend> sidecar(std::string host, uint16_t port, std::string api_token,
+                                 uint32_t timeout_ms = 30'000);
 
 // A pub/sub subscription of an app, as /dapr/subscribe reports it.
 struct Subscription {

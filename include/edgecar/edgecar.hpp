@@ -28,7 +28,9 @@ enum class ValType : uint8_t {
   ExternRef = 0x6F,
 };
 std::string_view to_string(ValType t);
-inline bool is_ref(ValType t) { return t == ValType::FuncRef || t == ValType::ExternRef; }
+inline bool is_ref(ValType t) {
+  return t == ValType::FuncRef || t == ValType::ExternRef;
+}
 
 struct FuncType {
   std::vector<ValType> params;
@@ -113,9 +115,9 @@ std::string_view to_string(ErrorKind k);
 struct Error {
   ErrorKind kind = ErrorKind::Usage;
   std::string message;
-  std::optional<TrapKind> trap;       // set when kind == Trap
-  int32_t exit_code = 0;              // set when trap == Exit
-  int32_t guest_code = 0;             // a host module's error code for the guest (WASI-NN's nn_errno)
+  std::optional<TrapKind> trap;  // set when kind == Trap
+  int32_t exit_code = 0;         // set when trap == Exit
+  int32_t guest_code = 0;        // a host module's error code for the guest (WASI-NN's nn_errno)
   std::vector<std::string> backtrace;  // innermost frame first, for traps
 
   // "<kind>: <message>", e.g. "malformed: unexpected end of section 10 at offset 0x1f3".
@@ -161,9 +163,9 @@ class [[nodiscard]] Expected<void> {
 
 // Host-side limits applied to everything a store creates.
 struct StoreLimits {
-  uint32_t max_memory_pages = 65536;     // cap on any memory's size, in 64 KiB pages
+  uint32_t max_memory_pages = 65536;  // cap on any memory's size, in 64 KiB pages
   uint32_t max_table_elements = 10'000'000;
-  uint32_t max_call_depth = 20'000;      // wasm frames; deeper recursion traps
+  uint32_t max_call_depth = 20'000;       // wasm frames; deeper recursion traps
   uint32_t value_stack_slots = 1u << 20;  // 8 MiB of operand stack and locals
 };
 
@@ -199,7 +201,7 @@ struct ModuleSummary {
   std::vector<MemoryInfo> memories;
   uint32_t tables = 0, globals = 0, data_segments = 0, element_segments = 0;
   uint64_t data_bytes = 0;
-  std::optional<uint32_t> start;  // the start function's index
+  std::optional<uint32_t> start;                                // the start function's index
   std::vector<std::pair<std::string, size_t>> custom_sections;  // name, bytes
 };
 
@@ -227,7 +229,8 @@ class Module {
 // results on return (they share storage).
 class HostCall {
  public:
-  HostCall(Store& store, Instance* caller, uint64_t* slots) : store_(store), caller_(caller), slots_(slots) {}
+  HostCall(Store& store, Instance* caller, uint64_t* slots)
+      : store_(store), caller_(caller), slots_(slots) {}
   uint32_t u32(size_t i) const { return static_cast<uint32_t>(slots_[i]); }
   int32_t i32(size_t i) const { return static_cast<int32_t>(slots_[i]); }
   uint64_t u64(size_t i) const { return slots_[i]; }
@@ -371,7 +374,8 @@ class Store {
 
   // Instantiates a module (spec 4.5.4): links imports, initialises globals, tables and
   // memories, runs the start function.
-  Expected<Instance*> instantiate(const std::shared_ptr<const Module>& module, const Imports& imports);
+  Expected<Instance*> instantiate(const std::shared_ptr<const Module>& module,
+                                  const Imports& imports);
 
   Function* create_host_function(FuncType type, HostFunc fn, std::string debug_name = "");
   Memory* create_memory(Limits limits);

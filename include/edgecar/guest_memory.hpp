@@ -17,7 +17,8 @@ namespace edgecar {
 
 class GuestMemory {
  public:
-  explicit GuestMemory(Memory* m) : data_(m ? m->data() : nullptr), size_(m ? m->size_bytes() : 0) {}
+  explicit GuestMemory(Memory* m)
+      : data_(m ? m->data() : nullptr), size_(m ? m->size_bytes() : 0) {}
   explicit GuestMemory(const HostCall& c) : GuestMemory(c.memory()) {}
 
   bool has_memory() const { return data_ != nullptr; }
@@ -49,7 +50,9 @@ class GuestMemory {
     if (n) std::memcpy(data_ + ptr, src, n);
     return true;
   }
-  bool write(uint64_t ptr, std::span<const uint8_t> bytes) const { return write(ptr, bytes.data(), bytes.size()); }
+  bool write(uint64_t ptr, std::span<const uint8_t> bytes) const {
+    return write(ptr, bytes.data(), bytes.size());
+  }
   // Copies as much of s as fits in [buf, buf+cap); false when that much lies outside memory.
   bool write_prefix(uint64_t buf, uint64_t cap, std::string_view s) const {
     return write(buf, s.data(), cap < s.size() ? cap : s.size());

@@ -45,7 +45,8 @@ Expected<Rgb8> decode(std::span<const uint8_t> bytes);
 // Bilinear resize of RGB8 pixels (pixel centres aligned, as most classifiers expect).
 std::vector<uint8_t> resize(const Rgb8& in, uint32_t width, uint32_t height);
 // Encodes 1 (grey), 3 (RGB) or 4 (RGBA) channel pixels; GIF takes grey only.
-Expected<std::string> encode(std::span<const uint8_t> pixels, uint32_t width, uint32_t height, uint32_t channels, Format format);
+Expected<std::string> encode(std::span<const uint8_t> pixels, uint32_t width, uint32_t height,
+                             uint32_t channels, Format format);
 
 // The edgecar_image functions, created once per process; stateless apart from the
 // caller's memory.

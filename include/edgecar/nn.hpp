@@ -19,7 +19,14 @@
 
 namespace edgecar::nn {
 
-enum class Encoding : uint8_t { OpenVino = 0, Onnx = 1, TensorFlow = 2, PyTorch = 3, TensorFlowLite = 4, Autodetect = 5 };
+enum class Encoding : uint8_t {
+  OpenVino = 0,
+  Onnx = 1,
+  TensorFlow = 2,
+  PyTorch = 3,
+  TensorFlowLite = 4,
+  Autodetect = 5
+};
 enum class Target : uint8_t { Cpu = 0, Gpu = 1, Tpu = 2 };
 enum class TensorType : uint8_t { F16 = 0, F32 = 1, U8 = 2, I32 = 3 };
 

@@ -34,25 +34,38 @@ extern "C" {
 #define DAPR_IMPORT(name) __attribute__((import_module("dapr"), import_name(name)))
 #define DAPR_S(s) (s), (int32_t)strlen(s)
 
-DAPR_IMPORT("invoke") int32_t dapr_raw_invoke(const char*, int32_t, const char*, int32_t, const char*, int32_t, const void*, int32_t, const char*, int32_t, const char*, int32_t);
+DAPR_IMPORT("invoke")
+int32_t dapr_raw_invoke(const char*, int32_t, const char*, int32_t, const char*, int32_t,
+                        const void*, int32_t, const char*, int32_t, const char*, int32_t);
 DAPR_IMPORT("state_get") int32_t dapr_raw_state_get(const char*, int32_t, const char*, int32_t);
-DAPR_IMPORT("state_save") int32_t dapr_raw_state_save(const char*, int32_t, const char*, int32_t, const void*, int32_t, const char*, int32_t, int32_t);
-DAPR_IMPORT("state_delete") int32_t dapr_raw_state_delete(const char*, int32_t, const char*, int32_t, const char*, int32_t, int32_t);
-DAPR_IMPORT("state_bulk_get") int32_t dapr_raw_state_bulk_get(const char*, int32_t, const char*, int32_t);
-DAPR_IMPORT("state_transaction") int32_t dapr_raw_state_transaction(const char*, int32_t, const char*, int32_t);
-DAPR_IMPORT("publish") int32_t dapr_raw_publish(const char*, int32_t, const char*, int32_t, const void*, int32_t, const char*, int32_t);
+DAPR_IMPORT("state_save")
+int32_t dapr_raw_state_save(const char*, int32_t, const char*, int32_t, const void*, int32_t,
+                            const char*, int32_t, int32_t);
+DAPR_IMPORT("state_delete")
+int32_t dapr_raw_state_delete(const char*, int32_t, const char*, int32_t, const char*, int32_t,
+                              int32_t);
+DAPR_IMPORT("state_bulk_get")
+int32_t dapr_raw_state_bulk_get(const char*, int32_t, const char*, int32_t);
+DAPR_IMPORT("state_transaction")
+int32_t dapr_raw_state_transaction(const char*, int32_t, const char*, int32_t);
+DAPR_IMPORT("publish")
+int32_t dapr_raw_publish(const char*, int32_t, const char*, int32_t, const void*, int32_t,
+                         const char*, int32_t);
 DAPR_IMPORT("secret_get") int32_t dapr_raw_secret_get(const char*, int32_t, const char*, int32_t);
-DAPR_IMPORT("binding_invoke") int32_t dapr_raw_binding_invoke(const char*, int32_t, const char*, int32_t, const void*, int32_t, const char*, int32_t);
+DAPR_IMPORT("binding_invoke")
+int32_t dapr_raw_binding_invoke(const char*, int32_t, const char*, int32_t, const void*, int32_t,
+                                const char*, int32_t);
 DAPR_IMPORT("response_status") int32_t dapr_raw_response_status(int32_t);
 DAPR_IMPORT("response_read") int32_t dapr_raw_response_read(int32_t, void*, int32_t);
-DAPR_IMPORT("response_header") int32_t dapr_raw_response_header(int32_t, const char*, int32_t, char*, int32_t);
+DAPR_IMPORT("response_header")
+int32_t dapr_raw_response_header(int32_t, const char*, int32_t, char*, int32_t);
 DAPR_IMPORT("response_close") int32_t dapr_raw_response_close(int32_t);
 
 typedef struct {
-  int32_t status;  /* HTTP status of Dapr's answer, or a negative guest error */
-  char* body;      /* NUL-terminated; NULL when empty */
+  int32_t status; /* HTTP status of Dapr's answer, or a negative guest error */
+  char* body;     /* NUL-terminated; NULL when empty */
   int32_t body_len;
-  char etag[64];   /* the ETag header of a state_get, "" if none */
+  char etag[64]; /* the ETag header of a state_get, "" if none */
   char content_type[128];
 } dapr_response;
 
@@ -74,11 +87,16 @@ static inline dapr_response dapr_response_take(int32_t h) {
     }
   }
   int32_t e = dapr_raw_response_header(h, DAPR_S("ETag"), r.etag, (int32_t)sizeof r.etag - 1);
-  if (e < 0 || e >= (int32_t)sizeof r.etag) r.etag[0] = 0;
-  else r.etag[e] = 0;
-  e = dapr_raw_response_header(h, DAPR_S("Content-Type"), r.content_type, (int32_t)sizeof r.content_type - 1);
-  if (e < 0 || e >= (int32_t)sizeof r.content_type) r.content_type[0] = 0;
-  else r.content_type[e] = 0;
+  if (e < 0 || e >= (int32_t)sizeof r.etag)
+    r.etag[0] = 0;
+  else
+    r.etag[e] = 0;
+  e = dapr_raw_response_header(h, DAPR_S("Content-Type"), r.content_type,
+                               (int32_t)sizeof r.content_type - 1);
+  if (e < 0 || e >= (int32_t)sizeof r.content_type)
+    r.content_type[0] = 0;
+  else
+    r.content_type[e] = 0;
   dapr_raw_response_close(h);
   return r;
 }
@@ -91,12 +109,17 @@ static inline void dapr_response_free(dapr_response* r) {
 
 /* Calls METHOD (a path, with an optional query) of app APP_ID with VERB; headers are
  * "Name: value" lines (or NULL). */
-static inline dapr_response dapr_invoke_with_headers(const char* app_id, const char* method, const char* verb, const void* body, size_t body_len,
-                                                     const char* content_type, const char* headers) {
-  return dapr_response_take(dapr_raw_invoke(DAPR_S(app_id), DAPR_S(method), DAPR_S(verb), body, (int32_t)body_len, DAPR_S(content_type ? content_type : ""),
-                                            DAPR_S(headers ? headers : "")));
+static inline dapr_response dapr_invoke_with_headers(const char* app_id, const char* method,
+                                                     const char* verb, const void* body,
+                                                     size_t body_len, const char* content_type,
+                                                     const char* headers) {
+  return dapr_response_take(
+      dapr_raw_invoke(DAPR_S(app_id), DAPR_S(method), DAPR_S(verb), body, (int32_t)body_len,
+                      DAPR_S(content_type ? content_type : ""), DAPR_S(headers ? headers : "")));
 }
-static inline dapr_response dapr_invoke(const char* app_id, const char* method, const char* verb, const void* body, size_t body_len, const char* content_type) {
+static inline dapr_response dapr_invoke(const char* app_id, const char* method, const char* verb,
+                                        const void* body, size_t body_len,
+                                        const char* content_type) {
   return dapr_invoke_with_headers(app_id, method, verb, body, body_len, content_type, NULL);
 }
 /* 200 with the value (and etag), or 204 when the key has none. */
@@ -105,11 +128,15 @@ static inline dapr_response dapr_state_get(const char* store, const char* key) {
 }
 /* value: JSON text (anything else is stored as a JSON string). etag: "" for none;
  * first_write: 1 for first-write concurrency. 204 on success, 409 on an etag conflict. */
-static inline dapr_response dapr_state_save(const char* store, const char* key, const char* value, const char* etag, int first_write) {
-  return dapr_response_take(dapr_raw_state_save(DAPR_S(store), DAPR_S(key), DAPR_S(value), DAPR_S(etag ? etag : ""), first_write));
+static inline dapr_response dapr_state_save(const char* store, const char* key, const char* value,
+                                            const char* etag, int first_write) {
+  return dapr_response_take(dapr_raw_state_save(DAPR_S(store), DAPR_S(key), DAPR_S(value),
+                                                DAPR_S(etag ? etag : ""), first_write));
 }
-static inline dapr_response dapr_state_delete(const char* store, const char* key, const char* etag, int first_write) {
-  return dapr_response_take(dapr_raw_state_delete(DAPR_S(store), DAPR_S(key), DAPR_S(etag ? etag : ""), first_write));
+static inline dapr_response dapr_state_delete(const char* store, const char* key, const char* etag,
+                                              int first_write) {
+  return dapr_response_take(
+      dapr_raw_state_delete(DAPR_S(store), DAPR_S(key), DAPR_S(etag ? etag : ""), first_write));
 }
 static inline dapr_response dapr_state_bulk_get(const char* store, const char* keys_json) {
   return dapr_response_take(dapr_raw_state_bulk_get(DAPR_S(store), DAPR_S(keys_json)));
@@ -117,14 +144,20 @@ static inline dapr_response dapr_state_bulk_get(const char* store, const char* k
 static inline dapr_response dapr_state_transaction(const char* store, const char* operations_json) {
   return dapr_response_take(dapr_raw_state_transaction(DAPR_S(store), DAPR_S(operations_json)));
 }
-static inline dapr_response dapr_publish(const char* pubsub, const char* topic, const void* data, size_t len, const char* content_type) {
-  return dapr_response_take(dapr_raw_publish(DAPR_S(pubsub), DAPR_S(topic), data, (int32_t)len, DAPR_S(content_type ? content_type : "")));
+static inline dapr_response dapr_publish(const char* pubsub, const char* topic, const void* data,
+                                         size_t len, const char* content_type) {
+  return dapr_response_take(dapr_raw_publish(DAPR_S(pubsub), DAPR_S(topic), data, (int32_t)len,
+                                             DAPR_S(content_type ? content_type : "")));
 }
 static inline dapr_response dapr_secret_get(const char* store, const char* key) {
   return dapr_response_take(dapr_raw_secret_get(DAPR_S(store), DAPR_S(key)));
 }
-static inline dapr_response dapr_binding_invoke(const char* name, const char* operation, const void* data, size_t len, const char* metadata_json) {
-  return dapr_response_take(dapr_raw_binding_invoke(DAPR_S(name), DAPR_S(operation), data, (int32_t)len, DAPR_S(metadata_json ? metadata_json : "")));
+static inline dapr_response dapr_binding_invoke(const char* name, const char* operation,
+                                                const void* data, size_t len,
+                                                const char* metadata_json) {
+  return dapr_response_take(dapr_raw_binding_invoke(DAPR_S(name), DAPR_S(operation), data,
+                                                    (int32_t)len,
+                                                    DAPR_S(metadata_json ? metadata_json : "")));
 }
 
 #ifdef __cplusplus

@@ -36,8 +36,11 @@ extern "C" {
 EDGECAR_IMPORT("request_method") int32_t edgecar_request_method(char* buf, int32_t cap);
 EDGECAR_IMPORT("request_path") int32_t edgecar_request_path(char* buf, int32_t cap);
 EDGECAR_IMPORT("request_query") int32_t edgecar_request_query(char* buf, int32_t cap);
-EDGECAR_IMPORT("request_header") int32_t edgecar_request_header(const char* name, int32_t name_len, char* buf, int32_t cap);
-EDGECAR_IMPORT("response_set_header") void edgecar_response_set_header(const char* name, int32_t name_len, const char* value, int32_t value_len);
+EDGECAR_IMPORT("request_header")
+int32_t edgecar_request_header(const char* name, int32_t name_len, char* buf, int32_t cap);
+EDGECAR_IMPORT("response_set_header")
+void edgecar_response_set_header(const char* name, int32_t name_len, const char* value,
+                                 int32_t value_len);
 EDGECAR_IMPORT("response_write") void edgecar_response_write(const void* data, int32_t len);
 
 typedef struct edgecar_request {
@@ -54,8 +57,12 @@ int handle(const edgecar_request* req);
 static inline void edgecar_set_header(const char* name, const char* value) {
   edgecar_response_set_header(name, (int32_t)strlen(name), value, (int32_t)strlen(value));
 }
-static inline void edgecar_write(const void* data, size_t len) { edgecar_response_write(data, (int32_t)len); }
-static inline void edgecar_write_str(const char* s) { edgecar_response_write(s, (int32_t)strlen(s)); }
+static inline void edgecar_write(const void* data, size_t len) {
+  edgecar_response_write(data, (int32_t)len);
+}
+static inline void edgecar_write_str(const char* s) {
+  edgecar_response_write(s, (int32_t)strlen(s));
+}
 /* Copies a request header's value (NUL-terminated, truncated to cap); returns its full
  * length, or -1 when the request has no such header. */
 static inline int32_t edgecar_header(const char* name, char* buf, size_t cap) {
@@ -70,7 +77,9 @@ static void edgecar_copy_field(int32_t (*get)(char*, int32_t), char* buf, size_t
   buf[n < 0 ? 0 : ((size_t)n < cap - 1 ? (size_t)n : cap - 1)] = 0;
 }
 
-__attribute__((export_name("edgecar_alloc"))) void* edgecar_alloc(int32_t size) { return malloc(size > 0 ? (size_t)size : 1); }
+__attribute__((export_name("edgecar_alloc"))) void* edgecar_alloc(int32_t size) {
+  return malloc(size > 0 ? (size_t)size : 1);
+}
 
 __attribute__((export_name("edgecar_handle"))) int32_t edgecar_handle(uint8_t* body, int32_t len) {
   static edgecar_request req;

@@ -53,13 +53,21 @@ typedef struct {
 
 #define WASI_NN_IMPORT(name) __attribute__((import_module("wasi_ephemeral_nn"), import_name(name)))
 
-WASI_NN_IMPORT("load") int32_t wasi_nn_load(const wasi_nn_graph_builder* builders, uint32_t count, uint32_t encoding, uint32_t target, uint32_t* graph);
-WASI_NN_IMPORT("load_by_name") int32_t wasi_nn_load_by_name(const char* name, uint32_t name_len, uint32_t* graph);
-WASI_NN_IMPORT("init_execution_context") int32_t wasi_nn_init_execution_context(uint32_t graph, uint32_t* context);
-WASI_NN_IMPORT("set_input") int32_t wasi_nn_set_input(uint32_t context, uint32_t index, const wasi_nn_tensor* tensor);
+WASI_NN_IMPORT("load")
+int32_t wasi_nn_load(const wasi_nn_graph_builder* builders, uint32_t count, uint32_t encoding,
+                     uint32_t target, uint32_t* graph);
+WASI_NN_IMPORT("load_by_name")
+int32_t wasi_nn_load_by_name(const char* name, uint32_t name_len, uint32_t* graph);
+WASI_NN_IMPORT("init_execution_context")
+int32_t wasi_nn_init_execution_context(uint32_t graph, uint32_t* context);
+WASI_NN_IMPORT("set_input")
+int32_t wasi_nn_set_input(uint32_t context, uint32_t index, const wasi_nn_tensor* tensor);
 WASI_NN_IMPORT("compute") int32_t wasi_nn_compute(uint32_t context);
-WASI_NN_IMPORT("get_output") int32_t wasi_nn_get_output(uint32_t context, uint32_t index, void* out, uint32_t out_size, uint32_t* written);
-WASI_NN_IMPORT("finalize_execution_context") int32_t wasi_nn_finalize_execution_context(uint32_t context);
+WASI_NN_IMPORT("get_output")
+int32_t wasi_nn_get_output(uint32_t context, uint32_t index, void* out, uint32_t out_size,
+                           uint32_t* written);
+WASI_NN_IMPORT("finalize_execution_context")
+int32_t wasi_nn_finalize_execution_context(uint32_t context);
 WASI_NN_IMPORT("unload") int32_t wasi_nn_unload(uint32_t graph);
 
 #ifdef __cplusplus

@@ -2,18 +2,38 @@
 // rules belong to the validator.
 #include <array>
 
-#include "util/limits.hpp"
 #include "binary/module.hpp"
 #include "binary/reader.hpp"
+#include "util/limits.hpp"
 
 namespace edgecar::binary {
 
 namespace {
 
 enum class Imm : uint8_t {
-  None, BlockType, Label, BrTable, Func, CallIndirect, Local, Global, Table, Memarg,
-  MemIdx, I32, I64, F32, F64, RefType, SelectT, Data, Elem, TableInit, TableCopy,
-  MemInit, MemCopy,
+  None,
+  BlockType,
+  Label,
+  BrTable,
+  Func,
+  CallIndirect,
+  Local,
+  Global,
+  Table,
+  Memarg,
+  MemIdx,
+  I32,
+  I64,
+  F32,
+  F64,
+  RefType,
+  SelectT,
+  Data,
+  Elem,
+  TableInit,
+  TableCopy,
+  MemInit,
+  MemCopy,
 };
 
 struct OpInfo {
@@ -28,7 +48,7 @@ constexpr size_t kNumFC = 18;
 constexpr std::array<OpInfo, kPrefixBase + kNumFC> make_table() {
   std::array<OpInfo, kPrefixBase + kNumFC> t{};
 #define OP(code, id, name, imm, sig, align, lowering) \
-  t[(code) >= 0xFC00 ? kPrefixBase + ((code)&0xFF) : (code)] = OpInfo{name, Imm::imm};
+  t[(code) >= 0xFC00 ? kPrefixBase + ((code) & 0xFF) : (code)] = OpInfo{name, Imm::imm};
 #include "binary/opcodes.def"
 #undef OP
   return t;
@@ -70,34 +90,63 @@ class Decoder {
       Reader s = r.sub(size);
       s.set_context("section " + std::to_string(id));
       if (id != 0) {
-        if (kOrder[id] <= last_order) r.fail_at("unexpected section id " + std::to_string(id) + " (out of order or duplicate)", sec_start);
+        if (kOrder[id] <= last_order)
+          r.fail_at("unexpected section id " + std::to_string(id) + " (out of order or duplicate)",
+                    sec_start);
         last_order = kOrder[id];
       }
       section_id_ = id;
       switch (id) {
-        case 0: custom(s); break;
-        case 1: types(s); break;
-        case 2: imports(s); break;
-        case 3: func_count = functions(s); break;
-        case 4: tables(s); break;
-        case 5: memories(s); break;
-        case 6: globals(s); break;
-        case 7: exports(s); break;
-        case 8: m_.start = s.u32(); break;
-        case 9: elems(s); break;
-        case 10: code(s, func_count); saw_code = true; break;
+        case 0:
+          custom(s);
+          break;
+        case 1:
+          types(s);
+          break;
+        case 2:
+          imports(s);
+          break;
+        case 3:
+          func_count = functions(s);
+          break;
+        case 4:
+          tables(s);
+          break;
+        case 5:
+          memories(s);
+          break;
+        case 6:
+          globals(s);
+          break;
+        case 7:
+          exports(s);
+          break;
+        case 8:
+          m_.start = s.u32();
+          break;
+        case 9:
+          elems(s);
+          break;
+        case 10:
+          code(s, func_count);
+          saw_code = true;
+          break;
         case 11:
           datas(s);
           saw_data = true;
           break;
-        case 12: m_.data_count = s.u32(); break;
+        case 12:
+          m_.data_count = s.u32();
+          break;
       }
-      if (!s.at_end()) s.fail("section size mismatch: section " + std::to_string(id) + " has unread bytes");
+      if (!s.at_end())
+        s.fail("section size mismatch: section " + std::to_string(id) + " has unread bytes");
     }
     if (!saw_code && func_count != 0) r.fail("function and code section have inconsistent lengths");
     // Code that names data segments needs the data count section (spec 5.5.13), checked
     // as the reference interpreter does: when there is a data section to refer to.
-    if (data_ref_offset_ && !m_.data_count && saw_data) r.fail_at("data count section required", *data_ref_offset_);
+    if (data_ref_offset_ && !m_.data_count && saw_data)
+      r.fail_at("data count section required", *data_ref_offset_);
     if (m_.data_count && *m_.data_count != m_.datas.size())
       r.fail("data count and data section have inconsistent lengths");
     return std::move(m_);
@@ -121,7 +170,10 @@ class Decoder {
   Limits limits(Reader& r, bool is_memory) {
     size_t off = r.offset();
     uint8_t flag = r.u8();
-    if (flag > 1) r.fail_at(is_memory ? "integer too large: malformed memory limits flag" : "integer too large: malformed table limits flag", off);
+    if (flag > 1)
+      r.fail_at(is_memory ? "integer too large: malformed memory limits flag"
+                          : "integer too large: malformed table limits flag",
+                off);
     Limits l;
     l.min = r.u32();
     if (flag == 1) l.max = r.u32();
@@ -215,7 +267,8 @@ class Decoder {
           m_.global_types.push_back(im.global);
           m_.num_imported_globals++;
           break;
-        default: s.fail_at("malformed import kind " + std::to_string(kind), off);
+        default:
+          s.fail_at("malformed import kind " + std::to_string(kind), off);
       }
       m_.imports.push_back(std::move(im));
     }
@@ -269,7 +322,8 @@ class Decoder {
 
   ConstExpr func_index_expr(uint32_t idx, size_t off) {
     ConstExpr e;
-    e.code.push_back(Instr{static_cast<uint16_t>(Opcode::RefFunc), static_cast<uint32_t>(off), idx, 0, 0});
+    e.code.push_back(
+        Instr{static_cast<uint16_t>(Opcode::RefFunc), static_cast<uint32_t>(off), idx, 0, 0});
     return e;
   }
 
@@ -341,7 +395,8 @@ class Decoder {
       body.offset = static_cast<uint32_t>(s.offset());
       uint32_t size = s.u32();
       Reader b = s.sub(size);
-      b.set_context("function body " + std::to_string(m_.num_imported_funcs + i) + " (code section)");
+      b.set_context("function body " + std::to_string(m_.num_imported_funcs + i) +
+                    " (code section)");
       uint32_t groups = b.u32();
       uint64_t total = 0;
       std::vector<std::pair<uint32_t, ValType>> decls;
@@ -369,11 +424,14 @@ class Decoder {
   }
 
   // Decodes instructions up to and including the `end` that closes the sequence.
-  void instructions(Reader& r, std::vector<Instr>& out, std::vector<uint32_t>& br_targets, bool is_const) {
+  void instructions(Reader& r, std::vector<Instr>& out, std::vector<uint32_t>& br_targets,
+                    bool is_const) {
     uint32_t depth = 0;
     for (;;) {
       size_t off = r.offset();
-      if (r.at_end()) r.fail(is_const ? "unexpected end of constant expression" : "unexpected end of function body: END opcode expected");
+      if (r.at_end())
+        r.fail(is_const ? "unexpected end of constant expression"
+                        : "unexpected end of function body: END opcode expected");
       uint16_t op = r.u8();
       if (op == 0xFC) {
         uint32_t sub = r.u32();
@@ -386,7 +444,8 @@ class Decoder {
       if (!info) r.fail_at("illegal opcode " + util::hex(op), off);
       Instr in{op, static_cast<uint32_t>(off)};
       switch (info->imm) {
-        case Imm::None: break;
+        case Imm::None:
+          break;
         case Imm::BlockType: {
           size_t boff = r.offset();
           int64_t v = r.s33();
@@ -407,7 +466,9 @@ class Decoder {
         case Imm::Global:
         case Imm::Table:
         case Imm::Data:
-        case Imm::Elem: in.a = r.u32(); break;
+        case Imm::Elem:
+          in.a = r.u32();
+          break;
         case Imm::BrTable: {
           uint32_t n = r.u32();
           if (n > r.remaining()) r.fail("unexpected end: br_table too long");
@@ -424,12 +485,24 @@ class Decoder {
           in.a = r.u32();
           in.imm = r.u32();
           break;
-        case Imm::MemIdx: zero_byte(r); break;
-        case Imm::I32: in.imm = static_cast<uint32_t>(r.s32()); break;
-        case Imm::I64: in.imm = static_cast<uint64_t>(r.s64()); break;
-        case Imm::F32: in.imm = r.fixed32(); break;
-        case Imm::F64: in.imm = r.fixed64(); break;
-        case Imm::RefType: in.a = static_cast<uint8_t>(reftype(r)); break;
+        case Imm::MemIdx:
+          zero_byte(r);
+          break;
+        case Imm::I32:
+          in.imm = static_cast<uint32_t>(r.s32());
+          break;
+        case Imm::I64:
+          in.imm = static_cast<uint64_t>(r.s64());
+          break;
+        case Imm::F32:
+          in.imm = r.fixed32();
+          break;
+        case Imm::F64:
+          in.imm = r.fixed64();
+          break;
+        case Imm::RefType:
+          in.a = static_cast<uint8_t>(reftype(r));
+          break;
         case Imm::SelectT: {
           uint32_t n = r.u32();
           if (n > r.remaining()) r.fail("unexpected end: select type list too long");
@@ -471,7 +544,6 @@ class Decoder {
     if (r.u8() != 0) r.fail_at("zero byte expected", off);
   }
 
-
   std::span<const uint8_t> bytes_;
   Module m_;
   uint8_t section_id_ = 0;
@@ -495,18 +567,30 @@ std::string Reader::name() {
     uint8_t c = b[i];
     size_t len;
     uint32_t cp;
-    if (c < 0x80) { i++; continue; }
-    if ((c & 0xE0) == 0xC0) { len = 2; cp = c & 0x1F; }
-    else if ((c & 0xF0) == 0xE0) { len = 3; cp = c & 0x0F; }
-    else if ((c & 0xF8) == 0xF0) { len = 4; cp = c & 0x07; }
-    else fail_at("malformed UTF-8 encoding", off + i);
+    if (c < 0x80) {
+      i++;
+      continue;
+    }
+    if ((c & 0xE0) == 0xC0) {
+      len = 2;
+      cp = c & 0x1F;
+    } else if ((c & 0xF0) == 0xE0) {
+      len = 3;
+      cp = c & 0x0F;
+    } else if ((c & 0xF8) == 0xF0) {
+      len = 4;
+      cp = c & 0x07;
+    } else
+      fail_at("malformed UTF-8 encoding", off + i);
     if (i + len > b.size()) fail_at("malformed UTF-8 encoding", off + i);
     for (size_t k = 1; k < len; ++k) {
       if ((b[i + k] & 0xC0) != 0x80) fail_at("malformed UTF-8 encoding", off + i);
       cp = (cp << 6) | (b[i + k] & 0x3F);
     }
-    bool overlong = (len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000);
-    if (overlong || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) fail_at("malformed UTF-8 encoding", off + i);
+    bool overlong =
+        (len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000);
+    if (overlong || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+      fail_at("malformed UTF-8 encoding", off + i);
     i += len;
   }
   return std::string(reinterpret_cast<const char*>(b.data()), b.size());

@@ -123,7 +123,7 @@ struct Module {
   std::vector<uint32_t> funcs;  // type index of every function, imported ones first
   std::vector<TableType> tables;
   std::vector<MemoryType> memories;
-  std::vector<Global> globals;  // defined globals only
+  std::vector<Global> globals;           // defined globals only
   std::vector<GlobalType> global_types;  // imported then defined
   std::vector<Export> exports;
   std::optional<uint32_t> start;

@@ -22,10 +22,18 @@ struct Signature {
 namespace sig {
 constexpr ValType i = ValType::I32, I = ValType::I64, f = ValType::F32, F = ValType::F64;
 constexpr Signature none{};
-constexpr Signature of0(ValType r) { return {0, {i, i}, 1, r, true}; }
-constexpr Signature of1(ValType a, ValType r) { return {1, {a, i}, 1, r, true}; }
-constexpr Signature of2(ValType a, ValType b, ValType r) { return {2, {a, b}, 1, r, true}; }
-constexpr Signature sink2(ValType a, ValType b) { return {2, {a, b}, 0, i, true}; }
+constexpr Signature of0(ValType r) {
+  return {0, {i, i}, 1, r, true};
+}
+constexpr Signature of1(ValType a, ValType r) {
+  return {1, {a, i}, 1, r, true};
+}
+constexpr Signature of2(ValType a, ValType b, ValType r) {
+  return {2, {a, b}, 1, r, true};
+}
+constexpr Signature sink2(ValType a, ValType b) {
+  return {2, {a, b}, 0, i, true};
+}
 // The names opcodes.def uses: popped _ pushed.
 constexpr Signature _i = of0(i), _I = of0(I), _f = of0(f), _F = of0(F);
 constexpr Signature i_i = of1(i, i), i_I = of1(i, I), i_f = of1(i, f), i_F = of1(i, F);
@@ -33,7 +41,8 @@ constexpr Signature I_i = of1(I, i), I_I = of1(I, I), I_f = of1(I, f), I_F = of1
 constexpr Signature f_i = of1(f, i), f_I = of1(f, I), f_f = of1(f, f), f_F = of1(f, F);
 constexpr Signature F_i = of1(F, i), F_I = of1(F, I), F_f = of1(F, f), F_F = of1(F, F);
 constexpr Signature ii_i = of2(i, i, i), II_i = of2(I, I, i), II_I = of2(I, I, I);
-constexpr Signature ff_i = of2(f, f, i), ff_f = of2(f, f, f), FF_i = of2(F, F, i), FF_F = of2(F, F, F);
+constexpr Signature ff_i = of2(f, f, i), ff_f = of2(f, f, f), FF_i = of2(F, F, i),
+                    FF_F = of2(F, F, F);
 constexpr Signature ii_ = sink2(i, i), iI_ = sink2(i, I), if_ = sink2(i, f), iF_ = sink2(i, F);
 }  // namespace sig
 
@@ -48,14 +57,21 @@ struct OpcodeInfo {
 constexpr OpcodeInfo opcode_info(uint16_t op) {
   switch (op) {
 #define OP(code, id, name, imm, signature, align, lowering) \
-  case code: return OpcodeInfo{sig::signature, align, Lowering::lowering};
+  case code:                                                \
+    return OpcodeInfo{sig::signature, align, Lowering::lowering};
 #include "binary/opcodes.def"
 #undef OP
   }
   return {};
 }
 
-constexpr bool is_load(uint16_t op) { return op >= static_cast<uint16_t>(Opcode::I32Load) && op <= static_cast<uint16_t>(Opcode::I64Load32U); }
-constexpr bool is_store(uint16_t op) { return op >= static_cast<uint16_t>(Opcode::I32Store) && op <= static_cast<uint16_t>(Opcode::I64Store32); }
+constexpr bool is_load(uint16_t op) {
+  return op >= static_cast<uint16_t>(Opcode::I32Load) &&
+         op <= static_cast<uint16_t>(Opcode::I64Load32U);
+}
+constexpr bool is_store(uint16_t op) {
+  return op >= static_cast<uint16_t>(Opcode::I32Store) &&
+         op <= static_cast<uint16_t>(Opcode::I64Store32);
+}
 
 }  // namespace edgecar::binary

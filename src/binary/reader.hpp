@@ -20,7 +20,8 @@ struct DecodeError {
 
 class Reader {
  public:
-  Reader(std::span<const uint8_t> bytes, size_t base = 0) : p_(bytes.data()), begin_(bytes.data()), end_(bytes.data() + bytes.size()), base_(base) {}
+  Reader(std::span<const uint8_t> bytes, size_t base = 0)
+      : p_(bytes.data()), begin_(bytes.data()), end_(bytes.data() + bytes.size()), base_(base) {}
 
   size_t offset() const { return base_ + static_cast<size_t>(p_ - begin_); }
   size_t remaining() const { return static_cast<size_t>(end_ - p_); }
@@ -111,8 +112,10 @@ class Reader {
       if (remaining_bits < 7) {
         if (byte & 0x80) fail_at("integer representation too long", start);
         // Bits from remaining_bits-1 (the sign) up to bit 6 must all equal the sign.
-        int8_t sext = static_cast<int8_t>(static_cast<uint8_t>(byte << 1)) >> 1;  // 7-bit sign extend
-        int8_t expect = static_cast<int8_t>(static_cast<uint8_t>(sext << (8 - remaining_bits))) >> (8 - remaining_bits);
+        int8_t sext =
+            static_cast<int8_t>(static_cast<uint8_t>(byte << 1)) >> 1;  // 7-bit sign extend
+        int8_t expect = static_cast<int8_t>(static_cast<uint8_t>(sext << (8 - remaining_bits))) >>
+                        (8 - remaining_bits);
         if (sext != expect) fail_at("integer too large", start);
         result |= static_cast<int64_t>(static_cast<uint64_t>(static_cast<int64_t>(sext)) << shift);
         return result;

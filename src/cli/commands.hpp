@@ -7,8 +7,8 @@
 
 namespace edgecar::cli {
 
-constexpr int kExitLoad = 1;     // unreadable, malformed, invalid or unlinkable module
-constexpr int kExitUsage = 2;    // bad command line
+constexpr int kExitLoad = 1;   // unreadable, malformed, invalid or unlinkable module
+constexpr int kExitUsage = 2;  // bad command line
 constexpr int kExitTimeout = 124;
 constexpr int kExitTrap = 134;
 
@@ -16,18 +16,18 @@ struct RunOptions {
   std::string module;
   std::string invoke;
   std::vector<std::string> args;
-  std::vector<std::string> dirs;  // HOST[:GUEST]
-  std::vector<std::string> env;   // KEY=VALUE
-  uint32_t max_memory_mib = 0;    // 0: no cap beyond the module's own
-  double timeout_seconds = 0;     // 0: none
+  std::vector<std::string> dirs;        // HOST[:GUEST]
+  std::vector<std::string> env;         // KEY=VALUE
+  uint32_t max_memory_mib = 0;          // 0: no cap beyond the module's own
+  double timeout_seconds = 0;           // 0: none
   std::vector<std::string> nn_preload;  // NAME:ENCODING:TARGET:PATH
   int nn_threads = 1;
 };
 
 struct ServeOptions {
   std::vector<std::string> manifests = {"edgecar.yaml"};  // one app each, one process
-  bool check = false;  // validate the manifest and its modules, then exit
-  int port = -1;       // override the manifest's port (0: any free port)
+  bool check = false;   // validate the manifest and its modules, then exit
+  int port = -1;        // override the manifest's port (0: any free port)
   std::string address;  // override every manifest's listen address
 };
 

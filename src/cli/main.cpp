@@ -20,29 +20,60 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "edgecar 0.1.0");
 
   edgecar::cli::RunOptions run;
-  CLI::App* run_cmd = app.add_subcommand("run", "Run a WebAssembly module: its _start (a WASI command) or, with --invoke, one exported function");
-  run_cmd->add_option("--invoke", run.invoke, "Call this exported function with ARGS parsed by its signature and print its results");
-  run_cmd->add_option("--dir", run.dirs, "Give the guest a host directory, as HOST or HOST:GUEST (repeatable)")->allow_extra_args(false);
-  run_cmd->add_option("--env", run.env, "Set an environment variable for the guest, KEY=VALUE (repeatable)")->allow_extra_args(false);
-  run_cmd->add_option("--max-memory", run.max_memory_mib, "Cap the guest's linear memory, in MiB")->check(CLI::Range(1u, 4096u));
-  run_cmd->add_option("--timeout", run.timeout_seconds, "Interrupt the guest after this many seconds (exit code 124)")->check(CLI::PositiveNumber);
-  run_cmd->add_option("--nn-preload", run.nn_preload, "Preload a WASI-NN model for load_by_name, as NAME:ENCODING:TARGET:PATH, e.g. mobilenet:tensorflowlite:cpu:m.tflite (repeatable)")->allow_extra_args(false);
-  run_cmd->add_option("--nn-threads", run.nn_threads, "Threads per WASI-NN inference")->check(CLI::Range(1, 64));
+  CLI::App* run_cmd = app.add_subcommand("run",
+                                         "Run a WebAssembly module: its _start (a WASI command) "
+                                         "or, with --invoke, one exported function");
+  run_cmd->add_option(
+      "--invoke", run.invoke,
+      "Call this exported function with ARGS parsed by its signature and print its results");
+  run_cmd
+      ->add_option("--dir", run.dirs,
+                   "Give the guest a host directory, as HOST or HOST:GUEST (repeatable)")
+      ->allow_extra_args(false);
+  run_cmd
+      ->add_option("--env", run.env,
+                   "Set an environment variable for the guest, KEY=VALUE (repeatable)")
+      ->allow_extra_args(false);
+  run_cmd->add_option("--max-memory", run.max_memory_mib, "Cap the guest's linear memory, in MiB")
+      ->check(CLI::Range(1u, 4096u));
+  run_cmd
+      ->add_option("--timeout", run.timeout_seconds,
+                   "Interrupt the guest after this many seconds (exit code 124)")
+      ->check(CLI::PositiveNumber);
+  run_cmd
+      ->add_option("--nn-preload", run.nn_preload,
+                   "Preload a WASI-NN model for load_by_name, as NAME:ENCODING:TARGET:PATH, e.g. "
+                   "mobilenet:tensorflowlite:cpu:m.tflite (repeatable)")
+      ->allow_extra_args(false);
+  run_cmd->add_option("--nn-threads", run.nn_threads, "Threads per WASI-NN inference")
+      ->check(CLI::Range(1, 64));
   run_cmd->add_option("module", run.module, "The .wasm file")->required();
   run_cmd->add_option("args", run.args, "Arguments for the program or the invoked function");
   run_cmd->prefix_command(false);
   run_cmd->positionals_at_end();
 
   edgecar::cli::ServeOptions serve;
-  CLI::App* serve_cmd = app.add_subcommand("serve", "Serve the functions of a manifest (edgecar.yaml) over HTTP");
-  serve_cmd->add_option("manifests", serve.manifests, "Manifest files (edgecar.yaml), one app each; several apps share the process")->capture_default_str();
-  serve_cmd->add_flag("--check", serve.check, "Validate the manifest and load its modules, then exit");
-  serve_cmd->add_option("--port", serve.port, "Listen on this port instead of the manifest's (0: any free port; one manifest only)")->check(CLI::Range(0, 65535));
+  CLI::App* serve_cmd =
+      app.add_subcommand("serve", "Serve the functions of a manifest (edgecar.yaml) over HTTP");
+  serve_cmd
+      ->add_option("manifests", serve.manifests,
+                   "Manifest files (edgecar.yaml), one app each; several apps share the process")
+      ->capture_default_str();
+  serve_cmd->add_flag("--check", serve.check,
+                      "Validate the manifest and load its modules, then exit");
+  serve_cmd
+      ->add_option(
+          "--port", serve.port,
+          "Listen on this port instead of the manifest's (0: any free port; one manifest only)")
+      ->check(CLI::Range(0, 65535));
 
-  serve_cmd->add_option("--address", serve.address, "Listen on this address instead of the manifests' (e.g. 0.0.0.0 in a container)");
+  serve_cmd->add_option(
+      "--address", serve.address,
+      "Listen on this address instead of the manifests' (e.g. 0.0.0.0 in a container)");
 
   std::string inspect_path;
-  CLI::App* inspect_cmd = app.add_subcommand("inspect", "Print a module's imports, exports, memories and sizes");
+  CLI::App* inspect_cmd =
+      app.add_subcommand("inspect", "Print a module's imports, exports, memories and sizes");
   inspect_cmd->add_option("module", inspect_path, "The .wasm file")->required();
 
   try {

@@ -21,7 +21,9 @@ namespace edgecar::cli {
 
 namespace {
 
-void print_error(const Error& e) { std::fprintf(stderr, "edgecar: %s\n", e.to_string().c_str()); }
+void print_error(const Error& e) {
+  std::fprintf(stderr, "edgecar: %s\n", e.to_string().c_str());
+}
 
 int exit_code_for(const Error& e) {
   if (e.kind != ErrorKind::Trap) return kExitLoad;
@@ -62,17 +64,28 @@ std::optional<Value> parse_arg(const std::string& s, ValType t) {
       if (end == p || *end) return std::nullopt;
       return Value::f64(v);
     }
-    default: return std::nullopt;  // references cannot be written on a command line
+    default:
+      return std::nullopt;  // references cannot be written on a command line
   }
 }
 
 void print_value(const Value& v) {
   switch (v.type) {
-    case ValType::I32: std::printf("%" PRId32 "\n", v.as_i32()); break;
-    case ValType::I64: std::printf("%" PRId64 "\n", v.as_i64()); break;
-    case ValType::F32: std::printf("%.9g\n", static_cast<double>(v.as_f32())); break;
-    case ValType::F64: std::printf("%.17g\n", v.as_f64()); break;
-    default: std::printf("%s\n", v.to_string().c_str()); break;
+    case ValType::I32:
+      std::printf("%" PRId32 "\n", v.as_i32());
+      break;
+    case ValType::I64:
+      std::printf("%" PRId64 "\n", v.as_i64());
+      break;
+    case ValType::F32:
+      std::printf("%.9g\n", static_cast<double>(v.as_f32()));
+      break;
+    case ValType::F64:
+      std::printf("%.17g\n", v.as_f64());
+      break;
+    default:
+      std::printf("%s\n", v.to_string().c_str());
+      break;
   }
 }
 
@@ -83,7 +96,8 @@ class Watchdog {
     if (seconds <= 0) return;
     thread_ = std::thread([this, &store, seconds] {
       std::unique_lock<std::mutex> lock(mu_);
-      if (!cv_.wait_for(lock, std::chrono::duration<double>(seconds), [this] { return done_; })) store.interrupt();
+      if (!cv_.wait_for(lock, std::chrono::duration<double>(seconds), [this] { return done_; }))
+        store.interrupt();
     });
   }
   ~Watchdog() {
@@ -105,7 +119,8 @@ class Watchdog {
 int report(const Error& e, const RunOptions& o) {
   if (e.trap == TrapKind::Exit) return e.exit_code;
   if (e.trap == TrapKind::Interrupted) {
-    std::fprintf(stderr, "edgecar: timeout: %s interrupted after %g s\n", o.module.c_str(), o.timeout_seconds);
+    std::fprintf(stderr, "edgecar: timeout: %s interrupted after %g s\n", o.module.c_str(),
+                 o.timeout_seconds);
     return kExitTimeout;
   }
   print_error(e);
@@ -179,18 +194,21 @@ int run(const RunOptions& o) {
     }
     auto type = (*module)->export_func_type(o.invoke);
     if (!type) {
-      std::fprintf(stderr, "edgecar: %s has no exported function \"%s\"\n", o.module.c_str(), o.invoke.c_str());
+      std::fprintf(stderr, "edgecar: %s has no exported function \"%s\"\n", o.module.c_str(),
+                   o.invoke.c_str());
       return kExitUsage;
     }
     if (o.args.size() != type->params.size()) {
-      std::fprintf(stderr, "edgecar: %s has type %s: expected %zu argument(s), got %zu\n", o.invoke.c_str(), type->to_string().c_str(), type->params.size(), o.args.size());
+      std::fprintf(stderr, "edgecar: %s has type %s: expected %zu argument(s), got %zu\n",
+                   o.invoke.c_str(), type->to_string().c_str(), type->params.size(), o.args.size());
       return kExitUsage;
     }
     std::vector<Value> args;
     for (size_t i = 0; i < o.args.size(); ++i) {
       auto v = parse_arg(o.args[i], type->params[i]);
       if (!v) {
-        std::fprintf(stderr, "edgecar: argument %zu \"%s\" is not a valid %s\n", i + 1, o.args[i].c_str(), std::string(to_string(type->params[i])).c_str());
+        std::fprintf(stderr, "edgecar: argument %zu \"%s\" is not a valid %s\n", i + 1,
+                     o.args[i].c_str(), std::string(to_string(type->params[i])).c_str());
         return kExitUsage;
       }
       args.push_back(*v);
@@ -203,7 +221,9 @@ int run(const RunOptions& o) {
 
   Function* start = (*instance)->get_function("_start");
   if (!start) {
-    std::fprintf(stderr, "edgecar: %s exports no _start function: use --invoke NAME to call an export\n", o.module.c_str());
+    std::fprintf(stderr,
+                 "edgecar: %s exports no _start function: use --invoke NAME to call an export\n",
+                 o.module.c_str());
     return kExitUsage;
   }
   auto r = store.call(start, {});

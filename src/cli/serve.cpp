@@ -22,19 +22,24 @@ int serve(const ServeOptions& o) {
     }
     for (const auto& other : services) {
       if (other->manifest.app_id == (*service)->manifest.app_id) {
-        std::fprintf(stderr, "edgecar: %s and %s both declare app %s\n", other->manifest.path.c_str(), path.c_str(), other->manifest.app_id.c_str());
+        std::fprintf(stderr, "edgecar: %s and %s both declare app %s\n",
+                     other->manifest.path.c_str(), path.c_str(), other->manifest.app_id.c_str());
         return kExitLoad;
       }
     }
     const auto& svc = **service;
     if (o.check) {
-      std::printf("%s: ok (app %s, %zu function(s), %zu static dir(s))\n", path.c_str(), svc.manifest.app_id.c_str(), svc.functions.size(), svc.manifest.statics.size());
+      std::printf("%s: ok (app %s, %zu function(s), %zu static dir(s))\n", path.c_str(),
+                  svc.manifest.app_id.c_str(), svc.functions.size(), svc.manifest.statics.size());
       // daprd evaluates any CEL; embedded Dapr a subset: say which rules only work under daprd.
       for (const auto& sub : svc.manifest.subscriptions)
         for (const auto& [match, target] : sub.rules)
           if (auto parsed = dapr::RouteMatch::parse(match); !parsed)
-            std::printf("%s:%d: note: rule \"%s\" (topic %s) works under daprd only; embedded mode skips it: %s\n", path.c_str(), sub.line,
-                        match.c_str(), sub.topic.c_str(), parsed.error().message.c_str());
+            std::printf(
+                "%s:%d: note: rule \"%s\" (topic %s) works under daprd only; embedded mode skips "
+                "it: %s\n",
+                path.c_str(), sub.line, match.c_str(), sub.topic.c_str(),
+                parsed.error().message.c_str());
       continue;
     }
     if (o.port >= 0 || !o.address.empty()) {

@@ -12,8 +12,11 @@ void AppTable::add(LocalApp app) {
       if (matchers_.count(match)) continue;
       auto parsed = RouteMatch::parse(match);
       if (!parsed) {
-        std::fprintf(stderr, "edgecar: app %s: pub/sub rule \"%s\" (topic %s, path %s) cannot be evaluated in embedded mode: %s; the rule is skipped\n",
-                     app.app_id.c_str(), match.c_str(), sub.topic.c_str(), path.c_str(), parsed.error().message.c_str());
+        std::fprintf(stderr,
+                     "edgecar: app %s: pub/sub rule \"%s\" (topic %s, path %s) cannot be evaluated "
+                     "in embedded mode: %s; the rule is skipped\n",
+                     app.app_id.c_str(), match.c_str(), sub.topic.c_str(), path.c_str(),
+                     parsed.error().message.c_str());
         matchers_[match] = nullptr;
       } else {
         matchers_[match] = std::make_shared<const RouteMatch>(std::move(*parsed));
@@ -36,7 +39,8 @@ void AppTable::done(const std::string& app_id) {
   busy_cv_.notify_all();
 }
 
-std::optional<http::Response> AppTable::invoke(const std::string& app_id, const http::Request& req, std::string& served) {
+std::optional<http::Response> AppTable::invoke(const std::string& app_id, const http::Request& req,
+                                               std::string& served) {
   LocalApp app;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -56,7 +60,10 @@ std::optional<http::Response> AppTable::invoke(const std::string& app_id, const 
   return app.handle(req);
 }
 
-std::vector<AppTable::Subscriber> AppTable::subscribers(const std::string& pubsub, const std::string& topic, const std::string& only_app, const nlohmann::json& event) {
+std::vector<AppTable::Subscriber> AppTable::subscribers(const std::string& pubsub,
+                                                        const std::string& topic,
+                                                        const std::string& only_app,
+                                                        const nlohmann::json& event) {
   std::vector<Subscriber> out;
   std::lock_guard<std::mutex> lock(mu_);
   for (const auto& [id, app] : apps_)

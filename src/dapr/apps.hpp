@@ -33,7 +33,8 @@ class AppTable {
   void remove(const std::string& app_id);
 
   // Runs a request in the app; nullopt (and the ids served) when there is no such app.
-  std::optional<http::Response> invoke(const std::string& app_id, const http::Request& req, std::string& served);
+  std::optional<http::Response> invoke(const std::string& app_id, const http::Request& req,
+                                       std::string& served);
 
   // A subscriber of a topic, with the path the routing rules picked for an event.
   struct Subscriber {
@@ -43,7 +44,8 @@ class AppTable {
   };
   // The subscribers of pubsub/topic (only `only_app` when set), each marked busy until
   // done(id) is called.
-  std::vector<Subscriber> subscribers(const std::string& pubsub, const std::string& topic, const std::string& only_app, const nlohmann::json& event);
+  std::vector<Subscriber> subscribers(const std::string& pubsub, const std::string& topic,
+                                      const std::string& only_app, const nlohmann::json& event);
   void done(const std::string& app_id);
 
  private:

@@ -21,7 +21,8 @@ namespace {
 std::string url_decode(std::string_view s) {
   std::string o;
   for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 2 < s.size() && std::isxdigit(static_cast<unsigned char>(s[i + 1])) && std::isxdigit(static_cast<unsigned char>(s[i + 2]))) {
+    if (s[i] == '%' && i + 2 < s.size() && std::isxdigit(static_cast<unsigned char>(s[i + 1])) &&
+        std::isxdigit(static_cast<unsigned char>(s[i + 2]))) {
       o += static_cast<char>(std::stoi(std::string(s.substr(i + 1, 2)), nullptr, 16));
       i += 2;
     } else {
@@ -46,11 +47,19 @@ std::vector<std::string> segments(std::string_view path) {
 http::Response secret(const std::vector<std::string>& seg) {
   if (seg.size() != 4) return api_error(404, "ERR_SECRET_GET", "expected /v1.0/secrets/STORE/KEY");
   const char* file = std::getenv("EDGECAR_SECRETS_FILE");
-  if (!file || !*file) return api_error(500, "ERR_SECRET_STORES_NOT_CONFIGURED", "no secret store: set EDGECAR_SECRETS_FILE to a JSON file of secrets in embedded mode");
+  if (!file || !*file)
+    return api_error(
+        500, "ERR_SECRET_STORES_NOT_CONFIGURED",
+        "no secret store: set EDGECAR_SECRETS_FILE to a JSON file of secrets in embedded mode");
   std::ifstream f(file);
   json doc = json::parse(f, nullptr, false);
-  if (!doc.is_object()) return api_error(500, "ERR_SECRET_GET", std::string("secrets file ") + file + " is not a JSON object");
-  if (!doc.contains(seg[3])) return api_error(500, "ERR_SECRET_GET", "failed getting secret with key " + seg[3] + " from secret store " + seg[2] + ": secret not found");
+  if (!doc.is_object())
+    return api_error(500, "ERR_SECRET_GET",
+                     std::string("secrets file ") + file + " is not a JSON object");
+  if (!doc.contains(seg[3]))
+    return api_error(500, "ERR_SECRET_GET",
+                     "failed getting secret with key " + seg[3] + " from secret store " + seg[2] +
+                         ": secret not found");
   http::Response r;
   r.headers.add("Content-Type", "application/json");
   const json& v = doc[seg[3]];
@@ -67,23 +76,30 @@ Embedded& Embedded::instance() {
 
 http::Response Embedded::call(const http::Request& req, const std::string& caller) {
   auto seg = segments(req.path);
-  if (seg.size() < 2 || seg[0] != "v1.0") return api_error(404, "ERR_NOT_FOUND", "not a Dapr API path: " + req.path);
+  if (seg.size() < 2 || seg[0] != "v1.0")
+    return api_error(404, "ERR_NOT_FOUND", "not a Dapr API path: " + req.path);
   if (seg[1] == "invoke") {
     // v1.0 invoke APP method PATH...
-    if (seg.size() < 5 || seg[3] != "method") return api_error(400, "ERR_DIRECT_INVOKE", "expected /v1.0/invoke/APP/method/PATH");
+    if (seg.size() < 5 || seg[3] != "method")
+      return api_error(400, "ERR_DIRECT_INVOKE", "expected /v1.0/invoke/APP/method/PATH");
     http::Request call = req;
     call.path.clear();
     for (size_t i = 4; i < seg.size(); ++i) call.path += "/" + seg[i];
     call.headers.add("dapr-caller-app-id", caller);
     std::string served;
     if (auto r = apps_.invoke(seg[2], call, served)) return std::move(*r);
-    return api_error(500, "ERR_DIRECT_INVOKE", "app id " + seg[2] + " is not served by this edgecar (embedded mode serves: " + (served.empty() ? "none" : served) + ")");
+    return api_error(500, "ERR_DIRECT_INVOKE",
+                     "app id " + seg[2] + " is not served by this edgecar (embedded mode serves: " +
+                         (served.empty() ? "none" : served) + ")");
   }
   if (seg[1] == "state") return state_.call(seg, req, caller);
   if (seg[1] == "publish" && req.method == "POST") return pubsub_.publish(seg, req, caller);
   if (seg[1] == "secrets" && req.method == "GET") return secret(seg);
-  if (seg[1] == "bindings") return api_error(501, "ERR_INVOKE_OUTPUT_BINDING", "output bindings need a Dapr sidecar (run the app with scripts/dapr-run)");
-  return api_error(404, "ERR_NOT_FOUND", "embedded mode does not provide " + req.method + " " + req.path);
+  if (seg[1] == "bindings")
+    return api_error(501, "ERR_INVOKE_OUTPUT_BINDING",
+                     "output bindings need a Dapr sidecar (run the app with scripts/dapr-run)");
+  return api_error(404, "ERR_NOT_FOUND",
+                   "embedded mode does not provide " + req.method + " " + req.path);
 }
 
 }  // namespace edgecar::dapr

@@ -1,8 +1,8 @@
 // Dapr as a host module: granting it picks the backend (the sidecar when DAPR_HTTP_PORT
 // is set, else embedded); each store gets its caller id, the request's trace context
 // and its own response handles.
-#include "edgecar/dapr.hpp"
 #include "host/host_module.hpp"
+#include "edgecar/dapr.hpp"
 
 namespace edgecar::host {
 

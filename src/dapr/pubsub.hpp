@@ -20,7 +20,8 @@ class PubSub {
   explicit PubSub(AppTable& apps) : apps_(apps) {}
   ~PubSub();
   // POST /v1.0/publish/PUBSUB/TOPIC: seg holds the decoded path segments.
-  http::Response publish(const std::vector<std::string>& seg, const http::Request& req, const std::string& caller);
+  http::Response publish(const std::vector<std::string>& seg, const http::Request& req,
+                         const std::string& caller);
 
  private:
   struct Delivery {

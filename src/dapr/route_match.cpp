@@ -13,9 +13,9 @@ using json = nlohmann::json;
 
 struct RouteMatch::Node {
   enum class Kind { Literal, Path, Has, Not, And, Or, Compare, Method } kind;
-  json literal;                     // Literal
-  std::vector<std::string> path;    // Path, Has: the keys after `event`
-  std::string op;                   // Compare: == != < <= > >=; Method: startsWith, endsWith, contains
+  json literal;                   // Literal
+  std::vector<std::string> path;  // Path, Has: the keys after `event`
+  std::string op;  // Compare: == != < <= > >=; Method: startsWith, endsWith, contains
   std::shared_ptr<const Node> a, b;  // operands
 };
 
@@ -40,7 +40,9 @@ class Parser {
   }
 
  private:
-  [[noreturn]] void fail(const std::string& what) const { throw ParseError{what + " at column " + std::to_string(pos_ + 1)}; }
+  [[noreturn]] void fail(const std::string& what) const {
+    throw ParseError{what + " at column " + std::to_string(pos_ + 1)};
+  }
 
   void skip_space() {
     while (pos_ < s_.size() && std::isspace(static_cast<unsigned char>(s_[pos_]))) ++pos_;
@@ -54,7 +56,9 @@ class Parser {
   std::string ident() {
     skip_space();
     size_t start = pos_;
-    while (pos_ < s_.size() && (std::isalnum(static_cast<unsigned char>(s_[pos_])) || s_[pos_] == '_')) ++pos_;
+    while (pos_ < s_.size() &&
+           (std::isalnum(static_cast<unsigned char>(s_[pos_])) || s_[pos_] == '_'))
+      ++pos_;
     return std::string(s_.substr(start, pos_ - start));
   }
 
@@ -95,10 +99,13 @@ class Parser {
       if (!eat(")")) fail("missing )");
       return n;
     }
-    if (c == '"' || c == '\'') return make({Node::Kind::Literal, json(string_literal()), {}, "", nullptr, nullptr});
-    if (std::isdigit(static_cast<unsigned char>(c)) || c == '-' || c == '.') return make({Node::Kind::Literal, number(), {}, "", nullptr, nullptr});
+    if (c == '"' || c == '\'')
+      return make({Node::Kind::Literal, json(string_literal()), {}, "", nullptr, nullptr});
+    if (std::isdigit(static_cast<unsigned char>(c)) || c == '-' || c == '.')
+      return make({Node::Kind::Literal, number(), {}, "", nullptr, nullptr});
     std::string word = ident();
-    if (word == "true" || word == "false") return make({Node::Kind::Literal, json(word == "true"), {}, "", nullptr, nullptr});
+    if (word == "true" || word == "false")
+      return make({Node::Kind::Literal, json(word == "true"), {}, "", nullptr, nullptr});
     if (word == "null") return make({Node::Kind::Literal, json(nullptr), {}, "", nullptr, nullptr});
     if (word == "has") {
       if (!eat("(")) fail("has needs (");
@@ -119,7 +126,8 @@ class Parser {
       return make({Node::Kind::Method, {}, {}, method, field, arg});
     }
     if (word.empty()) fail("unexpected \"" + std::string(1, c) + "\"");
-    fail("\"" + word + "\" is not supported (only event fields, literals, has() and string methods)");
+    fail("\"" + word +
+         "\" is not supported (only event fields, literals, has() and string methods)");
   }
   // The keys after `event`; a trailing .startsWith( and the like ends the path and is
   // returned in method.
@@ -133,7 +141,8 @@ class Parser {
         if (key.empty()) fail("a field name must follow \".\"");
         skip_space();
         if (pos_ < s_.size() && s_[pos_] == '(') {
-          if (key != "startsWith" && key != "endsWith" && key != "contains") fail("method " + key + "() is not supported");
+          if (key != "startsWith" && key != "endsWith" && key != "contains")
+            fail("method " + key + "() is not supported");
           method = key;
           return path;
         }
@@ -141,7 +150,8 @@ class Parser {
       } else if (pos_ < s_.size() && s_[pos_] == '[') {
         ++pos_;
         skip_space();
-        if (pos_ >= s_.size() || (s_[pos_] != '"' && s_[pos_] != '\'')) fail("an index must be a quoted field name");
+        if (pos_ >= s_.size() || (s_[pos_] != '"' && s_[pos_] != '\''))
+          fail("an index must be a quoted field name");
         path.push_back(string_literal());
         if (!eat("]")) fail("missing ]");
       } else {
@@ -158,10 +168,19 @@ class Parser {
         if (pos_ >= s_.size()) break;
         char e = s_[pos_++];
         switch (e) {
-          case 'n': out += '\n'; break;
-          case 't': out += '\t'; break;
-          case '\\': case '"': case '\'': out += e; break;
-          default: fail(std::string("escape \\") + e + " is not supported");
+          case 'n':
+            out += '\n';
+            break;
+          case 't':
+            out += '\t';
+            break;
+          case '\\':
+          case '"':
+          case '\'':
+            out += e;
+            break;
+          default:
+            fail(std::string("escape \\") + e + " is not supported");
         }
       } else {
         out += c;
@@ -174,7 +193,9 @@ class Parser {
   json number() {
     size_t start = pos_;
     if (s_[pos_] == '-') ++pos_;
-    while (pos_ < s_.size() && (std::isdigit(static_cast<unsigned char>(s_[pos_])) || s_[pos_] == '.' || s_[pos_] == 'e' || s_[pos_] == 'E')) ++pos_;
+    while (pos_ < s_.size() && (std::isdigit(static_cast<unsigned char>(s_[pos_])) ||
+                                s_[pos_] == '.' || s_[pos_] == 'e' || s_[pos_] == 'E'))
+      ++pos_;
     std::string text(s_.substr(start, pos_ - start));
     char* end = nullptr;
     double v = std::strtod(text.c_str(), &end);
@@ -204,7 +225,8 @@ std::optional<json> eval(const Node& n, const json& event) {
       const json* cur = &event;
       for (size_t i = 0; i < n.path.size(); ++i) {
         if (!cur->is_object()) return std::nullopt;
-        if (!cur->contains(n.path[i])) return i + 1 == n.path.size() ? std::optional<json>(false) : std::nullopt;
+        if (!cur->contains(n.path[i]))
+          return i + 1 == n.path.size() ? std::optional<json>(false) : std::nullopt;
         cur = &(*cur)[n.path[i]];
       }
       return json(true);
@@ -247,7 +269,8 @@ std::optional<json> eval(const Node& n, const json& event) {
         return json(c >= 0);
       }
       if (n.op == "==" || n.op == "!=") {
-        if (l->type() != r->type() && !(l->is_null() || r->is_null())) return std::nullopt;  // CEL: no such overload
+        if (l->type() != r->type() && !(l->is_null() || r->is_null()))
+          return std::nullopt;  // CEL: no such overload
         return json((*l == *r) == (n.op == "=="));
       }
       return std::nullopt;
@@ -258,7 +281,8 @@ std::optional<json> eval(const Node& n, const json& event) {
       const auto& s = l->get_ref<const std::string&>();
       const auto& t = r->get_ref<const std::string&>();
       if (n.op == "startsWith") return json(s.rfind(t, 0) == 0);
-      if (n.op == "endsWith") return json(s.size() >= t.size() && s.compare(s.size() - t.size(), t.size(), t) == 0);
+      if (n.op == "endsWith")
+        return json(s.size() >= t.size() && s.compare(s.size() - t.size(), t.size(), t) == 0);
       return json(s.find(t) != std::string::npos);
     }
   }

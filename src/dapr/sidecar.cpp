@@ -17,7 +17,9 @@ namespace bhttp = beast::http;
 
 namespace {
 
-ApiResponse unavailable(const std::string& what) { return api_error(503, "ERR_EDGECAR_SIDECAR_UNAVAILABLE", what); }
+ApiResponse unavailable(const std::string& what) {
+  return api_error(503, "ERR_EDGECAR_SIDECAR_UNAVAILABLE", what);
+}
 
 class Sidecar final : public Backend {
  public:
@@ -47,7 +49,10 @@ class Sidecar final : public Backend {
     bhttp::response_parser<bhttp::string_body> parser;
     parser.body_limit(64ull << 20);
     bhttp::read(stream, buf, parser, ec);
-    if (ec) return unavailable(ec == beast::error::timeout ? "daprd did not answer within " + std::to_string(timeout_ms_) + " ms" : "reading daprd's answer failed: " + ec.message());
+    if (ec)
+      return unavailable(ec == beast::error::timeout
+                             ? "daprd did not answer within " + std::to_string(timeout_ms_) + " ms"
+                             : "reading daprd's answer failed: " + ec.message());
     auto& res = parser.get();
     ApiResponse out;
     out.status = res.result_int();
@@ -68,7 +73,8 @@ class Sidecar final : public Backend {
 
 }  // namespace
 
-std::shared_ptr<Backend> sidecar(std::string host, uint16_t port, std::string api_token, uint32_t timeout_ms) {
+std::shared_ptr<Backend> sidecar(std::string host, uint16_t port, std::string api_token,
+                                 uint32_t timeout_ms) {
   return std::make_shared<Sidecar>(std::move(host), port, std::move(api_token), timeout_ms);
 }
 

@@ -20,7 +20,8 @@ class StateStore {
   // Opens (or creates) the SQLite file; the first call wins over EDGECAR_STATE_FILE.
   Expected<void> open(const std::string& path);
   // /v1.0/state/STORE[/KEY | /bulk | /transaction]: seg holds the decoded path segments.
-  http::Response call(const std::vector<std::string>& seg, const http::Request& req, const std::string& caller);
+  http::Response call(const std::vector<std::string>& seg, const http::Request& req,
+                      const std::string& caller);
 
  private:
   struct Row {
@@ -31,7 +32,8 @@ class StateStore {
   Expected<void> open_locked(const std::string& path);
   Expected<void> ensure_db();
   Row get(const std::string& store, const std::string& key);
-  std::string put(const std::string& store, const std::string& key, const std::string& value, const std::string& etag, bool first_write);
+  std::string put(const std::string& store, const std::string& key, const std::string& value,
+                  const std::string& etag, bool first_write);
   std::string del(const std::string& store, const std::string& key, const std::string& etag);
   void exec(const char* sql);
 

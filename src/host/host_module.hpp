@@ -22,7 +22,7 @@ namespace edgecar::host {
 
 // What a host module may read when it is granted to a function (serve) or a run.
 struct Settings {
-  std::string app_id;                  // the app (serve) or the program's name (run)
+  std::string app_id;                   // the app (serve) or the program's name (run)
   std::vector<nn::Preload> nn_preload;  // models wasi_nn guests load by name
   nn::Options nn_options;
 };
@@ -66,7 +66,9 @@ std::string names();
 // A grant that only needs the shared functions (no per-store state).
 class Stateless final : public Grant {
  public:
-  Expected<std::unique_ptr<StoreState>> attach(Store&, Call&) const override { return std::unique_ptr<StoreState>(); }
+  Expected<std::unique_ptr<StoreState>> attach(Store&, Call&) const override {
+    return std::unique_ptr<StoreState>();
+  }
 };
 
 // The host modules granted to one function or run: what its modules may import, and

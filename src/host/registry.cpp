@@ -12,7 +12,8 @@ const HostModule& image_module();
 const HostModule& dapr_module();
 
 std::span<const HostModule* const> registry() {
-  static const HostModule* const modules[] = {&wasi_module(), &wasi_nn_module(), &image_module(), &dapr_module()};
+  static const HostModule* const modules[] = {&wasi_module(), &wasi_nn_module(), &image_module(),
+                                              &dapr_module()};
   return modules;
 }
 
@@ -41,11 +42,14 @@ Expected<Granted> Granted::make(std::span<const std::string> names, const Settin
   Granted g;
   if (auto r = g.add(wasi_module(), settings); !r) return std::move(r).error();
   for (const HostModule* m : registry()) {
-    if (m == &wasi_module() || std::find(names.begin(), names.end(), m->name()) == names.end()) continue;
+    if (m == &wasi_module() || std::find(names.begin(), names.end(), m->name()) == names.end())
+      continue;
     if (auto r = g.add(*m, settings); !r) return std::move(r).error();
   }
   for (const auto& n : names)
-    if (!find(n)) return Error{ErrorKind::Usage, "unknown host module \"" + n + "\" (available: " + host::names() + ")"};
+    if (!find(n))
+      return Error{ErrorKind::Usage,
+                   "unknown host module \"" + n + "\" (available: " + host::names() + ")"};
   return g;
 }
 
@@ -64,7 +68,9 @@ void Granted::add_functions(const HostFunctions& functions, std::string descript
 Expected<void> Granted::check_imports(const Module& module, const std::string& path) const {
   for (const auto& im : module.imports())
     if (!imports_.find(im.module, im.name))
-      return Error{ErrorKind::Link, path + ": unknown import \"" + im.module + "\" \"" + im.name + "\" (" + im.type + "): the function is granted " + description_ +
+      return Error{ErrorKind::Link, path + ": unknown import \"" + im.module + "\" \"" + im.name +
+                                        "\" (" + im.type + "): the function is granted " +
+                                        description_ +
                                         " (add host modules to its host_modules in the manifest)"};
   return {};
 }

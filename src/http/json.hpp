@@ -19,6 +19,7 @@ std::string json_escape(std::string_view s);
 Response json_response(unsigned status, const nlohmann::json& body);
 
 // edgecar's error body: {"error": code, "message": message[, "backtrace": [...]]}.
-Response error_response(unsigned status, std::string_view code, std::string_view message, const std::vector<std::string>& backtrace = {});
+Response error_response(unsigned status, std::string_view code, std::string_view message,
+                        const std::vector<std::string>& backtrace = {});
 
 }  // namespace edgecar::http

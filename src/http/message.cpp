@@ -8,11 +8,14 @@
 namespace edgecar::http {
 
 namespace {
-char lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
+char lower(char c) {
+  return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+}
 }  // namespace
 
 bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return lower(x) == lower(y); });
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(),
+                                            [](char x, char y) { return lower(x) == lower(y); });
 }
 
 void Headers::set(std::string name, std::string value) {
@@ -40,9 +43,15 @@ std::string json_escape(std::string_view s) {
   o.reserve(s.size());
   for (char c : s) {
     switch (c) {
-      case '"': o += "\\\""; break;
-      case '\\': o += "\\\\"; break;
-      case '\n': o += "\\n"; break;
+      case '"':
+        o += "\\\"";
+        break;
+      case '\\':
+        o += "\\\\";
+        break;
+      case '\n':
+        o += "\\n";
+        break;
       default:
         if (static_cast<unsigned char>(c) < 0x20) {
           char buf[8];
@@ -65,7 +74,8 @@ Response json_response(unsigned status, const nlohmann::json& body) {
   return r;
 }
 
-Response error_response(unsigned status, std::string_view code, std::string_view message, const std::vector<std::string>& backtrace) {
+Response error_response(unsigned status, std::string_view code, std::string_view message,
+                        const std::vector<std::string>& backtrace) {
   nlohmann::json body{{"error", code}, {"message", message}};
   if (!backtrace.empty()) body["backtrace"] = backtrace;
   return json_response(status, body);

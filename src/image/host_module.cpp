@@ -1,6 +1,6 @@
 // edgecar_image as a host module: stateless apart from the caller's memory.
-#include "edgecar/image.hpp"
 #include "host/host_module.hpp"
+#include "edgecar/image.hpp"
 
 namespace edgecar::host {
 
@@ -11,7 +11,9 @@ class Image final : public HostModule {
   std::string_view name() const override { return "image"; }
   std::string_view description() const override { return "image (edgecar_image)"; }
   const HostFunctions& functions() const override { return image::shared_functions(); }
-  Expected<std::shared_ptr<const Grant>> grant(const Settings&) const override { return std::shared_ptr<const Grant>(std::make_shared<Stateless>()); }
+  Expected<std::shared_ptr<const Grant>> grant(const Settings&) const override {
+    return std::shared_ptr<const Grant>(std::make_shared<Stateless>());
+  }
 };
 
 }  // namespace

@@ -2,8 +2,8 @@
 // (simplified API), giflib (first frame, read record by record so that later frames are
 // never decoded) and libwebp; BMP by hand. Every size is checked against the input's
 // length and the pixel cap before memory is allocated.
-#include "edgecar/guest_memory.hpp"
 #include "edgecar/image.hpp"
+#include "edgecar/guest_memory.hpp"
 
 #include <gif_lib.h>
 #include <png.h>
@@ -30,12 +30,18 @@ Error fail(Errc code, std::string message) {
 Expected<void> check_size(uint64_t w, uint64_t h) {
   if (w == 0 || h == 0) return fail(Errc::Corrupt, "image has no pixels");
   if (w > 65535 || h > 65535 || w * h > kMaxPixels)
-    return fail(Errc::TooLarge, "image of " + std::to_string(w) + "x" + std::to_string(h) + " pixels is over the limit of " + std::to_string(kMaxPixels) + " pixels");
+    return fail(Errc::TooLarge, "image of " + std::to_string(w) + "x" + std::to_string(h) +
+                                    " pixels is over the limit of " + std::to_string(kMaxPixels) +
+                                    " pixels");
   return {};
 }
 
-uint32_t le32(const uint8_t* p) { return p[0] | p[1] << 8 | p[2] << 16 | static_cast<uint32_t>(p[3]) << 24; }
-uint16_t le16(const uint8_t* p) { return static_cast<uint16_t>(p[0] | p[1] << 8); }
+uint32_t le32(const uint8_t* p) {
+  return p[0] | p[1] << 8 | p[2] << 16 | static_cast<uint32_t>(p[3]) << 24;
+}
+uint16_t le16(const uint8_t* p) {
+  return static_cast<uint16_t>(p[0] | p[1] << 8);
+}
 
 // ---- JPEG ----
 struct TjHandle {
@@ -52,13 +58,15 @@ Expected<Rgb8> jpeg(std::span<const uint8_t> in, bool pixels) {
   int w = 0, h = 0, sub = 0, cs = 0;
   if (tjDecompressHeader3(tj.h, in.data(), in.size(), &w, &h, &sub, &cs) != 0)
     return fail(Errc::Corrupt, std::string("corrupt JPEG: ") + tjGetErrorStr2(tj.h));
-  if (auto r = check_size(static_cast<uint64_t>(w), static_cast<uint64_t>(h)); !r) return std::move(r).error();
+  if (auto r = check_size(static_cast<uint64_t>(w), static_cast<uint64_t>(h)); !r)
+    return std::move(r).error();
   out.width = static_cast<uint32_t>(w);
   out.height = static_cast<uint32_t>(h);
   if (!pixels) return out;
   out.pixels.resize(static_cast<size_t>(w) * h * 3);
   // Warnings (a truncated file, bad data) stop decoding: a partial picture is an error.
-  if (tjDecompress2(tj.h, in.data(), in.size(), out.pixels.data(), w, 0, h, TJPF_RGB, TJFLAG_STOPONWARNING) != 0)
+  if (tjDecompress2(tj.h, in.data(), in.size(), out.pixels.data(), w, 0, h, TJPF_RGB,
+                    TJFLAG_STOPONWARNING) != 0)
     return fail(Errc::Corrupt, std::string("corrupt JPEG: ") + tjGetErrorStr2(tj.h));
   return out;
 }
@@ -69,7 +77,8 @@ Expected<Rgb8> png(std::span<const uint8_t> in, bool pixels) {
   png_image img;
   std::memset(&img, 0, sizeof img);
   img.version = PNG_IMAGE_VERSION;
-  if (!png_image_begin_read_from_memory(&img, in.data(), in.size())) return fail(Errc::Corrupt, std::string("corrupt PNG: ") + img.message);
+  if (!png_image_begin_read_from_memory(&img, in.data(), in.size()))
+    return fail(Errc::Corrupt, std::string("corrupt PNG: ") + img.message);
   struct Free {
     png_image* i;
     ~Free() { png_image_free(i); }
@@ -82,9 +91,11 @@ Expected<Rgb8> png(std::span<const uint8_t> in, bool pixels) {
   // to_rgb8 do); libpng's own RGB output would composite in linear light instead.
   img.format = PNG_FORMAT_RGBA;
   std::vector<uint8_t> rgba(PNG_IMAGE_SIZE(img));
-  if (!png_image_finish_read(&img, nullptr, rgba.data(), 0, nullptr)) return fail(Errc::Corrupt, std::string("corrupt PNG: ") + img.message);
+  if (!png_image_finish_read(&img, nullptr, rgba.data(), 0, nullptr))
+    return fail(Errc::Corrupt, std::string("corrupt PNG: ") + img.message);
   out.pixels.resize(static_cast<size_t>(img.width) * img.height * 3);
-  for (size_t i = 0, n = static_cast<size_t>(img.width) * img.height; i < n; ++i) std::memcpy(&out.pixels[i * 3], &rgba[i * 4], 3);
+  for (size_t i = 0, n = static_cast<size_t>(img.width) * img.height; i < n; ++i)
+    std::memcpy(&out.pixels[i * 3], &rgba[i * 4], 3);
   return out;
 }
 
@@ -114,7 +125,8 @@ Expected<Rgb8> gif(std::span<const uint8_t> in, bool pixels) {
       DGifCloseFile(g, &e);
     }
   } guard{g};
-  if (auto r = check_size(static_cast<uint64_t>(g->SWidth), static_cast<uint64_t>(g->SHeight)); !r) return std::move(r).error();
+  if (auto r = check_size(static_cast<uint64_t>(g->SWidth), static_cast<uint64_t>(g->SHeight)); !r)
+    return std::move(r).error();
   out.width = static_cast<uint32_t>(g->SWidth);
   out.height = static_cast<uint32_t>(g->SHeight);
   if (!pixels) return out;
@@ -131,21 +143,27 @@ Expected<Rgb8> gif(std::span<const uint8_t> in, bool pixels) {
   int transparent = -1;
   GifRecordType rec;
   do {
-    if (DGifGetRecordType(g, &rec) == GIF_ERROR) return fail(Errc::Corrupt, std::string("corrupt GIF: ") + GifErrorString(g->Error));
+    if (DGifGetRecordType(g, &rec) == GIF_ERROR)
+      return fail(Errc::Corrupt, std::string("corrupt GIF: ") + GifErrorString(g->Error));
     if (rec == EXTENSION_RECORD_TYPE) {
       int code = 0;
       GifByteType* ext = nullptr;
-      if (DGifGetExtension(g, &code, &ext) == GIF_ERROR) return fail(Errc::Corrupt, "corrupt GIF extension");
-      if (code == GRAPHICS_EXT_FUNC_CODE && ext && ext[0] >= 4 && (ext[1] & 1)) transparent = ext[4];
+      if (DGifGetExtension(g, &code, &ext) == GIF_ERROR)
+        return fail(Errc::Corrupt, "corrupt GIF extension");
+      if (code == GRAPHICS_EXT_FUNC_CODE && ext && ext[0] >= 4 && (ext[1] & 1))
+        transparent = ext[4];
       while (ext) {
-        if (DGifGetExtensionNext(g, &ext) == GIF_ERROR) return fail(Errc::Corrupt, "corrupt GIF extension");
+        if (DGifGetExtensionNext(g, &ext) == GIF_ERROR)
+          return fail(Errc::Corrupt, "corrupt GIF extension");
       }
     } else if (rec == IMAGE_DESC_RECORD_TYPE) {
-      if (DGifGetImageDesc(g) == GIF_ERROR) return fail(Errc::Corrupt, std::string("corrupt GIF: ") + GifErrorString(g->Error));
+      if (DGifGetImageDesc(g) == GIF_ERROR)
+        return fail(Errc::Corrupt, std::string("corrupt GIF: ") + GifErrorString(g->Error));
       const GifImageDesc& d = g->Image;
       ColorMapObject* map = d.ColorMap ? d.ColorMap : g->SColorMap;
       if (!map) return fail(Errc::Corrupt, "GIF without a colour map");
-      if (d.Width <= 0 || d.Height <= 0 || d.Left < 0 || d.Top < 0 || static_cast<uint64_t>(d.Width) * static_cast<uint64_t>(d.Height) > kMaxPixels)
+      if (d.Width <= 0 || d.Height <= 0 || d.Left < 0 || d.Top < 0 ||
+          static_cast<uint64_t>(d.Width) * static_cast<uint64_t>(d.Height) > kMaxPixels)
         return fail(Errc::Corrupt, "GIF frame outside its canvas");
       std::vector<GifPixelType> line(static_cast<size_t>(d.Width));
       auto put_row = [&](int y) {
@@ -153,7 +171,8 @@ Expected<Rgb8> gif(std::span<const uint8_t> in, bool pixels) {
         if (cy >= static_cast<int>(H)) return;
         for (int x = 0; x < d.Width; ++x) {
           int cx = d.Left + x;
-          if (cx >= static_cast<int>(W) || line[x] == transparent || line[x] >= map->ColorCount) continue;
+          if (cx >= static_cast<int>(W) || line[x] == transparent || line[x] >= map->ColorCount)
+            continue;
           uint8_t* p = &out.pixels[(static_cast<size_t>(cy) * W + cx) * 3];
           p[0] = map->Colors[line[x]].Red;
           p[1] = map->Colors[line[x]].Green;
@@ -162,8 +181,10 @@ Expected<Rgb8> gif(std::span<const uint8_t> in, bool pixels) {
       };
       const int starts[] = {0, 4, 2, 1}, steps[] = {8, 8, 4, 2};
       for (int pass = 0; pass < (d.Interlace ? 4 : 1); ++pass) {
-        for (int y = d.Interlace ? starts[pass] : 0; y < d.Height; y += d.Interlace ? steps[pass] : 1) {
-          if (DGifGetLine(g, line.data(), d.Width) == GIF_ERROR) return fail(Errc::Corrupt, std::string("corrupt GIF: ") + GifErrorString(g->Error));
+        for (int y = d.Interlace ? starts[pass] : 0; y < d.Height;
+             y += d.Interlace ? steps[pass] : 1) {
+          if (DGifGetLine(g, line.data(), d.Width) == GIF_ERROR)
+            return fail(Errc::Corrupt, std::string("corrupt GIF: ") + GifErrorString(g->Error));
           put_row(y);
         }
       }
@@ -178,12 +199,14 @@ Expected<Rgb8> webp(std::span<const uint8_t> in, bool pixels) {
   Rgb8 out;
   int w = 0, h = 0;
   if (!WebPGetInfo(in.data(), in.size(), &w, &h)) return fail(Errc::Corrupt, "corrupt WebP");
-  if (auto r = check_size(static_cast<uint64_t>(w), static_cast<uint64_t>(h)); !r) return std::move(r).error();
+  if (auto r = check_size(static_cast<uint64_t>(w), static_cast<uint64_t>(h)); !r)
+    return std::move(r).error();
   out.width = static_cast<uint32_t>(w);
   out.height = static_cast<uint32_t>(h);
   if (!pixels) return out;
   out.pixels.resize(static_cast<size_t>(w) * h * 3);
-  if (!WebPDecodeRGBInto(in.data(), in.size(), out.pixels.data(), out.pixels.size(), w * 3)) return fail(Errc::Corrupt, "corrupt WebP");
+  if (!WebPDecodeRGBInto(in.data(), in.size(), out.pixels.data(), out.pixels.size(), w * 3))
+    return fail(Errc::Corrupt, "corrupt WebP");
   return out;
 }
 
@@ -200,17 +223,23 @@ Expected<Rgb8> bmp(std::span<const uint8_t> in, bool pixels) {
   bool top_down = h < 0;
   int64_t hh = top_down ? -static_cast<int64_t>(h) : h;
   if (w <= 0 || hh <= 0) return fail(Errc::Corrupt, "BMP with no pixels");
-  if (auto r = check_size(static_cast<uint64_t>(w), static_cast<uint64_t>(hh)); !r) return std::move(r).error();
-  if (!(bpp == 8 || bpp == 24 || bpp == 32) || !(compression == 0 || (compression == 3 && bpp == 32)))
-    return fail(Errc::Unsupported, "BMP with " + std::to_string(bpp) + " bits per pixel and compression " + std::to_string(compression) + " (8, 24 or 32-bit uncompressed only)");
+  if (auto r = check_size(static_cast<uint64_t>(w), static_cast<uint64_t>(hh)); !r)
+    return std::move(r).error();
+  if (!(bpp == 8 || bpp == 24 || bpp == 32) ||
+      !(compression == 0 || (compression == 3 && bpp == 32)))
+    return fail(Errc::Unsupported,
+                "BMP with " + std::to_string(bpp) + " bits per pixel and compression " +
+                    std::to_string(compression) + " (8, 24 or 32-bit uncompressed only)");
   out.width = static_cast<uint32_t>(w);
   out.height = static_cast<uint32_t>(hh);
   if (!pixels) return out;
   uint64_t stride = (static_cast<uint64_t>(w) * bpp + 31) / 32 * 4;
-  if (offset > in.size() || stride * static_cast<uint64_t>(hh) > in.size() - offset) return fail(Errc::Corrupt, "truncated BMP pixel data");
+  if (offset > in.size() || stride * static_cast<uint64_t>(hh) > in.size() - offset)
+    return fail(Errc::Corrupt, "truncated BMP pixel data");
   const uint8_t* palette = p + 14 + dib;
   uint32_t ncolors = bpp == 8 ? (colors ? colors : 256) : 0;
-  if (ncolors > 256 || 14ull + dib + ncolors * 4ull > offset) return fail(Errc::Corrupt, "BMP palette out of bounds");
+  if (ncolors > 256 || 14ull + dib + ncolors * 4ull > offset)
+    return fail(Errc::Corrupt, "BMP palette out of bounds");
   out.pixels.resize(static_cast<size_t>(w) * hh * 3);
   for (int64_t y = 0; y < hh; ++y) {
     const uint8_t* row = p + offset + stride * static_cast<uint64_t>(top_down ? y : hh - 1 - y);
@@ -231,14 +260,26 @@ Expected<Rgb8> bmp(std::span<const uint8_t> in, bool pixels) {
 
 Expected<Rgb8> read(std::span<const uint8_t> in, bool pixels) {
   Format format = sniff(in);
-  Expected<Rgb8> r = fail(Errc::Unsupported, "not an image edgecar can read (JPEG, PNG, GIF, BMP or WebP)");
+  Expected<Rgb8> r =
+      fail(Errc::Unsupported, "not an image edgecar can read (JPEG, PNG, GIF, BMP or WebP)");
   switch (format) {
-    case Format::Jpeg: r = jpeg(in, pixels); break;
-    case Format::Png: r = png(in, pixels); break;
-    case Format::Gif: r = gif(in, pixels); break;
-    case Format::Bmp: r = bmp(in, pixels); break;
-    case Format::WebP: r = webp(in, pixels); break;
-    case Format::Unknown: break;
+    case Format::Jpeg:
+      r = jpeg(in, pixels);
+      break;
+    case Format::Png:
+      r = png(in, pixels);
+      break;
+    case Format::Gif:
+      r = gif(in, pixels);
+      break;
+    case Format::Bmp:
+      r = bmp(in, pixels);
+      break;
+    case Format::WebP:
+      r = webp(in, pixels);
+      break;
+    case Format::Unknown:
+      break;
   }
   if (r) r->format = format;
   return r;
@@ -247,7 +288,9 @@ Expected<Rgb8> read(std::span<const uint8_t> in, bool pixels) {
 }  // namespace
 
 Format sniff(std::span<const uint8_t> b) {
-  auto starts = [&](const char* sig, size_t n, size_t at = 0) { return b.size() >= at + n && std::memcmp(b.data() + at, sig, n) == 0; };
+  auto starts = [&](const char* sig, size_t n, size_t at = 0) {
+    return b.size() >= at + n && std::memcmp(b.data() + at, sig, n) == 0;
+  };
   if (starts("\xFF\xD8\xFF", 3)) return Format::Jpeg;
   if (starts("\x89PNG\r\n\x1a\n", 8)) return Format::Png;
   if (starts("GIF87a", 6) || starts("GIF89a", 6)) return Format::Gif;
@@ -256,12 +299,17 @@ Format sniff(std::span<const uint8_t> b) {
   return Format::Unknown;
 }
 
-Expected<Rgb8> probe(std::span<const uint8_t> bytes) { return read(bytes, false); }
-Expected<Rgb8> decode(std::span<const uint8_t> bytes) { return read(bytes, true); }
+Expected<Rgb8> probe(std::span<const uint8_t> bytes) {
+  return read(bytes, false);
+}
+Expected<Rgb8> decode(std::span<const uint8_t> bytes) {
+  return read(bytes, true);
+}
 
 std::vector<uint8_t> resize(const Rgb8& in, uint32_t width, uint32_t height) {
   std::vector<uint8_t> out(static_cast<size_t>(width) * height * 3);
-  const double sx = static_cast<double>(in.width) / width, sy = static_cast<double>(in.height) / height;
+  const double sx = static_cast<double>(in.width) / width,
+               sy = static_cast<double>(in.height) / height;
   for (uint32_t y = 0; y < height; ++y) {
     double fy = std::clamp((y + 0.5) * sy - 0.5, 0.0, static_cast<double>(in.height - 1));
     uint32_t y0 = static_cast<uint32_t>(fy), y1 = std::min(y0 + 1, in.height - 1);
@@ -271,8 +319,11 @@ std::vector<uint8_t> resize(const Rgb8& in, uint32_t width, uint32_t height) {
       uint32_t x0 = static_cast<uint32_t>(fx), x1 = std::min(x0 + 1, in.width - 1);
       double wx = fx - x0;
       for (int c = 0; c < 3; ++c) {
-        auto at = [&](uint32_t xx, uint32_t yy) { return static_cast<double>(in.pixels[(static_cast<size_t>(yy) * in.width + xx) * 3 + c]); };
-        double v = (at(x0, y0) * (1 - wx) + at(x1, y0) * wx) * (1 - wy) + (at(x0, y1) * (1 - wx) + at(x1, y1) * wx) * wy;
+        auto at = [&](uint32_t xx, uint32_t yy) {
+          return static_cast<double>(in.pixels[(static_cast<size_t>(yy) * in.width + xx) * 3 + c]);
+        };
+        double v = (at(x0, y0) * (1 - wx) + at(x1, y0) * wx) * (1 - wy) +
+                   (at(x0, y1) * (1 - wx) + at(x1, y1) * wx) * wy;
         out[(static_cast<size_t>(y) * width + x) * 3 + c] = static_cast<uint8_t>(std::lround(v));
       }
     }
@@ -285,7 +336,8 @@ namespace {
 struct GifWriter {
   std::string* out;
   static int write(GifFileType* g, const GifByteType* buf, int n) {
-    static_cast<GifWriter*>(g->UserData)->out->append(reinterpret_cast<const char*>(buf), static_cast<size_t>(n));
+    static_cast<GifWriter*>(g->UserData)
+        ->out->append(reinterpret_cast<const char*>(buf), static_cast<size_t>(n));
     return n;
   }
 };
@@ -297,12 +349,18 @@ Expected<std::string> encode_gif(std::span<const uint8_t> px, uint32_t w, uint32
   GifFileType* g = EGifOpen(&writer, GifWriter::write, &err);
   if (!g) return fail(Errc::InvalidArgument, std::string("GIF encoder: ") + GifErrorString(err));
   GifColorType grey[256];
-  for (int i = 0; i < 256; ++i) grey[i] = {static_cast<GifByteType>(i), static_cast<GifByteType>(i), static_cast<GifByteType>(i)};
+  for (int i = 0; i < 256; ++i)
+    grey[i] = {static_cast<GifByteType>(i), static_cast<GifByteType>(i),
+               static_cast<GifByteType>(i)};
   ColorMapObject* map = GifMakeMapObject(256, grey);
-  bool ok = map && EGifPutScreenDesc(g, static_cast<int>(w), static_cast<int>(h), 8, 0, map) != GIF_ERROR &&
-            EGifPutImageDesc(g, 0, 0, static_cast<int>(w), static_cast<int>(h), false, nullptr) != GIF_ERROR;
+  bool ok =
+      map &&
+      EGifPutScreenDesc(g, static_cast<int>(w), static_cast<int>(h), 8, 0, map) != GIF_ERROR &&
+      EGifPutImageDesc(g, 0, 0, static_cast<int>(w), static_cast<int>(h), false, nullptr) !=
+          GIF_ERROR;
   for (uint32_t y = 0; ok && y < h; ++y)
-    ok = EGifPutLine(g, const_cast<GifPixelType*>(px.data() + static_cast<size_t>(y) * w), static_cast<int>(w)) != GIF_ERROR;
+    ok = EGifPutLine(g, const_cast<GifPixelType*>(px.data() + static_cast<size_t>(y) * w),
+                     static_cast<int>(w)) != GIF_ERROR;
   if (map) GifFreeMapObject(map);
   EGifCloseFile(g, &err);
   if (!ok) return fail(Errc::InvalidArgument, "GIF encoding failed");
@@ -311,11 +369,16 @@ Expected<std::string> encode_gif(std::span<const uint8_t> px, uint32_t w, uint32
 
 }  // namespace
 
-Expected<std::string> encode(std::span<const uint8_t> px, uint32_t w, uint32_t h, uint32_t channels, Format format) {
+Expected<std::string> encode(std::span<const uint8_t> px, uint32_t w, uint32_t h, uint32_t channels,
+                             Format format) {
   if (w == 0 || h == 0 || w > 65535 || h > 65535 || static_cast<uint64_t>(w) * h > kMaxPixels)
-    return fail(Errc::InvalidArgument, "cannot encode an image of " + std::to_string(w) + "x" + std::to_string(h));
-  if (!(channels == 1 || channels == 3 || channels == 4)) return fail(Errc::InvalidArgument, "channels must be 1, 3 or 4");
-  if (px.size() != static_cast<size_t>(w) * h * channels) return fail(Errc::InvalidArgument, "pixel buffer size does not match width x height x channels");
+    return fail(Errc::InvalidArgument,
+                "cannot encode an image of " + std::to_string(w) + "x" + std::to_string(h));
+  if (!(channels == 1 || channels == 3 || channels == 4))
+    return fail(Errc::InvalidArgument, "channels must be 1, 3 or 4");
+  if (px.size() != static_cast<size_t>(w) * h * channels)
+    return fail(Errc::InvalidArgument,
+                "pixel buffer size does not match width x height x channels");
   if (format == Format::Gif) {
     if (channels != 1) return fail(Errc::Unsupported, "GIF output takes grey pixels (1 channel)");
     return encode_gif(px, w, h);
@@ -329,9 +392,11 @@ Expected<std::string> encode(std::span<const uint8_t> px, uint32_t w, uint32_t h
   img.format = channels == 1 ? PNG_FORMAT_GRAY : channels == 3 ? PNG_FORMAT_RGB : PNG_FORMAT_RGBA;
   png_alloc_size_t size = 0;
   std::string out;
-  if (!png_image_write_to_memory(&img, nullptr, &size, 0, px.data(), 0, nullptr)) return fail(Errc::InvalidArgument, std::string("PNG encoder: ") + img.message);
+  if (!png_image_write_to_memory(&img, nullptr, &size, 0, px.data(), 0, nullptr))
+    return fail(Errc::InvalidArgument, std::string("PNG encoder: ") + img.message);
   out.resize(size);
-  if (!png_image_write_to_memory(&img, out.data(), &size, 0, px.data(), 0, nullptr)) return fail(Errc::InvalidArgument, std::string("PNG encoder: ") + img.message);
+  if (!png_image_write_to_memory(&img, out.data(), &size, 0, px.data(), 0, nullptr))
+    return fail(Errc::InvalidArgument, std::string("PNG encoder: ") + img.message);
   out.resize(size);
   return out;
 }
@@ -346,7 +411,9 @@ std::span<uint8_t> guest(HostCall& c, uint32_t ptr, uint32_t len, bool& ok) {
   return s.value_or(std::span<uint8_t>());
 }
 
-int32_t code(Errc e) { return static_cast<int32_t>(e); }
+int32_t code(Errc e) {
+  return static_cast<int32_t>(e);
+}
 
 }  // namespace
 
@@ -356,14 +423,17 @@ const HostFunctions& shared_functions() {
     using V = ValType;
     // Each function returns an Errc; the reason goes to the log.
     // `why` is a failure's reason for the log.
-    auto add = [&](const char* name, std::vector<ValType> params, std::function<Errc(HostCall&, std::string& why)> body) {
-      h->add("edgecar_image", name, FuncType{std::move(params), {V::I32}}, [name, body = std::move(body)](HostCall& c) -> Expected<void> {
-        std::string why;
-        Errc e = body(c, why);
-        if (e != Errc::Ok && !why.empty()) std::fprintf(stderr, "edgecar: edgecar_image.%s: %s\n", name, why.c_str());
-        c.set_i32(0, code(e));
-        return {};
-      });
+    auto add = [&](const char* name, std::vector<ValType> params,
+                   std::function<Errc(HostCall&, std::string & why)> body) {
+      h->add("edgecar_image", name, FuncType{std::move(params), {V::I32}},
+             [name, body = std::move(body)](HostCall& c) -> Expected<void> {
+               std::string why;
+               Errc e = body(c, why);
+               if (e != Errc::Ok && !why.empty())
+                 std::fprintf(stderr, "edgecar: edgecar_image.%s: %s\n", name, why.c_str());
+               c.set_i32(0, code(e));
+               return {};
+             });
     };
     auto failed = [](const Error& e, std::string& why) {
       why = e.message;
@@ -393,7 +463,8 @@ const HostFunctions& shared_functions() {
     add("decode_rgb8", {V::I32, V::I32, V::I32, V::I32}, [input](HostCall& c, std::string& why) {
       Rgb8 probe_only;
       if (Errc e = input(c, why, probe_only, false); e != Errc::Ok) return e;
-      if (static_cast<uint64_t>(probe_only.width) * probe_only.height * 3 > c.u32(3)) return Errc::BufferTooSmall;
+      if (static_cast<uint64_t>(probe_only.width) * probe_only.height * 3 > c.u32(3))
+        return Errc::BufferTooSmall;
       Rgb8 img;
       if (Errc e = input(c, why, img, true); e != Errc::Ok) return e;
       bool ok = true;
@@ -411,51 +482,58 @@ const HostFunctions& shared_functions() {
       return Errc::Ok;
     };
     // resize_rgb8(buf, len, width, height, dst, dst_len): RGB8, width x height
-    add("resize_rgb8", {V::I32, V::I32, V::I32, V::I32, V::I32, V::I32}, [resized](HostCall& c, std::string& why) {
-      if (static_cast<uint64_t>(c.u32(2)) * c.u32(3) * 3 > c.u32(5)) return Errc::BufferTooSmall;
-      std::vector<uint8_t> px;
-      if (Errc e = resized(c, why, px); e != Errc::Ok) return e;
-      bool ok = true;
-      auto out = guest(c, c.u32(4), static_cast<uint32_t>(px.size()), ok);
-      if (!ok) return Errc::InvalidArgument;
-      std::memcpy(out.data(), px.data(), px.size());
-      return Errc::Ok;
-    });
+    add("resize_rgb8", {V::I32, V::I32, V::I32, V::I32, V::I32, V::I32},
+        [resized](HostCall& c, std::string& why) {
+          if (static_cast<uint64_t>(c.u32(2)) * c.u32(3) * 3 > c.u32(5))
+            return Errc::BufferTooSmall;
+          std::vector<uint8_t> px;
+          if (Errc e = resized(c, why, px); e != Errc::Ok) return e;
+          bool ok = true;
+          auto out = guest(c, c.u32(4), static_cast<uint32_t>(px.size()), ok);
+          if (!ok) return Errc::InvalidArgument;
+          std::memcpy(out.data(), px.data(), px.size());
+          return Errc::Ok;
+        });
     // resize_f32(buf, len, width, height, norm, dst, dst_len): float32 RGB, with
     // norm 0: [0, 1], 1: [-1, 1], 2: [0, 255]
-    add("resize_f32", {V::I32, V::I32, V::I32, V::I32, V::I32, V::I32, V::I32}, [resized](HostCall& c, std::string& why) {
-      if (c.u32(4) > 2) return Errc::InvalidArgument;
-      if (static_cast<uint64_t>(c.u32(2)) * c.u32(3) * 12 > c.u32(6)) return Errc::BufferTooSmall;
-      std::vector<uint8_t> px;
-      if (Errc e = resized(c, why, px); e != Errc::Ok) return e;
-      bool ok = true;
-      auto out = guest(c, c.u32(5), static_cast<uint32_t>(px.size() * 4), ok);
-      if (!ok) return Errc::InvalidArgument;
-      uint32_t norm = c.u32(4);
-      for (size_t i = 0; i < px.size(); ++i) {
-        float v = norm == 0 ? px[i] / 255.0f : norm == 1 ? px[i] / 127.5f - 1.0f : static_cast<float>(px[i]);
-        std::memcpy(out.data() + i * 4, &v, 4);
-      }
-      return Errc::Ok;
-    });
+    add("resize_f32", {V::I32, V::I32, V::I32, V::I32, V::I32, V::I32, V::I32},
+        [resized](HostCall& c, std::string& why) {
+          if (c.u32(4) > 2) return Errc::InvalidArgument;
+          if (static_cast<uint64_t>(c.u32(2)) * c.u32(3) * 12 > c.u32(6))
+            return Errc::BufferTooSmall;
+          std::vector<uint8_t> px;
+          if (Errc e = resized(c, why, px); e != Errc::Ok) return e;
+          bool ok = true;
+          auto out = guest(c, c.u32(5), static_cast<uint32_t>(px.size() * 4), ok);
+          if (!ok) return Errc::InvalidArgument;
+          uint32_t norm = c.u32(4);
+          for (size_t i = 0; i < px.size(); ++i) {
+            float v = norm == 0   ? px[i] / 255.0f
+                      : norm == 1 ? px[i] / 127.5f - 1.0f
+                                  : static_cast<float>(px[i]);
+            std::memcpy(out.data() + i * 4, &v, 4);
+          }
+          return Errc::Ok;
+        });
     // encode(pixels, pixels_len, width, height, channels, format, out, out_cap, out_len_ptr)
     // writes the encoded length to *out_len_ptr even when out_cap is too small.
-    add("encode", {V::I32, V::I32, V::I32, V::I32, V::I32, V::I32, V::I32, V::I32, V::I32}, [failed](HostCall& c, std::string& why) {
-      bool ok = true;
-      auto px = guest(c, c.u32(0), c.u32(1), ok);
-      auto len_out = guest(c, c.u32(8), 4, ok);
-      if (!ok) return Errc::InvalidArgument;
-      auto r = encode(px, c.u32(2), c.u32(3), c.u32(4), static_cast<Format>(c.u32(5)));
-      if (!r) return failed(r.error(), why);
-      const std::string& encoded = *r;
-      uint32_t n = static_cast<uint32_t>(encoded.size());
-      std::memcpy(len_out.data(), &n, 4);
-      if (n > c.u32(7)) return Errc::BufferTooSmall;
-      auto out = guest(c, c.u32(6), n, ok);
-      if (!ok) return Errc::InvalidArgument;
-      std::memcpy(out.data(), encoded.data(), n);
-      return Errc::Ok;
-    });
+    add("encode", {V::I32, V::I32, V::I32, V::I32, V::I32, V::I32, V::I32, V::I32, V::I32},
+        [failed](HostCall& c, std::string& why) {
+          bool ok = true;
+          auto px = guest(c, c.u32(0), c.u32(1), ok);
+          auto len_out = guest(c, c.u32(8), 4, ok);
+          if (!ok) return Errc::InvalidArgument;
+          auto r = encode(px, c.u32(2), c.u32(3), c.u32(4), static_cast<Format>(c.u32(5)));
+          if (!r) return failed(r.error(), why);
+          const std::string& encoded = *r;
+          uint32_t n = static_cast<uint32_t>(encoded.size());
+          std::memcpy(len_out.data(), &n, 4);
+          if (n > c.u32(7)) return Errc::BufferTooSmall;
+          auto out = guest(c, c.u32(6), n, ok);
+          if (!ok) return Errc::InvalidArgument;
+          std::memcpy(out.data(), encoded.data(), n);
+          return Errc::Ok;
+        });
     return h;
   }();
   return *fns;

@@ -42,27 +42,42 @@ bool has_imm_form(Op o) {
 #include "interp/imm_handlers.def"
 #undef IMM
     return true;
-    default: return false;
+    default:
+      return false;
   }
 }
 
 Op imm_form(Op o) {
   switch (o) {
 #define IMM(name) \
-  case Op::name: return Op::name##Imm;
+  case Op::name:  \
+    return Op::name##Imm;
 #include "interp/imm_handlers.def"
 #undef IMM
-    default: return o;
+    default:
+      return o;
   }
 }
 
 bool commutative(Op o) {
   switch (o) {
-    case Op::I32Add: case Op::I32Mul: case Op::I32And: case Op::I32Or: case Op::I32Xor:
-    case Op::I32Eq: case Op::I32Ne: case Op::I64Add: case Op::I64Mul: case Op::I64And:
-    case Op::I64Or: case Op::I64Xor: case Op::I64Eq: case Op::I64Ne:
+    case Op::I32Add:
+    case Op::I32Mul:
+    case Op::I32And:
+    case Op::I32Or:
+    case Op::I32Xor:
+    case Op::I32Eq:
+    case Op::I32Ne:
+    case Op::I64Add:
+    case Op::I64Mul:
+    case Op::I64And:
+    case Op::I64Or:
+    case Op::I64Xor:
+    case Op::I64Eq:
+    case Op::I64Ne:
       return true;
-    default: return false;
+    default:
+      return false;
   }
 }
 
@@ -74,7 +89,7 @@ struct CmpInfo {
 };
 #define CMPI(c) Op::I32##c, Op::I32##c##Imm, Op::JumpIf##c, Op::JumpIf##c##Imm
 const CmpInfo kCmps[] = {
-    {CMPI(Eq), 1}, {CMPI(Ne), 0}, {CMPI(LtS), 8}, {CMPI(LtU), 9}, {CMPI(GtS), 6},
+    {CMPI(Eq), 1},  {CMPI(Ne), 0},  {CMPI(LtS), 8}, {CMPI(LtU), 9}, {CMPI(GtS), 6},
     {CMPI(GtU), 7}, {CMPI(LeS), 4}, {CMPI(LeU), 5}, {CMPI(GeS), 2}, {CMPI(GeU), 3},
 };
 #undef CMPI
@@ -107,7 +122,8 @@ class FunctionCompiler {
   FuncCode run() {
     fc_.entry = static_cast<uint32_t>(cells_.size());
     label_pos_ = here();
-    ctrls_.push_back(Ctrl{static_cast<uint16_t>(Opcode::Block), 0, 0, fc_.num_results, 0, {}, kNone});
+    ctrls_.push_back(
+        Ctrl{static_cast<uint16_t>(Opcode::Block), 0, 0, fc_.num_results, 0, {}, kNone});
     for (const Instr& in : body_.code) {
       if (unreachable_) {
         skip(in);
@@ -126,9 +142,9 @@ class FunctionCompiler {
     uint32_t height;  // stack height below the block's parameters
     uint32_t nparams;
     uint32_t nresults;
-    uint32_t loop_pc;  // loops: cell index of the loop header
+    uint32_t loop_pc;              // loops: cell index of the loop header
     std::vector<uint32_t> fixups;  // cells holding a displacement to this block's end
-    uint32_t else_fixup;  // ifs: the cell that jumps to the else branch
+    uint32_t else_fixup;           // ifs: the cell that jumps to the else branch
   };
 
   // ---- the value stack ----
@@ -190,12 +206,16 @@ class FunctionCompiler {
   }
   void cell(uint32_t v) { cells_.push_back(v); }
   uint32_t here() const { return static_cast<uint32_t>(cells_.size()); }
-  void disp_to(uint32_t target) { cells_.push_back(static_cast<uint32_t>(static_cast<int32_t>(target - here()))); }
+  void disp_to(uint32_t target) {
+    cells_.push_back(static_cast<uint32_t>(static_cast<int32_t>(target - here())));
+  }
   uint32_t disp_fixup() {
     cells_.push_back(0);
     return here() - 1;
   }
-  void patch(uint32_t at, uint32_t target) { cells_[at] = static_cast<uint32_t>(static_cast<int32_t>(target - at)); }
+  void patch(uint32_t at, uint32_t target) {
+    cells_[at] = static_cast<uint32_t>(static_cast<int32_t>(target - at));
+  }
   // A branch target at the current position: peepholes must not reach across it.
   void label() { label_pos_ = here(); }
   void forget_last() { last_kind_ = Last::None; }
@@ -281,7 +301,9 @@ class FunctionCompiler {
     forget_last();
   }
 
-  uint32_t arity(const Ctrl& c) const { return c.op == static_cast<uint16_t>(Opcode::Loop) ? c.nparams : c.nresults; }
+  uint32_t arity(const Ctrl& c) const {
+    return c.op == static_cast<uint16_t>(Opcode::Loop) ? c.nparams : c.nresults;
+  }
 
   // Whether a branch to `depth` needs no value movement (and is not a return).
   bool branch_is_plain(uint32_t depth) {
@@ -324,7 +346,9 @@ class FunctionCompiler {
     switch (static_cast<Opcode>(in.op)) {
       case Opcode::Block:
       case Opcode::Loop:
-      case Opcode::If: skip_depth_++; break;
+      case Opcode::If:
+        skip_depth_++;
+        break;
       case Opcode::Else:
         if (skip_depth_ == 0) instr(in);
         break;
@@ -335,7 +359,8 @@ class FunctionCompiler {
           skip_depth_--;
         }
         break;
-      default: break;
+      default:
+        break;
     }
   }
 
@@ -350,7 +375,9 @@ class FunctionCompiler {
   Fused take_condition(const Val& cond) {
     Fused f;
     uint32_t cond_slot = slot(h());
-    if (cond.slot != cond_slot || label_pos_ > last_start_ || cells_.size() <= last_dst_cell_ || cells_[last_dst_cell_] != cond_slot) return f;
+    if (cond.slot != cond_slot || label_pos_ > last_start_ || cells_.size() <= last_dst_cell_ ||
+        cells_[last_dst_cell_] != cond_slot)
+      return f;
     if (last_kind_ == Last::Compare) {
       f.ci = cmp_index(cmp_op_, f.imm);
       f.kind = Fused::Compare;
@@ -435,9 +462,12 @@ class FunctionCompiler {
       Val b = vals_[h() - 1], a = vals_[h() - 2];
       bool i64 = sig.pop[0] == ValType::I64;
       auto fits = [&](uint64_t k) {
-        return i64 ? static_cast<int64_t>(k) == static_cast<int64_t>(static_cast<int32_t>(k)) : true;
+        return i64 ? static_cast<int64_t>(k) == static_cast<int64_t>(static_cast<int32_t>(k))
+                   : true;
       };
-      if (a.slot == kNone && b.slot != kNone && commutative(handler) && has_imm_form(handler) && fits(a.k)) std::swap(a, b);
+      if (a.slot == kNone && b.slot != kNone && commutative(handler) && has_imm_form(handler) &&
+          fits(a.k))
+        std::swap(a, b);
       uint32_t dst = slot(h() - 2);
       Op emitted = handler;
       if (b.slot == kNone && a.slot != kNone && has_imm_form(handler) && fits(b.k)) {
@@ -479,14 +509,16 @@ class FunctionCompiler {
   static Op handler_for(Opcode o) {
     switch (o) {
 #define HANDLER_IF_Simple(id) \
-  case Opcode::id: return Op::id;
+  case Opcode::id:            \
+    return Op::id;
 #define HANDLER_IF_Own(id)
 #define OP(code, id, name, imm, signature, align, lowering) HANDLER_IF_##lowering(id)
 #include "binary/opcodes.def"
 #undef OP
 #undef HANDLER_IF_Own
 #undef HANDLER_IF_Simple
-      default: break;
+      default:
+        break;
     }
     return Op::Unreachable;
   }
@@ -496,7 +528,8 @@ class FunctionCompiler {
     Val v = vals_.back();
     uint32_t top = slot(h() - 1);
     // The value was just computed into its own slot: write it to x directly instead.
-    bool produced_here = last_kind_ != Last::None && label_pos_ <= last_start_ && cells_[last_dst_cell_] == top;
+    bool produced_here =
+        last_kind_ != Last::None && label_pos_ <= last_start_ && cells_[last_dst_cell_] == top;
     if (v.slot == top && produced_here && !refs_local(x)) {
       cells_[last_dst_cell_] = x;
       drop(1);
@@ -517,11 +550,36 @@ class FunctionCompiler {
     const binary::OpcodeInfo info = binary::opcode_info(in.op);
     if (info.lowering == binary::Lowering::Simple) return simple(in, info.signature);
     switch (static_cast<Opcode>(in.op)) {
-      case Opcode::Unreachable: case Opcode::Nop: case Opcode::Block: case Opcode::Loop: case Opcode::If: case Opcode::Else: case Opcode::End: case Opcode::Br: case Opcode::BrIf: case Opcode::BrTable: case Opcode::Return:
+      case Opcode::Unreachable:
+      case Opcode::Nop:
+      case Opcode::Block:
+      case Opcode::Loop:
+      case Opcode::If:
+      case Opcode::Else:
+      case Opcode::End:
+      case Opcode::Br:
+      case Opcode::BrIf:
+      case Opcode::BrTable:
+      case Opcode::Return:
         return control(in);
-      case Opcode::Call: case Opcode::CallIndirect:
+      case Opcode::Call:
+      case Opcode::CallIndirect:
         return call(in);
-      case Opcode::Drop: case Opcode::Select: case Opcode::SelectT: case Opcode::LocalGet: case Opcode::LocalSet: case Opcode::LocalTee: case Opcode::GlobalGet: case Opcode::GlobalSet: case Opcode::I32Const: case Opcode::F32Const: case Opcode::I64Const: case Opcode::F64Const: case Opcode::RefNull: case Opcode::RefIsNull: case Opcode::RefFunc:
+      case Opcode::Drop:
+      case Opcode::Select:
+      case Opcode::SelectT:
+      case Opcode::LocalGet:
+      case Opcode::LocalSet:
+      case Opcode::LocalTee:
+      case Opcode::GlobalGet:
+      case Opcode::GlobalSet:
+      case Opcode::I32Const:
+      case Opcode::F32Const:
+      case Opcode::I64Const:
+      case Opcode::F64Const:
+      case Opcode::RefNull:
+      case Opcode::RefIsNull:
+      case Opcode::RefFunc:
         return value(in);
       default:
         return memory_or_table(in);  // validated: nothing else reaches here
@@ -537,7 +595,8 @@ class FunctionCompiler {
         forget_last();
         set_unreachable();
         break;
-      case Opcode::Nop: break;
+      case Opcode::Nop:
+        break;
       case Opcode::Block:
       case Opcode::Loop: {
         // Values below a block are always in their own slots (see materialize_refs).
@@ -647,7 +706,8 @@ class FunctionCompiler {
         emit_return();
         set_unreachable();
         break;
-      default: break;
+      default:
+        break;
     }
   }
 
@@ -684,7 +744,8 @@ class FunctionCompiler {
         forget_last();
         break;
       }
-      default: break;
+      default:
+        break;
     }
   }
 
@@ -693,7 +754,9 @@ class FunctionCompiler {
   void value(const Instr& in) {
     Opcode o = static_cast<Opcode>(in.op);
     switch (o) {
-      case Opcode::Drop: drop(1); break;
+      case Opcode::Drop:
+        drop(1);
+        break;
       case Opcode::Select:
       case Opcode::SelectT: {
         uint32_t c = operand(h() - 1);
@@ -709,9 +772,15 @@ class FunctionCompiler {
         emitted_result();
         break;
       }
-      case Opcode::LocalGet: push_local(in.a); break;
-      case Opcode::LocalSet: set_local(in.a, false); break;
-      case Opcode::LocalTee: set_local(in.a, true); break;
+      case Opcode::LocalGet:
+        push_local(in.a);
+        break;
+      case Opcode::LocalSet:
+        set_local(in.a, false);
+        break;
+      case Opcode::LocalTee:
+        set_local(in.a, true);
+        break;
       case Opcode::GlobalGet:
         op(Op::GlobalGet);
         cell(slot(h()));
@@ -729,10 +798,16 @@ class FunctionCompiler {
         break;
       }
       case Opcode::I32Const:
-      case Opcode::F32Const: push_const(static_cast<uint32_t>(in.imm)); break;
+      case Opcode::F32Const:
+        push_const(static_cast<uint32_t>(in.imm));
+        break;
       case Opcode::I64Const:
-      case Opcode::F64Const: push_const(in.imm); break;
-      case Opcode::RefNull: push_const(0); break;
+      case Opcode::F64Const:
+        push_const(in.imm);
+        break;
+      case Opcode::RefNull:
+        push_const(0);
+        break;
       case Opcode::RefIsNull: {
         uint32_t a = operand(h() - 1);
         drop(1);
@@ -750,7 +825,8 @@ class FunctionCompiler {
         push_result();
         emitted_result();
         break;
-      default: break;
+      default:
+        break;
     }
   }
 
@@ -854,7 +930,8 @@ class FunctionCompiler {
         forget_last();
         break;
 
-      default: break;
+      default:
+        break;
     }
   }
 
@@ -879,7 +956,8 @@ Code compile(const binary::Module& module) {
   code.cells.reserve(total);
   code.funcs.reserve(module.bodies.size());
   for (size_t i = 0; i < module.bodies.size(); ++i) {
-    code.funcs.push_back(FunctionCompiler(module, static_cast<uint32_t>(module.num_imported_funcs + i), code).run());
+    code.funcs.push_back(
+        FunctionCompiler(module, static_cast<uint32_t>(module.num_imported_funcs + i), code).run());
   }
   code.cells.shrink_to_fit();
   return code;

@@ -15,18 +15,24 @@ namespace {
 Cell g_exit_code[1];
 }  // namespace
 
-const Cell* exit_code() { return g_exit_code; }
+const Cell* exit_code() {
+  return g_exit_code;
+}
 
-std::optional<TrapKind> run(Store::Impl* S, FuncInst* cur, uint64_t* fp, const Cell* pc) { return run_loop(S, cur, fp, pc, nullptr); }
+std::optional<TrapKind> run(Store::Impl* S, FuncInst* cur, uint64_t* fp, const Cell* pc) {
+  return run_loop(S, cur, fp, pc, nullptr);
+}
 
 #define LIKELY(x) __builtin_expect(!!(x), 1)
 #define UNLIKELY(x) __builtin_expect(!!(x), 0)
 
 // Runs from the frame the caller set up until its sentinel frame returns.
 // Returns std::nullopt on success.
-std::optional<TrapKind> run_loop(Store::Impl* S, FuncInst* cur, uint64_t* fp, const Cell* pc, const Cell** table_out) {
+std::optional<TrapKind> run_loop(Store::Impl* S, FuncInst* cur, uint64_t* fp, const Cell* pc,
+                                 const Cell** table_out) {
   static const int32_t kTable[] = {
-#define HANDLER(name) static_cast<int32_t>(static_cast<char*>(&&L_##name) - static_cast<char*>(&&L_Exit)),
+#define HANDLER(name) \
+  static_cast<int32_t>(static_cast<char*>(&&L_##name) - static_cast<char*>(&&L_Exit)),
 #include "interp/handlers.def"
 #undef HANDLER
   };
@@ -35,11 +41,11 @@ std::optional<TrapKind> run_loop(Store::Impl* S, FuncInst* cur, uint64_t* fp, co
     return std::nullopt;
   }
 
-#define NEXT() goto* (static_cast<char*>(&&L_Exit) + static_cast<int32_t>(*pc))
-#define TRAP(kind)            \
-  do {                        \
-    trap = TrapKind::kind;    \
-    goto trap_exit;           \
+#define NEXT() goto*(static_cast<char*>(&&L_Exit) + static_cast<int32_t>(*pc))
+#define TRAP(kind)         \
+  do {                     \
+    trap = TrapKind::kind; \
+    goto trap_exit;        \
   } while (0)
 #define CHECK_INTERRUPT() \
   if (UNLIKELY(S->interrupt.load(std::memory_order_relaxed))) TRAP(Interrupted)
@@ -53,11 +59,11 @@ std::optional<TrapKind> run_loop(Store::Impl* S, FuncInst* cur, uint64_t* fp, co
   const uint32_t max_depth = S->max_frames;
   uint64_t* const stack_end = S->stack + S->stack_slots;
 
-#define LOAD_MEMORY()                        \
-  do {                                       \
-    MemoryInst* m0 = inst->mem0;             \
-    mem = m0 ? m0->data : nullptr;           \
-    memsize = m0 ? m0->size : 0;             \
+#define LOAD_MEMORY()              \
+  do {                             \
+    MemoryInst* m0 = inst->mem0;   \
+    mem = m0 ? m0->data : nullptr; \
+    memsize = m0 ? m0->size : 0;   \
   } while (0)
 
   LOAD_MEMORY();
@@ -143,15 +149,15 @@ L_CopyN: {
   NEXT();
 }
 
-#define RETURN_TO_CALLER()                        \
-  do {                                            \
-    const Frame& fr = frames[--S->depth];         \
-    pc = fr.ret_pc;                               \
-    fp = fr.fp;                                   \
-    cur = fr.fn;                                  \
-    inst = cur->inst;                             \
-    LOAD_MEMORY();                                \
-    NEXT();                                       \
+#define RETURN_TO_CALLER()                \
+  do {                                    \
+    const Frame& fr = frames[--S->depth]; \
+    pc = fr.ret_pc;                       \
+    fp = fr.fp;                           \
+    cur = fr.fn;                          \
+    inst = cur->inst;                     \
+    LOAD_MEMORY();                        \
+    NEXT();                               \
   } while (0)
 
 L_Return0:
@@ -165,42 +171,42 @@ L_ReturnN: {
   RETURN_TO_CALLER();
 }
 
-#define DO_CALL(f_expr, args_expr, ret_expr)                                              \
-  do {                                                                                     \
-    FuncInst* callee = (f_expr);                                                           \
-    uint64_t* args = (args_expr);                                                          \
-    const Cell* ret = (ret_expr);                                                          \
-    if (LIKELY(callee->code != nullptr)) {                                                 \
-      const FuncCode* fc = callee->code;                                                   \
-      if (UNLIKELY(S->depth >= max_depth || args + fc->frame_slots > stack_end))           \
-        TRAP(CallStackExhausted);                                                          \
-      frames[S->depth++] = Frame{ret, fp, cur};                                            \
-      fp = args;                                                                           \
-      std::memset(fp + fc->num_params, 0, sizeof(uint64_t) * fc->num_locals);              \
-      pc = callee->entry;                                                                  \
-      cur = callee;                                                                        \
-      if (callee->inst != inst) {                                                          \
-        inst = callee->inst;                                                               \
-        LOAD_MEMORY();                                                                     \
-      }                                                                                    \
-      NEXT();                                                                              \
-    }                                                                                      \
-    if (UNLIKELY(S->depth >= max_depth)) TRAP(CallStackExhausted);                         \
-    frames[S->depth++] = Frame{ret, fp, cur};                                              \
-    uint64_t* saved_top = S->stack_top;                                                    \
-    size_t nslots = std::max(callee->type->params.size(), callee->type->results.size());   \
-    S->stack_top = args + nslots;                                                          \
-    TrapKind host_trap;                                                                    \
-    bool ok = call_host(S, callee, inst, args, host_trap);                                 \
-    S->stack_top = saved_top;                                                              \
-    S->depth--;                                                                            \
-    if (UNLIKELY(!ok)) {                                                                   \
-      trap = host_trap;                                                                    \
-      goto trap_exit;                                                                      \
-    }                                                                                      \
-    LOAD_MEMORY();                                                                         \
-    pc = ret;                                                                              \
-    NEXT();                                                                                \
+#define DO_CALL(f_expr, args_expr, ret_expr)                                             \
+  do {                                                                                   \
+    FuncInst* callee = (f_expr);                                                         \
+    uint64_t* args = (args_expr);                                                        \
+    const Cell* ret = (ret_expr);                                                        \
+    if (LIKELY(callee->code != nullptr)) {                                               \
+      const FuncCode* fc = callee->code;                                                 \
+      if (UNLIKELY(S->depth >= max_depth || args + fc->frame_slots > stack_end))         \
+        TRAP(CallStackExhausted);                                                        \
+      frames[S->depth++] = Frame{ret, fp, cur};                                          \
+      fp = args;                                                                         \
+      std::memset(fp + fc->num_params, 0, sizeof(uint64_t) * fc->num_locals);            \
+      pc = callee->entry;                                                                \
+      cur = callee;                                                                      \
+      if (callee->inst != inst) {                                                        \
+        inst = callee->inst;                                                             \
+        LOAD_MEMORY();                                                                   \
+      }                                                                                  \
+      NEXT();                                                                            \
+    }                                                                                    \
+    if (UNLIKELY(S->depth >= max_depth)) TRAP(CallStackExhausted);                       \
+    frames[S->depth++] = Frame{ret, fp, cur};                                            \
+    uint64_t* saved_top = S->stack_top;                                                  \
+    size_t nslots = std::max(callee->type->params.size(), callee->type->results.size()); \
+    S->stack_top = args + nslots;                                                        \
+    TrapKind host_trap;                                                                  \
+    bool ok = call_host(S, callee, inst, args, host_trap);                               \
+    S->stack_top = saved_top;                                                            \
+    S->depth--;                                                                          \
+    if (UNLIKELY(!ok)) {                                                                 \
+      trap = host_trap;                                                                  \
+      goto trap_exit;                                                                    \
+    }                                                                                    \
+    LOAD_MEMORY();                                                                       \
+    pc = ret;                                                                            \
+    NEXT();                                                                              \
   } while (0)
 
 L_Call:
@@ -278,7 +284,8 @@ L_TableCopy: {
   TableInst* dt = inst->tables[pc[2]];
   TableInst* st = inst->tables[pc[3]];
   uint64_t* b = fp + pc[1];
-  uint64_t d = static_cast<uint32_t>(b[0]), s = static_cast<uint32_t>(b[1]), n = static_cast<uint32_t>(b[2]);
+  uint64_t d = static_cast<uint32_t>(b[0]), s = static_cast<uint32_t>(b[1]),
+           n = static_cast<uint32_t>(b[2]);
   if (UNLIKELY(s + n > st->elems.size() || d + n > dt->elems.size())) TRAP(TableOutOfBounds);
   if (n) std::memmove(dt->elems.data() + d, st->elems.data() + s, n * sizeof(uint64_t));
   pc += 4;
@@ -288,7 +295,8 @@ L_TableInit: {
   ElemInst& e = inst->elems[pc[2]];
   TableInst* t = inst->tables[pc[3]];
   uint64_t* b = fp + pc[1];
-  uint64_t d = static_cast<uint32_t>(b[0]), s = static_cast<uint32_t>(b[1]), n = static_cast<uint32_t>(b[2]);
+  uint64_t d = static_cast<uint32_t>(b[0]), s = static_cast<uint32_t>(b[1]),
+           n = static_cast<uint32_t>(b[2]);
   if (UNLIKELY(s + n > e.refs.size() || d + n > t->elems.size())) TRAP(TableOutOfBounds);
   if (n) std::memcpy(t->elems.data() + d, e.refs.data() + s, n * sizeof(uint64_t));
   pc += 4;
@@ -322,7 +330,8 @@ L_MemoryGrow: {
 L_MemoryInit: {
   DataInst& di = inst->datas[pc[2]];
   uint64_t* b = fp + pc[1];
-  uint64_t d = static_cast<uint32_t>(b[0]), s = static_cast<uint32_t>(b[1]), n = static_cast<uint32_t>(b[2]);
+  uint64_t d = static_cast<uint32_t>(b[0]), s = static_cast<uint32_t>(b[1]),
+           n = static_cast<uint32_t>(b[2]);
   if (UNLIKELY(s + n > di.bytes.size() || d + n > memsize)) TRAP(MemoryOutOfBounds);
   if (n) std::memcpy(mem + d, di.bytes.data() + s, n);
   pc += 3;
@@ -334,7 +343,8 @@ L_DataDrop:
   NEXT();
 L_MemoryCopy: {
   uint64_t* b = fp + pc[1];
-  uint64_t d = static_cast<uint32_t>(b[0]), s = static_cast<uint32_t>(b[1]), n = static_cast<uint32_t>(b[2]);
+  uint64_t d = static_cast<uint32_t>(b[0]), s = static_cast<uint32_t>(b[1]),
+           n = static_cast<uint32_t>(b[2]);
   if (UNLIKELY(s + n > memsize || d + n > memsize)) TRAP(MemoryOutOfBounds);
   if (n) std::memmove(mem + d, mem + s, n);
   pc += 2;
@@ -349,25 +359,25 @@ L_MemoryFill: {
   NEXT();
 }
 
-  // Loads: [op][dst][addr][offset]; stores: [op][addr][value][offset].
-#define LOAD(name, T, expr)                                        \
-  L_##name : {                                                     \
-    uint64_t ea = static_cast<uint64_t>(U32(2)) + pc[3];           \
+// Loads: [op][dst][addr][offset]; stores: [op][addr][value][offset].
+#define LOAD(name, T, expr)                                          \
+  L_##name : {                                                       \
+    uint64_t ea = static_cast<uint64_t>(U32(2)) + pc[3];             \
     if (UNLIKELY(ea + sizeof(T) > memsize)) TRAP(MemoryOutOfBounds); \
-    T v;                                                           \
-    std::memcpy(&v, mem + ea, sizeof(T));                          \
-    fp[pc[1]] = (expr);                                            \
-    pc += 4;                                                       \
-    NEXT();                                                        \
+    T v;                                                             \
+    std::memcpy(&v, mem + ea, sizeof(T));                            \
+    fp[pc[1]] = (expr);                                              \
+    pc += 4;                                                         \
+    NEXT();                                                          \
   }
-#define STORE(name, T)                                             \
-  L_##name : {                                                     \
-    uint64_t ea = static_cast<uint64_t>(U32(1)) + pc[3];           \
+#define STORE(name, T)                                               \
+  L_##name : {                                                       \
+    uint64_t ea = static_cast<uint64_t>(U32(1)) + pc[3];             \
     if (UNLIKELY(ea + sizeof(T) > memsize)) TRAP(MemoryOutOfBounds); \
-    T v = static_cast<T>(fp[pc[2]]);                               \
-    std::memcpy(mem + ea, &v, sizeof(T));                          \
-    pc += 4;                                                       \
-    NEXT();                                                        \
+    T v = static_cast<T>(fp[pc[2]]);                                 \
+    std::memcpy(mem + ea, &v, sizeof(T));                            \
+    pc += 4;                                                         \
+    NEXT();                                                          \
   }
 
   LOAD(I32Load, uint32_t, v)
@@ -396,31 +406,31 @@ L_MemoryFill: {
 
   // Integer binary operations: register form [op][dst][a][b] and, where listed in
   // imm_handlers.def, immediate form [op][dst][a][imm32] (sign-extended for i64).
-#define I32_OP(name, expr)                      \
-  L_##name : {                                  \
-    uint32_t a = U32(2), b = U32(3);            \
-    OUT_U32(expr);                              \
-    pc += 4;                                    \
-    NEXT();                                     \
-  }                                             \
-  L_##name##Imm : {                             \
-    uint32_t a = U32(2), b = pc[3];             \
-    OUT_U32(expr);                              \
-    pc += 4;                                    \
-    NEXT();                                     \
+#define I32_OP(name, expr)           \
+  L_##name : {                       \
+    uint32_t a = U32(2), b = U32(3); \
+    OUT_U32(expr);                   \
+    pc += 4;                         \
+    NEXT();                          \
+  }                                  \
+  L_##name##Imm : {                  \
+    uint32_t a = U32(2), b = pc[3];  \
+    OUT_U32(expr);                   \
+    pc += 4;                         \
+    NEXT();                          \
   }
-#define I64_OP(name, OUT, expr)                                                    \
-  L_##name : {                                                                     \
-    uint64_t a = U64(2), b = U64(3);                                               \
-    OUT(expr);                                                                     \
-    pc += 4;                                                                       \
-    NEXT();                                                                        \
-  }                                                                                \
-  L_##name##Imm : {                                                                \
-    uint64_t a = U64(2), b = static_cast<uint64_t>(static_cast<int32_t>(pc[3]));   \
-    OUT(expr);                                                                     \
-    pc += 4;                                                                       \
-    NEXT();                                                                        \
+#define I64_OP(name, OUT, expr)                                                  \
+  L_##name : {                                                                   \
+    uint64_t a = U64(2), b = U64(3);                                             \
+    OUT(expr);                                                                   \
+    pc += 4;                                                                     \
+    NEXT();                                                                      \
+  }                                                                              \
+  L_##name##Imm : {                                                              \
+    uint64_t a = U64(2), b = static_cast<uint64_t>(static_cast<int32_t>(pc[3])); \
+    OUT(expr);                                                                   \
+    pc += 4;                                                                     \
+    NEXT();                                                                      \
   }
 #define S32(x) static_cast<int32_t>(x)
 #define S64(x) static_cast<int64_t>(x)
@@ -461,35 +471,35 @@ L_MemoryFill: {
   I32_OP(I32Sub, a - b)
   I32_OP(I32Mul, a * b)
   // Division and remainder trap on a zero divisor; signed division also on MIN / -1.
-#define DIV_REM(W, S, U, GET_S, GET_U, OUT, MIN)            \
-  L_I##W##DivS : {                                          \
-    S a = GET_S(2), b = GET_S(3);                           \
-    if (UNLIKELY(b == 0)) TRAP(IntegerDivideByZero);        \
+#define DIV_REM(W, S, U, GET_S, GET_U, OUT, MIN)              \
+  L_I##W##DivS : {                                            \
+    S a = GET_S(2), b = GET_S(3);                             \
+    if (UNLIKELY(b == 0)) TRAP(IntegerDivideByZero);          \
     if (UNLIKELY(a == MIN && b == -1)) TRAP(IntegerOverflow); \
-    OUT(a / b);                                             \
-    pc += 4;                                                \
-    NEXT();                                                 \
-  }                                                         \
-  L_I##W##DivU : {                                          \
-    U a = GET_U(2), b = GET_U(3);                           \
-    if (UNLIKELY(b == 0)) TRAP(IntegerDivideByZero);        \
-    OUT(a / b);                                             \
-    pc += 4;                                                \
-    NEXT();                                                 \
-  }                                                         \
-  L_I##W##RemS : {                                          \
-    S a = GET_S(2), b = GET_S(3);                           \
-    if (UNLIKELY(b == 0)) TRAP(IntegerDivideByZero);        \
-    OUT(b == -1 ? 0 : a % b);                               \
-    pc += 4;                                                \
-    NEXT();                                                 \
-  }                                                         \
-  L_I##W##RemU : {                                          \
-    U a = GET_U(2), b = GET_U(3);                           \
-    if (UNLIKELY(b == 0)) TRAP(IntegerDivideByZero);        \
-    OUT(a % b);                                             \
-    pc += 4;                                                \
-    NEXT();                                                 \
+    OUT(a / b);                                               \
+    pc += 4;                                                  \
+    NEXT();                                                   \
+  }                                                           \
+  L_I##W##DivU : {                                            \
+    U a = GET_U(2), b = GET_U(3);                             \
+    if (UNLIKELY(b == 0)) TRAP(IntegerDivideByZero);          \
+    OUT(a / b);                                               \
+    pc += 4;                                                  \
+    NEXT();                                                   \
+  }                                                           \
+  L_I##W##RemS : {                                            \
+    S a = GET_S(2), b = GET_S(3);                             \
+    if (UNLIKELY(b == 0)) TRAP(IntegerDivideByZero);          \
+    OUT(b == -1 ? 0 : a % b);                                 \
+    pc += 4;                                                  \
+    NEXT();                                                   \
+  }                                                           \
+  L_I##W##RemU : {                                            \
+    U a = GET_U(2), b = GET_U(3);                             \
+    if (UNLIKELY(b == 0)) TRAP(IntegerDivideByZero);          \
+    OUT(a % b);                                               \
+    pc += 4;                                                  \
+    NEXT();                                                   \
   }
   DIV_REM(32, int32_t, uint32_t, I32, U32, OUT_U32, INT32_MIN)
   DIV_REM(64, int64_t, uint64_t, I64, U64, OUT_U64, INT64_MIN)
@@ -519,26 +529,26 @@ L_MemoryFill: {
 
   // Fused i32 compare-and-branch: [op][a][b or imm32][disp], the displacement relative
   // to its own cell. Taken branches check for interruption (they may close a loop).
-#define JUMP_CMP(cond, expr)                            \
-  L_JumpIf##cond : {                                    \
-    uint32_t a = U32(1), b = U32(2);                    \
-    if (expr) {                                         \
-      CHECK_INTERRUPT();                                \
-      pc = pc + 3 + static_cast<int32_t>(pc[3]);        \
-    } else {                                            \
-      pc += 4;                                          \
-    }                                                   \
-    NEXT();                                             \
-  }                                                     \
-  L_JumpIf##cond##Imm : {                               \
-    uint32_t a = U32(1), b = pc[2];                     \
-    if (expr) {                                         \
-      CHECK_INTERRUPT();                                \
-      pc = pc + 3 + static_cast<int32_t>(pc[3]);        \
-    } else {                                            \
-      pc += 4;                                          \
-    }                                                   \
-    NEXT();                                             \
+#define JUMP_CMP(cond, expr)                     \
+  L_JumpIf##cond : {                             \
+    uint32_t a = U32(1), b = U32(2);             \
+    if (expr) {                                  \
+      CHECK_INTERRUPT();                         \
+      pc = pc + 3 + static_cast<int32_t>(pc[3]); \
+    } else {                                     \
+      pc += 4;                                   \
+    }                                            \
+    NEXT();                                      \
+  }                                              \
+  L_JumpIf##cond##Imm : {                        \
+    uint32_t a = U32(1), b = pc[2];              \
+    if (expr) {                                  \
+      CHECK_INTERRUPT();                         \
+      pc = pc + 3 + static_cast<int32_t>(pc[3]); \
+    } else {                                     \
+      pc += 4;                                   \
+    }                                            \
+    NEXT();                                      \
   }
 #define CMP(cond, expr) JUMP_CMP(cond, expr)
 #include "interp/cmp_branch.def"
@@ -574,14 +584,14 @@ L_MemoryFill: {
   BIN(F64Copysign, OUT_U64(f64_copysign(U64(2), U64(3))))
 
   UN(I32WrapI64, OUT_U32(static_cast<uint32_t>(U64(2))))
-#define TRUNC(name, Src, check, Dst, OUT)                    \
-  L_##name : {                                             \
-    auto x = Src(2);                                       \
+#define TRUNC(name, Src, check, Dst, OUT)                          \
+  L_##name : {                                                     \
+    auto x = Src(2);                                               \
     if (UNLIKELY(std::isnan(x))) TRAP(InvalidConversionToInteger); \
-    if (UNLIKELY(!check(x))) TRAP(IntegerOverflow);        \
-    OUT(static_cast<Dst>(x));                              \
-    pc += 3;                                               \
-    NEXT();                                                \
+    if (UNLIKELY(!check(x))) TRAP(IntegerOverflow);                \
+    OUT(static_cast<Dst>(x));                                      \
+    pc += 3;                                                       \
+    NEXT();                                                        \
   }
   TRUNC(I32TruncF32S, F32, fits_i32, int32_t, OUT_U32)
   TRUNC(I32TruncF32U, F32, fits_u32, uint32_t, OUT_U32)

@@ -9,6 +9,7 @@
 namespace edgecar::interp {
 
 // run() of runtime/tier.hpp; with table_out, only reports the handler table.
-std::optional<TrapKind> run_loop(Store::Impl* S, FuncInst* cur, uint64_t* fp, const Cell* pc, const Cell** table_out);
+std::optional<TrapKind> run_loop(Store::Impl* S, FuncInst* cur, uint64_t* fp, const Cell* pc,
+                                 const Cell** table_out);
 
 }  // namespace edgecar::interp

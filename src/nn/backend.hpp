@@ -17,7 +17,9 @@ inline Error nn_error(Errno code, std::string message) {
   e.guest_code = static_cast<int32_t>(code);
   return e;
 }
-inline Errno errno_of(const Error& e) { return e.guest_code ? static_cast<Errno>(e.guest_code) : Errno::RuntimeError; }
+inline Errno errno_of(const Error& e) {
+  return e.guest_code ? static_cast<Errno>(e.guest_code) : Errno::RuntimeError;
+}
 
 size_t element_size(TensorType t);
 const char* to_string(TensorType t);

@@ -21,20 +21,28 @@ namespace edgecar::nn {
 
 size_t element_size(TensorType t) {
   switch (t) {
-    case TensorType::F16: return 2;
-    case TensorType::F32: return 4;
-    case TensorType::U8: return 1;
-    case TensorType::I32: return 4;
+    case TensorType::F16:
+      return 2;
+    case TensorType::F32:
+      return 4;
+    case TensorType::U8:
+      return 1;
+    case TensorType::I32:
+      return 4;
   }
   return 0;
 }
 
 const char* to_string(TensorType t) {
   switch (t) {
-    case TensorType::F16: return "f16";
-    case TensorType::F32: return "f32";
-    case TensorType::U8: return "u8";
-    case TensorType::I32: return "i32";
+    case TensorType::F16:
+      return "f16";
+    case TensorType::F32:
+      return "f32";
+    case TensorType::U8:
+      return "u8";
+    case TensorType::I32:
+      return "i32";
   }
   return "?";
 }
@@ -135,7 +143,8 @@ std::string quietly(F&& f) {
     size_t end = out.find('\n', at);
     end = end == std::string::npos ? out.size() : end + 1;
     std::string_view line(out.data() + at, end - at);
-    bool chatter = line.starts_with("INFO: ") || line.starts_with("WARNING: [npu_registry") || line.starts_with("WARNING: [gpu_registry");
+    bool chatter = line.starts_with("INFO: ") || line.starts_with("WARNING: [npu_registry") ||
+                   line.starts_with("WARNING: [gpu_registry");
     if (!chatter) std::fwrite(line.data(), 1, line.size(), stderr);
     at = end;
   }
@@ -148,13 +157,16 @@ const Api& api() {
     std::string path = library_path();
     void* lib = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
     if (!lib) {
-      a->error = "the TensorFlow Lite runtime (LiteRT) is not available: " + std::string(dlerror()) +
-                 " (scripts/setup installs it; EDGECAR_LITERT_LIBRARY names another libLiteRt.so)";
+      a->error =
+          "the TensorFlow Lite runtime (LiteRT) is not available: " + std::string(dlerror()) +
+          " (scripts/setup installs it; EDGECAR_LITERT_LIBRARY names another libLiteRt.so)";
       return a;
     }
     auto sym = [&](auto& fn, const char* name) {
       fn = reinterpret_cast<std::remove_reference_t<decltype(fn)>>(dlsym(lib, name));
-      if (!fn && a->error.empty()) a->error = path + " lacks " + name + ": not the LiteRT release edgecar was built for (ai-edge-litert 2.3.0)";
+      if (!fn && a->error.empty())
+        a->error = path + " lacks " + name +
+                   ": not the LiteRT release edgecar was built for (ai-edge-litert 2.3.0)";
     };
 #define EDGECAR_LITERT_SYM(name) sym(a->name, "LiteRt" #name)
     EDGECAR_LITERT_SYM(CreateEnvironment);
@@ -190,7 +202,9 @@ const Api& api() {
     if (!a->error.empty()) return a;
     Status s = 0;
     std::string log = quietly([&] { s = a->CreateEnvironment(0, nullptr, &a->env); });
-    if (s != 0) a->error = "LiteRT could not create its environment (status " + std::to_string(s) + "): " + log;
+    if (s != 0)
+      a->error =
+          "LiteRT could not create its environment (status " + std::to_string(s) + "): " + log;
     return a;
   }();
   return *a;
@@ -198,13 +212,19 @@ const Api& api() {
 
 Expected<TensorType> wasi_type(int32_t element_type, const char* what, size_t index) {
   switch (element_type) {
-    case 1: return TensorType::F32;
-    case 2: return TensorType::I32;
-    case 3: return TensorType::U8;
-    case 10: return TensorType::F16;
+    case 1:
+      return TensorType::F32;
+    case 2:
+      return TensorType::I32;
+    case 3:
+      return TensorType::U8;
+    case 10:
+      return TensorType::F16;
   }
-  return nn_error(Errno::UnsupportedOperation, std::string(what) + " " + std::to_string(index) + " has element type " +
-                                                   std::to_string(element_type) + ", which wasi-nn cannot express (f16, f32, u8, i32 only)");
+  return nn_error(Errno::UnsupportedOperation,
+                  std::string(what) + " " + std::to_string(index) + " has element type " +
+                      std::to_string(element_type) +
+                      ", which wasi-nn cannot express (f16, f32, u8, i32 only)");
 }
 
 std::string dims_string(std::span<const uint32_t> dims) {
@@ -240,7 +260,9 @@ class LiteRtGraph final : public Graph, public std::enable_shared_from_this<Lite
   const std::vector<TensorInfo>& outputs() const override { return outputs_; }
   Expected<std::unique_ptr<Execution>> create_execution() override;
 
-  static Expected<std::shared_ptr<LiteRtGraph>> load(std::vector<uint8_t> bytes, const Options& options, const std::string& origin);
+  static Expected<std::shared_ptr<LiteRtGraph>> load(std::vector<uint8_t> bytes,
+                                                     const Options& options,
+                                                     const std::string& origin);
 
   Expected<std::unique_ptr<Compiled>> acquire();
   void release(std::unique_ptr<Compiled> c) {
@@ -262,25 +284,37 @@ class LiteRtGraph final : public Graph, public std::enable_shared_from_this<Lite
 
 class LiteRtExecution final : public Execution {
  public:
-  LiteRtExecution(std::shared_ptr<LiteRtGraph> graph, std::unique_ptr<Compiled> c) : graph_(std::move(graph)), c_(std::move(c)) {}
+  LiteRtExecution(std::shared_ptr<LiteRtGraph> graph, std::unique_ptr<Compiled> c)
+      : graph_(std::move(graph)), c_(std::move(c)) {}
   ~LiteRtExecution() override { graph_->release(std::move(c_)); }
 
-  Expected<void> set_input(uint32_t index, TensorType type, std::span<const uint32_t> dims, std::span<const uint8_t> data) override {
+  Expected<void> set_input(uint32_t index, TensorType type, std::span<const uint32_t> dims,
+                           std::span<const uint8_t> data) override {
     const auto& ins = graph_->inputs();
     if (index >= ins.size())
-      return nn_error(Errno::InvalidArgument, "input index " + std::to_string(index) + " out of range (the model has " + std::to_string(ins.size()) + ")");
+      return nn_error(Errno::InvalidArgument, "input index " + std::to_string(index) +
+                                                  " out of range (the model has " +
+                                                  std::to_string(ins.size()) + ")");
     const TensorInfo& want = ins[index];
-    if (type != want.type || !std::equal(dims.begin(), dims.end(), want.dims.begin(), want.dims.end()) || data.size() != want.bytes)
-      return nn_error(Errno::InvalidArgument, "input " + std::to_string(index) + " must be " + to_string(want.type) + " " + dims_string(want.dims) + " (" +
-                                                  std::to_string(want.bytes) + " bytes), got " + to_string(type) + " " + dims_string(dims) + " (" +
-                                                  std::to_string(data.size()) + " bytes)");
+    if (type != want.type ||
+        !std::equal(dims.begin(), dims.end(), want.dims.begin(), want.dims.end()) ||
+        data.size() != want.bytes)
+      return nn_error(Errno::InvalidArgument,
+                      "input " + std::to_string(index) + " must be " + to_string(want.type) + " " +
+                          dims_string(want.dims) + " (" + std::to_string(want.bytes) +
+                          " bytes), got " + to_string(type) + " " + dims_string(dims) + " (" +
+                          std::to_string(data.size()) + " bytes)");
     std::memcpy(c_->in_mem[index], data.data(), data.size());
     return {};
   }
 
   Expected<void> compute() override {
-    Status s = api().RunCompiledModel(c_->model, 0, c_->inputs.size(), c_->inputs.data(), c_->outputs.size(), c_->outputs.data());
-    if (s != 0) return nn_error(Errno::RuntimeError, "the TensorFlow Lite runtime failed to run the model (status " + std::to_string(s) + ")");
+    Status s = api().RunCompiledModel(c_->model, 0, c_->inputs.size(), c_->inputs.data(),
+                                      c_->outputs.size(), c_->outputs.data());
+    if (s != 0)
+      return nn_error(
+          Errno::RuntimeError,
+          "the TensorFlow Lite runtime failed to run the model (status " + std::to_string(s) + ")");
     computed_ = true;
     return {};
   }
@@ -288,7 +322,9 @@ class LiteRtExecution final : public Execution {
   Expected<std::span<const uint8_t>> output(uint32_t index) override {
     const auto& outs = graph_->outputs();
     if (index >= outs.size())
-      return nn_error(Errno::InvalidArgument, "output index " + std::to_string(index) + " out of range (the model has " + std::to_string(outs.size()) + ")");
+      return nn_error(Errno::InvalidArgument, "output index " + std::to_string(index) +
+                                                  " out of range (the model has " +
+                                                  std::to_string(outs.size()) + ")");
     if (!computed_) return nn_error(Errno::InvalidArgument, "get_output before compute");
     return std::span<const uint8_t>(c_->out_mem[index], outs[index].bytes);
   }
@@ -324,14 +360,19 @@ Expected<std::unique_ptr<Compiled>> LiteRtGraph::acquire() {
     for (size_t at = 0; at < log.size();) {
       size_t end = log.find('\n', at);
       if (end == std::string::npos) end = log.size();
-      if (log.compare(at, 6, "INFO: ") != 0 && end > at) reason += (reason.empty() ? "" : "; ") + log.substr(at, end - at);
+      if (log.compare(at, 6, "INFO: ") != 0 && end > at)
+        reason += (reason.empty() ? "" : "; ") + log.substr(at, end - at);
       at = end + 1;
     }
-    return nn_error(Errno::InvalidEncoding, origin_ + ": the TensorFlow Lite runtime could not prepare the model (status " + std::to_string(s) + ")" + (reason.empty() ? "" : ": " + reason));
+    return nn_error(Errno::InvalidEncoding,
+                    origin_ + ": the TensorFlow Lite runtime could not prepare the model (status " +
+                        std::to_string(s) + ")" + (reason.empty() ? "" : ": " + reason));
   }
-  auto make = [&](bool input, size_t i, std::vector<Handle>& bufs, std::vector<uint8_t*>& mem, const TensorInfo& info, const RankedType& type) -> Expected<void> {
+  auto make = [&](bool input, size_t i, std::vector<Handle>& bufs, std::vector<uint8_t*>& mem,
+                  const TensorInfo& info, const RankedType& type) -> Expected<void> {
     Handle req = nullptr, buf = nullptr;
-    Status st = input ? a.GetCompiledModelInputBufferRequirements(c->model, 0, i, &req) : a.GetCompiledModelOutputBufferRequirements(c->model, 0, i, &req);
+    Status st = input ? a.GetCompiledModelInputBufferRequirements(c->model, 0, i, &req)
+                      : a.GetCompiledModelOutputBufferRequirements(c->model, 0, i, &req);
     if (st == 0) st = a.CreateManagedTensorBufferFromRequirements(a.env, &type, req, &buf);
     void* host = nullptr;
     size_t packed = 0;
@@ -339,61 +380,84 @@ Expected<std::unique_ptr<Compiled>> LiteRtGraph::acquire() {
     if (st == 0) st = a.GetTensorBufferHostMemory(buf, &host);
     if (st == 0) st = a.GetTensorBufferPackedSize(buf, &packed);
     if (st != 0 || !host || packed != info.bytes)
-      return nn_error(Errno::RuntimeError, origin_ + ": could not allocate " + (input ? "input " : "output ") + std::to_string(i) + " (status " + std::to_string(st) + ")");
+      return nn_error(Errno::RuntimeError, origin_ + ": could not allocate " +
+                                               (input ? "input " : "output ") + std::to_string(i) +
+                                               " (status " + std::to_string(st) + ")");
     mem.push_back(static_cast<uint8_t*>(host));
     return {};
   };
   for (size_t i = 0; i < inputs_.size(); ++i)
-    if (auto r = make(true, i, c->inputs, c->in_mem, inputs_[i], in_types_[i]); !r) return std::move(r).error();
+    if (auto r = make(true, i, c->inputs, c->in_mem, inputs_[i], in_types_[i]); !r)
+      return std::move(r).error();
   for (size_t i = 0; i < outputs_.size(); ++i)
-    if (auto r = make(false, i, c->outputs, c->out_mem, outputs_[i], out_types_[i]); !r) return std::move(r).error();
+    if (auto r = make(false, i, c->outputs, c->out_mem, outputs_[i], out_types_[i]); !r)
+      return std::move(r).error();
   return c;
 }
 
-Expected<std::shared_ptr<LiteRtGraph>> LiteRtGraph::load(std::vector<uint8_t> bytes, const Options& options, const std::string& origin) {
+Expected<std::shared_ptr<LiteRtGraph>> LiteRtGraph::load(std::vector<uint8_t> bytes,
+                                                         const Options& options,
+                                                         const std::string& origin) {
   const Api& a = api();
   if (!a.error.empty()) return nn_error(Errno::UnsupportedOperation, a.error);
-  if (bytes.size() < 8) return nn_error(Errno::InvalidEncoding, origin + ": not a TensorFlow Lite model (" + std::to_string(bytes.size()) + " bytes)");
-  if (std::memcmp(bytes.data() + 4, "TFL3", 4) != 0) return nn_error(Errno::InvalidEncoding, origin + ": not a TensorFlow Lite model (no TFL3 identifier)");
+  if (bytes.size() < 8)
+    return nn_error(Errno::InvalidEncoding, origin + ": not a TensorFlow Lite model (" +
+                                                std::to_string(bytes.size()) + " bytes)");
+  if (std::memcmp(bytes.data() + 4, "TFL3", 4) != 0)
+    return nn_error(Errno::InvalidEncoding,
+                    origin + ": not a TensorFlow Lite model (no TFL3 identifier)");
   auto g = std::shared_ptr<LiteRtGraph>(new LiteRtGraph);
   g->bytes_ = std::move(bytes);
   g->origin_ = origin;
   if (a.CreateModelFromBuffer(a.env, g->bytes_.data(), g->bytes_.size(), &g->model_) != 0)
-    return nn_error(Errno::InvalidEncoding, origin + ": not a valid TensorFlow Lite model (the flatbuffer does not verify)");
+    return nn_error(
+        Errno::InvalidEncoding,
+        origin + ": not a valid TensorFlow Lite model (the flatbuffer does not verify)");
   size_t nsig = 0;
-  if (a.GetNumModelSignatures(g->model_, &nsig) != 0 || nsig == 0 || a.GetModelSignature(g->model_, 0, &g->signature_) != 0)
+  if (a.GetNumModelSignatures(g->model_, &nsig) != 0 || nsig == 0 ||
+      a.GetModelSignature(g->model_, 0, &g->signature_) != 0)
     return nn_error(Errno::InvalidEncoding, origin + ": the model has no entry point");
   // Custom operators need kernels the runtime does not have: name them now.
   Handle subgraph = nullptr;
   size_t nops = 0;
-  if (a.GetSignatureSubgraph(g->signature_, &subgraph) == 0 && a.GetNumSubgraphOps(subgraph, &nops) == 0) {
+  if (a.GetSignatureSubgraph(g->signature_, &subgraph) == 0 &&
+      a.GetNumSubgraphOps(subgraph, &nops) == 0) {
     for (size_t i = 0; i < nops; ++i) {
       Handle op = nullptr;
       int code = 0;
       const char* custom = nullptr;
-      if (a.GetSubgraphOp(subgraph, i, &op) == 0 && a.GetOpCode(op, &code) == 0 && code == kOpCodeCustom) {
+      if (a.GetSubgraphOp(subgraph, i, &op) == 0 && a.GetOpCode(op, &code) == 0 &&
+          code == kOpCodeCustom) {
         a.GetCustomCode(op, &custom);
-        return nn_error(Errno::UnsupportedOperation, origin + ": unsupported operator CUSTOM(" + std::string(custom ? custom : "?") + ") at op " + std::to_string(i));
+        return nn_error(Errno::UnsupportedOperation, origin + ": unsupported operator CUSTOM(" +
+                                                         std::string(custom ? custom : "?") +
+                                                         ") at op " + std::to_string(i));
       }
     }
   }
   auto describe = [&](bool input) -> Expected<void> {
     size_t n = 0;
-    if ((input ? a.GetNumSignatureInputs(g->signature_, &n) : a.GetNumSignatureOutputs(g->signature_, &n)) != 0)
+    if ((input ? a.GetNumSignatureInputs(g->signature_, &n)
+               : a.GetNumSignatureOutputs(g->signature_, &n)) != 0)
       return nn_error(Errno::InvalidEncoding, origin + ": unreadable signature");
     for (size_t i = 0; i < n; ++i) {
       Handle t = nullptr;
       RankedType rt{};
-      if ((input ? a.GetSignatureInputTensorByIndex(g->signature_, i, &t) : a.GetSignatureOutputTensorByIndex(g->signature_, i, &t)) != 0 ||
+      if ((input ? a.GetSignatureInputTensorByIndex(g->signature_, i, &t)
+                 : a.GetSignatureOutputTensorByIndex(g->signature_, i, &t)) != 0 ||
           a.GetRankedTensorType(t, &rt) != 0 || rt.rank() > kMaxRank)
-        return nn_error(Errno::InvalidEncoding, origin + ": " + (input ? "input " : "output ") + std::to_string(i) + " has no fixed shape");
+        return nn_error(Errno::InvalidEncoding, origin + ": " + (input ? "input " : "output ") +
+                                                    std::to_string(i) + " has no fixed shape");
       auto type = wasi_type(rt.element_type(), input ? "input" : "output", i);
       if (!type) return nn_error(Errno::UnsupportedOperation, origin + ": " + type.error().message);
       TensorInfo info;
       info.type = *type;
       uint64_t count = 1;
       for (uint32_t d = 0; d < rt.rank(); ++d) {
-        if (rt.dim(d) <= 0) return nn_error(Errno::UnsupportedOperation, origin + ": " + (input ? "input " : "output ") + std::to_string(i) + " has a dynamic dimension");
+        if (rt.dim(d) <= 0)
+          return nn_error(Errno::UnsupportedOperation,
+                          origin + ": " + (input ? "input " : "output ") + std::to_string(i) +
+                              " has a dynamic dimension");
         info.dims.push_back(static_cast<uint32_t>(rt.dim(d)));
         count *= static_cast<uint64_t>(rt.dim(d));
         if (count > (1ull << 31)) return nn_error(Errno::TooLarge, origin + ": tensor too large");
@@ -426,7 +490,8 @@ Expected<std::shared_ptr<LiteRtGraph>> LiteRtGraph::load(std::vector<uint8_t> by
 
 }  // namespace
 
-Expected<std::shared_ptr<Graph>> load_tflite(std::vector<uint8_t> bytes, const Options& options, const std::string& origin) {
+Expected<std::shared_ptr<Graph>> load_tflite(std::vector<uint8_t> bytes, const Options& options,
+                                             const std::string& origin) {
   auto g = LiteRtGraph::load(std::move(bytes), options, origin);
   if (!g) return std::move(g).error();
   return std::shared_ptr<Graph>(*g);

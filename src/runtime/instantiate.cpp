@@ -34,13 +34,24 @@ uint64_t eval_const(const ConstExpr& e, const InstanceImpl& inst) {
   for (const auto& in : e.code) {
     switch (static_cast<Opcode>(in.op)) {
       case Opcode::I32Const:
-      case Opcode::F32Const: v = static_cast<uint32_t>(in.imm); break;
+      case Opcode::F32Const:
+        v = static_cast<uint32_t>(in.imm);
+        break;
       case Opcode::I64Const:
-      case Opcode::F64Const: v = in.imm; break;
-      case Opcode::RefNull: v = 0; break;
-      case Opcode::RefFunc: v = reinterpret_cast<uintptr_t>(inst.funcs[in.a]); break;
-      case Opcode::GlobalGet: v = inst.globals[in.a]->value; break;
-      default: break;  // validated: only constant instructions occur
+      case Opcode::F64Const:
+        v = in.imm;
+        break;
+      case Opcode::RefNull:
+        v = 0;
+        break;
+      case Opcode::RefFunc:
+        v = reinterpret_cast<uintptr_t>(inst.funcs[in.a]);
+        break;
+      case Opcode::GlobalGet:
+        v = inst.globals[in.a]->value;
+        break;
+      default:
+        break;  // validated: only constant instructions occur
     }
   }
   return v;
@@ -48,7 +59,8 @@ uint64_t eval_const(const ConstExpr& e, const InstanceImpl& inst) {
 
 }  // namespace
 
-Expected<Instance*> Store::instantiate(const std::shared_ptr<const Module>& module, const Imports& imports) {
+Expected<Instance*> Store::instantiate(const std::shared_ptr<const Module>& module,
+                                       const Imports& imports) {
   const detail::ModuleData& md = detail::data_of(*module);
   const binary::Module& m = md.module;
   Impl& S = *impl_;
@@ -63,8 +75,10 @@ Expected<Instance*> Store::instantiate(const std::shared_ptr<const Module>& modu
   for (const auto& im : m.imports) {
     const Extern* ext = imports.find(im.module, im.name);
     if (!ext) {
-      std::string type = im.kind == ExternKind::Func ? "func " + m.types[im.func_type].to_string() : std::string(to_string(im.kind));
-      return Error{ErrorKind::Link, "unknown import \"" + im.module + "\" \"" + im.name + "\" (" + type + "): nothing provides it"};
+      std::string type = im.kind == ExternKind::Func ? "func " + m.types[im.func_type].to_string()
+                                                     : std::string(to_string(im.kind));
+      return Error{ErrorKind::Link, "unknown import \"" + im.module + "\" \"" + im.name + "\" (" +
+                                        type + "): nothing provides it"};
     }
     switch (im.kind) {
       case ExternKind::Func: {
@@ -72,7 +86,9 @@ Expected<Instance*> Store::instantiate(const std::shared_ptr<const Module>& modu
         if (!f) return link_error(im, "incompatible import type: expected a function");
         FuncInst* fi = edgecar::impl(*f);
         if (fi->type_id != md.type_ids[im.func_type])
-          return link_error(im, "incompatible import type: expected func " + m.types[im.func_type].to_string() + ", got " + fi->type->to_string());
+          return link_error(im, "incompatible import type: expected func " +
+                                    m.types[im.func_type].to_string() + ", got " +
+                                    fi->type->to_string());
         inst.funcs.push_back(fi);
         break;
       }
@@ -80,8 +96,13 @@ Expected<Instance*> Store::instantiate(const std::shared_ptr<const Module>& modu
         Table* const* t = std::get_if<Table*>(ext);
         if (!t) return link_error(im, "incompatible import type: expected a table");
         TableInst* ti = edgecar::impl(*t);
-        if (ti->elem != im.table.elem || !limits_match(ti->elems.size(), ti->limits.max, im.table.limits))
-          return link_error(im, "incompatible import type: expected table " + std::string(to_string(im.table.elem)) + " " + limits_str(im.table.limits) + ", got " + std::string(to_string(ti->elem)) + " " + limits_str(Limits{ti->elems.size(), ti->limits.max}));
+        if (ti->elem != im.table.elem ||
+            !limits_match(ti->elems.size(), ti->limits.max, im.table.limits))
+          return link_error(im, "incompatible import type: expected table " +
+                                    std::string(to_string(im.table.elem)) + " " +
+                                    limits_str(im.table.limits) + ", got " +
+                                    std::string(to_string(ti->elem)) + " " +
+                                    limits_str(Limits{ti->elems.size(), ti->limits.max}));
         inst.tables.push_back(ti);
         break;
       }
@@ -90,7 +111,9 @@ Expected<Instance*> Store::instantiate(const std::shared_ptr<const Module>& modu
         if (!mm) return link_error(im, "incompatible import type: expected a memory");
         MemoryInst* mi = edgecar::impl(*mm);
         if (!limits_match(mi->size / kPageSize, mi->limits.max, im.memory.limits))
-          return link_error(im, "incompatible import type: expected memory " + limits_str(im.memory.limits) + ", got " + limits_str(Limits{mi->size / kPageSize, mi->limits.max}));
+          return link_error(im, "incompatible import type: expected memory " +
+                                    limits_str(im.memory.limits) + ", got " +
+                                    limits_str(Limits{mi->size / kPageSize, mi->limits.max}));
         inst.memories.push_back(mi);
         break;
       }
@@ -99,7 +122,10 @@ Expected<Instance*> Store::instantiate(const std::shared_ptr<const Module>& modu
         if (!g) return link_error(im, "incompatible import type: expected a global");
         GlobalInst* gi = edgecar::impl(*g);
         if (gi->type != im.global.type || gi->mut != im.global.mut)
-          return link_error(im, std::string("incompatible import type: expected global ") + (im.global.mut ? "mut " : "") + std::string(to_string(im.global.type)) + ", got " + (gi->mut ? "mut " : "") + std::string(to_string(gi->type)));
+          return link_error(im, std::string("incompatible import type: expected global ") +
+                                    (im.global.mut ? "mut " : "") +
+                                    std::string(to_string(im.global.type)) + ", got " +
+                                    (gi->mut ? "mut " : "") + std::string(to_string(gi->type)));
         inst.globals.push_back(gi);
         break;
       }
@@ -123,7 +149,10 @@ Expected<Instance*> Store::instantiate(const std::shared_ptr<const Module>& modu
 
   for (size_t i = m.num_imported_tables; i < m.tables.size(); ++i) {
     Table* t = create_table(m.tables[i].elem, m.tables[i].limits);
-    if (!t) return Error{ErrorKind::Link, "table " + std::to_string(i) + " exceeds the store's limit of " + std::to_string(S.limits.max_table_elements) + " elements"};
+    if (!t)
+      return Error{ErrorKind::Link, "table " + std::to_string(i) +
+                                        " exceeds the store's limit of " +
+                                        std::to_string(S.limits.max_table_elements) + " elements"};
     inst.tables.push_back(edgecar::impl(t));
   }
   bool from_image = false;
@@ -131,7 +160,11 @@ Expected<Instance*> Store::instantiate(const std::shared_ptr<const Module>& modu
     const detail::MemoryImage* image = i == 0 ? md.memory_image.get() : nullptr;
     Memory* mem = create_memory(m.memories[i].limits, image);
     from_image = from_image || image != nullptr;
-    if (!mem) return Error{ErrorKind::Link, "memory " + std::to_string(i) + " of " + std::to_string(m.memories[i].limits.min) + " pages exceeds the store's limit of " + std::to_string(S.limits.max_memory_pages) + " pages"};
+    if (!mem)
+      return Error{ErrorKind::Link, "memory " + std::to_string(i) + " of " +
+                                        std::to_string(m.memories[i].limits.min) +
+                                        " pages exceeds the store's limit of " +
+                                        std::to_string(S.limits.max_memory_pages) + " pages"};
     inst.memories.push_back(edgecar::impl(mem));
   }
   inst.mem0 = inst.memories.empty() ? nullptr : inst.memories[0];
@@ -149,7 +182,6 @@ Expected<Instance*> Store::instantiate(const std::shared_ptr<const Module>& modu
   }
   inst.datas.resize(m.datas.size());
   for (size_t i = 0; i < m.datas.size(); ++i) inst.datas[i].bytes = m.datas[i].bytes;
-
 
   S.instances.push_back(std::move(owned));
 
@@ -169,7 +201,9 @@ Expected<Instance*> Store::instantiate(const std::shared_ptr<const Module>& modu
       TableInst* t = inst.tables[seg.table];
       auto& refs = inst.elems[i].refs;
       if (off + refs.size() > t->elems.size())
-        return trap(TrapKind::TableOutOfBounds, "while initialising table " + std::to_string(seg.table) + " from element segment " + std::to_string(i));
+        return trap(TrapKind::TableOutOfBounds, "while initialising table " +
+                                                    std::to_string(seg.table) +
+                                                    " from element segment " + std::to_string(i));
       std::copy(refs.begin(), refs.end(), t->elems.begin() + static_cast<ptrdiff_t>(off));
     }
     inst.elems[i].refs = {};
@@ -184,7 +218,9 @@ Expected<Instance*> Store::instantiate(const std::shared_ptr<const Module>& modu
     uint64_t off = static_cast<uint32_t>(eval_const(seg.offset, inst));
     MemoryInst* mem = inst.memories[seg.memory];
     if (off + seg.bytes.size() > mem->size)
-      return trap(TrapKind::MemoryOutOfBounds, "while initialising memory from data segment " + std::to_string(i) + " (offset " + util::hex(off) + ", " + std::to_string(seg.bytes.size()) + " bytes)");
+      return trap(TrapKind::MemoryOutOfBounds,
+                  "while initialising memory from data segment " + std::to_string(i) + " (offset " +
+                      util::hex(off) + ", " + std::to_string(seg.bytes.size()) + " bytes)");
     if (!seg.bytes.empty()) std::memcpy(mem->data + off, seg.bytes.data(), seg.bytes.size());
     inst.datas[i].bytes = {};
   }

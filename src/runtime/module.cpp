@@ -6,8 +6,8 @@
 #include <map>
 #include <mutex>
 
-#include "util/limits.hpp"
 #include "runtime/objects.hpp"
+#include "util/limits.hpp"
 #include "validate/validator.hpp"
 
 namespace edgecar {
@@ -25,7 +25,9 @@ uint32_t canonical_type_id(const FuncType& t) {
 Module::Module(std::unique_ptr<detail::ModuleData> d) : data_(std::move(d)) {}
 Module::~Module() = default;
 
-const detail::ModuleData& detail::data_of(const Module& m) { return *m.data_; }
+const detail::ModuleData& detail::data_of(const Module& m) {
+  return *m.data_;
+}
 
 ModuleSummary Module::summary() const {
   const binary::Module& m = data_->module;
@@ -33,7 +35,8 @@ ModuleSummary Module::summary() const {
   s.imported_functions = m.num_imported_funcs;
   s.defined_functions = static_cast<uint32_t>(m.bodies.size());
   for (const auto& b : m.bodies) s.instructions += b.code.size();
-  for (size_t i = 0; i < m.memories.size(); ++i) s.memories.push_back({m.memories[i].limits, i < m.num_imported_memories});
+  for (size_t i = 0; i < m.memories.size(); ++i)
+    s.memories.push_back({m.memories[i].limits, i < m.num_imported_memories});
   s.tables = static_cast<uint32_t>(m.tables.size());
   s.globals = static_cast<uint32_t>(m.global_types.size());
   s.data_segments = static_cast<uint32_t>(m.datas.size());
@@ -54,7 +57,8 @@ Expected<std::shared_ptr<const Module>> Module::from_bytes(std::span<const uint8
   for (const auto& t : md->module.types) md->type_ids.push_back(detail::canonical_type_id(t));
   md->code = interp::compile(md->module);
   md->memory_image = detail::MemoryImage::build(md->module);
-  for (size_t i = 0; i < md->module.exports.size(); ++i) md->export_index.emplace(md->module.exports[i].name, static_cast<uint32_t>(i));
+  for (size_t i = 0; i < md->module.exports.size(); ++i)
+    md->export_index.emplace(md->module.exports[i].name, static_cast<uint32_t>(i));
   return std::shared_ptr<const Module>(std::make_shared<Module>(std::move(md)));
 }
 
@@ -87,16 +91,20 @@ Expected<std::shared_ptr<const Module>> Module::from_file(const std::string& pat
 }
 
 namespace {
-std::string describe(const binary::Module& m, ExternKind kind, uint32_t index, const binary::Import* im) {
+std::string describe(const binary::Module& m, ExternKind kind, uint32_t index,
+                     const binary::Import* im) {
   switch (kind) {
-    case ExternKind::Func: return "func " + m.func_type(index).to_string();
+    case ExternKind::Func:
+      return "func " + m.func_type(index).to_string();
     case ExternKind::Table: {
       const auto& t = im ? im->table : m.tables[index];
-      return "table " + std::string(to_string(t.elem)) + " {min " + std::to_string(t.limits.min) + (t.limits.max ? ", max " + std::to_string(*t.limits.max) : "") + "}";
+      return "table " + std::string(to_string(t.elem)) + " {min " + std::to_string(t.limits.min) +
+             (t.limits.max ? ", max " + std::to_string(*t.limits.max) : "") + "}";
     }
     case ExternKind::Memory: {
       const auto& l = im ? im->memory.limits : m.memories[index].limits;
-      return "memory {min " + std::to_string(l.min) + (l.max ? ", max " + std::to_string(*l.max) : "") + "} pages";
+      return "memory {min " + std::to_string(l.min) +
+             (l.max ? ", max " + std::to_string(*l.max) : "") + "} pages";
     }
     case ExternKind::Global: {
       const auto& g = im ? im->global : m.global_types[index];
@@ -112,7 +120,8 @@ std::vector<ImportDesc> Module::imports() const {
   std::vector<ImportDesc> out;
   uint32_t fi = 0;
   for (const auto& im : m.imports) {
-    std::string type = im.kind == ExternKind::Func ? "func " + m.types[im.func_type].to_string() : describe(m, im.kind, 0, &im);
+    std::string type = im.kind == ExternKind::Func ? "func " + m.types[im.func_type].to_string()
+                                                   : describe(m, im.kind, 0, &im);
     if (im.kind == ExternKind::Func) fi++;
     out.push_back(ImportDesc{im.module, im.name, im.kind, type});
   }
@@ -122,7 +131,8 @@ std::vector<ImportDesc> Module::imports() const {
 std::vector<ExportDesc> Module::exports() const {
   const auto& m = data_->module;
   std::vector<ExportDesc> out;
-  for (const auto& e : m.exports) out.push_back(ExportDesc{e.name, e.kind, describe(m, e.kind, e.index, nullptr)});
+  for (const auto& e : m.exports)
+    out.push_back(ExportDesc{e.name, e.kind, describe(m, e.kind, e.index, nullptr)});
   return out;
 }
 

@@ -15,9 +15,15 @@
 namespace edgecar {
 
 // ---- Function ----
-const FuncType& Function::type() const { return *impl(this)->type; }
-bool Function::is_host() const { return impl(this)->code == nullptr; }
-Instance* Function::instance() const { return impl(this)->inst; }
+const FuncType& Function::type() const {
+  return *impl(this)->type;
+}
+bool Function::is_host() const {
+  return impl(this)->code == nullptr;
+}
+Instance* Function::instance() const {
+  return impl(this)->inst;
+}
 namespace {
 // C++ and (legacy-mangled) Rust symbols from the name section, readable.
 std::string demangle(const std::string& name) {
@@ -70,7 +76,8 @@ MemoryInst::~MemoryInst() {
   // Only memories built from an image are kept: the image identifies the module. The
   // reset restores every byte (image, then zeros up to the high-water mark), so even an
   // entry left by a since-freed image at a reused address comes back exact.
-  if (image && image->size <= limits::kKeepImageAtMost && committed <= limits::kKeepCommittedAtMost && t_memories.kept.size() < limits::kKeptMemories) {
+  if (image && image->size <= limits::kKeepImageAtMost &&
+      committed <= limits::kKeepCommittedAtMost && t_memories.kept.size() < limits::kKeptMemories) {
     t_memories.kept.push_back(KeptMemory{data, reserved, committed, size, image});
     return;
   }
@@ -91,7 +98,8 @@ bool MemoryInst::init(Limits l, uint32_t cap_pages, const detail::MemoryImage* i
       data = kept[i].data;
       committed = kept[i].committed;
       std::memcpy(data, image->bytes, image->size);
-      if (kept[i].high_water > image->size) std::memset(data + image->size, 0, kept[i].high_water - image->size);
+      if (kept[i].high_water > image->size)
+        std::memset(data + image->size, 0, kept[i].high_water - image->size);
       size = image->size;
       this->image = image;
       kept.erase(kept.begin() + static_cast<ptrdiff_t>(i));
@@ -106,7 +114,9 @@ bool MemoryInst::init(Limits l, uint32_t cap_pages, const detail::MemoryImage* i
   data = static_cast<uint8_t*>(p);
   size = 0;
   if (image && image->size == l.min * kPageSize && image->size > 0) {
-    if (mmap(data, image->size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED, image->fd, 0) == MAP_FAILED) return false;
+    if (mmap(data, image->size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED, image->fd, 0) ==
+        MAP_FAILED)
+      return false;
     size = committed = image->size;
     this->image = image;
     return true;
@@ -136,7 +146,9 @@ std::unique_ptr<MemoryImage> MemoryImage::build(const binary::Module& m) {
   uint64_t data_bytes = 0;
   for (const auto& d : m.datas) {
     if (d.mode != binary::SegmentMode::Active) continue;
-    if (d.offset.code.size() != 1 || d.offset.code[0].op != static_cast<uint16_t>(binary::Opcode::I32Const)) return nullptr;
+    if (d.offset.code.size() != 1 ||
+        d.offset.code[0].op != static_cast<uint16_t>(binary::Opcode::I32Const))
+      return nullptr;
     uint64_t off = static_cast<uint32_t>(d.offset.code[0].imm);
     if (off + d.bytes.size() > size) return nullptr;  // instantiation will trap: no image
     data_bytes += d.bytes.size();
@@ -150,7 +162,8 @@ std::unique_ptr<MemoryImage> MemoryImage::build(const binary::Module& m) {
     uint64_t off = static_cast<uint32_t>(d.offset.code[0].imm);
     size_t done = 0;
     while (done < d.bytes.size()) {
-      ssize_t n = pwrite(img->fd, d.bytes.data() + done, d.bytes.size() - done, static_cast<off_t>(off + done));
+      ssize_t n = pwrite(img->fd, d.bytes.data() + done, d.bytes.size() - done,
+                         static_cast<off_t>(off + done));
       if (n <= 0) return nullptr;
       done += static_cast<size_t>(n);
     }
@@ -178,11 +191,21 @@ int64_t MemoryInst::grow_pages(uint32_t delta) {
   return static_cast<int64_t>(old_pages);
 }
 
-uint8_t* Memory::data() { return impl(this)->data; }
-const uint8_t* Memory::data() const { return static_cast<const MemoryInst*>(this)->data; }
-uint64_t Memory::size_bytes() const { return static_cast<const MemoryInst*>(this)->size; }
-uint32_t Memory::size_pages() const { return static_cast<uint32_t>(size_bytes() / kPageSize); }
-const Limits& Memory::limits() const { return static_cast<const MemoryInst*>(this)->limits; }
+uint8_t* Memory::data() {
+  return impl(this)->data;
+}
+const uint8_t* Memory::data() const {
+  return static_cast<const MemoryInst*>(this)->data;
+}
+uint64_t Memory::size_bytes() const {
+  return static_cast<const MemoryInst*>(this)->size;
+}
+uint32_t Memory::size_pages() const {
+  return static_cast<uint32_t>(size_bytes() / kPageSize);
+}
+const Limits& Memory::limits() const {
+  return static_cast<const MemoryInst*>(this)->limits;
+}
 
 Expected<void> Memory::read(uint64_t offset, std::span<uint8_t> out) const {
   if (offset > size_bytes() || out.size() > size_bytes() - offset)
@@ -212,8 +235,12 @@ int64_t TableInst::grow_elems(uint32_t delta, uint64_t init) {
   return static_cast<int64_t>(old);
 }
 
-ValType Table::elem_type() const { return static_cast<const TableInst*>(this)->elem; }
-uint32_t Table::size() const { return static_cast<uint32_t>(static_cast<const TableInst*>(this)->elems.size()); }
+ValType Table::elem_type() const {
+  return static_cast<const TableInst*>(this)->elem;
+}
+uint32_t Table::size() const {
+  return static_cast<uint32_t>(static_cast<const TableInst*>(this)->elems.size());
+}
 Expected<Value> Table::get(uint32_t index) const {
   const TableInst* t = static_cast<const TableInst*>(this);
   if (index >= t->elems.size()) return Error{ErrorKind::Usage, "table index out of bounds"};
@@ -228,8 +255,12 @@ Expected<void> Table::set(uint32_t index, Value v) {
 }
 
 // ---- Global ----
-ValType Global::type() const { return static_cast<const GlobalInst*>(this)->type; }
-bool Global::is_mutable() const { return static_cast<const GlobalInst*>(this)->mut; }
+ValType Global::type() const {
+  return static_cast<const GlobalInst*>(this)->type;
+}
+bool Global::is_mutable() const {
+  return static_cast<const GlobalInst*>(this)->mut;
+}
 Value Global::get() const {
   const GlobalInst* g = static_cast<const GlobalInst*>(this);
   return Value{g->type, g->value};
@@ -243,14 +274,20 @@ Expected<void> Global::set(Value v) {
 }
 
 // ---- Instance ----
-const Module& Instance::module() const { return *impl(this)->module_ref; }
+const Module& Instance::module() const {
+  return *impl(this)->module_ref;
+}
 
 Extern InstanceImpl::extern_of(const binary::Export& e) const {
   switch (e.kind) {
-    case ExternKind::Func: return static_cast<Function*>(funcs[e.index]);
-    case ExternKind::Table: return static_cast<Table*>(tables[e.index]);
-    case ExternKind::Memory: return static_cast<Memory*>(memories[e.index]);
-    case ExternKind::Global: break;
+    case ExternKind::Func:
+      return static_cast<Function*>(funcs[e.index]);
+    case ExternKind::Table:
+      return static_cast<Table*>(tables[e.index]);
+    case ExternKind::Memory:
+      return static_cast<Memory*>(memories[e.index]);
+    case ExternKind::Global:
+      break;
   }
   return static_cast<Global*>(globals[e.index]);
 }
@@ -270,10 +307,18 @@ static T* export_as(const Instance* i, std::string_view name) {
   return p ? *p : nullptr;
 }
 
-Function* Instance::get_function(std::string_view name) const { return export_as<Function>(this, name); }
-Memory* Instance::get_memory(std::string_view name) const { return export_as<Memory>(this, name); }
-Global* Instance::get_global(std::string_view name) const { return export_as<Global>(this, name); }
-Memory* Instance::memory0() const { return impl(this)->mem0; }
+Function* Instance::get_function(std::string_view name) const {
+  return export_as<Function>(this, name);
+}
+Memory* Instance::get_memory(std::string_view name) const {
+  return export_as<Memory>(this, name);
+}
+Global* Instance::get_global(std::string_view name) const {
+  return export_as<Global>(this, name);
+}
+Memory* Instance::memory0() const {
+  return impl(this)->mem0;
+}
 
 std::vector<std::pair<std::string, Extern>> Instance::exports() const {
   std::vector<std::pair<std::string, Extern>> out;

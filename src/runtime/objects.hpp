@@ -9,10 +9,10 @@
 #include <unordered_map>
 #include <vector>
 
-#include "util/limits.hpp"
 #include "binary/module.hpp"
 #include "edgecar/edgecar.hpp"
 #include "runtime/tier.hpp"
+#include "util/limits.hpp"
 
 namespace edgecar {
 
@@ -51,7 +51,7 @@ uint32_t canonical_type_id(const FuncType& t);
 struct FuncInst : Function {
   const FuncType* type = nullptr;
   uint32_t type_id = 0;
-  InstanceImpl* inst = nullptr;          // nullptr for host functions
+  InstanceImpl* inst = nullptr;    // nullptr for host functions
   const FuncCode* code = nullptr;  // wasm functions
   const Cell* entry = nullptr;
   HostFunc host;                         // host functions
@@ -62,12 +62,12 @@ struct FuncInst : Function {
 
 struct MemoryInst : Memory {
   uint8_t* data = nullptr;
-  uint64_t size = 0;        // bytes, a multiple of the page size
-  uint64_t reserved = 0;    // bytes of address space reserved (the cap)
-  uint64_t committed = 0;   // bytes accessible (>= size); those past size are zero
+  uint64_t size = 0;       // bytes, a multiple of the page size
+  uint64_t reserved = 0;   // bytes of address space reserved (the cap)
+  uint64_t committed = 0;  // bytes accessible (>= size); those past size are zero
   const detail::MemoryImage* image = nullptr;  // where the initial contents came from
-  Limits limits;            // in pages
-  uint32_t max_pages = 0;   // min(declared max, store cap)
+  Limits limits;                               // in pages
+  uint32_t max_pages = 0;                      // min(declared max, store cap)
   ~MemoryInst();
   // Reserves the address range for the largest permitted size and commits the initial
   // pages, from `image` (copy-on-write) when given.
@@ -101,7 +101,7 @@ struct InstanceImpl : Instance {
   std::shared_ptr<const Module> module_ref;
   const detail::ModuleData* md = nullptr;
   Store* store = nullptr;
-  std::vector<FuncInst*> funcs;            // imported, then own_funcs
+  std::vector<FuncInst*> funcs;           // imported, then own_funcs
   std::unique_ptr<FuncInst[]> own_funcs;  // functions this instance defines
   std::vector<TableInst*> tables;
   std::vector<MemoryInst*> memories;
@@ -142,8 +142,8 @@ struct Store::Impl {
   uint32_t max_frames = 0;
   uint32_t depth = 0;
   std::atomic<bool> interrupt{false};
-  std::atomic<int> wake_fd{-1};  // eventfd signalled by interrupt(), created on demand
-  std::optional<Error> host_error;  // set when a host function failed
+  std::atomic<int> wake_fd{-1};        // eventfd signalled by interrupt(), created on demand
+  std::optional<Error> host_error;     // set when a host function failed
   std::vector<FuncInst*> trap_frames;  // of the last trap, innermost first
   uint32_t host_nesting = 0;
 
@@ -152,13 +152,27 @@ struct Store::Impl {
   Expected<void> invoke(FuncInst* fn, uint64_t* args_and_results);
 };
 
-inline FuncInst* impl(Function* f) { return static_cast<FuncInst*>(f); }
-inline const FuncInst* impl(const Function* f) { return static_cast<const FuncInst*>(f); }
-inline MemoryInst* impl(Memory* m) { return static_cast<MemoryInst*>(m); }
-inline TableInst* impl(Table* t) { return static_cast<TableInst*>(t); }
-inline GlobalInst* impl(Global* g) { return static_cast<GlobalInst*>(g); }
-inline InstanceImpl* impl(Instance* i) { return static_cast<InstanceImpl*>(i); }
-inline const InstanceImpl* impl(const Instance* i) { return static_cast<const InstanceImpl*>(i); }
+inline FuncInst* impl(Function* f) {
+  return static_cast<FuncInst*>(f);
+}
+inline const FuncInst* impl(const Function* f) {
+  return static_cast<const FuncInst*>(f);
+}
+inline MemoryInst* impl(Memory* m) {
+  return static_cast<MemoryInst*>(m);
+}
+inline TableInst* impl(Table* t) {
+  return static_cast<TableInst*>(t);
+}
+inline GlobalInst* impl(Global* g) {
+  return static_cast<GlobalInst*>(g);
+}
+inline InstanceImpl* impl(Instance* i) {
+  return static_cast<InstanceImpl*>(i);
+}
+inline const InstanceImpl* impl(const Instance* i) {
+  return static_cast<const InstanceImpl*>(i);
+}
 
 using limits::kPageSize;
 

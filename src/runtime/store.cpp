@@ -6,8 +6,8 @@
 
 #include <cstring>
 
-#include "util/limits.hpp"
 #include "runtime/objects.hpp"
+#include "util/limits.hpp"
 
 namespace edgecar {
 
@@ -34,7 +34,9 @@ Store::Impl::Impl(StoreLimits l) : limits(l) {
       break;
     }
   }
-  if (!mapping) mapping = mmap(nullptr, mapping_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (!mapping)
+    mapping = mmap(nullptr, mapping_bytes, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (mapping == MAP_FAILED) throw std::bad_alloc();
   stack = static_cast<uint64_t*>(mapping);
   stack_top = stack;
@@ -51,7 +53,9 @@ Store::Impl::~Impl() {
   if (fd >= 0) ::close(fd);
 }
 
-Store::Store(StoreLimits limits) : impl_(std::make_unique<Impl>(limits)) { impl_->owner = this; }
+Store::Store(StoreLimits limits) : impl_(std::make_unique<Impl>(limits)) {
+  impl_->owner = this;
+}
 
 void Store::set_context(const void* key, void* value) {
   for (auto& [k, v] : impl_->contexts) {
@@ -76,9 +80,12 @@ struct HostFunctions::Impl {
 
 HostFunctions::HostFunctions() : impl_(std::make_unique<Impl>()) {}
 HostFunctions::~HostFunctions() = default;
-const Imports& HostFunctions::imports() const { return impl_->imports; }
+const Imports& HostFunctions::imports() const {
+  return impl_->imports;
+}
 
-Function* HostFunctions::add(const std::string& module, const std::string& name, FuncType type, HostFunc fn) {
+Function* HostFunctions::add(const std::string& module, const std::string& name, FuncType type,
+                             HostFunc fn) {
   auto f = std::make_unique<FuncInst>();
   f->owned_type = std::make_unique<FuncType>(std::move(type));
   f->type = f->owned_type.get();
@@ -91,7 +98,9 @@ Function* HostFunctions::add(const std::string& module, const std::string& name,
   return out;
 }
 Store::~Store() = default;
-const StoreLimits& Store::limits() const { return impl_->limits; }
+const StoreLimits& Store::limits() const {
+  return impl_->limits;
+}
 
 void Store::interrupt() {
   impl_->interrupt.store(true, std::memory_order_relaxed);
@@ -194,10 +203,14 @@ Expected<std::vector<Value>> Store::call(Function* f, std::span<const Value> arg
   FuncInst* fn = edgecar::impl(f);
   const FuncType& ft = *fn->type;
   if (args.size() != ft.params.size())
-    return Error{ErrorKind::Usage, "function " + fn->name() + " expects " + std::to_string(ft.params.size()) + " argument(s), got " + std::to_string(args.size())};
+    return Error{ErrorKind::Usage, "function " + fn->name() + " expects " +
+                                       std::to_string(ft.params.size()) + " argument(s), got " +
+                                       std::to_string(args.size())};
   for (size_t i = 0; i < args.size(); ++i) {
     if (args[i].type != ft.params[i])
-      return Error{ErrorKind::Usage, "argument " + std::to_string(i) + " of " + fn->name() + " must be " + std::string(to_string(ft.params[i])) + ", got " + std::string(to_string(args[i].type))};
+      return Error{ErrorKind::Usage, "argument " + std::to_string(i) + " of " + fn->name() +
+                                         " must be " + std::string(to_string(ft.params[i])) +
+                                         ", got " + std::string(to_string(args[i].type))};
   }
   Impl& S = *impl_;
   uint64_t* slots = S.stack_top;
@@ -222,7 +235,8 @@ Expected<std::vector<Value>> Store::call(Function* f, std::span<const Value> arg
   return out;
 }
 
-Expected<std::vector<Value>> Store::call(Instance* instance, std::string_view name, std::span<const Value> args) {
+Expected<std::vector<Value>> Store::call(Instance* instance, std::string_view name,
+                                         std::span<const Value> args) {
   Function* f = instance->get_function(name);
   if (!f) return Error{ErrorKind::Usage, "no exported function \"" + std::string(name) + "\""};
   return call(f, args);
@@ -239,7 +253,9 @@ Function* Store::create_host_function(FuncType type, HostFunc fn, std::string de
   return impl_->funcs.back().get();
 }
 
-Memory* Store::create_memory(Limits limits) { return create_memory(limits, nullptr); }
+Memory* Store::create_memory(Limits limits) {
+  return create_memory(limits, nullptr);
+}
 
 Memory* Store::create_memory(Limits limits, const detail::MemoryImage* image) {
   auto m = std::make_unique<MemoryInst>();
@@ -252,7 +268,8 @@ Table* Store::create_table(ValType elem_type, Limits limits) {
   auto t = std::make_unique<TableInst>();
   t->elem = elem_type;
   t->limits = limits;
-  uint64_t cap = std::min<uint64_t>(limits.max.value_or(0xFFFFFFFFu), impl_->limits.max_table_elements);
+  uint64_t cap =
+      std::min<uint64_t>(limits.max.value_or(0xFFFFFFFFu), impl_->limits.max_table_elements);
   if (limits.min > cap) return nullptr;
   t->max_elems = static_cast<uint32_t>(cap);
   t->elems.assign(limits.min, 0);
@@ -269,11 +286,21 @@ Global* Store::create_global(Value init, bool is_mutable) {
   return impl_->globals.back().get();
 }
 
-Memory* HostCall::memory() const { return caller_ ? caller_->memory0() : nullptr; }
-float HostCall::f32(size_t i) const { return std::bit_cast<float>(static_cast<uint32_t>(slots_[i])); }
-double HostCall::f64(size_t i) const { return std::bit_cast<double>(slots_[i]); }
-void HostCall::set_f32(size_t i, float v) { slots_[i] = std::bit_cast<uint32_t>(v); }
-void HostCall::set_f64(size_t i, double v) { slots_[i] = std::bit_cast<uint64_t>(v); }
+Memory* HostCall::memory() const {
+  return caller_ ? caller_->memory0() : nullptr;
+}
+float HostCall::f32(size_t i) const {
+  return std::bit_cast<float>(static_cast<uint32_t>(slots_[i]));
+}
+double HostCall::f64(size_t i) const {
+  return std::bit_cast<double>(slots_[i]);
+}
+void HostCall::set_f32(size_t i, float v) {
+  slots_[i] = std::bit_cast<uint32_t>(v);
+}
+void HostCall::set_f64(size_t i, double v) {
+  slots_[i] = std::bit_cast<uint64_t>(v);
+}
 
 Error host_error(std::string message) {
   Error e{ErrorKind::Trap, std::move(message)};

@@ -20,7 +20,7 @@ struct InstanceImpl;
 using Cell = uint32_t;
 
 struct FuncCode {
-  uint32_t entry = 0;        // cell index of the first instruction
+  uint32_t entry = 0;  // cell index of the first instruction
   uint32_t num_params = 0;
   uint32_t num_results = 0;
   uint32_t num_locals = 0;   // declared locals (zeroed on entry), params excluded

@@ -8,23 +8,34 @@ namespace edgecar {
 
 std::string_view to_string(ValType t) {
   switch (t) {
-    case ValType::I32: return "i32";
-    case ValType::I64: return "i64";
-    case ValType::F32: return "f32";
-    case ValType::F64: return "f64";
-    case ValType::V128: return "v128";
-    case ValType::FuncRef: return "funcref";
-    case ValType::ExternRef: return "externref";
+    case ValType::I32:
+      return "i32";
+    case ValType::I64:
+      return "i64";
+    case ValType::F32:
+      return "f32";
+    case ValType::F64:
+      return "f64";
+    case ValType::V128:
+      return "v128";
+    case ValType::FuncRef:
+      return "funcref";
+    case ValType::ExternRef:
+      return "externref";
   }
   return "<invalid type>";
 }
 
 std::string_view to_string(ExternKind k) {
   switch (k) {
-    case ExternKind::Func: return "function";
-    case ExternKind::Table: return "table";
-    case ExternKind::Memory: return "memory";
-    case ExternKind::Global: return "global";
+    case ExternKind::Func:
+      return "function";
+    case ExternKind::Table:
+      return "table";
+    case ExternKind::Memory:
+      return "memory";
+    case ExternKind::Global:
+      return "global";
   }
   return "<invalid kind>";
 }
@@ -41,55 +52,92 @@ std::string FuncType::to_string() const {
   return list(params) + " -> " + list(results);
 }
 
-Value Value::f32(float v) { return {ValType::F32, std::bit_cast<uint32_t>(v)}; }
-Value Value::f64(double v) { return {ValType::F64, std::bit_cast<uint64_t>(v)}; }
-float Value::as_f32() const { return std::bit_cast<float>(static_cast<uint32_t>(bits)); }
-double Value::as_f64() const { return std::bit_cast<double>(bits); }
+Value Value::f32(float v) {
+  return {ValType::F32, std::bit_cast<uint32_t>(v)};
+}
+Value Value::f64(double v) {
+  return {ValType::F64, std::bit_cast<uint64_t>(v)};
+}
+float Value::as_f32() const {
+  return std::bit_cast<float>(static_cast<uint32_t>(bits));
+}
+double Value::as_f64() const {
+  return std::bit_cast<double>(bits);
+}
 
 std::string Value::to_string() const {
   char buf[64];
   switch (type) {
-    case ValType::I32: std::snprintf(buf, sizeof buf, "%d", as_i32()); break;
-    case ValType::I64: std::snprintf(buf, sizeof buf, "%lld", static_cast<long long>(as_i64())); break;
-    case ValType::F32: std::snprintf(buf, sizeof buf, "%.9g", static_cast<double>(as_f32())); break;
-    case ValType::F64: std::snprintf(buf, sizeof buf, "%.17g", as_f64()); break;
+    case ValType::I32:
+      std::snprintf(buf, sizeof buf, "%d", as_i32());
+      break;
+    case ValType::I64:
+      std::snprintf(buf, sizeof buf, "%lld", static_cast<long long>(as_i64()));
+      break;
+    case ValType::F32:
+      std::snprintf(buf, sizeof buf, "%.9g", static_cast<double>(as_f32()));
+      break;
+    case ValType::F64:
+      std::snprintf(buf, sizeof buf, "%.17g", as_f64());
+      break;
     case ValType::FuncRef:
     case ValType::ExternRef:
       if (bits == 0) return "null";
-      std::snprintf(buf, sizeof buf, "%s:%#llx", type == ValType::FuncRef ? "funcref" : "externref", static_cast<unsigned long long>(bits));
+      std::snprintf(buf, sizeof buf, "%s:%#llx", type == ValType::FuncRef ? "funcref" : "externref",
+                    static_cast<unsigned long long>(bits));
       break;
-    default: return "<v128>";
+    default:
+      return "<v128>";
   }
   return buf;
 }
 
 std::string_view to_string(TrapKind k) {
   switch (k) {
-    case TrapKind::Unreachable: return "unreachable executed";
-    case TrapKind::MemoryOutOfBounds: return "out of bounds memory access";
-    case TrapKind::TableOutOfBounds: return "out of bounds table access";
-    case TrapKind::IntegerDivideByZero: return "integer divide by zero";
-    case TrapKind::IntegerOverflow: return "integer overflow";
-    case TrapKind::InvalidConversionToInteger: return "invalid conversion to integer";
-    case TrapKind::IndirectCallTypeMismatch: return "indirect call type mismatch";
-    case TrapKind::UndefinedElement: return "undefined element";
-    case TrapKind::UninitializedElement: return "uninitialized element";
-    case TrapKind::CallStackExhausted: return "call stack exhausted";
-    case TrapKind::Interrupted: return "interrupted";
-    case TrapKind::Host: return "host function failed";
-    case TrapKind::Exit: return "exit";
+    case TrapKind::Unreachable:
+      return "unreachable executed";
+    case TrapKind::MemoryOutOfBounds:
+      return "out of bounds memory access";
+    case TrapKind::TableOutOfBounds:
+      return "out of bounds table access";
+    case TrapKind::IntegerDivideByZero:
+      return "integer divide by zero";
+    case TrapKind::IntegerOverflow:
+      return "integer overflow";
+    case TrapKind::InvalidConversionToInteger:
+      return "invalid conversion to integer";
+    case TrapKind::IndirectCallTypeMismatch:
+      return "indirect call type mismatch";
+    case TrapKind::UndefinedElement:
+      return "undefined element";
+    case TrapKind::UninitializedElement:
+      return "uninitialized element";
+    case TrapKind::CallStackExhausted:
+      return "call stack exhausted";
+    case TrapKind::Interrupted:
+      return "interrupted";
+    case TrapKind::Host:
+      return "host function failed";
+    case TrapKind::Exit:
+      return "exit";
   }
   return "<invalid trap>";
 }
 
 std::string_view to_string(ErrorKind k) {
   switch (k) {
-    case ErrorKind::Io: return "io";
-    case ErrorKind::Malformed: return "malformed";
-    case ErrorKind::Invalid: return "invalid";
-    case ErrorKind::Link: return "link";
-    case ErrorKind::Trap: return "trap";
-    case ErrorKind::Usage: return "usage";
+    case ErrorKind::Io:
+      return "io";
+    case ErrorKind::Malformed:
+      return "malformed";
+    case ErrorKind::Invalid:
+      return "invalid";
+    case ErrorKind::Link:
+      return "link";
+    case ErrorKind::Trap:
+      return "trap";
+    case ErrorKind::Usage:
+      return "usage";
   }
   return "<invalid error>";
 }
@@ -104,7 +152,8 @@ std::string Error::to_string() const {
       if (i) s += " <- ";
       s += backtrace[i];
     }
-    if (backtrace.size() > kShown) s += " <- ... " + std::to_string(backtrace.size() - kShown) + " more";
+    if (backtrace.size() > kShown)
+      s += " <- ... " + std::to_string(backtrace.size() - kShown) + " more";
     s += "]";
   }
   return s;

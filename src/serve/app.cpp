@@ -16,12 +16,21 @@ namespace fs = std::filesystem;
 namespace {
 
 std::string mime_type(const std::string& path) {
-  static const std::pair<const char*, const char*> types[] = {
-      {".html", "text/html; charset=utf-8"}, {".htm", "text/html; charset=utf-8"}, {".css", "text/css"},
-      {".js", "text/javascript"}, {".mjs", "text/javascript"}, {".json", "application/json"},
-      {".png", "image/png"}, {".jpg", "image/jpeg"}, {".jpeg", "image/jpeg"}, {".gif", "image/gif"},
-      {".svg", "image/svg+xml"}, {".ico", "image/x-icon"}, {".webp", "image/webp"}, {".txt", "text/plain; charset=utf-8"},
-      {".wasm", "application/wasm"}};
+  static const std::pair<const char*, const char*> types[] = {{".html", "text/html; charset=utf-8"},
+                                                              {".htm", "text/html; charset=utf-8"},
+                                                              {".css", "text/css"},
+                                                              {".js", "text/javascript"},
+                                                              {".mjs", "text/javascript"},
+                                                              {".json", "application/json"},
+                                                              {".png", "image/png"},
+                                                              {".jpg", "image/jpeg"},
+                                                              {".jpeg", "image/jpeg"},
+                                                              {".gif", "image/gif"},
+                                                              {".svg", "image/svg+xml"},
+                                                              {".ico", "image/x-icon"},
+                                                              {".webp", "image/webp"},
+                                                              {".txt", "text/plain; charset=utf-8"},
+                                                              {".wasm", "application/wasm"}};
   std::string ext = fs::path(path).extension().string();
   for (const auto& [e, t] : types)
     if (http::iequals(ext, e)) return t;
@@ -39,7 +48,9 @@ http::Response static_file(const Service& svc, const std::string& path) {
     if (fs::is_directory(p, ec)) p /= "index.html";
     fs::path canon = fs::weakly_canonical(p, ec);
     fs::path root = fs::weakly_canonical(s.dir, ec);
-    if (ec || canon.string().compare(0, root.string().size(), root.string()) != 0 || !fs::is_regular_file(canon, ec)) continue;
+    if (ec || canon.string().compare(0, root.string().size(), root.string()) != 0 ||
+        !fs::is_regular_file(canon, ec))
+      continue;
     std::ifstream in(canon, std::ios::binary);
     if (!in) continue;
     std::ostringstream body;
@@ -55,8 +66,13 @@ http::Response static_file(const Service& svc, const std::string& path) {
 
 }  // namespace
 
-App::App(std::shared_ptr<const Service> service, unsigned workers, AccessLog& log, std::string api_token)
-    : current_(service), startup_(service->manifest), workers_(workers), log_(log), api_token_(std::move(api_token)) {
+App::App(std::shared_ptr<const Service> service, unsigned workers, AccessLog& log,
+         std::string api_token)
+    : current_(service),
+      startup_(service->manifest),
+      workers_(workers),
+      log_(log),
+      api_token_(std::move(api_token)) {
   for (const auto& f : service->functions) metrics_.of(f->spec().name);
 }
 
@@ -68,9 +84,12 @@ void App::swap_in(std::shared_ptr<const Service> next) {
 http::Response App::answer(const Service& svc, int fn, const http::Request& req, Origin origin) {
   // With APP_API_TOKEN set, every call from outside needs it except the health probe
   // (daprd's probe does not send it).
-  if (origin == Origin::Client && !api_token_.empty() && req.path != "/healthz" && req.headers.get("dapr-api-token") != api_token_)
-    return http::error_response(401, "unauthorized", "missing or wrong dapr-api-token (APP_API_TOKEN is set)");
-  if (svc.manifest.cors && req.method == "OPTIONS" && req.headers.contains("access-control-request-method")) {
+  if (origin == Origin::Client && !api_token_.empty() && req.path != "/healthz" &&
+      req.headers.get("dapr-api-token") != api_token_)
+    return http::error_response(401, "unauthorized",
+                                "missing or wrong dapr-api-token (APP_API_TOKEN is set)");
+  if (svc.manifest.cors && req.method == "OPTIONS" &&
+      req.headers.contains("access-control-request-method")) {
     http::Response r;
     r.status = 204;
     std::string asked = req.headers.get("access-control-request-headers");
@@ -92,10 +111,12 @@ http::Response App::answer(const Service& svc, int fn, const http::Request& req,
   if (fn < 0) return static_file(svc, req.path);
   const Function& f = *svc.functions[fn];
   const auto& spec = f.spec();
-  if (!spec.methods.empty() && std::find(spec.methods.begin(), spec.methods.end(), req.method) == spec.methods.end()) {
+  if (!spec.methods.empty() &&
+      std::find(spec.methods.begin(), spec.methods.end(), req.method) == spec.methods.end()) {
     std::string allow;
     for (const auto& m : spec.methods) allow += (allow.empty() ? "" : ", ") + m;
-    http::Response r = http::error_response(405, "method_not_allowed", spec.name + " accepts " + allow);
+    http::Response r =
+        http::error_response(405, "method_not_allowed", spec.name + " accepts " + allow);
     r.headers.add("Allow", allow);
     return r;
   }
@@ -109,14 +130,16 @@ http::Response App::answer(const Service& svc, int fn, const http::Request& req,
   return std::move(inv.response);
 }
 
-http::Response App::dispatch(const Service& svc, int fn, const http::Request& req, Origin origin, std::chrono::steady_clock::time_point start) {
+http::Response App::dispatch(const Service& svc, int fn, const http::Request& req, Origin origin,
+                             std::chrono::steady_clock::time_point start) {
   http::Response r = answer(svc, fn, req, origin);
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const std::string& name = fn >= 0 ? svc.functions[fn]->spec().name : std::string();
   Metrics& m = fn >= 0 ? metrics_.of(name) : metrics_.other;
   m.count(r.status);
   if (fn >= 0) m.observe(secs);
-  log_.request(req.remote_addr, req.method, req.target(), r.status, secs * 1000, r.body.size(), name);
+  log_.request(req.remote_addr, req.method, req.target(), r.status, secs * 1000, r.body.size(),
+               name);
   return r;
 }
 
@@ -126,7 +149,8 @@ http::Response App::dispatch(const http::Request& req, Origin origin) {
   return dispatch(*svc, svc->route(req.path), req, origin, start);
 }
 
-void App::count_unreadable(const std::string& remote, const std::string& path, unsigned status, size_t bytes) {
+void App::count_unreadable(const std::string& remote, const std::string& path, unsigned status,
+                           size_t bytes) {
   metrics_.other.client_errors++;
   log_.request(remote, "?", path, status, 0, bytes, "");
 }

@@ -24,7 +24,8 @@ enum class Origin { Client, EmbeddedDapr };
 
 class App {
  public:
-  App(std::shared_ptr<const Service> service, unsigned workers, AccessLog& log, std::string api_token);
+  App(std::shared_ptr<const Service> service, unsigned workers, AccessLog& log,
+      std::string api_token);
 
   std::shared_ptr<const Service> current() const { return current_.load(); }
   void swap_in(std::shared_ptr<const Service> next);
@@ -34,12 +35,14 @@ class App {
   // none): API token, health, metrics, the Dapr app protocol, the function (run on the
   // calling thread, in a fresh instance), static files. Counts and logs it; `start` is
   // when the request arrived.
-  http::Response dispatch(const Service& svc, int fn, const http::Request& req, Origin origin, std::chrono::steady_clock::time_point start);
+  http::Response dispatch(const Service& svc, int fn, const http::Request& req, Origin origin,
+                          std::chrono::steady_clock::time_point start);
   // The same for the current version, routed here (embedded Dapr's way in).
   http::Response dispatch(const http::Request& req, Origin origin);
 
   // A request that could not be read (malformed, too large): counted and logged.
-  void count_unreadable(const std::string& remote, const std::string& path, unsigned status, size_t bytes);
+  void count_unreadable(const std::string& remote, const std::string& path, unsigned status,
+                        size_t bytes);
 
   // What embedded Dapr needs to reach this app.
   dapr::LocalApp local_app();

@@ -19,7 +19,8 @@ nlohmann::json subscriptions_json(const Manifest& m) {
       j["route"] = sub.route;
     } else {
       nlohmann::json rules = nlohmann::json::array();
-      for (const auto& [match, path] : sub.rules) rules.push_back({{"match", match}, {"path", path}});
+      for (const auto& [match, path] : sub.rules)
+        rules.push_back({{"match", match}, {"path", path}});
       j["routes"] = {{"rules", rules}, {"default", sub.route}};
     }
     if (!sub.dead_letter_topic.empty()) j["deadLetterTopic"] = sub.dead_letter_topic;
@@ -31,10 +32,14 @@ nlohmann::json subscriptions_json(const Manifest& m) {
 }  // namespace
 
 std::optional<http::Response> dapr_endpoint(const Service& svc, int fn, const http::Request& req) {
-  if (fn < 0 && req.path == "/dapr/subscribe" && req.method == "GET") return http::json_response(200, subscriptions_json(svc.manifest));
-  if (fn < 0 && req.path == "/dapr/config" && req.method == "GET") return http::json_response(200, nlohmann::json::object());
+  if (fn < 0 && req.path == "/dapr/subscribe" && req.method == "GET")
+    return http::json_response(200, subscriptions_json(svc.manifest));
+  if (fn < 0 && req.path == "/dapr/config" && req.method == "GET")
+    return http::json_response(200, nlohmann::json::object());
   // daprd's probe for an input binding.
-  if (req.method == "OPTIONS" && req.path.size() > 1 && std::find(svc.manifest.bindings.begin(), svc.manifest.bindings.end(), req.path.substr(1)) != svc.manifest.bindings.end()) {
+  if (req.method == "OPTIONS" && req.path.size() > 1 &&
+      std::find(svc.manifest.bindings.begin(), svc.manifest.bindings.end(), req.path.substr(1)) !=
+          svc.manifest.bindings.end()) {
     http::Response r;
     r.headers.add("Content-Type", "application/json");
     return r;
@@ -43,7 +48,9 @@ std::optional<http::Response> dapr_endpoint(const Service& svc, int fn, const ht
 }
 
 bool is_delivery(const Service& svc, const http::Request& req) {
-  if (req.method != "POST" || req.headers.get("content-type").substr(0, 28) != "application/cloudevents+json") return false;
+  if (req.method != "POST" ||
+      req.headers.get("content-type").substr(0, 28) != "application/cloudevents+json")
+    return false;
   for (const auto& sub : svc.manifest.subscriptions) {
     if (sub.route == req.path) return true;
     for (const auto& [match, p] : sub.rules)

@@ -11,11 +11,17 @@ Expected<std::shared_ptr<Function>> Function::load(const FunctionSpec& spec) {
   auto m = Module::from_file(spec.module);
   if (!m) return std::move(m).error();
   if (spec.abi == Abi::Wagi && !(*m)->export_func_type("_start"))
-    return Error{ErrorKind::Usage, spec.module + ": a WAGI function must export _start (a WASI command)"};
+    return Error{ErrorKind::Usage,
+                 spec.module + ": a WAGI function must export _start (a WASI command)"};
   if (spec.abi == Abi::Handler) {
-    FuncType handle{{ValType::I32, ValType::I32}, {ValType::I32}}, alloc{{ValType::I32}, {ValType::I32}};
-    if ((*m)->export_func_type("edgecar_handle") != handle || (*m)->export_func_type("edgecar_alloc") != alloc)
-      return Error{ErrorKind::Usage, spec.module + ": a handler must export edgecar_handle (i32, i32) -> (i32) and edgecar_alloc (i32) -> (i32) (see sdk/c/edgecar.h)"};
+    FuncType handle{{ValType::I32, ValType::I32}, {ValType::I32}},
+        alloc{{ValType::I32}, {ValType::I32}};
+    if ((*m)->export_func_type("edgecar_handle") != handle ||
+        (*m)->export_func_type("edgecar_alloc") != alloc)
+      return Error{ErrorKind::Usage,
+                   spec.module +
+                       ": a handler must export edgecar_handle (i32, i32) -> (i32) and "
+                       "edgecar_alloc (i32) -> (i32) (see sdk/c/edgecar.h)"};
   }
   host::Settings settings;
   settings.app_id = spec.app_id;
@@ -52,7 +58,8 @@ Invocation Function::invoke(const http::Request& req, Deadlines& deadlines) cons
   limits.max_memory_pages = spec_.limits.max_memory_mib * 16;
   Store store(limits);
   auto attached = granted_.attach(store, call);
-  if (!attached) return failed(Outcome::Failed, http::error_response(500, "setup", attached.error().message));
+  if (!attached)
+    return failed(Outcome::Failed, http::error_response(500, "setup", attached.error().message));
   HttpExchange exchange{req, {}};
   attach_exchange(store, exchange);
   uint64_t deadline = deadlines.arm(store, spec_.limits.timeout_ms);
@@ -66,8 +73,10 @@ Invocation Function::invoke(const http::Request& req, Deadlines& deadlines) cons
     if (!r) result = std::move(r).error();
   } else {
     auto r = run_handler(store, *inst, req.body);
-    if (r) status = *r;
-    else result = std::move(r).error();
+    if (r)
+      status = *r;
+    else
+      result = std::move(r).error();
   }
   deadlines.disarm(deadline);
   if (!result.ok()) {
@@ -75,19 +84,30 @@ Invocation Function::invoke(const http::Request& req, Deadlines& deadlines) cons
     if (e.trap == TrapKind::Exit && e.exit_code == 0) {
       // proc_exit(0) is a normal end.
     } else if (e.trap == TrapKind::Interrupted) {
-      return failed(Outcome::Timeout, http::error_response(504, "timeout", "function " + spec_.name + " exceeded its time limit of " + std::to_string(spec_.limits.timeout_ms) + " ms"));
+      return failed(Outcome::Timeout,
+                    http::error_response(504, "timeout",
+                                         "function " + spec_.name + " exceeded its time limit of " +
+                                             std::to_string(spec_.limits.timeout_ms) + " ms"));
     } else if (e.trap == TrapKind::Exit) {
-      return failed(Outcome::Failed, http::error_response(500, "exit", "function " + spec_.name + " exited with code " + std::to_string(e.exit_code) + (err.empty() ? "" : ": " + err.substr(0, 1000))));
+      return failed(Outcome::Failed,
+                    http::error_response(500, "exit",
+                                         "function " + spec_.name + " exited with code " +
+                                             std::to_string(e.exit_code) +
+                                             (err.empty() ? "" : ": " + err.substr(0, 1000))));
     } else {
       return failed(Outcome::Trap, http::error_response(500, "trap", e.message, e.backtrace));
     }
   }
   if (spec_.abi == Abi::Handler) {
     if (status < 100 || status > 599)
-      return failed(Outcome::Failed, http::error_response(500, "handler", "function " + spec_.name + " returned " + std::to_string(status) + ", not an HTTP status"));
+      return failed(Outcome::Failed,
+                    http::error_response(500, "handler",
+                                         "function " + spec_.name + " returned " +
+                                             std::to_string(status) + ", not an HTTP status"));
     inv.response = std::move(exchange.response);
     inv.response.status = static_cast<unsigned>(status);
-    if (!inv.response.headers.contains("content-type")) inv.response.headers.add("Content-Type", "application/octet-stream");
+    if (!inv.response.headers.contains("content-type"))
+      inv.response.headers.add("Content-Type", "application/octet-stream");
     return inv;
   }
   inv.response = parse_cgi_output(std::move(out));

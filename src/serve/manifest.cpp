@@ -20,16 +20,20 @@ struct Fail {
   std::string message;
 };
 
-[[noreturn]] void fail(const YAML::Node& n, std::string message) { throw Fail{n.Mark().line + 1, std::move(message)}; }
+[[noreturn]] void fail(const YAML::Node& n, std::string message) {
+  throw Fail{n.Mark().line + 1, std::move(message)};
+}
 
-void only_keys(const YAML::Node& map, const std::set<std::string>& allowed, const std::string& where) {
+void only_keys(const YAML::Node& map, const std::set<std::string>& allowed,
+               const std::string& where) {
   if (!map.IsMap()) fail(map, where + " must be a mapping");
   for (const auto& kv : map) {
     std::string key = kv.first.as<std::string>();
     if (!allowed.count(key)) {
       std::string list;
       for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
-      fail(kv.first, "unknown key \"" + key + "\" in " + where + " (expected one of: " + list + ")");
+      fail(kv.first,
+           "unknown key \"" + key + "\" in " + where + " (expected one of: " + list + ")");
     }
   }
 }
@@ -48,7 +52,8 @@ T number(const YAML::Node& n, const std::string& what, T min, T max) {
   } catch (const YAML::Exception&) {
     fail(n, what + " must be a number, got \"" + n.Scalar() + "\"");
   }
-  if (v < min || v > max) fail(n, what + " must be between " + std::to_string(min) + " and " + std::to_string(max));
+  if (v < min || v > max)
+    fail(n, what + " must be between " + std::to_string(min) + " and " + std::to_string(max));
   return v;
 }
 
@@ -71,7 +76,10 @@ std::string resolve(const fs::path& base, const std::string& p) {
 
 FunctionSpec function(const YAML::Node& n, size_t i, const fs::path& base) {
   std::string where = "functions[" + std::to_string(i) + "]";
-  only_keys(n, {"name", "route", "methods", "module", "abi", "env", "dirs", "host_modules", "nn_preload", "limits"}, where);
+  only_keys(n,
+            {"name", "route", "methods", "module", "abi", "env", "dirs", "host_modules",
+             "nn_preload", "limits"},
+            where);
   FunctionSpec f;
   f.line = n.Mark().line + 1;
   if (!n["route"]) fail(n, where + " needs a route");
@@ -85,11 +93,13 @@ FunctionSpec function(const YAML::Node& n, size_t i, const fs::path& base) {
   f.name = n["name"] ? str(n["name"], where + ".name") : f.route;
   f.module = resolve(base, str(n["module"], where + ".module"));
   std::error_code ec;
-  if (!fs::is_regular_file(f.module, ec)) fail(n["module"], where + ".module: no such file " + f.module);
+  if (!fs::is_regular_file(f.module, ec))
+    fail(n["module"], where + ".module: no such file " + f.module);
   if (n["methods"]) {
     for (auto m : strings(n["methods"], where + ".methods")) {
       for (auto& c : m) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-      static const std::set<std::string> known = {"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"};
+      static const std::set<std::string> known = {"GET",    "HEAD",  "POST",   "PUT",
+                                                  "DELETE", "PATCH", "OPTIONS"};
       if (!known.count(m)) fail(n["methods"], where + ".methods: unknown method " + m);
       f.methods.push_back(m);
     }
@@ -106,7 +116,8 @@ FunctionSpec function(const YAML::Node& n, size_t i, const fs::path& base) {
   }
   if (const auto& env = n["env"]) {
     if (!env.IsMap()) fail(env, where + ".env must be a mapping of NAME: value");
-    for (const auto& kv : env) f.env.push_back(kv.first.as<std::string>() + "=" + str(kv.second, where + ".env values"));
+    for (const auto& kv : env)
+      f.env.push_back(kv.first.as<std::string>() + "=" + str(kv.second, where + ".env values"));
   }
   if (n["dirs"]) {
     for (const auto& d : strings(n["dirs"], where + ".dirs")) {
@@ -114,21 +125,25 @@ FunctionSpec function(const YAML::Node& n, size_t i, const fs::path& base) {
       wasi::Preopen p;
       p.host_path = resolve(base, d.substr(0, colon));
       p.guest_path = colon == std::string::npos ? d : d.substr(colon + 1);
-      if (!fs::is_directory(p.host_path, ec)) fail(n["dirs"], where + ".dirs: no such directory " + p.host_path);
+      if (!fs::is_directory(p.host_path, ec))
+        fail(n["dirs"], where + ".dirs: no such directory " + p.host_path);
       f.dirs.push_back(p);
     }
   }
   if (n["host_modules"]) {
     f.host_modules = strings(n["host_modules"], where + ".host_modules");
     for (const auto& h : f.host_modules)
-      if (!host::find(h)) fail(n["host_modules"], where + ".host_modules: unknown host module \"" + h + "\" (available: " + host::names() + ")");
+      if (!host::find(h))
+        fail(n["host_modules"], where + ".host_modules: unknown host module \"" + h +
+                                    "\" (available: " + host::names() + ")");
   }
   if (n["nn_preload"]) {
     for (const auto& spec : strings(n["nn_preload"], where + ".nn_preload")) {
       auto p = nn::parse_preload(spec);
       if (!p) fail(n["nn_preload"], where + ".nn_preload: " + p.error().message);
       p->path = resolve(base, p->path);
-      if (!fs::is_regular_file(p->path, ec)) fail(n["nn_preload"], where + ".nn_preload: no such model file " + p->path);
+      if (!fs::is_regular_file(p->path, ec))
+        fail(n["nn_preload"], where + ".nn_preload: no such model file " + p->path);
       f.nn_preload.push_back(*p);
     }
     if (std::find(f.host_modules.begin(), f.host_modules.end(), "wasi_nn") == f.host_modules.end())
@@ -136,9 +151,13 @@ FunctionSpec function(const YAML::Node& n, size_t i, const fs::path& base) {
   }
   if (const auto& l = n["limits"]) {
     only_keys(l, {"max_memory_mib", "timeout_ms", "max_body_bytes"}, where + ".limits");
-    if (l["max_memory_mib"]) f.limits.max_memory_mib = number<uint32_t>(l["max_memory_mib"], "max_memory_mib", 1, 4096);
-    if (l["timeout_ms"]) f.limits.timeout_ms = number<uint32_t>(l["timeout_ms"], "timeout_ms", 1, 3'600'000);
-    if (l["max_body_bytes"]) f.limits.max_body_bytes = number<uint64_t>(l["max_body_bytes"], "max_body_bytes", 0, 1ull << 32);
+    if (l["max_memory_mib"])
+      f.limits.max_memory_mib = number<uint32_t>(l["max_memory_mib"], "max_memory_mib", 1, 4096);
+    if (l["timeout_ms"])
+      f.limits.timeout_ms = number<uint32_t>(l["timeout_ms"], "timeout_ms", 1, 3'600'000);
+    if (l["max_body_bytes"])
+      f.limits.max_body_bytes =
+          number<uint64_t>(l["max_body_bytes"], "max_body_bytes", 0, 1ull << 32);
   }
   return f;
 }
@@ -152,13 +171,17 @@ Expected<Manifest> load_manifest(const std::string& path) {
   try {
     YAML::Node root = YAML::LoadFile(path);
     if (!root || root.IsNull()) throw Fail{1, "the manifest is empty"};
-    only_keys(root, {"app_id", "listen", "port", "workers", "cors", "functions", "static", "subscriptions", "bindings", "dapr"}, "the manifest");
+    only_keys(root,
+              {"app_id", "listen", "port", "workers", "cors", "functions", "static",
+               "subscriptions", "bindings", "dapr"},
+              "the manifest");
     if (!root["app_id"]) fail(root, "app_id is required");
     m.app_id = str(root["app_id"], "app_id");
     if (root["listen"]) {
       std::string listen = str(root["listen"], "listen");
       size_t colon = listen.rfind(':');
-      if (colon == std::string::npos) fail(root["listen"], "listen must be ADDRESS:PORT, e.g. 0.0.0.0:8080");
+      if (colon == std::string::npos)
+        fail(root["listen"], "listen must be ADDRESS:PORT, e.g. 0.0.0.0:8080");
       m.address = listen.substr(0, colon);
       try {
         int port = std::stoi(listen.substr(colon + 1));
@@ -177,7 +200,9 @@ Expected<Manifest> load_manifest(const std::string& path) {
       for (size_t i = 0; i < fns.size(); ++i) {
         FunctionSpec f = function(fns[i], i, base);
         std::string key = std::string(f.prefix ? "prefix " : "exact ") + f.route;
-        if (!seen.insert(key).second) fail(fns[i], "functions[" + std::to_string(i) + "]: route " + f.route + (f.prefix ? "*" : "") + " is already used");
+        if (!seen.insert(key).second)
+          fail(fns[i], "functions[" + std::to_string(i) + "]: route " + f.route +
+                           (f.prefix ? "*" : "") + " is already used");
         m.functions.push_back(std::move(f));
       }
     }
@@ -193,23 +218,27 @@ Expected<Manifest> load_manifest(const std::string& path) {
         sub.pubsub = str(n["pubsub"], where + ".pubsub");
         sub.topic = str(n["topic"], where + ".topic");
         sub.route = n["route"] ? str(n["route"], where + ".route") : "/" + sub.topic;
-        if (sub.route.empty() || sub.route[0] != '/') fail(n["route"], where + ".route must start with '/'");
+        if (sub.route.empty() || sub.route[0] != '/')
+          fail(n["route"], where + ".route must start with '/'");
         if (const auto& rules = n["rules"]) {
           if (!rules.IsSequence()) fail(rules, where + ".rules must be a list of {match, path}");
           for (const auto& r : rules) {
             only_keys(r, {"match", "path"}, where + ".rules");
-            if (!r["match"] || !r["path"]) fail(r, where + ".rules: each rule needs match and path");
+            if (!r["match"] || !r["path"])
+              fail(r, where + ".rules: each rule needs match and path");
             sub.rules.emplace_back(str(r["match"], "match"), str(r["path"], "path"));
           }
         }
-        if (n["dead_letter_topic"]) sub.dead_letter_topic = str(n["dead_letter_topic"], where + ".dead_letter_topic");
+        if (n["dead_letter_topic"])
+          sub.dead_letter_topic = str(n["dead_letter_topic"], where + ".dead_letter_topic");
         sub.line = n.Mark().line + 1;
         m.subscriptions.push_back(std::move(sub));
       }
     }
     if (root["bindings"]) {
       for (const auto& b : strings(root["bindings"], "bindings")) {
-        if (b.empty() || b.find('/') != std::string::npos) fail(root["bindings"], "bindings: \"" + b + "\" is not a binding name");
+        if (b.empty() || b.find('/') != std::string::npos)
+          fail(root["bindings"], "bindings: \"" + b + "\" is not a binding name");
         m.bindings.push_back(b);
       }
     }
@@ -224,9 +253,13 @@ Expected<Manifest> load_manifest(const std::string& path) {
       return false;
     };
     for (const auto& sub : m.subscriptions) {
-      if (!routed(sub.route)) throw Fail{sub.line, "subscription to " + sub.topic + ": no function serves its route " + sub.route};
+      if (!routed(sub.route))
+        throw Fail{sub.line,
+                   "subscription to " + sub.topic + ": no function serves its route " + sub.route};
       for (const auto& [match, path] : sub.rules)
-        if (!routed(path)) throw Fail{sub.line, "subscription to " + sub.topic + ": no function serves rule path " + path};
+        if (!routed(path))
+          throw Fail{sub.line,
+                     "subscription to " + sub.topic + ": no function serves rule path " + path};
     }
     for (const auto& b : m.bindings)
       if (!routed("/" + b)) fail(root["bindings"], "binding " + b + ": no function serves /" + b);
@@ -241,11 +274,13 @@ Expected<Manifest> load_manifest(const std::string& path) {
         if (!st[i]["dir"]) fail(st[i], "static[" + std::to_string(i) + "] needs a dir");
         s.dir = resolve(base, str(st[i]["dir"], "static dir"));
         std::error_code ec;
-        if (!fs::is_directory(s.dir, ec)) fail(st[i]["dir"], "static dir: no such directory " + s.dir);
+        if (!fs::is_directory(s.dir, ec))
+          fail(st[i]["dir"], "static dir: no such directory " + s.dir);
         m.statics.push_back(std::move(s));
       }
     }
-    if (m.functions.empty() && m.statics.empty()) fail(root, "nothing to serve: add functions or static");
+    if (m.functions.empty() && m.statics.empty())
+      fail(root, "nothing to serve: add functions or static");
   } catch (const Fail& f) {
     return Error{ErrorKind::Usage, path + ":" + std::to_string(f.line) + ": " + f.message};
   } catch (const YAML::BadFile&) {

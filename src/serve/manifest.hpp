@@ -27,10 +27,10 @@ enum class Abi { Wagi, Handler };
 
 struct FunctionSpec {
   std::string name;
-  std::string route;       // "/grayscale" (exact) or "/api/*" (prefix "/api/")
+  std::string route;  // "/grayscale" (exact) or "/api/*" (prefix "/api/")
   bool prefix = false;
   std::vector<std::string> methods;  // empty: any
-  std::string module;      // path, resolved against the manifest's directory
+  std::string module;                // path, resolved against the manifest's directory
   Abi abi = Abi::Wagi;
   std::vector<std::string> env;  // "KEY=VALUE"
   std::vector<wasi::Preopen> dirs;

@@ -7,7 +7,8 @@
 
 namespace edgecar::serve {
 
-Reloader::Reloader(boost::asio::io_context& ioc, App& app, std::function<void()> swapped) : timer_(ioc), app_(app), swapped_(std::move(swapped)) {}
+Reloader::Reloader(boost::asio::io_context& ioc, App& app, std::function<void()> swapped)
+    : timer_(ioc), app_(app), swapped_(std::move(swapped)) {}
 
 void Reloader::schedule() {
   timer_.expires_after(std::chrono::seconds(1));
@@ -17,7 +18,9 @@ void Reloader::schedule() {
   });
 }
 
-void Reloader::stop() { timer_.cancel(); }
+void Reloader::stop() {
+  timer_.cancel();
+}
 
 void Reloader::check() {
   auto svc = app_.current();
@@ -37,7 +40,8 @@ void Reloader::check() {
         self->app_.swap_in(*next);
         if (self->swapped_) self->swapped_();
         self->rejected_.clear();
-        std::fprintf(stderr, "edgecar: reloaded %s (%zu function(s))\n", (*next)->manifest.path.c_str(), (*next)->functions.size());
+        std::fprintf(stderr, "edgecar: reloaded %s (%zu function(s))\n",
+                     (*next)->manifest.path.c_str(), (*next)->functions.size());
       } else {
         // Remember what was rejected, so the same broken files are not retried.
         self->rejected_ = self->app_.current()->watched;
@@ -45,7 +49,8 @@ void Reloader::check() {
           std::error_code ec;
           mtime = std::filesystem::last_write_time(file, ec);
         }
-        std::fprintf(stderr, "edgecar: reload rejected, the running version keeps serving: %s\n", next.error().message.c_str());
+        std::fprintf(stderr, "edgecar: reload rejected, the running version keeps serving: %s\n",
+                     next.error().message.c_str());
       }
       std::fflush(stderr);
       self->schedule();

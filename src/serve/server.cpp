@@ -28,7 +28,9 @@ bool embedded_dapr() {
 }
 }  // namespace
 
-int run_server(std::shared_ptr<const Service> service) { return run_servers({std::move(service)}); }
+int run_server(std::shared_ptr<const Service> service) {
+  return run_servers({std::move(service)});
+}
 
 int run_servers(const std::vector<std::shared_ptr<const Service>>& services) {
   asio::io_context ioc(1);
@@ -50,12 +52,14 @@ int run_servers(const std::vector<std::shared_ptr<const Service>>& services) {
   }
   for (const auto& service : services) {
     const Manifest& manifest = service->manifest;
-    unsigned nworkers = manifest.workers ? manifest.workers : std::max(1u, std::thread::hardware_concurrency());
+    unsigned nworkers =
+        manifest.workers ? manifest.workers : std::max(1u, std::thread::hardware_concurrency());
     auto app = std::make_unique<App>(service, nworkers, *access_log, token ? token : "");
     boost::system::error_code ec;
     auto addr = asio::ip::make_address(manifest.address, ec);
     if (ec) {
-      std::fprintf(stderr, "edgecar: %s: bad listen address \"%s\"\n", manifest.path.c_str(), manifest.address.c_str());
+      std::fprintf(stderr, "edgecar: %s: bad listen address \"%s\"\n", manifest.path.c_str(),
+                   manifest.address.c_str());
       return 1;
     }
     tcp::acceptor acceptor(ioc);
@@ -65,7 +69,8 @@ int run_servers(const std::vector<std::shared_ptr<const Service>>& services) {
     if (!ec) acceptor.bind(ep, ec);
     if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
     if (ec) {
-      std::fprintf(stderr, "edgecar: %s: cannot listen on %s:%u: %s\n", manifest.path.c_str(), manifest.address.c_str(), manifest.port, ec.message().c_str());
+      std::fprintf(stderr, "edgecar: %s: cannot listen on %s:%u: %s\n", manifest.path.c_str(),
+                   manifest.address.c_str(), manifest.port, ec.message().c_str());
       return 1;
     }
     uint16_t port = acceptor.local_endpoint().port();
@@ -79,11 +84,13 @@ int run_servers(const std::vector<std::shared_ptr<const Service>>& services) {
     }));
     reloaders.back()->schedule();
     if (embedded) dapr::Embedded::instance().register_app(app->local_app());
-    std::fprintf(stderr, "edgecar: serving %s (%zu function(s), %u worker(s)) on http://%s:%u\n", manifest.app_id.c_str(), service->functions.size(), nworkers,
+    std::fprintf(stderr, "edgecar: serving %s (%zu function(s), %u worker(s)) on http://%s:%u\n",
+                 manifest.app_id.c_str(), service->functions.size(), nworkers,
                  manifest.address.c_str(), port);
     apps.push_back(std::move(app));
   }
-  std::fprintf(stderr, "edgecar: dapr building blocks: %s\n", dapr::from_environment()->describe().c_str());
+  std::fprintf(stderr, "edgecar: dapr building blocks: %s\n",
+               dapr::from_environment()->describe().c_str());
   asio::signal_set signals(ioc, SIGINT, SIGTERM);
   signals.async_wait([&](boost::system::error_code, int sig) {
     std::fprintf(stderr, "edgecar: %s received, draining\n", sig == SIGINT ? "SIGINT" : "SIGTERM");

@@ -40,7 +40,8 @@ Expected<std::shared_ptr<const Service>> load_service(const std::string& manifes
     auto f = Function::load(spec);
     if (!f) {
       Error e = std::move(f).error();
-      e.message = manifest_path + ":" + std::to_string(spec.line) + ": function " + spec.name + ": " + e.to_string();
+      e.message = manifest_path + ":" + std::to_string(spec.line) + ": function " + spec.name +
+                  ": " + e.to_string();
       return e;
     }
     svc->functions.push_back(*f);

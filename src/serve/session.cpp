@@ -23,13 +23,14 @@ using tcp = asio::ip::tcp;
 namespace {
 constexpr uint32_t kHeaderLimit = 16 * 1024;
 constexpr uint64_t kDefaultBodyLimit = 1 << 20;  // requests that reach no function
-constexpr size_t kBodyReadChunk = 64 * 1024;      // room for each read of a request body
+constexpr size_t kBodyReadChunk = 64 * 1024;     // room for each read of a request body
 constexpr auto kReadTimeout = std::chrono::seconds(30);
 }  // namespace
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket socket, App& app, IdleSessions& idle) : stream_(std::move(socket)), app_(app), idle_(idle) {
+  Session(tcp::socket socket, App& app, IdleSessions& idle)
+      : stream_(std::move(socket)), app_(app), idle_(idle) {
     beast::error_code ec;
     auto ep = stream_.socket().remote_endpoint(ec);
     remote_ = ec ? "unknown" : ep.address().to_string();
@@ -64,7 +65,8 @@ class Session : public std::enable_shared_from_this<Session> {
       return;
     }
     idle_.sessions.insert(this);
-    if (buffer_.size() == 0 && buffer_.capacity() > kBodyReadChunk / 2) buffer_.shrink_to_fit();  // idle connections stay small
+    if (buffer_.size() == 0 && buffer_.capacity() > kBodyReadChunk / 2)
+      buffer_.shrink_to_fit();  // idle connections stay small
     parser_.emplace();
     parser_->header_limit(kHeaderLimit);
     // The body limit depends on the route: on_header sets it (a declared length over it
@@ -72,7 +74,8 @@ class Session : public std::enable_shared_from_this<Session> {
     // (Not boost::none: Beast 1.74 compares a length with an empty optional as "over".)
     parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
     stream_.expires_after(kReadTimeout);
-    bhttp::async_read_header(stream_, buffer_, *parser_, beast::bind_front_handler(&Session::on_header, shared_from_this()));
+    bhttp::async_read_header(stream_, buffer_, *parser_,
+                             beast::bind_front_handler(&Session::on_header, shared_from_this()));
   }
 
   void on_header(beast::error_code ec, size_t) {
@@ -86,20 +89,27 @@ class Session : public std::enable_shared_from_this<Session> {
     uint64_t limit = body_limit();
     // A declared length is checked now; chunked bodies are checked by the parser as
     // they arrive.
-    if (auto len = parser_->content_length(); len && *len > limit) return fail_read(bhttp::error::body_limit);
+    if (auto len = parser_->content_length(); len && *len > limit)
+      return fail_read(bhttp::error::body_limit);
     parser_->body_limit(limit);
     // Beast reads into the buffer's free space: left at the header's size, a 100 KB body
     // would arrive in ~1 KB reads. Room for 64 KB reads makes such bodies several times faster.
-    if (parser_->chunked() || parser_->content_length().value_or(0) > buffer_.capacity() - buffer_.size())
+    if (parser_->chunked() ||
+        parser_->content_length().value_or(0) > buffer_.capacity() - buffer_.size())
       buffer_.reserve(buffer_.size() + kBodyReadChunk);
-    bhttp::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&Session::on_body, shared_from_this()));
+    bhttp::async_read(stream_, buffer_, *parser_,
+                      beast::bind_front_handler(&Session::on_body, shared_from_this()));
   }
 
-  uint64_t body_limit() const { return fn_ >= 0 && svc_ ? svc_->functions[fn_]->spec().limits.max_body_bytes : kDefaultBodyLimit; }
+  uint64_t body_limit() const {
+    return fn_ >= 0 && svc_ ? svc_->functions[fn_]->spec().limits.max_body_bytes
+                            : kDefaultBodyLimit;
+  }
 
   // Read errors: a clean close, a timeout, or a malformed request answered with 4xx.
   void fail_read(beast::error_code ec) {
-    if (ec == bhttp::error::end_of_stream || ec == asio::error::eof || ec == asio::error::connection_reset || ec == beast::error::timeout ||
+    if (ec == bhttp::error::end_of_stream || ec == asio::error::eof ||
+        ec == asio::error::connection_reset || ec == beast::error::timeout ||
         ec == asio::error::operation_aborted) {
       beast::error_code ignored;
       stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
@@ -136,7 +146,8 @@ class Session : public std::enable_shared_from_this<Session> {
     std::string_view target(msg.target().data(), msg.target().size());
     size_t q = target.find('?');
     if (q != std::string_view::npos) req->query = std::string(target.substr(q + 1));
-    for (const auto& h : msg) req->headers.add(std::string(h.name_string()), std::string(h.value()));
+    for (const auto& h : msg)
+      req->headers.add(std::string(h.name_string()), std::string(h.value()));
     req->body = std::move(msg.body());
     req->remote_addr = remote_;
     req->server_name = std::string(msg[bhttp::field::host]);
@@ -145,10 +156,12 @@ class Session : public std::enable_shared_from_this<Session> {
     // A function runs on a worker. The guard keeps the network loop alive meanwhile, so
     // a drain waits for this response.
     auto guard = asio::make_work_guard(stream_.get_executor());
-    asio::post(app_.workers(), [self = shared_from_this(), req, start, guard = std::move(guard)]() mutable {
-      self->write_from_worker(self->app_.dispatch(*self->svc_, self->fn_, *req, Origin::Client, start));
-      guard.reset();
-    });
+    asio::post(app_.workers(),
+               [self = shared_from_this(), req, start, guard = std::move(guard)]() mutable {
+                 self->write_from_worker(
+                     self->app_.dispatch(*self->svc_, self->fn_, *req, Origin::Client, start));
+                 guard.reset();
+               });
   }
 
   void leave_idle() {
@@ -166,9 +179,11 @@ class Session : public std::enable_shared_from_this<Session> {
     // The serialized header and the body, written together without copying the body.
     std::ostringstream head;
     head << res->base();
-    auto wire = std::make_shared<std::pair<std::string, std::string>>(head.str(), std::move(res->body()));
+    auto wire =
+        std::make_shared<std::pair<std::string, std::string>>(head.str(), std::move(res->body()));
     using Buffers = std::array<asio::const_buffer, 2>;
-    beast::buffers_suffix<Buffers> rest(Buffers{asio::buffer(wire->first), asio::buffer(wire->second)});
+    beast::buffers_suffix<Buffers> rest(
+        Buffers{asio::buffer(wire->first), asio::buffer(wire->second)});
     auto& sock = stream_.socket();
     beast::error_code ec;
     sock.non_blocking(true, ec);
@@ -176,7 +191,8 @@ class Session : public std::enable_shared_from_this<Session> {
     if (ec == asio::error::would_block || ec == asio::error::try_again) {
       auto self = shared_from_this();
       asio::post(stream_.get_executor(), [self, wire, rest] {
-        asio::async_write(self->stream_, rest, [self, wire](beast::error_code e, size_t) { self->after_write(e); });
+        asio::async_write(self->stream_, rest,
+                          [self, wire](beast::error_code e, size_t) { self->after_write(e); });
       });
       return;
     }
@@ -211,7 +227,8 @@ class Session : public std::enable_shared_from_this<Session> {
   void send(http::Response r) {
     auto res = make_response(std::move(r));
     auto self = shared_from_this();
-    bhttp::async_write(stream_, *res, [self, res](beast::error_code ec, size_t) { self->after_write(ec); });
+    bhttp::async_write(stream_, *res,
+                       [self, res](beast::error_code ec, size_t) { self->after_write(ec); });
   }
 
   beast::tcp_stream stream_;
@@ -224,7 +241,6 @@ class Session : public std::enable_shared_from_this<Session> {
   uint16_t local_port_ = 0;
   int fn_ = -1;
   bool keep_alive_ = true;
-
 };
 
 void IdleSessions::close_all() {
@@ -236,11 +252,12 @@ Listener::Listener(asio::io_context& ioc, tcp::acceptor acceptor, App& app, Idle
     : ioc_(ioc), acceptor_(std::move(acceptor)), app_(app), idle_(idle) {}
 
 void Listener::accept() {
-  acceptor_.async_accept(asio::make_strand(ioc_), [self = shared_from_this()](beast::error_code ec, tcp::socket s) {
-    if (ec == asio::error::operation_aborted || !self->acceptor_.is_open()) return;
-    if (!ec) std::make_shared<Session>(std::move(s), self->app_, self->idle_)->start();
-    self->accept();
-  });
+  acceptor_.async_accept(
+      asio::make_strand(ioc_), [self = shared_from_this()](beast::error_code ec, tcp::socket s) {
+        if (ec == asio::error::operation_aborted || !self->acceptor_.is_open()) return;
+        if (!ec) std::make_shared<Session>(std::move(s), self->app_, self->idle_)->start();
+        self->accept();
+      });
 }
 
 void Listener::stop() {

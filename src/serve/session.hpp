@@ -29,7 +29,8 @@ class IdleSessions {
 
 class Listener : public std::enable_shared_from_this<Listener> {
  public:
-  Listener(boost::asio::io_context& ioc, boost::asio::ip::tcp::acceptor acceptor, App& app, IdleSessions& idle);
+  Listener(boost::asio::io_context& ioc, boost::asio::ip::tcp::acceptor acceptor, App& app,
+           IdleSessions& idle);
   void accept();
   void stop();
 

@@ -16,7 +16,8 @@ std::string trim(std::string s) {
 
 std::string cgi_name(const std::string& header) {
   std::string n = "HTTP_";
-  for (char c : header) n += c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  for (char c : header)
+    n += c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   return n;
 }
 
@@ -79,7 +80,9 @@ http::Response parse_cgi_output(std::string out) {
         break;
       }
       std::string name = line.substr(0, colon);
-      if (http::iequals(name, "content-type") || http::iequals(name, "status") || http::iequals(name, "location")) recognised = true;
+      if (http::iequals(name, "content-type") || http::iequals(name, "status") ||
+          http::iequals(name, "location"))
+        recognised = true;
       hs.add(std::move(name), trim(line.substr(colon + 1)));
       pos = nl + 1;
     }

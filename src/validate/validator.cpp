@@ -22,20 +22,29 @@ namespace {
 
 constexpr ValType kUnknown = static_cast<ValType>(0);
 
-std::string type_name(ValType t) { return t == kUnknown ? "unknown" : std::string(to_string(t)); }
+std::string type_name(ValType t) {
+  return t == kUnknown ? "unknown" : std::string(to_string(t));
+}
 
 struct Invalid {
   std::string message;
   uint32_t offset;
 };
 
-[[noreturn]] void fail(std::string message, uint32_t offset) { throw Invalid{std::move(message), offset}; }
-
+[[noreturn]] void fail(std::string message, uint32_t offset) {
+  throw Invalid{std::move(message), offset};
+}
 
 void check_limits(const Limits& l, uint64_t range, const char* what, uint32_t offset) {
-  if (l.min > range) fail(std::string(what) + " size must be at most " + std::to_string(range) + (range == limits::kMaxPages ? " pages (4GiB)" : ""), offset);
+  if (l.min > range)
+    fail(std::string(what) + " size must be at most " + std::to_string(range) +
+             (range == limits::kMaxPages ? " pages (4GiB)" : ""),
+         offset);
   if (l.max) {
-    if (*l.max > range) fail(std::string(what) + " size must be at most " + std::to_string(range) + (range == limits::kMaxPages ? " pages (4GiB)" : ""), offset);
+    if (*l.max > range)
+      fail(std::string(what) + " size must be at most " + std::to_string(range) +
+               (range == limits::kMaxPages ? " pages (4GiB)" : ""),
+           offset);
     if (*l.max < l.min) fail("size minimum must not be greater than maximum", offset);
   }
 }
@@ -65,7 +74,8 @@ class ModuleValidator {
     for (const auto& e : m_.elems) {
       if (e.mode == binary::SegmentMode::Active) {
         if (e.table >= m_.tables.size()) fail("unknown table " + std::to_string(e.table), 0);
-        if (m_.tables[e.table].elem != e.type) fail("type mismatch: element segment type does not match table", 0);
+        if (m_.tables[e.table].elem != e.type)
+          fail("type mismatch: element segment type does not match table", 0);
         const_expr(e.offset, ValType::I32, m_.num_imported_globals);
       }
       for (const auto& init : e.inits) const_expr(init, e.type, m_.num_imported_globals);
@@ -77,23 +87,37 @@ class ModuleValidator {
       }
     }
     if (m_.start) {
-      if (*m_.start >= m_.funcs.size()) fail("unknown function " + std::to_string(*m_.start) + " (start)", 0);
+      if (*m_.start >= m_.funcs.size())
+        fail("unknown function " + std::to_string(*m_.start) + " (start)", 0);
       const FuncType& ft = m_.func_type(*m_.start);
-      if (!ft.params.empty() || !ft.results.empty()) fail("start function must have type [] -> []", 0);
+      if (!ft.params.empty() || !ft.results.empty())
+        fail("start function must have type [] -> []", 0);
     }
     std::unordered_set<std::string_view> names;
     for (const auto& ex : m_.exports) {
       if (!names.insert(ex.name).second) fail("duplicate export name \"" + ex.name + "\"", 0);
       size_t limit = 0;
       switch (ex.kind) {
-        case ExternKind::Func: limit = m_.funcs.size(); break;
-        case ExternKind::Table: limit = m_.tables.size(); break;
-        case ExternKind::Memory: limit = m_.memories.size(); break;
-        case ExternKind::Global: limit = m_.global_types.size(); break;
+        case ExternKind::Func:
+          limit = m_.funcs.size();
+          break;
+        case ExternKind::Table:
+          limit = m_.tables.size();
+          break;
+        case ExternKind::Memory:
+          limit = m_.memories.size();
+          break;
+        case ExternKind::Global:
+          limit = m_.global_types.size();
+          break;
       }
-      if (ex.index >= limit) fail("unknown " + std::string(to_string(ex.kind)) + " " + std::to_string(ex.index) + " in export \"" + ex.name + "\"", 0);
+      if (ex.index >= limit)
+        fail("unknown " + std::string(to_string(ex.kind)) + " " + std::to_string(ex.index) +
+                 " in export \"" + ex.name + "\"",
+             0);
     }
-    for (size_t i = 0; i < m_.bodies.size(); ++i) function(static_cast<uint32_t>(m_.num_imported_funcs + i));
+    for (size_t i = 0; i < m_.bodies.size(); ++i)
+      function(static_cast<uint32_t>(m_.num_imported_funcs + i));
   }
 
  private:
@@ -106,26 +130,40 @@ class ModuleValidator {
     std::vector<ValType> stack;
     for (const auto& in : e.code) {
       switch (static_cast<Opcode>(in.op)) {
-        case Opcode::I32Const: stack.push_back(ValType::I32); break;
-        case Opcode::I64Const: stack.push_back(ValType::I64); break;
-        case Opcode::F32Const: stack.push_back(ValType::F32); break;
-        case Opcode::F64Const: stack.push_back(ValType::F64); break;
-        case Opcode::RefNull: stack.push_back(static_cast<ValType>(in.a)); break;
+        case Opcode::I32Const:
+          stack.push_back(ValType::I32);
+          break;
+        case Opcode::I64Const:
+          stack.push_back(ValType::I64);
+          break;
+        case Opcode::F32Const:
+          stack.push_back(ValType::F32);
+          break;
+        case Opcode::F64Const:
+          stack.push_back(ValType::F64);
+          break;
+        case Opcode::RefNull:
+          stack.push_back(static_cast<ValType>(in.a));
+          break;
         case Opcode::RefFunc:
           if (in.a >= m_.funcs.size()) fail("unknown function " + std::to_string(in.a), in.offset);
           stack.push_back(ValType::FuncRef);
           break;
         case Opcode::GlobalGet:
           if (in.a >= visible_globals) fail("unknown global " + std::to_string(in.a), in.offset);
-          if (m_.global_types[in.a].mut) fail("constant expression required: global.get of a mutable global", in.offset);
+          if (m_.global_types[in.a].mut)
+            fail("constant expression required: global.get of a mutable global", in.offset);
           stack.push_back(m_.global_types[in.a].type);
           break;
         default:
-          fail(std::string("constant expression required: ") + binary::opcode_name(in.op) + " is not constant", in.offset);
+          fail(std::string("constant expression required: ") + binary::opcode_name(in.op) +
+                   " is not constant",
+               in.offset);
       }
     }
     if (stack.size() != 1 || stack[0] != expected)
-      fail("type mismatch in constant expression: expected " + std::string(to_string(expected)), e.code.empty() ? 0 : e.code.front().offset);
+      fail("type mismatch in constant expression: expected " + std::string(to_string(expected)),
+           e.code.empty() ? 0 : e.code.front().offset);
   }
 
   void function(uint32_t func_index);
@@ -138,7 +176,10 @@ class ModuleValidator {
 class FuncValidator {
  public:
   FuncValidator(const Module& m, const std::unordered_set<uint32_t>& refs, uint32_t func_index)
-      : m_(m), refs_(refs), func_index_(func_index), body_(m.bodies[func_index - m.num_imported_funcs]) {
+      : m_(m),
+        refs_(refs),
+        func_index_(func_index),
+        body_(m.bodies[func_index - m.num_imported_funcs]) {
     const FuncType& ft = m.func_type(func_index);
     locals_ = ft.params;
     locals_.insert(locals_.end(), body_.locals.begin(), body_.locals.end());
@@ -163,17 +204,22 @@ class FuncValidator {
   };
 
   [[noreturn]] void err(const std::string& what) {
-    fail(what + " (function " + std::to_string(func_index_) + ", offset " + util::hex(cur_->offset) + ")", cur_->offset);
+    fail(what + " (function " + std::to_string(func_index_) + ", offset " +
+             util::hex(cur_->offset) + ")",
+         cur_->offset);
   }
   [[noreturn]] void mismatch(ValType expected, ValType got) {
-    err(std::string("type mismatch in ") + binary::opcode_name(cur_->op) + ", expected " + type_name(expected) + " got " + (got == kUnknown ? "nothing (empty stack)" : type_name(got)));
+    err(std::string("type mismatch in ") + binary::opcode_name(cur_->op) + ", expected " +
+        type_name(expected) + " got " +
+        (got == kUnknown ? "nothing (empty stack)" : type_name(got)));
   }
 
   void push(ValType t) { vals_.push_back(t); }
   ValType pop() {
     if (vals_.size() == ctrls_.back().height) {
       if (ctrls_.back().unreachable) return kUnknown;
-      err(std::string("type mismatch in ") + binary::opcode_name(cur_->op) + ": operand stack underflow");
+      err(std::string("type mismatch in ") + binary::opcode_name(cur_->op) +
+          ": operand stack underflow");
     }
     ValType t = vals_.back();
     vals_.pop_back();
@@ -202,12 +248,16 @@ class FuncValidator {
     if (ctrls_.empty()) err("unexpected end");
     Ctrl& c = ctrls_.back();
     pop_vals(c.end);
-    if (vals_.size() != c.height) err(std::string("type mismatch: block leaves ") + std::to_string(vals_.size() - c.height) + " extra value(s) on the stack at " + binary::opcode_name(cur_->op));
+    if (vals_.size() != c.height)
+      err(std::string("type mismatch: block leaves ") + std::to_string(vals_.size() - c.height) +
+          " extra value(s) on the stack at " + binary::opcode_name(cur_->op));
     Ctrl out = std::move(c);
     ctrls_.pop_back();
     return out;
   }
-  const std::vector<ValType>& label_types(const Ctrl& c) { return c.op == static_cast<uint16_t>(Opcode::Loop) ? c.start : c.end; }
+  const std::vector<ValType>& label_types(const Ctrl& c) {
+    return c.op == static_cast<uint16_t>(Opcode::Loop) ? c.start : c.end;
+  }
   void unreachable() {
     vals_.resize(ctrls_.back().height);
     ctrls_.back().unreachable = true;
@@ -251,16 +301,22 @@ class FuncValidator {
     if (info.signature.typed) {
       if (binary::is_load(in.op) || binary::is_store(in.op)) {
         need_memory();
-        if (in.a > static_cast<uint32_t>(info.natural_alignment)) err("alignment must not be larger than natural");
+        if (in.a > static_cast<uint32_t>(info.natural_alignment))
+          err("alignment must not be larger than natural");
       }
-      if (in.op == static_cast<uint16_t>(Opcode::MemorySize) || in.op == static_cast<uint16_t>(Opcode::MemoryGrow)) need_memory();
+      if (in.op == static_cast<uint16_t>(Opcode::MemorySize) ||
+          in.op == static_cast<uint16_t>(Opcode::MemoryGrow))
+        need_memory();
       for (size_t i = info.signature.npop; i-- > 0;) pop(info.signature.pop[i]);
       if (info.signature.npush) push(info.signature.push);
       return;
     }
     switch (static_cast<Opcode>(in.op)) {
-      case Opcode::Unreachable: unreachable(); break;
-      case Opcode::Nop: break;
+      case Opcode::Unreachable:
+        unreachable();
+        break;
+      case Opcode::Nop:
+        break;
       case Opcode::Block:
       case Opcode::Loop:
       case Opcode::If: {
@@ -272,7 +328,8 @@ class FuncValidator {
         break;
       }
       case Opcode::Else: {
-        if (ctrls_.size() < 1 || ctrls_.back().op != static_cast<uint16_t>(Opcode::If)) err("else without matching if");
+        if (ctrls_.size() < 1 || ctrls_.back().op != static_cast<uint16_t>(Opcode::If))
+          err("else without matching if");
         Ctrl c = pop_ctrl();
         push_ctrl(static_cast<uint16_t>(Opcode::Else), std::move(c.start), std::move(c.end));
         break;
@@ -280,7 +337,8 @@ class FuncValidator {
       case Opcode::End: {
         Ctrl c = pop_ctrl();
         // An if without else must map its inputs to its outputs unchanged.
-        if (c.op == static_cast<uint16_t>(Opcode::If) && c.start != c.end) err("type mismatch: if without else must have matching parameter and result types");
+        if (c.op == static_cast<uint16_t>(Opcode::If) && c.start != c.end)
+          err("type mismatch: if without else must have matching parameter and result types");
         if (!ctrls_.empty()) push_vals(c.end);
         break;
       }
@@ -324,7 +382,8 @@ class FuncValidator {
       }
       case Opcode::CallIndirect: {
         need_table(in.b);
-        if (m_.tables[in.b].elem != ValType::FuncRef) err("type mismatch: call_indirect requires a funcref table");
+        if (m_.tables[in.b].elem != ValType::FuncRef)
+          err("type mismatch: call_indirect requires a funcref table");
         if (in.a >= m_.types.size()) err("unknown type " + std::to_string(in.a));
         pop(ValType::I32);
         const FuncType& ft = m_.types[in.a];
@@ -332,18 +391,23 @@ class FuncValidator {
         push_vals(ft.results);
         break;
       }
-      case Opcode::Drop: pop(); break;
+      case Opcode::Drop:
+        pop();
+        break;
       case Opcode::Select: {
         pop(ValType::I32);
         ValType t1 = pop();
         ValType t2 = pop();
-        if (is_ref(t1) || is_ref(t2)) err("type mismatch in select: operands must be numeric (use select with a type for references)");
+        if (is_ref(t1) || is_ref(t2))
+          err("type mismatch in select: operands must be numeric (use select with a type for "
+              "references)");
         if (t1 != t2 && t1 != kUnknown && t2 != kUnknown) mismatch(t1, t2);
         push(t1 == kUnknown ? t2 : t1);
         break;
       }
       case Opcode::SelectT: {
-        if (in.b != 1) err("invalid result arity: select takes exactly one type, got " + std::to_string(in.b));
+        if (in.b != 1)
+          err("invalid result arity: select takes exactly one type, got " + std::to_string(in.b));
         ValType t = static_cast<ValType>(in.a);
         pop(ValType::I32);
         pop(t);
@@ -351,8 +415,12 @@ class FuncValidator {
         push(t);
         break;
       }
-      case Opcode::LocalGet: push(local(in.a)); break;
-      case Opcode::LocalSet: pop(local(in.a)); break;
+      case Opcode::LocalGet:
+        push(local(in.a));
+        break;
+      case Opcode::LocalSet:
+        pop(local(in.a));
+        break;
       case Opcode::LocalTee: {
         ValType t = local(in.a);
         pop(t);
@@ -365,7 +433,8 @@ class FuncValidator {
         break;
       case Opcode::GlobalSet:
         if (in.a >= m_.global_types.size()) err("unknown global " + std::to_string(in.a));
-        if (!m_.global_types[in.a].mut) err("global is immutable: global.set " + std::to_string(in.a));
+        if (!m_.global_types[in.a].mut)
+          err("global is immutable: global.set " + std::to_string(in.a));
         pop(m_.global_types[in.a].type);
         break;
       case Opcode::TableGet:
@@ -378,10 +447,13 @@ class FuncValidator {
         pop(m_.tables[in.a].elem);
         pop(ValType::I32);
         break;
-      case Opcode::RefNull: push(static_cast<ValType>(in.a)); break;
+      case Opcode::RefNull:
+        push(static_cast<ValType>(in.a));
+        break;
       case Opcode::RefIsNull: {
         ValType t = pop();
-        if (t != kUnknown && !is_ref(t)) err("type mismatch in ref.is_null: expected a reference, got " + type_name(t));
+        if (t != kUnknown && !is_ref(t))
+          err("type mismatch in ref.is_null: expected a reference, got " + type_name(t));
         push(ValType::I32);
         break;
       }
@@ -397,7 +469,9 @@ class FuncValidator {
         pop(ValType::I32);
         pop(ValType::I32);
         break;
-      case Opcode::DataDrop: need_data(in.a); break;
+      case Opcode::DataDrop:
+        need_data(in.a);
+        break;
       case Opcode::MemoryCopy:
       case Opcode::MemoryFill:
         need_memory();
@@ -408,16 +482,20 @@ class FuncValidator {
       case Opcode::TableInit:
         need_table(in.b);
         need_elem(in.a);
-        if (m_.elems[in.a].type != m_.tables[in.b].elem) err("type mismatch in table.init: element segment and table types differ");
+        if (m_.elems[in.a].type != m_.tables[in.b].elem)
+          err("type mismatch in table.init: element segment and table types differ");
         pop(ValType::I32);
         pop(ValType::I32);
         pop(ValType::I32);
         break;
-      case Opcode::ElemDrop: need_elem(in.a); break;
+      case Opcode::ElemDrop:
+        need_elem(in.a);
+        break;
       case Opcode::TableCopy:
         need_table(in.a);
         need_table(in.b);
-        if (m_.tables[in.a].elem != m_.tables[in.b].elem) err("type mismatch in table.copy: table types differ");
+        if (m_.tables[in.a].elem != m_.tables[in.b].elem)
+          err("type mismatch in table.copy: table types differ");
         pop(ValType::I32);
         pop(ValType::I32);
         pop(ValType::I32);
@@ -438,7 +516,8 @@ class FuncValidator {
         pop(m_.tables[in.a].elem);
         pop(ValType::I32);
         break;
-      default: err(std::string("unsupported instruction ") + binary::opcode_name(in.op));
+      default:
+        err(std::string("unsupported instruction ") + binary::opcode_name(in.op));
     }
   }
 
@@ -453,10 +532,11 @@ class FuncValidator {
   const Instr* cur_ = nullptr;
 };
 
-void ModuleValidator::function(uint32_t func_index) { FuncValidator(m_, refs_, func_index).run(); }
+void ModuleValidator::function(uint32_t func_index) {
+  FuncValidator(m_, refs_, func_index).run();
+}
 
 }  // namespace
-
 
 Expected<void> validate(const Module& module) {
   try {
@@ -464,7 +544,8 @@ Expected<void> validate(const Module& module) {
     return {};
   } catch (const Invalid& e) {
     std::string msg = e.message;
-    if (msg.find("offset") == std::string::npos && e.offset) msg += " at offset " + util::hex(e.offset);
+    if (msg.find("offset") == std::string::npos && e.offset)
+      msg += " at offset " + util::hex(e.offset);
     return Error{ErrorKind::Invalid, msg};
   }
 }

@@ -17,13 +17,20 @@ Fd::~Fd() {
 
 Filetype filetype_of_mode(unsigned mode) {
   switch (mode & S_IFMT) {
-    case S_IFBLK: return Filetype::BlockDevice;
-    case S_IFCHR: return Filetype::CharacterDevice;
-    case S_IFDIR: return Filetype::Directory;
-    case S_IFREG: return Filetype::RegularFile;
-    case S_IFSOCK: return Filetype::SocketStream;
-    case S_IFLNK: return Filetype::SymbolicLink;
-    default: return Filetype::Unknown;
+    case S_IFBLK:
+      return Filetype::BlockDevice;
+    case S_IFCHR:
+      return Filetype::CharacterDevice;
+    case S_IFDIR:
+      return Filetype::Directory;
+    case S_IFREG:
+      return Filetype::RegularFile;
+    case S_IFSOCK:
+      return Filetype::SocketStream;
+    case S_IFLNK:
+      return Filetype::SymbolicLink;
+    default:
+      return Filetype::Unknown;
   }
 }
 
@@ -47,7 +54,8 @@ std::unique_ptr<Fd> stdio_fd(int host, bool is_input) {
   struct stat st;
   fd->type = fstat(host, &st) == 0 ? filetype_of_mode(st.st_mode) : Filetype::CharacterDevice;
   fd->rights_base = (is_input ? rights::kFdRead : rights::kFdWrite) | rights::kFdFdstatSetFlags |
-                    rights::kFdFilestatGet | rights::kPollFdReadwrite | rights::kFdSeek | rights::kFdTell;
+                    rights::kFdFilestatGet | rights::kPollFdReadwrite | rights::kFdSeek |
+                    rights::kFdTell;
   return fd;
 }
 
@@ -85,7 +93,8 @@ Expected<std::unique_ptr<Context>> Context::create(Config config) {
   for (const auto& p : config.preopens) {
     int h = ::open(p.host_path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (h < 0)
-      return Error{ErrorKind::Usage, "cannot preopen directory " + p.host_path + ": " + std::strerror(errno)};
+      return Error{ErrorKind::Usage,
+                   "cannot preopen directory " + p.host_path + ": " + std::strerror(errno)};
     auto fd = std::make_unique<Fd>();
     fd->host = h;
     fd->type = Filetype::Directory;
@@ -115,38 +124,41 @@ namespace {
 const char kStoreKey = 0;  // Store::context key of the WASI context
 }
 
-void Context::attach(Store& store) { store.set_context(&kStoreKey, impl_.get()); }
+void Context::attach(Store& store) {
+  store.set_context(&kStoreKey, impl_.get());
+}
 
 const HostFunctions& Context::shared_functions() {
   static const HostFunctions* fns = [] {
     auto* h = new HostFunctions;
     auto type_of = [](const char* sig) {
       FuncType t;
-      for (const char* c = sig; *c; ++c) t.params.push_back(*c == 'I' ? ValType::I64 : ValType::I32);
+      for (const char* c = sig; *c; ++c)
+        t.params.push_back(*c == 'I' ? ValType::I64 : ValType::I32);
       t.results.push_back(ValType::I32);
       return t;
     };
     using Handler = Errno (*)(Impl&, HostCall&, const GuestMemory&);
     auto add = [&](const char* name, const char* sig, Handler handler) {
-      h->add("wasi_snapshot_preview1", name, type_of(sig), [handler](HostCall& call) -> Expected<void> {
-        auto* ctx = static_cast<Impl*>(call.store().context(&kStoreKey));
-        if (!ctx) return host_error("WASI is not configured for this store");
-        GuestMemory mem(call.memory());
-        call.set_i32(0, handler(*ctx, call, mem));
-        if (ctx->pending_trap) {
-          Error e = std::move(*ctx->pending_trap);
-          ctx->pending_trap.reset();
-          return e;
-        }
-        return {};
-      });
+      h->add("wasi_snapshot_preview1", name, type_of(sig),
+             [handler](HostCall& call) -> Expected<void> {
+               auto* ctx = static_cast<Impl*>(call.store().context(&kStoreKey));
+               if (!ctx) return host_error("WASI is not configured for this store");
+               GuestMemory mem(call.memory());
+               call.set_i32(0, handler(*ctx, call, mem));
+               if (ctx->pending_trap) {
+                 Error e = std::move(*ctx->pending_trap);
+                 ctx->pending_trap.reset();
+                 return e;
+               }
+               return {};
+             });
     };
 #define WASI_FN(name, sig) add(#name, sig, &fn::name);
 #include "wasi/functions.def"
 #undef WASI_FN
-    h->add("wasi_snapshot_preview1", "proc_exit", FuncType{{ValType::I32}, {}}, [](HostCall& call) -> Expected<void> {
-      return exit_request(call.i32(0));
-    });
+    h->add("wasi_snapshot_preview1", "proc_exit", FuncType{{ValType::I32}, {}},
+           [](HostCall& call) -> Expected<void> { return exit_request(call.i32(0)); });
     return h;
   }();
   return *fns;
@@ -157,7 +169,8 @@ namespace fn {
 namespace {
 // Writes a list of strings the way args_get/environ_get define: pointers, then the
 // NUL-terminated bytes.
-Errno write_strings(const std::vector<std::string>& list, const GuestMemory& mem, uint32_t ptrs, uint32_t buf) {
+Errno write_strings(const std::vector<std::string>& list, const GuestMemory& mem, uint32_t ptrs,
+                    uint32_t buf) {
   uint64_t total = 0;
   for (const auto& s : list) total += s.size() + 1;
   if (!mem.valid(ptrs, 4ull * list.size()) || !mem.valid(buf, total)) return err::kFault;
@@ -170,35 +183,52 @@ Errno write_strings(const std::vector<std::string>& list, const GuestMemory& mem
   return err::kSuccess;
 }
 
-Errno write_sizes(const std::vector<std::string>& list, const GuestMemory& mem, uint32_t count_ptr, uint32_t size_ptr) {
+Errno write_sizes(const std::vector<std::string>& list, const GuestMemory& mem, uint32_t count_ptr,
+                  uint32_t size_ptr) {
   uint32_t total = 0;
   for (const auto& s : list) total += static_cast<uint32_t>(s.size() + 1);
-  if (!mem.store<uint32_t>(count_ptr, static_cast<uint32_t>(list.size())) || !mem.store<uint32_t>(size_ptr, total)) return err::kFault;
+  if (!mem.store<uint32_t>(count_ptr, static_cast<uint32_t>(list.size())) ||
+      !mem.store<uint32_t>(size_ptr, total))
+    return err::kFault;
   return err::kSuccess;
 }
 
 std::optional<clockid_t> host_clock(uint32_t id) {
   switch (id) {
-    case 0: return CLOCK_REALTIME;
-    case 1: return CLOCK_MONOTONIC;
-    case 2: return CLOCK_PROCESS_CPUTIME_ID;
-    case 3: return CLOCK_THREAD_CPUTIME_ID;
-    default: return std::nullopt;
+    case 0:
+      return CLOCK_REALTIME;
+    case 1:
+      return CLOCK_MONOTONIC;
+    case 2:
+      return CLOCK_PROCESS_CPUTIME_ID;
+    case 3:
+      return CLOCK_THREAD_CPUTIME_ID;
+    default:
+      return std::nullopt;
   }
 }
 }  // namespace
 
-Errno args_get(Impl& ctx, HostCall& c, const GuestMemory& mem) { return write_strings(ctx.config.args, mem, c.u32(0), c.u32(1)); }
-Errno args_sizes_get(Impl& ctx, HostCall& c, const GuestMemory& mem) { return write_sizes(ctx.config.args, mem, c.u32(0), c.u32(1)); }
-Errno environ_get(Impl& ctx, HostCall& c, const GuestMemory& mem) { return write_strings(ctx.config.env, mem, c.u32(0), c.u32(1)); }
-Errno environ_sizes_get(Impl& ctx, HostCall& c, const GuestMemory& mem) { return write_sizes(ctx.config.env, mem, c.u32(0), c.u32(1)); }
+Errno args_get(Impl& ctx, HostCall& c, const GuestMemory& mem) {
+  return write_strings(ctx.config.args, mem, c.u32(0), c.u32(1));
+}
+Errno args_sizes_get(Impl& ctx, HostCall& c, const GuestMemory& mem) {
+  return write_sizes(ctx.config.args, mem, c.u32(0), c.u32(1));
+}
+Errno environ_get(Impl& ctx, HostCall& c, const GuestMemory& mem) {
+  return write_strings(ctx.config.env, mem, c.u32(0), c.u32(1));
+}
+Errno environ_sizes_get(Impl& ctx, HostCall& c, const GuestMemory& mem) {
+  return write_sizes(ctx.config.env, mem, c.u32(0), c.u32(1));
+}
 
 Errno clock_res_get(Impl&, HostCall& c, const GuestMemory& mem) {
   auto id = host_clock(c.u32(0));
   if (!id) return err::kInval;
   timespec ts;
   if (clock_getres(*id, &ts) != 0) return from_host_errno(errno);
-  uint64_t ns = static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
+  uint64_t ns =
+      static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
   return mem.store<uint64_t>(c.u32(1), ns) ? err::kSuccess : err::kFault;
 }
 
@@ -207,7 +237,8 @@ Errno clock_time_get(Impl&, HostCall& c, const GuestMemory& mem) {
   if (!id) return err::kInval;
   timespec ts;
   if (clock_gettime(*id, &ts) != 0) return from_host_errno(errno);
-  uint64_t ns = static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
+  uint64_t ns =
+      static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
   return mem.store<uint64_t>(c.u32(2), ns) ? err::kSuccess : err::kFault;
 }
 
@@ -227,7 +258,9 @@ Errno random_get(Impl&, HostCall& c, const GuestMemory& mem) {
   return err::kSuccess;
 }
 
-Errno proc_raise(Impl&, HostCall&, const GuestMemory&) { return err::kNosys; }
+Errno proc_raise(Impl&, HostCall&, const GuestMemory&) {
+  return err::kNosys;
+}
 
 Errno sched_yield(Impl&, HostCall&, const GuestMemory&) {
   ::sched_yield();

@@ -72,7 +72,8 @@ Filetype filetype_of_mode(unsigned mode);
 // The 64-byte filestat of the interface, written at ptr; false on a bad pointer.
 bool write_filestat(const GuestMemory& mem, uint32_t ptr, const struct stat& st);
 // Guest iovec array -> host iovecs pointing into guest memory (EFAULT on bad ranges).
-Errno guest_iovecs(const GuestMemory& mem, uint32_t ptr, uint32_t count, std::vector<struct iovec>& out);
+Errno guest_iovecs(const GuestMemory& mem, uint32_t ptr, uint32_t count,
+                   std::vector<struct iovec>& out);
 // fstflags -> utimensat times; EINVAL for contradictory flags.
 Errno make_times(uint64_t atim, uint64_t mtim, uint16_t fst, struct timespec out[2]);
 

@@ -20,7 +20,9 @@ bool write_filestat(const GuestMemory& mem, uint32_t ptr, const struct stat& st)
   buf[16] = static_cast<uint8_t>(filetype_of_mode(st.st_mode));
   put64(24, st.st_nlink);
   put64(32, static_cast<uint64_t>(st.st_size));
-  auto ns = [](const timespec& t) { return static_cast<uint64_t>(t.tv_sec) * 1000000000ull + static_cast<uint64_t>(t.tv_nsec); };
+  auto ns = [](const timespec& t) {
+    return static_cast<uint64_t>(t.tv_sec) * 1000000000ull + static_cast<uint64_t>(t.tv_nsec);
+  };
   put64(40, ns(st.st_atim));
   put64(48, ns(st.st_mtim));
   put64(56, ns(st.st_ctim));
@@ -29,7 +31,8 @@ bool write_filestat(const GuestMemory& mem, uint32_t ptr, const struct stat& st)
 
 Errno make_times(uint64_t atim, uint64_t mtim, uint16_t fst, timespec out[2]) {
   using namespace fstflags;
-  if (((fst & kAtim) && (fst & kAtimNow)) || ((fst & kMtim) && (fst & kMtimNow))) return err::kInval;
+  if (((fst & kAtim) && (fst & kAtimNow)) || ((fst & kMtim) && (fst & kMtimNow)))
+    return err::kInval;
   auto one = [](uint64_t v, bool set, bool now, timespec& t) {
     if (now) {
       t.tv_sec = 0;
@@ -70,7 +73,8 @@ Errno store_size(const GuestMemory& mem, uint32_t ptr, uint64_t n) {
   return mem.store<uint32_t>(ptr, static_cast<uint32_t>(n)) ? err::kSuccess : err::kFault;
 }
 
-Errno do_read(Impl& ctx, HostCall& c, const GuestMemory& mem, std::optional<uint64_t> offset, uint32_t out_ptr) {
+Errno do_read(Impl& ctx, HostCall& c, const GuestMemory& mem, std::optional<uint64_t> offset,
+              uint32_t out_ptr) {
   Errno e;
   Fd* f = ctx.checked(c.u32(0), rights::kFdRead | (offset ? rights::kFdSeek : 0), e);
   if (!f) return e;
@@ -92,14 +96,16 @@ Errno do_read(Impl& ctx, HostCall& c, const GuestMemory& mem, std::optional<uint
   if (f->type == Filetype::Directory) return err::kIsdir;
   ssize_t n;
   do {
-    n = offset ? preadv(f->host, iov.data(), static_cast<int>(iov.size()), static_cast<off_t>(*offset))
-               : readv(f->host, iov.data(), static_cast<int>(iov.size()));
+    n = offset
+            ? preadv(f->host, iov.data(), static_cast<int>(iov.size()), static_cast<off_t>(*offset))
+            : readv(f->host, iov.data(), static_cast<int>(iov.size()));
   } while (n < 0 && errno == EINTR);
   if (n < 0) return from_host_errno(errno);
   return store_size(mem, out_ptr, static_cast<uint64_t>(n));
 }
 
-Errno do_write(Impl& ctx, HostCall& c, const GuestMemory& mem, std::optional<uint64_t> offset, uint32_t out_ptr) {
+Errno do_write(Impl& ctx, HostCall& c, const GuestMemory& mem, std::optional<uint64_t> offset,
+               uint32_t out_ptr) {
   Errno e;
   Fd* f = ctx.checked(c.u32(0), rights::kFdWrite | (offset ? rights::kFdSeek : 0), e);
   if (!f) return e;
@@ -118,7 +124,8 @@ Errno do_write(Impl& ctx, HostCall& c, const GuestMemory& mem, std::optional<uin
   if (f->kind != FdKind::Host) return err::kBadf;
   ssize_t n;
   do {
-    n = offset ? pwritev(f->host, iov.data(), static_cast<int>(iov.size()), static_cast<off_t>(*offset))
+    n = offset ? pwritev(f->host, iov.data(), static_cast<int>(iov.size()),
+                         static_cast<off_t>(*offset))
                : writev(f->host, iov.data(), static_cast<int>(iov.size()));
   } while (n < 0 && errno == EINTR);
   if (n < 0) return from_host_errno(errno);
@@ -136,10 +143,18 @@ Fd* host_fd(Impl& ctx, uint32_t fd, uint64_t need, Errno& e) {
 
 }  // namespace
 
-Errno fd_read(Impl& ctx, HostCall& c, const GuestMemory& mem) { return do_read(ctx, c, mem, std::nullopt, c.u32(3)); }
-Errno fd_pread(Impl& ctx, HostCall& c, const GuestMemory& mem) { return do_read(ctx, c, mem, c.u64(3), c.u32(4)); }
-Errno fd_write(Impl& ctx, HostCall& c, const GuestMemory& mem) { return do_write(ctx, c, mem, std::nullopt, c.u32(3)); }
-Errno fd_pwrite(Impl& ctx, HostCall& c, const GuestMemory& mem) { return do_write(ctx, c, mem, c.u64(3), c.u32(4)); }
+Errno fd_read(Impl& ctx, HostCall& c, const GuestMemory& mem) {
+  return do_read(ctx, c, mem, std::nullopt, c.u32(3));
+}
+Errno fd_pread(Impl& ctx, HostCall& c, const GuestMemory& mem) {
+  return do_read(ctx, c, mem, c.u64(3), c.u32(4));
+}
+Errno fd_write(Impl& ctx, HostCall& c, const GuestMemory& mem) {
+  return do_write(ctx, c, mem, std::nullopt, c.u32(3));
+}
+Errno fd_pwrite(Impl& ctx, HostCall& c, const GuestMemory& mem) {
+  return do_write(ctx, c, mem, c.u64(3), c.u32(4));
+}
 
 Errno fd_close(Impl& ctx, HostCall& c, const GuestMemory&) {
   uint32_t fd = c.u32(0);
@@ -257,11 +272,12 @@ Errno fd_advise(Impl& ctx, HostCall& c, const GuestMemory&) {
   Errno e;
   Fd* f = host_fd(ctx, c.u32(0), rights::kFdAdvise, e);
   if (!f) return e;
-  static constexpr int kAdvice[] = {POSIX_FADV_NORMAL, POSIX_FADV_SEQUENTIAL, POSIX_FADV_RANDOM,
-                                    POSIX_FADV_WILLNEED, POSIX_FADV_DONTNEED, POSIX_FADV_NOREUSE};
+  static constexpr int kAdvice[] = {POSIX_FADV_NORMAL,   POSIX_FADV_SEQUENTIAL, POSIX_FADV_RANDOM,
+                                    POSIX_FADV_WILLNEED, POSIX_FADV_DONTNEED,   POSIX_FADV_NOREUSE};
   uint32_t a = c.u32(3);
   if (a >= 6) return err::kInval;
-  int r = posix_fadvise(f->host, static_cast<off_t>(c.u64(1)), static_cast<off_t>(c.u64(2)), kAdvice[a]);
+  int r = posix_fadvise(f->host, static_cast<off_t>(c.u64(1)), static_cast<off_t>(c.u64(2)),
+                        kAdvice[a]);
   return from_host_errno(r);
 }
 
@@ -300,7 +316,8 @@ Errno fd_prestat_dir_name(Impl& ctx, HostCall& c, const GuestMemory& mem) {
   Fd* f = ctx.get(c.u32(0));
   if (!f || !f->is_preopen) return err::kBadf;
   if (c.u32(2) < f->preopen_name.size()) return err::kNametoolong;
-  return mem.write(c.u32(1), f->preopen_name.data(), f->preopen_name.size()) ? err::kSuccess : err::kFault;
+  return mem.write(c.u32(1), f->preopen_name.data(), f->preopen_name.size()) ? err::kSuccess
+                                                                             : err::kFault;
 }
 
 Errno fd_renumber(Impl& ctx, HostCall& c, const GuestMemory&) {
@@ -343,13 +360,26 @@ Errno fd_readdir(Impl& ctx, HostCall& c, const GuestMemory& mem) {
     uint32_t nl = static_cast<uint32_t>(namelen);
     Filetype t = Filetype::Unknown;
     switch (d->d_type) {
-      case DT_REG: t = Filetype::RegularFile; break;
-      case DT_DIR: t = Filetype::Directory; break;
-      case DT_LNK: t = Filetype::SymbolicLink; break;
-      case DT_CHR: t = Filetype::CharacterDevice; break;
-      case DT_BLK: t = Filetype::BlockDevice; break;
-      case DT_SOCK: t = Filetype::SocketStream; break;
-      default: break;
+      case DT_REG:
+        t = Filetype::RegularFile;
+        break;
+      case DT_DIR:
+        t = Filetype::Directory;
+        break;
+      case DT_LNK:
+        t = Filetype::SymbolicLink;
+        break;
+      case DT_CHR:
+        t = Filetype::CharacterDevice;
+        break;
+      case DT_BLK:
+        t = Filetype::BlockDevice;
+        break;
+      case DT_SOCK:
+        t = Filetype::SocketStream;
+        break;
+      default:
+        break;
     }
     std::memcpy(hdr, &next, 8);
     std::memcpy(hdr + 8, &ino, 8);

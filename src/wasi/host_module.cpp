@@ -27,7 +27,9 @@ class Wasi final : public HostModule {
   std::string_view name() const override { return "wasi"; }
   std::string_view description() const override { return "WASI (wasi_snapshot_preview1)"; }
   const HostFunctions& functions() const override { return wasi::Context::shared_functions(); }
-  Expected<std::shared_ptr<const Grant>> grant(const Settings&) const override { return std::shared_ptr<const Grant>(std::make_shared<WasiGrant>()); }
+  Expected<std::shared_ptr<const Grant>> grant(const Settings&) const override {
+    return std::shared_ptr<const Grant>(std::make_shared<WasiGrant>());
+  }
 };
 
 }  // namespace

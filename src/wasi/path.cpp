@@ -55,7 +55,8 @@ Errno split(const Fd& dir, const std::string& path, OwnedFd& parent, std::string
   if (path[0] == '/') return err::kNotcapable;
   size_t end = path.find_last_not_of('/');
   size_t slash = path.rfind('/', end);
-  std::string base = path.substr(slash == std::string::npos ? 0 : slash + 1, end - (slash == std::string::npos ? 0 : slash + 1) + 1);
+  std::string base = path.substr(slash == std::string::npos ? 0 : slash + 1,
+                                 end - (slash == std::string::npos ? 0 : slash + 1) + 1);
   name = path.substr(slash == std::string::npos ? 0 : slash + 1);  // keeps a trailing '/'
   if (slash == std::string::npos) {
     parent.fd = dir.host;
@@ -112,7 +113,8 @@ Errno path_open(Impl& ctx, HostCall& c, const GuestMemory& mem) {
   if ((e = read_path(mem, c.u32(2), c.u32(3), path))) return e;
   if (!mem.valid(c.u32(8), 4)) return err::kFault;
   // A new descriptor gets at most what the directory may hand down.
-  if ((base & ~dir->rights_inheriting) || (inheriting & ~dir->rights_inheriting)) return err::kNotcapable;
+  if ((base & ~dir->rights_inheriting) || (inheriting & ~dir->rights_inheriting))
+    return err::kNotcapable;
 
   bool read = base & (rights::kFdRead | rights::kFdReaddir);
   bool write = base & (rights::kFdWrite | rights::kFdAllocate | rights::kFdFilestatSetSize);
@@ -139,7 +141,8 @@ Errno path_open(Impl& ctx, HostCall& c, const GuestMemory& mem) {
   struct stat st;
   if (fstat(h, &st) != 0) return from_host_errno(errno);
   fd->type = filetype_of_mode(st.st_mode);
-  fd->rights_base = base & (fd->type == Filetype::Directory ? rights::kDir : rights::kFile | rights::kFdReaddir);
+  fd->rights_base =
+      base & (fd->type == Filetype::Directory ? rights::kDir : rights::kFile | rights::kFdReaddir);
   fd->rights_inheriting = inheriting;
   uint32_t n = ctx.insert(std::move(fd));
   mem.store<uint32_t>(c.u32(8), n);
@@ -147,15 +150,18 @@ Errno path_open(Impl& ctx, HostCall& c, const GuestMemory& mem) {
 }
 
 Errno path_create_directory(Impl& ctx, HostCall& c, const GuestMemory& mem) {
-  return at_name(ctx, c, mem, rights::kPathCreateDirectory, [](int fd, const char* name) { return mkdirat(fd, name, 0777); });
+  return at_name(ctx, c, mem, rights::kPathCreateDirectory,
+                 [](int fd, const char* name) { return mkdirat(fd, name, 0777); });
 }
 
 Errno path_remove_directory(Impl& ctx, HostCall& c, const GuestMemory& mem) {
-  return at_name(ctx, c, mem, rights::kPathRemoveDirectory, [](int fd, const char* name) { return unlinkat(fd, name, AT_REMOVEDIR); });
+  return at_name(ctx, c, mem, rights::kPathRemoveDirectory,
+                 [](int fd, const char* name) { return unlinkat(fd, name, AT_REMOVEDIR); });
 }
 
 Errno path_unlink_file(Impl& ctx, HostCall& c, const GuestMemory& mem) {
-  return at_name(ctx, c, mem, rights::kPathUnlinkFile, [](int fd, const char* name) { return unlinkat(fd, name, 0); });
+  return at_name(ctx, c, mem, rights::kPathUnlinkFile,
+                 [](int fd, const char* name) { return unlinkat(fd, name, 0); });
 }
 
 Errno path_filestat_get(Impl& ctx, HostCall& c, const GuestMemory& mem) {
@@ -188,7 +194,8 @@ Errno path_filestat_set_times(Impl& ctx, HostCall& c, const GuestMemory& mem) {
   }
   OwnedFd parent;
   if ((e = split(*dir, path, parent, name))) return e;
-  return utimensat(parent.fd, name.c_str(), ts, AT_SYMLINK_NOFOLLOW) == 0 ? err::kSuccess : from_host_errno(errno);
+  return utimensat(parent.fd, name.c_str(), ts, AT_SYMLINK_NOFOLLOW) == 0 ? err::kSuccess
+                                                                          : from_host_errno(errno);
 }
 
 Errno path_rename(Impl& ctx, HostCall& c, const GuestMemory& mem) {
@@ -203,7 +210,8 @@ Errno path_rename(Impl& ctx, HostCall& c, const GuestMemory& mem) {
   OwnedFd op, np;
   if ((e = split(*from, old_path, op, old_name))) return e;
   if ((e = split(*to, new_path, np, new_name))) return e;
-  return renameat(op.fd, old_name.c_str(), np.fd, new_name.c_str()) == 0 ? err::kSuccess : from_host_errno(errno);
+  return renameat(op.fd, old_name.c_str(), np.fd, new_name.c_str()) == 0 ? err::kSuccess
+                                                                         : from_host_errno(errno);
 }
 
 Errno path_link(Impl& ctx, HostCall& c, const GuestMemory& mem) {
@@ -224,7 +232,10 @@ Errno path_link(Impl& ctx, HostCall& c, const GuestMemory& mem) {
   OwnedFd op, np;
   if ((e = split(*from, old_path, op, old_name))) return e;
   if ((e = split(*to, new_path, np, new_name))) return e;
-  return linkat(op.fd, old_name.c_str(), np.fd, new_name.c_str(), follow ? AT_SYMLINK_FOLLOW : 0) == 0 ? err::kSuccess : from_host_errno(errno);
+  return linkat(op.fd, old_name.c_str(), np.fd, new_name.c_str(), follow ? AT_SYMLINK_FOLLOW : 0) ==
+                 0
+             ? err::kSuccess
+             : from_host_errno(errno);
 }
 
 Errno path_symlink(Impl& ctx, HostCall& c, const GuestMemory& mem) {
@@ -237,7 +248,8 @@ Errno path_symlink(Impl& ctx, HostCall& c, const GuestMemory& mem) {
   OwnedFd parent;
   if ((e = split(*dir, path, parent, name))) return e;
   // The target is only text; following it later is confined like any other path.
-  return symlinkat(target.c_str(), parent.fd, name.c_str()) == 0 ? err::kSuccess : from_host_errno(errno);
+  return symlinkat(target.c_str(), parent.fd, name.c_str()) == 0 ? err::kSuccess
+                                                                 : from_host_errno(errno);
 }
 
 Errno path_readlink(Impl& ctx, HostCall& c, const GuestMemory& mem) {

@@ -32,7 +32,8 @@ uint64_t now_ns(clockid_t id) {
 Errno poll_oneoff(Impl& ctx, HostCall& c, const GuestMemory& mem) {
   uint32_t in = c.u32(0), out = c.u32(1), nsubs = c.u32(2), nevents_ptr = c.u32(3);
   if (nsubs == 0) return err::kInval;
-  if (!mem.valid(in, 48ull * nsubs) || !mem.valid(out, 32ull * nsubs) || !mem.valid(nevents_ptr, 4)) return err::kFault;
+  if (!mem.valid(in, 48ull * nsubs) || !mem.valid(out, 32ull * nsubs) || !mem.valid(nevents_ptr, 4))
+    return err::kFault;
 
   std::vector<Event> ready;
   std::vector<pollfd> pfds;
@@ -52,7 +53,11 @@ Errno poll_oneoff(Impl& ctx, HostCall& c, const GuestMemory& mem) {
       mem.load(s + 16, id);
       mem.load(s + 24, t);
       mem.load(s + 40, flags);
-      clockid_t cid = id == 0 ? CLOCK_REALTIME : id == 1 ? CLOCK_MONOTONIC : id == 2 ? CLOCK_PROCESS_CPUTIME_ID : id == 3 ? CLOCK_THREAD_CPUTIME_ID : -1;
+      clockid_t cid = id == 0   ? CLOCK_REALTIME
+                      : id == 1 ? CLOCK_MONOTONIC
+                      : id == 2 ? CLOCK_PROCESS_CPUTIME_ID
+                      : id == 3 ? CLOCK_THREAD_CPUTIME_ID
+                                : -1;
       if (cid == -1) {
         ready.push_back({userdata, err::kInval, kEventClock, 0});
         continue;
@@ -76,7 +81,8 @@ Errno poll_oneoff(Impl& ctx, HostCall& c, const GuestMemory& mem) {
       } else if (f->kind == FdKind::OutputBuffer) {
         ready.push_back({userdata, err::kSuccess, tag, 0});
       } else {
-        pfds.push_back(pollfd{f->host, static_cast<short>(tag == kEventFdRead ? POLLIN : POLLOUT), 0});
+        pfds.push_back(
+            pollfd{f->host, static_cast<short>(tag == kEventFdRead ? POLLIN : POLLOUT), 0});
         pfd_sub.push_back(i);
       }
     } else {
@@ -112,9 +118,11 @@ Errno poll_oneoff(Impl& ctx, HostCall& c, const GuestMemory& mem) {
     mem.load(s, userdata);
     mem.load(s + 8, tag);
     Event ev{userdata, err::kSuccess, tag, 0};
-    if (pfds[k].revents & (POLLERR | POLLNVAL)) ev.error = pfds[k].revents & POLLNVAL ? err::kBadf : err::kIo;
+    if (pfds[k].revents & (POLLERR | POLLNVAL))
+      ev.error = pfds[k].revents & POLLNVAL ? err::kBadf : err::kIo;
     int avail = 0;
-    if (tag == kEventFdRead && ioctl(pfds[k].fd, FIONREAD, &avail) == 0) ev.nbytes = static_cast<uint64_t>(avail);
+    if (tag == kEventFdRead && ioctl(pfds[k].fd, FIONREAD, &avail) == 0)
+      ev.nbytes = static_cast<uint64_t>(avail);
     ready.push_back(ev);
   }
   uint64_t elapsed = now_ns(CLOCK_MONOTONIC) - start;

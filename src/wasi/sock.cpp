@@ -11,7 +11,8 @@ namespace {
 Fd* socket_fd(Impl& ctx, uint32_t fd, uint64_t need, Errno& e) {
   Fd* f = ctx.checked(fd, need, e);
   if (!f) return nullptr;
-  if (f->kind != FdKind::Host || (f->type != Filetype::SocketStream && f->type != Filetype::SocketDgram)) {
+  if (f->kind != FdKind::Host ||
+      (f->type != Filetype::SocketStream && f->type != Filetype::SocketDgram)) {
     e = err::kNotsock;
     return nullptr;
   }
@@ -30,7 +31,8 @@ Errno sock_accept(Impl& ctx, HostCall& c, const GuestMemory& mem) {
   auto fd = std::make_unique<Fd>();
   fd->host = h;
   fd->type = Filetype::SocketStream;
-  fd->rights_base = rights::kFdRead | rights::kFdWrite | rights::kPollFdReadwrite | rights::kSockShutdown | rights::kFdFdstatSetFlags | rights::kFdFilestatGet;
+  fd->rights_base = rights::kFdRead | rights::kFdWrite | rights::kPollFdReadwrite |
+                    rights::kSockShutdown | rights::kFdFdstatSetFlags | rights::kFdFilestatGet;
   mem.store<uint32_t>(c.u32(2), ctx.insert(std::move(fd)));
   return err::kSuccess;
 }

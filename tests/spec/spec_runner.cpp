@@ -40,9 +40,11 @@ bool g_verbose = false;
 Value parse_value(const json& v, bool& ok) {
   std::string type = v.at("type");
   ok = true;
-  if (type == "i32") return Value{ValType::I32, std::stoull(v.at("value").get<std::string>()) & 0xFFFFFFFFu};
+  if (type == "i32")
+    return Value{ValType::I32, std::stoull(v.at("value").get<std::string>()) & 0xFFFFFFFFu};
   if (type == "i64") return Value{ValType::I64, std::stoull(v.at("value").get<std::string>())};
-  if (type == "f32") return Value{ValType::F32, std::stoull(v.at("value").get<std::string>()) & 0xFFFFFFFFu};
+  if (type == "f32")
+    return Value{ValType::F32, std::stoull(v.at("value").get<std::string>()) & 0xFFFFFFFFu};
   if (type == "f64") return Value{ValType::F64, std::stoull(v.at("value").get<std::string>())};
   if (type == "externref" || type == "funcref") {
     ValType t = type == "externref" ? ValType::ExternRef : ValType::FuncRef;
@@ -78,7 +80,8 @@ bool match_value(const json& exp, const Value& got, std::string& why) {
   } else if (type == "f64" && s.rfind("nan:", 0) == 0) {
     uint64_t b = got.bits;
     bool is_nan = (b & 0x7FF0000000000000ull) == 0x7FF0000000000000ull && (b & 0xFFFFFFFFFFFFFull);
-    ok = s == "nan:canonical" ? (b & 0x7FFFFFFFFFFFFFFFull) == 0x7FF8000000000000ull : is_nan && (b & 0x8000000000000ull);
+    ok = s == "nan:canonical" ? (b & 0x7FFFFFFFFFFFFFFFull) == 0x7FF8000000000000ull
+                              : is_nan && (b & 0x8000000000000ull);
   } else {
     bool pok;
     Value e = parse_value(exp, pok);
@@ -95,7 +98,8 @@ class Script {
     FuncType none;
     auto print = [](HostCall&) -> Expected<void> { return {}; };
     auto fn = [&](std::string name, std::vector<ValType> params) {
-      spectest_.add("spectest", name, store_.create_host_function(FuncType{params, {}}, print, "spectest." + name));
+      spectest_.add("spectest", name,
+                    store_.create_host_function(FuncType{params, {}}, print, "spectest." + name));
     };
     fn("print", {});
     fn("print_i32", {ValType::I32});
@@ -122,7 +126,8 @@ class Script {
         counts_.passed++;
       } else if (r == 0) {
         counts_.failed++;
-        if (g_verbose || counts_.failed <= 10) std::printf("  FAIL %s:%d %s: %s\n", file_.c_str(), line_, type.c_str(), why.c_str());
+        if (g_verbose || counts_.failed <= 10)
+          std::printf("  FAIL %s:%d %s: %s\n", file_.c_str(), line_, type.c_str(), why.c_str());
       } else {
         counts_.skipped++;
       }
@@ -157,7 +162,9 @@ class Script {
     for (const auto& a : action.at("args")) {
       bool ok;
       args.push_back(parse_value(a, ok));
-      if (!ok) return Error{ErrorKind::Usage, "argument type " + a.at("type").get<std::string>() + " is not supported yet (SIMD)"};
+      if (!ok)
+        return Error{ErrorKind::Usage, "argument type " + a.at("type").get<std::string>() +
+                                           " is not supported yet (SIMD)"};
     }
     return store_.call(inst, field, args);
   }
@@ -204,7 +211,8 @@ class Script {
       }
       const auto& exp = cmd.at("expected");
       if (exp.size() != r->size()) {
-        why = "expected " + std::to_string(exp.size()) + " results, got " + std::to_string(r->size());
+        why =
+            "expected " + std::to_string(exp.size()) + " results, got " + std::to_string(r->size());
         return 0;
       }
       for (size_t i = 0; i < exp.size(); ++i)
@@ -223,12 +231,15 @@ class Script {
       if (is_text(cmd)) return -1;  // text-format tests are for text parsers
       auto m = load(cmd);
       if (m) {
-        why = "module loaded but should be " + std::string(type == "assert_invalid" ? "invalid" : "malformed") + " (" + cmd.at("text").get<std::string>() + ")";
+        why = "module loaded but should be " +
+              std::string(type == "assert_invalid" ? "invalid" : "malformed") + " (" +
+              cmd.at("text").get<std::string>() + ")";
         return 0;
       }
       ErrorKind want = type == "assert_invalid" ? ErrorKind::Invalid : ErrorKind::Malformed;
       if (m.error().kind != want) {
-        why = "wrong error kind: " + m.error().to_string() + " (expected " + cmd.at("text").get<std::string>() + ")";
+        why = "wrong error kind: " + m.error().to_string() + " (expected " +
+              cmd.at("text").get<std::string>() + ")";
         return 0;
       }
       return 1;
@@ -273,7 +284,9 @@ class Script {
 
   Imports imports() {
     Imports all = registered_;
-    for (const char* n : {"print", "print_i32", "print_i64", "print_f32", "print_f64", "print_i32_f32", "print_f64_f64", "global_i32", "global_i64", "global_f32", "global_f64", "table", "memory"})
+    for (const char* n : {"print", "print_i32", "print_i64", "print_f32", "print_f64",
+                          "print_i32_f32", "print_f64_f64", "global_i32", "global_i64",
+                          "global_f32", "global_f64", "table", "memory"})
       if (!all.find("spectest", n)) all.add("spectest", n, *spectest_.find("spectest", n));
     return all;
   }
@@ -292,7 +305,8 @@ class Script {
 Counts run_file(const fs::path& wast, const std::string& wast2json, const fs::path& tmp) {
   fs::path out = tmp / wast.stem();
   fs::create_directories(out);
-  std::string cmd = wast2json + " --enable-all '" + wast.string() + "' -o '" + (out / "script.json").string() + "' 2>&1";
+  std::string cmd = wast2json + " --enable-all '" + wast.string() + "' -o '" +
+                    (out / "script.json").string() + "' 2>&1";
   std::string log;
   if (FILE* p = popen(cmd.c_str(), "r")) {
     char buf[512];
@@ -338,7 +352,8 @@ int main(int argc, char** argv) {
     }
   }
   if (files.empty()) {
-    std::fprintf(stderr, "spec_runner: no .wast files given (is the spec test suite at the given path?)\n");
+    std::fprintf(stderr,
+                 "spec_runner: no .wast files given (is the spec test suite at the given path?)\n");
     return 2;
   }
   std::sort(files.begin(), files.end());
@@ -372,7 +387,8 @@ int main(int argc, char** argv) {
       std::printf("  CRASH %s (status %d)\n", name.c_str(), status);
       c = Counts{0, 1, 0};
     }
-    bool tolerated = std::any_of(allow_fail.begin(), allow_fail.end(), [&](const std::string& p) { return name.rfind(p, 0) == 0; });
+    bool tolerated = std::any_of(allow_fail.begin(), allow_fail.end(),
+                                 [&](const std::string& p) { return name.rfind(p, 0) == 0; });
     std::printf("%-40s %8d %8d %8d%s\n", name.c_str(), c.passed, c.failed, c.skipped,
                 c.failed && tolerated ? "  (allowed to fail: not implemented yet)" : "");
     Counts& bucket = tolerated ? allowed : required;
@@ -382,13 +398,18 @@ int main(int argc, char** argv) {
     if (!tolerated && c.failed) failing_files++;
   }
   fs::remove_all(tmp);
-  std::printf("\nskipped commands are assert_malformed/assert_invalid modules in text form (text-parser tests).\n");
+  std::printf(
+      "\nskipped commands are assert_malformed/assert_invalid modules in text form (text-parser "
+      "tests).\n");
   if (!allow_fail.empty()) {
     std::string prefixes;
     for (const auto& p : allow_fail) prefixes += " " + p;
-    std::printf("files allowed to fail (not implemented yet:%s): %d passed, %d failed, %d skipped\n", prefixes.c_str(), allowed.passed, allowed.failed, allowed.skipped);
+    std::printf(
+        "files allowed to fail (not implemented yet:%s): %d passed, %d failed, %d skipped\n",
+        prefixes.c_str(), allowed.passed, allowed.failed, allowed.skipped);
   }
   std::printf("files that must pass: %d file(s) with failures\n", failing_files);
-  std::printf("required: %d passed, %d failed, %d skipped\n", required.passed, required.failed, required.skipped);
+  std::printf("required: %d passed, %d failed, %d skipped\n", required.passed, required.failed,
+              required.skipped);
   return failing_files ? 1 : 0;
 }

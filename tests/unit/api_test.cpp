@@ -18,20 +18,28 @@ class ApiTest : public ::testing::Test {
     auto m = load_test_module("api");
     ASSERT_TRUE(m);
     Imports imports;
-    imports.add("host", "add", store_->create_host_function(FuncType{{ValType::I32, ValType::I32}, {ValType::I32}}, [this](HostCall& c) -> Expected<void> {
-      host_calls_++;
-      c.set_i32(0, c.i32(0) + c.i32(1));
-      return {};
-    }, "host.add"));
-    imports.add("host", "fail", store_->create_host_function(FuncType{}, [](HostCall&) -> Expected<void> {
-      return host_error("the host said no");
-    }, "host.fail"));
+    imports.add("host", "add",
+                store_->create_host_function(
+                    FuncType{{ValType::I32, ValType::I32}, {ValType::I32}},
+                    [this](HostCall& c) -> Expected<void> {
+                      host_calls_++;
+                      c.set_i32(0, c.i32(0) + c.i32(1));
+                      return {};
+                    },
+                    "host.add"));
+    imports.add(
+        "host", "fail",
+        store_->create_host_function(
+            FuncType{}, [](HostCall&) -> Expected<void> { return host_error("the host said no"); },
+            "host.fail"));
     auto inst = store_->instantiate(m, imports);
     ASSERT_TRUE(inst.ok()) << inst.error().to_string();
     inst_ = *inst;
   }
 
-  Expected<std::vector<Value>> call(const char* name, std::vector<Value> args) { return store_->call(inst_, name, args); }
+  Expected<std::vector<Value>> call(const char* name, std::vector<Value> args) {
+    return store_->call(inst_, name, args);
+  }
 
   std::unique_ptr<Store> store_;
   Instance* inst_ = nullptr;
@@ -184,7 +192,9 @@ TEST(Linking, UnknownImportNamesModuleFieldAndType) {
   auto inst = store.instantiate(m, Imports{});
   ASSERT_FALSE(inst.ok());
   EXPECT_EQ(inst.error().kind, ErrorKind::Link);
-  EXPECT_NE(inst.error().message.find("\"host\" \"add\" (func (i32, i32) -> (i32))"), std::string::npos) << inst.error().message;
+  EXPECT_NE(inst.error().message.find("\"host\" \"add\" (func (i32, i32) -> (i32))"),
+            std::string::npos)
+      << inst.error().message;
 }
 
 TEST(Linking, ImportTypeMustMatchExactly) {
@@ -192,11 +202,16 @@ TEST(Linking, ImportTypeMustMatchExactly) {
   ASSERT_TRUE(m);
   Store store;
   Imports imports;
-  imports.add("host", "add", store.create_host_function(FuncType{{ValType::I32}, {ValType::I32}}, [](HostCall&) -> Expected<void> { return {}; }));
-  imports.add("host", "fail", store.create_host_function(FuncType{}, [](HostCall&) -> Expected<void> { return {}; }));
+  imports.add("host", "add",
+              store.create_host_function(FuncType{{ValType::I32}, {ValType::I32}},
+                                         [](HostCall&) -> Expected<void> { return {}; }));
+  imports.add(
+      "host", "fail",
+      store.create_host_function(FuncType{}, [](HostCall&) -> Expected<void> { return {}; }));
   auto inst = store.instantiate(m, imports);
   ASSERT_FALSE(inst.ok());
-  EXPECT_NE(inst.error().message.find("incompatible import type"), std::string::npos) << inst.error().message;
+  EXPECT_NE(inst.error().message.find("incompatible import type"), std::string::npos)
+      << inst.error().message;
 }
 
 TEST(Linking, InstancesOfOneModuleAreIsolated) {

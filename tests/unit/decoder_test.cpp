@@ -125,9 +125,15 @@ TEST(Decoder, CorruptedModulesNeverCrash) {
     for (int e = 0; e < edits; ++e) {
       size_t pos = next() % b.size();
       switch (next() % 3) {
-        case 0: b[pos] = static_cast<uint8_t>(next()); break;
-        case 1: b[pos] ^= static_cast<uint8_t>(1u << (next() % 8)); break;
-        default: b.resize(std::max<size_t>(8, pos)); break;
+        case 0:
+          b[pos] = static_cast<uint8_t>(next());
+          break;
+        case 1:
+          b[pos] ^= static_cast<uint8_t>(1u << (next() % 8));
+          break;
+        default:
+          b.resize(std::max<size_t>(8, pos));
+          break;
       }
     }
     auto m = Module::from_bytes(b);

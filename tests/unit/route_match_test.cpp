@@ -67,13 +67,15 @@ TEST(RouteMatch, MissingFieldsAndTypeMismatchesDoNotMatch) {
 
 TEST(RouteMatch, UnsupportedExpressionsAreRefusedWithTheReason) {
   EXPECT_NE(refused("size(event.data) > 1").find("\"size\" is not supported"), std::string::npos);
-  EXPECT_NE(refused("event.data.kind.matches('w.*')").find("method matches() is not supported"), std::string::npos);
+  EXPECT_NE(refused("event.data.kind.matches('w.*')").find("method matches() is not supported"),
+            std::string::npos);
   EXPECT_NE(refused("event.type == \"unterminated").find("unterminated string"), std::string::npos);
   EXPECT_NE(refused("(event.type == 'a'").find("missing )"), std::string::npos);
   EXPECT_NE(refused("event.type == 'a' extra").find("unexpected"), std::string::npos);
   EXPECT_NE(refused("").find("ends early"), std::string::npos);
   EXPECT_NE(refused("has(other.x)").find("has() takes a field of event"), std::string::npos);
-  EXPECT_NE(refused("has(event.type.startsWith(\"a\"))").find("has() takes a field of event"), std::string::npos);
+  EXPECT_NE(refused("has(event.type.startsWith(\"a\"))").find("has() takes a field of event"),
+            std::string::npos);
 }
 
 }  // namespace

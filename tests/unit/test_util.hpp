@@ -17,7 +17,9 @@ inline std::vector<uint8_t> module_bytes(std::vector<uint8_t> sections) {
   return b;
 }
 
-inline std::string wat_path(const std::string& name) { return std::string(EDGECAR_TEST_WASM_DIR) + "/" + name + ".wasm"; }
+inline std::string wat_path(const std::string& name) {
+  return std::string(EDGECAR_TEST_WASM_DIR) + "/" + name + ".wasm";
+}
 
 inline std::shared_ptr<const Module> load_test_module(const std::string& name) {
   auto m = Module::from_file(wat_path(name));
@@ -29,8 +31,12 @@ inline std::shared_ptr<const Module> load_test_module(const std::string& name) {
 // (host.add returns its first argument; host.fail fails).
 inline Imports stub_api_imports(Store& store) {
   Imports imports;
-  imports.add("host", "add", store.create_host_function(FuncType{{ValType::I32, ValType::I32}, {ValType::I32}}, [](HostCall&) -> Expected<void> { return {}; }));
-  imports.add("host", "fail", store.create_host_function(FuncType{}, [](HostCall&) -> Expected<void> { return host_error("fail"); }));
+  imports.add("host", "add",
+              store.create_host_function(FuncType{{ValType::I32, ValType::I32}, {ValType::I32}},
+                                         [](HostCall&) -> Expected<void> { return {}; }));
+  imports.add("host", "fail",
+              store.create_host_function(
+                  FuncType{}, [](HostCall&) -> Expected<void> { return host_error("fail"); }));
   return imports;
 }
 

@@ -12,7 +12,8 @@ std::vector<uint8_t> section(uint8_t id, std::vector<uint8_t> content) {
 
 // One function of type `type` (encoded: 0x60 params results) with the given body
 // (locals declaration included, without the size prefix).
-std::vector<uint8_t> one_function(std::vector<uint8_t> type, std::vector<uint8_t> body, std::vector<uint8_t> extra = {}) {
+std::vector<uint8_t> one_function(std::vector<uint8_t> type, std::vector<uint8_t> body,
+                                  std::vector<uint8_t> extra = {}) {
   std::vector<uint8_t> types = {0x01};
   types.insert(types.end(), type.begin(), type.end());
   std::vector<uint8_t> code = {0x01, static_cast<uint8_t>(body.size())};
@@ -26,7 +27,9 @@ std::vector<uint8_t> one_function(std::vector<uint8_t> type, std::vector<uint8_t
   return module_bytes(out);
 }
 
-Expected<std::shared_ptr<const Module>> load(std::vector<uint8_t> b) { return Module::from_bytes(b); }
+Expected<std::shared_ptr<const Module>> load(std::vector<uint8_t> b) {
+  return Module::from_bytes(b);
+}
 
 const std::vector<uint8_t> kVoid = {0x60, 0x00, 0x00};
 const std::vector<uint8_t> kToI32 = {0x60, 0x00, 0x01, 0x7F};
@@ -89,14 +92,16 @@ TEST(Validator, MemoryOver4GiBIsInvalid) {
   auto mem = section(5, {0x01, 0x00, 0x81, 0x80, 0x04});  // min 65537 pages
   auto m = load(one_function(kVoid, {0x00, 0x0B}, mem));
   ASSERT_FALSE(m.ok());
-  EXPECT_NE(m.error().message.find("memory size must be at most 65536 pages"), std::string::npos) << m.error().message;
+  EXPECT_NE(m.error().message.find("memory size must be at most 65536 pages"), std::string::npos)
+      << m.error().message;
 }
 
 TEST(Validator, DuplicateExportIsInvalid) {
   auto exp = section(7, {0x02, 0x01, 'f', 0x00, 0x00, 0x01, 'f', 0x00, 0x00});
   auto m = load(one_function(kVoid, {0x00, 0x0B}, exp));
   ASSERT_FALSE(m.ok());
-  EXPECT_NE(m.error().message.find("duplicate export name"), std::string::npos) << m.error().message;
+  EXPECT_NE(m.error().message.find("duplicate export name"), std::string::npos)
+      << m.error().message;
 }
 
 TEST(Validator, StartFunctionMustTakeAndReturnNothing) {
@@ -110,12 +115,14 @@ TEST(Validator, UndeclaredFunctionReferenceIsInvalid) {
   // (func (result funcref) (ref.func 0)) without an export or element declaring it.
   auto m = load(one_function({0x60, 0x00, 0x01, 0x70}, {0x00, 0xD2, 0x00, 0x0B}));
   ASSERT_FALSE(m.ok());
-  EXPECT_NE(m.error().message.find("undeclared function reference"), std::string::npos) << m.error().message;
+  EXPECT_NE(m.error().message.find("undeclared function reference"), std::string::npos)
+      << m.error().message;
 }
 
 TEST(Validator, BrTableArityMismatchIsInvalid) {
   // block (result i32) block ... br_table 0 1 with arities 0 and 1.
-  auto m = load(one_function(kToI32, {0x00, 0x02, 0x7F, 0x02, 0x40, 0x41, 0x00, 0x0E, 0x01, 0x00, 0x01, 0x0B, 0x41, 0x00, 0x0B, 0x0B}));
+  auto m = load(one_function(kToI32, {0x00, 0x02, 0x7F, 0x02, 0x40, 0x41, 0x00, 0x0E, 0x01, 0x00,
+                                      0x01, 0x0B, 0x41, 0x00, 0x0B, 0x0B}));
   ASSERT_FALSE(m.ok());
   EXPECT_NE(m.error().message.find("arities"), std::string::npos) << m.error().message;
 }

@@ -96,7 +96,9 @@ Result run(const std::vector<std::string>& args, const std::string& input = "") 
   return r;
 }
 
-std::string guest(const std::string& name) { return std::string(GUEST_DIR) + "/" + name + ".wasm"; }
+std::string guest(const std::string& name) {
+  return std::string(GUEST_DIR) + "/" + name + ".wasm";
+}
 
 class TempDir {
  public:
@@ -111,10 +113,14 @@ class TempDir {
   fs::path path_;
 };
 
-std::string show(const Result& r) { return "exit=" + std::to_string(r.exit_code) + " signal=" + std::to_string(r.signal) + "\nstdout:\n" + r.out + "\nstderr:\n" + r.err; }
+std::string show(const Result& r) {
+  return "exit=" + std::to_string(r.exit_code) + " signal=" + std::to_string(r.signal) +
+         "\nstdout:\n" + r.out + "\nstderr:\n" + r.err;
+}
 
 TEST(WasiRun, ArgsEnvironmentAndExitCode) {
-  Result r = run({"run", "--env", "GREETING=hi there", "--env", "EXIT_CODE=5", guest("hello"), "x", "y z"});
+  Result r = run(
+      {"run", "--env", "GREETING=hi there", "--env", "EXIT_CODE=5", guest("hello"), "x", "y z"});
   EXPECT_EQ(r.exit_code, 5) << show(r);
   // The host's own environment (HOME) is not visible to the guest.
   EXPECT_EQ(r.out, "argc=3\nargv[1]=x\nargv[2]=y z\nGREETING=hi there\nHOME=(unset)\n") << show(r);
@@ -207,7 +213,8 @@ TEST(WasiRun, SandboxEscapesFailAndTouchNothingOutside) {
 
 TEST(WasiRun, RustGuest) {
   TempDir dir;
-  Result r = run({"run", "--dir", dir.path().string() + ":/work", "--env", "MODE=test", guest("fsrust"), "/work"});
+  Result r = run({"run", "--dir", dir.path().string() + ":/work", "--env", "MODE=test",
+                  guest("fsrust"), "/work"});
   EXPECT_EQ(r.exit_code, 2) << show(r);  // the guest exits with its argument count
   EXPECT_EQ(r.out, "written by rust\nentries: rust.txt\nMODE=test\n") << show(r);
   EXPECT_TRUE(fs::is_empty(dir.path()));
@@ -276,7 +283,9 @@ TEST(Cli, BadInputsGiveOneLineAndNoCrash) {
       {{"run", EXAMPLE_DIR "/fib.wasm"}, 2, "exports no _start"},
       {{"run", "--invoke", "nope", EXAMPLE_DIR "/fib.wasm"}, 2, "no exported function \"nope\""},
       {{"run", "--invoke", "fib", EXAMPLE_DIR "/fib.wasm", "x"}, 2, "not a valid i32"},
-      {{"run", "--dir", "/nonexistent-dir", guest("hello")}, 2, "cannot preopen directory /nonexistent-dir"},
+      {{"run", "--dir", "/nonexistent-dir", guest("hello")},
+       2,
+       "cannot preopen directory /nonexistent-dir"},
       {{"run", "--env", "NOEQUALS", guest("hello")}, 2, "KEY=VALUE"},
       {{"frobnicate"}, 2, ""},
   };
@@ -294,21 +303,22 @@ TEST(Cli, BadInputsGiveOneLineAndNoCrash) {
 TEST(Cli, UnknownImportNamesItsType) {
   TempDir dir;
   // A module importing env.missing : (i32) -> (), and exporting _start.
-  const unsigned char bytes[] = {0x00, 0x61, 0x73, 0x6D, 0x01, 0x00, 0x00, 0x00,
-                                 0x01, 0x08, 0x02, 0x60, 0x01, 0x7F, 0x00, 0x60, 0x00, 0x00,
-                                 0x02, 0x0F, 0x01, 0x03, 'e', 'n', 'v', 0x07, 'm', 'i', 's', 's', 'i', 'n', 'g', 0x00, 0x00,
-                                 0x03, 0x02, 0x01, 0x01,
-                                 0x07, 0x0A, 0x01, 0x06, '_', 's', 't', 'a', 'r', 't', 0x00, 0x01,
-                                 0x0A, 0x04, 0x01, 0x02, 0x00, 0x0B};
+  const unsigned char bytes[] = {
+      0x00, 0x61, 0x73, 0x6D, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x02, 0x60, 0x01, 0x7F, 0x00,
+      0x60, 0x00, 0x00, 0x02, 0x0F, 0x01, 0x03, 'e',  'n',  'v',  0x07, 'm',  'i',  's',  's',
+      'i',  'n',  'g',  0x00, 0x00, 0x03, 0x02, 0x01, 0x01, 0x07, 0x0A, 0x01, 0x06, '_',  's',
+      't',  'a',  'r',  't',  0x00, 0x01, 0x0A, 0x04, 0x01, 0x02, 0x00, 0x0B};
   fs::path p = dir.path() / "imp.wasm";
   std::ofstream(p, std::ios::binary).write(reinterpret_cast<const char*>(bytes), sizeof bytes);
   Result r = run({"run", p.string()});
   EXPECT_EQ(r.exit_code, 1) << show(r);
-  EXPECT_NE(r.err.find("unknown import \"env\" \"missing\" (func (i32) -> ())"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("unknown import \"env\" \"missing\" (func (i32) -> ())"), std::string::npos)
+      << r.err;
 }
 
 TEST(Cli, HelpOnEverySubcommand) {
-  for (auto args : std::vector<std::vector<std::string>>{{"--help"}, {"run", "--help"}, {"inspect", "--help"}}) {
+  for (auto args : std::vector<std::vector<std::string>>{
+           {"--help"}, {"run", "--help"}, {"inspect", "--help"}}) {
     Result r = run(args);
     EXPECT_EQ(r.exit_code, 0) << show(r);
     EXPECT_NE(r.out.find("Usage"), std::string::npos) << r.out;
@@ -318,7 +328,9 @@ TEST(Cli, HelpOnEverySubcommand) {
 TEST(Cli, InspectListsImportsAndMemories) {
   Result r = run({"inspect", guest("hello")});
   EXPECT_EQ(r.exit_code, 0) << show(r);
-  EXPECT_NE(r.out.find("wasi_snapshot_preview1.fd_write: func (i32, i32, i32, i32) -> (i32)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("wasi_snapshot_preview1.fd_write: func (i32, i32, i32, i32) -> (i32)"),
+            std::string::npos)
+      << r.out;
   EXPECT_NE(r.out.find("_start: func () -> ()"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("memory 0:"), std::string::npos) << r.out;
 }

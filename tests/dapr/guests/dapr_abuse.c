@@ -11,10 +11,11 @@
 
 int main(void) {
   char buf[8];
-  const char* far = (const char*)0xFFFFFF00u;  /* past any memory this guest has */
+  const char* far = (const char*)0xFFFFFF00u; /* past any memory this guest has */
   SHOW("state_get_far_key", dapr_raw_state_get(DAPR_S("statestore"), far, 1000));
   SHOW("state_get_len_wraps", dapr_raw_state_get(DAPR_S("statestore"), (const char*)16, -1));
-  SHOW("publish_far_data", dapr_raw_publish(DAPR_S("pubsub"), DAPR_S("t"), far, 300, DAPR_S("text/plain")));
+  SHOW("publish_far_data",
+       dapr_raw_publish(DAPR_S("pubsub"), DAPR_S("t"), far, 300, DAPR_S("text/plain")));
   SHOW("invoke_far_app", dapr_raw_invoke(far, 8, DAPR_S("m"), DAPR_S("GET"), "", 0, "", 0, "", 0));
   SHOW("status_unknown_handle", dapr_raw_response_status(12345));
   SHOW("status_negative_handle", dapr_raw_response_status(-7));

@@ -21,7 +21,10 @@
 
 static char body[1 << 20];
 
-static const char* env(const char* n) { const char* v = getenv(n); return v ? v : ""; }
+static const char* env(const char* n) {
+  const char* v = getenv(n);
+  return v ? v : "";
+}
 
 static const char* query(const char* name, char* out, size_t cap) {
   const char* q = env("QUERY_STRING");
@@ -78,10 +81,14 @@ int main(void) {
     dapr_response del_stale = dapr_state_delete(store, "probe", g1.etag, 1);
     dapr_response del = dapr_state_delete(store, "probe", g3.etag, 1);
     dapr_response g4 = dapr_state_get(store, "probe");
-    printf("{\"save\":%d,\"get\":%d,\"value\":%s,\"etag_set\":%d,\"wrong_etag\":%d,\"right_etag\":%d,\"stale_etag\":%d,"
-           "\"after\":%s,\"first_write_without_etag\":%d,\"after_first_write\":%s,\"delete_stale_etag\":%d,\"delete\":%d,\"get_deleted\":%d}\n",
-           r1.status, g1.status, g1.body ? g1.body : "null", g1.etag[0] != 0, bad.status, good.status, stale.status, g2.body ? g2.body : "null",
-           fw.status, g3.body ? g3.body : "null", del_stale.status, del.status, g4.status);
+    printf(
+        "{\"save\":%d,\"get\":%d,\"value\":%s,\"etag_set\":%d,\"wrong_etag\":%d,\"right_etag\":%d,"
+        "\"stale_etag\":%d,"
+        "\"after\":%s,\"first_write_without_etag\":%d,\"after_first_write\":%s,\"delete_stale_"
+        "etag\":%d,\"delete\":%d,\"get_deleted\":%d}\n",
+        r1.status, g1.status, g1.body ? g1.body : "null", g1.etag[0] != 0, bad.status, good.status,
+        stale.status, g2.body ? g2.body : "null", fw.status, g3.body ? g3.body : "null",
+        del_stale.status, del.status, g4.status);
     return 0;
   }
   if (strcmp(path, "/secret") == 0) {
@@ -91,7 +98,8 @@ int main(void) {
   }
   if (strcmp(path, "/publish") == 0) {
     char topic[128];
-    dapr_response r = dapr_publish("pubsub", query("topic", topic, sizeof topic), body, n, "application/json");
+    dapr_response r =
+        dapr_publish("pubsub", query("topic", topic, sizeof topic), body, n, "application/json");
     printf("{\"status\":%d,\"body\":\"%s\"}\n", r.status, r.status < 300 ? "" : "error");
     return 0;
   }
@@ -101,7 +109,10 @@ int main(void) {
     query("method", method, sizeof method);
     dapr_response r = dapr_invoke(app, method, "POST", body, n, "text/plain");
     printf("{\"status\":%d,\"len\":%d}\n", r.status, r.body_len);
-    if (r.body_len > 0) { fputs("\n", stdout); fwrite(r.body, 1, (size_t)r.body_len, stdout); }
+    if (r.body_len > 0) {
+      fputs("\n", stdout);
+      fwrite(r.body, 1, (size_t)r.body_len, stdout);
+    }
     return 0;
   }
   if (strcmp(path, "/counter") == 0) {
@@ -112,10 +123,18 @@ int main(void) {
     /* Attempts are counted per event id: the first asks for a retry. */
     const char* id = strstr(body, "\"id\":\"");
     char key[160] = "flaky-";
-    if (id) { id += 6; size_t i = strlen(key); while (*id && *id != '"' && i + 1 < sizeof key) key[i++] = *id++; key[i] = 0; }
+    if (id) {
+      id += 6;
+      size_t i = strlen(key);
+      while (*id && *id != '"' && i + 1 < sizeof key) key[i++] = *id++;
+      key[i] = 0;
+    }
     int attempt = counter_add(key);
     counter_add("flaky-deliveries");
-    if (attempt == 1) { printf("{\"status\":\"RETRY\"}\n"); return 0; }
+    if (attempt == 1) {
+      printf("{\"status\":\"RETRY\"}\n");
+      return 0;
+    }
     counter_add("flaky-accepted");
     printf("{\"status\":\"SUCCESS\"}\n");
     return 0;
@@ -148,16 +167,20 @@ int main(void) {
     dapr_response a = dapr_state_save(store, "a", "\"alpha\"", "", 0);
     dapr_response b = dapr_state_save(store, "b", "{\"beta\":2}", "", 0);
     dapr_response r = dapr_state_bulk_get(store, "[\"a\",\"b\",\"missing\"]");
-    printf("{\"saves\":[%d,%d],\"status\":%d,\"items\":%s}\n", a.status, b.status, r.status, r.body ? r.body : "null");
+    printf("{\"saves\":[%d,%d],\"status\":%d,\"items\":%s}\n", a.status, b.status, r.status,
+           r.body ? r.body : "null");
     return 0;
   }
   if (strcmp(path, "/tx") == 0) {
-    dapr_response t = dapr_state_transaction(store,
-        "{\"operations\":[{\"operation\":\"upsert\",\"request\":{\"key\":\"x\",\"value\":{\"in\":\"tx\"}}},"
-        "{\"operation\":\"delete\",\"request\":{\"key\":\"a\"}}]}");
+    dapr_response t =
+        dapr_state_transaction(store,
+                               "{\"operations\":[{\"operation\":\"upsert\",\"request\":{\"key\":"
+                               "\"x\",\"value\":{\"in\":\"tx\"}}},"
+                               "{\"operation\":\"delete\",\"request\":{\"key\":\"a\"}}]}");
     dapr_response x = dapr_state_get(store, "x");
     dapr_response a = dapr_state_get(store, "a");
-    printf("{\"status\":%d,\"x\":%s,\"a_status\":%d}\n", t.status, x.body ? x.body : "null", a.status);
+    printf("{\"status\":%d,\"x\":%s,\"a_status\":%d}\n", t.status, x.body ? x.body : "null",
+           a.status);
     return 0;
   }
   if (strcmp(path, "/binding") == 0) {

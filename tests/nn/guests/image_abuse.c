@@ -27,17 +27,27 @@ int main(void) {
   SHOW("resize_size_wraps", edgecar_image_resize_rgb8(image, n, 65536, 65536, out, 0xFFFFFFFFu));
   SHOW("resize_small_out", edgecar_image_resize_rgb8(image, n, 64, 64, out, 100));
   SHOW("resize_far_out", edgecar_image_resize_rgb8(image, n, 64, 64, (uint8_t*)far, 64 * 64 * 3));
-  SHOW("resize_f32_bad_norm", edgecar_image_resize_f32(image, n, 8, 8, 7, (float*)out, 8 * 8 * 3 * 4));
-  SHOW("resize_f32_size_wraps", edgecar_image_resize_f32(image, n, 32768, 32768, 0, (float*)out, 0xFFFFFFFFu));
+  SHOW("resize_f32_bad_norm",
+       edgecar_image_resize_f32(image, n, 8, 8, 7, (float*)out, 8 * 8 * 3 * 4));
+  SHOW("resize_f32_size_wraps",
+       edgecar_image_resize_f32(image, n, 32768, 32768, 0, (float*)out, 0xFFFFFFFFu));
   uint32_t len = 0;
-  SHOW("encode_short_pixels", edgecar_image_encode(out, 10, 64, 64, 3, EDGECAR_IMAGE_PNG, image, sizeof image, &len));
-  SHOW("encode_two_channels", edgecar_image_encode(out, 8 * 8 * 2, 8, 8, 2, EDGECAR_IMAGE_PNG, image, sizeof image, &len));
-  SHOW("encode_gif_rgb", edgecar_image_encode(out, 8 * 8 * 3, 8, 8, 3, EDGECAR_IMAGE_GIF, image, sizeof image, &len));
-  SHOW("encode_bad_format", edgecar_image_encode(out, 8 * 8 * 3, 8, 8, 3, 99, image, sizeof image, &len));
-  SHOW("encode_far_len", edgecar_image_encode(out, 8 * 8 * 3, 8, 8, 3, EDGECAR_IMAGE_PNG, image, sizeof image, (uint32_t*)far));
-  SHOW("encode_far_out", edgecar_image_encode(out, 8 * 8 * 3, 8, 8, 3, EDGECAR_IMAGE_PNG, far, 4096, &len));
-  SHOW("encode_dims_wrap", edgecar_image_encode(out, 0, 65536, 65536, 1, EDGECAR_IMAGE_PNG, image, sizeof image, &len));
-  SHOW("encode_ok", edgecar_image_encode(out, 8 * 8 * 3, 8, 8, 3, EDGECAR_IMAGE_PNG, image, sizeof image, &len));
+  SHOW("encode_short_pixels",
+       edgecar_image_encode(out, 10, 64, 64, 3, EDGECAR_IMAGE_PNG, image, sizeof image, &len));
+  SHOW("encode_two_channels",
+       edgecar_image_encode(out, 8 * 8 * 2, 8, 8, 2, EDGECAR_IMAGE_PNG, image, sizeof image, &len));
+  SHOW("encode_gif_rgb",
+       edgecar_image_encode(out, 8 * 8 * 3, 8, 8, 3, EDGECAR_IMAGE_GIF, image, sizeof image, &len));
+  SHOW("encode_bad_format",
+       edgecar_image_encode(out, 8 * 8 * 3, 8, 8, 3, 99, image, sizeof image, &len));
+  SHOW("encode_far_len", edgecar_image_encode(out, 8 * 8 * 3, 8, 8, 3, EDGECAR_IMAGE_PNG, image,
+                                              sizeof image, (uint32_t*)far));
+  SHOW("encode_far_out",
+       edgecar_image_encode(out, 8 * 8 * 3, 8, 8, 3, EDGECAR_IMAGE_PNG, far, 4096, &len));
+  SHOW("encode_dims_wrap",
+       edgecar_image_encode(out, 0, 65536, 65536, 1, EDGECAR_IMAGE_PNG, image, sizeof image, &len));
+  SHOW("encode_ok",
+       edgecar_image_encode(out, 8 * 8 * 3, 8, 8, 3, EDGECAR_IMAGE_PNG, image, sizeof image, &len));
   puts("end");
   return 0;
 }

@@ -15,27 +15,39 @@ static unsigned char out[2048];
 #define CHECK(name, call) printf("%s=%d\n", name, (int)(call))
 
 static unsigned rng = 12345;
-static unsigned next(void) { rng = rng * 1103515245u + 12345u; return rng >> 8; }
+static unsigned next(void) {
+  rng = rng * 1103515245u + 12345u;
+  return rng >> 8;
+}
 
 int main(void) {
   FILE* f = fopen("/m/model.tflite", "rb");
-  if (!f) { perror("model"); return 1; }
+  if (!f) {
+    perror("model");
+    return 1;
+  }
   size_t n = fread(model, 1, sizeof model, f);
   fclose(f);
   uint32_t g = 0, c = 0, w = 0, bad = 0;
   wasi_nn_graph_builder b = {model, (uint32_t)n};
   CHECK("load_ok", wasi_nn_load(&b, 1, WASI_NN_ENCODING_TENSORFLOWLITE, WASI_NN_TARGET_CPU, &g));
   wasi_nn_graph_builder trunc = {model, (uint32_t)n / 3};
-  CHECK("load_truncated", wasi_nn_load(&trunc, 1, WASI_NN_ENCODING_TENSORFLOWLITE, WASI_NN_TARGET_CPU, &bad));
+  CHECK("load_truncated",
+        wasi_nn_load(&trunc, 1, WASI_NN_ENCODING_TENSORFLOWLITE, WASI_NN_TARGET_CPU, &bad));
   wasi_nn_graph_builder garbage = {(const uint8_t*)"not a model at all", 18};
-  CHECK("load_garbage", wasi_nn_load(&garbage, 1, WASI_NN_ENCODING_TENSORFLOWLITE, WASI_NN_TARGET_CPU, &bad));
+  CHECK("load_garbage",
+        wasi_nn_load(&garbage, 1, WASI_NN_ENCODING_TENSORFLOWLITE, WASI_NN_TARGET_CPU, &bad));
   CHECK("load_openvino", wasi_nn_load(&b, 1, 0, WASI_NN_TARGET_CPU, &bad));
   CHECK("load_gpu", wasi_nn_load(&b, 1, WASI_NN_ENCODING_TENSORFLOWLITE, 1, &bad));
   wasi_nn_graph_builder oob = {(const uint8_t*)0xfffff000u, 0x10000};
-  CHECK("load_oob_builder", wasi_nn_load(&oob, 1, WASI_NN_ENCODING_TENSORFLOWLITE, WASI_NN_TARGET_CPU, &bad));
-  CHECK("load_oob_array", wasi_nn_load((const wasi_nn_graph_builder*)0xfffffff0u, 1, WASI_NN_ENCODING_TENSORFLOWLITE, WASI_NN_TARGET_CPU, &bad));
-  CHECK("load_zero_builders", wasi_nn_load(&b, 0, WASI_NN_ENCODING_TENSORFLOWLITE, WASI_NN_TARGET_CPU, &bad));
-  CHECK("load_oob_result", wasi_nn_load(&b, 1, WASI_NN_ENCODING_TENSORFLOWLITE, WASI_NN_TARGET_CPU, (uint32_t*)0xfffffffeu));
+  CHECK("load_oob_builder",
+        wasi_nn_load(&oob, 1, WASI_NN_ENCODING_TENSORFLOWLITE, WASI_NN_TARGET_CPU, &bad));
+  CHECK("load_oob_array", wasi_nn_load((const wasi_nn_graph_builder*)0xfffffff0u, 1,
+                                       WASI_NN_ENCODING_TENSORFLOWLITE, WASI_NN_TARGET_CPU, &bad));
+  CHECK("load_zero_builders",
+        wasi_nn_load(&b, 0, WASI_NN_ENCODING_TENSORFLOWLITE, WASI_NN_TARGET_CPU, &bad));
+  CHECK("load_oob_result", wasi_nn_load(&b, 1, WASI_NN_ENCODING_TENSORFLOWLITE, WASI_NN_TARGET_CPU,
+                                        (uint32_t*)0xfffffffeu));
   CHECK("load_by_name_unknown", wasi_nn_load_by_name("nope", 4, &bad));
   CHECK("load_by_name_oob", wasi_nn_load_by_name((const char*)0xfffffff0u, 100, &bad));
   CHECK("init_bad_graph", wasi_nn_init_execution_context(99, &c));
@@ -79,13 +91,19 @@ int main(void) {
     size_t len = n;
     if (i % 3 == 0) len = next() % n;
     int flips = i % 3 == 1 ? 16 : 64;
-    for (int k = 0; k < flips; ++k) copy[next() % (i % 3 == 1 ? 4096 : len ? len : 1)] ^= (unsigned char)(1 + next() % 255);
+    for (int k = 0; k < flips; ++k)
+      copy[next() % (i % 3 == 1 ? 4096 : len ? len : 1)] ^= (unsigned char)(1 + next() % 255);
     wasi_nn_graph_builder hb = {copy, (uint32_t)len};
     uint32_t hg;
     int e = wasi_nn_load(&hb, 1, WASI_NN_ENCODING_TENSORFLOWLITE, WASI_NN_TARGET_CPU, &hg);
-    if (e == 0) { loaded++; wasi_nn_unload(hg); }
-    else if (e == WASI_NN_INVALID_ENCODING || e == WASI_NN_UNSUPPORTED_OPERATION || e == WASI_NN_TOO_LARGE) rejected++;
-    else other++;
+    if (e == 0) {
+      loaded++;
+      wasi_nn_unload(hg);
+    } else if (e == WASI_NN_INVALID_ENCODING || e == WASI_NN_UNSUPPORTED_OPERATION ||
+               e == WASI_NN_TOO_LARGE)
+      rejected++;
+    else
+      other++;
   }
   printf("hostile_loaded=%d\nhostile_rejected=%d\nhostile_other=%d\n", loaded, rejected, other);
   return 0;

@@ -16,8 +16,9 @@ int main(void) {
   size_t at = 8 + 4 * rank;
   wasi_nn_tensor t = {head + 2, rank, (uint8_t)head[0], in + at, (uint32_t)(n - at)};
   int e;
-  if ((e = wasi_nn_load_by_name("m", 1, &g)) || (e = wasi_nn_init_execution_context(g, &c)) || (e = wasi_nn_set_input(c, 0, &t)) ||
-      (e = wasi_nn_compute(c)) || (e = wasi_nn_get_output(c, 0, out, sizeof out, &written))) {
+  if ((e = wasi_nn_load_by_name("m", 1, &g)) || (e = wasi_nn_init_execution_context(g, &c)) ||
+      (e = wasi_nn_set_input(c, 0, &t)) || (e = wasi_nn_compute(c)) ||
+      (e = wasi_nn_get_output(c, 0, out, sizeof out, &written))) {
     fprintf(stderr, "wasi-nn error %d\n", e);
     return 1;
   }

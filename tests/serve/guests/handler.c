@@ -23,7 +23,8 @@ int handle(const edgecar_request* req) {
   char agent[64];
   int32_t n = edgecar_header("x-test", agent, sizeof agent);
   char line[256];
-  snprintf(line, sizeof line, "hello from a handler: %s %s calls=%d x-test=%s (%d)\n", req->method, req->path, calls, n < 0 ? "(none)" : agent, (int)n);
+  snprintf(line, sizeof line, "hello from a handler: %s %s calls=%d x-test=%s (%d)\n", req->method,
+           req->path, calls, n < 0 ? "(none)" : agent, (int)n);
   edgecar_set_header("Content-Type", "text/plain");
   edgecar_set_header("X-Handler", "yes");
   edgecar_write_str(line);

@@ -4,6 +4,7 @@
 
 int main(void) {
   const char* q = getenv("QUERY_STRING");
-  printf("Content-Type: text/plain\n\nhello from edgecar, method=%s query=%s\n", getenv("REQUEST_METHOD"), q ? q : "");
+  printf("Content-Type: text/plain\n\nhello from edgecar, method=%s query=%s\n",
+         getenv("REQUEST_METHOD"), q ? q : "");
   return 0;
 }

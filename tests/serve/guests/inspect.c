@@ -13,7 +13,8 @@ int main(void) {
   printf("Content-Type: text/plain\n\n");
   printf("counter=%d previous=%s\n", counter, prev);
   strcpy(scratch, "dirty");
-  const char* vars[] = {"REQUEST_METHOD", "PATH_INFO", "SCRIPT_NAME", "QUERY_STRING", "CONTENT_TYPE", "CONTENT_LENGTH", "HTTP_X_TEST", "APP_SETTING"};
+  const char* vars[] = {"REQUEST_METHOD", "PATH_INFO",      "SCRIPT_NAME", "QUERY_STRING",
+                        "CONTENT_TYPE",   "CONTENT_LENGTH", "HTTP_X_TEST", "APP_SETTING"};
   for (size_t i = 0; i < sizeof vars / sizeof vars[0]; ++i) {
     const char* v = getenv(vars[i]);
     printf("%s=%s\n", vars[i], v ? v : "(unset)");

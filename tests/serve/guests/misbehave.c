@@ -10,7 +10,9 @@ int main(void) {
   if (!q || !*q) q = getenv("MISBEHAVE");
   if (!q) q = "";
   if (!strcmp(q, "trap")) __builtin_trap();
-  if (!strcmp(q, "loop")) for (volatile int i = 0;; ++i) {}
+  if (!strcmp(q, "loop"))
+    for (volatile int i = 0;; ++i) {
+    }
   if (!strcmp(q, "exit")) exit(3);
   if (!strcmp(q, "status")) {
     printf("Status: 404 Not Found\nContent-Type: text/plain\n\nmissing\n");

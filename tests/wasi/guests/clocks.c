@@ -16,7 +16,8 @@ int main(void) {
   int64_t wall = ns(CLOCK_REALTIME);
   printf("realtime after 2020: %d\n", wall > (int64_t)1577836800 * 1000000000);
   struct timespec res;
-  printf("monotonic resolution ok: %d\n", clock_getres(CLOCK_MONOTONIC, &res) == 0 && res.tv_sec == 0 && res.tv_nsec > 0);
+  printf("monotonic resolution ok: %d\n",
+         clock_getres(CLOCK_MONOTONIC, &res) == 0 && res.tv_sec == 0 && res.tv_nsec > 0);
   int64_t t0 = ns(CLOCK_MONOTONIC);
   struct timespec req = {0, 50 * 1000 * 1000};
   nanosleep(&req, NULL);

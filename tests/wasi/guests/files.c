@@ -9,15 +9,17 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define CHECK(x)                                                            \
-  do {                                                                      \
-    if (!(x)) {                                                             \
+#define CHECK(x)                                                          \
+  do {                                                                    \
+    if (!(x)) {                                                           \
       printf("FAILED %s (line %d): %s\n", #x, __LINE__, strerror(errno)); \
-      return 1;                                                             \
-    }                                                                       \
+      return 1;                                                           \
+    }                                                                     \
   } while (0)
 
-static int cmp(const void* a, const void* b) { return strcmp(*(char* const*)a, *(char* const*)b); }
+static int cmp(const void* a, const void* b) {
+  return strcmp(*(char* const*)a, *(char* const*)b);
+}
 
 int main(int argc, char** argv) {
   if (argc < 2) return 2;

@@ -5,8 +5,8 @@
 #include <wasi/api.h>
 
 // proc_raise is no longer declared by wasi-libc; import it directly.
-__attribute__((import_module("wasi_snapshot_preview1"), import_name("proc_raise")))
-uint16_t raw_proc_raise(uint8_t sig);
+__attribute__((import_module("wasi_snapshot_preview1"), import_name("proc_raise"))) uint16_t
+raw_proc_raise(uint8_t sig);
 
 static void try_open(const char* what, const char* path, __wasi_lookupflags_t follow) {
   __wasi_fd_t fd;
@@ -28,8 +28,10 @@ int main(void) {
   printf("symlink then open: %d\n", __wasi_path_symlink("/etc/passwd", 3, "new-link"));
   try_open("through new link", "new-link", __WASI_LOOKUPFLAGS_SYMLINK_FOLLOW);
   __wasi_filestat_t st;
-  printf("stat through link: %d\n", __wasi_path_filestat_get(3, __WASI_LOOKUPFLAGS_SYMLINK_FOLLOW, "etc-link/passwd", &st));
-  printf("bad pointer: %d\n", __wasi_fd_write(1, (const __wasi_ciovec_t*)0xFFFFFFF0, 1, (__wasi_size_t*)0));
+  printf("stat through link: %d\n",
+         __wasi_path_filestat_get(3, __WASI_LOOKUPFLAGS_SYMLINK_FOLLOW, "etc-link/passwd", &st));
+  printf("bad pointer: %d\n",
+         __wasi_fd_write(1, (const __wasi_ciovec_t*)0xFFFFFFF0, 1, (__wasi_size_t*)0));
   printf("bad fd: %d\n", __wasi_fd_close(1234));
   printf("raise: %d\n", raw_proc_raise(15));
   return 0;
