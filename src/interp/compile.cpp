@@ -397,17 +397,20 @@ class FunctionCompiler {
   // A conditional branch on `cond` (already popped), jumping when it is nonzero
   // (`when_true`) or zero, to `target`'s label or, for an if, to its else branch.
   void cond_jump(const Fused& f, const Val& cond, bool when_true, Ctrl& target, bool to_else) {
+    // Every branch to a loop's header is a back-edge: its handler checks for interruption
+    // (Store::interrupt), whichever form it takes (tests/unit/interrupt_test.cpp).
+    bool loop = !to_else && target.op == static_cast<uint16_t>(Opcode::Loop);
     if (f.kind == Fused::Compare) {
       int ci = when_true ? f.ci : kCmps[f.ci].negated;
       op(f.imm ? kCmps[ci].branch_imm : kCmps[ci].branch);
       cell(f.a);
       cell(f.b);
     } else if (f.kind == Fused::Eqz) {
-      op(when_true ? Op::JumpIfNot : Op::JumpIf);
+      // Jumps when the eqz operand is zero; to a loop that is a back-edge.
+      op(when_true ? (loop ? Op::JumpIfNotLoop : Op::JumpIfNot) : Op::JumpIf);
       cell(f.a);
     } else {
       uint32_t c = popped_slot(cond);
-      bool loop = !to_else && target.op == static_cast<uint16_t>(Opcode::Loop);
       op(when_true ? (loop ? Op::JumpIfLoop : Op::JumpIf) : Op::JumpIfNot);
       cell(c);
     }

@@ -128,6 +128,14 @@ L_JumpIfNot:
     pc += 3;
   }
   NEXT();
+L_JumpIfNotLoop:  // br_if to a loop fused with eqz: a back-edge like JumpIfLoop
+  if (!U32(1)) {
+    CHECK_INTERRUPT();
+    pc = pc + 2 + static_cast<int32_t>(pc[2]);
+  } else {
+    pc += 3;
+  }
+  NEXT();
 L_BrTable: {
   uint32_t i = U32(1);
   uint32_t last = pc[2];
@@ -178,8 +186,13 @@ L_ReturnN: {
     const Cell* ret = (ret_expr);                                                        \
     if (LIKELY(callee->code != nullptr)) {                                               \
       const FuncCode* fc = callee->code;                                                 \
-      if (UNLIKELY(S->depth >= max_depth || args + fc->frame_slots > stack_end))         \
+      /* call_limit is 0 while an interrupt is pending: a recursion needs no loop to */  \
+      /* run for ages, so calls notice interrupts too, at the cost of this one check */  \
+      if (UNLIKELY(S->depth >= S->call_limit.load(std::memory_order_relaxed) ||          \
+                   args + fc->frame_slots > stack_end)) {                                \
+        if (S->interrupt.load(std::memory_order_relaxed)) TRAP(Interrupted);             \
         TRAP(CallStackExhausted);                                                        \
+      }                                                                                  \
       frames[S->depth++] = Frame{ret, fp, cur};                                          \
       fp = args;                                                                         \
       std::memset(fp + fc->num_params, 0, sizeof(uint64_t) * fc->num_locals);            \

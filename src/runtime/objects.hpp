@@ -142,6 +142,9 @@ struct Store::Impl {
   uint32_t max_frames = 0;
   uint32_t depth = 0;
   std::atomic<bool> interrupt{false};
+  // The depth a wasm call may reach: max_frames, or 0 while an interrupt is pending, so
+  // the interpreter's call path notices an interrupt with the depth check it makes anyway.
+  std::atomic<uint32_t> call_limit{0};
   std::atomic<int> wake_fd{-1};        // eventfd signalled by interrupt(), created on demand
   std::optional<Error> host_error;     // set when a host function failed
   std::vector<FuncInst*> trap_frames;  // of the last trap, innermost first

@@ -26,6 +26,7 @@ thread_local StackCache t_stacks;
 Store::Impl::Impl(StoreLimits l) : limits(l) {
   stack_slots = limits.value_stack_slots;
   max_frames = limits.max_call_depth + 1;
+  call_limit = max_frames;
   mapping_bytes = stack_slots * sizeof(uint64_t) + max_frames * sizeof(Frame);
   for (size_t i = 0; i < t_stacks.free.size(); ++i) {
     if (t_stacks.free[i].second == mapping_bytes) {
@@ -104,6 +105,7 @@ const StoreLimits& Store::limits() const {
 
 void Store::interrupt() {
   impl_->interrupt.store(true, std::memory_order_relaxed);
+  impl_->call_limit.store(0, std::memory_order_relaxed);
   int fd = impl_->wake_fd.load(std::memory_order_acquire);
   if (fd >= 0) {
     uint64_t one = 1;
@@ -113,6 +115,7 @@ void Store::interrupt() {
 
 void Store::clear_interrupt() {
   impl_->interrupt.store(false, std::memory_order_relaxed);
+  impl_->call_limit.store(impl_->max_frames, std::memory_order_relaxed);
   int fd = impl_->wake_fd.load(std::memory_order_acquire);
   if (fd >= 0) {
     uint64_t n;

@@ -117,6 +117,19 @@ def test_timeout_gives_504(server):
     assert server.request("GET", "/misbehave?fine")[0] == 200
 
 
+def test_timeout_reaches_a_loop_closed_by_a_fused_branch(tmp_path):
+    """Issue 16: (loop (br_if 0 (i32.eqz x))) held a worker forever despite timeout_ms."""
+    s = Server(tmp_path, manifest(fn("/spin", "spin_eqz", "    limits: {timeout_ms: 200}\n") + fn("/hello", "hello"), extra="workers: 1\n"))
+    try:
+        t0 = time.time()
+        status, _, body = s.request("GET", "/spin", timeout=10)
+        assert status == 504 and json.loads(body)["error"] == "timeout"
+        assert time.time() - t0 < 5
+        assert s.request("GET", "/hello", timeout=5)[0] == 200  # the one worker is free again
+    finally:
+        s.stop()
+
+
 def test_exit_code_and_cgi_status(server):
     status, _, body = server.request("GET", "/misbehave?exit")
     assert status == 500 and json.loads(body)["error"] == "exit"

@@ -1,0 +1,119 @@
+// Interruption reaches every way a guest can run forever: each export of
+// tests/unit/wat/spin.wat is a backward branch in one of its lowered forms (plain,
+// conditional, fused with a comparison or eqz, from a table, carrying values) or a
+// recursion without loops, and each must end in the Interrupted trap, leaving the store
+// usable.
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <set>
+#include <thread>
+
+#include "test_util.hpp"
+
+namespace edgecar::test {
+namespace {
+
+struct Spin {
+  const char* name;
+  int32_t a, b;  // arguments that keep it running
+};
+
+const Spin kSpins[] = {
+    {"br", 1, 1},
+    {"br_if", 1, 1},
+    {"br_if_eqz", 0, 0},
+    {"br_if_eq", 1, 1},
+    {"br_if_eq_imm", 1, 1},
+    {"br_if_ne", 1, 2},
+    {"br_if_ne_imm", 1, 2},
+    {"br_if_lt_s", 1, 2},
+    {"br_if_lt_s_imm", 1, 2},
+    {"br_if_lt_u", 1, 2},
+    {"br_if_lt_u_imm", 1, 2},
+    {"br_if_gt_s", 2, 1},
+    {"br_if_gt_s_imm", 2, 1},
+    {"br_if_gt_u", 2, 1},
+    {"br_if_gt_u_imm", 2, 1},
+    {"br_if_le_s", 1, 1},
+    {"br_if_le_s_imm", 1, 1},
+    {"br_if_le_u", 1, 1},
+    {"br_if_le_u_imm", 1, 1},
+    {"br_if_ge_s", 1, 1},
+    {"br_if_ge_s_imm", 1, 1},
+    {"br_if_ge_u", 1, 1},
+    {"br_if_ge_u_imm", 1, 1},
+    {"br_table", 0, 0},
+    {"br_table_default", 5, 0},
+    {"br_out_of_if", 1, 1},
+    {"br_out_of_else", 1, 1},
+    {"br_if_nested", 1, 1},
+    {"br_if_eqz_nested", 1, 0},
+    {"br_if_carrying", 1, 1},
+    {"br_if_lt_carrying", 1, 2},
+    {"br_table_carrying", 1, 0},
+    {"recursion", 60, 0},
+    {"recursion_indirect", 60, 0},
+};
+
+class Interrupt : public ::testing::TestWithParam<Spin> {};
+
+// Runs the guest in a child process, so that a guest the interrupt does not reach fails
+// the test after a few seconds instead of hanging it. The child's exit code: 0 when the
+// call ended in the Interrupted trap, 1 when it ended otherwise, 2 on a setup failure.
+int run_and_interrupt(const Spin& spin) {
+  auto m = Module::from_file(wat_path("spin"));
+  if (!m) return 2;
+  Store store;
+  auto inst = store.instantiate(*m, Imports{});
+  if (!inst) return 2;
+  std::thread stopper([&store] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    store.interrupt();
+  });
+  Value args[] = {Value::i32(spin.a), Value::i32(spin.b)};
+  auto r = store.call(*inst, spin.name, args);
+  stopper.join();
+  if (r.ok() || r.error().trap != TrapKind::Interrupted) return 1;
+  store.clear_interrupt();
+  return 0;
+}
+
+TEST_P(Interrupt, EndsAGuestThatWouldRunForever) {
+  pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) _exit(run_and_interrupt(GetParam()));
+  int status = 0;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (waitpid(child, &status, WNOHANG) == 0) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      kill(child, SIGKILL);
+      waitpid(child, &status, 0);
+      FAIL() << GetParam().name << ": still running 5 s after the interrupt";
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  ASSERT_TRUE(WIFEXITED(status)) << GetParam().name << ": the guest's process died";
+  EXPECT_EQ(WEXITSTATUS(status), 0)
+      << GetParam().name
+      << (WEXITSTATUS(status) == 1 ? ": did not end in the Interrupted trap" : ": setup failed");
+}
+
+INSTANTIATE_TEST_SUITE_P(EveryForm, Interrupt, ::testing::ValuesIn(kSpins),
+                         [](const ::testing::TestParamInfo<Spin>& i) {
+                           return std::string(i.param.name);
+                         });
+
+// A form added to spin.wat must be listed above.
+TEST(InterruptForms, EveryExportIsTested) {
+  auto m = load_test_module("spin");
+  ASSERT_TRUE(m);
+  std::set<std::string> listed;
+  for (const Spin& s : kSpins) listed.insert(s.name);
+  for (const auto& e : m->exports()) EXPECT_TRUE(listed.count(e.name)) << e.name;
+}
+
+}  // namespace
+}  // namespace edgecar::test

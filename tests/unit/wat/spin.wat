@@ -1,0 +1,156 @@
+;; Guests that never stop on their own, one per way a backward branch can be lowered
+;; (plain, conditional, fused with each i32 comparison in register and immediate form,
+;; fused with eqz, from a table, out of an if, carrying values) and recursion without any
+;; loop. Every one must end in the Interrupted trap (tests/unit/interrupt_test.cpp).
+;; Each takes (a, b); the test passes the arguments listed after the export's name.
+(module
+  (type $t (func (param i32 i32)))
+  (table 1 funcref)
+  (elem (i32.const 0) $tree_indirect)
+  ;; args 1 1
+  (func (export "br") (param $a i32) (param $b i32)
+    (loop $l (br $l))
+  )
+  ;; args 1 1
+  (func (export "br_if") (param $a i32) (param $b i32)
+    (loop $l (br_if $l (local.get $a)))
+  )
+  ;; args 0 0
+  (func (export "br_if_eqz") (param $a i32) (param $b i32)
+    (loop $l (br_if $l (i32.eqz (local.get $a))))
+  )
+  ;; args 1 1
+  (func (export "br_if_eq") (param $a i32) (param $b i32)
+    (loop $l (br_if $l (i32.eq (local.get $a) (local.get $b))))
+  )
+  ;; args 1 1
+  (func (export "br_if_eq_imm") (param $a i32) (param $b i32)
+    (loop $l (br_if $l (i32.eq (local.get $a) (i32.const 1))))
+  )
+  ;; args 1 2
+  (func (export "br_if_ne") (param $a i32) (param $b i32)
+    (loop $l (br_if $l (i32.ne (local.get $a) (local.get $b))))
+  )
+  ;; args 1 2
+  (func (export "br_if_ne_imm") (param $a i32) (param $b i32)
+    (loop $l (br_if $l (i32.ne (local.get $a) (i32.const 2))))
+  )
+  ;; args 1 2
+  (func (export "br_if_lt_s") (param $a i32) (param $b i32)
+    (loop $l (br_if $l (i32.lt_s (local.get $a) (local.get $b))))
+  )
+  ;; args 1 2
+  (func (export "br_if_lt_s_imm") (param $a i32) (param $b i32)
+    (loop $l (br_if $l (i32.lt_s (local.get $a) (i32.const 2))))
+  )
+  ;; args 1 2
+  (func (export "br_if_lt_u") (param $a i32) (param $b i32)
+    (loop $l (br_if $l (i32.lt_u (local.get $a) (local.get $b))))
+  )
+  ;; args 1 2
+  (func (export "br_if_lt_u_imm") (param $a i32) (param $b i32)
+    (loop $l (br_if $l (i32.lt_u (local.get $a) (i32.const 2))))
+  )
+  ;; args 2 1
+  (func (export "br_if_gt_s") (param $a i32) (param $b i32)
+    (loop $l (br_if $l (i32.gt_s (local.get $a) (local.get $b))))
+  )
+  ;; args 2 1
+  (func (export "br_if_gt_s_imm") (param $a i32) (param $b i32)
+    (loop $l (br_if $l (i32.gt_s (local.get $a) (i32.const 1))))
+  )
+  ;; args 2 1
+  (func (export "br_if_gt_u") (param $a i32) (param $b i32)
+    (loop $l (br_if $l (i32.gt_u (local.get $a) (local.get $b))))
+  )
+  ;; args 2 1
+  (func (export "br_if_gt_u_imm") (param $a i32) (param $b i32)
+    (loop $l (br_if $l (i32.gt_u (local.get $a) (i32.const 1))))
+  )
+  ;; args 1 1
+  (func (export "br_if_le_s") (param $a i32) (param $b i32)
+    (loop $l (br_if $l (i32.le_s (local.get $a) (local.get $b))))
+  )
+  ;; args 1 1
+  (func (export "br_if_le_s_imm") (param $a i32) (param $b i32)
+    (loop $l (br_if $l (i32.le_s (local.get $a) (i32.const 1))))
+  )
+  ;; args 1 1
+  (func (export "br_if_le_u") (param $a i32) (param $b i32)
+    (loop $l (br_if $l (i32.le_u (local.get $a) (local.get $b))))
+  )
+  ;; args 1 1
+  (func (export "br_if_le_u_imm") (param $a i32) (param $b i32)
+    (loop $l (br_if $l (i32.le_u (local.get $a) (i32.const 1))))
+  )
+  ;; args 1 1
+  (func (export "br_if_ge_s") (param $a i32) (param $b i32)
+    (loop $l (br_if $l (i32.ge_s (local.get $a) (local.get $b))))
+  )
+  ;; args 1 1
+  (func (export "br_if_ge_s_imm") (param $a i32) (param $b i32)
+    (loop $l (br_if $l (i32.ge_s (local.get $a) (i32.const 1))))
+  )
+  ;; args 1 1
+  (func (export "br_if_ge_u") (param $a i32) (param $b i32)
+    (loop $l (br_if $l (i32.ge_u (local.get $a) (local.get $b))))
+  )
+  ;; args 1 1
+  (func (export "br_if_ge_u_imm") (param $a i32) (param $b i32)
+    (loop $l (br_if $l (i32.ge_u (local.get $a) (i32.const 1))))
+  )
+  ;; args 0 0
+  (func (export "br_table") (param $a i32) (param $b i32)
+    (loop $l (br_table $l $l (local.get $a)))
+  )
+  ;; args 5 0
+  (func (export "br_table_default") (param $a i32) (param $b i32)
+    (loop $l (br_table $l (local.get $a)))
+  )
+  ;; args 1 1
+  (func (export "br_out_of_if") (param $a i32) (param $b i32)
+    (loop $l (if (local.get $a) (then (br $l))))
+  )
+  ;; args 1 1
+  (func (export "br_out_of_else") (param $a i32) (param $b i32)
+    (loop $l (if (i32.eqz (local.get $a)) (then nop) (else (br $l))))
+  )
+  ;; args 1 1
+  (func (export "br_if_nested") (param $a i32) (param $b i32)
+    (loop $l (block (block (br_if $l (local.get $a)))))
+  )
+  ;; args 1 0
+  (func (export "br_if_eqz_nested") (param $a i32) (param $b i32)
+    (loop $l (block (br_if $l (i32.eqz (local.get $b)))))
+  )
+  ;; args 1 1
+  (func (export "br_if_carrying") (param $a i32) (param $b i32)
+    (local.get $a)
+    (loop $l (param i32) (br_if $l (local.get $a)) (drop))
+  )
+  ;; args 1 2
+  (func (export "br_if_lt_carrying") (param $a i32) (param $b i32)
+    (local.get $a)
+    (loop $l (param i32) (br_if $l (i32.lt_u (local.get $a) (local.get $b))) (drop))
+  )
+  ;; args 1 0
+  (func (export "br_table_carrying") (param $a i32) (param $b i32)
+    (local.get $a)
+    (loop $l (param i32) (br_table $l $l (local.get $b)))
+  )
+  ;; About 2^a calls and no loop at all: only calls can notice the interrupt.
+  (func $tree (param $n i32) (result i32)
+    (if (result i32) (i32.eqz (local.get $n))
+      (then (i32.const 1))
+      (else (i32.add (call $tree (i32.sub (local.get $n) (i32.const 1)))
+                     (call $tree (i32.sub (local.get $n) (i32.const 1)))))))
+  (func $tree_indirect (param $n i32) (result i32)
+    (if (result i32) (i32.eqz (local.get $n))
+      (then (i32.const 1))
+      (else (i32.add (call_indirect (param i32) (result i32) (i32.sub (local.get $n) (i32.const 1)) (i32.const 0))
+                     (call_indirect (param i32) (result i32) (i32.sub (local.get $n) (i32.const 1)) (i32.const 0))))))
+  ;; args 60 0
+  (func (export "recursion") (param $a i32) (param $b i32) (drop (call $tree (local.get $a))))
+  ;; args 60 0
+  (func (export "recursion_indirect") (param $a i32) (param $b i32) (drop (call $tree_indirect (local.get $a))))
+)
