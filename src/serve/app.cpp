@@ -1,6 +1,10 @@
 // The request pipeline of an app (app.hpp).
 #include "serve/app.hpp"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
@@ -8,6 +12,7 @@
 
 #include "http/json.hpp"
 #include "serve/dapr_app.hpp"
+#include "util/open_beneath.hpp"
 
 namespace edgecar::serve {
 
@@ -37,27 +42,74 @@ std::string mime_type(const std::string& path) {
   return "application/octet-stream";
 }
 
+// The path's %XX escapes decoded (RFC 3986 section 2.1); nullopt for a bad escape or a
+// decoded NUL, which no file name holds.
+std::optional<std::string> percent_decoded(std::string_view s) {
+  auto hex = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  std::string o;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] != '%') {
+      o += s[i];
+      continue;
+    }
+    if (i + 2 >= s.size()) return std::nullopt;
+    int hi = hex(s[i + 1]), lo = hex(s[i + 2]);
+    if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) return std::nullopt;
+    o += static_cast<char>(hi * 16 + lo);
+    i += 2;
+  }
+  return o;
+}
+
+// The whole file behind fd, if it is a regular file.
+std::optional<std::string> read_regular(int fd) {
+  struct stat st;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) return std::nullopt;
+  std::string body(static_cast<size_t>(st.st_size), '\0');
+  size_t got = 0;
+  while (got < body.size()) {
+    ssize_t n = ::read(fd, body.data() + got, body.size() - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    got += static_cast<size_t>(n);
+  }
+  body.resize(got);
+  return body;
+}
+
+// A file under one of the manifest's static directories. The path is resolved beneath
+// the directory by the kernel (openat2 RESOLVE_BENEATH, as WASI does): a "..", an
+// absolute path or a symlink leading out of it is not found, whatever the string.
 http::Response static_file(const Service& svc, const std::string& path) {
   for (const auto& s : svc.manifest.statics) {
     if (path.compare(0, s.route.size(), s.route) != 0) continue;
-    std::string rel = path.substr(s.route.size());
-    // Refuse any ".." segment; then require the resolved file to stay inside the dir.
-    if (rel.find("..") != std::string::npos) break;
-    fs::path p = fs::path(s.dir) / fs::path(rel).relative_path();
-    std::error_code ec;
-    if (fs::is_directory(p, ec)) p /= "index.html";
-    fs::path canon = fs::weakly_canonical(p, ec);
-    fs::path root = fs::weakly_canonical(s.dir, ec);
-    if (ec || canon.string().compare(0, root.string().size(), root.string()) != 0 ||
-        !fs::is_regular_file(canon, ec))
-      continue;
-    std::ifstream in(canon, std::ios::binary);
-    if (!in) continue;
-    std::ostringstream body;
-    body << in.rdbuf();
+    auto rel = percent_decoded(std::string_view(path).substr(s.route.size()));
+    if (!rel) break;
+    while (!rel->empty() && rel->front() == '/') rel->erase(0, 1);
+    int dir = ::open(s.dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (dir < 0) continue;
+    int fd = util::open_beneath(dir, rel->empty() ? "." : *rel, O_RDONLY);
+    std::string name = *rel;
+    struct stat st;
+    if (fd >= 0 && fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+      int index = util::open_beneath(fd, "index.html", O_RDONLY);
+      ::close(fd);
+      fd = index;
+      name = "index.html";
+    }
+    ::close(dir);
+    if (fd < 0) continue;
+    auto body = read_regular(fd);
+    ::close(fd);
+    if (!body) continue;
     http::Response r;
-    r.body = body.str();
-    r.headers.add("Content-Type", mime_type(canon.string()));
+    r.body = std::move(*body);
+    r.headers.add("Content-Type", mime_type(name));
     r.headers.add("Cache-Control", "no-cache");
     return r;
   }

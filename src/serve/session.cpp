@@ -10,6 +10,8 @@
 #include <limits>
 #include <optional>
 #include <sstream>
+#include <string_view>
+#include <vector>
 
 #include "http/json.hpp"
 
@@ -25,6 +27,53 @@ constexpr uint32_t kHeaderLimit = 16 * 1024;
 constexpr uint64_t kDefaultBodyLimit = 1 << 20;  // requests that reach no function
 constexpr size_t kBodyReadChunk = 64 * 1024;     // room for each read of a request body
 constexpr auto kReadTimeout = std::chrono::seconds(30);
+
+std::string lower_trimmed(std::string_view s) {
+  size_t a = s.find_first_not_of(" \t"), b = s.find_last_not_of(" \t");
+  std::string o(a == std::string_view::npos ? std::string_view() : s.substr(a, b - a + 1));
+  for (auto& c : o) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return o;
+}
+
+struct Refusal {
+  unsigned status;
+  std::string message;
+};
+
+// What makes a request's framing or target ambiguous (RFC 9112 sections 3.2, 6.1 and
+// 6.3). Such a request could be read two ways by two servers (request smuggling): it is
+// answered with an error and the connection closed, its bytes never read as a body or as
+// a next request.
+std::optional<Refusal> framing_error(const bhttp::request<bhttp::string_body>& h) {
+  auto te = h.equal_range(bhttp::field::transfer_encoding);
+  if (te.first != te.second) {
+    if (h.version() < 11) return Refusal{400, "Transfer-Encoding in an HTTP/1.0 request"};
+    if (h.count(bhttp::field::content_length))
+      return Refusal{400, "both Transfer-Encoding and Content-Length"};
+    std::vector<std::string> codings;
+    for (auto it = te.first; it != te.second; ++it) {
+      std::string_view v(it->value().data(), it->value().size());
+      for (size_t at = 0; at <= v.size();) {
+        size_t comma = v.find(',', at);
+        if (comma == std::string_view::npos) comma = v.size();
+        if (std::string c = lower_trimmed(v.substr(at, comma - at)); !c.empty())
+          codings.push_back(c);
+        at = comma + 1;
+      }
+    }
+    if (codings.empty() || codings.back() != "chunked")
+      return Refusal{400, "a Transfer-Encoding whose last coding is not chunked"};
+    if (codings.size() > 1)
+      return Refusal{501,
+                     "transfer coding \"" + codings.front() + "\" is not supported (chunked only)"};
+  }
+  if (h.version() >= 11) {
+    size_t hosts = h.count(bhttp::field::host);
+    if (hosts == 0) return Refusal{400, "an HTTP/1.1 request without Host"};
+    if (hosts > 1) return Refusal{400, "more than one Host header"};
+  }
+  return std::nullopt;
+}
 }  // namespace
 
 class Session : public std::enable_shared_from_this<Session> {
@@ -86,6 +135,7 @@ class Session : public std::enable_shared_from_this<Session> {
     path_ = target.substr(0, target.find('?'));
     svc_ = app_.current();  // this request runs on the version current now
     fn_ = svc_->route(path_);
+    if (auto bad = framing_error(req)) return refuse(bad->status, bad->message);
     uint64_t limit = body_limit();
     // A declared length is checked now; chunked bodies are checked by the parser as
     // they arrive.
@@ -97,6 +147,25 @@ class Session : public std::enable_shared_from_this<Session> {
     if (parser_->chunked() ||
         parser_->content_length().value_or(0) > buffer_.capacity() - buffer_.size())
       buffer_.reserve(buffer_.size() + kBodyReadChunk);
+    // A client that waits for 100 Continue before sending its body (curl does so above
+    // 1 MB) gets it now that the header is accepted (RFC 9110 section 10.1.1).
+    if (req.version() >= 11 &&
+        http::iequals(
+            std::string_view(req[bhttp::field::expect].data(), req[bhttp::field::expect].size()),
+            "100-continue") &&
+        !parser_->is_done()) {
+      static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+      asio::async_write(stream_, asio::buffer(kContinue.data(), kContinue.size()),
+                        [self = shared_from_this()](beast::error_code e, size_t) {
+                          if (e) return self->fail_read(e);
+                          self->read_body();
+                        });
+      return;
+    }
+    read_body();
+  }
+
+  void read_body() {
     bhttp::async_read(stream_, buffer_, *parser_,
                       beast::bind_front_handler(&Session::on_body, shared_from_this()));
   }
@@ -126,6 +195,11 @@ class Session : public std::enable_shared_from_this<Session> {
     } else if (ec == bhttp::error::partial_message) {
       return;  // the client went away mid-request
     }
+    refuse(status, msg);
+  }
+
+  // Answers a request that is not read further, and closes the connection after it.
+  void refuse(unsigned status, const std::string& msg) {
     http::Response r = http::error_response(status, "bad_request", msg);
     keep_alive_ = false;
     app_.count_unreadable(remote_, path_, status, r.body.size());
@@ -203,9 +277,26 @@ class Session : public std::enable_shared_from_this<Session> {
     if (ec || !keep_alive_) {
       beast::error_code ignored;
       stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+      if (!ec) linger();
       return;
     }
     read_header();
+  }
+
+  // After the last response, what the client still sends is read and dropped for a
+  // moment (at most kLingerBytes, kLingerTime) before the socket closes: closing with
+  // unread bytes makes the kernel reset the connection, and the client could lose the
+  // response it has not read yet (the lingering close of RFC 9112 section 9.6).
+  void linger() {
+    static constexpr size_t kLingerBytes = 256 * 1024;
+    static constexpr auto kLingerTime = std::chrono::seconds(2);
+    if (lingered_ == 0) stream_.expires_after(kLingerTime);
+    auto scratch = std::make_shared<std::array<char, 16384>>();
+    stream_.async_read_some(asio::buffer(*scratch),
+                            [self = shared_from_this(), scratch](beast::error_code e, size_t n) {
+                              self->lingered_ += n;
+                              if (!e && self->lingered_ < kLingerBytes) self->linger();
+                            });
   }
 
   std::shared_ptr<bhttp::response<bhttp::string_body>> make_response(http::Response r) {
@@ -241,6 +332,7 @@ class Session : public std::enable_shared_from_this<Session> {
   uint16_t local_port_ = 0;
   int fn_ = -1;
   bool keep_alive_ = true;
+  size_t lingered_ = 0;
 };
 
 void IdleSessions::close_all() {

@@ -1,6 +1,7 @@
 // CGI environment in, CGI response out (wagi.hpp).
 #include "serve/wagi.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <cstdlib>
 
@@ -37,13 +38,31 @@ std::vector<std::string> cgi_environment(const http::Request& req, const std::st
       "SERVER_PORT=" + std::to_string(req.server_port),
       "CONTENT_LENGTH=" + std::to_string(req.body.size()),
   };
+  // Header fields become HTTP_* variables (RFC 3875 section 4.1.18) so that no two
+  // fields can claim one variable: names with an underscore are dropped (X_Test and
+  // X-Test would both be HTTP_X_TEST; nginx and Apache drop them too), Proxy is dropped
+  // (httpoxy: many HTTP clients read HTTP_PROXY as their proxy), and repeated fields are
+  // joined into one value with the same meaning (", ", or "; " for Cookie).
+  std::vector<std::pair<std::string, std::string>> vars;
+  bool typed = false;
   for (const auto& [name, value] : req.headers) {
     if (http::iequals(name, "content-type")) {
-      env.push_back("CONTENT_TYPE=" + value);
-    } else if (!http::iequals(name, "content-length")) {
-      env.push_back(cgi_name(name) + "=" + value);
+      if (!typed) env.push_back("CONTENT_TYPE=" + value);
+      typed = true;
+      continue;
+    }
+    if (http::iequals(name, "content-length") || http::iequals(name, "proxy") ||
+        name.find('_') != std::string::npos)
+      continue;
+    std::string var = cgi_name(name);
+    auto it = std::find_if(vars.begin(), vars.end(), [&](const auto& v) { return v.first == var; });
+    if (it == vars.end()) {
+      vars.emplace_back(std::move(var), value);
+    } else {
+      it->second += (http::iequals(name, "cookie") ? "; " : ", ") + value;
     }
   }
+  for (auto& [var, value] : vars) env.push_back(var + "=" + value);
   return env;
 }
 

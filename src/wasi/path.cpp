@@ -10,26 +10,14 @@
 
 #include <climits>
 
+#include "util/open_beneath.hpp"
 #include "wasi/functions.hpp"
 
 namespace edgecar::wasi::fn {
 
 namespace {
 
-constexpr uint64_t kResolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
-
-int open_beneath(int dir, const std::string& path, uint64_t flags, uint64_t mode = 0) {
-  open_how how = {};
-  how.flags = flags | O_CLOEXEC;
-  // O_TMPFILE includes the O_DIRECTORY bit: test it whole.
-  how.mode = ((flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE) ? mode : 0;
-  how.resolve = kResolve;
-  long r;
-  do {
-    r = syscall(SYS_openat2, dir, path.c_str(), &how, sizeof how);
-  } while (r < 0 && (errno == EINTR || errno == EAGAIN));
-  return static_cast<int>(r);
-}
+using util::open_beneath;
 
 struct OwnedFd {
   int fd = -1;

@@ -245,6 +245,96 @@ def test_static_files_and_traversal(server):
     assert server.raw(b"GET /%2e%2e/secret.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").startswith(b"HTTP/1.1 404")
 
 
+def responses(raw):
+    """The status lines of the HTTP responses in raw bytes."""
+    return [line for line in raw.split(b"\r\n") if line.startswith(b"HTTP/1.")]
+
+
+@pytest.mark.parametrize("framing, status", [
+    (b"Transfer-Encoding: gzip\r\n", 400),
+    (b"Transfer-Encoding: identity\r\n", 400),
+    (b"Transfer-Encoding: chunked, identity\r\n", 400),
+    (b"Transfer-Encoding: chunked\r\nTransfer-Encoding: identity\r\n", 400),
+    (b"Transfer-Encoding: chunked\r\nContent-Length: 5\r\n", 400),
+    (b"Transfer-Encoding: gzip, chunked\r\n", 501),
+])
+def test_ambiguous_framing_is_refused_and_never_smuggles(server, framing, status):
+    """RFC 9112 section 6.3: a Transfer-Encoding whose last coding is not chunked makes the
+    body length unknowable; the bytes after the header must not be read as a second
+    request (request smuggling). One error response, then the connection closes."""
+    smuggled = b"GET /hello HTTP/1.1\r\nHost: x\r\n\r\n"
+    raw = server.raw(b"POST /echo HTTP/1.1\r\nHost: x\r\n" + framing + b"\r\n" + smuggled)
+    assert responses(raw) and responses(raw)[0].startswith(b"HTTP/1.1 %d" % status), raw[:300]
+    assert len(responses(raw)) == 1, raw
+    assert server.request("GET", "/hello")[0] == 200
+
+
+def test_http10_chunked_is_refused(server):
+    raw = server.raw(b"POST /echo HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n")
+    assert responses(raw) == [b"HTTP/1.1 400 Bad Request"], raw
+
+
+def test_host_header_is_required_once_in_http11(server):
+    assert responses(server.raw(b"GET /hello HTTP/1.1\r\nConnection: close\r\n\r\n"))[0].startswith(b"HTTP/1.1 400")
+    assert responses(server.raw(b"GET /hello HTTP/1.1\r\nHost: a\r\nHost: b\r\nConnection: close\r\n\r\n"))[0].startswith(b"HTTP/1.1 400")
+    assert responses(server.raw(b"GET /hello HTTP/1.0\r\n\r\n"))[0].startswith(b"HTTP/1.1 200")
+
+
+def test_expect_100_continue_is_answered(server):
+    """A client that waits for 100 Continue (curl, for bodies over 1 MB) gets it at once."""
+    s = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+    try:
+        s.sendall(b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n")
+        s.settimeout(0.5)  # well under curl's one-second wait
+        assert s.recv(100).startswith(b"HTTP/1.1 100 Continue\r\n\r\n")
+        s.settimeout(10)
+        s.sendall(b"hello")
+        data = b""
+        while b"hello" not in data:
+            chunk = s.recv(65536)
+            assert chunk, data
+            data += chunk
+        assert data.startswith(b"HTTP/1.1 200")
+    finally:
+        s.close()
+
+
+def test_cgi_variables_cannot_be_spoofed(server):
+    """RFC 3875 4.1.18 and httpoxy: one variable per header name, no HTTP_PROXY."""
+    raw = server.raw(b"GET /inspect/x?env HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                     b"X_Test: evil\r\nX-Test: good\r\nProxy: http://evil.example\r\n"
+                     b"X-Multi: a\r\nX-Multi: b\r\nCookie: a=1\r\nCookie: b=2\r\n\r\n")
+    env = [line[4:] for line in raw.decode().splitlines() if line.startswith("env:")]
+    assert env, raw
+    assert [v for v in env if v.startswith("HTTP_X_TEST=")] == ["HTTP_X_TEST=good"]
+    assert not [v for v in env if v.startswith("HTTP_PROXY=")]
+    assert [v for v in env if v.startswith("HTTP_X_MULTI=")] == ["HTTP_X_MULTI=a, b"]
+    assert [v for v in env if v.startswith("HTTP_COOKIE=")] == ["HTTP_COOKIE=a=1; b=2"]
+
+
+def test_static_files_do_not_follow_symlinks_out(tmp_path):
+    """A symlink in a static directory (or one a guest made in a shared directory) must not
+    serve files outside it; symlinks inside it still work."""
+    web = tmp_path / "web"
+    (web / "sub").mkdir(parents=True)
+    (web / "sub" / "page.html").write_text("inside")
+    (tmp_path / "secret.txt").write_text("do not serve")
+    os.symlink(tmp_path / "secret.txt", web / "out.txt")
+    os.symlink("../secret.txt", web / "sub" / "up.txt")
+    os.symlink("sub/page.html", web / "in.html")
+    s = Server(tmp_path, manifest(fn("/hello", "hello"), statics=f"static:\n  - route: /\n    dir: {web}\n"))
+    try:
+        assert s.request("GET", "/out.txt")[0] == 404
+        assert s.request("GET", "/sub/up.txt")[0] == 404
+        assert s.request("GET", "/sub/%2e%2e/%2e%2e/secret.txt")[0] == 404
+        status, _, body = s.request("GET", "/in.html")
+        assert status == 200 and body == b"inside"
+        status, _, body = s.request("GET", "/sub/page%2Ehtml")  # escapes are decoded
+        assert status == 200 and body == b"inside"
+    finally:
+        s.stop()
+
+
 def test_cors(server):
     status, headers, _ = server.request("OPTIONS", "/echo", headers={"Origin": "http://ui.example", "Access-Control-Request-Method": "POST"})
     assert status == 204

@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+extern char** environ;
+
 static int counter;
 static char scratch[64];
 
@@ -19,5 +21,9 @@ int main(void) {
     const char* v = getenv(vars[i]);
     printf("%s=%s\n", vars[i], v ? v : "(unset)");
   }
+  // ?env: the whole environment, one "env:NAME=VALUE" line each.
+  const char* q = getenv("QUERY_STRING");
+  if (q && strcmp(q, "env") == 0)
+    for (char** e = environ; *e; ++e) printf("env:%s\n", *e);
   return 0;
 }
