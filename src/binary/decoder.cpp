@@ -62,6 +62,9 @@ const OpInfo* lookup(uint16_t op) {
   return &kOps[i];
 }
 
+// Until the SIMD issue lands, a module that uses v128 anywhere is refused by name.
+constexpr const char* kNoSimd = "SIMD (v128) is not supported yet";
+
 bool is_valtype_byte(uint8_t b) {
   return b == 0x7F || b == 0x7E || b == 0x7D || b == 0x7C || b == 0x7B || b == 0x70 || b == 0x6F;
 }
@@ -157,6 +160,7 @@ class Decoder {
     size_t off = r.offset();
     uint8_t b = r.u8();
     if (!is_valtype_byte(b)) r.fail_at("malformed value type " + util::hex(b), off);
+    if (b == static_cast<uint8_t>(ValType::V128)) r.fail_at(kNoSimd, off);
     return static_cast<ValType>(b);
   }
 
@@ -438,7 +442,7 @@ class Decoder {
         if (sub >= kNumFC) r.fail_at("illegal opcode 0xfc " + std::to_string(sub), off);
         op = static_cast<uint16_t>(0xFC00 | sub);
       } else if (op == 0xFD) {
-        r.fail_at("illegal opcode 0xfd: SIMD instructions are not supported yet", off);
+        r.fail_at(std::string("illegal opcode 0xfd: ") + kNoSimd, off);
       }
       const OpInfo* info = lookup(op);
       if (!info) r.fail_at("illegal opcode " + util::hex(op), off);
@@ -450,9 +454,13 @@ class Decoder {
           size_t boff = r.offset();
           int64_t v = r.s33();
           if (v < 0) {
-            // One-byte forms: 0x40 (empty) is -64, value types are -1..-17.
+            // One-byte forms: 0x40 (empty) is -64, value types are -1..-17. Only a type
+            // index (v >= 0) takes the s33 encoding (spec 5.4.1): a negative value in more
+            // than one byte is malformed.
             uint8_t byte = static_cast<uint8_t>(v & 0x7F);
-            if (byte != 0x40 && !is_valtype_byte(byte)) r.fail_at("malformed block type", boff);
+            if (r.offset() - boff != 1 || (byte != 0x40 && !is_valtype_byte(byte)))
+              r.fail_at("malformed block type", boff);
+            if (byte == static_cast<uint8_t>(ValType::V128)) r.fail_at(kNoSimd, boff);
             in.imm = byte;
           } else {
             in.imm = 0x100 + static_cast<uint64_t>(v);

@@ -50,6 +50,41 @@ TEST(Decoder, OverlongLeb128IsRejected) {
   EXPECT_NE(e.message.find("integer representation too long"), std::string::npos) << e.message;
 }
 
+// One function () -> () whose body is `block <bt bytes> end end`.
+std::vector<uint8_t> block_module(std::vector<uint8_t> bt) {
+  std::vector<uint8_t> body = {0x00, 0x02};  // no locals, block
+  body.insert(body.end(), bt.begin(), bt.end());
+  body.insert(body.end(), {0x0B, 0x0B});
+  std::vector<uint8_t> code = {0x01, static_cast<uint8_t>(body.size())};
+  code.insert(code.end(), body.begin(), body.end());
+  std::vector<uint8_t> s = {0x01, 0x04,
+                            0x01, 0x60,
+                            0x00, 0x00,  // type () -> ()
+                            0x03, 0x02,
+                            0x01, 0x00,  // function 0 of type 0
+                            0x0A, static_cast<uint8_t>(code.size())};
+  s.insert(s.end(), code.begin(), code.end());
+  return module_bytes(s);
+}
+
+TEST(Decoder, BlockTypeNegativeValuesTakeOneByte) {
+  EXPECT_TRUE(Module::from_bytes(block_module({0x40})).ok());
+  // 0x40 (empty) as a two-byte s33: the same value, but only type indices take that form.
+  Error e = load_error(block_module({0xC0, 0x7F}));
+  EXPECT_EQ(e.kind, ErrorKind::Malformed);
+  EXPECT_NE(e.message.find("malformed block type"), std::string::npos) << e.message;
+}
+
+TEST(Decoder, V128IsRefusedByNameUntilSimd) {
+  // A function with one v128 local and no SIMD instruction.
+  std::vector<uint8_t> s = {0x01, 0x04, 0x01, 0x60, 0x00, 0x00, 0x03, 0x02, 0x01,
+                            0x00, 0x0A, 0x06, 0x01, 0x04, 0x01, 0x01, 0x7B, 0x0B};
+  Error e = load_error(module_bytes(s));
+  EXPECT_NE(e.message.find("SIMD (v128) is not supported"), std::string::npos) << e.message;
+  e = load_error(block_module({0x7B}));
+  EXPECT_NE(e.message.find("SIMD (v128) is not supported"), std::string::npos) << e.message;
+}
+
 TEST(Decoder, Leb128UnusedBitsMustBeZero) {
   // 5-byte u32 whose last byte sets bits above bit 31.
   Error e = load_error(module_bytes({0x01, 0x05, 0x80, 0x80, 0x80, 0x80, 0x10}));
