@@ -3,6 +3,7 @@
 // bound to the process's streams or to in-memory buffers.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -26,6 +27,11 @@ struct Config {
   std::string stdin_data;
   std::string* stdout_capture = nullptr;  // appended to when set
   std::string* stderr_capture = nullptr;
+  // Caps on the captured streams: a guest writing past stdout_limit is stopped with a
+  // trap (its output would be cut); what it writes past stderr_limit is dropped.
+  uint64_t stdout_limit = UINT64_MAX;
+  uint64_t stderr_limit = UINT64_MAX;
+  bool* stdout_overflow = nullptr;  // set to true when stdout_limit stopped the guest
 };
 
 class Context {

@@ -7,6 +7,10 @@
 
 namespace edgecar::serve {
 
+namespace {
+constexpr uint64_t kStderrKept = 64 * 1024;  // of a guest's stderr, for error messages
+}  // namespace
+
 Expected<std::shared_ptr<Function>> Function::load(const FunctionSpec& spec) {
   auto m = Module::from_file(spec.module);
   if (!m) return std::move(m).error();
@@ -53,6 +57,10 @@ Invocation Function::invoke(const http::Request& req, Deadlines& deadlines) cons
   if (spec_.abi == Abi::Wagi) cfg.stdin_data = req.body;
   cfg.stdout_capture = &out;
   cfg.stderr_capture = &err;
+  bool overflow = false;
+  cfg.stdout_limit = spec_.limits.max_response_bytes;
+  cfg.stderr_limit = kStderrKept;
+  cfg.stdout_overflow = &overflow;
   call.request_headers = &req.headers;
   StoreLimits limits;
   limits.max_memory_pages = spec_.limits.max_memory_mib * 16;
@@ -60,7 +68,8 @@ Invocation Function::invoke(const http::Request& req, Deadlines& deadlines) cons
   auto attached = granted_.attach(store, call);
   if (!attached)
     return failed(Outcome::Failed, http::error_response(500, "setup", attached.error().message));
-  HttpExchange exchange{req, {}};
+  HttpExchange exchange{
+      req, {}, spec_.limits.max_response_bytes, spec_.limits.max_response_headers};
   attach_exchange(store, exchange);
   uint64_t deadline = deadlines.arm(store, spec_.limits.timeout_ms);
   Expected<void> result;
@@ -81,7 +90,15 @@ Invocation Function::invoke(const http::Request& req, Deadlines& deadlines) cons
   deadlines.disarm(deadline);
   if (!result.ok()) {
     const Error& e = result.error();
-    if (e.trap == TrapKind::Exit && e.exit_code == 0) {
+    if (overflow || exchange.too_large) {
+      return failed(
+          Outcome::Failed,
+          http::error_response(
+              500, "response_too_large",
+              "function " + spec_.name + " wrote a response over its limits (max_response_bytes " +
+                  std::to_string(spec_.limits.max_response_bytes) + ", max_response_headers " +
+                  std::to_string(spec_.limits.max_response_headers) + "): " + e.message));
+    } else if (e.trap == TrapKind::Exit && e.exit_code == 0) {
       // proc_exit(0) is a normal end.
     } else if (e.trap == TrapKind::Interrupted) {
       return failed(Outcome::Timeout,

@@ -9,7 +9,8 @@ namespace edgecar::serve {
 
 namespace {
 
-const char kExchangeKey = 0;  // Store::context key of the request's HttpExchange
+const char kExchangeKey = 0;                   // Store::context key of the request's HttpExchange
+constexpr size_t kMaxHeaderBytes = 16 * 1024;  // one response header, name and value
 
 HttpExchange* exchange_of(HostCall& c) {
   return static_cast<HttpExchange*>(c.store().context(&kExchangeKey));
@@ -82,6 +83,13 @@ const HostFunctions& http_functions() {
           if (!name) return std::move(name).error();
           auto value = copy_in(c, c.u32(2), c.u32(3), "response_set_header");
           if (!value) return std::move(value).error();
+          if (ex.response.headers.size() >= ex.max_headers ||
+              name->size() + value->size() > kMaxHeaderBytes) {
+            ex.too_large = true;
+            return host_error("output limit: edgecar_http.response_set_header: more than " +
+                              std::to_string(ex.max_headers) + " headers, or one over " +
+                              std::to_string(kMaxHeaderBytes) + " bytes");
+          }
           if (name->empty() || name->find_first_of(":\r\n") != std::string::npos ||
               value->find_first_of("\r\n") != std::string::npos)
             return host_error("edgecar_http.response_set_header: invalid header name or value");
@@ -92,6 +100,11 @@ const HostFunctions& http_functions() {
         [](HostCall& c, HttpExchange& ex) -> Expected<void> {
           auto data = GuestMemory(c).span(c.u32(0), c.u32(1));
           if (!data) return out_of_bounds("response_write");
+          if (ex.response.body.size() + data->size() > ex.max_body) {
+            ex.too_large = true;
+            return host_error("output limit: the response body is over " +
+                              std::to_string(ex.max_body) + " bytes");
+          }
           ex.response.body.append(reinterpret_cast<const char*>(data->data()), data->size());
           return {};
         });

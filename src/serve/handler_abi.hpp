@@ -14,6 +14,9 @@ namespace edgecar::serve {
 struct HttpExchange {
   const http::Request& request;
   http::Response response;
+  uint64_t max_body = UINT64_MAX;  // the function's max_response_bytes
+  uint32_t max_headers = UINT32_MAX;
+  bool too_large = false;  // a limit stopped the guest
 };
 
 // The edgecar_http functions, created once; each call reaches the HttpExchange set on

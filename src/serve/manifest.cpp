@@ -150,7 +150,16 @@ FunctionSpec function(const YAML::Node& n, size_t i, const fs::path& base) {
       fail(n["nn_preload"], where + ".nn_preload needs host module wasi_nn in host_modules");
   }
   if (const auto& l = n["limits"]) {
-    only_keys(l, {"max_memory_mib", "timeout_ms", "max_body_bytes"}, where + ".limits");
+    only_keys(l,
+              {"max_memory_mib", "timeout_ms", "max_body_bytes", "max_response_bytes",
+               "max_response_headers"},
+              where + ".limits");
+    if (l["max_response_bytes"])
+      f.limits.max_response_bytes =
+          number<uint64_t>(l["max_response_bytes"], "max_response_bytes", 0, 1ull << 32);
+    if (l["max_response_headers"])
+      f.limits.max_response_headers =
+          number<uint32_t>(l["max_response_headers"], "max_response_headers", 0, 10'000);
     if (l["max_memory_mib"])
       f.limits.max_memory_mib = number<uint32_t>(l["max_memory_mib"], "max_memory_mib", 1, 4096);
     if (l["timeout_ms"])
@@ -172,8 +181,8 @@ Expected<Manifest> load_manifest(const std::string& path) {
     YAML::Node root = YAML::LoadFile(path);
     if (!root || root.IsNull()) throw Fail{1, "the manifest is empty"};
     only_keys(root,
-              {"app_id", "listen", "port", "workers", "cors", "functions", "static",
-               "subscriptions", "bindings", "dapr"},
+              {"app_id", "listen", "port", "workers", "write_timeout_ms", "cors", "functions",
+               "static", "subscriptions", "bindings", "dapr"},
               "the manifest");
     if (!root["app_id"]) fail(root, "app_id is required");
     m.app_id = str(root["app_id"], "app_id");
@@ -193,6 +202,9 @@ Expected<Manifest> load_manifest(const std::string& path) {
     }
     if (root["port"]) m.port = number<uint16_t>(root["port"], "port", 0, 65535);
     if (root["workers"]) m.workers = number<uint32_t>(root["workers"], "workers", 1, 1024);
+    if (root["write_timeout_ms"])
+      m.write_timeout_ms =
+          number<uint32_t>(root["write_timeout_ms"], "write_timeout_ms", 1, 3'600'000);
     if (root["cors"]) m.cors = root["cors"].as<bool>();
     if (const auto& fns = root["functions"]) {
       if (!fns.IsSequence()) fail(fns, "functions must be a list");

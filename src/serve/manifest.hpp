@@ -18,7 +18,9 @@ namespace edgecar::serve {
 struct FunctionLimits {
   uint32_t max_memory_mib = 128;
   uint32_t timeout_ms = 10'000;
-  uint64_t max_body_bytes = 16ull << 20;
+  uint64_t max_body_bytes = 16ull << 20;      // request body
+  uint64_t max_response_bytes = 64ull << 20;  // response body (a WAGI guest's stdout)
+  uint32_t max_response_headers = 100;        // headers a handler may set
 };
 
 // wagi: any WASI command, CGI-style (body on stdin, response on stdout).
@@ -55,7 +57,8 @@ struct Manifest {
   std::string app_id;
   std::string address = "0.0.0.0";
   uint16_t port = 8080;
-  uint32_t workers = 0;  // 0: one per core
+  uint32_t workers = 0;                // 0: one per core
+  uint32_t write_timeout_ms = 30'000;  // a client must take a response within this
   bool cors = true;
   std::vector<FunctionSpec> functions;
   std::vector<StaticSpec> statics;

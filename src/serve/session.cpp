@@ -170,6 +170,12 @@ class Session : public std::enable_shared_from_this<Session> {
                       beast::bind_front_handler(&Session::on_body, shared_from_this()));
   }
 
+  // A client that does not take a response within the app's write_timeout_ms is dropped:
+  // it would pin the response's memory for as long as it liked.
+  std::chrono::milliseconds write_timeout() const {
+    return std::chrono::milliseconds(app_.startup().write_timeout_ms);
+  }
+
   uint64_t body_limit() const {
     return fn_ >= 0 && svc_ ? svc_->functions[fn_]->spec().limits.max_body_bytes
                             : kDefaultBodyLimit;
@@ -265,6 +271,7 @@ class Session : public std::enable_shared_from_this<Session> {
     if (ec == asio::error::would_block || ec == asio::error::try_again) {
       auto self = shared_from_this();
       asio::post(stream_.get_executor(), [self, wire, rest] {
+        self->stream_.expires_after(self->write_timeout());
         asio::async_write(self->stream_, rest,
                           [self, wire](beast::error_code e, size_t) { self->after_write(e); });
       });
@@ -318,6 +325,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void send(http::Response r) {
     auto res = make_response(std::move(r));
     auto self = shared_from_this();
+    stream_.expires_after(write_timeout());
     bhttp::async_write(stream_, *res,
                        [self, res](beast::error_code ec, size_t) { self->after_write(ec); });
   }

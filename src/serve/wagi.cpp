@@ -115,7 +115,8 @@ http::Response parse_cgi_output(std::string out) {
           r.headers.add(name, value);
         }
       }
-      r.body = out.substr(body_at);
+      out.erase(0, body_at);  // the body stays where it is: no second copy
+      r.body = std::move(out);
       return r;
     }
   }

@@ -85,6 +85,9 @@ Expected<std::unique_ptr<Context>> Context::create(Config config) {
       fd->type = Filetype::CharacterDevice;
       fd->rights_base = rights::kFdWrite | rights::kPollFdReadwrite | rights::kFdFilestatGet;
       fd->output = capture;
+      fd->output_limit = i == 1 ? config.stdout_limit : config.stderr_limit;
+      fd->output_overflow_traps = i == 1;
+      if (i == 1) fd->overflowed = config.stdout_overflow;
       impl->fds.push_back(std::move(fd));
     } else {
       impl->fds.push_back(stdio_fd(i, false));

@@ -39,6 +39,9 @@ struct Fd {
   bool is_preopen = false;
   // Buffers.
   std::string* output = nullptr;
+  uint64_t output_limit = UINT64_MAX;
+  bool output_overflow_traps = false;  // stdout: past the limit the guest is stopped
+  bool* overflowed = nullptr;          // told when it is
   std::shared_ptr<const std::string> input;
   size_t input_pos = 0;
 

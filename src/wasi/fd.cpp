@@ -115,10 +115,22 @@ Errno do_write(Impl& ctx, HostCall& c, const GuestMemory& mem, std::optional<uin
   if (f->kind == FdKind::OutputBuffer) {
     if (offset) return err::kSpipe;
     size_t total = 0;
-    for (const auto& v : iov) {
-      f->output->append(static_cast<const char*>(v.iov_base), v.iov_len);
-      total += v.iov_len;
+    for (const auto& v : iov) total += v.iov_len;
+    if (f->output->size() + total > f->output_limit) {
+      if (f->output_overflow_traps) {
+        if (f->overflowed) *f->overflowed = true;
+        ctx.pending_trap = host_error("output limit: the guest wrote more than " +
+                                      std::to_string(f->output_limit) + " bytes to stdout");
+        return err::kFbig;
+      }
+      // Past the limit, the rest is dropped (but reported written).
+      for (const auto& v : iov) {
+        size_t room = f->output_limit - std::min<uint64_t>(f->output_limit, f->output->size());
+        f->output->append(static_cast<const char*>(v.iov_base), std::min<size_t>(room, v.iov_len));
+      }
+      return store_size(mem, out_ptr, total);
     }
+    for (const auto& v : iov) f->output->append(static_cast<const char*>(v.iov_base), v.iov_len);
     return store_size(mem, out_ptr, total);
   }
   if (f->kind != FdKind::Host) return err::kBadf;

@@ -130,6 +130,33 @@ def test_timeout_reaches_a_loop_closed_by_a_fused_branch(tmp_path):
         s.stop()
 
 
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("VmHWM:"))
+
+
+def test_output_bombs_stop_at_the_response_limits(tmp_path):
+    """Issue 16: a guest that wrote 1000 MiB to stdout was buffered whole (peak RSS ~2 GB);
+    a handler set a million headers. Each now ends at its function's limits with 500
+    response_too_large, the host's memory stays small, and the server keeps serving."""
+    limits = "    limits: {max_response_bytes: 1048576, max_response_headers: 50, max_memory_mib: 64}\n"
+    s = Server(tmp_path, manifest(fn("/misbehave", "misbehave", limits) + fn("/handler/*", "handler", limits + "    abi: handler\n")
+                                  + fn("/hello", "hello")))
+    try:
+        for path in ["/misbehave?bomb", "/handler/x?big", "/handler/x?headers"]:
+            t0 = time.time()
+            status, _, body = s.request("GET", path, timeout=30)
+            assert status == 500 and json.loads(body)["error"] == "response_too_large", (path, body[:300])
+            assert time.time() - t0 < 10, path
+        status, _, body = s.request("GET", "/misbehave?errbomb", timeout=30)  # stderr is cut, not fatal
+        assert status == 500 and json.loads(body)["error"] == "exit"
+        assert len(body) < 4096
+        assert s.request("GET", "/hello")[0] == 200
+        assert rss_kib(s.proc.pid) < 200 * 1024, rss_kib(s.proc.pid)  # peak, in KiB
+    finally:
+        s.stop()
+
+
 def test_exit_code_and_cgi_status(server):
     status, _, body = server.request("GET", "/misbehave?exit")
     assert status == 500 and json.loads(body)["error"] == "exit"
@@ -516,6 +543,30 @@ def test_rust_handler_sdk(tmp_path):
         data = bytes(range(256)) * 100
         assert s.request("POST", "/rs/echo", body=data)[2] == data
         assert s.request("POST", "/rs/empty", body=b"")[0] == 200
+    finally:
+        s.stop()
+
+
+def test_a_client_that_does_not_read_is_dropped_at_the_write_timeout(tmp_path):
+    """Issue 16: a client that never reads pinned its response's memory for as long as it
+    liked. Past write_timeout_ms its connection is closed."""
+    s = Server(tmp_path, manifest(fn("/echo", "echo", "    limits: {max_body_bytes: 16000000}\n"), extra="write_timeout_ms: 500\n"))
+    try:
+        slow = socket.socket()
+        slow.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        slow.connect(("127.0.0.1", s.port))
+        body = b"z" * 8_000_000
+        slow.sendall(b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+
+        def open_connections():
+            text = s.request("GET", "/metrics")[2].decode()
+            return int(next(line.split()[1] for line in text.splitlines() if line.startswith("edgecar_open_connections ")))
+        assert open_connections() == 2  # the slow client and this request
+        deadline = time.time() + 5
+        while open_connections() != 1 and time.time() < deadline:
+            time.sleep(0.1)
+        assert open_connections() == 1
+        slow.close()
     finally:
         s.stop()
 

@@ -1,5 +1,5 @@
 // A handler-ABI function written with sdk/c/edgecar.h: greets, echoes, reports headers,
-// and misbehaves on request (?badstatus, ?badptr, ?trap).
+// and misbehaves on request (?badstatus, ?badptr, ?trap, ?headers, ?big).
 #include <stdio.h>
 #include <string.h>
 
@@ -15,6 +15,15 @@ int handle(const edgecar_request* req) {
     return 200;
   }
   if (!strcmp(req->query, "trap")) __builtin_trap();
+  if (!strcmp(req->query, "headers")) {  // a million headers
+    for (int i = 0; i < 1000000; ++i) edgecar_set_header("X-Bomb", "1");
+    return 200;
+  }
+  if (!strcmp(req->query, "big")) {  // 1000 MiB of body, 1 MiB at a time
+    static char chunk[1 << 20];
+    for (int i = 0; i < 1000; ++i) edgecar_write(chunk, sizeof chunk);
+    return 200;
+  }
   if (!strcmp(req->path, "/handler/echo")) {
     edgecar_set_header("Content-Type", "application/octet-stream");
     edgecar_write(req->body, req->body_len);

@@ -1,4 +1,5 @@
-// Fails on request (?trap, ?loop, ?exit, ?status, ?sleep, ?mem) to exercise the limits;
+// Fails on request (?trap, ?loop, ?exit, ?status, ?sleep, ?mem, ?bomb, ?errbomb) to
+// exercise the limits;
 // without a query, the environment variable MISBEHAVE says how (for pub/sub deliveries).
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,15 @@ int main(void) {
     for (volatile int i = 0;; ++i) {
     }
   if (!strcmp(q, "exit")) exit(3);
+  if (!strcmp(q, "bomb") || !strcmp(q, "errbomb")) {  // 1000 MiB to stdout or stderr
+    static char chunk[1 << 20];
+    memset(chunk, 'x', sizeof chunk);
+    FILE* f = !strcmp(q, "bomb") ? stdout : stderr;
+    if (f == stdout) printf("Content-Type: text/plain\n\n");
+    for (int i = 0; i < 1000; ++i) fwrite(chunk, 1, sizeof chunk, f);
+    if (f == stderr) exit(3);
+    return 0;
+  }
   if (!strcmp(q, "status")) {
     printf("Status: 404 Not Found\nContent-Type: text/plain\n\nmissing\n");
     return 0;
