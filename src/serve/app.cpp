@@ -124,7 +124,8 @@ App::App(std::shared_ptr<const Service> service, unsigned workers, AccessLog& lo
       startup_(service->manifest),
       workers_(workers),
       log_(log),
-      api_token_(std::move(api_token)) {
+      api_token_(std::move(api_token)),
+      max_queued_(service->manifest.max_queued) {
   for (const auto& f : service->functions) metrics_.of(f->spec().name);
 }
 
@@ -150,14 +151,26 @@ http::Response App::answer(const Service& svc, int fn, const http::Request& req,
     r.headers.add("Access-Control-Max-Age", "600");
     return r;
   }
-  if (req.path == "/healthz") {
-    return http::json_response(draining ? 503 : 200, {{"status", draining ? "draining" : "ok"}});
+  // Liveness (/healthz: 503 only while draining) and readiness (/readyz: 503 also while
+  // the worker queue is full), both with the queue's state, for daprd's app health checks
+  // and Kubernetes probes.
+  if (req.path == "/healthz" || req.path == "/readyz") {
+    bool ok = req.path == "/healthz" ? !draining.load() : ready();
+    const char* status = draining ? "draining" : !ready() ? "saturated" : "ok";
+    return http::json_response(ok ? 200 : 503, {{"status", status},
+                                                {"queued", queued_.load()},
+                                                {"max_queued", max_queued_},
+                                                {"workers", startup_.workers}});
   }
   if (auto r = dapr_endpoint(svc, fn, req)) return std::move(*r);
   if (req.path == "/metrics" && fn < 0) {
     http::Response r;
     r.headers.add("Content-Type", "text/plain; version=0.0.4");
-    r.body = metrics_.prometheus();
+    r.body = metrics_.prometheus() +
+             "# HELP edgecar_queued_requests Requests waiting for a worker.\n# TYPE "
+             "edgecar_queued_requests gauge\n"
+             "edgecar_queued_requests " +
+             std::to_string(queued_.load()) + "\n";
     return r;
   }
   if (fn < 0) return static_file(svc, req.path);
@@ -199,6 +212,33 @@ http::Response App::dispatch(const http::Request& req, Origin origin) {
   auto start = std::chrono::steady_clock::now();
   auto svc = current();
   return dispatch(*svc, svc->route(req.path), req, origin, start);
+}
+
+std::optional<http::Response> App::admit(const Service& svc, int fn, const http::Request& req,
+                                         std::chrono::steady_clock::time_point start) {
+  if (queued_.fetch_add(1) < max_queued_) return std::nullopt;
+  queued_--;
+  const std::string& name = svc.functions[fn]->spec().name;
+  http::Response r =
+      http::error_response(503, "overloaded",
+                           "app " + svc.manifest.app_id + " has " + std::to_string(max_queued_) +
+                               " requests waiting for a worker (max_queued)");
+  r.headers.add("Retry-After", "1");
+  Metrics& m = metrics_.of(name);
+  m.rejected++;
+  m.count(r.status);
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  log_.request(req.remote_addr, req.method, req.target(), r.status, secs * 1000, r.body.size(),
+               name);
+  return r;
+}
+
+void App::count_abandoned(const Service& svc, int fn, const http::Request& req,
+                          std::chrono::steady_clock::time_point start) {
+  const std::string& name = svc.functions[fn]->spec().name;
+  metrics_.of(name).abandoned++;
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  log_.request(req.remote_addr, req.method, req.target(), 499, secs * 1000, 0, name);
 }
 
 void App::count_unreadable(const std::string& remote, const std::string& path, unsigned status,

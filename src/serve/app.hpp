@@ -8,6 +8,7 @@
 #include <atomic>
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "dapr/apps.hpp"
@@ -40,6 +41,19 @@ class App {
   // The same for the current version, routed here (embedded Dapr's way in).
   http::Response dispatch(const http::Request& req, Origin origin);
 
+  // Admission to the worker queue of a request for function `fn`: nullopt when it may
+  // wait for a worker (then call leave_queue() when one takes it), else the 503 it gets
+  // (counted and logged), with Retry-After, when max_queued requests already wait.
+  std::optional<http::Response> admit(const Service& svc, int fn, const http::Request& req,
+                                      std::chrono::steady_clock::time_point start);
+  void leave_queue() { queued_--; }
+  // A queued request whose client went away before a worker took it: not run, logged
+  // with status 499 (nginx's "client closed request").
+  void count_abandoned(const Service& svc, int fn, const http::Request& req,
+                       std::chrono::steady_clock::time_point start);
+  // Whether the app takes more work: not draining and its queue not full (/readyz).
+  bool ready() const { return !draining && queued_ < max_queued_; }
+
   // A request that could not be read (malformed, too large): counted and logged.
   void count_unreadable(const std::string& remote, const std::string& path, unsigned status,
                         size_t bytes);
@@ -60,6 +74,8 @@ class App {
   boost::asio::thread_pool workers_;
   AccessLog& log_;
   std::string api_token_;  // APP_API_TOKEN: required as dapr-api-token on every call
+  const uint32_t max_queued_;
+  std::atomic<uint32_t> queued_{0};  // admitted, not yet taken by a worker
 };
 
 }  // namespace edgecar::serve

@@ -59,6 +59,7 @@ struct Manifest {
   uint16_t port = 8080;
   uint32_t workers = 0;                // 0: one per core
   uint32_t write_timeout_ms = 30'000;  // a client must take a response within this
+  uint32_t max_queued = 64;            // requests waiting for a worker; more get 503
   bool cors = true;
   std::vector<FunctionSpec> functions;
   std::vector<StaticSpec> statics;

@@ -53,6 +53,16 @@ std::string AppMetrics::prometheus() const {
   each([&](const std::string& n, const Metrics& m) {
     o << "edgecar_timeouts_total{function=\"" << n << "\"} " << m.timeouts << "\n";
   });
+  family("edgecar_rejected_total", "counter",
+         "Requests refused with 503 because the worker queue was full.");
+  each([&](const std::string& n, const Metrics& m) {
+    o << "edgecar_rejected_total{function=\"" << n << "\"} " << m.rejected << "\n";
+  });
+  family("edgecar_abandoned_total", "counter",
+         "Queued requests not run because their client went away.");
+  each([&](const std::string& n, const Metrics& m) {
+    o << "edgecar_abandoned_total{function=\"" << n << "\"} " << m.abandoned << "\n";
+  });
   family("edgecar_instances_in_use", "gauge", "Instances running a request now.");
   each([&](const std::string& n, const Metrics& m) {
     o << "edgecar_instances_in_use{function=\"" << n << "\"} " << m.in_flight << "\n";

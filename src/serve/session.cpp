@@ -5,6 +5,8 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include <poll.h>
+
 #include <array>
 #include <chrono>
 #include <limits>
@@ -27,6 +29,8 @@ constexpr uint32_t kHeaderLimit = 16 * 1024;
 constexpr uint64_t kDefaultBodyLimit = 1 << 20;  // requests that reach no function
 constexpr size_t kBodyReadChunk = 64 * 1024;     // room for each read of a request body
 constexpr auto kReadTimeout = std::chrono::seconds(30);
+// A request that waited this long for a worker is checked for a client that went away.
+constexpr auto kCheckClientAfter = std::chrono::milliseconds(1);
 
 std::string lower_trimmed(std::string_view s) {
   size_t a = s.find_first_not_of(" \t"), b = s.find_last_not_of(" \t");
@@ -233,15 +237,33 @@ class Session : public std::enable_shared_from_this<Session> {
     req->server_name = std::string(msg[bhttp::field::host]);
     req->server_port = local_port_;
     if (fn_ < 0) return send(app_.dispatch(*svc_, fn_, *req, Origin::Client, start));
-    // A function runs on a worker. The guard keeps the network loop alive meanwhile, so
-    // a drain waits for this response.
+    // A function runs on a worker, if the queue has room. The guard keeps the network
+    // loop alive meanwhile, so a drain waits for this response.
+    if (auto full = app_.admit(*svc_, fn_, *req, start)) {
+      keep_alive_ = false;
+      return send(std::move(*full));
+    }
     auto guard = asio::make_work_guard(stream_.get_executor());
-    asio::post(app_.workers(),
-               [self = shared_from_this(), req, start, guard = std::move(guard)]() mutable {
-                 self->write_from_worker(
-                     self->app_.dispatch(*self->svc_, self->fn_, *req, Origin::Client, start));
-                 guard.reset();
-               });
+    asio::post(app_.workers(), [self = shared_from_this(), req, start,
+                                guard = std::move(guard)]() mutable {
+      self->app_.leave_queue();
+      // A request that waited is dropped if its client has gone meanwhile.
+      if (std::chrono::steady_clock::now() - start > kCheckClientAfter && self->client_gone()) {
+        self->app_.count_abandoned(*self->svc_, self->fn_, *req, start);
+        self->close_idle();
+      } else {
+        self->write_from_worker(
+            self->app_.dispatch(*self->svc_, self->fn_, *req, Origin::Client, start));
+      }
+      guard.reset();
+    });
+  }
+
+  // Whether the client closed its side (or the connection broke): a non-blocking look,
+  // no data read.
+  bool client_gone() {
+    pollfd p{stream_.socket().native_handle(), POLLRDHUP, 0};
+    return ::poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR));
   }
 
   void leave_idle() {

@@ -571,6 +571,60 @@ def test_a_client_that_does_not_read_is_dropped_at_the_write_timeout(tmp_path):
         s.stop()
 
 
+def metric(s, name):
+    text = s.request("GET", "/metrics")[2].decode()
+    return sum(float(line.split()[-1]) for line in text.splitlines() if line.startswith(name))
+
+
+def test_a_full_queue_answers_503_and_readiness_says_so(tmp_path):
+    """Issue 16: with every worker busy the queue grew without bound and every route
+    waited. max_queued bounds it: past it, 503 with Retry-After at once, and /readyz
+    reports saturation (for Kubernetes and daprd's health checks)."""
+    s = Server(tmp_path, manifest(fn("/misbehave", "misbehave", "    limits: {timeout_ms: 1500}\n"), extra="workers: 1\nmax_queued: 2\n"))
+    try:
+        assert s.request("GET", "/readyz")[0] == 200
+        busy = [threading.Thread(target=s.request, args=("GET", "/misbehave?loop")) for _ in range(3)]
+        for t in busy:
+            t.start()
+            time.sleep(0.1)  # one runs, two wait
+        t0 = time.time()
+        status, headers, body = s.request("GET", "/misbehave?fine")
+        assert status == 503 and headers["Retry-After"] == "1" and json.loads(body)["error"] == "overloaded"
+        assert time.time() - t0 < 0.5
+        status, _, body = s.request("GET", "/readyz")
+        assert status == 503 and json.loads(body)["status"] == "saturated" and json.loads(body)["queued"] == 2
+        assert s.request("GET", "/healthz")[0] == 200  # alive all the same
+        for t in busy:
+            t.join()
+        assert s.request("GET", "/readyz")[0] == 200
+        assert metric(s, "edgecar_rejected_total") == 1
+    finally:
+        s.stop()
+
+
+def test_queued_requests_of_clients_that_left_are_not_run(tmp_path):
+    """Issue 16: requests whose clients disconnected still took worker time. Queued ones
+    are dropped (logged as 499) when a worker reaches them."""
+    s = Server(tmp_path, manifest(fn("/misbehave", "misbehave", "    limits: {timeout_ms: 1000}\n") + fn("/hello", "hello"), extra="workers: 1\n"))
+    try:
+        running = threading.Thread(target=s.request, args=("GET", "/misbehave?loop"))
+        running.start()
+        time.sleep(0.2)
+        for _ in range(3):  # queued behind it, then gone
+            c = socket.create_connection(("127.0.0.1", s.port))
+            c.sendall(b"GET /misbehave?loop HTTP/1.1\r\nHost: x\r\n\r\n")
+            c.close()
+        time.sleep(0.1)
+        t0 = time.time()
+        assert s.request("GET", "/hello", timeout=10)[0] == 200
+        assert time.time() - t0 < 2.5  # not 1 s more for each abandoned request
+        running.join()
+        assert metric(s, "edgecar_abandoned_total") == 3
+        assert metric(s, 'edgecar_timeouts_total{function="/misbehave"}') == 1
+    finally:
+        s.stop()
+
+
 def test_slow_reader_never_holds_a_worker(tmp_path):
     """A client that does not read its (large) response must not keep the only worker:
     the worker hands the unsent rest to the network thread and serves the next request."""
