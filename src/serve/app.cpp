@@ -2,6 +2,7 @@
 #include "serve/app.hpp"
 
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -125,7 +126,15 @@ App::App(std::shared_ptr<const Service> service, unsigned workers, AccessLog& lo
       workers_(workers),
       log_(log),
       api_token_(std::move(api_token)),
-      max_queued_(service->manifest.max_queued) {
+      max_queued_(service->manifest.max_queued),
+      max_connections_(service->manifest.max_connections) {
+  if (max_connections_ == 0) {
+    rlimit rl{};
+    uint64_t fds =
+        getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY ? rl.rlim_cur : 65536;
+    max_connections_ =
+        static_cast<uint32_t>(std::clamp<uint64_t>(fds > 64 ? fds - 64 : fds / 2, 8, 1'000'000));
+  }
   for (const auto& f : service->functions) metrics_.of(f->spec().name);
 }
 

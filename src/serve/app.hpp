@@ -51,6 +51,9 @@ class App {
   // with status 499 (nginx's "client closed request").
   void count_abandoned(const Service& svc, int fn, const http::Request& req,
                        std::chrono::steady_clock::time_point start);
+  // The manifest's max_connections, or by default what the descriptor limit leaves room
+  // for (RLIMIT_NOFILE less a reserve for modules, files and logs).
+  uint32_t max_connections() const { return max_connections_; }
   // Whether the app takes more work: not draining and its queue not full (/readyz).
   bool ready() const { return !draining && queued_ < max_queued_; }
 
@@ -75,6 +78,7 @@ class App {
   AccessLog& log_;
   std::string api_token_;  // APP_API_TOKEN: required as dapr-api-token on every call
   const uint32_t max_queued_;
+  uint32_t max_connections_;
   std::atomic<uint32_t> queued_{0};  // admitted, not yet taken by a worker
 };
 

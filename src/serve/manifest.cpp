@@ -180,10 +180,11 @@ Expected<Manifest> load_manifest(const std::string& path) {
   try {
     YAML::Node root = YAML::LoadFile(path);
     if (!root || root.IsNull()) throw Fail{1, "the manifest is empty"};
-    only_keys(root,
-              {"app_id", "listen", "port", "workers", "max_queued", "write_timeout_ms", "cors",
-               "functions", "static", "subscriptions", "bindings", "dapr"},
-              "the manifest");
+    only_keys(
+        root,
+        {"app_id", "listen", "port", "workers", "max_connections", "max_queued", "write_timeout_ms",
+         "cors", "functions", "static", "subscriptions", "bindings", "dapr"},
+        "the manifest");
     if (!root["app_id"]) fail(root, "app_id is required");
     m.app_id = str(root["app_id"], "app_id");
     if (root["listen"]) {
@@ -202,6 +203,9 @@ Expected<Manifest> load_manifest(const std::string& path) {
     }
     if (root["port"]) m.port = number<uint16_t>(root["port"], "port", 0, 65535);
     if (root["workers"]) m.workers = number<uint32_t>(root["workers"], "workers", 1, 1024);
+    if (root["max_connections"])
+      m.max_connections =
+          number<uint32_t>(root["max_connections"], "max_connections", 1, 1'000'000);
     if (root["max_queued"])
       m.max_queued = number<uint32_t>(root["max_queued"], "max_queued", 0, 1'000'000);
     if (root["write_timeout_ms"])

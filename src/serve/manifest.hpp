@@ -60,6 +60,7 @@ struct Manifest {
   uint32_t workers = 0;                // 0: one per core
   uint32_t write_timeout_ms = 30'000;  // a client must take a response within this
   uint32_t max_queued = 64;            // requests waiting for a worker; more get 503
+  uint32_t max_connections = 0;        // open client connections; 0: from the fd limit
   bool cors = true;
   std::vector<FunctionSpec> functions;
   std::vector<StaticSpec> statics;

@@ -365,21 +365,65 @@ class Session : public std::enable_shared_from_this<Session> {
   size_t lingered_ = 0;
 };
 
+bool IdleSessions::close_one() {
+  std::lock_guard<std::mutex> lock(mu);
+  if (sessions.empty()) return false;
+  Session* s = *sessions.begin();
+  sessions.erase(sessions.begin());
+  s->close_idle();
+  return true;
+}
+
 void IdleSessions::close_all() {
   std::lock_guard<std::mutex> lock(mu);
   for (Session* s : sessions) s->close_idle();
 }
 
 Listener::Listener(asio::io_context& ioc, tcp::acceptor acceptor, App& app, IdleSessions& idle)
-    : ioc_(ioc), acceptor_(std::move(acceptor)), app_(app), idle_(idle) {}
+    : ioc_(ioc), acceptor_(std::move(acceptor)), app_(app), idle_(idle), backoff_(ioc) {}
 
 void Listener::accept() {
-  acceptor_.async_accept(
-      asio::make_strand(ioc_), [self = shared_from_this()](beast::error_code ec, tcp::socket s) {
-        if (ec == asio::error::operation_aborted || !self->acceptor_.is_open()) return;
-        if (!ec) std::make_shared<Session>(std::move(s), self->app_, self->idle_)->start();
-        self->accept();
-      });
+  acceptor_.async_accept(asio::make_strand(ioc_),
+                         [self = shared_from_this()](beast::error_code ec, tcp::socket s) {
+                           if (ec == asio::error::operation_aborted || !self->acceptor_.is_open())
+                             return;
+                           if (ec) return self->retry_later(ec);
+                           self->accepted(std::move(s));
+                           self->accept();
+                         });
+}
+
+// Out of descriptors (or memory): accepting again at once would spin at 100% CPU and
+// serve no one. Wait a moment, saying so at most once a second.
+void Listener::retry_later(const beast::error_code& ec) {
+  auto now = std::chrono::steady_clock::now();
+  if (now - last_warning_ > std::chrono::seconds(1)) {
+    std::fprintf(stderr, "edgecar: %s: cannot accept connections: %s; retrying in 100 ms\n",
+                 app_.startup().app_id.c_str(), ec.message().c_str());
+    last_warning_ = now;
+  }
+  backoff_.expires_after(std::chrono::milliseconds(100));
+  backoff_.async_wait([self = shared_from_this()](beast::error_code e) {
+    if (!e && self->acceptor_.is_open()) self->accept();
+  });
+}
+
+// At max_connections, an idle keep-alive connection makes room; with none idle the new
+// connection is answered 503 and closed.
+void Listener::accepted(tcp::socket s) {
+  if (app_.metrics().open_connections >= app_.max_connections() && !idle_.close_one()) {
+    static constexpr std::string_view kFull =
+        "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nRetry-After: 1\r\n"
+        "Connection: close\r\nContent-Length: 79\r\n\r\n"
+        "{\"error\":\"overloaded\",\"message\":\"too many open connections (max_connections)\"}\n";
+    beast::error_code ignored;
+    s.non_blocking(true, ignored);
+    s.write_some(asio::buffer(kFull.data(), kFull.size()), ignored);
+    s.shutdown(tcp::socket::shutdown_both, ignored);
+    app_.metrics().other.server_errors++;
+    return;
+  }
+  std::make_shared<Session>(std::move(s), app_, idle_)->start();
 }
 
 void Listener::stop() {

@@ -6,6 +6,9 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <chrono>
 
 #include <memory>
 #include <mutex>
@@ -25,6 +28,8 @@ class IdleSessions {
   std::mutex mu;
   std::set<Session*> sessions;
   void close_all();
+  // Closes one idle connection, to make room for a new one; false when none is idle.
+  bool close_one();
 };
 
 class Listener : public std::enable_shared_from_this<Listener> {
@@ -35,10 +40,15 @@ class Listener : public std::enable_shared_from_this<Listener> {
   void stop();
 
  private:
+  void accepted(boost::asio::ip::tcp::socket s);
+  void retry_later(const boost::system::error_code& ec);
+
   boost::asio::io_context& ioc_;
   boost::asio::ip::tcp::acceptor acceptor_;
   App& app_;
   IdleSessions& idle_;
+  boost::asio::steady_timer backoff_;
+  std::chrono::steady_clock::time_point last_warning_{};
 };
 
 }  // namespace edgecar::serve

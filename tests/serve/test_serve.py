@@ -625,6 +625,66 @@ def test_queued_requests_of_clients_that_left_are_not_run(tmp_path):
         s.stop()
 
 
+def cpu_seconds(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def test_out_of_descriptors_the_server_backs_off_and_recovers(tmp_path):
+    """Issue 16: at the descriptor limit the accept loop spun at 100% CPU. It now waits
+    and retries (saying so once a second), and serves again once descriptors free up."""
+    import resource
+
+    def few_fds():
+        resource.setrlimit(resource.RLIMIT_NOFILE, (48, 48))
+    s = Server(tmp_path, manifest(fn("/hello", "hello"), extra="max_connections: 1000\n"), preexec_fn=few_fds)
+    clients = []
+    try:
+        for _ in range(60):
+            c = socket.socket()
+            c.connect(("127.0.0.1", s.port))  # the kernel's backlog takes what edgecar cannot
+            clients.append(c)
+        time.sleep(0.3)
+        before = cpu_seconds(s.proc.pid)
+        time.sleep(1.0)
+        assert cpu_seconds(s.proc.pid) - before < 0.3  # not spinning
+        for c in clients:
+            c.close()
+        clients = []
+        deadline = time.time() + 5
+        while time.time() < deadline:
+            try:
+                if s.request("GET", "/hello", timeout=2)[0] == 200:
+                    break
+            except OSError:
+                time.sleep(0.2)
+        else:
+            raise AssertionError("not serving again: " + s.log_path.read_text()[-500:])
+        warnings = s.log_path.read_text().count("cannot accept connections")
+        assert 1 <= warnings <= 5, warnings
+    finally:
+        for c in clients:
+            c.close()
+        s.stop()
+
+
+def test_at_max_connections_idle_ones_make_room(tmp_path):
+    s = Server(tmp_path, manifest(fn("/hello", "hello"), extra="max_connections: 4\n"))
+    idle = []
+    try:
+        for _ in range(4):  # four keep-alive connections, idle after one request each
+            c = http.client.HTTPConnection("127.0.0.1", s.port, timeout=5)
+            c.request("GET", "/hello")
+            assert c.getresponse().read()
+            idle.append(c)
+        assert s.request("GET", "/hello")[0] == 200  # one of them was closed for it
+    finally:
+        for c in idle:
+            c.close()
+        s.stop()
+
+
 def test_slow_reader_never_holds_a_worker(tmp_path):
     """A client that does not read its (large) response must not keep the only worker:
     the worker hands the unsent rest to the network thread and serves the next request."""

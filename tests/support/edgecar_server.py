@@ -12,13 +12,13 @@ BIN = os.path.abspath(os.environ.get("EDGECAR_BIN", "build/edgecar"))
 
 
 class Server:
-    def __init__(self, tmp_path, manifest_text, extra_args=()):
+    def __init__(self, tmp_path, manifest_text, extra_args=(), preexec_fn=None):
         self.manifest = tmp_path / "edgecar.yaml"
         self.manifest.write_text(manifest_text)
         self.log_path = tmp_path / "server.log"
         self.log = open(self.log_path, "w")
         self.proc = subprocess.Popen([BIN, "serve", str(self.manifest), "--port", "0", *extra_args],
-                                     stdout=self.log, stderr=subprocess.STDOUT)
+                                     stdout=self.log, stderr=subprocess.STDOUT, preexec_fn=preexec_fn)
         deadline = time.time() + 20
         self.port = None
         while time.time() < deadline and self.port is None:
