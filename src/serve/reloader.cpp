@@ -45,10 +45,7 @@ void Reloader::check() {
       } else {
         // Remember what was rejected, so the same broken files are not retried.
         self->rejected_ = self->app_.current()->watched;
-        for (auto& [file, mtime] : self->rejected_) {
-          std::error_code ec;
-          mtime = std::filesystem::last_write_time(file, ec);
-        }
+        for (auto& [file, mtime] : self->rejected_) mtime = modified(file);
         std::fprintf(stderr, "edgecar: reload rejected, the running version keeps serving: %s\n",
                      next.error().message.c_str());
       }
@@ -58,11 +55,17 @@ void Reloader::check() {
   });
 }
 
+// A file's modification time; a missing file has the earliest time, so that a file
+// still missing is no change (and no new attempt, no new message every second).
+std::filesystem::file_time_type Reloader::modified(const std::string& file) {
+  std::error_code ec;
+  auto t = std::filesystem::last_write_time(file, ec);
+  return ec ? std::filesystem::file_time_type::min() : t;
+}
+
 bool Reloader::changed_since(const Files& files) {
-  for (const auto& [file, mtime] : files) {
-    std::error_code ec;
-    if (std::filesystem::last_write_time(file, ec) != mtime || ec) return true;
-  }
+  for (const auto& [file, mtime] : files)
+    if (modified(file) != mtime) return true;
   return false;
 }
 

@@ -29,6 +29,7 @@ class Reloader : public std::enable_shared_from_this<Reloader> {
   using Files = std::vector<std::pair<std::string, std::filesystem::file_time_type>>;
   void check();
   static bool changed_since(const Files& files);
+  static std::filesystem::file_time_type modified(const std::string& file);
 
   boost::asio::steady_timer timer_;
   App& app_;

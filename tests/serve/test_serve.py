@@ -534,6 +534,24 @@ def test_hot_reload_good_broken_and_manifest(tmp_path):
         s.stop()
 
 
+def test_a_missing_module_is_reported_once(tmp_path):
+    """Issue 16: a module file that vanished was reported every second while missing."""
+    import shutil
+    module = tmp_path / "fn.wasm"
+    shutil.copy(f"{GUESTS}/hello.wasm", module)
+    s = Server(tmp_path, f"app_id: gone\nlisten: 127.0.0.1:0\nfunctions:\n  - route: /fn\n    module: {module}\n")
+    try:
+        module.unlink()
+        assert wait_for(lambda: "reload rejected" in s.log_path.read_text())
+        time.sleep(3.5)  # three more checks
+        assert s.log_path.read_text().count("reload rejected") == 1
+        assert s.request("GET", "/fn")[0] == 200  # the loaded version serves on
+        shutil.copy(f"{GUESTS}/echo.wasm", module)  # back: loaded again
+        assert wait_for(lambda: s.request("POST", "/fn", body=b"x")[2] == b"x")
+    finally:
+        s.stop()
+
+
 def test_rust_handler_sdk(tmp_path):
     s = Server(tmp_path, manifest(fn("/rs/*", "handler_rs", "    abi: handler\n")))
     try:
