@@ -143,7 +143,8 @@ void App::swap_in(std::shared_ptr<const Service> next) {
   current_.store(std::move(next));
 }
 
-http::Response App::answer(const Service& svc, int fn, const http::Request& req, Origin origin) {
+http::Response App::answer(const Service& svc, int fn, const http::Request& req, Origin origin,
+                           int client_fd) {
   // With APP_API_TOKEN set, every call from outside needs it except the health probe
   // (daprd's probe does not send it).
   if (origin == Origin::Client && !api_token_.empty() && req.path != "/healthz" &&
@@ -196,17 +197,18 @@ http::Response App::answer(const Service& svc, int fn, const http::Request& req,
   }
   Metrics& m = metrics_.of(spec.name);
   m.in_flight++;
-  Invocation inv = f.invoke(req, deadlines_);
+  Invocation inv = f.invoke(req, deadlines_, client_fd);
   m.in_flight--;
   if (inv.outcome == Outcome::Trap) m.traps++;
   if (inv.outcome == Outcome::Timeout) m.timeouts++;
+  if (inv.outcome == Outcome::Abandoned) m.abandoned++;
   if (is_delivery(svc, req)) return pubsub_outcome(std::move(inv));
   return std::move(inv.response);
 }
 
 http::Response App::dispatch(const Service& svc, int fn, const http::Request& req, Origin origin,
-                             std::chrono::steady_clock::time_point start) {
-  http::Response r = answer(svc, fn, req, origin);
+                             std::chrono::steady_clock::time_point start, int client_fd) {
+  http::Response r = answer(svc, fn, req, origin, client_fd);
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const std::string& name = fn >= 0 ? svc.functions[fn]->spec().name : std::string();
   Metrics& m = fn >= 0 ? metrics_.of(name) : metrics_.other;

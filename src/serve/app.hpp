@@ -37,7 +37,7 @@ class App {
   // calling thread, in a fresh instance), static files. Counts and logs it; `start` is
   // when the request arrived.
   http::Response dispatch(const Service& svc, int fn, const http::Request& req, Origin origin,
-                          std::chrono::steady_clock::time_point start);
+                          std::chrono::steady_clock::time_point start, int client_fd = -1);
   // The same for the current version, routed here (embedded Dapr's way in).
   http::Response dispatch(const http::Request& req, Origin origin);
 
@@ -69,7 +69,8 @@ class App {
   std::atomic<bool> draining{false};
 
  private:
-  http::Response answer(const Service& svc, int fn, const http::Request& req, Origin origin);
+  http::Response answer(const Service& svc, int fn, const http::Request& req, Origin origin,
+                        int client_fd);
   std::atomic<std::shared_ptr<const Service>> current_;
   const Manifest startup_;  // listen address, port and workers, as started
   AppMetrics metrics_;

@@ -39,7 +39,7 @@ Expected<std::shared_ptr<Function>> Function::load(const FunctionSpec& spec) {
   return std::shared_ptr<Function>(new Function(spec, std::move(*m), std::move(*granted)));
 }
 
-Invocation Function::invoke(const http::Request& req, Deadlines& deadlines) const {
+Invocation Function::invoke(const http::Request& req, Deadlines& deadlines, int client_fd) const {
   Invocation inv;
   auto failed = [&](Outcome outcome, http::Response r) {
     inv.outcome = outcome;
@@ -71,7 +71,7 @@ Invocation Function::invoke(const http::Request& req, Deadlines& deadlines) cons
   HttpExchange exchange{
       req, {}, spec_.limits.max_response_bytes, spec_.limits.max_response_headers};
   attach_exchange(store, exchange);
-  uint64_t deadline = deadlines.arm(store, spec_.limits.timeout_ms);
+  uint64_t deadline = deadlines.arm(store, spec_.limits.timeout_ms, client_fd);
   Expected<void> result;
   int32_t status = 0;
   auto inst = store.instantiate(module_, granted_.imports());
@@ -87,7 +87,7 @@ Invocation Function::invoke(const http::Request& req, Deadlines& deadlines) cons
     else
       result = std::move(r).error();
   }
-  deadlines.disarm(deadline);
+  Deadlines::Fired fired = deadlines.disarm(deadline);
   if (!result.ok()) {
     const Error& e = result.error();
     if (overflow || exchange.too_large) {
@@ -100,6 +100,11 @@ Invocation Function::invoke(const http::Request& req, Deadlines& deadlines) cons
                   std::to_string(spec_.limits.max_response_headers) + "): " + e.message));
     } else if (e.trap == TrapKind::Exit && e.exit_code == 0) {
       // proc_exit(0) is a normal end.
+    } else if (e.trap == TrapKind::Interrupted && fired == Deadlines::Fired::ClientGone) {
+      return failed(
+          Outcome::Abandoned,
+          http::error_response(499, "client_closed_request",
+                               "the client went away while function " + spec_.name + " ran"));
     } else if (e.trap == TrapKind::Interrupted) {
       return failed(Outcome::Timeout,
                     http::error_response(504, "timeout",

@@ -14,7 +14,8 @@
 
 namespace edgecar::serve {
 
-enum class Outcome { Ok, Trap, Timeout, Failed };
+// Abandoned: the client went away while the guest ran; it was stopped (status 499).
+enum class Outcome { Ok, Trap, Timeout, Failed, Abandoned };
 
 struct Invocation {
   http::Response response;
@@ -26,7 +27,9 @@ class Function {
   static Expected<std::shared_ptr<Function>> load(const FunctionSpec& spec);
   const FunctionSpec& spec() const { return spec_; }
   // Runs one request in a fresh instance; never throws, every failure is a response.
-  Invocation invoke(const http::Request& req, Deadlines& deadlines) const;
+  // client_fd: the request's connection, watched so that a guest whose client left is
+  // stopped (-1: none).
+  Invocation invoke(const http::Request& req, Deadlines& deadlines, int client_fd = -1) const;
 
  private:
   Function(FunctionSpec spec, std::shared_ptr<const Module> module, host::Granted granted)

@@ -252,8 +252,8 @@ class Session : public std::enable_shared_from_this<Session> {
         self->app_.count_abandoned(*self->svc_, self->fn_, *req, start);
         self->close_idle();
       } else {
-        self->write_from_worker(
-            self->app_.dispatch(*self->svc_, self->fn_, *req, Origin::Client, start));
+        self->write_from_worker(self->app_.dispatch(*self->svc_, self->fn_, *req, Origin::Client,
+                                                    start, self->stream_.socket().native_handle()));
       }
       guard.reset();
     });

@@ -703,6 +703,23 @@ def test_at_max_connections_idle_ones_make_room(tmp_path):
         s.stop()
 
 
+def test_a_running_guest_whose_client_left_is_stopped(tmp_path):
+    """Issue 16: a guest kept running (and holding its worker) after its client had gone."""
+    s = Server(tmp_path, manifest(fn("/misbehave", "misbehave", "    limits: {timeout_ms: 10000}\n") + fn("/hello", "hello"), extra="workers: 1\n"))
+    try:
+        c = socket.create_connection(("127.0.0.1", s.port))
+        c.sendall(b"GET /misbehave?loop HTTP/1.1\r\nHost: x\r\n\r\n")
+        time.sleep(0.3)  # it runs
+        c.close()
+        t0 = time.time()
+        assert s.request("GET", "/hello", timeout=15)[0] == 200
+        assert time.time() - t0 < 1.5  # not the 10 s of its timeout
+        assert metric(s, "edgecar_abandoned_total") == 1
+        assert metric(s, 'edgecar_timeouts_total{function="/misbehave"}') == 0
+    finally:
+        s.stop()
+
+
 def test_slow_reader_never_holds_a_worker(tmp_path):
     """A client that does not read its (large) response must not keep the only worker:
     the worker hands the unsent rest to the network thread and serves the next request."""
