@@ -227,21 +227,34 @@ http::Response App::dispatch(const http::Request& req, Origin origin) {
 
 std::optional<http::Response> App::admit(const Service& svc, int fn, const http::Request& req,
                                          std::chrono::steady_clock::time_point start) {
-  if (queued_.fetch_add(1) < max_queued_) return std::nullopt;
-  queued_--;
-  const std::string& name = svc.functions[fn]->spec().name;
-  http::Response r =
-      http::error_response(503, "overloaded",
-                           "app " + svc.manifest.app_id + " has " + std::to_string(max_queued_) +
-                               " requests waiting for a worker (max_queued)");
+  const FunctionSpec& spec = svc.functions[fn]->spec();
+  Metrics& m = metrics_.of(spec.name);
+  std::string why;
+  if (spec.limits.max_concurrent && m.pending.fetch_add(1) >= spec.limits.max_concurrent) {
+    m.pending--;
+    why = "function " + spec.name + " has " + std::to_string(spec.limits.max_concurrent) +
+          " requests running or waiting (max_concurrent)";
+  } else if (queued_.fetch_add(1) >= max_queued_) {
+    queued_--;
+    if (spec.limits.max_concurrent) m.pending--;
+    why = "app " + svc.manifest.app_id + " has " + std::to_string(max_queued_) +
+          " requests waiting for a worker (max_queued)";
+  } else {
+    return std::nullopt;
+  }
+  http::Response r = http::error_response(503, "overloaded", why);
   r.headers.add("Retry-After", "1");
-  Metrics& m = metrics_.of(name);
   m.rejected++;
   m.count(r.status);
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   log_.request(req.remote_addr, req.method, req.target(), r.status, secs * 1000, r.body.size(),
-               name);
+               spec.name);
   return r;
+}
+
+void App::finished(const Service& svc, int fn) {
+  const FunctionSpec& spec = svc.functions[fn]->spec();
+  if (spec.limits.max_concurrent) metrics_.of(spec.name).pending--;
 }
 
 void App::count_abandoned(const Service& svc, int fn, const http::Request& req,

@@ -42,11 +42,14 @@ class App {
   http::Response dispatch(const http::Request& req, Origin origin);
 
   // Admission to the worker queue of a request for function `fn`: nullopt when it may
-  // wait for a worker (then call leave_queue() when one takes it), else the 503 it gets
-  // (counted and logged), with Retry-After, when max_queued requests already wait.
+  // wait for a worker (then call leave_queue() when one takes it and finished() at its
+  // end), else the 503 it gets (counted and logged), with Retry-After, when max_queued
+  // requests already wait or the function has max_concurrent requests admitted.
   std::optional<http::Response> admit(const Service& svc, int fn, const http::Request& req,
                                       std::chrono::steady_clock::time_point start);
   void leave_queue() { queued_--; }
+  // The end of an admitted request (run or abandoned).
+  void finished(const Service& svc, int fn);
   // A queued request whose client went away before a worker took it: not run, logged
   // with status 499 (nginx's "client closed request").
   void count_abandoned(const Service& svc, int fn, const http::Request& req,

@@ -152,11 +152,14 @@ FunctionSpec function(const YAML::Node& n, size_t i, const fs::path& base) {
   if (const auto& l = n["limits"]) {
     only_keys(l,
               {"max_memory_mib", "timeout_ms", "max_body_bytes", "max_response_bytes",
-               "max_response_headers"},
+               "max_response_headers", "max_concurrent"},
               where + ".limits");
     if (l["max_response_bytes"])
       f.limits.max_response_bytes =
           number<uint64_t>(l["max_response_bytes"], "max_response_bytes", 0, 1ull << 32);
+    if (l["max_concurrent"])
+      f.limits.max_concurrent =
+          number<uint32_t>(l["max_concurrent"], "max_concurrent", 0, 1'000'000);
     if (l["max_response_headers"])
       f.limits.max_response_headers =
           number<uint32_t>(l["max_response_headers"], "max_response_headers", 0, 10'000);

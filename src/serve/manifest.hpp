@@ -21,6 +21,7 @@ struct FunctionLimits {
   uint64_t max_body_bytes = 16ull << 20;      // request body
   uint64_t max_response_bytes = 64ull << 20;  // response body (a WAGI guest's stdout)
   uint32_t max_response_headers = 100;        // headers a handler may set
+  uint32_t max_concurrent = 0;  // its requests running or waiting; more get 503 (0: no cap)
 };
 
 // wagi: any WASI command, CGI-style (body on stdin, response on stdout).

@@ -20,6 +20,7 @@ struct Metrics {
                                         0.25,  0.5,   1,    2.5,   5,    10};
   std::atomic<uint64_t> requests{0}, ok{0}, client_errors{0}, server_errors{0}, traps{0},
       timeouts{0}, in_flight{0}, rejected{0}, abandoned{0};
+  std::atomic<uint32_t> pending{0};  // admitted requests not finished (for max_concurrent)
   std::atomic<uint64_t> buckets[std::size(kBuckets) + 1] = {};
   std::atomic<uint64_t> latency_us_sum{0};
 

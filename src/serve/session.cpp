@@ -248,12 +248,19 @@ class Session : public std::enable_shared_from_this<Session> {
                                 guard = std::move(guard)]() mutable {
       self->app_.leave_queue();
       // A request that waited is dropped if its client has gone meanwhile.
+      // The session may read its next request once the response is out: keep what this
+      // one needs.
+      std::shared_ptr<const Service> svc = self->svc_;
+      int fn = self->fn_;
       if (std::chrono::steady_clock::now() - start > kCheckClientAfter && self->client_gone()) {
-        self->app_.count_abandoned(*self->svc_, self->fn_, *req, start);
+        self->app_.count_abandoned(*svc, fn, *req, start);
+        self->app_.finished(*svc, fn);
         self->close_idle();
       } else {
-        self->write_from_worker(self->app_.dispatch(*self->svc_, self->fn_, *req, Origin::Client,
-                                                    start, self->stream_.socket().native_handle()));
+        http::Response r = self->app_.dispatch(*svc, fn, *req, Origin::Client, start,
+                                               self->stream_.socket().native_handle());
+        self->app_.finished(*svc, fn);
+        self->write_from_worker(std::move(r));
       }
       guard.reset();
     });

@@ -620,6 +620,25 @@ def test_a_full_queue_answers_503_and_readiness_says_so(tmp_path):
         s.stop()
 
 
+def test_max_concurrent_keeps_a_function_from_taking_every_worker(tmp_path):
+    """Per function: a spinning function capped at one request cannot take both workers
+    from a well-behaved one; its excess gets 503 at once."""
+    s = Server(tmp_path, manifest(fn("/misbehave", "misbehave", "    limits: {timeout_ms: 1000, max_concurrent: 1}\n") + fn("/hello", "hello"),
+                                  extra="workers: 2\n"))
+    try:
+        spin = threading.Thread(target=s.request, args=("GET", "/misbehave?loop"))
+        spin.start()
+        time.sleep(0.2)
+        status, headers, body = s.request("GET", "/misbehave?loop")
+        assert status == 503 and "max_concurrent" in json.loads(body)["message"] and headers["Retry-After"] == "1"
+        t0 = time.time()
+        assert s.request("GET", "/hello")[0] == 200 and time.time() - t0 < 0.5
+        spin.join()
+        assert s.request("GET", "/misbehave?fine")[0] == 200  # the slot is free again
+    finally:
+        s.stop()
+
+
 def test_queued_requests_of_clients_that_left_are_not_run(tmp_path):
     """Issue 16: requests whose clients disconnected still took worker time. Queued ones
     are dropped (logged as 499) when a worker reaches them."""
