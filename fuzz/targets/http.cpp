@@ -75,14 +75,19 @@ struct Server {
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
     std::string out;
-    if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+    int c;
+    while ((c = ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a)) != 0 && errno == EINTR) {
+    }
+    if (c != 0) {
       out = "<connect: " + std::string(std::strerror(errno)) + ">";
     } else {
       (void)!::send(fd, data, size, MSG_NOSIGNAL);
       if (half_close) ::shutdown(fd, SHUT_WR);
       char buf[4096];
       ssize_t n;
-      while ((n = ::recv(fd, buf, sizeof buf, 0)) > 0) out.append(buf, static_cast<size_t>(n));
+      // libFuzzer's timer signal may interrupt a wait: retry then.
+      while ((n = ::recv(fd, buf, sizeof buf, 0)) > 0 || (n < 0 && errno == EINTR))
+        if (n > 0) out.append(buf, static_cast<size_t>(n));
       if (n < 0) out += "<recv: " + std::string(std::strerror(errno)) + ">";
     }
     ::close(fd);
