@@ -3,8 +3,8 @@
 // function or run it is granted to (preloaded models, a Dapr backend), and attached to
 // every store that runs a request (its per-store state, reached through
 // Store::context). `edgecar run` grants every registered module; `edgecar serve` grants
-// WASI and the manifest's host_modules. Adding a host module: its folder, and one line
-// in registry.cpp.
+// WASI and the manifest's host_modules. Adding a host module: its folder, and its accessor
+// declared and listed in registry.cpp.
 #pragma once
 
 #include <memory>

@@ -8,8 +8,6 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include "http/json.hpp"
 #include "serve/dapr_app.hpp"

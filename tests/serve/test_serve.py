@@ -565,16 +565,22 @@ def test_rust_handler_sdk(tmp_path):
         s.stop()
 
 
+def slow_echo_client(port):
+    """A client that posts 8 MB to /echo and does not read: its response stays stuck."""
+    slow = socket.socket()
+    slow.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    slow.connect(("127.0.0.1", port))
+    body = b"z" * 8_000_000
+    slow.sendall(b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+    return slow, body
+
+
 def test_a_client_that_does_not_read_is_dropped_at_the_write_timeout(tmp_path):
     """Issue 16: a client that never reads pinned its response's memory for as long as it
     liked. Past write_timeout_ms its connection is closed."""
     s = Server(tmp_path, manifest(fn("/echo", "echo", "    limits: {max_body_bytes: 16000000}\n"), extra="write_timeout_ms: 500\n"))
     try:
-        slow = socket.socket()
-        slow.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-        slow.connect(("127.0.0.1", s.port))
-        body = b"z" * 8_000_000
-        slow.sendall(b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+        slow, body = slow_echo_client(s.port)
 
         def open_connections():
             text = s.request("GET", "/metrics")[2].decode()
@@ -744,11 +750,7 @@ def test_slow_reader_never_holds_a_worker(tmp_path):
     the worker hands the unsent rest to the network thread and serves the next request."""
     s = Server(tmp_path, manifest(fn("/echo", "echo", "    limits: {max_body_bytes: 16000000}\n") + fn("/hello", "hello"), extra="workers: 1\n"))
     try:
-        slow = socket.socket()
-        slow.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-        slow.connect(("127.0.0.1", s.port))
-        body = b"z" * 8_000_000
-        slow.sendall(b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+        slow, body = slow_echo_client(s.port)
         time.sleep(0.5)  # the echo has run; its response is stuck in the socket
         start = time.time()
         status, _, text = s.request("GET", "/hello", timeout=5)
