@@ -58,6 +58,12 @@ class Graph;  // a prepared model (backend specific), immutable and shared
 
 struct Options {
   int threads = 1;  // backend threads per execution context
+  // Whether guests may hand the runtime a model of their own (`load`). Off by default:
+  // TensorFlow Lite is not hardened against hostile models (TensorFlow's security
+  // policy says to treat a model as a program), and a crafted model can make it allocate
+  // tens of gigabytes at compute time (found by fuzz_nn). Guests use the models the
+  // operator preloads (`load_by_name`); turn this on only for trusted guests.
+  bool allow_guest_models = false;
 };
 
 // Loads (or finds, when the same file was loaded before) a preloaded model. Fails with a

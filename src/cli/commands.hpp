@@ -22,6 +22,7 @@ struct RunOptions {
   double timeout_seconds = 0;           // 0: none
   std::vector<std::string> nn_preload;  // NAME:ENCODING:TARGET:PATH
   int nn_threads = 1;
+  bool nn_allow_guest_models = false;
 };
 
 struct ServeOptions {

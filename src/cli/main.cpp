@@ -47,6 +47,9 @@ int main(int argc, char** argv) {
       ->allow_extra_args(false);
   run_cmd->add_option("--nn-threads", run.nn_threads, "Threads per WASI-NN inference")
       ->check(CLI::Range(1, 64));
+  run_cmd->add_flag("--nn-allow-guest-models", run.nn_allow_guest_models,
+                    "Let the guest load WASI-NN models from its own memory (load); off by "
+                    "default, since a model is untrusted code to TensorFlow Lite");
   run_cmd->add_option("module", run.module, "The .wasm file")->required();
   run_cmd->add_option("args", run.args, "Arguments for the program or the invoked function");
   run_cmd->prefix_command(false);

@@ -159,6 +159,7 @@ int run(const RunOptions& o) {
   host::Settings settings;
   settings.app_id = program;
   settings.nn_options.threads = o.nn_threads;
+  settings.nn_options.allow_guest_models = o.nn_allow_guest_models;
   for (const auto& spec : o.nn_preload) {
     auto p = nn::parse_preload(spec);
     if (!p) {

@@ -213,6 +213,12 @@ const HostFunctions& Context::shared_functions() {
     // load(builder_ptr, builder_len, encoding, target, graph_out)
     add("load", {V::I32, V::I32, V::I32, V::I32, V::I32},
         [new_graph](HostCall& c, Context::Impl& ctx) -> Expected<void> {
+          if (!ctx.options.allow_guest_models)
+            return nn_error(Errno::UnsupportedOperation,
+                            "load: models from guests are disabled (a model is untrusted code "
+                            "to TensorFlow Lite); use a model the host preloads (load_by_name), "
+                            "or allow guest models for this function (nn_allow_guest_models: "
+                            "true, edgecar run --nn-allow-guest-models)");
           uint32_t count = c.u32(1);
           if (count == 0 || count > 16)
             return nn_error(Errno::InvalidArgument,
@@ -302,7 +308,8 @@ const HostFunctions& Context::shared_functions() {
           auto dims_bytes = read_guest(c, u32(0), uint64_t{rank} * 4, "tensor dimensions");
           if (!dims_bytes) return std::move(dims_bytes).error();
           std::vector<uint32_t> dims(rank);
-          std::memcpy(dims.data(), dims_bytes->data(), dims_bytes->size());
+          if (rank > 0)  // a rank-0 (scalar) tensor has no dimensions to copy
+            std::memcpy(dims.data(), dims_bytes->data(), dims_bytes->size());
           auto data = read_guest(c, u32(12), u32(16), "tensor data");
           if (!data) return std::move(data).error();
           return e->set_input(c.u32(1), static_cast<TensorType>(type), dims, *data);

@@ -30,6 +30,7 @@ Expected<std::shared_ptr<Function>> Function::load(const FunctionSpec& spec) {
   host::Settings settings;
   settings.app_id = spec.app_id;
   settings.nn_preload = spec.nn_preload;
+  settings.nn_options.allow_guest_models = spec.nn_allow_guest_models;
   auto granted = host::Granted::make(spec.host_modules, settings);
   if (!granted) return std::move(granted).error();
   if (spec.abi == Abi::Handler) granted->add_functions(http_functions(), "edgecar_http");

@@ -78,7 +78,7 @@ FunctionSpec function(const YAML::Node& n, size_t i, const fs::path& base) {
   std::string where = "functions[" + std::to_string(i) + "]";
   only_keys(n,
             {"name", "route", "methods", "module", "abi", "env", "dirs", "host_modules",
-             "nn_preload", "limits"},
+             "nn_preload", "nn_allow_guest_models", "limits"},
             where);
   FunctionSpec f;
   f.line = n.Mark().line + 1;
@@ -148,6 +148,12 @@ FunctionSpec function(const YAML::Node& n, size_t i, const fs::path& base) {
     }
     if (std::find(f.host_modules.begin(), f.host_modules.end(), "wasi_nn") == f.host_modules.end())
       fail(n["nn_preload"], where + ".nn_preload needs host module wasi_nn in host_modules");
+  }
+  if (n["nn_allow_guest_models"]) {
+    f.nn_allow_guest_models = n["nn_allow_guest_models"].as<bool>();
+    if (std::find(f.host_modules.begin(), f.host_modules.end(), "wasi_nn") == f.host_modules.end())
+      fail(n["nn_allow_guest_models"],
+           where + ".nn_allow_guest_models needs host module wasi_nn in host_modules");
   }
   if (const auto& l = n["limits"]) {
     only_keys(l,

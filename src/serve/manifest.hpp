@@ -39,6 +39,7 @@ struct FunctionSpec {
   std::vector<wasi::Preopen> dirs;
   std::vector<std::string> host_modules;  // beyond WASI: names in host::registry()
   std::vector<nn::Preload> nn_preload;    // models for wasi_nn load_by_name
+  bool nn_allow_guest_models = false;     // wasi_nn load of the guest's own model bytes
   std::string app_id;                     // the manifest's, for the dapr module
   FunctionLimits limits;
   int line = 0;

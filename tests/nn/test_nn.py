@@ -167,7 +167,7 @@ def test_rust_wasi_nn_crate_guest(tmp_path):
     (tmp_path / "model.tflite").write_bytes(read(V2))
     img = Image.open(os.path.join(DATA, "images", "food.jpg")).convert("RGB").resize((224, 224))
     x = np.asarray(img, np.uint8)
-    r = run(["--dir", f"{tmp_path}:/m", f"{GUESTS}/nn_rust.wasm"], x.tobytes())
+    r = run(["--nn-allow-guest-models", "--dir", f"{tmp_path}:/m", f"{GUESTS}/nn_rust.wasm"], x.tobytes())
     assert r.returncode == 0, r.stderr.decode()
     y = np.frombuffer(r.stdout, np.uint8)
     oracle = Interpreter(model_path=V2, num_threads=1)
@@ -180,9 +180,23 @@ def test_rust_wasi_nn_crate_guest(tmp_path):
 
 # ---- a guest misusing WASI-NN gets error codes ----
 
-def test_bad_calls_get_error_codes(tmp_path):
+def test_guest_models_are_refused_unless_allowed(tmp_path):
+    """A model from guest memory is untrusted input to TensorFlow Lite (a crafted one made
+    it allocate 58 GB at compute time, found by fuzz_nn): `load` is refused by default with
+    unsupported_operation and a message saying how to allow it; preloaded models work."""
     (tmp_path / "model.tflite").write_bytes(read(V2))
     r = run(["--dir", f"{tmp_path}:/m", f"{GUESTS}/nn_abuse.wasm"])
+    got = dict(line.split("=") for line in r.stdout.decode().split())
+    assert got["load_ok"] == "6" and got["load_truncated"] == "6" and got["hostile_loaded"] == "0"
+    assert "models from guests are disabled" in r.stderr.decode()
+    assert "nn_allow_guest_models" in r.stderr.decode()
+    r = run(["--dir", f"{tmp_path}:/m", f"{GUESTS}/nn_rust.wasm"], bytes(224 * 224 * 3))
+    assert r.returncode != 0 and "models from guests are disabled" in r.stderr.decode()
+
+
+def test_bad_calls_get_error_codes(tmp_path):
+    (tmp_path / "model.tflite").write_bytes(read(V2))
+    r = run(["--nn-allow-guest-models", "--dir", f"{tmp_path}:/m", f"{GUESTS}/nn_abuse.wasm"])
     assert r.returncode == 0, r.stderr.decode()
     got = dict(line.split("=") for line in r.stdout.decode().split())
     invalid_argument, invalid_encoding, unsupported, too_large, not_found = "1", "2", "6", "7", "8"

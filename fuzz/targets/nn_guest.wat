@@ -1,0 +1,21 @@
+;; The WASI-NN functions fuzz_nn calls (fuzz/targets/nn.cpp), each behind an exported
+;; wasm function so that the host sees a guest caller with a memory, as in a real guest.
+(module
+  (import "wasi_ephemeral_nn" "load" (func $load (param i32 i32 i32 i32 i32) (result i32)))
+  (import "wasi_ephemeral_nn" "load_by_name" (func $load_by_name (param i32 i32 i32) (result i32)))
+  (import "wasi_ephemeral_nn" "init_execution_context" (func $init_execution_context (param i32 i32) (result i32)))
+  (import "wasi_ephemeral_nn" "set_input" (func $set_input (param i32 i32 i32) (result i32)))
+  (import "wasi_ephemeral_nn" "compute" (func $compute (param i32) (result i32)))
+  (import "wasi_ephemeral_nn" "get_output" (func $get_output (param i32 i32 i32 i32 i32) (result i32)))
+  (import "wasi_ephemeral_nn" "finalize_execution_context" (func $finalize_execution_context (param i32) (result i32)))
+  (import "wasi_ephemeral_nn" "unload" (func $unload (param i32) (result i32)))
+  (memory (export "memory") 64)
+  (func (export "load") (param i32 i32 i32 i32 i32) (result i32) (call $load (local.get 0) (local.get 1) (local.get 2) (local.get 3) (local.get 4)))
+  (func (export "load_by_name") (param i32 i32 i32) (result i32) (call $load_by_name (local.get 0) (local.get 1) (local.get 2)))
+  (func (export "init_execution_context") (param i32 i32) (result i32) (call $init_execution_context (local.get 0) (local.get 1)))
+  (func (export "set_input") (param i32 i32 i32) (result i32) (call $set_input (local.get 0) (local.get 1) (local.get 2)))
+  (func (export "compute") (param i32) (result i32) (call $compute (local.get 0)))
+  (func (export "get_output") (param i32 i32 i32 i32 i32) (result i32) (call $get_output (local.get 0) (local.get 1) (local.get 2) (local.get 3) (local.get 4)))
+  (func (export "finalize_execution_context") (param i32) (result i32) (call $finalize_execution_context (local.get 0)))
+  (func (export "unload") (param i32) (result i32) (call $unload (local.get 0)))
+)
