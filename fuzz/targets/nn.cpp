@@ -96,7 +96,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     put_u32(kBuilder, kData);
     put_u32(kBuilder + 4, static_cast<uint32_t>(len));
     int32_t loaded = call("load", {kBuilder, 1, 4, 0, kOut});
-    if (!w.options.allow_guest_models && loaded != static_cast<int32_t>(nn::Errno::UnsupportedOperation)) {
+    if (!w.options.allow_guest_models &&
+        loaded != static_cast<int32_t>(nn::Errno::UnsupportedOperation)) {
       std::fprintf(stderr, "fuzz_nn: a guest model was not refused (nn_errno %d)\n", loaded);
       std::abort();
     }

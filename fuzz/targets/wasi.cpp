@@ -28,8 +28,8 @@ namespace {
 
 constexpr char kSecret[] = "EDGECAR-FUZZ-SECRET-OUTSIDE-THE-SANDBOX";
 // Guest memory layout: two paths, an iovec, result slots, a data buffer.
-constexpr uint32_t kPathA = 0x0000, kPathB = 0x1000, kIov = 0x2000, kOut = 0x3000,
-                   kBuf = 0x4000, kBufLen = 0xC000;
+constexpr uint32_t kPathA = 0x0000, kPathB = 0x1000, kIov = 0x2000, kOut = 0x3000, kBuf = 0x4000,
+                   kBufLen = 0xC000;
 
 struct World {
   fs::path root, sandbox, outside, secret;
@@ -77,13 +77,14 @@ void fresh_sandbox(const World& w) {
 void check_outside_untouched(const World& w, const Memory& mem) {
   std::vector<std::string> names;
   for (const auto& e : fs::directory_iterator(w.root)) names.push_back(e.path().filename());
-  for (const auto& e : fs::directory_iterator(w.outside)) names.push_back("outside/" + e.path().filename().string());
+  for (const auto& e : fs::directory_iterator(w.outside))
+    names.push_back("outside/" + e.path().filename().string());
   std::sort(names.begin(), names.end());
   if (names != std::vector<std::string>{"outside", "outside/secret", "sandbox"}) {
     std::fprintf(stderr, "fuzz_wasi: the guest changed what is beside its sandbox\n");
     std::abort();
   }
-  struct stat st {};
+  struct stat st{};
   std::ifstream in(w.secret);
   std::string content((std::istreambuf_iterator<char>(in)), {});
   if (lstat(w.secret.c_str(), &st) != 0 || !S_ISREG(st.st_mode) || (st.st_mode & 07777) != 0644 ||
@@ -92,7 +93,8 @@ void check_outside_untouched(const World& w, const Memory& mem) {
     std::abort();
   }
   std::string_view bytes(reinterpret_cast<const char*>(mem.data()), mem.size_bytes());
-  if (bytes.find(kSecret) != std::string_view::npos || bytes.find("root:x:0:0") != std::string_view::npos) {
+  if (bytes.find(kSecret) != std::string_view::npos ||
+      bytes.find("root:x:0:0") != std::string_view::npos) {
     std::fprintf(stderr, "fuzz_wasi: a file outside the sandbox reached guest memory\n");
     std::abort();
   }
@@ -100,9 +102,9 @@ void check_outside_untouched(const World& w, const Memory& mem) {
 
 // A path from components that matter to resolution, and a few raw bytes.
 std::string make_path(FuzzedDataProvider& in) {
-  static const char* parts[] = {"",     ".",      "..",  "a",    "b",     "file",  "new",
-                                "up",   "escape", "abs", "loop", "outdir", "secret", "ab",
-                                "far",  "passwd", "/",   "dir",  "outside", "sandbox"};
+  static const char* parts[] = {"",    ".",      "..",  "a",    "b",       "file",   "new",
+                                "up",  "escape", "abs", "loop", "outdir",  "secret", "ab",
+                                "far", "passwd", "/",   "dir",  "outside", "sandbox"};
   std::string p = in.ConsumeBool() ? "" : "/";
   int n = in.ConsumeIntegralInRange(0, 8);
   for (int i = 0; i < n; i++) {
@@ -152,8 +154,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   FuzzedDataProvider in(data, size);
   std::vector<int32_t> fds = {3, 0, 1, 2, 4, 5};
   auto fd = [&] {
-    return in.ConsumeIntegralInRange(0, 7) == 0 ? in.ConsumeIntegral<int32_t>()
-                                                : fds[in.ConsumeIntegralInRange<size_t>(0, fds.size() - 1)];
+    return in.ConsumeIntegralInRange(0, 7) == 0
+               ? in.ConsumeIntegral<int32_t>()
+               : fds[in.ConsumeIntegralInRange<size_t>(0, fds.size() - 1)];
   };
   auto call = [&](const char* name, std::vector<Value> args) {
     auto r = store.call(*inst, name, args);
@@ -173,8 +176,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         uint64_t base = in.ConsumeBool() ? ~0ull : in.ConsumeIntegral<uint64_t>();
         call("path_open", {i32(fd()), i32(in.ConsumeIntegralInRange(0, 1)), i32(kPathA), i32(a),
                            i32(in.ConsumeIntegral<uint16_t>() & 0xf), i64(base),
-                           i64(in.ConsumeIntegral<uint64_t>()), i32(in.ConsumeIntegral<uint16_t>() & 0x1f),
-                           i32(kOut)});
+                           i64(in.ConsumeIntegral<uint64_t>()),
+                           i32(in.ConsumeIntegral<uint16_t>() & 0x1f), i32(kOut)});
         fds.push_back(static_cast<int32_t>(u32_at(mem, kOut)));
         break;
       }
@@ -194,8 +197,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       }
       case 5: {
         uint32_t b = put(mem, kPathB, make_path(in));
-        call("path_link", {i32(fd()), i32(in.ConsumeIntegralInRange(0, 1)), i32(kPathA), i32(a), i32(fd()),
-                           i32(kPathB), i32(b)});
+        call("path_link", {i32(fd()), i32(in.ConsumeIntegralInRange(0, 1)), i32(kPathA), i32(a),
+                           i32(fd()), i32(kPathB), i32(b)});
         break;
       }
       case 6: {
@@ -208,22 +211,26 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                                i32(in.ConsumeIntegralInRange<uint32_t>(0, kBufLen)), i32(kOut)});
         break;
       case 8:
-        call("path_filestat_get", {i32(fd()), i32(in.ConsumeIntegralInRange(0, 1)), i32(kPathA), i32(a), i32(kOut)});
+        call("path_filestat_get",
+             {i32(fd()), i32(in.ConsumeIntegralInRange(0, 1)), i32(kPathA), i32(a), i32(kOut)});
         break;
       case 9:
-        call("path_filestat_set_times", {i32(fd()), i32(in.ConsumeIntegralInRange(0, 1)), i32(kPathA), i32(a),
-                                         i64(in.ConsumeIntegral<uint64_t>()), i64(in.ConsumeIntegral<uint64_t>()),
-                                         i32(in.ConsumeIntegral<uint8_t>() & 0xf)});
+        call("path_filestat_set_times",
+             {i32(fd()), i32(in.ConsumeIntegralInRange(0, 1)), i32(kPathA), i32(a),
+              i64(in.ConsumeIntegral<uint64_t>()), i64(in.ConsumeIntegral<uint64_t>()),
+              i32(in.ConsumeIntegral<uint8_t>() & 0xf)});
         break;
       case 10:
-        call("fd_readdir", {i32(fd()), i32(kBuf), i32(in.ConsumeIntegralInRange<uint32_t>(0, kBufLen)),
-                            i64(in.ConsumeIntegralInRange<uint64_t>(0, 64)), i32(kOut)});
+        call("fd_readdir",
+             {i32(fd()), i32(kBuf), i32(in.ConsumeIntegralInRange<uint32_t>(0, kBufLen)),
+              i64(in.ConsumeIntegralInRange<uint64_t>(0, 64)), i32(kOut)});
         break;
       case 11:
       case 12: {
         bool write = in.ConsumeBool();
-        uint32_t len = write ? put(mem, kBuf, in.ConsumeBytesAsString(in.ConsumeIntegralInRange(0, 4096)))
-                             : in.ConsumeIntegralInRange<uint32_t>(0, kBufLen);
+        uint32_t len =
+            write ? put(mem, kBuf, in.ConsumeBytesAsString(in.ConsumeIntegralInRange(0, 4096)))
+                  : in.ConsumeIntegralInRange<uint32_t>(0, kBufLen);
         uint32_t iov[2] = {kBuf, len};
         std::memcpy(mem.data() + kIov, iov, sizeof iov);
         call(write ? "fd_write" : "fd_read", {i32(fd()), i32(kIov), i32(1), i32(kOut)});
@@ -245,17 +252,20 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         break;
       case 17:
         call("fd_prestat_get", {i32(fd()), i32(kOut)});
-        call("fd_prestat_dir_name", {i32(fd()), i32(kBuf), i32(in.ConsumeIntegralInRange<uint32_t>(0, 64))});
+        call("fd_prestat_dir_name",
+             {i32(fd()), i32(kBuf), i32(in.ConsumeIntegralInRange<uint32_t>(0, 64))});
         break;
       case 18:  // sizes stay small: the fuzzing host's disk is not what is tested here
-        call("fd_filestat_set_size", {i32(fd()), i64(in.ConsumeIntegralInRange<uint64_t>(0, 1 << 20))});
+        call("fd_filestat_set_size",
+             {i32(fd()), i64(in.ConsumeIntegralInRange<uint64_t>(0, 1 << 20))});
         break;
       case 19: {
         bool write = in.ConsumeBool();
         uint32_t iov[2] = {kBuf, in.ConsumeIntegralInRange<uint32_t>(0, 4096)};
         std::memcpy(mem.data() + kIov, iov, sizeof iov);
         call(write ? "fd_pwrite" : "fd_pread",
-             {i32(fd()), i32(kIov), i32(1), i64(in.ConsumeIntegralInRange<uint64_t>(0, 1 << 20)), i32(kOut)});
+             {i32(fd()), i32(kIov), i32(1), i64(in.ConsumeIntegralInRange<uint64_t>(0, 1 << 20)),
+              i32(kOut)});
         break;
       }
       case 20:

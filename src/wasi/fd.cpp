@@ -73,11 +73,19 @@ Errno store_size(const GuestMemory& mem, uint32_t ptr, uint64_t n) {
   return mem.store<uint32_t>(ptr, static_cast<uint32_t>(n)) ? err::kSuccess : err::kFault;
 }
 
+// Reading from a descriptor not open for reading (or writing to one not open for
+// writing) is EBADF, as read(2) and write(2) say and wasmtime and WAMR answer; other
+// missing rights stay ENOTCAPABLE.
+Errno not_open_for(Impl& ctx, uint32_t fd, uint64_t right, Errno e) {
+  Fd* f = ctx.get(fd);
+  return f && !(f->rights_base & right) ? err::kBadf : e;
+}
+
 Errno do_read(Impl& ctx, HostCall& c, const GuestMemory& mem, std::optional<uint64_t> offset,
               uint32_t out_ptr) {
   Errno e;
   Fd* f = ctx.checked(c.u32(0), rights::kFdRead | (offset ? rights::kFdSeek : 0), e);
-  if (!f) return e;
+  if (!f) return not_open_for(ctx, c.u32(0), rights::kFdRead, e);
   std::vector<iovec> iov;
   if ((e = guest_iovecs(mem, c.u32(1), c.u32(2), iov))) return e;
   if (!mem.valid(out_ptr, 4)) return err::kFault;
@@ -108,7 +116,7 @@ Errno do_write(Impl& ctx, HostCall& c, const GuestMemory& mem, std::optional<uin
                uint32_t out_ptr) {
   Errno e;
   Fd* f = ctx.checked(c.u32(0), rights::kFdWrite | (offset ? rights::kFdSeek : 0), e);
-  if (!f) return e;
+  if (!f) return not_open_for(ctx, c.u32(0), rights::kFdWrite, e);
   std::vector<iovec> iov;
   if ((e = guest_iovecs(mem, c.u32(1), c.u32(2), iov))) return e;
   if (!mem.valid(out_ptr, 4)) return err::kFault;
@@ -265,7 +273,8 @@ Errno fd_filestat_get(Impl& ctx, HostCall& c, const GuestMemory& mem) {
 Errno fd_filestat_set_size(Impl& ctx, HostCall& c, const GuestMemory&) {
   Errno e;
   Fd* f = host_fd(ctx, c.u32(0), rights::kFdFilestatSetSize, e);
-  if (!f) return e;
+  // Truncating a descriptor not open for writing is EINVAL, as ftruncate(2) says.
+  if (!f) return e == err::kNotcapable ? err::kInval : e;
   if (ftruncate(f->host, static_cast<off_t>(c.u64(1))) != 0) return from_host_errno(errno);
   return err::kSuccess;
 }

@@ -129,6 +129,9 @@ Errno path_open(Impl& ctx, HostCall& c, const GuestMemory& mem) {
   struct stat st;
   if (fstat(h, &st) != 0) return from_host_errno(errno);
   fd->type = filetype_of_mode(st.st_mode);
+  // A directory cannot be open for writing (open(2) says EISDIR; so do wasmtime and WAMR
+  // when the rights ask for it).
+  if (fd->type == Filetype::Directory && (base & rights::kFdWrite)) return err::kIsdir;
   fd->rights_base =
       base & (fd->type == Filetype::Directory ? rights::kDir : rights::kFile | rights::kFdReaddir);
   fd->rights_inheriting = inheriting;
@@ -235,7 +238,10 @@ Errno path_symlink(Impl& ctx, HostCall& c, const GuestMemory& mem) {
   if ((e = read_path(mem, c.u32(3), c.u32(4), path))) return e;
   OwnedFd parent;
   if ((e = split(*dir, path, parent, name))) return e;
-  // The target is only text; following it later is confined like any other path.
+  // The target is only text and following it later is confined like any other path, but
+  // an absolute target can never resolve inside the sandbox: refused, as wasmtime and
+  // WAMR do.
+  if (!target.empty() && target[0] == '/') return err::kNotcapable;
   return symlinkat(target.c_str(), parent.fd, name.c_str()) == 0 ? err::kSuccess
                                                                  : from_host_errno(errno);
 }

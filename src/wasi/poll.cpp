@@ -73,7 +73,16 @@ Errno poll_oneoff(Impl& ctx, HostCall& c, const GuestMemory& mem) {
       uint32_t fd = 0;
       mem.load(s + 16, fd);
       Errno e;
-      Fd* f = ctx.checked(fd, rights::kPollFdReadwrite, e);
+      // The poll right, or the right to do what is polled for (wasmtime and WAMR need
+      // no right at all; a descriptor open for reading may be polled for reading).
+      Fd* f = ctx.get(fd);
+      uint64_t io = tag == kEventFdRead ? rights::kFdRead : rights::kFdWrite;
+      if (f && !(f->rights_base & (rights::kPollFdReadwrite | io))) {
+        f = nullptr;
+        e = err::kNotcapable;
+      } else if (!f) {
+        e = err::kBadf;
+      }
       if (!f) {
         ready.push_back({userdata, e, tag, 0});
       } else if (f->kind == FdKind::InputBuffer) {

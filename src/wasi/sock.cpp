@@ -8,15 +8,20 @@
 namespace edgecar::wasi::fn {
 
 namespace {
+// What a descriptor is comes before what it may do: a file or directory gives ENOTSOCK
+// whatever its rights (as in wasmtime and WAMR, and POSIX).
 Fd* socket_fd(Impl& ctx, uint32_t fd, uint64_t need, Errno& e) {
-  Fd* f = ctx.checked(fd, need, e);
-  if (!f) return nullptr;
+  Fd* f = ctx.get(fd);
+  if (!f) {
+    e = err::kBadf;
+    return nullptr;
+  }
   if (f->kind != FdKind::Host ||
       (f->type != Filetype::SocketStream && f->type != Filetype::SocketDgram)) {
     e = err::kNotsock;
     return nullptr;
   }
-  return f;
+  return ctx.checked(fd, need, e);
 }
 }  // namespace
 

@@ -25,8 +25,10 @@ int main(void) {
   printf("rename out: %d\n", __wasi_path_rename(3, "sub/inside.txt", 3, "../escaped.txt"));
   printf("mkdir out: %d\n", __wasi_path_create_directory(3, "../escaped-dir"));
   printf("unlink out: %d\n", __wasi_path_unlink_file(3, "../outside.txt"));
-  printf("symlink then open: %d\n", __wasi_path_symlink("/etc/passwd", 3, "new-link"));
-  try_open("through new link", "new-link", __WASI_LOOKUPFLAGS_SYMLINK_FOLLOW);
+  printf("absolute symlink: %d\n", __wasi_path_symlink("/etc/passwd", 3, "new-link"));
+  try_open("through absolute link", "new-link", __WASI_LOOKUPFLAGS_SYMLINK_FOLLOW);
+  printf("escaping symlink: %d\n", __wasi_path_symlink("../outside.txt", 3, "out-link"));
+  try_open("through escaping link", "out-link", __WASI_LOOKUPFLAGS_SYMLINK_FOLLOW);
   __wasi_filestat_t st;
   printf("stat through link: %d\n",
          __wasi_path_filestat_get(3, __WASI_LOOKUPFLAGS_SYMLINK_FOLLOW, "etc-link/passwd", &st));
