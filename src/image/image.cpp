@@ -443,8 +443,24 @@ const HostFunctions& shared_functions() {
       bool ok = true;
       auto in = guest(c, c.u32(0), c.u32(1), ok);
       if (!ok) return Errc::InvalidArgument;
-      auto r = pixels ? decode(in) : probe(in);
+      auto r = probe(in);
       if (!r) return failed(r.error(), why);
+      if (pixels) {
+        // The host decodes on the guest's behalf, so it spends no more than the guest
+        // could hold itself: a small image declaring a large canvas (or a resize to a
+        // few pixels of a large one) is refused past the function's memory limit.
+        uint64_t need = uint64_t{r->width} * r->height * 3;
+        uint64_t budget = uint64_t{c.store().limits().max_memory_pages} * 65536;
+        if (need > budget) {
+          why = "decoding " + std::to_string(r->width) + "x" + std::to_string(r->height) +
+                " pixels takes " + std::to_string(need >> 20) +
+                " MiB, more than the function's memory limit (" + std::to_string(budget >> 20) +
+                " MiB)";
+          return Errc::TooLarge;
+        }
+        r = decode(in);
+        if (!r) return failed(r.error(), why);
+      }
       img = std::move(*r);
       return Errc::Ok;
     };

@@ -20,6 +20,7 @@ from edgecar_server import BIN, Server  # noqa: E402
 
 GUESTS = os.path.abspath(os.environ.get("NN_GUEST_DIR", "build/tests/nn_guests"))
 FUNCTIONS = os.path.abspath(os.environ.get("FUNCTIONS_DIR", "build/functions"))
+REGRESSIONS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fuzz-regressions")
 from shared_data import DATA  # noqa: E402  (the suite runs only where it exists: tests/CMakeLists.txt)
 IMAGES = sorted(glob.glob(os.path.join(DATA, "images", "*")))
 MODELS = {  # file: input size
@@ -235,6 +236,26 @@ def converted(fmt, **kw):
     buf = io.BytesIO()
     img.save(buf, fmt, **kw)
     return buf.getvalue()
+
+
+def test_host_decoding_is_charged_to_the_guests_memory_limit():
+    """A 412-byte GIF declaring a 30848x1024 canvas made the host decode 95 MB for an 8x8
+    resize (found by fuzz_image): refused (too_large = 4) when that is more than the
+    function's own memory limit, decoded when the limit allows it."""
+    bomb = read(os.path.join(REGRESSIONS, "image", "gif-30848x1024-canvas"))
+    r = run(["--max-memory", "64", f"{GUESTS}/image_probe.wasm", "resize"], bomb)
+    assert r.returncode == 54, r.stderr.decode()
+    assert "decoding 30848x1024 pixels takes 90 MiB, more than the function's memory limit (64 MiB)" in r.stderr.decode()
+    # A well-formed one (8000x4000 of one colour, 25 KB as a GIF) decodes without the limit.
+    buf = io.BytesIO()
+    Image.new("P", (8000, 4000)).save(buf, "GIF")
+    r = run(["--max-memory", "64", f"{GUESTS}/image_probe.wasm", "resize"], buf.getvalue())
+    assert r.returncode == 54 and "takes 91 MiB" in r.stderr.decode(), r.stderr.decode()
+    r = run(["--max-memory", "128", f"{GUESTS}/image_probe.wasm", "resize"], buf.getvalue())
+    assert r.returncode == 0 and len(r.stdout) == 8 * 8 * 3, r.stderr.decode()
+    small = converted("PNG")
+    r = run(["--max-memory", "64", f"{GUESTS}/image_probe.wasm", "resize"], small)
+    assert r.returncode == 0 and len(r.stdout) == 8 * 8 * 3, r.stderr.decode()
 
 
 @pytest.mark.parametrize("name", [os.path.basename(p) for p in IMAGES] + ["bmp24", "bmp8", "webp-lossless", "webp-lossy", "png-rgba", "gif-interlaced"])

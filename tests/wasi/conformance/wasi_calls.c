@@ -20,8 +20,8 @@ static __wasi_fd_t sandbox = (__wasi_fd_t)-1;
 #define E(label, call) printf("%s: %d\n", label, (int)(call))
 
 static const char* filetype(__wasi_filetype_t t) {
-  static const char* names[] = {"unknown",      "block_device", "character_device",
-                                "directory",    "regular_file", "socket_dgram",
+  static const char* names[] = {"unknown",       "block_device", "character_device",
+                                "directory",     "regular_file", "socket_dgram",
                                 "socket_stream", "symbolic_link"};
   return t < 8 ? names[t] : "?";
 }
@@ -53,7 +53,9 @@ static void read_all(const char* label, __wasi_fd_t fd) {
   printf("%s: %d n=%u \"%.*s\"\n", label, (int)e, (unsigned)n, (int)strcspn(buf, "\n"), buf);
 }
 
-static int cmp(const void* a, const void* b) { return strcmp(*(char* const*)a, *(char* const*)b); }
+static int cmp(const void* a, const void* b) {
+  return strcmp(*(char* const*)a, *(char* const*)b);
+}
 
 static void list_dir(const char* label, __wasi_fd_t fd) {
   static uint8_t buf[4096];
@@ -67,9 +69,11 @@ static void list_dir(const char* label, __wasi_fd_t fd) {
     at += sizeof d;
     if (at + d.d_namlen > used) break;
     char* name = malloc(d.d_namlen + 32);
-    snprintf(name, d.d_namlen + 32, "%.*s:%s", (int)d.d_namlen, (char*)buf + at, filetype(d.d_type));
+    snprintf(name, d.d_namlen + 32, "%.*s:%s", (int)d.d_namlen, (char*)buf + at,
+             filetype(d.d_type));
     at += d.d_namlen;
-    if (strncmp(name, ".:", 2) && strncmp(name, "..:", 3)) names[count++] = name;  // runtimes differ on . and ..
+    if (strncmp(name, ".:", 2) && strncmp(name, "..:", 3))
+      names[count++] = name;  // runtimes differ on . and ..
   }
   qsort(names, count, sizeof names[0], cmp);
   printf("%s: %d", label, (int)e);
@@ -101,8 +105,8 @@ int main(void) {
   for (__wasi_clockid_t id = 0; id < 4; id++) {
     __wasi_timestamp_t res = 0, t = 0;
     __wasi_errno_t e1 = __wasi_clock_res_get(id, &res), e2 = __wasi_clock_time_get(id, 1, &t);
-    printf("clock %u: res %d %s, time %d %s\n", (unsigned)id, (int)e1, res > 0 ? "positive" : "zero",
-           (int)e2, t > 0 ? "positive" : "zero");
+    printf("clock %u: res %d %s, time %d %s\n", (unsigned)id, (int)e1,
+           res > 0 ? "positive" : "zero", (int)e2, t > 0 ? "positive" : "zero");
   }
 
   /* preopens */
@@ -218,8 +222,9 @@ int main(void) {
     E("fd_filestat_get", __wasi_fd_filestat_get(w, &st));
     printf("  %s size=%llu nlink=%llu\n", filetype(st.filetype), (unsigned long long)st.size,
            (unsigned long long)st.nlink);
-    E("fd_filestat_set_times", __wasi_fd_filestat_set_times(w, 1000000000ull, 2000000000ull,
-                                                               __WASI_FSTFLAGS_ATIM | __WASI_FSTFLAGS_MTIM));
+    E("fd_filestat_set_times",
+      __wasi_fd_filestat_set_times(w, 1000000000ull, 2000000000ull,
+                                   __WASI_FSTFLAGS_ATIM | __WASI_FSTFLAGS_MTIM));
     E("fd_filestat_get times", __wasi_fd_filestat_get(w, &st));
     printf("  atim=%llu mtim=%llu\n", (unsigned long long)st.atim, (unsigned long long)st.mtim);
     E("fd_filestat_set_times both set and now",
@@ -234,7 +239,8 @@ int main(void) {
     __wasi_fd_t w2 = open_at("path_open new.txt read", "new.txt", 0, 0, rd, 0);
     E("fd_renumber", __wasi_fd_renumber(w2, w));
     read_all("fd_read after renumber", w);
-    E("fd_read the renumbered-away fd", __wasi_fd_read(w2, &(__wasi_iovec_t){(uint8_t*)&n, 1}, 1, &n));
+    E("fd_read the renumbered-away fd",
+      __wasi_fd_read(w2, &(__wasi_iovec_t){(uint8_t*)&n, 1}, 1, &n));
     E("fd_renumber bad from", __wasi_fd_renumber(999, w));
     E("fd_renumber bad to", __wasi_fd_renumber(w, 999));
     E("fd_close new", __wasi_fd_close(w));
@@ -267,7 +273,8 @@ int main(void) {
     list_dir("fd_readdir dir", d);
     E("fd_close dir", __wasi_fd_close(d));
   }
-  open_at("path_open dir for writing", "dir", 0, 0, __WASI_RIGHTS_FD_READ | __WASI_RIGHTS_FD_WRITE, 0);
+  open_at("path_open dir for writing", "dir", 0, 0, __WASI_RIGHTS_FD_READ | __WASI_RIGHTS_FD_WRITE,
+          0);
   open_at("path_open dir create", "dir", 0, __WASI_OFLAGS_CREAT, all, 0);
   open_at("path_open dir trunc", "dir", 0, __WASI_OFLAGS_TRUNC, all, 0);
   open_at("path_open empty path", "", 0, 0, rd, 0);
@@ -301,11 +308,13 @@ int main(void) {
     __wasi_size_t n = 0;
     E("path_readlink", __wasi_path_readlink(sandbox, "link1", (uint8_t*)buf, sizeof buf, &n));
     printf("  \"%.*s\"\n", (int)n, buf);
-    E("path_readlink absolute", __wasi_path_readlink(sandbox, "abs", (uint8_t*)buf, sizeof buf, &n));
+    E("path_readlink absolute",
+      __wasi_path_readlink(sandbox, "abs", (uint8_t*)buf, sizeof buf, &n));
     printf("  \"%.*s\"\n", (int)n, buf);
     E("path_readlink short buffer", __wasi_path_readlink(sandbox, "link1", (uint8_t*)buf, 3, &n));
     printf("  n=%u\n", (unsigned)n);
-    E("path_readlink not a link", __wasi_path_readlink(sandbox, "file.txt", (uint8_t*)buf, sizeof buf, &n));
+    E("path_readlink not a link",
+      __wasi_path_readlink(sandbox, "file.txt", (uint8_t*)buf, sizeof buf, &n));
   }
   stat_path("path_filestat_get link nofollow", "link1", 0);
   stat_path("path_filestat_get link follow", "link1", __WASI_LOOKUPFLAGS_SYMLINK_FOLLOW);
@@ -322,14 +331,16 @@ int main(void) {
   E("path_link exists", __wasi_path_link(sandbox, 0, "file.txt", sandbox, "hard"));
   E("path_link a directory", __wasi_path_link(sandbox, 0, "dir", sandbox, "dirlink"));
   E("path_link out of the sandbox", __wasi_path_link(sandbox, 0, "file.txt", sandbox, "../hard"));
-  E("path_filestat_set_times", __wasi_path_filestat_set_times(sandbox, 0, "hard", 5000000000ull, 6000000000ull,
-                                                               __WASI_FSTFLAGS_ATIM | __WASI_FSTFLAGS_MTIM));
+  E("path_filestat_set_times",
+    __wasi_path_filestat_set_times(sandbox, 0, "hard", 5000000000ull, 6000000000ull,
+                                   __WASI_FSTFLAGS_ATIM | __WASI_FSTFLAGS_MTIM));
   {
     __wasi_filestat_t st;
     E("path_filestat_get hard", __wasi_path_filestat_get(sandbox, 0, "hard", &st));
     printf("  mtim=%llu\n", (unsigned long long)st.mtim);
   }
-  E("path_filestat_set_times missing", __wasi_path_filestat_set_times(sandbox, 0, "nope", 0, 0, __WASI_FSTFLAGS_ATIM_NOW));
+  E("path_filestat_set_times missing",
+    __wasi_path_filestat_set_times(sandbox, 0, "nope", 0, 0, __WASI_FSTFLAGS_ATIM_NOW));
   E("path_rename", __wasi_path_rename(sandbox, "hard", sandbox, "moved"));
   E("path_rename missing", __wasi_path_rename(sandbox, "hard", sandbox, "moved2"));
   E("path_rename dir over file", __wasi_path_rename(sandbox, "dir", sandbox, "moved"));
@@ -351,16 +362,16 @@ int main(void) {
     __wasi_event_t ev[2];
     __wasi_size_t n = 0;
     E("poll_oneoff clock", __wasi_poll_oneoff(subs, ev, 1, &n));
-    printf("  n=%u userdata=%llu error=%u type=%u\n", (unsigned)n, (unsigned long long)ev[0].userdata,
-           (unsigned)ev[0].error, (unsigned)ev[0].type);
+    printf("  n=%u userdata=%llu error=%u type=%u\n", (unsigned)n,
+           (unsigned long long)ev[0].userdata, (unsigned)ev[0].error, (unsigned)ev[0].type);
     __wasi_fd_t r = open_at("path_open for poll", "file.txt", 0, 0, rd, 0);
     subs[1].userdata = 9;
     subs[1].u.tag = __WASI_EVENTTYPE_FD_READ;
     subs[1].u.u.fd_read.file_descriptor = r;
     subs[0].u.u.clock.timeout = 1000000000;  // 1 s: the file is ready first
     E("poll_oneoff file read", __wasi_poll_oneoff(subs, ev, 2, &n));
-    printf("  n=%u userdata=%llu error=%u type=%u\n", (unsigned)n, (unsigned long long)ev[0].userdata,
-           (unsigned)ev[0].error, (unsigned)ev[0].type);
+    printf("  n=%u userdata=%llu error=%u type=%u\n", (unsigned)n,
+           (unsigned long long)ev[0].userdata, (unsigned)ev[0].error, (unsigned)ev[0].type);
     subs[1].u.u.fd_read.file_descriptor = 999;
     E("poll_oneoff bad fd", __wasi_poll_oneoff(subs + 1, ev, 1, &n));
     printf("  n=%u error=%u\n", (unsigned)n, n ? (unsigned)ev[0].error : 0u);
