@@ -41,6 +41,10 @@ World& world() {
     auto* w = new World;
     char tmpl[] = "/tmp/edgecar-fuzz-wasi-XXXXXX";
     w->root = mkdtemp(tmpl);
+    std::atexit([] {
+      std::error_code ec;
+      fs::remove_all(world().root, ec);
+    });
     w->sandbox = w->root / "sandbox";
     w->outside = w->root / "outside";
     w->secret = w->outside / "secret";
