@@ -103,12 +103,13 @@ enum class TrapKind : uint8_t {
 std::string_view to_string(TrapKind k);
 
 enum class ErrorKind : uint8_t {
-  Io,         // reading a file failed
-  Malformed,  // the binary does not decode (spec 5)
-  Invalid,    // the module does not validate (spec 3)
-  Link,       // imports do not match (spec 4.5.4)
-  Trap,       // execution trapped, during instantiation or a call
-  Usage,      // the embedding API was misused (wrong argument count, unknown export, ...)
+  Io,           // reading a file failed
+  Malformed,    // the binary does not decode (spec 5)
+  Invalid,      // the module does not validate (spec 3)
+  Link,         // imports do not match (spec 4.5.4)
+  Trap,         // execution trapped, during instantiation or a call
+  Usage,        // the embedding API was misused (wrong argument count, unknown export, ...)
+  Unsupported,  // a valid module using what this build does not run yet (SIMD: issue 14)
 };
 std::string_view to_string(ErrorKind k);
 

@@ -34,6 +34,10 @@ enum class Imm : uint8_t {
   TableCopy,
   MemInit,
   MemCopy,
+  V128Const,   // 16 bytes: imm holds bytes 0-7, a bytes 8-11, b bytes 12-15
+  Shuffle,     // 16 lane indices, stored as V128Const
+  Lane,        // a lane index byte, in a
+  MemargLane,  // a memarg (a = alignment, imm = offset), then a lane index byte in b
 };
 
 struct OpInfo {
@@ -41,14 +45,22 @@ struct OpInfo {
   Imm imm = Imm::None;
 };
 
-// Index: single-byte opcodes at [0, 256), 0xFC-prefixed at [256, 256 + 18).
+// Index: single-byte opcodes at [0, 256), 0xFC-prefixed at [256, 256 + 18), 0xFD-prefixed
+// (SIMD) at [274, 274 + 256).
 constexpr size_t kPrefixBase = 256;
 constexpr size_t kNumFC = 18;
+constexpr size_t kSimdBase = kPrefixBase + kNumFC;
+constexpr size_t kNumFD = 256;
 
-constexpr std::array<OpInfo, kPrefixBase + kNumFC> make_table() {
-  std::array<OpInfo, kPrefixBase + kNumFC> t{};
-#define OP(code, id, name, imm, sig, align, lowering) \
-  t[(code) >= 0xFC00 ? kPrefixBase + ((code) & 0xFF) : (code)] = OpInfo{name, Imm::imm};
+constexpr size_t table_index(uint32_t code) {
+  return code >= 0xFD00   ? kSimdBase + (code & 0xFF)
+         : code >= 0xFC00 ? kPrefixBase + (code & 0xFF)
+                          : code;
+}
+
+constexpr std::array<OpInfo, kSimdBase + kNumFD> make_table() {
+  std::array<OpInfo, kSimdBase + kNumFD> t{};
+#define OP(code, id, name, imm, sig, align, lowering) t[table_index(code)] = OpInfo{name, Imm::imm};
 #include "binary/opcodes.def"
 #undef OP
   return t;
@@ -56,14 +68,11 @@ constexpr std::array<OpInfo, kPrefixBase + kNumFC> make_table() {
 constexpr auto kOps = make_table();
 
 const OpInfo* lookup(uint16_t op) {
-  size_t i = op >= 0xFC00 ? kPrefixBase + (op & 0xFF) : op;
-  if (op >= 0xFC00 && (op & 0xFF) >= kNumFC) return nullptr;
+  if (op >= 0xFC00 && op < 0xFD00 && (op & 0xFF) >= kNumFC) return nullptr;
+  size_t i = table_index(op);
   if (i >= kOps.size() || kOps[i].name == nullptr) return nullptr;
   return &kOps[i];
 }
-
-// Until the SIMD issue lands, a module that uses v128 anywhere is refused by name.
-constexpr const char* kNoSimd = "SIMD (v128) is not supported yet";
 
 bool is_valtype_byte(uint8_t b) {
   return b == 0x7F || b == 0x7E || b == 0x7D || b == 0x7C || b == 0x7B || b == 0x70 || b == 0x6F;
@@ -160,7 +169,6 @@ class Decoder {
     size_t off = r.offset();
     uint8_t b = r.u8();
     if (!is_valtype_byte(b)) r.fail_at("malformed value type " + util::hex(b), off);
-    if (b == static_cast<uint8_t>(ValType::V128)) r.fail_at(kNoSimd, off);
     return static_cast<ValType>(b);
   }
 
@@ -442,7 +450,9 @@ class Decoder {
         if (sub >= kNumFC) r.fail_at("illegal opcode 0xfc " + std::to_string(sub), off);
         op = static_cast<uint16_t>(0xFC00 | sub);
       } else if (op == 0xFD) {
-        r.fail_at(std::string("illegal opcode 0xfd: ") + kNoSimd, off);
+        uint32_t sub = r.u32();
+        if (sub >= kNumFD) r.fail_at("illegal opcode 0xfd " + std::to_string(sub), off);
+        op = static_cast<uint16_t>(0xFD00 | sub);
       }
       const OpInfo* info = lookup(op);
       if (!info) r.fail_at("illegal opcode " + util::hex(op), off);
@@ -460,7 +470,6 @@ class Decoder {
             uint8_t byte = static_cast<uint8_t>(v & 0x7F);
             if (r.offset() - boff != 1 || (byte != 0x40 && !is_valtype_byte(byte)))
               r.fail_at("malformed block type", boff);
-            if (byte == static_cast<uint8_t>(ValType::V128)) r.fail_at(kNoSimd, boff);
             in.imm = byte;
           } else {
             in.imm = 0x100 + static_cast<uint64_t>(v);
@@ -536,6 +545,22 @@ class Decoder {
         case Imm::MemCopy:
           zero_byte(r);
           zero_byte(r);
+          break;
+        case Imm::V128Const:
+        case Imm::Shuffle: {
+          uint64_t lo = r.fixed64(), hi = r.fixed64();
+          in.imm = lo;
+          in.a = static_cast<uint32_t>(hi);
+          in.b = static_cast<uint32_t>(hi >> 32);
+          break;
+        }
+        case Imm::Lane:
+          in.a = r.u8();
+          break;
+        case Imm::MemargLane:
+          in.a = r.u32();
+          in.imm = r.u32();
+          in.b = r.u8();
           break;
       }
       if ((op == 0xFC08 || op == 0xFC09) && !data_ref_offset_) data_ref_offset_ = off;

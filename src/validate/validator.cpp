@@ -3,6 +3,7 @@
 // follows unreachable, br, br_table and return.
 #include "validate/validator.hpp"
 
+#include <cstring>
 #include <set>
 #include <string>
 #include <unordered_set>
@@ -141,6 +142,9 @@ class ModuleValidator {
           break;
         case Opcode::F64Const:
           stack.push_back(ValType::F64);
+          break;
+        case Opcode::V128Const:
+          stack.push_back(ValType::V128);
           break;
         case Opcode::RefNull:
           stack.push_back(static_cast<ValType>(in.a));
@@ -299,10 +303,23 @@ class FuncValidator {
   void instr(const Instr& in) {
     const binary::OpcodeInfo info = binary::opcode_info(in.op);
     if (info.signature.typed) {
-      if (binary::is_load(in.op) || binary::is_store(in.op)) {
+      if (info.natural_alignment >= 0) {  // a load or a store, scalar or vector
         need_memory();
         if (in.a > static_cast<uint32_t>(info.natural_alignment))
           err("alignment must not be larger than natural");
+      }
+      if (uint8_t lanes = binary::lane_count(in.op)) {
+        // load/store_lane carry a memarg, and their lane after it.
+        uint32_t lane = info.natural_alignment >= 0 ? in.b : in.a;
+        if (lane >= lanes) err("invalid lane index");
+      }
+      if (in.op == static_cast<uint16_t>(Opcode::I8x16Shuffle)) {
+        uint8_t idx[16];
+        uint64_t hi = uint64_t{in.b} << 32 | in.a;
+        std::memcpy(idx, &in.imm, 8);
+        std::memcpy(idx + 8, &hi, 8);
+        for (uint8_t x : idx)
+          if (x >= 32) err("invalid lane index");
       }
       if (in.op == static_cast<uint16_t>(Opcode::MemorySize) ||
           in.op == static_cast<uint16_t>(Opcode::MemoryGrow))
