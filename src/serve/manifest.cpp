@@ -74,14 +74,39 @@ std::string resolve(const fs::path& base, const std::string& p) {
   return (path.is_absolute() ? path : base / path).lexically_normal().string();
 }
 
-FunctionSpec function(const YAML::Node& n, size_t i, const fs::path& base) {
+// YAML merge keys (`<<: *anchor`, as Kubernetes and Compose files use them): the keys of
+// the merged mapping(s) that the mapping does not set itself. yaml-cpp leaves `<<` as a
+// plain key.
+YAML::Node merged(const YAML::Node& n) {
+  if (!n.IsMap() || !n["<<"]) return n;
+  YAML::Node out(YAML::NodeType::Map);
+  for (const auto& kv : n)
+    if (kv.first.as<std::string>() != "<<") out[kv.first] = kv.second;
+  const YAML::Node& from = n["<<"];
+  auto take = [&](const YAML::Node& m) {
+    if (!m.IsMap()) fail(n["<<"], "<< must name a mapping (an anchor) or a list of them");
+    for (const auto& kv : merged(m)) {
+      const YAML::Node& set = out;  // a const look-up: no entry is created
+      if (!set[kv.first.as<std::string>()]) out[kv.first] = kv.second;
+    }
+  };
+  if (from.IsSequence()) {
+    for (const auto& m : from) take(m);
+  } else {
+    take(from);
+  }
+  return out;
+}
+
+FunctionSpec function(const YAML::Node& node, size_t i, const fs::path& base) {
+  const YAML::Node n = merged(node);
   std::string where = "functions[" + std::to_string(i) + "]";
   only_keys(n,
             {"name", "route", "methods", "module", "abi", "env", "dirs", "host_modules",
              "nn_preload", "nn_allow_guest_models", "limits"},
             where);
   FunctionSpec f;
-  f.line = n.Mark().line + 1;
+  f.line = node.Mark().line + 1;
   if (!n["route"]) fail(n, where + " needs a route");
   if (!n["module"]) fail(n, where + " needs a module (path to a .wasm file)");
   f.route = str(n["route"], where + ".route");

@@ -84,6 +84,17 @@ def test_classify_sentence_as_the_original(demo):
     assert body.decode() == "It is very likely a <a href='https://www.google.com/search?q=hotdog'>hotdog</a> in the picture"
 
 
+def test_the_original_pages_header_values(demo):
+    """The original web service sent `api: go` to its Go service (classification) and
+    anything else (`rust`, ...) to the Rust one (grayscale)."""
+    food = read(os.path.join(DATA, "images", "food.jpg"))
+    status, _, body = hello(demo, "go", food)
+    assert status == 200 and b"hotdog" in body
+    for other in ["rust", "rust-wasi-socket"]:
+        status, headers, body = hello(demo, other, food)
+        assert status == 200 and body[:8] == b"\x89PNG\r\n\x1a\n"
+
+
 def test_events_recorded(demo):
     data = read(os.path.join(DATA, "images", "hopper.png"))
     assert hello(demo, "grayscale", data)[0] == 200
@@ -111,7 +122,9 @@ def test_bad_uploads(demo, api):
     # Over the 10 MB limit: refused before the body is read.
     raw = demo.raw(b"POST /api/hello HTTP/1.1\r\nHost: x\r\napi: " + api.encode() + b"\r\nContent-Length: 11000000\r\n\r\n")
     assert raw.startswith(b"HTTP/1.1 413")
-    assert hello(demo, "nothing", b"x")[0] == 400
+    # An api header other than classify or go reaches grayscale, as with the original
+    # web service: here it is not an image.
+    assert hello(demo, "nothing", b"x")[0] == 415
     # The service still works.
     assert hello(demo, api, read(os.path.join(DATA, "images", "hopper.png")))[0] == 200
 
