@@ -1,5 +1,5 @@
 // Decoding, validation and lowering of arbitrary bytes: every input is a module or a
-// Malformed/Invalid/Unsupported error, never a crash, a hang or undefined behaviour.
+// Malformed/Invalid error, never a crash, a hang or undefined behaviour.
 #include <cstddef>
 #include <cstdint>
 

@@ -59,12 +59,14 @@ class Store;
 struct Value {
   ValType type = ValType::I32;
   uint64_t bits = 0;
+  uint64_t hi = 0;  // v128: bytes 8-15 (bits holds bytes 0-7, little-endian lanes)
 
   static Value i32(int32_t v) { return {ValType::I32, static_cast<uint32_t>(v)}; }
   static Value i64(int64_t v) { return {ValType::I64, static_cast<uint64_t>(v)}; }
   static Value f32(float v);
   static Value f64(double v);
   static Value f32_bits(uint32_t b) { return {ValType::F32, b}; }
+  static Value v128(uint64_t lo, uint64_t hi) { return {ValType::V128, lo, hi}; }
   static Value f64_bits(uint64_t b) { return {ValType::F64, b}; }
   static Value funcref(const Function* f) {
     return {ValType::FuncRef, reinterpret_cast<uintptr_t>(f)};
@@ -103,13 +105,12 @@ enum class TrapKind : uint8_t {
 std::string_view to_string(TrapKind k);
 
 enum class ErrorKind : uint8_t {
-  Io,           // reading a file failed
-  Malformed,    // the binary does not decode (spec 5)
-  Invalid,      // the module does not validate (spec 3)
-  Link,         // imports do not match (spec 4.5.4)
-  Trap,         // execution trapped, during instantiation or a call
-  Usage,        // the embedding API was misused (wrong argument count, unknown export, ...)
-  Unsupported,  // a valid module using what this build does not run yet (SIMD: issue 14)
+  Io,         // reading a file failed
+  Malformed,  // the binary does not decode (spec 5)
+  Invalid,    // the module does not validate (spec 3)
+  Link,       // imports do not match (spec 4.5.4)
+  Trap,       // execution trapped, during instantiation or a call
+  Usage,      // the embedding API was misused (wrong argument count, unknown export, ...)
 };
 std::string_view to_string(ErrorKind k);
 

@@ -57,7 +57,10 @@ constexpr Signature _V = of0(V), i_V = of1(i, V), I_V = of1(I, V), f_V = of1(f, 
                     iV_ = sink2(i, V), VVV_V = of3(V, V, V, V);
 }  // namespace sig
 
-enum class Lowering : uint8_t { Own, Simple };
+// Simple: one handler of the same name, operands and result in slots; Vector: the same
+// for SIMD instructions (v128 operands in two adjacent slots, immediates after them);
+// Own: lowered by code of its own in interp/compile.cpp.
+enum class Lowering : uint8_t { Own, Simple, Vector };
 
 // Lanes from an instruction's name: "i8x16.extract_lane_s" 16, "f64x2.replace_lane" 2;
 // "v128.load16_lane" from its access size (8 lanes of 16 bits); 0 without "_lane".

@@ -30,10 +30,13 @@ namespace {
 
 constexpr uint32_t kNone = ~0u;
 
-// Where a stack value lives.
+// Where a stack value lives. A v128 is two entries, its bytes 0-7 then 8-15 (`hi`), in
+// adjacent slots wherever an instruction reads it: everything that moves 64-bit values
+// (locals, blocks, branches, calls, returns) moves it unchanged.
 struct Val {
-  uint32_t slot;  // frame slot holding it (kNone for a constant not yet written)
-  uint64_t k;     // the constant, when slot == kNone
+  uint32_t slot;    // frame slot holding it (kNone for a constant not yet written)
+  uint64_t k;       // the constant, when slot == kNone
+  bool hi = false;  // the upper half of a v128
 };
 
 bool has_imm_form(Op o) {
@@ -113,17 +116,19 @@ class FunctionCompiler {
   FunctionCompiler(const binary::Module& m, uint32_t func_index, Code& out)
       : m_(m), body_(m.bodies[func_index - m.num_imported_funcs]), cells_(out.cells) {
     const FuncType& ft = m.func_type(func_index);
-    fc_.num_params = static_cast<uint32_t>(ft.params.size());
-    fc_.num_results = static_cast<uint32_t>(ft.results.size());
-    fc_.num_locals = static_cast<uint32_t>(body_.locals.size());
-    base_ = fc_.num_params + fc_.num_locals;
+    for (ValType t : ft.params) add_local(t);
+    fc_.num_params = base_;
+    for (ValType t : body_.locals) add_local(t);
+    fc_.num_locals = base_ - fc_.num_params;
+    fc_.num_results = static_cast<uint32_t>(slot_count(ft.results));
+    results_ = ft.results;
   }
 
   FuncCode run() {
     fc_.entry = static_cast<uint32_t>(cells_.size());
     label_pos_ = here();
-    ctrls_.push_back(
-        Ctrl{static_cast<uint16_t>(Opcode::Block), 0, 0, fc_.num_results, 0, {}, kNone});
+    ctrls_.push_back(Ctrl{
+        static_cast<uint16_t>(Opcode::Block), 0, 0, fc_.num_results, 0, {}, kNone, {}, results_});
     for (const Instr& in : body_.code) {
       if (unreachable_) {
         skip(in);
@@ -142,25 +147,46 @@ class FunctionCompiler {
     uint32_t height;  // stack height below the block's parameters
     uint32_t nparams;
     uint32_t nresults;
-    uint32_t loop_pc;              // loops: cell index of the loop header
-    std::vector<uint32_t> fixups;  // cells holding a displacement to this block's end
-    uint32_t else_fixup;           // ifs: the cell that jumps to the else branch
+    uint32_t loop_pc;                      // loops: cell index of the loop header
+    std::vector<uint32_t> fixups;          // cells holding a displacement to this block's end
+    uint32_t else_fixup;                   // ifs: the cell that jumps to the else branch
+    std::vector<ValType> params, results;  // nparams and nresults count slots
   };
+
+  void add_local(ValType t) {
+    local_slot_.push_back(base_);
+    local_type_.push_back(t);
+    base_ += slot_width(t);
+  }
 
   // ---- the value stack ----
   uint32_t slot(uint32_t k) const { return base_ + k; }
   uint32_t h() const { return static_cast<uint32_t>(vals_.size()); }
-  void push_result() {  // a value computed into its own slot
-    vals_.push_back(Val{slot(h()), 0});
+  void push_result(bool hi = false) {  // a value computed into its own slot
+    vals_.push_back(Val{slot(h()), 0, hi});
     if (h() > max_height_) max_height_ = h();
   }
-  void push_local(uint32_t x) {
-    vals_.push_back(Val{x, 0});
+  void push_local(uint32_t x, bool hi = false) {
+    vals_.push_back(Val{x, 0, hi});
     if (h() > max_height_) max_height_ = h();
   }
-  void push_const(uint64_t k) {
-    vals_.push_back(Val{kNone, k});
+  void push_const(uint64_t k, bool hi = false) {
+    vals_.push_back(Val{kNone, k, hi});
     if (h() > max_height_) max_height_ = h();
+  }
+  // Results of these types, each in its own slot(s).
+  void push_results(const std::vector<ValType>& types) {
+    for (ValType t : types) {
+      push_result();
+      if (t == ValType::V128) push_result(true);
+    }
+  }
+  // The first slot of the v128 at positions k, k+1, both halves made adjacent.
+  uint32_t operand_pair(uint32_t k) {
+    if (vals_[k].slot != kNone && vals_[k + 1].slot == vals_[k].slot + 1) return vals_[k].slot;
+    materialize(k);
+    materialize(k + 1);
+    return vals_[k].slot;
   }
   Val pop() {
     Val v = vals_.back();
@@ -252,16 +278,20 @@ class FunctionCompiler {
   }
 
   // ---- control ----
-  void block_arity(uint64_t imm, uint32_t& np, uint32_t& nr) {
-    np = 0;
-    nr = 0;
+  // A block's parameter and result types, and their counts in slots.
+  void block_arity(uint64_t imm, uint32_t& np, uint32_t& nr, std::vector<ValType>& params,
+                   std::vector<ValType>& results) {
+    params.clear();
+    results.clear();
     if (binary::BlockType::is_index(imm)) {
       const FuncType& t = m_.types[binary::BlockType::index(imm)];
-      np = static_cast<uint32_t>(t.params.size());
-      nr = static_cast<uint32_t>(t.results.size());
+      params = t.params;
+      results = t.results;
     } else if (imm != binary::BlockType::kEmpty) {
-      nr = 1;
+      results.push_back(static_cast<ValType>(imm));
     }
+    np = static_cast<uint32_t>(slot_count(params));
+    nr = static_cast<uint32_t>(slot_count(results));
   }
 
   // Moves the top n values (wherever they live) to slots dst, dst+1, ...
@@ -509,16 +539,50 @@ class FunctionCompiler {
     emitted_result(static_cast<Opcode>(code) == Opcode::I32Eqz ? Last::Eqz : Last::Result);
   }
 
+  // A SIMD instruction: [handler][dst, if it has a result][operand slots, deepest first]
+  // [memarg offset][lane][shuffle lanes, 4 cells]; a v128 operand or result is the first
+  // of its two slots.
+  void simd(const Instr& in, const binary::OpcodeInfo& info) {
+    const binary::Signature& sig = info.signature;
+    uint32_t width = 0;
+    for (uint32_t i = 0; i < sig.npop; ++i) width += slot_width(sig.pop[i]);
+    uint32_t pos = h() - width, operands[3];
+    for (uint32_t i = 0; i < sig.npop; ++i) {
+      operands[i] = sig.pop[i] == ValType::V128 ? operand_pair(pos) : operand(pos);
+      pos += slot_width(sig.pop[i]);
+    }
+    drop(width);
+    op(handler_for(static_cast<Opcode>(in.op)));
+    if (sig.npush) cell(slot(h()));
+    for (uint32_t i = 0; i < sig.npop; ++i) cell(operands[i]);
+    bool memory = info.natural_alignment >= 0;
+    if (memory) cell(static_cast<uint32_t>(in.imm));
+    if (binary::lane_count(in.op)) cell(memory ? in.b : in.a);
+    if (in.op == static_cast<uint16_t>(Opcode::I8x16Shuffle)) {
+      cell(static_cast<uint32_t>(in.imm));
+      cell(static_cast<uint32_t>(in.imm >> 32));
+      cell(in.a);
+      cell(in.b);
+    }
+    if (sig.npush) {
+      push_result();
+      if (sig.push == ValType::V128) push_result(true);
+    }
+    forget_last();
+  }
+
   static Op handler_for(Opcode o) {
     switch (o) {
 #define HANDLER_IF_Simple(id) \
   case Opcode::id:            \
     return Op::id;
+#define HANDLER_IF_Vector(id) HANDLER_IF_Simple(id)
 #define HANDLER_IF_Own(id)
 #define OP(code, id, name, imm, signature, align, lowering) HANDLER_IF_##lowering(id)
 #include "binary/opcodes.def"
 #undef OP
 #undef HANDLER_IF_Own
+#undef HANDLER_IF_Vector
 #undef HANDLER_IF_Simple
       default:
         break;
@@ -552,6 +616,7 @@ class FunctionCompiler {
   void instr(const Instr& in) {
     const binary::OpcodeInfo info = binary::opcode_info(in.op);
     if (info.lowering == binary::Lowering::Simple) return simple(in, info.signature);
+    if (info.lowering == binary::Lowering::Vector) return simd(in, info);
     switch (static_cast<Opcode>(in.op)) {
       case Opcode::Unreachable:
       case Opcode::Nop:
@@ -583,6 +648,7 @@ class FunctionCompiler {
       case Opcode::RefNull:
       case Opcode::RefIsNull:
       case Opcode::RefFunc:
+      case Opcode::V128Const:
         return value(in);
       default:
         return memory_or_table(in);  // validated: nothing else reaches here
@@ -605,20 +671,24 @@ class FunctionCompiler {
         // Values below a block are always in their own slots (see materialize_refs).
         materialize_from(0);
         uint32_t np, nr;
-        block_arity(in.imm, np, nr);
-        ctrls_.push_back(Ctrl{in.op, h() - np, np, nr, here(), {}, kNone});
+        std::vector<ValType> params, results;
+        block_arity(in.imm, np, nr, params, results);
+        ctrls_.push_back(Ctrl{
+            in.op, h() - np, np, nr, here(), {}, kNone, std::move(params), std::move(results)});
         if (o == Opcode::Loop) label();
         forget_last();
         break;
       }
       case Opcode::If: {
         uint32_t np, nr;
-        block_arity(in.imm, np, nr);
+        std::vector<ValType> params, results;
+        block_arity(in.imm, np, nr, params, results);
         Val cond = pop();
         // The comparison commutes with the copies below: they write only slots under it.
         Fused f = take_condition(cond);
         materialize_from(0);
-        ctrls_.push_back(Ctrl{in.op, h() - np, np, nr, 0, {}, kNone});
+        ctrls_.push_back(
+            Ctrl{in.op, h() - np, np, nr, 0, {}, kNone, std::move(params), std::move(results)});
         cond_jump(f, cond, /*when_true=*/false, ctrls_.back(), /*to_else=*/true);
         break;
       }
@@ -633,7 +703,7 @@ class FunctionCompiler {
         label();
         c.else_fixup = kNone;
         vals_.resize(c.height);
-        for (uint32_t i = 0; i < c.nparams; ++i) push_result();
+        push_results(c.params);
         unreachable_ = false;
         forget_last();
         break;
@@ -650,8 +720,9 @@ class FunctionCompiler {
         for (uint32_t f : c.fixups) patch(f, here());
         label();
         vals_.resize(c.height);
-        for (uint32_t i = 0; i < c.nresults; ++i) push_result();
+        std::vector<ValType> results = std::move(c.results);
         ctrls_.pop_back();
+        push_results(results);
         unreachable_ = false;
         forget_last();
         break;
@@ -720,19 +791,19 @@ class FunctionCompiler {
     switch (o) {
       case Opcode::Call: {
         const FuncType& ft = m_.func_type(in.a);
-        uint32_t np = static_cast<uint32_t>(ft.params.size());
+        uint32_t np = static_cast<uint32_t>(slot_count(ft.params));
         materialize_from(h() - np);
         drop(np);
         op(Op::Call);
         cell(in.a);
         cell(slot(h()));
-        for (size_t i = 0; i < ft.results.size(); ++i) push_result();
+        push_results(ft.results);
         forget_last();
         break;
       }
       case Opcode::CallIndirect: {
         const FuncType& ft = m_.types[in.a];
-        uint32_t np = static_cast<uint32_t>(ft.params.size());
+        uint32_t np = static_cast<uint32_t>(slot_count(ft.params));
         Val idx = pop();
         uint32_t idx_slot = popped_slot(idx);
         // idx is read before the call; its slot lies above the arguments.
@@ -743,7 +814,7 @@ class FunctionCompiler {
         cell(in.b);
         cell(slot(h()));
         cell(idx_slot);
-        for (size_t i = 0; i < ft.results.size(); ++i) push_result();
+        push_results(ft.results);
         forget_last();
         break;
       }
@@ -758,10 +829,25 @@ class FunctionCompiler {
     Opcode o = static_cast<Opcode>(in.op);
     switch (o) {
       case Opcode::Drop:
-        drop(1);
+        drop(vals_.back().hi ? 2 : 1);
         break;
       case Opcode::Select:
       case Opcode::SelectT: {
+        if (vals_[h() - 2].hi) {  // v128 operands: [a lo, a hi, b lo, b hi, cond]
+          uint32_t c = operand(h() - 1);
+          uint32_t b = operand_pair(h() - 3);
+          uint32_t a = operand_pair(h() - 5);
+          drop(5);
+          op(Op::SelectV128);
+          cell(slot(h()));
+          cell(a);
+          cell(b);
+          cell(c);
+          push_result();
+          push_result(true);
+          forget_last();
+          break;
+        }
         uint32_t c = operand(h() - 1);
         uint32_t b = operand(h() - 2);
         uint32_t a = operand(h() - 3);
@@ -776,15 +862,33 @@ class FunctionCompiler {
         break;
       }
       case Opcode::LocalGet:
-        push_local(in.a);
+        push_local(local_slot_[in.a]);
+        if (local_type_[in.a] == ValType::V128) push_local(local_slot_[in.a] + 1, true);
         break;
       case Opcode::LocalSet:
-        set_local(in.a, false);
-        break;
       case Opcode::LocalTee:
-        set_local(in.a, true);
+        if (local_type_[in.a] == ValType::V128) {
+          uint32_t x = local_slot_[in.a];
+          set_local(x + 1, false);
+          set_local(x, false);
+          if (o == Opcode::LocalTee) {
+            push_local(x);
+            push_local(x + 1, true);
+          }
+        } else {
+          set_local(local_slot_[in.a], o == Opcode::LocalTee);
+        }
         break;
       case Opcode::GlobalGet:
+        if (global_type(in.a) == ValType::V128) {
+          op(Op::GlobalGetV128);
+          cell(slot(h()));
+          cell(in.a);
+          push_result();
+          push_result(true);
+          forget_last();
+          break;
+        }
         op(Op::GlobalGet);
         cell(slot(h()));
         cell(in.a);
@@ -792,6 +896,15 @@ class FunctionCompiler {
         emitted_result();
         break;
       case Opcode::GlobalSet: {
+        if (global_type(in.a) == ValType::V128) {
+          uint32_t src = operand_pair(h() - 2);
+          drop(2);
+          op(Op::GlobalSetV128);
+          cell(src);
+          cell(in.a);
+          forget_last();
+          break;
+        }
         uint32_t src = operand(h() - 1);
         drop(1);
         op(Op::GlobalSet);
@@ -810,6 +923,10 @@ class FunctionCompiler {
         break;
       case Opcode::RefNull:
         push_const(0);
+        break;
+      case Opcode::V128Const:  // two 64-bit constants, written where they are needed
+        push_const(in.imm);
+        push_const(uint64_t{in.b} << 32 | in.a, true);
         break;
       case Opcode::RefIsNull: {
         uint32_t a = operand(h() - 1);
@@ -938,8 +1055,13 @@ class FunctionCompiler {
     }
   }
 
+  ValType global_type(uint32_t g) const { return m_.global_types[g].type; }
+
   const binary::Module& m_;
   const binary::FunctionBody& body_;
+  std::vector<uint32_t> local_slot_;  // first slot of each local (params first)
+  std::vector<ValType> local_type_;
+  std::vector<ValType> results_;
   std::vector<Cell>& cells_;
   FuncCode fc_;
   uint32_t base_ = 0;

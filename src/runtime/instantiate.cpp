@@ -29,8 +29,9 @@ Error link_error(const binary::Import& im, const std::string& why) {
   return Error{ErrorKind::Link, "import \"" + im.module + "\" \"" + im.name + "\": " + why};
 }
 
-uint64_t eval_const(const ConstExpr& e, const InstanceImpl& inst) {
-  uint64_t v = 0;
+// A constant expression's value; v128 constants and globals fill `hi` too.
+uint64_t eval_const(const ConstExpr& e, const InstanceImpl& inst, uint64_t* hi = nullptr) {
+  uint64_t v = 0, h = 0;
   for (const auto& in : e.code) {
     switch (static_cast<Opcode>(in.op)) {
       case Opcode::I32Const:
@@ -41,6 +42,10 @@ uint64_t eval_const(const ConstExpr& e, const InstanceImpl& inst) {
       case Opcode::F64Const:
         v = in.imm;
         break;
+      case Opcode::V128Const:
+        v = in.imm;
+        h = uint64_t{in.b} << 32 | in.a;
+        break;
       case Opcode::RefNull:
         v = 0;
         break;
@@ -49,11 +54,13 @@ uint64_t eval_const(const ConstExpr& e, const InstanceImpl& inst) {
         break;
       case Opcode::GlobalGet:
         v = inst.globals[in.a]->value;
+        h = inst.globals[in.a]->value_hi;
         break;
       default:
         break;  // validated: only constant instructions occur
     }
   }
+  if (hi) *hi = h;
   return v;
 }
 
@@ -170,7 +177,9 @@ Expected<Instance*> Store::instantiate(const std::shared_ptr<const Module>& modu
   inst.mem0 = inst.memories.empty() ? nullptr : inst.memories[0];
 
   for (const auto& g : m.globals) {
-    Global* gl = create_global(Value{g.type.type, eval_const(g.init, inst)}, g.type.mut);
+    uint64_t hi = 0;
+    uint64_t lo = eval_const(g.init, inst, &hi);
+    Global* gl = create_global(Value{g.type.type, lo, hi}, g.type.mut);
     inst.globals.push_back(edgecar::impl(gl));
   }
 

@@ -8,47 +8,11 @@
 #include <mutex>
 #include <optional>
 
-#include "binary/opcode_info.hpp"
 #include "runtime/objects.hpp"
 #include "util/limits.hpp"
 #include "validate/validator.hpp"
 
 namespace edgecar {
-
-namespace {
-
-// Where a validated module first uses v128 (a type, a local, a global or a SIMD
-// instruction), for the refusal while the interpreter has no SIMD.
-std::optional<std::string> first_v128_use(const binary::Module& m) {
-  auto v128 = [](ValType t) { return t == ValType::V128; };
-  for (size_t i = 0; i < m.types.size(); ++i) {
-    const FuncType& t = m.types[i];
-    if (std::any_of(t.params.begin(), t.params.end(), v128) ||
-        std::any_of(t.results.begin(), t.results.end(), v128))
-      return "type " + std::to_string(i) + " " + t.to_string();
-  }
-  for (size_t i = 0; i < m.global_types.size(); ++i)
-    if (v128(m.global_types[i].type)) return "global " + std::to_string(i) + " of type v128";
-  for (size_t f = 0; f < m.bodies.size(); ++f) {
-    const auto& body = m.bodies[f];
-    std::string fn = "function " + std::to_string(m.num_imported_funcs + f);
-    if (std::any_of(body.locals.begin(), body.locals.end(), v128)) return fn + ": a v128 local";
-    for (const auto& in : body.code) {
-      if (binary::is_simd(in.op)) return fn + ": " + binary::opcode_name(in.op);
-      bool typed_block = in.op == static_cast<uint16_t>(binary::Opcode::Block) ||
-                         in.op == static_cast<uint16_t>(binary::Opcode::Loop) ||
-                         in.op == static_cast<uint16_t>(binary::Opcode::If);
-      if (typed_block && in.imm == static_cast<uint8_t>(ValType::V128))
-        return fn + ": a block of type v128";
-      if (in.op == static_cast<uint16_t>(binary::Opcode::SelectT) &&
-          in.a == static_cast<uint8_t>(ValType::V128))
-        return fn + ": select of v128";
-    }
-  }
-  return std::nullopt;
-}
-
-}  // namespace
 
 namespace detail {
 uint32_t canonical_type_id(const FuncType& t) {
@@ -91,9 +55,6 @@ Expected<std::shared_ptr<const Module>> Module::from_bytes(std::span<const uint8
   auto md = std::make_unique<detail::ModuleData>();
   md->module = std::move(decoded).value();
   if (auto v = validate::validate(md->module); !v) return std::move(v).error();
-  if (auto where = first_v128_use(md->module))
-    return Error{ErrorKind::Unsupported,
-                 *where + ": SIMD (v128) is decoded and validated but not executed yet"};
   md->type_ids.reserve(md->module.types.size());
   for (const auto& t : md->module.types) md->type_ids.push_back(detail::canonical_type_id(t));
   md->code = interp::compile(md->module);

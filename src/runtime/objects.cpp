@@ -263,13 +263,14 @@ bool Global::is_mutable() const {
 }
 Value Global::get() const {
   const GlobalInst* g = static_cast<const GlobalInst*>(this);
-  return Value{g->type, g->value};
+  return Value{g->type, g->value, g->value_hi};
 }
 Expected<void> Global::set(Value v) {
   GlobalInst* g = impl(this);
   if (!g->mut) return Error{ErrorKind::Usage, "global is immutable"};
   if (v.type != g->type) return Error{ErrorKind::Usage, "global type mismatch"};
   g->value = v.bits;
+  g->value_hi = v.hi;
   return {};
 }
 

@@ -85,6 +85,7 @@ struct TableInst : Table {
 
 struct GlobalInst : Global {
   uint64_t value = 0;
+  uint64_t value_hi = 0;  // v128 globals: bytes 8-15
   ValType type = ValType::I32;
   bool mut = false;
 };

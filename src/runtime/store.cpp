@@ -217,12 +217,14 @@ Expected<std::vector<Value>> Store::call(Function* f, std::span<const Value> arg
   }
   Impl& S = *impl_;
   uint64_t* slots = S.stack_top;
-  size_t need = std::max(ft.params.size(), ft.results.size());
+  // A v128 takes two slots (bytes 0-7, then 8-15); every other value one.
+  size_t need = std::max(slot_count(ft.params), slot_count(ft.results));
   if (slots + need > S.stack + S.stack_slots) return trap_error(S, TrapKind::CallStackExhausted);
-  for (size_t i = 0; i < args.size(); ++i) {
+  for (size_t i = 0, s = 0; i < args.size(); ++i) {
     uint64_t b = args[i].bits;
     if (args[i].type == ValType::I32 || args[i].type == ValType::F32) b &= 0xFFFFFFFFu;
-    slots[i] = b;
+    slots[s++] = b;
+    if (args[i].type == ValType::V128) slots[s++] = args[i].hi;
   }
   uint64_t* saved_top = S.stack_top;
   auto r = S.invoke(fn, slots);
@@ -230,10 +232,11 @@ Expected<std::vector<Value>> Store::call(Function* f, std::span<const Value> arg
   if (!r) return std::move(r).error();
   std::vector<Value> out;
   out.reserve(ft.results.size());
-  for (size_t i = 0; i < ft.results.size(); ++i) {
-    uint64_t b = slots[i];
+  for (size_t i = 0, s = 0; i < ft.results.size(); ++i) {
+    uint64_t b = slots[s++];
     if (ft.results[i] == ValType::I32 || ft.results[i] == ValType::F32) b &= 0xFFFFFFFFu;
-    out.push_back(Value{ft.results[i], b});
+    uint64_t hi = ft.results[i] == ValType::V128 ? slots[s++] : 0;
+    out.push_back(Value{ft.results[i], b, hi});
   }
   return out;
 }
@@ -285,6 +288,7 @@ Global* Store::create_global(Value init, bool is_mutable) {
   g->type = init.type;
   g->mut = is_mutable;
   g->value = init.bits;
+  g->value_hi = init.hi;
   impl_->globals.push_back(std::move(g));
   return impl_->globals.back().get();
 }

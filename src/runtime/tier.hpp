@@ -15,6 +15,16 @@ namespace edgecar {
 struct FuncInst;
 struct InstanceImpl;
 
+// Frame slots a value takes: two for a v128 (bytes 0-7, then 8-15), one for the others.
+inline uint32_t slot_width(ValType t) {
+  return t == ValType::V128 ? 2 : 1;
+}
+inline size_t slot_count(const std::vector<ValType>& types) {
+  size_t n = 0;
+  for (ValType t : types) n += slot_width(t);
+  return n;
+}
+
 // The interpreter's code for a module: each validated function lowered once into a
 // stream of 32-bit cells [handler][operands...] (see interp/code.hpp).
 using Cell = uint32_t;

@@ -86,8 +86,11 @@ std::string Value::to_string() const {
       std::snprintf(buf, sizeof buf, "%s:%#llx", type == ValType::FuncRef ? "funcref" : "externref",
                     static_cast<unsigned long long>(bits));
       break;
-    default:
-      return "<v128>";
+    case ValType::V128:  // the 16 bytes as i32x4 lanes, as the text format writes them
+      std::snprintf(buf, sizeof buf, "i32x4 %#x %#x %#x %#x", static_cast<uint32_t>(bits),
+                    static_cast<uint32_t>(bits >> 32), static_cast<uint32_t>(hi),
+                    static_cast<uint32_t>(hi >> 32));
+      break;
   }
   return buf;
 }
@@ -138,8 +141,6 @@ std::string_view to_string(ErrorKind k) {
       return "trap";
     case ErrorKind::Usage:
       return "usage";
-    case ErrorKind::Unsupported:
-      return "unsupported";
   }
   return "<invalid error>";
 }

@@ -36,10 +36,32 @@ struct Counts {
 
 bool g_verbose = false;
 
+// Bytes of a v128 lane type ("i8" ... "f64").
+int lane_bytes(const std::string& lane_type) {
+  return lane_type == "i8"                          ? 1
+         : lane_type == "i16"                       ? 2
+         : lane_type == "i32" || lane_type == "f32" ? 4
+                                                    : 8;
+}
+
 // Host values for externref: (ref.extern N) is represented by the pointer value N + 1.
 Value parse_value(const json& v, bool& ok) {
   std::string type = v.at("type");
   ok = true;
+  if (type == "v128") {  // lanes as unsigned decimal bit patterns, lane 0 first
+    uint8_t bytes[16] = {};
+    int w = lane_bytes(v.at("lane_type"));
+    int i = 0;
+    for (const auto& lane : v.at("value")) {
+      uint64_t bits = std::stoull(lane.get<std::string>());
+      std::memcpy(bytes + i * w, &bits, w);
+      ++i;
+    }
+    uint64_t lo, hi;
+    std::memcpy(&lo, bytes, 8);
+    std::memcpy(&hi, bytes + 8, 8);
+    return Value::v128(lo, hi);
+  }
   if (type == "i32")
     return Value{ValType::I32, std::stoull(v.at("value").get<std::string>()) & 0xFFFFFFFFu};
   if (type == "i64") return Value{ValType::I64, std::stoull(v.at("value").get<std::string>())};
@@ -52,15 +74,50 @@ Value parse_value(const json& v, bool& ok) {
     if (s == "null") return Value{t, 0};
     return Value{t, std::stoull(s) + 1};
   }
-  ok = false;  // v128 and anything newer
+  ok = false;  // anything newer than WebAssembly 2.0
   return {};
 }
 
 bool match_value(const json& exp, const Value& got, std::string& why) {
   std::string type = exp.at("type");
-  if (type == "v128") {
-    why = "v128 results are not supported yet (SIMD)";
-    return false;
+  if (type == "v128") {  // lane by lane; float lanes may expect a NaN class
+    if (got.type != ValType::V128) {
+      why = "expected v128, got " + std::string(to_string(got.type));
+      return false;
+    }
+    std::string lt = exp.at("lane_type");
+    int w = lane_bytes(lt);
+    uint8_t bytes[16];
+    std::memcpy(bytes, &got.bits, 8);
+    std::memcpy(bytes + 8, &got.hi, 8);
+    int i = 0;
+    for (const auto& lane : exp.at("value")) {
+      std::string s = lane.get<std::string>();
+      uint64_t g = 0;
+      std::memcpy(&g, bytes + i * w, w);
+      bool ok;
+      if (s.rfind("nan:", 0) == 0 && lt == "f32") {
+        uint32_t b = static_cast<uint32_t>(g);
+        bool is_nan = (b & 0x7F800000u) == 0x7F800000u && (b & 0x7FFFFFu);
+        ok = s == "nan:canonical" ? (b & 0x7FFFFFFFu) == 0x7FC00000u : is_nan && (b & 0x400000u);
+      } else if (s.rfind("nan:", 0) == 0) {
+        bool is_nan =
+            (g & 0x7FF0000000000000ull) == 0x7FF0000000000000ull && (g & 0xFFFFFFFFFFFFFull);
+        ok = s == "nan:canonical" ? (g & 0x7FFFFFFFFFFFFFFFull) == 0x7FF8000000000000ull
+                                  : is_nan && (g & 0x8000000000000ull);
+      } else {
+        uint64_t want = std::stoull(s);
+        if (w < 8) want &= (1ull << (8 * w)) - 1;
+        ok = want == g;
+      }
+      if (!ok) {
+        why = "v128 lane " + std::to_string(i) + " (" + lt + "): expected " + s + ", got " +
+              std::to_string(g) + " (" + got.to_string() + ")";
+        return false;
+      }
+      ++i;
+    }
+    return true;
   }
   if (type != to_string(got.type)) {
     why = "expected type " + type + ", got " + std::string(to_string(got.type));
@@ -163,8 +220,8 @@ class Script {
       bool ok;
       args.push_back(parse_value(a, ok));
       if (!ok)
-        return Error{ErrorKind::Usage, "argument type " + a.at("type").get<std::string>() +
-                                           " is not supported yet (SIMD)"};
+        return Error{ErrorKind::Usage,
+                     "argument type " + a.at("type").get<std::string>() + " is not supported"};
     }
     return store_.call(inst, field, args);
   }
