@@ -539,9 +539,9 @@ class FunctionCompiler {
     emitted_result(static_cast<Opcode>(code) == Opcode::I32Eqz ? Last::Eqz : Last::Result);
   }
 
-  // A SIMD instruction: [handler][dst, if it has a result][operand slots, deepest first]
-  // [memarg offset][lane][shuffle lanes, 4 cells]; a v128 operand or result is the first
-  // of its two slots.
+  // A SIMD instruction: [Simd][subopcode][dst, if it has a result][operand slots, deepest
+  // first][memarg offset][lane][shuffle lanes, 4 cells]; a v128 operand or result is the
+  // first of its two slots.
   void simd(const Instr& in, const binary::OpcodeInfo& info) {
     const binary::Signature& sig = info.signature;
     uint32_t width = 0;
@@ -552,7 +552,8 @@ class FunctionCompiler {
       pos += slot_width(sig.pop[i]);
     }
     drop(width);
-    op(handler_for(static_cast<Opcode>(in.op)));
+    op(Op::Simd);
+    cell(in.op & 0xFF);
     if (sig.npush) cell(slot(h()));
     for (uint32_t i = 0; i < sig.npop; ++i) cell(operands[i]);
     bool memory = info.natural_alignment >= 0;
@@ -576,7 +577,7 @@ class FunctionCompiler {
 #define HANDLER_IF_Simple(id) \
   case Opcode::id:            \
     return Op::id;
-#define HANDLER_IF_Vector(id) HANDLER_IF_Simple(id)
+#define HANDLER_IF_Vector(id)
 #define HANDLER_IF_Own(id)
 #define OP(code, id, name, imm, signature, align, lowering) HANDLER_IF_##lowering(id)
 #include "binary/opcodes.def"

@@ -4,57 +4,17 @@
 // memory's base and size in locals. Wasm-to-wasm calls push a Frame and stay in this
 // loop (no host recursion), so deep guest recursion ends in a trap, not a crash.
 #include <algorithm>
-#include <bit>
-#include <cmath>
 #include <cstring>
-#include <limits>
-#include <type_traits>
 
 #include "interp/interpreter.hpp"
 #include "interp/numeric.hpp"
+#include "interp/simd.hpp"
 
 namespace edgecar::interp {
 
 namespace {
 Cell g_exit_code[1];
 
-// SIMD lanes as GCC vector types (interp/simd.inc).
-#define VEC(name, T, bytes) typedef T name __attribute__((vector_size(bytes)))
-VEC(i8x16, int8_t, 16);
-VEC(u8x16, uint8_t, 16);
-VEC(i16x8, int16_t, 16);
-VEC(u16x8, uint16_t, 16);
-VEC(i32x4, int32_t, 16);
-VEC(u32x4, uint32_t, 16);
-VEC(i64x2, int64_t, 16);
-VEC(u64x2, uint64_t, 16);
-VEC(f32x4, float, 16);
-VEC(f64x2, double, 16);
-VEC(i8x8, int8_t, 8);
-VEC(u8x8, uint8_t, 8);
-VEC(i16x4, int16_t, 8);
-VEC(u16x4, uint16_t, 8);
-VEC(i32x2, int32_t, 8);
-VEC(u32x2, uint32_t, 8);
-#undef VEC
-
-template <class V>
-inline V vload(const uint64_t* p) {
-  V v;
-  std::memcpy(&v, p, 16);
-  return v;
-}
-template <class V>
-inline void vstore(uint64_t* p, V v) {
-  static_assert(sizeof(V) == 16);
-  std::memcpy(p, &v, 16);
-}
-// v clamped to T's range.
-template <class T>
-inline T sat(int64_t v) {
-  return static_cast<T>(
-      std::clamp<int64_t>(v, std::numeric_limits<T>::min(), std::numeric_limits<T>::max()));
-}
 }  // namespace
 
 const Cell* exit_code() {
@@ -221,47 +181,46 @@ L_ReturnN: {
   RETURN_TO_CALLER();
 }
 
-#define DO_CALL(f_expr, args_expr, ret_expr)                                                       \
-  do {                                                                                             \
-    FuncInst* callee = (f_expr);                                                                   \
-    uint64_t* args = (args_expr);                                                                  \
-    const Cell* ret = (ret_expr);                                                                  \
-    if (LIKELY(callee->code != nullptr)) {                                                         \
-      const FuncCode* fc = callee->code;                                                           \
-      /* call_limit is 0 while an interrupt is pending: a recursion needs no loop to */            \
-      /* run for ages, so calls notice interrupts too, at the cost of this one check */            \
-      if (UNLIKELY(S->depth >= S->call_limit.load(std::memory_order_relaxed) ||                    \
-                   args + fc->frame_slots > stack_end)) {                                          \
-        if (S->interrupt.load(std::memory_order_relaxed)) TRAP(Interrupted);                       \
-        TRAP(CallStackExhausted);                                                                  \
-      }                                                                                            \
-      frames[S->depth++] = Frame{ret, fp, cur};                                                    \
-      fp = args;                                                                                   \
-      std::memset(fp + fc->num_params, 0, sizeof(uint64_t) * fc->num_locals);                      \
-      pc = callee->entry;                                                                          \
-      cur = callee;                                                                                \
-      if (callee->inst != inst) {                                                                  \
-        inst = callee->inst;                                                                       \
-        LOAD_MEMORY();                                                                             \
-      }                                                                                            \
-      NEXT();                                                                                      \
-    }                                                                                              \
-    if (UNLIKELY(S->depth >= max_depth)) TRAP(CallStackExhausted);                                 \
-    frames[S->depth++] = Frame{ret, fp, cur};                                                      \
-    uint64_t* saved_top = S->stack_top;                                                            \
-    size_t nslots = std::max(slot_count(callee->type->params), slot_count(callee->type->results)); \
-    S->stack_top = args + nslots;                                                                  \
-    TrapKind host_trap;                                                                            \
-    bool ok = call_host(S, callee, inst, args, host_trap);                                         \
-    S->stack_top = saved_top;                                                                      \
-    S->depth--;                                                                                    \
-    if (UNLIKELY(!ok)) {                                                                           \
-      trap = host_trap;                                                                            \
-      goto trap_exit;                                                                              \
-    }                                                                                              \
-    LOAD_MEMORY();                                                                                 \
-    pc = ret;                                                                                      \
-    NEXT();                                                                                        \
+#define DO_CALL(f_expr, args_expr, ret_expr)                                            \
+  do {                                                                                  \
+    FuncInst* callee = (f_expr);                                                        \
+    uint64_t* args = (args_expr);                                                       \
+    const Cell* ret = (ret_expr);                                                       \
+    if (LIKELY(callee->code != nullptr)) {                                              \
+      const FuncCode* fc = callee->code;                                                \
+      /* call_limit is 0 while an interrupt is pending: a recursion needs no loop to */ \
+      /* run for ages, so calls notice interrupts too, at the cost of this one check */ \
+      if (UNLIKELY(S->depth >= S->call_limit.load(std::memory_order_relaxed) ||         \
+                   args + fc->frame_slots > stack_end)) {                               \
+        if (S->interrupt.load(std::memory_order_relaxed)) TRAP(Interrupted);            \
+        TRAP(CallStackExhausted);                                                       \
+      }                                                                                 \
+      frames[S->depth++] = Frame{ret, fp, cur};                                         \
+      fp = args;                                                                        \
+      std::memset(fp + fc->num_params, 0, sizeof(uint64_t) * fc->num_locals);           \
+      pc = callee->entry;                                                               \
+      cur = callee;                                                                     \
+      if (callee->inst != inst) {                                                       \
+        inst = callee->inst;                                                            \
+        LOAD_MEMORY();                                                                  \
+      }                                                                                 \
+      NEXT();                                                                           \
+    }                                                                                   \
+    if (UNLIKELY(S->depth >= max_depth)) TRAP(CallStackExhausted);                      \
+    frames[S->depth++] = Frame{ret, fp, cur};                                           \
+    uint64_t* saved_top = S->stack_top;                                                 \
+    S->stack_top = args + callee->host_slots;                                           \
+    TrapKind host_trap;                                                                 \
+    bool ok = call_host(S, callee, inst, args, host_trap);                              \
+    S->stack_top = saved_top;                                                           \
+    S->depth--;                                                                         \
+    if (UNLIKELY(!ok)) {                                                                \
+      trap = host_trap;                                                                 \
+      goto trap_exit;                                                                   \
+    }                                                                                   \
+    LOAD_MEMORY();                                                                      \
+    pc = ret;                                                                           \
+    NEXT();                                                                             \
   } while (0)
 
 L_Call:
@@ -686,12 +645,36 @@ L_MemoryFill: {
   UN(I64TruncSatF64S, OUT_U64(trunc_sat<int64_t>(F64(2))))
   UN(I64TruncSatF64U, OUT_U64(trunc_sat<uint64_t>(F64(2))))
 
-// GCC 12 reports element-wise writes into a zero-initialized vector-extension value as
-// "maybe uninitialized" (a false positive).
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#include "interp/simd.inc"
-#pragma GCC diagnostic pop
+L_Simd: {  // [Simd][subopcode][dst][operands...][immediates...]
+  uint32_t used = kSimdFunctions[pc[1]](fp, pc + 1, mem, memsize);
+  if (UNLIKELY(used == 0)) TRAP(MemoryOutOfBounds);
+  pc += 1 + used;
+  NEXT();
+}
+L_SelectV128:  // [op][dst][a][b][cond]
+  if (U32(4)) {
+    fp[pc[1]] = fp[pc[2]];
+    fp[pc[1] + 1] = fp[pc[2] + 1];
+  } else {
+    fp[pc[1]] = fp[pc[3]];
+    fp[pc[1] + 1] = fp[pc[3] + 1];
+  }
+  pc += 5;
+  NEXT();
+L_GlobalGetV128: {
+  GlobalInst* g = inst->globals[pc[2]];
+  fp[pc[1]] = g->value;
+  fp[pc[1] + 1] = g->value_hi;
+  pc += 3;
+  NEXT();
+}
+L_GlobalSetV128: {
+  GlobalInst* g = inst->globals[pc[2]];
+  g->value = fp[pc[1]];
+  g->value_hi = fp[pc[1] + 1];
+  pc += 3;
+  NEXT();
+}
 
 trap_exit:
   // Backtrace: the trapping function, then its callers up to this entry's sentinel.

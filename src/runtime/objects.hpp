@@ -54,7 +54,8 @@ struct FuncInst : Function {
   InstanceImpl* inst = nullptr;    // nullptr for host functions
   const FuncCode* code = nullptr;  // wasm functions
   const Cell* entry = nullptr;
-  HostFunc host;                         // host functions
+  HostFunc host;            // host functions
+  uint32_t host_slots = 0;  // host functions: slots for parameters or results (the larger)
   std::unique_ptr<FuncType> owned_type;  // host functions own their type
   uint32_t index = 0;                    // function index in its module
   std::string debug_name;

@@ -92,6 +92,8 @@ Function* HostFunctions::add(const std::string& module, const std::string& name,
   f->type = f->owned_type.get();
   f->type_id = detail::canonical_type_id(*f->type);
   f->host = std::move(fn);
+  f->host_slots =
+      static_cast<uint32_t>(std::max(slot_count(f->type->params), slot_count(f->type->results)));
   f->debug_name = module + "." + name;
   Function* out = f.get();
   impl_->funcs.push_back(std::move(f));
@@ -254,6 +256,8 @@ Function* Store::create_host_function(FuncType type, HostFunc fn, std::string de
   f->type = f->owned_type.get();
   f->type_id = detail::canonical_type_id(*f->type);
   f->host = std::move(fn);
+  f->host_slots =
+      static_cast<uint32_t>(std::max(slot_count(f->type->params), slot_count(f->type->results)));
   f->debug_name = std::move(debug_name);
   impl_->funcs.push_back(std::move(f));
   return impl_->funcs.back().get();
