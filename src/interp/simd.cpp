@@ -57,19 +57,19 @@ inline void vstore(uint64_t* p, V v) {
 // v clamped to T's range.
 template <class T>
 inline T sat(int64_t v) {
-  return static_cast<T>(std::clamp<int64_t>(v, std::numeric_limits<T>::min(),
-                                            std::numeric_limits<T>::max()));
+  return static_cast<T>(
+      std::clamp<int64_t>(v, std::numeric_limits<T>::min(), std::numeric_limits<T>::max()));
 }
 
 #define VIN(T, i) vload<T>(fp + pc[i])
 #define VOUT(v) vstore(fp + pc[1], (v))
 // One function per instruction; it returns the cells it used, or 0 when a memory access
 // is out of bounds.
-#define HANDLER_OUT_OF_LINE(name, cells, ...)                                          \
-  uint32_t name(uint64_t* fp, const Cell* pc, [[maybe_unused]] uint8_t* mem,          \
-                [[maybe_unused]] uint64_t memsize) {                                  \
-    __VA_ARGS__;                                                                      \
-    return cells;                                                                     \
+#define HANDLER_OUT_OF_LINE(name, cells, ...)                                \
+  uint32_t name(uint64_t* fp, const Cell* pc, [[maybe_unused]] uint8_t* mem, \
+                [[maybe_unused]] uint64_t memsize) {                         \
+    __VA_ARGS__;                                                             \
+    return cells;                                                            \
   }
 #define HANDLER_OUT_OF_LINE_MEM HANDLER_OUT_OF_LINE
 #define LANES(R) int(sizeof(R) / sizeof(R{}[0]))
@@ -77,40 +77,40 @@ inline T sat(int64_t v) {
 #define VBIN(name, T, expr) \
   HANDLER_OUT_OF_LINE(name, 4, T a = VIN(T, 2); T b = VIN(T, 3); VOUT(expr))
 // Lane by lane: r[i] = expr of a[i] (and b[i]), results of type R.
-#define VLANES1(name, T, R, expr) \
-  HANDLER_OUT_OF_LINE(name, 3, T a = VIN(T, 2); R r{};                      \
+#define VLANES1(name, T, R, expr)                      \
+  HANDLER_OUT_OF_LINE(name, 3, T a = VIN(T, 2); R r{}; \
                       for (int i = 0; i < LANES(R); ++i) r[i] = (expr); VOUT(r))
-#define VLANES2(name, T, R, expr)                                                   \
-  HANDLER_OUT_OF_LINE(name, 4, T a = VIN(T, 2); T b = VIN(T, 3); R r{};             \
+#define VLANES2(name, T, R, expr)                                       \
+  HANDLER_OUT_OF_LINE(name, 4, T a = VIN(T, 2); T b = VIN(T, 3); R r{}; \
                       for (int i = 0; i < LANES(R); ++i) r[i] = (expr); VOUT(r))
-#define VSHIFT(name, T, op)                                                             \
-  HANDLER_OUT_OF_LINE(name, 4, T a = VIN(T, 2);                                         \
+#define VSHIFT(name, T, op)                                                                   \
+  HANDLER_OUT_OF_LINE(name, 4, T a = VIN(T, 2);                                               \
                       uint32_t s = static_cast<uint32_t>(fp[pc[3]]) & (sizeof(a[0]) * 8 - 1); \
                       VOUT(a op static_cast<std::remove_reference_t<decltype(a[0])>>(s)))
-#define VSPLAT(name, T, value) \
-  HANDLER_OUT_OF_LINE(name, 3, T r{}; auto x = (value); for (int i = 0; i < LANES(T); ++i) r[i] = x; VOUT(r))
-#define VEXTRACT(name, T, out) \
-  HANDLER_OUT_OF_LINE(name, 4, T a = VIN(T, 2); auto l = a[pc[3]]; out)
+#define VSPLAT(name, T, value)                          \
+  HANDLER_OUT_OF_LINE(name, 3, T r{}; auto x = (value); \
+                      for (int i = 0; i < LANES(T); ++i) r[i] = x; VOUT(r))
+#define VEXTRACT(name, T, out) HANDLER_OUT_OF_LINE(name, 4, T a = VIN(T, 2); auto l = a[pc[3]]; out)
 #define VREPLACE(name, T, value) \
   HANDLER_OUT_OF_LINE(name, 5, T a = VIN(T, 2); a[pc[4]] = (value); VOUT(a))
 #define VTEST(name, expr) HANDLER_OUT_OF_LINE(name, 3, fp[pc[1]] = (expr))
 // Memory: the effective address and its bounds check, as for scalar loads.
-#define VADDR(slot_cell, offset_cell, n)                                                  \
+#define VADDR(slot_cell, offset_cell, n)                                                           \
   uint64_t ea = static_cast<uint64_t>(static_cast<uint32_t>(fp[pc[slot_cell]])) + pc[offset_cell]; \
   if (ea + (n) > memsize) return 0
-#define VLOAD_EXTEND(name, T, N, R)                                              \
-  HANDLER_OUT_OF_LINE_MEM(name, 4, VADDR(2, 3, 8); T src; std::memcpy(&src, mem + ea, 8); \
-                          R r{}; for (int i = 0; i < N; ++i) r[i] = src[i]; VOUT(r))
-#define VLOAD_SPLAT(name, T, R)                                                         \
-  HANDLER_OUT_OF_LINE_MEM(name, 4, VADDR(2, 3, sizeof(T)); T x;                         \
-                          std::memcpy(&x, mem + ea, sizeof(T)); R r{};                  \
+#define VLOAD_EXTEND(name, T, N, R)                                                              \
+  HANDLER_OUT_OF_LINE_MEM(name, 4, VADDR(2, 3, 8); T src; std::memcpy(&src, mem + ea, 8); R r{}; \
+                          for (int i = 0; i < N; ++i) r[i] = src[i]; VOUT(r))
+#define VLOAD_SPLAT(name, T, R)                                        \
+  HANDLER_OUT_OF_LINE_MEM(name, 4, VADDR(2, 3, sizeof(T)); T x;        \
+                          std::memcpy(&x, mem + ea, sizeof(T)); R r{}; \
                           for (int i = 0; i < LANES(R); ++i) r[i] = x; VOUT(r))
-#define VLOAD_LANE(name, R)                                                              \
-  HANDLER_OUT_OF_LINE_MEM(name, 6, VADDR(2, 4, sizeof(R{}[0])); R r = VIN(R, 3);         \
-                          std::remove_reference_t<decltype(r[0])> x;                     \
+#define VLOAD_LANE(name, R)                                                      \
+  HANDLER_OUT_OF_LINE_MEM(name, 6, VADDR(2, 4, sizeof(R{}[0])); R r = VIN(R, 3); \
+                          std::remove_reference_t<decltype(r[0])> x;             \
                           std::memcpy(&x, mem + ea, sizeof(x)); r[pc[5]] = x; VOUT(r))
-#define VSTORE_LANE(name, R)                                                            \
-  HANDLER_OUT_OF_LINE_MEM(name, 5, VADDR(1, 3, sizeof(R{}[0])); R v = VIN(R, 2);        \
+#define VSTORE_LANE(name, R)                                                     \
+  HANDLER_OUT_OF_LINE_MEM(name, 5, VADDR(1, 3, sizeof(R{}[0])); R v = VIN(R, 2); \
                           auto x = v[pc[4]]; std::memcpy(mem + ea, &x, sizeof(x)))
 
 // ---- memory ----
@@ -126,8 +126,8 @@ VLOAD_SPLAT(V128Load8Splat, uint8_t, u8x16)
 VLOAD_SPLAT(V128Load16Splat, uint16_t, u16x8)
 VLOAD_SPLAT(V128Load32Splat, uint32_t, u32x4)
 VLOAD_SPLAT(V128Load64Splat, uint64_t, u64x2)
-HANDLER_OUT_OF_LINE_MEM(V128Load32Zero, 4, VADDR(2, 3, 4); uint32_t x;
-                        std::memcpy(&x, mem + ea, 4); fp[pc[1]] = x; fp[pc[1] + 1] = 0)
+HANDLER_OUT_OF_LINE_MEM(V128Load32Zero, 4, VADDR(2, 3, 4); uint32_t x; std::memcpy(&x, mem + ea, 4);
+                        fp[pc[1]] = x; fp[pc[1] + 1] = 0)
 HANDLER_OUT_OF_LINE_MEM(V128Load64Zero, 4, VADDR(2, 3, 8); std::memcpy(fp + pc[1], mem + ea, 8);
                         fp[pc[1] + 1] = 0)
 VLOAD_LANE(V128Load8Lane, u8x16)
@@ -218,7 +218,7 @@ VBIN(F64x2Ge, f64x2, a >= b)
 
 // ---- bitwise ----
 VUN(V128Not, u64x2, ~a)
-VBIN(V128And, u64x2, a & b)
+VBIN(V128And, u64x2, a& b)
 VBIN(V128Andnot, u64x2, a & ~b)
 VBIN(V128Or, u64x2, a | b)
 VBIN(V128Xor, u64x2, a ^ b)
@@ -227,13 +227,13 @@ HANDLER_OUT_OF_LINE(V128Bitselect, 5, u64x2 a = VIN(u64x2, 2); u64x2 b = VIN(u64
 VTEST(V128AnyTrue, (fp[pc[2]] | fp[pc[2] + 1]) != 0)
 
 // ---- integer lanes ----
-#define VALL_TRUE(name, T)                                                                \
-  HANDLER_OUT_OF_LINE(name, 3, T a = VIN(T, 2); uint32_t all = 1;                         \
+#define VALL_TRUE(name, T)                                        \
+  HANDLER_OUT_OF_LINE(name, 3, T a = VIN(T, 2); uint32_t all = 1; \
                       for (int i = 0; i < LANES(T); ++i) all &= a[i] != 0; fp[pc[1]] = all)
-#define VBITMASK(name, T)                                                        \
-  HANDLER_OUT_OF_LINE(name, 3, T a = VIN(T, 2); uint32_t m = 0;                  \
-                      for (int i = 0; i < LANES(T); ++i) m |= static_cast<uint32_t>(a[i] < 0) << i; \
-                      fp[pc[1]] = m)
+#define VBITMASK(name, T)                       \
+  HANDLER_OUT_OF_LINE(                          \
+      name, 3, T a = VIN(T, 2); uint32_t m = 0; \
+      for (int i = 0; i < LANES(T); ++i) m |= static_cast<uint32_t>(a[i] < 0) << i; fp[pc[1]] = m)
 VALL_TRUE(I8x16AllTrue, u8x16)
 VALL_TRUE(I16x8AllTrue, u16x8)
 VALL_TRUE(I32x4AllTrue, u32x4)
@@ -272,9 +272,9 @@ VBIN(I8x16Sub, u8x16, a - b)
 VBIN(I16x8Sub, u16x8, a - b)
 VBIN(I32x4Sub, u32x4, a - b)
 VBIN(I64x2Sub, u64x2, a - b)
-VBIN(I16x8Mul, u16x8, a * b)
-VBIN(I32x4Mul, u32x4, a * b)
-VBIN(I64x2Mul, u64x2, a * b)
+VBIN(I16x8Mul, u16x8, a* b)
+VBIN(I32x4Mul, u32x4, a* b)
+VBIN(I64x2Mul, u64x2, a* b)
 VBIN(I8x16MinS, i8x16, a < b ? a : b)
 VBIN(I8x16MinU, u8x16, a < b ? a : b)
 VBIN(I8x16MaxS, i8x16, a > b ? a : b)
@@ -352,11 +352,11 @@ VLANES1(F64x2Trunc, f64x2, f64x2, wasm_trunc(a[i]))
 VLANES1(F64x2Nearest, f64x2, f64x2, wasm_nearest(a[i]))
 VBIN(F32x4Add, f32x4, a + b)
 VBIN(F32x4Sub, f32x4, a - b)
-VBIN(F32x4Mul, f32x4, a * b)
+VBIN(F32x4Mul, f32x4, a* b)
 VBIN(F32x4Div, f32x4, a / b)
 VBIN(F64x2Add, f64x2, a + b)
 VBIN(F64x2Sub, f64x2, a - b)
-VBIN(F64x2Mul, f64x2, a * b)
+VBIN(F64x2Mul, f64x2, a* b)
 VBIN(F64x2Div, f64x2, a / b)
 VLANES2(F32x4Min, f32x4, f32x4, wasm_min(a[i], b[i]))
 VLANES2(F32x4Max, f32x4, f32x4, wasm_max(a[i], b[i]))

@@ -308,7 +308,7 @@ class FuncValidator {
         if (in.a > static_cast<uint32_t>(info.natural_alignment))
           err("alignment must not be larger than natural");
       }
-      if (uint8_t lanes = binary::lane_count(in.op)) {
+      if (uint8_t lanes = binary::is_simd(in.op) ? binary::lane_count(in.op) : 0) {
         // load/store_lane carry a memarg, and their lane after it.
         uint32_t lane = info.natural_alignment >= 0 ? in.b : in.a;
         if (lane >= lanes) err("invalid lane index");
