@@ -19,6 +19,13 @@ namespace edgecar::image {
 
 namespace {
 
+// giflib's message for an error code; GifErrorString returns NULL for codes it does not
+// know (a crafted GIF reached one: std::string + NULL crashed the host, found by fuzz_image).
+std::string gif_error(int code) {
+  const char* m = GifErrorString(code);
+  return m ? std::string(m) : "giflib error " + std::to_string(code);
+}
+
 // An error for the guest: the code it receives (Errc) and the message for the log.
 Error fail(Errc code, std::string message) {
   Error e{ErrorKind::Usage, std::move(message)};
@@ -117,7 +124,7 @@ Expected<Rgb8> gif(std::span<const uint8_t> in, bool pixels) {
   GifReader reader{in};
   int err = 0;
   GifFileType* g = DGifOpen(&reader, GifReader::read, &err);
-  if (!g) return fail(Errc::Corrupt, std::string("corrupt GIF: ") + GifErrorString(err));
+  if (!g) return fail(Errc::Corrupt, std::string("corrupt GIF: ") + gif_error(err));
   struct Close {
     GifFileType* g;
     ~Close() {
@@ -144,7 +151,7 @@ Expected<Rgb8> gif(std::span<const uint8_t> in, bool pixels) {
   GifRecordType rec;
   do {
     if (DGifGetRecordType(g, &rec) == GIF_ERROR)
-      return fail(Errc::Corrupt, std::string("corrupt GIF: ") + GifErrorString(g->Error));
+      return fail(Errc::Corrupt, std::string("corrupt GIF: ") + gif_error(g->Error));
     if (rec == EXTENSION_RECORD_TYPE) {
       int code = 0;
       GifByteType* ext = nullptr;
@@ -158,7 +165,7 @@ Expected<Rgb8> gif(std::span<const uint8_t> in, bool pixels) {
       }
     } else if (rec == IMAGE_DESC_RECORD_TYPE) {
       if (DGifGetImageDesc(g) == GIF_ERROR)
-        return fail(Errc::Corrupt, std::string("corrupt GIF: ") + GifErrorString(g->Error));
+        return fail(Errc::Corrupt, std::string("corrupt GIF: ") + gif_error(g->Error));
       const GifImageDesc& d = g->Image;
       ColorMapObject* map = d.ColorMap ? d.ColorMap : g->SColorMap;
       if (!map) return fail(Errc::Corrupt, "GIF without a colour map");
@@ -184,7 +191,7 @@ Expected<Rgb8> gif(std::span<const uint8_t> in, bool pixels) {
         for (int y = d.Interlace ? starts[pass] : 0; y < d.Height;
              y += d.Interlace ? steps[pass] : 1) {
           if (DGifGetLine(g, line.data(), d.Width) == GIF_ERROR)
-            return fail(Errc::Corrupt, std::string("corrupt GIF: ") + GifErrorString(g->Error));
+            return fail(Errc::Corrupt, std::string("corrupt GIF: ") + gif_error(g->Error));
           put_row(y);
         }
       }
@@ -347,7 +354,7 @@ Expected<std::string> encode_gif(std::span<const uint8_t> px, uint32_t w, uint32
   GifWriter writer{&out};
   int err = 0;
   GifFileType* g = EGifOpen(&writer, GifWriter::write, &err);
-  if (!g) return fail(Errc::InvalidArgument, std::string("GIF encoder: ") + GifErrorString(err));
+  if (!g) return fail(Errc::InvalidArgument, std::string("GIF encoder: ") + gif_error(err));
   GifColorType grey[256];
   for (int i = 0; i < 256; ++i)
     grey[i] = {static_cast<GifByteType>(i), static_cast<GifByteType>(i),

@@ -238,6 +238,14 @@ def converted(fmt, **kw):
     return buf.getvalue()
 
 
+def test_gif_with_an_unknown_giflib_error_is_an_error_code():
+    """An 839-byte GIF that makes giflib report an error code it has no message for
+    crashed the host (std::string + NULL; found by fuzz_image): now error code 3."""
+    r = run([f"{GUESTS}/image_probe.wasm"], read(os.path.join(REGRESSIONS, "image", "gif-unknown-error-code")))
+    assert r.returncode == 23, (r.returncode, r.stderr.decode())
+    assert "corrupt GIF: giflib error" in r.stderr.decode()
+
+
 def test_host_decoding_is_charged_to_the_guests_memory_limit():
     """A 412-byte GIF declaring a 30848x1024 canvas made the host decode 95 MB for an 8x8
     resize (found by fuzz_image): refused (too_large = 4) when that is more than the
