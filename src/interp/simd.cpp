@@ -402,9 +402,6 @@ VLANES1(F64x2PromoteLowF32x4, f32x4, f64x2, static_cast<double>(a[i]))
 #undef VALL_TRUE
 #undef VBITMASK
 
-}  // namespace
-
-namespace {
 constexpr std::array<SimdFn, 256> make_table() {
   std::array<SimdFn, 256> t{};
 #define HANDLER_IF_Vector(c, id) t[(c) & 0xFF] = &id;
@@ -418,17 +415,9 @@ constexpr std::array<SimdFn, 256> make_table() {
 #undef HANDLER_IF_Vector
   return t;
 }
-constexpr std::array<SimdFn, 256> kTable = make_table();
 }  // namespace
 
-const SimdFn kSimdFunctions[256] = {
-#define E(i) kTable[i],
-#define E8(i) E(i) E(i + 1) E(i + 2) E(i + 3) E(i + 4) E(i + 5) E(i + 6) E(i + 7)
-#define E64(i) E8(i) E8(i + 8) E8(i + 16) E8(i + 24) E8(i + 32) E8(i + 40) E8(i + 48) E8(i + 56)
-    E64(0) E64(64) E64(128) E64(192)
-#undef E64
-#undef E8
-#undef E
-};
+// make_table() is a constant expression: the table is constant-initialized.
+const std::array<SimdFn, 256> kSimdFunctions = make_table();
 
 }  // namespace edgecar::interp

@@ -2,6 +2,7 @@
 // instruction, found by subopcode; the loop's Simd handler calls it.
 #pragma once
 
+#include <array>
 #include <cstdint>
 
 #include "interp/code.hpp"
@@ -14,6 +15,6 @@ namespace edgecar::interp {
 using SimdFn = uint32_t (*)(uint64_t* fp, const Cell* pc, uint8_t* mem, uint64_t memsize);
 
 // Indexed by subopcode (the low byte of 0xFD00 | subopcode); constant-initialized.
-extern const SimdFn kSimdFunctions[256];
+extern const std::array<SimdFn, 256> kSimdFunctions;
 
 }  // namespace edgecar::interp
