@@ -9,6 +9,7 @@ import http.client
 import io
 import json
 import os
+import random
 import secrets
 import socket
 import subprocess
@@ -33,10 +34,26 @@ def daprd_path():
     return subprocess.run([os.path.join(ROOT, "scripts", "install-dapr")], capture_output=True, text=True, check=True).stdout.strip()
 
 
+_handed_out = set()
+
+
 def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A port nobody listens on, below Linux's ephemeral range (32768 and up): a port the
+    kernel picked for bind(0) can be taken by any process's outgoing connection (daprd
+    opens many) between this test closing it and daprd binding it."""
+    rng = random.Random()
+    for _ in range(1000):
+        port = rng.randrange(20000, 32000)
+        if port in _handed_out:
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _handed_out.add(port)
+        return port
+    raise RuntimeError("no free port in 20000-32000")
 
 
 def http_request(port, method, path, body=None, headers=None, timeout=30):
@@ -123,15 +140,54 @@ class Cluster:
         return str(path)
 
     def start_app(self, app_id, manifest, env=None, daprd_first=False, app_env=None, daprd_env=None):
-        ports = {"app": free_port(), "http": free_port(), "grpc": free_port(), "internal": free_port()}
-        self.apps[app_id] = ports
+        # A port can still be taken between choosing and binding it; daprd then exits
+        # ("could not listen on any endpoint") and the app starts again on other ports.
+        for attempt in range(3):
+            ports = {"app": free_port(), "http": free_port(), "grpc": free_port(), "internal": free_port()}
+            self.apps[app_id] = ports
+            started = self._start_pair(app_id, manifest, ports, env, daprd_first, app_env, daprd_env)
+            daprd = started["daprd"]
+
+            def healthy():
+                if daprd.poll() is not None:
+                    return "exited"
+                return http_request(ports["http"], "GET", "/v1.0/healthz/outbound", timeout=2)[0] == 204
+
+            try:
+                state = wait_for(healthy, what=f"{app_id}'s daprd")
+            except AssertionError as e:
+                raise AssertionError(f"{e}\n{self._tails(app_id)}") from None
+            if state is True:
+                return ports
+            log = self.procs.log(f"{app_id}-daprd")
+            for p in started.values():
+                if p.poll() is None:
+                    p.terminate()
+                    p.wait(15)
+            port_taken = "address already in use" in log or "could not listen" in log
+            if not port_taken or attempt == 2:
+                raise AssertionError(f"{app_id}'s daprd exited with {daprd.returncode}\n{self._tails(app_id)}")
+        return ports
+
+    def _tails(self, app_id, lines=15):
+        out = []
+        for part in ("daprd", "edgecar"):
+            try:
+                text = self.procs.log(f"{app_id}-{part}").splitlines()[-lines:]
+            except OSError:
+                continue
+            out.append(f"--- last lines of {app_id}-{part}.log:\n" + "\n".join(text))
+        return "\n".join(out)
+
+    def _start_pair(self, app_id, manifest, ports, env, daprd_first, app_env, daprd_env):
+        started = {}
 
         def edgecar():
             e = {"DAPR_HTTP_PORT": str(ports["http"]), "DAPR_GRPC_PORT": str(ports["grpc"]), "APP_ID": app_id, **(env or {}), **(app_env or {})}
-            self.procs.start(f"{app_id}-edgecar", [BIN, "serve", manifest, "--port", str(ports["app"])], env=e)
+            started["edgecar"] = self.procs.start(f"{app_id}-edgecar", [BIN, "serve", manifest, "--port", str(ports["app"])], env=e)
 
         def daprd():
-            self.procs.start(f"{app_id}-daprd", [
+            started["daprd"] = self.procs.start(f"{app_id}-daprd", [
                 self.daprd, "--app-id", app_id, "--app-port", str(ports["app"]), "--app-protocol", "http",
                 "--dapr-http-port", str(ports["http"]), "--dapr-grpc-port", str(ports["grpc"]),
                 "--dapr-internal-grpc-port", str(ports["internal"]), "--enable-metrics=false",
@@ -146,8 +202,7 @@ class Cluster:
         else:
             edgecar()
             daprd()
-        wait_for(lambda: http_request(ports["http"], "GET", "/v1.0/healthz/outbound", timeout=2)[0] == 204, what=f"{app_id}'s daprd")
-        return ports
+        return started
 
     def http(self, app_id, method, path, body=None, headers=None, timeout=30):
         return http_request(self.apps[app_id]["http"], method, path, body, headers, timeout)
