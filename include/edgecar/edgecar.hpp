@@ -409,4 +409,9 @@ class Store {
   std::unique_ptr<Impl> impl_;
 };
 
+// The instruction set the interpreter's SIMD instructions use on this CPU: "avx2" or
+// "sse2" on x86-64 ("generic" elsewhere), chosen once at start-up; EDGECAR_SIMD=baseline
+// in the environment forces the baseline.
+std::string_view simd_level();
+
 }  // namespace edgecar

@@ -19,6 +19,7 @@
 #include "binary/module.hpp"
 #include "binary/opcode_info.hpp"
 #include "interp/code.hpp"
+#include "interp/simd.hpp"
 #include "validate/validator.hpp"
 
 namespace edgecar::interp {
@@ -539,7 +540,7 @@ class FunctionCompiler {
     emitted_result(static_cast<Opcode>(code) == Opcode::I32Eqz ? Last::Eqz : Last::Result);
   }
 
-  // A SIMD instruction: [Simd][subopcode][dst, if it has a result][operand slots, deepest
+  // A SIMD instruction: [Simd][its cell in simd_cells()][dst, if it has a result][operand slots, deepest
   // first][memarg offset][lane][shuffle lanes, 4 cells]; a v128 operand or result is the
   // first of its two slots.
   void simd(const Instr& in, const binary::OpcodeInfo& info) {
@@ -553,7 +554,7 @@ class FunctionCompiler {
     }
     drop(width);
     op(Op::Simd);
-    cell(in.op & 0xFF);
+    cell(simd_cells()[in.op & 0xFF]);
     if (sig.npush) cell(slot(h()));
     for (uint32_t i = 0; i < sig.npop; ++i) cell(operands[i]);
     bool memory = info.natural_alignment >= 0;

@@ -645,10 +645,10 @@ L_MemoryFill: {
   UN(I64TruncSatF64S, OUT_U64(trunc_sat<int64_t>(F64(2))))
   UN(I64TruncSatF64U, OUT_U64(trunc_sat<uint64_t>(F64(2))))
 
-L_Simd: {  // [Simd][subopcode][dst][operands...][immediates...]
-  uint32_t used = kSimdFunctions[pc[1]](fp, pc + 1, mem, memsize);
-  if (UNLIKELY(used == 0)) TRAP(MemoryOutOfBounds);
-  pc += 1 + used;
+L_Simd: {  // [Simd][instruction][dst][operands...][immediates...], and the SIMD ones after it
+  const Cell* next = kSimdRun(fp, pc, mem, memsize, static_cast<Cell>(kTable[static_cast<size_t>(Op::Simd)]), nullptr);
+  if (UNLIKELY(next == nullptr)) TRAP(MemoryOutOfBounds);
+  pc = next;
   NEXT();
 }
 L_SelectV128:  // [op][dst][a][b][cond]

@@ -9,12 +9,20 @@
 
 namespace edgecar::interp {
 
-// Runs one SIMD instruction whose cells start at pc (the subopcode, then the
-// destination, operands and immediates); returns the cells used after the handler cell,
-// or 0 when a memory access is out of bounds.
-using SimdFn = uint32_t (*)(uint64_t* fp, const Cell* pc, uint8_t* mem, uint64_t memsize);
+// Runs the SIMD instructions from pc ([Simd][instruction][destination][operands...]
+// [immediates...]) up to the first cell that is not `simd_cell` (the Simd handler's
+// cell), and returns it; nullptr when a memory access was out of bounds.
+using SimdRun = const Cell* (*)(uint64_t* fp, const Cell* pc, uint8_t* mem, uint64_t memsize,
+                                Cell simd_cell, const Cell** cells_out);
 
-// Indexed by subopcode (the low byte of 0xFD00 | subopcode); constant-initialized.
-extern const std::array<SimdFn, 256> kSimdFunctions;
+// The runner for this CPU, chosen once at start-up (simd.cpp).
+extern const SimdRun kSimdRun;
+
+// The cell compile.cpp writes after [Simd] for a subopcode (the low byte of
+// 0xFD00 | subopcode): where the runner finds that instruction.
+const Cell* simd_cells();
+
+// The instruction-set level of that table: "avx2", "sse2" or "generic".
+const char* simd_level();
 
 }  // namespace edgecar::interp

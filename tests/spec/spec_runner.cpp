@@ -466,6 +466,7 @@ int main(int argc, char** argv) {
         prefixes.c_str(), allowed.passed, allowed.failed, allowed.skipped);
   }
   std::printf("files that must pass: %d file(s) with failures\n", failing_files);
+  std::printf("SIMD instructions on %s\n", std::string(edgecar::simd_level()).c_str());
   std::printf("required: %d passed, %d failed, %d skipped\n", required.passed, required.failed,
               required.skipped);
   return failing_files ? 1 : 0;
