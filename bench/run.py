@@ -42,7 +42,16 @@ KERNELS = {
     "grayscale": (400, 1),
     "hashmap": (150, 1),
     "coremark": (60000, 10),
+    "gray_intrinsics": (400, 1),
+    "dot_intrinsics": (10000, 1),
 }
+# Runners whose WebAssembly engine runs SIMD (wasm3 has none): each also runs the kernels'
+# SIMD builds (clang-19 -O2 -msimd128: auto-vectorized, and the *_intrinsics kernels'
+# explicit wasm_simd128.h code).
+SIMD_RUNNERS = ["edgecar", "wamr", "wasmtime", "node"]
+# A SIMD build with at least this many SIMD instructions counts as vectorized (fewer are
+# the odd memset-like loop); the table prints every count.
+VECTORIZED_MIN = 8
 RUNNERS = ["native", "edgecar", "wasm3", "wamr", "wasmtime", "node"]
 
 
@@ -50,17 +59,31 @@ def sh(cmd, **kw):
     return subprocess.run(cmd, check=True, capture_output=True, text=True, **kw)
 
 
-def build_kernels(out):
+def build_kernels(out, kernels, simd):
+    """Native, wasm32 (run(n) exported) and WASI-command builds of each kernel; with simd,
+    also KERNEL.simd.wasm and KERNEL.simd.wasi.wasm built with -msimd128."""
     os.makedirs(out, exist_ok=True)
-    rt = os.path.join(out, "wasm_rt.o")
-    sh(["clang-19", "--target=wasm32", "-O2", "-fno-builtin", "-c", os.path.join(KDIR, "wasm_rt.c"), "-o", rt])
-    for k in KERNELS:
-        src = os.path.join(KDIR, k + ".c")
-        sh(["clang-19", "-O2", "-o", os.path.join(out, k), os.path.join(KDIR, "native_main.c"), src, "-lm"])
-        sh(["clang-19", "--target=wasm32", "-O2", "-nostdlib", "-Wl,--no-entry", "-Wl,--export=run",
-            "-o", os.path.join(out, k + ".wasm"), src, rt])
-        sh(["clang-19", "--target=wasm32-wasi", "-O2", "-o", os.path.join(out, k + ".wasi.wasm"),
-            os.path.join(KDIR, "wasi_main.c"), src])
+    for flags, suffix in [([], "")] + ([(["-msimd128"], ".simd")] if simd else []):
+        rt = os.path.join(out, f"wasm_rt{suffix}.o")
+        sh(["clang-19", "--target=wasm32", "-O2", *flags, "-fno-builtin", "-c", os.path.join(KDIR, "wasm_rt.c"), "-o", rt])
+        for k in kernels:
+            src = os.path.join(KDIR, k + ".c")
+            if not suffix:
+                sh(["clang-19", "-O2", "-o", os.path.join(out, k), os.path.join(KDIR, "native_main.c"), src, "-lm"])
+            sh(["clang-19", "--target=wasm32", "-O2", *flags, "-nostdlib", "-Wl,--no-entry", "-Wl,--export=run",
+                "-o", os.path.join(out, k + suffix + ".wasm"), src, rt])
+            sh(["clang-19", "--target=wasm32-wasi", "-O2", *flags, "-o", os.path.join(out, k + suffix + ".wasi.wasm"),
+                os.path.join(KDIR, "wasi_main.c"), src])
+
+
+SIMD_PREFIXES = ("v128.", "i8x16.", "i16x8.", "i32x4.", "i64x2.", "f32x4.", "f64x2.")
+
+
+def simd_instruction_count(path):
+    """SIMD instructions in a module's code (wasm-tools print from the project's venv)."""
+    tool = os.path.expanduser("~/.cache/edgecar/venv/bin/wasm-tools")
+    text = sh([tool, "print", path]).stdout
+    return sum(1 for line in text.splitlines() if line.strip().startswith(SIMD_PREFIXES))
 
 
 class Runner:
@@ -88,6 +111,10 @@ class Edgecar(Runner):
 
     def command(self, k, n, out):
         return [self.binary, "run", "--invoke", "run", os.path.join(out, k + ".wasm"), str(n)]
+
+    def version(self):
+        r = subprocess.run([self.binary, "--version"], capture_output=True, text=True)
+        return r.stdout.strip()
 
 
 class Wasm3(Runner):
@@ -229,6 +256,38 @@ def chart(path, kernels, results, runners, command):
     return True
 
 
+def simd_report(kernels, runners, results, simd_results, counts, edgecar):
+    """The scalar vs SIMD table: per runner, scalar seconds, SIMD seconds and the speed-up."""
+    simd_runners = [r for r in runners if r.name in SIMD_RUNNERS]
+    vectorized = [k for k in kernels if counts.get(k, 0) >= VECTORIZED_MIN]
+    level = edgecar.version() if not edgecar.missing else "edgecar not built"
+    lines = ["", "### SIMD builds (`-msimd128`) against the scalar builds", "",
+             f"Same kernels built with clang-19 -O2 -msimd128: auto-vectorized, except `gray_intrinsics` and "
+             f"`dot_intrinsics`, written with wasm_simd128.h intrinsics (plain C in their scalar builds). "
+             f"Each cell: scalar s / SIMD s (speed-up, above 1.00 is faster with SIMD). A kernel counts as "
+             f"vectorized when its SIMD build has at least {VECTORIZED_MIN} SIMD instructions. `{level}`.", "",
+             "| kernel | SIMD instructions | " + " | ".join(r.name for r in simd_runners) + " |",
+             "|---|---|" + "---|" * len(simd_runners)]
+    for k in kernels:
+        if counts.get(k, 0) == 0:
+            continue
+        cells = []
+        for r in simd_runners:
+            a, b = results[k].get(r.name), simd_results[k].get(r.name)
+            cells.append(f"{a:.3f} / {b:.3f} ({a / b:.2f}x)" if isinstance(a, float) and isinstance(b, float) else f"{a} / {b}")
+        lines.append(f"| {k} | {counts[k]} | " + " | ".join(cells) + " |")
+    geo_cells = []
+    for r in simd_runners:
+        ratios = [results[k][r.name] / simd_results[k][r.name] for k in vectorized
+                  if isinstance(results[k].get(r.name), float) and isinstance(simd_results[k].get(r.name), float)]
+        geo_cells.append(f"**{math.exp(sum(math.log(x) for x in ratios) / len(ratios)):.2f}x**" if len(ratios) == len(vectorized) and ratios else "n/a")
+    lines.append(f"| **geometric mean, vectorized kernels ({len(vectorized)})** | | " + " | ".join(geo_cells) + " |")
+    untouched = [k for k in kernels if counts.get(k, 0) == 0]
+    if untouched:
+        lines += ["", "Not vectorized by clang (no SIMD instruction in the SIMD build, not in the table): " + ", ".join(untouched) + "."]
+    return lines
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--smoke", action="store_true", help="tiny sizes, native and edgecar, checksums only")
@@ -237,12 +296,14 @@ def main():
     ap.add_argument("--runners", default=",".join(RUNNERS))
     ap.add_argument("--build", default=os.path.join(ROOT, "build"))
     ap.add_argument("--write", help="write the report (markdown) to this file, and the chart beside it")
+    ap.add_argument("--no-simd", action="store_true", help="scalar builds only (no SIMD table)")
     args = ap.parse_args()
 
     kernels = [k for k in args.kernels.split(",") if k]
     runners_wanted = ["native", "edgecar"] if args.smoke else [r for r in args.runners.split(",") if r]
     out = os.path.join(args.build, "bench", "kernels")
-    build_kernels(out)
+    simd = not args.no_simd
+    build_kernels(out, kernels, simd)
     if not args.smoke:
         setup_venv()
     py = venv_tool("python")
@@ -256,38 +317,50 @@ def main():
     }
     runners = [all_runners[r] for r in runners_wanted]
     results = {k: {} for k in kernels}
+    simd_results = {k: {} for k in kernels}
+    native_sums = {}
     failures = 0
+
+    def run_one(r, k, stem, table):
+        """Measures runner r on one build of kernel k; returns 1 on a failure."""
+        if r.missing:
+            table[k][r.name] = "missing"
+            return 0
+        try:
+            r.prepare(stem, out)
+        except subprocess.CalledProcessError as e:
+            table[k][r.name] = "failed"
+            print(f"{stem}/{r.name}: prepare failed: {e.stderr.strip()[:200]}")
+            return 0
+        t, s = measure(r, stem, KERNELS[k][1 if args.smoke else 0], out, 1 if args.smoke else args.runs)
+        if t is None:
+            table[k][r.name] = "failed"
+            print(f"{stem}/{r.name}: {s}")
+            return 1
+        if r.name == "native":
+            native_sums[k] = s
+        if k in native_sums and s != native_sums[k]:
+            table[k][r.name] = "WRONG"
+            print(f"{stem}/{r.name}: checksum {s} != native {native_sums[k]}")
+            return 1
+        table[k][r.name] = t
+        print(f"{stem:22s} {r.name:9s} {t:8.3f}s  checksum {s}", flush=True)
+        return 0
+
     for k in kernels:
-        n = KERNELS[k][1 if args.smoke else 0]
-        native_sum = None
         for r in runners:
-            if r.missing:
-                results[k][r.name] = "missing"
-                continue
-            try:
-                r.prepare(k, out)
-            except subprocess.CalledProcessError as e:
-                results[k][r.name] = "failed"
-                print(f"{k}/{r.name}: prepare failed: {e.stderr.strip()[:200]}")
-                continue
-            t, s = measure(r, k, n, out, 1 if args.smoke else args.runs)
-            if t is None:
-                results[k][r.name] = "failed"
-                print(f"{k}/{r.name}: {s}")
-                failures += 1
-                continue
-            if r.name == "native":
-                native_sum = s
-            if native_sum is not None and s != native_sum:
-                results[k][r.name] = "WRONG"
-                print(f"{k}/{r.name}: checksum {s} != native {native_sum}")
-                failures += 1
-                continue
-            results[k][r.name] = t
-            print(f"{k:11s} {r.name:9s} {t:8.3f}s  checksum {s}", flush=True)
+            failures += run_one(r, k, k, results)
+    simd_counts = {}
+    if simd:
+        for k in kernels:
+            simd_counts[k] = simd_instruction_count(os.path.join(out, k + ".simd.wasm"))
+            for r in runners:
+                if r.name in SIMD_RUNNERS:
+                    failures += run_one(r, k, k + ".simd", simd_results)
 
     if args.smoke:
-        print(f"bench smoke: {sum(1 for k in kernels for v in results[k].values() if isinstance(v, float))} passed, {failures} failed")
+        ok = sum(1 for table in (results, simd_results) for k in kernels for v in table[k].values() if isinstance(v, float))
+        print(f"bench smoke: {ok} passed, {failures} failed")
         return 1 if failures else 0
 
     cmd = "scripts/bench " + " ".join(sys.argv[1:])
@@ -318,6 +391,8 @@ def main():
         worst = max(kernels, key=lambda k: results[k]["edgecar"] / results[k]["wasm3"])
         lines += ["", f"edgecar / wasm3: geometric mean **{geo['edgecar'] / geo['wasm3']:.2f}** (below 1.0 is faster); "
                       f"slowest kernel relative to wasm3: {worst} at {results[worst]['edgecar'] / results[worst]['wasm3']:.2f}."]
+    if simd:
+        lines += simd_report(kernels, runners, results, simd_results, simd_counts, all_runners["edgecar"])
     size, rows = startup_figures(args.build)
     lines += ["", f"### Start-up (microseconds, median)", "",
               f"Load = decode + validate + compile + instantiate a {size / 1e6:.1f} MB module; "

@@ -1,6 +1,6 @@
 # Building guest functions (wasm32-wasi modules) inside the host build:
 #   edgecar_add_guest(TARGET OUTPUT_DIR SOURCES... [FLAGS ...] [OUTPUT NAME] [DEPENDS headers...])
-#   edgecar_add_rust_guest(TARGET OUTPUT_DIR SOURCE [OUTPUT NAME])             Rust
+#   edgecar_add_rust_guest(TARGET OUTPUT_DIR SOURCE [OUTPUT NAME] [FLAGS ...])  Rust
 # Each adds a target producing OUTPUT_DIR/NAME.wasm (NAME defaults to TARGET), built by
 # default. C++ is recognised by extension; Rust uses Debian's rustc 1.63.
 find_program(EDGECAR_WASM_CC clang-19 REQUIRED)
@@ -39,7 +39,7 @@ function(edgecar_add_guest target out_dir)
 endfunction()
 
 function(edgecar_add_rust_guest target out_dir source)
-  cmake_parse_arguments(G "" "OUTPUT" "" ${ARGN})
+  cmake_parse_arguments(G "" "OUTPUT" "FLAGS" ${ARGN})
   set(name ${target})
   if(G_OUTPUT)
     set(name ${G_OUTPUT})
@@ -47,7 +47,7 @@ function(edgecar_add_rust_guest target out_dir source)
   get_filename_component(src ${source} ABSOLUTE)
   add_custom_command(OUTPUT ${out_dir}/${name}.wasm
     COMMAND ${CMAKE_COMMAND} -E make_directory ${out_dir}
-    COMMAND ${EDGECAR_WASM_RUSTC} --edition 2021 --target wasm32-wasi -O -o ${out_dir}/${name}.wasm ${src}
+    COMMAND ${EDGECAR_WASM_RUSTC} --edition 2021 --target wasm32-wasi -O ${G_FLAGS} -o ${out_dir}/${name}.wasm ${src}
     DEPENDS ${src}
     COMMENT "guest ${name}.wasm (Rust, wasm32-wasi)"
     VERBATIM)

@@ -16,12 +16,16 @@ static int32_t y[N];
 static int32_t row_dot(const int16_t* row, const int16_t* v) {
   v128_t acc0 = wasm_i32x4_splat(0), acc1 = wasm_i32x4_splat(0);
   for (int k = 0; k < N; k += 16) {
-    acc0 = wasm_i32x4_add(acc0, wasm_i32x4_dot_i16x8(wasm_v128_load(row + k), wasm_v128_load(v + k)));
-    acc1 = wasm_i32x4_add(acc1, wasm_i32x4_dot_i16x8(wasm_v128_load(row + k + 8), wasm_v128_load(v + k + 8)));
+    acc0 =
+        wasm_i32x4_add(acc0, wasm_i32x4_dot_i16x8(wasm_v128_load(row + k), wasm_v128_load(v + k)));
+    acc1 = wasm_i32x4_add(
+        acc1, wasm_i32x4_dot_i16x8(wasm_v128_load(row + k + 8), wasm_v128_load(v + k + 8)));
   }
   v128_t acc = wasm_i32x4_add(acc0, acc1);
-  return (int32_t)((uint32_t)wasm_i32x4_extract_lane(acc, 0) + (uint32_t)wasm_i32x4_extract_lane(acc, 1) +
-                   (uint32_t)wasm_i32x4_extract_lane(acc, 2) + (uint32_t)wasm_i32x4_extract_lane(acc, 3));
+  return (int32_t)((uint32_t)wasm_i32x4_extract_lane(acc, 0) +
+                   (uint32_t)wasm_i32x4_extract_lane(acc, 1) +
+                   (uint32_t)wasm_i32x4_extract_lane(acc, 2) +
+                   (uint32_t)wasm_i32x4_extract_lane(acc, 3));
 }
 #else
 static int32_t row_dot(const int16_t* row, const int16_t* v) {

@@ -31,13 +31,16 @@ static void convert(void) {
     v128_t r = CHANNEL(a, b, c, R_AB, R_C);
     v128_t g = CHANNEL(a, b, c, G_AB, G_C);
     v128_t bl = CHANNEL(a, b, c, B_AB, B_C);
-    v128_t lo = wasm_i16x8_add(wasm_i16x8_add(wasm_i16x8_mul(wasm_u16x8_extend_low_u8x16(r), kr),
-                                              wasm_i16x8_mul(wasm_u16x8_extend_low_u8x16(g), kg)),
-                               wasm_i16x8_add(wasm_i16x8_mul(wasm_u16x8_extend_low_u8x16(bl), kb), round));
-    v128_t hi = wasm_i16x8_add(wasm_i16x8_add(wasm_i16x8_mul(wasm_u16x8_extend_high_u8x16(r), kr),
-                                              wasm_i16x8_mul(wasm_u16x8_extend_high_u8x16(g), kg)),
-                               wasm_i16x8_add(wasm_i16x8_mul(wasm_u16x8_extend_high_u8x16(bl), kb), round));
-    wasm_v128_store(gray + i, wasm_u8x16_narrow_i16x8(wasm_u16x8_shr(lo, 8), wasm_u16x8_shr(hi, 8)));
+    v128_t lo =
+        wasm_i16x8_add(wasm_i16x8_add(wasm_i16x8_mul(wasm_u16x8_extend_low_u8x16(r), kr),
+                                      wasm_i16x8_mul(wasm_u16x8_extend_low_u8x16(g), kg)),
+                       wasm_i16x8_add(wasm_i16x8_mul(wasm_u16x8_extend_low_u8x16(bl), kb), round));
+    v128_t hi =
+        wasm_i16x8_add(wasm_i16x8_add(wasm_i16x8_mul(wasm_u16x8_extend_high_u8x16(r), kr),
+                                      wasm_i16x8_mul(wasm_u16x8_extend_high_u8x16(g), kg)),
+                       wasm_i16x8_add(wasm_i16x8_mul(wasm_u16x8_extend_high_u8x16(bl), kb), round));
+    wasm_v128_store(gray + i,
+                    wasm_u8x16_narrow_i16x8(wasm_u16x8_shr(lo, 8), wasm_u16x8_shr(hi, 8)));
   }
 }
 #else

@@ -243,6 +243,14 @@ class HostCall {
   void set_i64(size_t i, int64_t v) { slots_[i] = static_cast<uint64_t>(v); }
   void set_f32(size_t i, float v);
   void set_f64(size_t i, double v);
+  // A v128 takes two slots, i (bytes 0-7) and i + 1 (bytes 8-15); a parameter's first
+  // slot is the number of slots before it (one per scalar, two per v128), and results
+  // are laid out the same way from slot 0.
+  Value v128(size_t i) const { return Value::v128(slots_[i], slots_[i + 1]); }
+  void set_v128(size_t i, uint64_t lo, uint64_t hi) {
+    slots_[i] = lo;
+    slots_[i + 1] = hi;
+  }
   uint64_t* slots() { return slots_; }
   Store& store() { return store_; }
   // The instance whose code called this function (nullptr when called from the host),

@@ -540,8 +540,8 @@ class FunctionCompiler {
     emitted_result(static_cast<Opcode>(code) == Opcode::I32Eqz ? Last::Eqz : Last::Result);
   }
 
-  // A SIMD instruction: [Simd][its cell in simd_cells()][dst, if it has a result][operand slots, deepest
-  // first][memarg offset][lane][shuffle lanes, 4 cells]; a v128 operand or result is the
+  // A SIMD instruction: [Simd][its cell in simd_cells()][dst, if it has a result][operand slots,
+  // deepest first][memarg offset][lane][shuffle lanes, 4 cells]; a v128 operand or result is the
   // first of its two slots.
   void simd(const Instr& in, const binary::OpcodeInfo& info) {
     const binary::Signature& sig = info.signature;

@@ -646,7 +646,8 @@ L_MemoryFill: {
   UN(I64TruncSatF64U, OUT_U64(trunc_sat<uint64_t>(F64(2))))
 
 L_Simd: {  // [Simd][instruction][dst][operands...][immediates...], and the SIMD ones after it
-  const Cell* next = kSimdRun(fp, pc, mem, memsize, static_cast<Cell>(kTable[static_cast<size_t>(Op::Simd)]), nullptr);
+  const Cell* next = kSimdRun(fp, pc, mem, memsize,
+                              static_cast<Cell>(kTable[static_cast<size_t>(Op::Simd)]), nullptr);
   if (UNLIKELY(next == nullptr)) TRAP(MemoryOutOfBounds);
   pc = next;
   NEXT();

@@ -82,7 +82,9 @@ const Cell* simd_cells() {
   return cells;
 }
 
-const char* simd_level() { return kSelected.name; }
+const char* simd_level() {
+  return kSelected.name;
+}
 
 }  // namespace edgecar::interp
 

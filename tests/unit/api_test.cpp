@@ -1,5 +1,6 @@
 // The embedding API: host functions, typed calls, traps with backtraces, memory access,
 // limits and interruption. Every trap must leave the store usable.
+#include <array>
 #include <chrono>
 #include <cmath>
 #include <thread>
@@ -236,6 +237,78 @@ TEST(Linking, InstancesOfOneModuleAreIsolated) {
   Store other;
   Instance* c = *other.instantiate(m, stub_api_imports(other));
   EXPECT_EQ((*other.call(c, "load", at16))[0].as_i32(), 'h');
+}
+
+// i32 lanes of a v128 value, lane 0 first.
+std::array<uint32_t, 4> lanes(const Value& v) {
+  return {static_cast<uint32_t>(v.bits), static_cast<uint32_t>(v.bits >> 32),
+          static_cast<uint32_t>(v.hi), static_cast<uint32_t>(v.hi >> 32)};
+}
+Value i32x4(uint32_t a, uint32_t b, uint32_t c, uint32_t d) {
+  return Value::v128(uint64_t{b} << 32 | a, uint64_t{d} << 32 | c);
+}
+
+TEST(Simd, HostFunctionTakesAndReturnsV128) {
+  auto m = load_test_module("simd");
+  ASSERT_TRUE(m);
+  Store store;
+  Imports imports;
+  int calls = 0;
+  imports.add(
+      "host", "mix",
+      store.create_host_function(
+          FuncType{{ValType::I32, ValType::V128, ValType::F64, ValType::V128}, {ValType::V128}},
+          [&](HostCall& c) -> Expected<void> {
+            ++calls;
+            // Slots: i32 at 0, v128 at 1-2, f64 at 3, v128 at 4-5.
+            if (c.u32(0) != 7 || c.f64(3) != 2.5) return host_error("scalars in the wrong slots");
+            Value a = c.v128(1), b = c.v128(4);
+            // Lane-wise a * 100 + b, written to the result's two slots.
+            auto la = lanes(a), lb = lanes(b);
+            Value r = i32x4(la[0] * 100 + lb[0], la[1] * 100 + lb[1], la[2] * 100 + lb[2],
+                            la[3] * 100 + lb[3]);
+            c.set_v128(0, r.bits, r.hi);
+            return {};
+          }));
+  auto inst = store.instantiate(m, imports);
+  ASSERT_TRUE(inst.ok()) << inst.error().to_string();
+  Value args[] = {i32x4(1, 2, 3, 4), i32x4(5, 6, 7, 8)};
+  auto r = store.call(*inst, "call_mix", args);
+  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  ASSERT_EQ(r->size(), 1u);
+  EXPECT_EQ((*r)[0].type, ValType::V128);
+  EXPECT_EQ(lanes((*r)[0]), (std::array<uint32_t, 4>{106, 207, 308, 409}));
+  EXPECT_EQ(calls, 1);
+}
+
+TEST(Simd, V128ExportsAndGlobalsThroughTheApi) {
+  auto m = load_test_module("simd");
+  ASSERT_TRUE(m);
+  Store store;
+  Imports imports;
+  imports.add(
+      "host", "mix",
+      store.create_host_function(
+          FuncType{{ValType::I32, ValType::V128, ValType::F64, ValType::V128}, {ValType::V128}},
+          [](HostCall&) -> Expected<void> { return {}; }));
+  Instance* inst = *store.instantiate(m, imports);
+  Value arg[] = {Value::v128(0x0706050403020100ull, 0x0F0E0D0C0B0A0908ull)};
+  auto r = store.call(inst, "swap_halves", arg);
+  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  EXPECT_EQ((*r)[0].bits, 0x0F0E0D0C0B0A0908ull);
+  EXPECT_EQ((*r)[0].hi, 0x0706050403020100ull);
+  Global* g = inst->get_global("g");
+  ASSERT_NE(g, nullptr);
+  EXPECT_EQ(lanes(g->get()), (std::array<uint32_t, 4>{1, 2, 3, 4}));
+  auto b = store.call(inst, "bump_global", {});
+  ASSERT_TRUE(b.ok()) << b.error().to_string();
+  EXPECT_EQ(lanes((*b)[0]), (std::array<uint32_t, 4>{10, 20, 30, 40}));
+  ASSERT_TRUE(g->set(i32x4(5, 6, 7, 0xFFFFFFFF)).ok());
+  EXPECT_EQ(lanes((*store.call(inst, "bump_global", {}))[0]),
+            (std::array<uint32_t, 4>{50, 60, 70, 0xFFFFFFF6}));
+  // A v128 argument of the wrong type is refused, not reinterpreted.
+  Value wrong[] = {Value::i64(1)};
+  EXPECT_FALSE(store.call(inst, "swap_halves", wrong).ok());
 }
 
 }  // namespace

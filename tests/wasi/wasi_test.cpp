@@ -225,6 +225,15 @@ TEST(WasiRun, RustGuest) {
   EXPECT_TRUE(fs::is_empty(dir.path()));
 }
 
+TEST(WasiRun, RustGuestWithSimd128) {
+  // Built with -C target-feature=+simd128; the guest compares its SIMD results with
+  // scalar ones and says "simd ok" only when all agree.
+  Result r = run({"run", guest("simd_rs"), "5000"});
+  EXPECT_EQ(r.exit_code, 0) << show(r);
+  EXPECT_NE(r.out.find("\nsimd ok\n"), std::string::npos) << show(r);
+  EXPECT_NE(r.out.find("dot: "), std::string::npos) << show(r);
+}
+
 TEST(WasiRun, TrapReportsKindAndBacktrace) {
   Result r = run({"run", guest("trap")});
   EXPECT_EQ(r.exit_code, 134) << show(r);
