@@ -185,6 +185,12 @@ class FunctionCompiler {
   // The first slot of the v128 at positions k, k+1, both halves made adjacent.
   uint32_t operand_pair(uint32_t k) {
     if (vals_[k].slot != kNone && vals_[k + 1].slot == vals_[k].slot + 1) return vals_[k].slot;
+    if (vals_[k].slot == kNone && vals_[k + 1].slot == kNone) {  // a v128.const
+      emit_v128_const(slot(k), vals_[k].k, vals_[k + 1].k);
+      vals_[k].slot = slot(k);
+      vals_[k + 1].slot = slot(k + 1);
+      return slot(k);
+    }
     materialize(k);
     materialize(k + 1);
     return vals_[k].slot;
@@ -258,6 +264,18 @@ class FunctionCompiler {
       cell(dst);
       cell(static_cast<uint32_t>(k));
     }
+    forget_last();
+  }
+  // 16 bytes in one instruction of the SIMD runner (which the SIMD instructions around it
+  // continue), rather than two 64-bit constants.
+  void emit_v128_const(uint32_t dst, uint64_t lo, uint64_t hi) {
+    op(Op::Simd);
+    cell(simd_cells()[kSimdConstCell]);
+    cell(dst);
+    cell(static_cast<uint32_t>(lo));
+    cell(static_cast<uint32_t>(lo >> 32));
+    cell(static_cast<uint32_t>(hi));
+    cell(static_cast<uint32_t>(hi >> 32));
     forget_last();
   }
   void emit_copy(uint32_t dst, uint32_t src) {
@@ -544,6 +562,7 @@ class FunctionCompiler {
   // deepest first][memarg offset][lane][shuffle lanes, 4 cells]; a v128 operand or result is the
   // first of its two slots.
   void simd(const Instr& in, const binary::OpcodeInfo& info) {
+    if (extract_lane(in)) return;
     const binary::Signature& sig = info.signature;
     uint32_t width = 0;
     for (uint32_t i = 0; i < sig.npop; ++i) width += slot_width(sig.pop[i]);
@@ -553,6 +572,7 @@ class FunctionCompiler {
       pos += slot_width(sig.pop[i]);
     }
     drop(width);
+    uint32_t start = here();
     op(Op::Simd);
     cell(simd_cells()[in.op & 0xFF]);
     if (sig.npush) cell(slot(h()));
@@ -568,9 +588,62 @@ class FunctionCompiler {
     }
     if (sig.npush) {
       push_result();
-      if (sig.push == ValType::V128) push_result(true);
+      if (sig.push == ValType::V128) {
+        push_result(true);
+        // The destination cell, which set_local_v128 may point at a local instead.
+        last_kind_ = Last::Result;
+        last_start_ = start;
+        last_dst_cell_ = start + 2;
+        return;
+      }
     }
     forget_last();
+  }
+
+  // extract_lane of a 64-bit lane is that half of the v128; of a 32-bit lane, that half
+  // wrapped or shifted: instructions of the main loop, not a trip to the SIMD runner.
+  bool extract_lane(const Instr& in) {
+    auto o = static_cast<Opcode>(in.op);
+    bool wide = o == Opcode::I64x2ExtractLane || o == Opcode::F64x2ExtractLane;
+    if (!wide && o != Opcode::I32x4ExtractLane && o != Opcode::F32x4ExtractLane) return false;
+    uint32_t lane = in.a, pos = h() - 2;
+    uint32_t half = wide ? lane : lane / 2, shift = wide ? 0 : 32 * (lane % 2);
+    Val v = vals_[pos + half];
+    drop(2);
+    if (v.slot == kNone) {
+      uint64_t k = v.k >> shift;
+      push_const(wide ? k : k & 0xFFFFFFFF);
+      return true;
+    }
+    if (wide && v.slot == slot(pos)) {  // already in place
+      push_result();
+      forget_last();
+      return true;
+    }
+    if (wide && v.slot < base_) {  // a local's half: read it from there
+      push_local(v.slot);
+      return true;
+    }
+    uint32_t dst = slot(h());
+    if (wide) {
+      emit_copy(dst, v.slot);
+    } else if (shift == 0) {
+      op(Op::I32WrapI64);
+      cell(dst);
+      cell(v.slot);
+    } else {
+      op(Op::I64ShrUImm);
+      cell(dst);
+      cell(v.slot);
+      cell(shift);
+    }
+    push_result();
+    if (wide) {
+      forget_last();
+    } else {
+      emitted_result();
+    }
+    return true;
   }
 
   static Op handler_for(Opcode o) {
@@ -613,6 +686,30 @@ class FunctionCompiler {
       emit_copy(x, v.slot);
     }
     if (tee) push_local(x);
+  }
+
+  // local.set of the v128 on top of the stack into slots x, x + 1.
+  void set_local_v128(uint32_t x) {
+    Val lo = vals_[h() - 2], hi = vals_[h() - 1];
+    uint32_t top = slot(h() - 2);
+    // Just computed by a SIMD instruction into its own slots: it writes x instead (the
+    // SIMD functions read every operand before they write).
+    bool produced_here = last_kind_ == Last::Result && label_pos_ <= last_start_ &&
+                         cells_[last_dst_cell_] == top && lo.slot == top && hi.slot == top + 1;
+    if (produced_here && !refs_local(x) && !refs_local(x + 1)) {
+      cells_[last_dst_cell_] = x;
+      drop(2);
+      return;
+    }
+    if (lo.slot == kNone && hi.slot == kNone) {
+      drop(2);
+      materialize_refs(x);
+      materialize_refs(x + 1);
+      emit_v128_const(x, lo.k, hi.k);
+      return;
+    }
+    set_local(x + 1, false);
+    set_local(x, false);
   }
 
   void instr(const Instr& in) {
@@ -871,8 +968,7 @@ class FunctionCompiler {
       case Opcode::LocalTee:
         if (local_type_[in.a] == ValType::V128) {
           uint32_t x = local_slot_[in.a];
-          set_local(x + 1, false);
-          set_local(x, false);
+          set_local_v128(x);
           if (o == Opcode::LocalTee) {
             push_local(x);
             push_local(x + 1, true);

@@ -22,6 +22,11 @@ extern const SimdRun kSimdRun;
 // 0xFD00 | subopcode): where the runner finds that instruction.
 const Cell* simd_cells();
 
+// simd_cells() index of the runner's v128 constant, [Simd][cell][dst][16 bytes in 4
+// cells]: v128.const's subopcode (no SIMD instruction of its own there, since
+// compile.cpp folds constants into their uses).
+constexpr uint32_t kSimdConstCell = 0x0C;
+
 // The instruction-set level of that table: "avx2", "sse2" or "generic".
 const char* simd_level();
 
