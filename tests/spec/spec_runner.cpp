@@ -2,7 +2,11 @@
 // API. Each .wast is converted by wabt's wast2json, then every command is executed.
 // Each file runs in a child process, so a crash is reported as that file's failure.
 //
-//   spec_runner [--allow-fail PREFIX]... [--verbose] [--wast2json PATH] FILE_OR_DIR...
+//   spec_runner [--allow-fail PREFIX]... [--verbose] [--wast2json PATH]
+//               [--json-from-wast WASM_TOOLS] FILE_OR_DIR...
+//
+// --json-from-wast converts with `wasm-tools json-from-wast` instead (the 3.0 suite,
+// which wabt 1.0.32 cannot parse; same JSON format).
 //
 // Exit status: 0 when every command of every file passed, except in files whose name
 // starts with an --allow-fail prefix (reported, not fatal).
@@ -359,17 +363,26 @@ class Script {
   Counts counts_;
 };
 
-Counts run_file(const fs::path& wast, const std::string& wast2json, const fs::path& tmp) {
+// The converter: wabt's wast2json, or wasm-tools (json-from-wast).
+struct Converter {
+  std::string path = "wast2json";
+  bool wasm_tools = false;
+};
+
+Counts run_file(const fs::path& wast, const Converter& conv, const fs::path& tmp) {
   fs::path out = tmp / wast.stem();
   fs::create_directories(out);
-  std::string cmd = wast2json + " --enable-all '" + wast.string() + "' -o '" +
-                    (out / "script.json").string() + "' 2>&1";
+  std::string json_path = (out / "script.json").string();
+  std::string cmd = conv.wasm_tools ? conv.path + " json-from-wast '" + wast.string() + "' -o '" +
+                                          json_path + "' --wasm-dir '" + out.string() + "' 2>&1"
+                                    : conv.path + " --enable-all '" + wast.string() + "' -o '" +
+                                          json_path + "' 2>&1";
   std::string log;
   if (FILE* p = popen(cmd.c_str(), "r")) {
     char buf[512];
     while (fgets(buf, sizeof buf, p)) log += buf;
     if (pclose(p) != 0) {
-      std::printf("  wast2json failed on %s:\n%s", wast.c_str(), log.c_str());
+      std::printf("  %s failed on %s:\n%s", conv.path.c_str(), wast.c_str(), log.c_str());
       return Counts{0, 1, 0};
     }
   }
@@ -386,13 +399,15 @@ Counts run_file(const fs::path& wast, const std::string& wast2json, const fs::pa
 int main(int argc, char** argv) {
   std::vector<std::string> allow_fail;
   std::vector<fs::path> inputs;
-  std::string wast2json = "wast2json";
+  Converter conv;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--allow-fail" && i + 1 < argc) {
       allow_fail.push_back(argv[++i]);
     } else if (a == "--wast2json" && i + 1 < argc) {
-      wast2json = argv[++i];
+      conv = Converter{argv[++i], false};
+    } else if (a == "--json-from-wast" && i + 1 < argc) {
+      conv = Converter{argv[++i], true};
     } else if (a == "--verbose") {
       g_verbose = true;
     } else {
@@ -427,7 +442,7 @@ int main(int argc, char** argv) {
     pid_t pid = fork();
     if (pid == 0) {
       close(fds[0]);
-      Counts c = run_file(f, wast2json, tmp);
+      Counts c = run_file(f, conv, tmp);
       std::fflush(stdout);
       (void)!write(fds[1], &c, sizeof c);
       _exit(0);
