@@ -10,6 +10,64 @@ namespace edgecar::binary {
 
 namespace {
 
+// Encodings of features after WebAssembly 2.0, named in the decoder's errors so that a
+// user learns what the module needs rather than only which byte was refused.
+std::string post_2_0(const std::string& what, const char* feature) {
+  return what + " (" + feature + ", a WebAssembly 3.0 feature edgecar does not support yet)";
+}
+const char* feature_of_opcode(uint16_t op) {
+  switch (op) {
+    case 0x06:
+    case 0x07:
+    case 0x18:
+    case 0x19:
+      return "legacy exception handling";
+    case 0x08:
+    case 0x0A:
+    case 0x1F:
+      return "exception handling";
+    case 0x12:
+    case 0x13:
+      return "tail calls";
+    case 0x14:
+    case 0xD4:
+    case 0xD5:
+    case 0xD6:
+      return "typed function references";
+    case 0x15:
+      return "tail calls and typed function references";
+    case 0xD3:
+    case 0xFB:
+      return "garbage collection";
+    case 0xFE:
+      return "threads";
+    default:
+      return nullptr;
+  }
+}
+// Value type bytes of later proposals: typed references, GC and exception heap types.
+const char* feature_of_type_byte(uint8_t b) {
+  switch (b) {
+    case 0x63:
+    case 0x64:
+      return "typed function references";
+    case 0x69:
+    case 0x74:
+      return "exception handling";
+    case 0x6A:
+    case 0x6B:
+    case 0x6C:
+    case 0x6D:
+    case 0x6E:
+    case 0x71:
+    case 0x72:
+    case 0x73:
+      return "garbage collection";
+    default:
+      return nullptr;
+  }
+}
+
 enum class Imm : uint8_t {
   None,
   BlockType,
@@ -97,7 +155,10 @@ class Decoder {
     while (!r.at_end()) {
       size_t sec_start = r.offset();
       uint8_t id = r.u8();
-      if (id > 12) r.fail_at("malformed section id " + std::to_string(id), sec_start);
+      if (id > 12) {
+        std::string what = "malformed section id " + std::to_string(id);
+        r.fail_at(id == 13 ? post_2_0(what + " (tags)", "exception handling") : what, sec_start);
+      }
       uint32_t size = r.u32();
       Reader s = r.sub(size);
       s.set_context("section " + std::to_string(id));
@@ -168,24 +229,37 @@ class Decoder {
   ValType valtype(Reader& r) {
     size_t off = r.offset();
     uint8_t b = r.u8();
-    if (!is_valtype_byte(b)) r.fail_at("malformed value type " + util::hex(b), off);
+    if (!is_valtype_byte(b)) {
+      std::string what = "malformed value type " + util::hex(b);
+      const char* f = feature_of_type_byte(b);
+      r.fail_at(f ? post_2_0(what, f) : what, off);
+    }
     return static_cast<ValType>(b);
   }
 
   ValType reftype(Reader& r) {
     size_t off = r.offset();
     uint8_t b = r.u8();
-    if (b != 0x70 && b != 0x6F) r.fail_at("malformed reference type " + util::hex(b), off);
+    if (b != 0x70 && b != 0x6F) {
+      std::string what = "malformed reference type " + util::hex(b);
+      const char* f = feature_of_type_byte(b);
+      r.fail_at(f ? post_2_0(what, f) : what, off);
+    }
     return static_cast<ValType>(b);
   }
 
   Limits limits(Reader& r, bool is_memory) {
     size_t off = r.offset();
     uint8_t flag = r.u8();
-    if (flag > 1)
-      r.fail_at(is_memory ? "integer too large: malformed memory limits flag"
-                          : "integer too large: malformed table limits flag",
-                off);
+    if (flag > 1) {
+      std::string what = is_memory ? "integer too large: malformed memory limits flag"
+                                   : "integer too large: malformed table limits flag";
+      if (flag >= 4 && flag <= 7)
+        what = post_2_0(what, is_memory ? "64-bit memories" : "64-bit tables");
+      else if (is_memory && (flag == 2 || flag == 3))
+        what = post_2_0(what, "threads (shared memory)");
+      r.fail_at(what, off);
+    }
     Limits l;
     l.min = r.u32();
     if (flag == 1) l.max = r.u32();
@@ -233,7 +307,12 @@ class Decoder {
     uint32_t n = s.u32();
     for (uint32_t i = 0; i < n; ++i) {
       size_t off = s.offset();
-      if (s.u8() != 0x60) s.fail_at("malformed function type: expected 0x60", off);
+      uint8_t form = s.u8();
+      if (form != 0x60) {
+        std::string what = "malformed function type: expected 0x60";
+        bool gc = form == 0x5E || form == 0x5F || form == 0x4E || form == 0x4F || form == 0x50;
+        s.fail_at(gc ? post_2_0(what, "garbage collection") : what, off);
+      }
       FuncType ft;
       uint32_t np = s.u32();
       if (np > s.remaining()) s.fail("unexpected end: too many parameters");
@@ -451,11 +530,18 @@ class Decoder {
         op = static_cast<uint16_t>(0xFC00 | sub);
       } else if (op == 0xFD) {
         uint32_t sub = r.u32();
-        if (sub >= kNumFD) r.fail_at("illegal opcode 0xfd " + std::to_string(sub), off);
+        if (sub >= kNumFD) {
+          std::string what = "illegal opcode 0xfd " + std::to_string(sub);
+          r.fail_at(sub >= 0x100 && sub <= 0x113 ? post_2_0(what, "relaxed SIMD") : what, off);
+        }
         op = static_cast<uint16_t>(0xFD00 | sub);
       }
       const OpInfo* info = lookup(op);
-      if (!info) r.fail_at("illegal opcode " + util::hex(op), off);
+      if (!info) {
+        std::string what = "illegal opcode " + util::hex(op);
+        const char* f = feature_of_opcode(op);
+        r.fail_at(f ? post_2_0(what, f) : what, off);
+      }
       Instr in{op, static_cast<uint32_t>(off)};
       switch (info->imm) {
         case Imm::None:

@@ -59,7 +59,8 @@ class ModuleValidator {
       if (t >= m_.types.size()) fail("unknown type " + std::to_string(t), 0);
     for (const auto& t : m_.tables) check_limits(t.limits, 0xFFFFFFFFull, "table", 0);
     for (const auto& mem : m_.memories) check_limits(mem.limits, limits::kMaxPages, "memory", 0);
-    if (m_.memories.size() > 1) fail("multiple memories", 0);
+    if (m_.memories.size() > 1)
+      fail("multiple memories (a WebAssembly 3.0 feature edgecar does not support yet)", 0);
 
     // C.refs: functions referenced outside function bodies (spec 3.4.10).
     for (const auto& g : m_.globals) collect_refs(g.init);
@@ -159,10 +160,19 @@ class ModuleValidator {
             fail("constant expression required: global.get of a mutable global", in.offset);
           stack.push_back(m_.global_types[in.a].type);
           break;
-        default:
+        default: {
+          // i32/i64 add, sub and mul are constant in WebAssembly 3.0 (extended constant
+          // expressions), not in 2.0.
+          auto o = static_cast<Opcode>(in.op);
+          bool extended = o == Opcode::I32Add || o == Opcode::I32Sub || o == Opcode::I32Mul ||
+                          o == Opcode::I64Add || o == Opcode::I64Sub || o == Opcode::I64Mul;
           fail(std::string("constant expression required: ") + binary::opcode_name(in.op) +
-                   " is not constant",
+                   " is not constant" +
+                   (extended ? " (extended constant expressions, a WebAssembly 3.0 feature "
+                               "edgecar does not support yet)"
+                             : ""),
                in.offset);
+        }
       }
     }
     if (stack.size() != 1 || stack[0] != expected)

@@ -132,6 +132,35 @@ TEST(Decoder, SimdSubopcodesPast2Point0AreIllegal) {
   Error e = load_error(function_module({0x00, 0xFD, 0x80, 0x02}));
   EXPECT_EQ(e.kind, ErrorKind::Malformed) << e.to_string();
   EXPECT_NE(e.message.find("illegal opcode 0xfd 256"), std::string::npos) << e.message;
+  EXPECT_NE(e.message.find("relaxed SIMD, a WebAssembly 3.0 feature"), std::string::npos)
+      << e.message;
+}
+
+TEST(Decoder, LaterFeaturesAreNamed) {
+  struct Case {
+    std::vector<uint8_t> bytes;
+    const char* feature;
+  };
+  const Case cases[] = {
+      {function_module({0x00, 0x12, 0x00}), "tail calls"},                 // return_call 0
+      {function_module({0x00, 0x08, 0x00}), "exception handling"},         // throw 0
+      {function_module({0x00, 0x06, 0x40}), "legacy exception handling"},  // try
+      {function_module({0x00, 0xFB, 0x00}), "garbage collection"},         // struct.new
+      {function_module({0x00, 0x14, 0x00}), "typed function references"},  // call_ref
+      {function_module({0x00, 0xFE, 0x00}), "threads"},                    // atomic prefix
+      {module_bytes({0x05, 0x03, 0x01, 0x04, 0x01}), "64-bit memories"},   // memory i64 1
+      {module_bytes({0x05, 0x04, 0x01, 0x03, 0x01, 0x01}), "shared memory"},
+      {module_bytes({0x0D, 0x01, 0x00}), "exception handling"},              // tag section
+      {module_bytes({0x01, 0x03, 0x01, 0x5F, 0x00}), "garbage collection"},  // struct type
+      {module_bytes({0x01, 0x05, 0x01, 0x60, 0x01, 0x64, 0x70, 0x00}),
+       "typed function references"},  // (param (ref func))
+  };
+  for (const Case& c : cases) {
+    Error e = load_error(c.bytes);
+    EXPECT_EQ(e.kind, ErrorKind::Malformed) << e.to_string();
+    EXPECT_NE(e.message.find(c.feature), std::string::npos) << c.feature << ": " << e.message;
+    EXPECT_NE(e.message.find("WebAssembly 3.0 feature"), std::string::npos) << e.message;
+  }
 }
 
 TEST(Decoder, Leb128UnusedBitsMustBeZero) {

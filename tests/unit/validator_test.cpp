@@ -45,6 +45,22 @@ TEST(Validator, TypeMismatchMessageNamesInstructionFunctionAndOffset) {
   EXPECT_NE(msg.find("offset 0x"), std::string::npos) << msg;
 }
 
+TEST(Validator, LaterFeaturesAreNamed) {
+  // (global i32 (i32.add (i32.const 1) (i32.const 2))): extended constant expressions.
+  auto g = load(module_bytes(section(6, {0x01, 0x7F, 0x00, 0x41, 0x01, 0x41, 0x02, 0x6A, 0x0B})));
+  ASSERT_FALSE(g.ok());
+  EXPECT_EQ(g.error().kind, ErrorKind::Invalid);
+  EXPECT_NE(g.error().message.find("extended constant expressions, a WebAssembly 3.0 feature"),
+            std::string::npos)
+      << g.error().message;
+  // Two memories.
+  auto m = load(module_bytes(section(5, {0x02, 0x00, 0x01, 0x00, 0x01})));
+  ASSERT_FALSE(m.ok());
+  EXPECT_NE(m.error().message.find("multiple memories (a WebAssembly 3.0 feature"),
+            std::string::npos)
+      << m.error().message;
+}
+
 TEST(Validator, StackIsPolymorphicAfterUnreachable) {
   // (func (result i32) unreachable i32.add) is valid: operands come from the bottom type.
   auto m = load(one_function(kToI32, {0x00, 0x00, 0x6A, 0x0B}));
