@@ -20,7 +20,7 @@ import pytest
 from PIL import Image
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "support"))
-from edgecar_server import BIN, ROOT, absolute_paths  # noqa: E402
+from edgecar_server import BIN, ROOT, absolute_paths, stop_processes, wait_for  # noqa: E402
 from shared_data import DATA, require  # noqa: E402
 
 GUESTS = os.path.abspath(os.environ.get("DAPR_GUEST_DIR", "build/tests/dapr_guests"))
@@ -65,20 +65,6 @@ def http_request(port, method, path, body=None, headers=None, timeout=30):
     return r.status, dict(r.getheaders()), data
 
 
-def wait_for(fn, timeout=30, interval=0.2, what="condition"):
-    deadline = time.time() + timeout
-    last = None
-    while time.time() < deadline:
-        try:
-            last = fn()
-            if last:
-                return last
-        except (OSError, http.client.HTTPException) as e:
-            last = e
-        time.sleep(interval)
-    raise AssertionError(f"timed out waiting for {what}: {last}")
-
-
 class Procs:
     """Processes of one test, stopped (TERM, then KILL) at the end."""
 
@@ -96,16 +82,7 @@ class Procs:
         return (self.tmp / f"{name}.log").read_text()
 
     def stop(self):
-        for _, p, _ in reversed(self.procs):
-            if p.poll() is None:
-                p.terminate()
-        for _, p, log in self.procs:
-            try:
-                p.wait(15)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
-            log.close()
+        stop_processes(self.procs)
 
 
 class Cluster:

@@ -68,6 +68,36 @@ class Server:
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 
 
+def stop_processes(procs):
+    """Stops (name, Popen, log file) triples: TERM to all, newest first, then KILL to any
+    still running after 15 s; closes the logs."""
+    for _, p, _ in reversed(procs):
+        if p.poll() is None:
+            p.terminate()
+    for _, p, log in procs:
+        try:
+            p.wait(15)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+        log.close()
+
+
+def wait_for(fn, timeout=30, interval=0.2, what="condition"):
+    """fn()'s first true answer within timeout seconds; connection errors count as no."""
+    deadline = time.time() + timeout
+    last = None
+    while time.time() < deadline:
+        try:
+            last = fn()
+            if last:
+                return last
+        except (OSError, http.client.HTTPException) as e:
+            last = e
+        time.sleep(interval)
+    raise AssertionError(f"timed out waiting for {what}: {last}")
+
+
 def absolute_paths(text, manifest_dir):
     """A manifest's paths relative to its directory made absolute, for a copy elsewhere:
     ../ prefixes, and the model and labels in the demo's own models/ directory."""

@@ -15,7 +15,8 @@ import http.client
 import os
 import signal
 import subprocess
-import time
+
+from edgecar_server import absolute_paths, stop_processes, wait_for  # noqa: F401 (wait_for: for the users of this module)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BIN = os.path.abspath(os.environ.get("EDGECAR_BIN", os.path.join(ROOT, "build", "edgecar")))
@@ -43,26 +44,6 @@ def request(host, port, method, path, body=None, headers=None, timeout=30):
         return r.status, dict(r.getheaders()), r.read()
     finally:
         c.close()
-
-
-def wait_for(fn, timeout=60, interval=0.3, what="condition"):
-    deadline = time.time() + timeout
-    last = None
-    while time.time() < deadline:
-        try:
-            last = fn()
-            if last:
-                return last
-        except (OSError, http.client.HTTPException) as e:
-            last = e
-        time.sleep(interval)
-    raise AssertionError(f"timed out waiting for {what}: {last}")
-
-
-def absolute_paths(text, manifest_dir):
-    import re
-    text = re.sub(r"(?<![\w./])((?:\.\./)+)", lambda m: os.path.normpath(os.path.join(manifest_dir, m.group(1))) + "/", text)
-    return text.replace("cpu:models/", f"cpu:{manifest_dir}/models/").replace('"models:', f'"{manifest_dir}/models:')
 
 
 class Replica:
@@ -101,7 +82,7 @@ class Replica:
             ], {"DAPR_HOST_IP": self.ip}),
         ]
         wait_for(lambda: request(self.ip, self.http_port, "GET", "/v1.0/healthz", timeout=2)[0] == 204,
-                 what=f"{self.name}'s daprd")
+                 timeout=60, what=f"{self.name}'s daprd")
         return self
 
     def kill(self, sig=signal.SIGKILL):
@@ -205,15 +186,6 @@ class Cluster:
         return next(r for r in self.replicas if r.app == app and r.host == host)
 
     def stop(self):
-        for _, p, _ in reversed(self.procs):
-            if p.poll() is None:
-                p.terminate()
-        for _, p, log in self.procs:
-            try:
-                p.wait(15)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
-            log.close()
+        stop_processes(self.procs)
         if self.up:
             self.stop_network()
