@@ -104,20 +104,22 @@ struct OpInfo {
 };
 
 // Index: single-byte opcodes at [0, 256), 0xFC-prefixed at [256, 256 + 18), 0xFD-prefixed
-// (SIMD) at [274, 274 + 256).
+// (SIMD) at [274, 274 + 256), relaxed SIMD (0xFD 0x100-0x113, internal 0xFE00 | n) after.
 constexpr size_t kPrefixBase = 256;
 constexpr size_t kNumFC = 18;
 constexpr size_t kSimdBase = kPrefixBase + kNumFC;
 constexpr size_t kNumFD = 256;
+constexpr size_t kNumRelaxed = 0x14;
 
 constexpr size_t table_index(uint32_t code) {
-  return code >= 0xFD00   ? kSimdBase + (code & 0xFF)
+  return code >= 0xFE00   ? kSimdBase + kNumFD + (code & 0xFF)
+         : code >= 0xFD00 ? kSimdBase + (code & 0xFF)
          : code >= 0xFC00 ? kPrefixBase + (code & 0xFF)
                           : code;
 }
 
-constexpr std::array<OpInfo, kSimdBase + kNumFD> make_table() {
-  std::array<OpInfo, kSimdBase + kNumFD> t{};
+constexpr std::array<OpInfo, kSimdBase + kNumFD + kNumRelaxed> make_table() {
+  std::array<OpInfo, kSimdBase + kNumFD + kNumRelaxed> t{};
 #define OP(code, id, name, imm, sig, align, lowering) t[table_index(code)] = OpInfo{name, Imm::imm};
 #include "binary/opcodes.def"
 #undef OP
@@ -530,11 +532,9 @@ class Decoder {
         op = static_cast<uint16_t>(0xFC00 | sub);
       } else if (op == 0xFD) {
         uint32_t sub = r.u32();
-        if (sub >= kNumFD) {
-          std::string what = "illegal opcode 0xfd " + std::to_string(sub);
-          r.fail_at(sub >= 0x100 && sub <= 0x113 ? post_2_0(what, "relaxed SIMD") : what, off);
-        }
-        op = static_cast<uint16_t>(0xFD00 | sub);
+        if (sub >= kNumFD + kNumRelaxed)
+          r.fail_at("illegal opcode 0xfd " + std::to_string(sub), off);
+        op = static_cast<uint16_t>(sub >= kNumFD ? 0xFE00 | (sub - kNumFD) : 0xFD00 | sub);
       }
       const OpInfo* info = lookup(op);
       if (!info) {

@@ -65,7 +65,8 @@ enum class Lowering : uint8_t { Own, Simple, Vector };
 // Lanes from an instruction's name: "i8x16.extract_lane_s" 16, "f64x2.replace_lane" 2;
 // "v128.load16_lane" from its access size (8 lanes of 16 bits); 0 without "_lane".
 constexpr uint8_t lanes_of(std::string_view name, int align) {
-  if (name.find("_lane") == std::string_view::npos) return 0;
+  size_t at = name.find("_lane");  // extract_lane(_s), replace_lane, load8_lane; not laneselect
+  if (at == std::string_view::npos || (at + 5 < name.size() && name[at + 5] != '_')) return 0;
   if (name.starts_with("v128.")) return static_cast<uint8_t>(16 >> align);
   if (name.starts_with("i8x16")) return 16;
   if (name.starts_with("i16x8")) return 8;
@@ -91,7 +92,12 @@ constexpr OpcodeInfo opcode_info(uint16_t op) {
 }
 
 constexpr bool is_simd(uint16_t op) {
-  return (op & 0xFF00) == 0xFD00;
+  return (op & 0xFF00) == 0xFD00 || (op & 0xFF00) == 0xFE00;  // 0xFE00: relaxed SIMD
+}
+
+// A SIMD instruction's index among all of them: its subopcode (0-0x113).
+constexpr uint32_t simd_index(uint16_t op) {
+  return (op & 0xFF00) == 0xFE00 ? 0x100 + (op & 0xFF) : op & 0xFF;
 }
 
 // Lanes of the vector shape a lane instruction works on (extract_lane, replace_lane,

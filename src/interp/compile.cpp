@@ -574,7 +574,7 @@ class FunctionCompiler {
     drop(width);
     uint32_t start = here();
     op(Op::Simd);
-    cell(simd_cells()[in.op & 0xFF]);
+    cell(simd_cells()[binary::simd_index(in.op)]);
     if (sig.npush) cell(slot(h()));
     for (uint32_t i = 0; i < sig.npop; ++i) cell(operands[i]);
     bool memory = info.natural_alignment >= 0;

@@ -18,8 +18,11 @@ using SimdRun = const Cell* (*)(uint64_t* fp, const Cell* pc, uint8_t* mem, uint
 // The runner for this CPU, chosen once at start-up (simd.cpp).
 extern const SimdRun kSimdRun;
 
-// The cell compile.cpp writes after [Simd] for a subopcode (the low byte of
-// 0xFD00 | subopcode): where the runner finds that instruction.
+// SIMD instructions by subopcode, relaxed SIMD's included (0-0x113).
+constexpr uint32_t kSimdCount = 0x114;
+
+// The cell compile.cpp writes after [Simd] for a subopcode (binary::simd_index): where
+// the runner finds that instruction.
 const Cell* simd_cells();
 
 // simd_cells() index of the runner's v128 constant, [Simd][cell][dst][16 bytes in 4

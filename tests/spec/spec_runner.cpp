@@ -276,8 +276,28 @@ class Script {
             "expected " + std::to_string(exp.size()) + " results, got " + std::to_string(r->size());
         return 0;
       }
-      for (size_t i = 0; i < exp.size(); ++i)
-        if (!match_value(exp[i], (*r)[i], why)) return 0;
+      for (size_t i = 0; i < exp.size(); ++i) {
+        // {"type": "either", "values": [...]}: any one of the values (relaxed SIMD's
+        // implementation-defined results).
+        if (exp[i].at("type") == "either") {
+          std::string first_why;
+          bool any = false;
+          for (const auto& alt : exp[i].at("values")) {
+            std::string w;
+            if (match_value(alt, (*r)[i], w)) {
+              any = true;
+              break;
+            }
+            if (first_why.empty()) first_why = w;
+          }
+          if (!any) {
+            why = "none of the allowed results: " + first_why;
+            return 0;
+          }
+        } else if (!match_value(exp[i], (*r)[i], why)) {
+          return 0;
+        }
+      }
       return 1;
     }
     if (type == "assert_trap" || type == "assert_exhaustion") {
