@@ -731,6 +731,8 @@ class FunctionCompiler {
         return control(in);
       case Opcode::Call:
       case Opcode::CallIndirect:
+      case Opcode::ReturnCall:
+      case Opcode::ReturnCallIndirect:
         return call(in);
       case Opcode::Drop:
       case Opcode::Select:
@@ -915,6 +917,34 @@ class FunctionCompiler {
         cell(idx_slot);
         push_results(ft.results);
         forget_last();
+        break;
+      }
+      case Opcode::ReturnCall: {  // [ReturnCall][func][args]: the callee replaces this frame
+        const FuncType& ft = m_.func_type(in.a);
+        uint32_t np = static_cast<uint32_t>(slot_count(ft.params));
+        materialize_from(h() - np);
+        drop(np);
+        op(Op::ReturnCall);
+        cell(in.a);
+        cell(slot(h()));
+        forget_last();
+        set_unreachable();
+        break;
+      }
+      case Opcode::ReturnCallIndirect: {  // [ReturnCallIndirect][type][table][args][index]
+        const FuncType& ft = m_.types[in.a];
+        uint32_t np = static_cast<uint32_t>(slot_count(ft.params));
+        Val idx = pop();
+        uint32_t idx_slot = popped_slot(idx);
+        materialize_from(h() - np);
+        drop(np);
+        op(Op::ReturnCallIndirect);
+        cell(in.a);
+        cell(in.b);
+        cell(slot(h()));
+        cell(idx_slot);
+        forget_last();
+        set_unreachable();
         break;
       }
       default:

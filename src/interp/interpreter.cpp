@@ -235,6 +235,60 @@ L_CallIndirect: {
   DO_CALL(f, fp + pc[3], pc + 5);
 }
 
+// A tail call (return_call, return_call_indirect): the callee takes over this frame. Its
+// arguments move down to fp; the caller's caller is where it returns, so a chain of tail
+// calls runs in constant stack. A host callee is called as usual and its results are
+// this function's.
+#define DO_TAIL_CALL(f_expr, args_expr)                                                      \
+  do {                                                                                       \
+    FuncInst* callee = (f_expr);                                                             \
+    uint64_t* args = (args_expr);                                                            \
+    if (LIKELY(callee->code != nullptr)) {                                                   \
+      const FuncCode* fc = callee->code;                                                     \
+      /* call_limit is 0 while an interrupt is pending (see DO_CALL) */                      \
+      if (UNLIKELY(S->depth >= S->call_limit.load(std::memory_order_relaxed) ||              \
+                   fp + fc->frame_slots > stack_end)) {                                      \
+        if (S->interrupt.load(std::memory_order_relaxed)) TRAP(Interrupted);                 \
+        TRAP(CallStackExhausted);                                                            \
+      }                                                                                      \
+      for (uint32_t i = 0, n = fc->num_params; i < n; ++i) fp[i] = args[i];                  \
+      std::memset(fp + fc->num_params, 0, sizeof(uint64_t) * fc->num_locals);                \
+      pc = callee->entry;                                                                    \
+      cur = callee;                                                                          \
+      if (callee->inst != inst) {                                                            \
+        inst = callee->inst;                                                                 \
+        LOAD_MEMORY();                                                                       \
+      }                                                                                      \
+      NEXT();                                                                                \
+    }                                                                                        \
+    if (UNLIKELY(S->depth >= max_depth)) TRAP(CallStackExhausted);                           \
+    frames[S->depth++] = Frame{pc, fp, cur};                                                 \
+    uint64_t* saved_top = S->stack_top;                                                      \
+    S->stack_top = args + callee->host_slots;                                                \
+    TrapKind host_trap;                                                                      \
+    bool ok = call_host(S, callee, inst, args, host_trap);                                   \
+    S->stack_top = saved_top;                                                                \
+    S->depth--;                                                                              \
+    if (UNLIKELY(!ok)) {                                                                     \
+      trap = host_trap;                                                                      \
+      goto trap_exit;                                                                        \
+    }                                                                                        \
+    for (uint32_t i = 0, n = slot_count(callee->type->results); i < n; ++i) fp[i] = args[i]; \
+    RETURN_TO_CALLER();                                                                      \
+  } while (0)
+
+L_ReturnCall:
+  DO_TAIL_CALL(inst->funcs[pc[1]], fp + pc[2]);
+L_ReturnCallIndirect: {
+  TableInst* t = inst->tables[pc[2]];
+  uint32_t i = U32(4);
+  if (UNLIKELY(i >= t->elems.size())) TRAP(UndefinedElement);
+  FuncInst* f = reinterpret_cast<FuncInst*>(t->elems[i]);
+  if (UNLIKELY(f == nullptr)) TRAP(UninitializedElement);
+  if (UNLIKELY(f->type_id != inst->md->type_ids[pc[1]])) TRAP(IndirectCallTypeMismatch);
+  DO_TAIL_CALL(f, fp + pc[3]);
+}
+
 L_Select:  // [op][dst][a][b][cond]
   fp[pc[1]] = U32(4) ? fp[pc[2]] : fp[pc[3]];
   pc += 5;

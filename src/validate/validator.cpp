@@ -418,6 +418,29 @@ class FuncValidator {
         push_vals(ft.results);
         break;
       }
+      case Opcode::ReturnCall:
+      case Opcode::ReturnCallIndirect: {
+        // A tail call: the callee's results become this function's (spec 3.3.8.11).
+        bool indirect = static_cast<Opcode>(in.op) == Opcode::ReturnCallIndirect;
+        const char* name = indirect ? "return_call_indirect" : "return_call";
+        if (indirect) {
+          need_table(in.b);
+          if (m_.tables[in.b].elem != ValType::FuncRef)
+            err("type mismatch: return_call_indirect requires a funcref table");
+          if (in.a >= m_.types.size()) err("unknown type " + std::to_string(in.a));
+          pop(ValType::I32);
+        } else if (in.a >= m_.funcs.size()) {
+          err("unknown function " + std::to_string(in.a));
+        }
+        const FuncType& ft = indirect ? m_.types[in.a] : m_.func_type(in.a);
+        if (ft.results != results_)
+          err(std::string("type mismatch: ") + name + " to a function returning " +
+              FuncType{{}, ft.results}.to_string() + " from one returning " +
+              FuncType{{}, results_}.to_string());
+        pop_vals(ft.params);
+        unreachable();
+        break;
+      }
       case Opcode::Drop:
         pop();
         break;

@@ -146,7 +146,7 @@ TEST(Decoder, LaterFeaturesAreNamed) {
     const char* feature;
   };
   const Case cases[] = {
-      {function_module({0x00, 0x12, 0x00}), "tail calls"},                 // return_call 0
+      {function_module({0x00, 0x15, 0x00}), "typed function references"},  // return_call_ref
       {function_module({0x00, 0x08, 0x00}), "exception handling"},         // throw 0
       {function_module({0x00, 0x06, 0x40}), "legacy exception handling"},  // try
       {function_module({0x00, 0xFB, 0x00}), "garbage collection"},         // struct.new

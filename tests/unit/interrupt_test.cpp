@@ -1,8 +1,8 @@
 // Interruption reaches every way a guest can run forever: each export of
 // tests/unit/wat/spin.wat is a backward branch in one of its lowered forms (plain,
-// conditional, fused with a comparison or eqz, from a table, carrying values) or a
-// recursion without loops, and each must end in the Interrupted trap, leaving the store
-// usable.
+// conditional, fused with a comparison or eqz, from a table, carrying values), a
+// recursion without loops or an endless chain of tail calls, and each must end in the Interrupted
+// trap, leaving the store usable.
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -56,6 +56,8 @@ const Spin kSpins[] = {
     {"br_table_carrying", 1, 0},
     {"recursion", 60, 0},
     {"recursion_indirect", 60, 0},
+    {"tail_call", 1, 0},
+    {"tail_call_indirect", 1, 0},
 };
 
 class Interrupt : public ::testing::TestWithParam<Spin> {};

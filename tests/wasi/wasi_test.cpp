@@ -234,6 +234,14 @@ TEST(WasiRun, RustGuestWithSimd128) {
   EXPECT_NE(r.out.find("dot: "), std::string::npos) << show(r);
 }
 
+TEST(WasiRun, TailCallsRunInConstantStack) {
+  // A million nested calls would exhaust the call stack; as tail calls (clang's musttail,
+  // -mtail-call) they replace their frame and run in constant stack.
+  Result r = run({"run", guest("tailcall"), "1000000"});
+  EXPECT_EQ(r.exit_code, 0) << show(r);
+  EXPECT_EQ(r.out, "500000500000\n") << show(r);
+}
+
 TEST(WasiRun, TrapReportsKindAndBacktrace) {
   Result r = run({"run", guest("trap")});
   EXPECT_EQ(r.exit_code, 134) << show(r);

@@ -5,8 +5,8 @@
 ;; Each takes (a, b); the test passes the arguments listed after the export's name.
 (module
   (type $t (func (param i32 i32)))
-  (table 1 funcref)
-  (elem (i32.const 0) $tree_indirect)
+  (table 2 funcref)
+  (elem (i32.const 0) $tree_indirect $tail_indirect)
   ;; args 1 1
   (func (export "br") (param $a i32) (param $b i32)
     (loop $l (br $l))
@@ -153,4 +153,10 @@
   (func (export "recursion") (param $a i32) (param $b i32) (drop (call $tree (local.get $a))))
   ;; args 60 0
   (func (export "recursion_indirect") (param $a i32) (param $b i32) (drop (call $tree_indirect (local.get $a))))
+  ;; args 1 0: tail calls run in constant stack, so only the interrupt ends these
+  (func $tail (export "tail_call") (param $a i32) (param $b i32)
+    (return_call $tail (local.get $a) (local.get $b)))
+  ;; args 1 0
+  (func $tail_indirect (export "tail_call_indirect") (param $a i32) (param $b i32)
+    (return_call_indirect (type $t) (local.get $a) (local.get $b) (i32.const 1)))
 )
