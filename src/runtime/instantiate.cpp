@@ -29,39 +29,67 @@ Error link_error(const binary::Import& im, const std::string& why) {
   return Error{ErrorKind::Link, "import \"" + im.module + "\" \"" + im.name + "\": " + why};
 }
 
-// A constant expression's value; v128 constants and globals fill `hi` too.
+// A constant expression's value; v128 constants and globals fill `hi` too. Extended
+// constant expressions (WebAssembly 3.0) add i32/i64 add, sub and mul, so values go
+// through a small stack (a v128 is never an operand of those).
 uint64_t eval_const(const ConstExpr& e, const InstanceImpl& inst, uint64_t* hi = nullptr) {
-  uint64_t v = 0, h = 0;
+  std::vector<uint64_t> stack;
+  uint64_t h = 0;
+  auto binary = [&](auto op) {
+    uint64_t b = stack.back();
+    stack.pop_back();
+    stack.back() = op(stack.back(), b);
+  };
   for (const auto& in : e.code) {
     switch (static_cast<Opcode>(in.op)) {
       case Opcode::I32Const:
       case Opcode::F32Const:
-        v = static_cast<uint32_t>(in.imm);
+        stack.push_back(static_cast<uint32_t>(in.imm));
         break;
       case Opcode::I64Const:
       case Opcode::F64Const:
-        v = in.imm;
+        stack.push_back(in.imm);
         break;
       case Opcode::V128Const:
-        v = in.imm;
+        stack.push_back(in.imm);
         h = uint64_t{in.b} << 32 | in.a;
         break;
       case Opcode::RefNull:
-        v = 0;
+        stack.push_back(0);
         break;
       case Opcode::RefFunc:
-        v = reinterpret_cast<uintptr_t>(inst.funcs[in.a]);
+        stack.push_back(reinterpret_cast<uintptr_t>(inst.funcs[in.a]));
         break;
       case Opcode::GlobalGet:
-        v = inst.globals[in.a]->value;
+        stack.push_back(inst.globals[in.a]->value);
         h = inst.globals[in.a]->value_hi;
+        break;
+      case Opcode::I32Add:
+        binary([](uint64_t a, uint64_t b) -> uint64_t { return static_cast<uint32_t>(a + b); });
+        break;
+      case Opcode::I32Sub:
+        binary([](uint64_t a, uint64_t b) -> uint64_t { return static_cast<uint32_t>(a - b); });
+        break;
+      case Opcode::I32Mul:
+        binary([](uint64_t a, uint64_t b) -> uint64_t {
+          return static_cast<uint32_t>(static_cast<uint32_t>(a) * static_cast<uint32_t>(b));
+        });
+        break;
+      case Opcode::I64Add:
+        binary([](uint64_t a, uint64_t b) { return a + b; });
+        break;
+      case Opcode::I64Sub:
+        binary([](uint64_t a, uint64_t b) { return a - b; });
+        break;
+      case Opcode::I64Mul:
+        binary([](uint64_t a, uint64_t b) { return a * b; });
         break;
       default:
         break;  // validated: only constant instructions occur
     }
   }
   if (hi) *hi = h;
-  return v;
+  return stack.empty() ? 0 : stack.back();
 }
 
 }  // namespace

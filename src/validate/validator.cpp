@@ -160,19 +160,29 @@ class ModuleValidator {
             fail("constant expression required: global.get of a mutable global", in.offset);
           stack.push_back(m_.global_types[in.a].type);
           break;
-        default: {
-          // i32/i64 add, sub and mul are constant in WebAssembly 3.0 (extended constant
-          // expressions), not in 2.0.
+        case Opcode::I32Add:
+        case Opcode::I32Sub:
+        case Opcode::I32Mul:
+        case Opcode::I64Add:
+        case Opcode::I64Sub:
+        case Opcode::I64Mul: {
+          // Extended constant expressions (WebAssembly 3.0).
           auto o = static_cast<Opcode>(in.op);
-          bool extended = o == Opcode::I32Add || o == Opcode::I32Sub || o == Opcode::I32Mul ||
-                          o == Opcode::I64Add || o == Opcode::I64Sub || o == Opcode::I64Mul;
-          fail(std::string("constant expression required: ") + binary::opcode_name(in.op) +
-                   " is not constant" +
-                   (extended ? " (extended constant expressions, a WebAssembly 3.0 feature "
-                               "edgecar does not support yet)"
-                             : ""),
-               in.offset);
+          ValType t = o == Opcode::I32Add || o == Opcode::I32Sub || o == Opcode::I32Mul
+                          ? ValType::I32
+                          : ValType::I64;
+          if (stack.size() < 2 || stack[stack.size() - 1] != t || stack[stack.size() - 2] != t)
+            fail(std::string("type mismatch in constant expression: ") +
+                     binary::opcode_name(in.op) + " needs two " + std::string(to_string(t)) +
+                     " operands",
+                 in.offset);
+          stack.pop_back();
+          break;
         }
+        default:
+          fail(std::string("constant expression required: ") + binary::opcode_name(in.op) +
+                   " is not constant",
+               in.offset);
       }
     }
     if (stack.size() != 1 || stack[0] != expected)

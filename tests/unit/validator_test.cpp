@@ -45,15 +45,31 @@ TEST(Validator, TypeMismatchMessageNamesInstructionFunctionAndOffset) {
   EXPECT_NE(msg.find("offset 0x"), std::string::npos) << msg;
 }
 
-TEST(Validator, LaterFeaturesAreNamed) {
-  // (global i32 (i32.add (i32.const 1) (i32.const 2))): extended constant expressions.
-  auto g = load(module_bytes(section(6, {0x01, 0x7F, 0x00, 0x41, 0x01, 0x41, 0x02, 0x6A, 0x0B})));
-  ASSERT_FALSE(g.ok());
-  EXPECT_EQ(g.error().kind, ErrorKind::Invalid);
-  EXPECT_NE(g.error().message.find("extended constant expressions, a WebAssembly 3.0 feature"),
-            std::string::npos)
-      << g.error().message;
-  // Two memories.
+TEST(Validator, ExtendedConstantExpressions) {
+  // (global (export "g") i64 (i64.mul (i64.add (i64.const 2) (i64.const 5)) (i64.const 6))):
+  // i32/i64 add, sub and mul are constant in WebAssembly 3.0.
+  std::vector<uint8_t> b =
+      section(6, {0x01, 0x7E, 0x00, 0x42, 0x02, 0x42, 0x05, 0x7C, 0x42, 0x06, 0x7E, 0x0B});
+  auto exp = section(7, {0x01, 0x01, 'g', 0x03, 0x00});
+  b.insert(b.end(), exp.begin(), exp.end());
+  auto m = load(module_bytes(b));
+  ASSERT_TRUE(m.ok()) << m.error().to_string();
+  Store store;
+  auto inst = store.instantiate(*m, Imports{});
+  ASSERT_TRUE(inst.ok()) << inst.error().to_string();
+  EXPECT_EQ((*inst)->get_global("g")->get().as_i64(), 42);
+  // Operands of the wrong type are still invalid.
+  auto bad = load(module_bytes(section(6, {0x01, 0x7F, 0x00, 0x42, 0x01, 0x41, 0x02, 0x6A, 0x0B})));
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().kind, ErrorKind::Invalid);
+  // Other instructions are not constant.
+  auto div = load(module_bytes(section(6, {0x01, 0x7F, 0x00, 0x41, 0x01, 0x41, 0x02, 0x6D, 0x0B})));
+  ASSERT_FALSE(div.ok());
+  EXPECT_NE(div.error().message.find("constant expression required: i32.div_s"), std::string::npos)
+      << div.error().message;
+}
+
+TEST(Validator, MultipleMemoriesAreNamed) {
   auto m = load(module_bytes(section(5, {0x02, 0x00, 0x01, 0x00, 0x01})));
   ASSERT_FALSE(m.ok());
   EXPECT_NE(m.error().message.find("multiple memories (a WebAssembly 3.0 feature"),
