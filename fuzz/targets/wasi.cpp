@@ -26,7 +26,39 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr char kSecret[] = "EDGECAR-FUZZ-SECRET-OUTSIDE-THE-SANDBOX";
+// What lies outside the sandbox, and what the oracle looks for in guest memory. The
+// secret is random per process and the search below is not instrumented, so libFuzzer
+// cannot learn the bytes from the comparison and write them into memory itself (with a
+// fixed needle it did: an input holding "root:x:0:0" as write data looked like a leak).
+std::string random_secret() {
+  std::string s = "EDGECAR-FUZZ-SECRET-";
+  std::ifstream rnd("/dev/urandom", std::ios::binary);
+  for (int i = 0; i < 24; ++i) s += "0123456789abcdef"[static_cast<uint8_t>(rnd.get()) % 16];
+  return s;
+}
+const std::string kSecret = random_secret();
+
+// The first 64 bytes of /etc/passwd (empty if it is shorter): the whole run must appear.
+std::string passwd_head() {
+  std::ifstream in("/etc/passwd", std::ios::binary);
+  std::string s(64, '\0');
+  in.read(s.data(), 64);
+  return in.gcount() == 64 ? s : std::string();
+}
+const std::string kPasswdHead = passwd_head();
+
+// Whether needle occurs in [hay, hay + n), compared byte by byte out of libFuzzer's sight
+// (no memcmp, no comparison tracing).
+__attribute__((no_sanitize("coverage"))) bool contains(const uint8_t* hay, size_t n,
+                                                       const std::string& needle) {
+  if (needle.empty() || n < needle.size()) return false;
+  for (size_t i = 0; i + needle.size() <= n; ++i) {
+    size_t k = 0;
+    while (k < needle.size() && hay[i + k] == static_cast<uint8_t>(needle[k])) ++k;
+    if (k == needle.size()) return true;
+  }
+  return false;
+}
 // Guest memory layout: two paths, an iovec, result slots, a data buffer.
 constexpr uint32_t kPathA = 0x0000, kPathB = 0x1000, kIov = 0x2000, kOut = 0x3000, kBuf = 0x4000,
                    kBufLen = 0xC000;
@@ -99,9 +131,8 @@ void check_outside_untouched(const World& w, const Memory& mem) {
     std::fprintf(stderr, "fuzz_wasi: the file outside the sandbox was changed or linked\n");
     std::abort();
   }
-  std::string_view bytes(reinterpret_cast<const char*>(mem.data()), mem.size_bytes());
-  if (bytes.find(kSecret) != std::string_view::npos ||
-      bytes.find("root:x:0:0") != std::string_view::npos) {
+  if (contains(mem.data(), mem.size_bytes(), kSecret) ||
+      contains(mem.data(), mem.size_bytes(), kPasswdHead)) {
     std::fprintf(stderr, "fuzz_wasi: a file outside the sandbox reached guest memory\n");
     std::abort();
   }
