@@ -888,67 +888,28 @@ class FunctionCompiler {
 
   // Calls: direct and through a table; arguments are materialized in place.
   void call(const Instr& in) {
+    // [Call][func][args], [CallIndirect][type][table][args][index]; the Return forms are
+    // tail calls (the callee replaces this frame), after which the code is unreachable.
     Opcode o = static_cast<Opcode>(in.op);
-    switch (o) {
-      case Opcode::Call: {
-        const FuncType& ft = m_.func_type(in.a);
-        uint32_t np = static_cast<uint32_t>(slot_count(ft.params));
-        materialize_from(h() - np);
-        drop(np);
-        op(Op::Call);
-        cell(in.a);
-        cell(slot(h()));
-        push_results(ft.results);
-        forget_last();
-        break;
-      }
-      case Opcode::CallIndirect: {
-        const FuncType& ft = m_.types[in.a];
-        uint32_t np = static_cast<uint32_t>(slot_count(ft.params));
-        Val idx = pop();
-        uint32_t idx_slot = popped_slot(idx);
-        // idx is read before the call; its slot lies above the arguments.
-        materialize_from(h() - np);
-        drop(np);
-        op(Op::CallIndirect);
-        cell(in.a);
-        cell(in.b);
-        cell(slot(h()));
-        cell(idx_slot);
-        push_results(ft.results);
-        forget_last();
-        break;
-      }
-      case Opcode::ReturnCall: {  // [ReturnCall][func][args]: the callee replaces this frame
-        const FuncType& ft = m_.func_type(in.a);
-        uint32_t np = static_cast<uint32_t>(slot_count(ft.params));
-        materialize_from(h() - np);
-        drop(np);
-        op(Op::ReturnCall);
-        cell(in.a);
-        cell(slot(h()));
-        forget_last();
-        set_unreachable();
-        break;
-      }
-      case Opcode::ReturnCallIndirect: {  // [ReturnCallIndirect][type][table][args][index]
-        const FuncType& ft = m_.types[in.a];
-        uint32_t np = static_cast<uint32_t>(slot_count(ft.params));
-        Val idx = pop();
-        uint32_t idx_slot = popped_slot(idx);
-        materialize_from(h() - np);
-        drop(np);
-        op(Op::ReturnCallIndirect);
-        cell(in.a);
-        cell(in.b);
-        cell(slot(h()));
-        cell(idx_slot);
-        forget_last();
-        set_unreachable();
-        break;
-      }
-      default:
-        break;
+    bool indirect = o == Opcode::CallIndirect || o == Opcode::ReturnCallIndirect;
+    bool tail = o == Opcode::ReturnCall || o == Opcode::ReturnCallIndirect;
+    const FuncType& ft = indirect ? m_.types[in.a] : m_.func_type(in.a);
+    uint32_t np = static_cast<uint32_t>(slot_count(ft.params));
+    uint32_t idx_slot = 0;
+    if (indirect) idx_slot = popped_slot(pop());  // read before the call, above the arguments
+    materialize_from(h() - np);
+    drop(np);
+    op(indirect ? (tail ? Op::ReturnCallIndirect : Op::CallIndirect)
+                : (tail ? Op::ReturnCall : Op::Call));
+    cell(in.a);
+    if (indirect) cell(in.b);
+    cell(slot(h()));
+    if (indirect) cell(idx_slot);
+    forget_last();
+    if (tail) {
+      set_unreachable();
+    } else {
+      push_results(ft.results);
     }
   }
 

@@ -181,57 +181,75 @@ L_ReturnN: {
   RETURN_TO_CALLER();
 }
 
-#define DO_CALL(f_expr, args_expr, ret_expr)                                            \
-  do {                                                                                  \
-    FuncInst* callee = (f_expr);                                                        \
-    uint64_t* args = (args_expr);                                                       \
-    const Cell* ret = (ret_expr);                                                       \
-    if (LIKELY(callee->code != nullptr)) {                                              \
-      const FuncCode* fc = callee->code;                                                \
-      /* call_limit is 0 while an interrupt is pending: a recursion needs no loop to */ \
-      /* run for ages, so calls notice interrupts too, at the cost of this one check */ \
-      if (UNLIKELY(S->depth >= S->call_limit.load(std::memory_order_relaxed) ||         \
-                   args + fc->frame_slots > stack_end)) {                               \
-        if (S->interrupt.load(std::memory_order_relaxed)) TRAP(Interrupted);            \
-        TRAP(CallStackExhausted);                                                       \
-      }                                                                                 \
-      frames[S->depth++] = Frame{ret, fp, cur};                                         \
-      fp = args;                                                                        \
-      std::memset(fp + fc->num_params, 0, sizeof(uint64_t) * fc->num_locals);           \
-      pc = callee->entry;                                                               \
-      cur = callee;                                                                     \
-      if (callee->inst != inst) {                                                       \
-        inst = callee->inst;                                                            \
-        LOAD_MEMORY();                                                                  \
-      }                                                                                 \
-      NEXT();                                                                           \
-    }                                                                                   \
-    if (UNLIKELY(S->depth >= max_depth)) TRAP(CallStackExhausted);                      \
-    frames[S->depth++] = Frame{ret, fp, cur};                                           \
-    uint64_t* saved_top = S->stack_top;                                                 \
-    S->stack_top = args + callee->host_slots;                                           \
-    TrapKind host_trap;                                                                 \
-    bool ok = call_host(S, callee, inst, args, host_trap);                              \
-    S->stack_top = saved_top;                                                           \
-    S->depth--;                                                                         \
-    if (UNLIKELY(!ok)) {                                                                \
-      trap = host_trap;                                                                 \
-      goto trap_exit;                                                                   \
-    }                                                                                   \
-    LOAD_MEMORY();                                                                      \
-    pc = ret;                                                                           \
-    NEXT();                                                                             \
+// A host function called from the guest: a frame for backtraces, the operand stack's top
+// past its argument and result slots.
+#define HOST_CALL(callee, args, ret)                               \
+  do {                                                             \
+    if (UNLIKELY(S->depth >= max_depth)) TRAP(CallStackExhausted); \
+    frames[S->depth++] = Frame{(ret), fp, cur};                    \
+    uint64_t* saved_top = S->stack_top;                            \
+    S->stack_top = (args) + (callee)->host_slots;                  \
+    TrapKind host_trap;                                            \
+    bool ok = call_host(S, (callee), inst, (args), host_trap);     \
+    S->stack_top = saved_top;                                      \
+    S->depth--;                                                    \
+    if (UNLIKELY(!ok)) {                                           \
+      trap = host_trap;                                            \
+      goto trap_exit;                                              \
+    }                                                              \
+  } while (0)
+
+// call_indirect's callee ([op][type][table][...], the index in cell idx_cell), or a trap.
+#define INDIRECT_CALLEE(f, idx_cell)                          \
+  TableInst* t = inst->tables[pc[2]];                         \
+  uint32_t i = U32(idx_cell);                                 \
+  if (UNLIKELY(i >= t->elems.size())) TRAP(UndefinedElement); \
+  FuncInst* f = reinterpret_cast<FuncInst*>(t->elems[i]);     \
+  if (UNLIKELY(f == nullptr)) TRAP(UninitializedElement);     \
+  if (UNLIKELY(f->type_id != inst->md->type_ids[pc[1]])) TRAP(IndirectCallTypeMismatch)
+
+// Entering a compiled callee whose frame starts at `base`: the depth and stack checks
+// (call_limit is 0 while an interrupt is pending: a recursion needs no loop to run for
+// ages, so calls notice interrupts too, at the cost of this one check), then its locals
+// zeroed and its code.
+#define CHECK_FRAME(fc, base)                                               \
+  if (UNLIKELY(S->depth >= S->call_limit.load(std::memory_order_relaxed) || \
+               (base) + (fc)->frame_slots > stack_end)) {                   \
+    if (S->interrupt.load(std::memory_order_relaxed)) TRAP(Interrupted);    \
+    TRAP(CallStackExhausted);                                               \
+  }
+#define ENTER(callee, fc)                                                     \
+  std::memset(fp + (fc)->num_params, 0, sizeof(uint64_t) * (fc)->num_locals); \
+  pc = (callee)->entry;                                                       \
+  cur = (callee);                                                             \
+  if ((callee)->inst != inst) {                                               \
+    inst = (callee)->inst;                                                    \
+    LOAD_MEMORY();                                                            \
+  }                                                                           \
+  NEXT()
+
+#define DO_CALL(f_expr, args_expr, ret_expr)    \
+  do {                                          \
+    FuncInst* callee = (f_expr);                \
+    uint64_t* args = (args_expr);               \
+    const Cell* ret = (ret_expr);               \
+    if (LIKELY(callee->code != nullptr)) {      \
+      const FuncCode* fc = callee->code;        \
+      CHECK_FRAME(fc, args);                    \
+      frames[S->depth++] = Frame{ret, fp, cur}; \
+      fp = args;                                \
+      ENTER(callee, fc);                        \
+    }                                           \
+    HOST_CALL(callee, args, ret);               \
+    LOAD_MEMORY();                              \
+    pc = ret;                                   \
+    NEXT();                                     \
   } while (0)
 
 L_Call:
   DO_CALL(inst->funcs[pc[1]], fp + pc[2], pc + 3);
 L_CallIndirect: {
-  TableInst* t = inst->tables[pc[2]];
-  uint32_t i = U32(4);
-  if (UNLIKELY(i >= t->elems.size())) TRAP(UndefinedElement);
-  FuncInst* f = reinterpret_cast<FuncInst*>(t->elems[i]);
-  if (UNLIKELY(f == nullptr)) TRAP(UninitializedElement);
-  if (UNLIKELY(f->type_id != inst->md->type_ids[pc[1]])) TRAP(IndirectCallTypeMismatch);
+  INDIRECT_CALLEE(f, 4);
   DO_CALL(f, fp + pc[3], pc + 5);
 }
 
@@ -245,34 +263,11 @@ L_CallIndirect: {
     uint64_t* args = (args_expr);                                                            \
     if (LIKELY(callee->code != nullptr)) {                                                   \
       const FuncCode* fc = callee->code;                                                     \
-      /* call_limit is 0 while an interrupt is pending (see DO_CALL) */                      \
-      if (UNLIKELY(S->depth >= S->call_limit.load(std::memory_order_relaxed) ||              \
-                   fp + fc->frame_slots > stack_end)) {                                      \
-        if (S->interrupt.load(std::memory_order_relaxed)) TRAP(Interrupted);                 \
-        TRAP(CallStackExhausted);                                                            \
-      }                                                                                      \
+      CHECK_FRAME(fc, fp);                                                                   \
       for (uint32_t i = 0, n = fc->num_params; i < n; ++i) fp[i] = args[i];                  \
-      std::memset(fp + fc->num_params, 0, sizeof(uint64_t) * fc->num_locals);                \
-      pc = callee->entry;                                                                    \
-      cur = callee;                                                                          \
-      if (callee->inst != inst) {                                                            \
-        inst = callee->inst;                                                                 \
-        LOAD_MEMORY();                                                                       \
-      }                                                                                      \
-      NEXT();                                                                                \
+      ENTER(callee, fc);                                                                     \
     }                                                                                        \
-    if (UNLIKELY(S->depth >= max_depth)) TRAP(CallStackExhausted);                           \
-    frames[S->depth++] = Frame{pc, fp, cur};                                                 \
-    uint64_t* saved_top = S->stack_top;                                                      \
-    S->stack_top = args + callee->host_slots;                                                \
-    TrapKind host_trap;                                                                      \
-    bool ok = call_host(S, callee, inst, args, host_trap);                                   \
-    S->stack_top = saved_top;                                                                \
-    S->depth--;                                                                              \
-    if (UNLIKELY(!ok)) {                                                                     \
-      trap = host_trap;                                                                      \
-      goto trap_exit;                                                                        \
-    }                                                                                        \
+    HOST_CALL(callee, args, pc);                                                             \
     for (uint32_t i = 0, n = slot_count(callee->type->results); i < n; ++i) fp[i] = args[i]; \
     RETURN_TO_CALLER();                                                                      \
   } while (0)
@@ -280,12 +275,7 @@ L_CallIndirect: {
 L_ReturnCall:
   DO_TAIL_CALL(inst->funcs[pc[1]], fp + pc[2]);
 L_ReturnCallIndirect: {
-  TableInst* t = inst->tables[pc[2]];
-  uint32_t i = U32(4);
-  if (UNLIKELY(i >= t->elems.size())) TRAP(UndefinedElement);
-  FuncInst* f = reinterpret_cast<FuncInst*>(t->elems[i]);
-  if (UNLIKELY(f == nullptr)) TRAP(UninitializedElement);
-  if (UNLIKELY(f->type_id != inst->md->type_ids[pc[1]])) TRAP(IndirectCallTypeMismatch);
+  INDIRECT_CALLEE(f, 4);
   DO_TAIL_CALL(f, fp + pc[3]);
 }
 

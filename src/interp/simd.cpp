@@ -1,16 +1,16 @@
 // The SIMD instructions (interp/simd.hpp). A v128 operand is two adjacent frame slots
-// (bytes 0-7, then 8-15); the cells after [Simd][subopcode] are [dst][operands...]
+// (bytes 0-7, then 8-15); the cells after [Simd][instruction] are [dst][operands...]
 // [immediates...] in the order compile.cpp's simd() emits them, and each function gets
-// `pc` pointing at the subopcode cell, so that pc[1] is the destination.
-// Lane-wise operations use GCC vector extensions, which the compiler lowers to the
-// host's vector instructions (SSE2 at least on x86-64); operations whose WebAssembly
-// semantics differ from the machine's (NaN rules, saturation, rounding) go lane by lane.
-// They live outside the dispatch loop, which keeps its size and register allocation
-// (the scalar kernels measured no slower): one handler there calls them through a table.
+// `pc` pointing at the instruction cell, so that pc[1] is the destination.
+// Lane-wise operations are GCC vector expressions, which the compiler lowers to the
+// host's vector instructions; only rare ones (rounding, trunc_sat, popcnt) go lane by
+// lane. They run outside the dispatch loop, which keeps its size and register allocation
+// (the scalar kernels measured no slower), in a threaded runner of their own (run() in
+// simd_ops.inc) that the loop's Simd handler calls.
 //
 // The functions (simd_ops.inc) are compiled twice: for x86-64's baseline (SSE2) and for
 // CPUs with AVX2 (which brings SSSE3's pshufb for shuffles, SSE4.1's min/max, extends,
-// rounding and 32-bit multiply, and the 3-operand VEX forms). The table is chosen once,
+// rounding and 32-bit multiply, and the 3-operand VEX forms). The runner is chosen once,
 // at start-up, from what the CPU reports; EDGECAR_SIMD=baseline forces the first (tests
 // run the spec suite both ways).
 #include "interp/simd.hpp"
