@@ -105,12 +105,13 @@ enum class TrapKind : uint8_t {
 std::string_view to_string(TrapKind k);
 
 enum class ErrorKind : uint8_t {
-  Io,         // reading a file failed
-  Malformed,  // the binary does not decode (spec 5)
-  Invalid,    // the module does not validate (spec 3)
-  Link,       // imports do not match (spec 4.5.4)
-  Trap,       // execution trapped, during instantiation or a call
-  Usage,      // the embedding API was misused (wrong argument count, unknown export, ...)
+  Io,           // reading a file failed
+  Malformed,    // the binary does not decode (spec 5)
+  Invalid,      // the module does not validate (spec 3)
+  Link,         // imports do not match (spec 4.5.4)
+  Trap,         // execution trapped, during instantiation or a call
+  Usage,        // the embedding API was misused (wrong argument count, unknown export, ...)
+  Unsupported,  // valid, but beyond what this build does (e.g. native code for SIMD yet)
 };
 std::string_view to_string(ErrorKind k);
 
@@ -207,12 +208,26 @@ struct ModuleSummary {
   std::vector<std::pair<std::string, size_t>> custom_sections;  // name, bytes
 };
 
+// How a module's functions run.
+enum class Engine : uint8_t {
+  Interp,  // the interpreter: instant start-up
+  Aot,     // native code, compiled with LLVM while the module loads (docs/aot.md)
+};
+std::string_view to_string(Engine e);
+
+struct LoadOptions {
+  Engine engine = Engine::Interp;
+};
+
 // A decoded, validated and compiled module. Immutable and shareable between threads:
 // instantiate it any number of times, in any store.
 class Module {
  public:
-  static Expected<std::shared_ptr<const Module>> from_bytes(std::span<const uint8_t> bytes);
-  static Expected<std::shared_ptr<const Module>> from_file(const std::string& path);
+  static Expected<std::shared_ptr<const Module>> from_bytes(std::span<const uint8_t> bytes,
+                                                            const LoadOptions& options = {});
+  static Expected<std::shared_ptr<const Module>> from_file(const std::string& path,
+                                                           const LoadOptions& options = {});
+  Engine engine() const;
 
   std::vector<ImportDesc> imports() const;
   std::vector<ExportDesc> exports() const;

@@ -139,6 +139,18 @@ struct Module {
   uint32_t num_imported_globals = 0;
 
   const FuncType& func_type(uint32_t func_index) const { return types[funcs[func_index]]; }
+  // A validated block type's parameters and results.
+  void block_signature(uint64_t imm, std::vector<ValType>& params,
+                       std::vector<ValType>& results) const {
+    params.clear();
+    results.clear();
+    if (BlockType::is_index(imm)) {
+      params = types[BlockType::index(imm)].params;
+      results = types[BlockType::index(imm)].results;
+    } else if (imm != BlockType::kEmpty) {
+      results.push_back(static_cast<ValType>(imm));
+    }
+  }
 };
 
 // Decodes a binary module (spec 5). Errors are ErrorKind::Malformed with the byte offset.

@@ -23,6 +23,7 @@ struct RunOptions {
   std::vector<std::string> nn_preload;  // NAME:ENCODING:TARGET:PATH
   int nn_threads = 1;
   bool nn_allow_guest_models = false;
+  std::string engine = "interp";  // interp | aot
 };
 
 struct ServeOptions {

@@ -53,6 +53,11 @@ int main(int argc, char** argv) {
   run_cmd->add_flag("--nn-allow-guest-models", run.nn_allow_guest_models,
                     "Let the guest load WASI-NN models from its own memory (load); off by "
                     "default, since a model is untrusted code to TensorFlow Lite");
+  run_cmd
+      ->add_option("--engine", run.engine,
+                   "How the guest runs: interp (the interpreter, instant start-up) or aot "
+                   "(native code compiled with LLVM before it starts)")
+      ->check(CLI::IsMember({"interp", "aot"}));
   run_cmd->add_option("module", run.module, "The .wasm file")->required();
   run_cmd->add_option("args", run.args, "Arguments for the program or the invoked function");
   run_cmd->prefix_command(false);

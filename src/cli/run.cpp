@@ -148,7 +148,9 @@ int run(const RunOptions& o) {
     p.guest_path = colon == std::string::npos ? p.host_path : d.substr(colon + 1);
     config.preopens.push_back(p);
   }
-  auto module = Module::from_file(o.module);
+  LoadOptions load;
+  load.engine = o.engine == "aot" ? Engine::Aot : Engine::Interp;
+  auto module = Module::from_file(o.module, load);
   if (!module) {
     print_error(module.error());
     return kExitLoad;

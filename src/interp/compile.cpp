@@ -300,15 +300,7 @@ class FunctionCompiler {
   // A block's parameter and result types, and their counts in slots.
   void block_arity(uint64_t imm, uint32_t& np, uint32_t& nr, std::vector<ValType>& params,
                    std::vector<ValType>& results) {
-    params.clear();
-    results.clear();
-    if (binary::BlockType::is_index(imm)) {
-      const FuncType& t = m_.types[binary::BlockType::index(imm)];
-      params = t.params;
-      results = t.results;
-    } else if (imm != binary::BlockType::kEmpty) {
-      results.push_back(static_cast<ValType>(imm));
-    }
+    m_.block_signature(imm, params, results);
     np = static_cast<uint32_t>(slot_count(params));
     nr = static_cast<uint32_t>(slot_count(results));
   }

@@ -49,7 +49,16 @@ ModuleSummary Module::summary() const {
   return s;
 }
 
-Expected<std::shared_ptr<const Module>> Module::from_bytes(std::span<const uint8_t> bytes) {
+std::string_view to_string(Engine e) {
+  return e == Engine::Aot ? "aot" : "interp";
+}
+
+Engine Module::engine() const {
+  return data_->native ? Engine::Aot : Engine::Interp;
+}
+
+Expected<std::shared_ptr<const Module>> Module::from_bytes(std::span<const uint8_t> bytes,
+                                                           const LoadOptions& options) {
   auto decoded = binary::decode(bytes);
   if (!decoded) return std::move(decoded).error();
   auto md = std::make_unique<detail::ModuleData>();
@@ -58,13 +67,19 @@ Expected<std::shared_ptr<const Module>> Module::from_bytes(std::span<const uint8
   md->type_ids.reserve(md->module.types.size());
   for (const auto& t : md->module.types) md->type_ids.push_back(detail::canonical_type_id(t));
   md->code = interp::compile(md->module);
+  if (options.engine == Engine::Aot) {
+    auto native = aot::compile(md->module);
+    if (!native) return std::move(native).error();
+    md->native = std::move(native).value();
+  }
   md->memory_image = detail::MemoryImage::build(md->module);
   for (size_t i = 0; i < md->module.exports.size(); ++i)
     md->export_index.emplace(md->module.exports[i].name, static_cast<uint32_t>(i));
   return std::shared_ptr<const Module>(std::make_shared<Module>(std::move(md)));
 }
 
-Expected<std::shared_ptr<const Module>> Module::from_file(const std::string& path) {
+Expected<std::shared_ptr<const Module>> Module::from_file(const std::string& path,
+                                                          const LoadOptions& options) {
   std::vector<uint8_t> bytes;
   {
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -83,7 +98,7 @@ Expected<std::shared_ptr<const Module>> Module::from_file(const std::string& pat
     }
     ::close(fd);
   }
-  auto m = from_bytes(bytes);
+  auto m = from_bytes(bytes, options);
   if (!m) {
     Error e = std::move(m).error();
     e.message = path + ": " + e.message;

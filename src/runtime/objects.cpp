@@ -19,7 +19,7 @@ const FuncType& Function::type() const {
   return *impl(this)->type;
 }
 bool Function::is_host() const {
-  return impl(this)->code == nullptr;
+  return impl(this)->code == nullptr && impl(this)->native == nullptr;
 }
 Instance* Function::instance() const {
   return impl(this)->inst;

@@ -42,6 +42,7 @@ struct ModuleData {
   Code code;
   std::unique_ptr<MemoryImage> memory_image;
   std::unordered_map<std::string, uint32_t> export_index;  // name -> position in module.exports
+  std::shared_ptr<aot::NativeModule> native;               // set when loaded with Engine::Aot
 };
 
 // Process-wide interning of function types, so a call_indirect type check is one compare.
@@ -59,6 +60,11 @@ struct FuncInst : Function {
   std::unique_ptr<FuncType> owned_type;  // host functions own their type
   uint32_t index = 0;                    // function index in its module
   std::string debug_name;
+  // Natively compiled functions (code == nullptr): entries taking native_ctx first, the
+  // typed one (`R f(Ctx*, params...)`) and the one on slots (`void s(Ctx*, uint64_t*)`).
+  void* native = nullptr;
+  void* native_slots = nullptr;
+  void* native_ctx = nullptr;
 };
 
 struct MemoryInst : Memory {
@@ -111,6 +117,7 @@ struct InstanceImpl : Instance {
   std::vector<ElemInst> elems;
   std::vector<DataInst> datas;
   MemoryInst* mem0 = nullptr;
+  std::shared_ptr<void> native_ctx;  // the native tier's context (aot::Ctx), if native
 
   Extern extern_of(const binary::Export& e) const;
 };
@@ -151,6 +158,8 @@ struct Store::Impl {
   std::optional<Error> host_error;     // set when a host function failed
   std::vector<FuncInst*> trap_frames;  // of the last trap, innermost first
   uint32_t host_nesting = 0;
+  void* aot_entry = nullptr;         // the innermost native entry (aot::Entry), for traps
+  uintptr_t native_stack_limit = 0;  // native code traps below this stack address
 
   explicit Impl(StoreLimits l);
   ~Impl();

@@ -167,6 +167,7 @@ Error trap_error(Store::Impl& S, TrapKind kind) {
 }  // namespace
 
 bool call_host(Store::Impl* S, FuncInst* f, InstanceImpl* caller, uint64_t* slots, TrapKind& trap) {
+  if (f->native_slots) return aot::call(S, f, slots, trap);
   HostCall call(*S->owner, caller, slots);
   Expected<void> r = f->host(call);
   if (r) return true;
@@ -180,26 +181,36 @@ bool call_host(Store::Impl* S, FuncInst* f, InstanceImpl* caller, uint64_t* slot
   return false;
 }
 
-Expected<void> Store::Impl::invoke(FuncInst* fn, uint64_t* slots) {
+std::optional<TrapKind> call_function(Store::Impl* S, FuncInst* fn, InstanceImpl* caller,
+                                      uint64_t* slots) {
   if (!fn->code) {
+    if (S->host_nesting > 64) {
+      S->trap_frames.clear();
+      return TrapKind::CallStackExhausted;
+    }
     TrapKind trap;
-    if (host_nesting > 64) return trap_error(*this, TrapKind::CallStackExhausted);
-    host_nesting++;
-    bool ok = call_host(this, fn, nullptr, slots, trap);
-    host_nesting--;
-    if (!ok) return trap_error(*this, trap);
-    return {};
+    S->host_nesting++;
+    bool ok = call_host(S, fn, caller, slots, trap);
+    S->host_nesting--;
+    if (!ok) return trap;
+    return std::nullopt;
   }
   const FuncCode* fc = fn->code;
-  if (depth >= max_frames || slots + fc->frame_slots > stack + stack_slots || host_nesting > 64) {
-    trap_frames.assign(1, fn);
-    return trap_error(*this, TrapKind::CallStackExhausted);
+  if (S->depth >= S->max_frames || slots + fc->frame_slots > S->stack + S->stack_slots ||
+      S->host_nesting > 64) {
+    S->trap_frames.assign(1, fn);
+    return TrapKind::CallStackExhausted;
   }
-  frames[depth++] = Frame{interp::exit_code(), slots, fn};
+  S->frames[S->depth++] = Frame{interp::exit_code(), slots, fn};
   std::memset(slots + fc->num_params, 0, sizeof(uint64_t) * fc->num_locals);
-  host_nesting++;
-  std::optional<TrapKind> trap = interp::run(this, fn, slots, fn->entry);
-  host_nesting--;
+  S->host_nesting++;
+  std::optional<TrapKind> trap = interp::run(S, fn, slots, fn->entry);
+  S->host_nesting--;
+  return trap;
+}
+
+Expected<void> Store::Impl::invoke(FuncInst* fn, uint64_t* slots) {
+  std::optional<TrapKind> trap = call_function(this, fn, nullptr, slots);
   if (trap) return trap_error(*this, *trap);
   return {};
 }

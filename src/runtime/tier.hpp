@@ -56,8 +56,34 @@ const Cell* exit_code();
 
 }  // namespace interp
 
-// What the runtime offers a tier (runtime/store.cpp): calls a host function on the
-// value-stack slots; on failure records the error in the store and sets `trap` (an out
-// parameter on purpose: this is the interpreter's hot path for host calls).
+namespace aot {
+
+// A module's native code (aot/aot.hpp).
+struct NativeModule;
+
+// Compiles every function of a validated module to native code in this process (LLVM).
+// Fails, naming the instruction, on what the native tier does not compile yet.
+Expected<std::shared_ptr<NativeModule>> compile(const binary::Module& module);
+
+// Gives the functions an instance defines their native entries; called once its
+// memories, tables, globals and functions exist.
+void bind(InstanceImpl& inst, Store::Impl& S);
+
+// Calls a native function with arguments and results in `slots` (the interpreter's
+// layout). On a trap returns false with its kind in `trap` and the backtrace in
+// S->trap_frames.
+bool call(Store::Impl* S, FuncInst* f, uint64_t* slots, TrapKind& trap);
+
+}  // namespace aot
+
+// What the runtime offers a tier (runtime/store.cpp): calls a function the interpreter
+// does not run itself (a host function, or native code) on the value-stack slots; on
+// failure records the error in the store and sets `trap` (an out parameter on purpose:
+// this is the interpreter's hot path for host calls).
 bool call_host(Store::Impl* S, FuncInst* f, InstanceImpl* caller, uint64_t* slots, TrapKind& trap);
+
+// Calls any function (host, interpreted or native) on slots at the store's stack top; a
+// trap's kind, with its backtrace in S->trap_frames and a host error in S->host_error.
+std::optional<TrapKind> call_function(Store::Impl* S, FuncInst* f, InstanceImpl* caller,
+                                      uint64_t* slots);
 }  // namespace edgecar

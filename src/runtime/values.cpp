@@ -141,6 +141,8 @@ std::string_view to_string(ErrorKind k) {
       return "trap";
     case ErrorKind::Usage:
       return "usage";
+    case ErrorKind::Unsupported:
+      return "unsupported";
   }
   return "<invalid error>";
 }

@@ -1,5 +1,8 @@
 // The embedding API: host functions, typed calls, traps with backtraces, memory access,
-// limits and interruption. Every trap must leave the store usable.
+// limits and interruption. Every trap must leave the store usable. The ApiTest cases
+// run on both tiers: the interpreter and native code (LLVM).
+#include <pthread.h>
+
 #include <array>
 #include <chrono>
 #include <cmath>
@@ -10,14 +13,15 @@
 namespace edgecar::test {
 namespace {
 
-class ApiTest : public ::testing::Test {
- protected:
+class ApiTest : public ::testing::TestWithParam<Engine> {
+ public:
   void SetUp() override { instantiate(StoreLimits{}); }
 
   void instantiate(StoreLimits limits) {
     store_ = std::make_unique<Store>(limits);
-    auto m = load_test_module("api");
+    auto m = load_test_module("api", GetParam());
     ASSERT_TRUE(m);
+    ASSERT_EQ(m->engine(), GetParam());
     Imports imports;
     imports.add("host", "add",
                 store_->create_host_function(
@@ -45,9 +49,10 @@ class ApiTest : public ::testing::Test {
   std::unique_ptr<Store> store_;
   Instance* inst_ = nullptr;
   int host_calls_ = 0;
+  std::optional<TrapKind> small_stack_trap_;
 };
 
-TEST_F(ApiTest, CallsHostFunctionWithArguments) {
+TEST_P(ApiTest, CallsHostFunctionWithArguments) {
   auto r = call("call_host", {Value::i32(40), Value::i32(2)});
   ASSERT_TRUE(r.ok()) << r.error().to_string();
   ASSERT_EQ(r->size(), 1u);
@@ -55,7 +60,7 @@ TEST_F(ApiTest, CallsHostFunctionWithArguments) {
   EXPECT_EQ(host_calls_, 1);
 }
 
-TEST_F(ApiTest, HostFunctionErrorBecomesTrapWithMessage) {
+TEST_P(ApiTest, HostFunctionErrorBecomesTrapWithMessage) {
   auto r = call("call_fail", {});
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().kind, ErrorKind::Trap);
@@ -63,7 +68,7 @@ TEST_F(ApiTest, HostFunctionErrorBecomesTrapWithMessage) {
   EXPECT_NE(r.error().message.find("the host said no"), std::string::npos);
 }
 
-TEST_F(ApiTest, TrapCarriesKindAndBacktraceFromNameSection) {
+TEST_P(ApiTest, TrapCarriesKindAndBacktraceFromNameSection) {
   auto r = call("outer_div", {Value::i32(1), Value::i32(0)});
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().trap, TrapKind::IntegerDivideByZero);
@@ -77,13 +82,13 @@ TEST_F(ApiTest, TrapCarriesKindAndBacktraceFromNameSection) {
   EXPECT_EQ((*ok)[0].as_i32(), 3);
 }
 
-TEST_F(ApiTest, IntegerOverflowTrap) {
+TEST_P(ApiTest, IntegerOverflowTrap) {
   auto r = call("div", {Value::i32(INT32_MIN), Value::i32(-1)});
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().trap, TrapKind::IntegerOverflow);
 }
 
-TEST_F(ApiTest, HostReadsAndWritesGuestMemory) {
+TEST_P(ApiTest, HostReadsAndWritesGuestMemory) {
   Memory* mem = inst_->get_memory("memory");
   ASSERT_NE(mem, nullptr);
   std::vector<uint8_t> buf(5);
@@ -99,7 +104,7 @@ TEST_F(ApiTest, HostReadsAndWritesGuestMemory) {
   EXPECT_FALSE(mem->write(UINT64_MAX, w).ok());
 }
 
-TEST_F(ApiTest, GuestOutOfBoundsAccessTraps) {
+TEST_P(ApiTest, GuestOutOfBoundsAccessTraps) {
   auto r = call("load", {Value::i32(65536)});
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().trap, TrapKind::MemoryOutOfBounds);
@@ -108,7 +113,7 @@ TEST_F(ApiTest, GuestOutOfBoundsAccessTraps) {
   EXPECT_EQ(s.error().trap, TrapKind::MemoryOutOfBounds);
 }
 
-TEST_F(ApiTest, MemoryGrowthHonoursDeclaredMaximum) {
+TEST_P(ApiTest, MemoryGrowthHonoursDeclaredMaximum) {
   auto r = call("grow", {Value::i32(3)});
   ASSERT_TRUE(r.ok());
   EXPECT_EQ((*r)[0].as_i32(), 1);  // old size
@@ -118,7 +123,7 @@ TEST_F(ApiTest, MemoryGrowthHonoursDeclaredMaximum) {
   ASSERT_TRUE(load.ok()) << load.error().to_string();
 }
 
-TEST_F(ApiTest, MemoryGrowthHonoursEmbedderCap) {
+TEST_P(ApiTest, MemoryGrowthHonoursEmbedderCap) {
   StoreLimits limits;
   limits.max_memory_pages = 2;
   instantiate(limits);
@@ -128,7 +133,7 @@ TEST_F(ApiTest, MemoryGrowthHonoursEmbedderCap) {
   EXPECT_EQ((*ok)[0].as_i32(), 1);
 }
 
-TEST_F(ApiTest, InfiniteRecursionExhaustsStackWithoutCrashing) {
+TEST_P(ApiTest, InfiniteRecursionExhaustsStackWithoutCrashing) {
   auto r = call("recurse", {Value::i64(0)});
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().trap, TrapKind::CallStackExhausted);
@@ -137,7 +142,35 @@ TEST_F(ApiTest, InfiniteRecursionExhaustsStackWithoutCrashing) {
   EXPECT_EQ((*ok)[0].as_i32(), 3);
 }
 
-TEST_F(ApiTest, InterruptStopsARunningGuest) {
+// With a call-depth limit far beyond what the thread's stack holds, the native tier's
+// stack check (not the depth limit) must end the recursion, in a trap; also on a thread
+// with a small stack, as service workers may have.
+TEST_P(ApiTest, RecursionBeyondTheThreadStackTrapsWithoutCrashing) {
+  StoreLimits limits;
+  limits.max_call_depth = 50'000'000;
+  instantiate(limits);
+  auto r = call("recurse", {Value::i64(0)});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().trap, TrapKind::CallStackExhausted);
+  std::optional<TrapKind> on_small_stack;
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setstacksize(&attr, 512 * 1024);
+  pthread_t t;
+  auto body = [](void* self) -> void* {
+    auto* test = static_cast<decltype(this)>(self);
+    auto r = test->call("recurse", {Value::i64(0)});
+    test->small_stack_trap_ = r.ok() ? std::nullopt : r.error().trap;
+    return nullptr;
+  };
+  ASSERT_EQ(pthread_create(&t, &attr, body, this), 0);
+  pthread_join(t, nullptr);
+  pthread_attr_destroy(&attr);
+  EXPECT_EQ(small_stack_trap_, TrapKind::CallStackExhausted);
+  EXPECT_TRUE(call("call_host", {Value::i32(1), Value::i32(2)}).ok());
+}
+
+TEST_P(ApiTest, InterruptStopsARunningGuest) {
   std::thread stopper([this] {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
     store_->interrupt();
@@ -150,7 +183,7 @@ TEST_F(ApiTest, InterruptStopsARunningGuest) {
   EXPECT_TRUE(call("bump", {}).ok());
 }
 
-TEST_F(ApiTest, MultiValueResults) {
+TEST_P(ApiTest, MultiValueResults) {
   auto r = call("swap", {Value::i32(1), Value::i64(2)});
   ASSERT_TRUE(r.ok());
   ASSERT_EQ(r->size(), 2u);
@@ -159,7 +192,7 @@ TEST_F(ApiTest, MultiValueResults) {
   EXPECT_EQ((*r)[1].as_i32(), 1);
 }
 
-TEST_F(ApiTest, GlobalsAreVisibleToTheHost) {
+TEST_P(ApiTest, GlobalsAreVisibleToTheHost) {
   Global* g = inst_->get_global("counter");
   ASSERT_NE(g, nullptr);
   EXPECT_EQ(g->get().as_i32(), 7);
@@ -170,13 +203,13 @@ TEST_F(ApiTest, GlobalsAreVisibleToTheHost) {
   EXPECT_FALSE(g->set(Value::i64(1)).ok());
 }
 
-TEST_F(ApiTest, FloatMinKeepsSignedZero) {
+TEST_P(ApiTest, FloatMinKeepsSignedZero) {
   auto r = call("f64_min", {Value::f64(0.0), Value::f64(-0.0)});
   ASSERT_TRUE(r.ok());
   EXPECT_TRUE(std::signbit((*r)[0].as_f64()));
 }
 
-TEST_F(ApiTest, WrongArgumentsAreUsageErrors) {
+TEST_P(ApiTest, WrongArgumentsAreUsageErrors) {
   auto r = call("div", {Value::i32(1)});
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().kind, ErrorKind::Usage);
@@ -185,6 +218,9 @@ TEST_F(ApiTest, WrongArgumentsAreUsageErrors) {
   EXPECT_EQ(t.error().kind, ErrorKind::Usage);
   EXPECT_FALSE(call("no_such_export", {}).ok());
 }
+
+INSTANTIATE_TEST_SUITE_P(Tiers, ApiTest, ::testing::Values(Engine::Interp, Engine::Aot),
+                         engine_name);
 
 TEST(Linking, UnknownImportNamesModuleFieldAndType) {
   auto m = load_test_module("api");

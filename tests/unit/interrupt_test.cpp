@@ -2,7 +2,7 @@
 // tests/unit/wat/spin.wat is a backward branch in one of its lowered forms (plain,
 // conditional, fused with a comparison or eqz, from a table, carrying values), a
 // recursion without loops or an endless chain of tail calls, and each must end in the Interrupted
-// trap, leaving the store usable.
+// trap, leaving the store usable; in the interpreter and in native code.
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -60,13 +60,13 @@ const Spin kSpins[] = {
     {"tail_call_indirect", 1, 0},
 };
 
-class Interrupt : public ::testing::TestWithParam<Spin> {};
+class Interrupt : public ::testing::TestWithParam<std::tuple<Spin, Engine>> {};
 
 // Runs the guest in a child process, so that a guest the interrupt does not reach fails
 // the test after a few seconds instead of hanging it. The child's exit code: 0 when the
 // call ended in the Interrupted trap, 1 when it ended otherwise, 2 on a setup failure.
-int run_and_interrupt(const Spin& spin) {
-  auto m = Module::from_file(wat_path("spin"));
+int run_and_interrupt(const Spin& spin, Engine engine) {
+  auto m = Module::from_file(wat_path("spin"), LoadOptions{engine});
   if (!m) return 2;
   Store store;
   auto inst = store.instantiate(*m, Imports{});
@@ -86,26 +86,30 @@ int run_and_interrupt(const Spin& spin) {
 TEST_P(Interrupt, EndsAGuestThatWouldRunForever) {
   pid_t child = fork();
   ASSERT_GE(child, 0);
-  if (child == 0) _exit(run_and_interrupt(GetParam()));
+  const Spin& spin = std::get<0>(GetParam());
+  if (child == 0) _exit(run_and_interrupt(spin, std::get<1>(GetParam())));
   int status = 0;
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
   while (waitpid(child, &status, WNOHANG) == 0) {
     if (std::chrono::steady_clock::now() > deadline) {
       kill(child, SIGKILL);
       waitpid(child, &status, 0);
-      FAIL() << GetParam().name << ": still running 5 s after the interrupt";
+      FAIL() << spin.name << ": still running 5 s after the interrupt";
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
-  ASSERT_TRUE(WIFEXITED(status)) << GetParam().name << ": the guest's process died";
+  ASSERT_TRUE(WIFEXITED(status)) << spin.name << ": the guest's process died";
   EXPECT_EQ(WEXITSTATUS(status), 0)
-      << GetParam().name
+      << spin.name
       << (WEXITSTATUS(status) == 1 ? ": did not end in the Interrupted trap" : ": setup failed");
 }
 
-INSTANTIATE_TEST_SUITE_P(EveryForm, Interrupt, ::testing::ValuesIn(kSpins),
-                         [](const ::testing::TestParamInfo<Spin>& i) {
-                           return std::string(i.param.name);
+INSTANTIATE_TEST_SUITE_P(EveryForm, Interrupt,
+                         ::testing::Combine(::testing::ValuesIn(kSpins),
+                                            ::testing::Values(Engine::Interp, Engine::Aot)),
+                         [](const ::testing::TestParamInfo<std::tuple<Spin, Engine>>& i) {
+                           return std::string(std::get<0>(i.param).name) + "_" +
+                                  std::string(to_string(std::get<1>(i.param)));
                          });
 
 // A form added to spin.wat must be listed above.

@@ -21,8 +21,9 @@ inline std::string wat_path(const std::string& name) {
   return std::string(EDGECAR_TEST_WASM_DIR) + "/" + name + ".wasm";
 }
 
-inline std::shared_ptr<const Module> load_test_module(const std::string& name) {
-  auto m = Module::from_file(wat_path(name));
+inline std::shared_ptr<const Module> load_test_module(const std::string& name,
+                                                      Engine engine = Engine::Interp) {
+  auto m = Module::from_file(wat_path(name), LoadOptions{engine});
   EXPECT_TRUE(m.ok()) << (m.ok() ? "" : m.error().to_string());
   return m.ok() ? *m : nullptr;
 }
@@ -38,6 +39,11 @@ inline Imports stub_api_imports(Store& store) {
               store.create_host_function(
                   FuncType{}, [](HostCall&) -> Expected<void> { return host_error("fail"); }));
   return imports;
+}
+
+// Test-name suffix for tests run on both tiers.
+inline std::string engine_name(const ::testing::TestParamInfo<Engine>& i) {
+  return std::string(to_string(i.param));
 }
 
 }  // namespace edgecar::test

@@ -1,0 +1,90 @@
+// The native tier's internals (see docs/aot.md): what generated code reads at run time
+// and the runtime functions it calls. The runtime sees only tier.hpp.
+#pragma once
+
+#include <csetjmp>
+#include <cstdint>
+#include <string>
+
+#include "runtime/objects.hpp"
+
+namespace edgecar::aot {
+
+// Per-instance context, the first argument of every native function. Generated code
+// reads its fields at fixed offsets (offsetof), so it is a plain struct.
+struct Ctx {
+  MemoryInst* mem0;  // nullptr when the module has no memory
+  GlobalInst** globals;
+  FuncInst** funcs;
+  Store::Impl* store;
+  uint32_t* depth;                    // &store->depth: shared with the interpreter
+  std::atomic<uint32_t>* call_limit;  // &store->call_limit: 0 while an interrupt is pending
+  Frame* frames;                      // store->frames: native frames record their function
+  uintptr_t* stack_limit;             // &store->native_stack_limit
+  std::atomic<bool>* interrupt;       // &store->interrupt
+  InstanceImpl* inst;
+};
+
+// Offsets of the runtime objects' fields generated code reads (computed once at run time:
+// the objects are not standard-layout, so offsetof does not apply to them).
+struct Layout {
+  uint32_t mem_data, mem_size;         // MemoryInst::data, ::size
+  uint32_t global_value;               // GlobalInst::value
+  uint32_t func_type_id, func_native;  // FuncInst::type_id, ::native
+  uint32_t func_native_ctx;            // FuncInst::native_ctx
+  uint32_t frame_size, frame_fn;       // sizeof(Frame), offsetof(Frame, fn)
+};
+const Layout& layout();
+
+// One native entry (a call from the runtime into native code): where a trap unwinds to.
+struct Entry {
+  sigjmp_buf buf;
+  Entry* prev;
+  uint32_t depth;  // store->depth at entry
+  TrapKind trap;
+};
+
+// A module's native code, mapped in this process (aot/jit.cpp). For each defined
+// function: its typed entry `R f(Ctx*, params...)` and its slot entry
+// `void s(Ctx*, uint64_t* slots)` (arguments in, results out, the interpreter's layout).
+struct NativeModule {
+  std::vector<void*> entries;
+  std::vector<void*> slot_entries;
+  void* dylib = nullptr;  // the llvm::orc::JITDylib holding the code
+  ~NativeModule();
+};
+
+// Symbol names in generated code.
+inline std::string entry_name(uint32_t func) {
+  return "wasm_f" + std::to_string(func);
+}
+inline std::string slot_entry_name(uint32_t func) {
+  return "wasm_s" + std::to_string(func);
+}
+
+}  // namespace edgecar::aot
+
+// The runtime functions generated code calls (aot/runtime.cpp), by these names.
+extern "C" {
+[[noreturn]] void edgecar_aot_trap(edgecar::aot::Ctx* c, uint32_t kind);
+[[noreturn]] void edgecar_aot_call_limit(edgecar::aot::Ctx* c);
+void edgecar_aot_call(edgecar::aot::Ctx* c, edgecar::FuncInst* f, uint64_t* slots);
+edgecar::FuncInst* edgecar_aot_indirect(edgecar::aot::Ctx* c, uint32_t table, uint32_t index,
+                                        uint32_t type);
+uint32_t edgecar_aot_memory_grow(edgecar::aot::Ctx* c, uint32_t delta);
+void edgecar_aot_memory_init(edgecar::aot::Ctx* c, uint32_t seg, uint32_t d, uint32_t s,
+                             uint32_t n);
+void edgecar_aot_data_drop(edgecar::aot::Ctx* c, uint32_t seg);
+void edgecar_aot_memory_copy(edgecar::aot::Ctx* c, uint32_t d, uint32_t s, uint32_t n);
+void edgecar_aot_memory_fill(edgecar::aot::Ctx* c, uint32_t d, uint32_t v, uint32_t n);
+uint64_t edgecar_aot_table_get(edgecar::aot::Ctx* c, uint32_t t, uint32_t i);
+void edgecar_aot_table_set(edgecar::aot::Ctx* c, uint32_t t, uint32_t i, uint64_t v);
+uint32_t edgecar_aot_table_size(edgecar::aot::Ctx* c, uint32_t t);
+uint32_t edgecar_aot_table_grow(edgecar::aot::Ctx* c, uint32_t t, uint64_t init, uint32_t n);
+void edgecar_aot_table_fill(edgecar::aot::Ctx* c, uint32_t t, uint32_t i, uint64_t v, uint32_t n);
+void edgecar_aot_table_copy(edgecar::aot::Ctx* c, uint32_t dt, uint32_t st, uint32_t d, uint32_t s,
+                            uint32_t n);
+void edgecar_aot_table_init(edgecar::aot::Ctx* c, uint32_t t, uint32_t e, uint32_t d, uint32_t s,
+                            uint32_t n);
+void edgecar_aot_elem_drop(edgecar::aot::Ctx* c, uint32_t e);
+}

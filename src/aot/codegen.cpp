@@ -1,0 +1,1304 @@
+// WebAssembly to LLVM IR: one LLVM function per WebAssembly function, built from the
+// validated instruction list with a control stack. Blocks, loops and ifs become basic
+// blocks; values carried by branches become PHI nodes; locals are allocas that mem2reg
+// promotes. Everything the interpreter checks at run time is checked here too, with the
+// same trap kinds (docs/aot.md). Typed entries use the `tailcc` convention so that
+// return_call is a guaranteed tail call whatever the signatures.
+#include "aot/codegen.hpp"
+
+#include <llvm/IR/IRBuilder.h>
+#include <llvm/IR/Intrinsics.h>
+#include <llvm/IR/MDBuilder.h>
+#include <llvm/IR/Verifier.h>
+#include <llvm/Support/raw_ostream.h>
+
+#include <map>
+
+#include "aot/aot.hpp"
+
+namespace edgecar::aot {
+
+using binary::Instr;
+using binary::Opcode;
+
+namespace {
+
+struct Unsupported {
+  std::string what;
+};
+
+struct Ctl {
+  enum Kind { Block, Loop, If, Func } kind = Block;
+  llvm::BasicBlock* end = nullptr;      // after the construct (Func: the return block)
+  llvm::BasicBlock* header = nullptr;   // loops: the branch target
+  llvm::BasicBlock* else_bb = nullptr;  // ifs
+  std::vector<llvm::PHINode*> end_phis, loop_phis;
+  std::vector<llvm::Value*> if_params;
+  size_t height = 0;  // operand stack height below the construct's parameters
+  bool has_else = false;
+};
+
+class Gen {
+ public:
+  Gen(const binary::Module& m, llvm::LLVMContext& C)
+      : m_(m), C_(C), B_(C), M_(std::make_unique<llvm::Module>("wasm", C)) {
+    i8_ = B_.getInt8Ty();
+    i32_ = B_.getInt32Ty();
+    i64_ = B_.getInt64Ty();
+    ptr_ = B_.getPtrTy();
+    llvm::MDBuilder md(C_);
+    llvm::MDNode* root = md.createTBAARoot("edgecar");
+    llvm::MDNode* guest = md.createTBAAScalarTypeNode("guest memory", root);
+    llvm::MDNode* vm = md.createTBAAScalarTypeNode("runtime", root);
+    tbaa_guest_ = md.createTBAAStructTagNode(guest, guest, 0);
+    tbaa_vm_ = md.createTBAAStructTagNode(vm, vm, 0);
+  }
+
+  std::unique_ptr<llvm::Module> run() {
+    uint32_t nimp = m_.num_imported_funcs;
+    for (uint32_t i = 0; i < m_.bodies.size(); ++i) {
+      uint32_t f = nimp + i;
+      auto* fn = llvm::Function::Create(fn_type(m_.func_type(f)), llvm::Function::ExternalLinkage,
+                                        entry_name(f), M_.get());
+      fn->setCallingConv(llvm::CallingConv::Tail);
+      fn->addFnAttr("frame-pointer", "none");
+      funcs_[f] = fn;
+    }
+    for (uint32_t i = 0; i < m_.bodies.size(); ++i) {
+      gen_function(nimp + i);
+      gen_slot_entry(nimp + i);
+    }
+    return std::move(M_);
+  }
+
+ private:
+  const binary::Module& m_;
+  llvm::LLVMContext& C_;
+  llvm::IRBuilder<> B_;
+  std::unique_ptr<llvm::Module> M_;
+  llvm::Type *i8_, *i32_, *i64_, *ptr_;
+  llvm::MDNode *tbaa_guest_, *tbaa_vm_;
+  std::map<uint32_t, llvm::Function*> funcs_;
+
+  // Per function.
+  llvm::Function* F_ = nullptr;
+  llvm::Value* ctx_ = nullptr;
+  llvm::Value* mem_ = nullptr;   // MemoryInst*
+  llvm::Value* base_ = nullptr;  // its data
+  llvm::Value* depth_ptr_ = nullptr;
+  llvm::Value* depth_ = nullptr;  // the depth on entry
+  llvm::BasicBlock* entry_ = nullptr;
+  std::vector<llvm::AllocaInst*> locals_;
+  std::vector<llvm::Value*> stack_;
+  std::vector<Ctl> ctl_;
+  std::map<TrapKind, llvm::BasicBlock*> traps_;
+  bool dead_ = false;
+  uint32_t skip_ = 0;
+
+  // ---- types ----
+  llvm::Type* ty(ValType t) {
+    switch (t) {
+      case ValType::I32:
+        return i32_;
+      case ValType::I64:
+      case ValType::FuncRef:
+      case ValType::ExternRef:
+        return i64_;
+      case ValType::F32:
+        return B_.getFloatTy();
+      case ValType::F64:
+        return B_.getDoubleTy();
+      case ValType::V128:
+        break;
+    }
+    throw Unsupported{"v128 values (SIMD)"};
+  }
+  llvm::Type* ret_type(const std::vector<ValType>& results) {
+    if (results.empty()) return B_.getVoidTy();
+    if (results.size() == 1) return ty(results[0]);
+    std::vector<llvm::Type*> ts;
+    for (ValType t : results) ts.push_back(ty(t));
+    return llvm::StructType::get(C_, ts);
+  }
+  llvm::FunctionType* fn_type(const FuncType& ft) {
+    std::vector<llvm::Type*> ps{ptr_};
+    for (ValType t : ft.params) ps.push_back(ty(t));
+    return llvm::FunctionType::get(ret_type(ft.results), ps, false);
+  }
+  // ---- helpers ----
+  llvm::Value* ctx_field(size_t offset, llvm::Type* t) {
+    llvm::Value* p = B_.CreateConstInBoundsGEP1_64(i8_, ctx_, offset);
+    auto* l = B_.CreateLoad(t, p);
+    l->setMetadata(llvm::LLVMContext::MD_invariant_load, llvm::MDNode::get(C_, {}));
+    return l;
+  }
+  llvm::LoadInst* load_vm(llvm::Type* t, llvm::Value* base, uint64_t offset) {
+    llvm::Value* p = offset ? B_.CreateConstInBoundsGEP1_64(i8_, base, offset) : base;
+    auto* l = B_.CreateLoad(t, p);
+    l->setMetadata(llvm::LLVMContext::MD_tbaa, tbaa_vm_);
+    return l;
+  }
+  llvm::Value* invariant_ptr(llvm::Value* base, uint64_t offset) {
+    auto* l = load_vm(ptr_, base, offset);
+    l->setMetadata(llvm::LLVMContext::MD_invariant_load, llvm::MDNode::get(C_, {}));
+    return l;
+  }
+  llvm::FunctionCallee helper(const char* name, llvm::Type* ret, std::vector<llvm::Type*> ps,
+                              bool noreturn = false) {
+    auto* ft = llvm::FunctionType::get(ret, ps, false);
+    llvm::FunctionCallee c = M_->getOrInsertFunction(name, ft);
+    if (noreturn) {
+      if (auto* f = llvm::dyn_cast<llvm::Function>(c.getCallee())) {
+        f->setDoesNotReturn();
+        f->addFnAttr(llvm::Attribute::Cold);
+      }
+    }
+    return c;
+  }
+  llvm::BasicBlock* trap_block(TrapKind k) {
+    auto it = traps_.find(k);
+    if (it != traps_.end()) return it->second;
+    llvm::IRBuilderBase::InsertPointGuard g(B_);
+    auto* bb = llvm::BasicBlock::Create(C_, "trap", F_);
+    B_.SetInsertPoint(bb);
+    B_.CreateCall(helper("edgecar_aot_trap", B_.getVoidTy(), {ptr_, i32_}, true),
+                  {ctx_, B_.getInt32(static_cast<uint32_t>(k))});
+    B_.CreateUnreachable();
+    traps_[k] = bb;
+    return bb;
+  }
+  // Traps with `k` when `cond` holds.
+  void trap_if(llvm::Value* cond, TrapKind k) {
+    auto* cont = llvm::BasicBlock::Create(C_, "ok", F_);
+    llvm::MDBuilder md(C_);
+    B_.CreateCondBr(cond, trap_block(k), cont, md.createBranchWeights(1, 1u << 20));
+    B_.SetInsertPoint(cont);
+  }
+  llvm::Value* pop() {
+    llvm::Value* v = stack_.back();
+    stack_.pop_back();
+    return v;
+  }
+  void push(llvm::Value* v) { stack_.push_back(v); }
+  llvm::Value* bool32(llvm::Value* i1) { return B_.CreateZExt(i1, i32_); }
+  llvm::Value* intrinsic(llvm::Intrinsic::ID id, std::vector<llvm::Type*> tys,
+                         std::vector<llvm::Value*> args) {
+    return B_.CreateCall(llvm::Intrinsic::getDeclaration(M_.get(), id, tys), args);
+  }
+  llvm::AllocaInst* entry_alloca(llvm::Type* t, uint32_t n = 1) {
+    llvm::IRBuilder<> eb(entry_, entry_->getFirstInsertionPt());
+    return eb.CreateAlloca(t, eb.getInt32(n));
+  }
+
+  // Values to and from the interpreter's 64-bit slots.
+  llvm::Value* to_slot(llvm::Value* v) {
+    llvm::Type* t = v->getType();
+    if (t->isFloatTy()) return B_.CreateZExt(B_.CreateBitCast(v, i32_), i64_);
+    if (t->isDoubleTy()) return B_.CreateBitCast(v, i64_);
+    if (t == i32_) return B_.CreateZExt(v, i64_);
+    return v;
+  }
+  llvm::Value* from_slot(llvm::Value* s, ValType t) {
+    switch (t) {
+      case ValType::I32:
+        return B_.CreateTrunc(s, i32_);
+      case ValType::F32:
+        return B_.CreateBitCast(B_.CreateTrunc(s, i32_), B_.getFloatTy());
+      case ValType::F64:
+        return B_.CreateBitCast(s, B_.getDoubleTy());
+      default:
+        return s;
+    }
+  }
+
+  // ---- function ----
+  void gen_slot_entry(uint32_t f) {
+    const FuncType& ft = m_.func_type(f);
+    auto* s = llvm::Function::Create(llvm::FunctionType::get(B_.getVoidTy(), {ptr_, ptr_}, false),
+                                     llvm::Function::ExternalLinkage, slot_entry_name(f), M_.get());
+    B_.SetInsertPoint(llvm::BasicBlock::Create(C_, "entry", s));
+    llvm::Value* slots = s->getArg(1);
+    std::vector<llvm::Value*> args{s->getArg(0)};
+    for (size_t i = 0; i < ft.params.size(); ++i)
+      args.push_back(
+          from_slot(B_.CreateLoad(i64_, B_.CreateConstGEP1_64(i64_, slots, i)), ft.params[i]));
+    auto* call = B_.CreateCall(funcs_[f], args);
+    call->setCallingConv(llvm::CallingConv::Tail);
+    for (size_t i = 0; i < ft.results.size(); ++i) {
+      llvm::Value* r = ft.results.size() == 1 ? call : B_.CreateExtractValue(call, {unsigned(i)});
+      B_.CreateStore(to_slot(r), B_.CreateConstGEP1_64(i64_, slots, i));
+    }
+    B_.CreateRetVoid();
+  }
+
+  void prologue(uint32_t f) {
+    // The interpreter's depth limit (0 while an interrupt is pending), then the native
+    // stack: deep recursion must end in a trap, never in a fault past the thread's stack.
+    depth_ptr_ = ctx_field(offsetof(Ctx, depth), ptr_);
+    depth_ = load_vm(i32_, depth_ptr_, 0);
+    auto* lim = load_vm(i32_, ctx_field(offsetof(Ctx, call_limit), ptr_), 0);
+    lim->setAtomic(llvm::AtomicOrdering::Monotonic);
+    lim->setAlignment(llvm::Align(4));
+    {
+      auto* cont = llvm::BasicBlock::Create(C_, "depth_ok", F_);
+      auto* bad = llvm::BasicBlock::Create(C_, "depth_bad", F_);
+      llvm::MDBuilder md(C_);
+      B_.CreateCondBr(B_.CreateICmpUGE(depth_, lim), bad, cont,
+                      md.createBranchWeights(1, 1u << 20));
+      B_.SetInsertPoint(bad);
+      B_.CreateCall(helper("edgecar_aot_call_limit", B_.getVoidTy(), {ptr_}, true), {ctx_});
+      B_.CreateUnreachable();
+      B_.SetInsertPoint(cont);
+    }
+    llvm::Value* marker = entry_alloca(i8_);
+    llvm::Value* sp = B_.CreatePtrToInt(marker, i64_);
+    llvm::Value* limit = load_vm(i64_, ctx_field(offsetof(Ctx, stack_limit), ptr_), 0);
+    trap_if(B_.CreateICmpULT(sp, limit), TrapKind::CallStackExhausted);
+    const Layout& L = layout();
+    llvm::Value* frames = ctx_field(offsetof(Ctx, frames), ptr_);
+    llvm::Value* self = invariant_ptr(ctx_field(offsetof(Ctx, funcs), ptr_), uint64_t{f} * 8);
+    llvm::Value* at = B_.CreateGEP(
+        i8_, frames,
+        B_.CreateAdd(B_.CreateMul(B_.CreateZExt(depth_, i64_), B_.getInt64(L.frame_size)),
+                     B_.getInt64(L.frame_fn)));
+    B_.CreateStore(self, at)->setMetadata(llvm::LLVMContext::MD_tbaa, tbaa_vm_);
+    B_.CreateStore(B_.CreateAdd(depth_, B_.getInt32(1)), depth_ptr_)
+        ->setMetadata(llvm::LLVMContext::MD_tbaa, tbaa_vm_);
+    if (!m_.memories.empty()) {
+      mem_ = ctx_field(offsetof(Ctx, mem0), ptr_);
+      base_ = invariant_ptr(mem_, L.mem_data);
+    } else {
+      mem_ = base_ = nullptr;
+    }
+  }
+
+  void gen_function(uint32_t f) {
+    const FuncType& ft = m_.func_type(f);
+    const binary::FunctionBody& body = m_.bodies[f - m_.num_imported_funcs];
+    F_ = funcs_[f];
+    entry_ = llvm::BasicBlock::Create(C_, "entry", F_);
+    B_.SetInsertPoint(entry_);
+    ctx_ = F_->getArg(0);
+    traps_.clear();
+    locals_.clear();
+    stack_.clear();
+    ctl_.clear();
+    dead_ = false;
+    skip_ = 0;
+    for (size_t i = 0; i < ft.params.size(); ++i) {
+      auto* a = B_.CreateAlloca(ty(ft.params[i]));
+      B_.CreateStore(F_->getArg(static_cast<unsigned>(i + 1)), a);
+      locals_.push_back(a);
+    }
+    for (ValType t : body.locals) {
+      auto* a = B_.CreateAlloca(ty(t));
+      B_.CreateStore(llvm::Constant::getNullValue(ty(t)), a);
+      locals_.push_back(a);
+    }
+    prologue(f);
+
+    Ctl fn;
+    fn.kind = Ctl::Func;
+    fn.end = llvm::BasicBlock::Create(C_, "return", F_);
+    for (ValType t : ft.results) fn.end_phis.push_back(llvm::PHINode::Create(ty(t), 2, "", fn.end));
+    ctl_.push_back(fn);
+
+    for (const Instr& in : body.code) {
+      if (ctl_.empty()) break;
+      if (dead_) {
+        switch (static_cast<Opcode>(in.op)) {
+          case Opcode::Block:
+          case Opcode::Loop:
+          case Opcode::If:
+            skip_++;
+            continue;
+          case Opcode::Else:
+            if (skip_ == 0) do_else();
+            continue;
+          case Opcode::End:
+            if (skip_ > 0) {
+              skip_--;
+            } else {
+              do_end();
+            }
+            continue;
+          default:
+            continue;
+        }
+      }
+      instr(in, body);
+    }
+    if (llvm::verifyFunction(*F_, &llvm::errs())) throw Unsupported{"internal error: invalid IR"};
+  }
+
+  void emit_return(const Ctl& fn) {
+    B_.SetInsertPoint(fn.end);
+    B_.CreateStore(depth_, depth_ptr_)->setMetadata(llvm::LLVMContext::MD_tbaa, tbaa_vm_);
+    if (fn.end_phis.empty()) {
+      B_.CreateRetVoid();
+    } else if (fn.end_phis.size() == 1) {
+      B_.CreateRet(fn.end_phis[0]);
+    } else {
+      llvm::Value* agg = llvm::UndefValue::get(F_->getReturnType());
+      for (size_t i = 0; i < fn.end_phis.size(); ++i)
+        agg = B_.CreateInsertValue(agg, fn.end_phis[i], {unsigned(i)});
+      B_.CreateRet(agg);
+    }
+  }
+
+  // ---- control ----
+  void add_incoming(std::vector<llvm::PHINode*>& phis) {
+    size_t n = phis.size();
+    for (size_t i = 0; i < n; ++i)
+      phis[i]->addIncoming(stack_[stack_.size() - n + i], B_.GetInsertBlock());
+  }
+  void branch(uint32_t depth) {
+    Ctl& c = ctl_[ctl_.size() - 1 - depth];
+    if (c.kind == Ctl::Loop) {
+      add_incoming(c.loop_phis);
+      B_.CreateBr(c.header);
+    } else {
+      add_incoming(c.end_phis);
+      B_.CreateBr(c.end);
+    }
+  }
+  llvm::BasicBlock* target_block(uint32_t depth) {
+    Ctl& c = ctl_[ctl_.size() - 1 - depth];
+    return c.kind == Ctl::Loop ? c.header : c.end;
+  }
+  void open(Ctl::Kind kind, uint64_t imm) {
+    std::vector<ValType> ps, rs;
+    m_.block_signature(imm, ps, rs);
+    Ctl c;
+    c.kind = kind;
+    llvm::Value* cond = kind == Ctl::If ? pop() : nullptr;
+    c.height = stack_.size() - ps.size();
+    c.end = llvm::BasicBlock::Create(C_, kind == Ctl::Loop ? "loop_end" : "end", F_);
+    for (ValType t : rs) c.end_phis.push_back(llvm::PHINode::Create(ty(t), 2, "", c.end));
+    if (kind == Ctl::Loop) {
+      c.header = llvm::BasicBlock::Create(C_, "loop", F_);
+      for (ValType t : ps) c.loop_phis.push_back(llvm::PHINode::Create(ty(t), 2, "", c.header));
+      add_incoming(c.loop_phis);
+      B_.CreateBr(c.header);
+      B_.SetInsertPoint(c.header);
+      for (size_t i = 0; i < ps.size(); ++i) stack_[c.height + i] = c.loop_phis[i];
+      // Every iteration notices an interrupt (Store::interrupt, timeouts).
+      auto* flag = load_vm(i8_, ctx_field(offsetof(Ctx, interrupt), ptr_), 0);
+      flag->setAtomic(llvm::AtomicOrdering::Monotonic);
+      flag->setAlignment(llvm::Align(1));
+      trap_if(B_.CreateICmpNE(flag, B_.getInt8(0)), TrapKind::Interrupted);
+    } else if (kind == Ctl::If) {
+      auto* then_bb = llvm::BasicBlock::Create(C_, "then", F_);
+      c.else_bb = llvm::BasicBlock::Create(C_, "else", F_);
+      B_.CreateCondBr(B_.CreateICmpNE(cond, B_.getInt32(0)), then_bb, c.else_bb);
+      c.if_params.assign(stack_.begin() + static_cast<ptrdiff_t>(c.height), stack_.end());
+      B_.SetInsertPoint(then_bb);
+    }
+    ctl_.push_back(std::move(c));
+  }
+  void do_else() {
+    Ctl& c = ctl_.back();
+    if (!dead_) {
+      add_incoming(c.end_phis);
+      B_.CreateBr(c.end);
+    }
+    stack_.resize(c.height);
+    stack_.insert(stack_.end(), c.if_params.begin(), c.if_params.end());
+    c.has_else = true;
+    B_.SetInsertPoint(c.else_bb);
+    dead_ = false;
+  }
+  void do_end() {
+    Ctl c = std::move(ctl_.back());
+    ctl_.pop_back();
+    if (!dead_) {
+      add_incoming(c.end_phis);
+      B_.CreateBr(c.end);
+    }
+    if (c.kind == Ctl::If && !c.has_else) {
+      // No else: the false edge carries the parameters through (they equal the results).
+      B_.SetInsertPoint(c.else_bb);
+      for (size_t i = 0; i < c.end_phis.size(); ++i)
+        c.end_phis[i]->addIncoming(c.if_params[i], c.else_bb);
+      B_.CreateBr(c.end);
+    }
+    stack_.resize(c.height);
+    if (c.kind == Ctl::Func) {
+      emit_return(c);
+      return;
+    }
+    if (llvm::pred_empty(c.end)) {
+      for (auto* p : c.end_phis) p->eraseFromParent();
+      c.end->eraseFromParent();
+      dead_ = true;
+      return;
+    }
+    B_.SetInsertPoint(c.end);
+    for (auto* p : c.end_phis) push(p);
+    dead_ = false;
+  }
+  void br_table(const Instr& in, const binary::FunctionBody& body) {
+    llvm::Value* idx = pop();
+    std::map<uint32_t, llvm::BasicBlock*> tramp;
+    auto tramp_for = [&](uint32_t depth) {
+      auto it = tramp.find(depth);
+      if (it != tramp.end()) return it->second;
+      llvm::IRBuilderBase::InsertPointGuard g(B_);
+      auto* bb = llvm::BasicBlock::Create(C_, "br_table", F_);
+      B_.SetInsertPoint(bb);
+      branch(depth);
+      tramp[depth] = bb;
+      return bb;
+    };
+    uint32_t n = in.b - 1;  // the last target is the default
+    auto* sw = B_.CreateSwitch(idx, tramp_for(body.br_targets[in.a + n]), n);
+    for (uint32_t i = 0; i < n; ++i)
+      sw->addCase(B_.getInt32(i), tramp_for(body.br_targets[in.a + i]));
+    dead_ = true;
+  }
+
+  // ---- calls ----
+  std::vector<llvm::Value*> pop_args(size_t n) {
+    std::vector<llvm::Value*> args(stack_.end() - static_cast<ptrdiff_t>(n), stack_.end());
+    stack_.resize(stack_.size() - n);
+    return args;
+  }
+  void push_results(llvm::Value* call, const FuncType& ft) {
+    if (ft.results.size() == 1) {
+      push(call);
+    } else {
+      for (size_t i = 0; i < ft.results.size(); ++i)
+        push(B_.CreateExtractValue(call, {unsigned(i)}));
+    }
+  }
+  // Any function through the runtime, on slots: imports (host, interpreted or another
+  // instance's native functions) and indirect callees without a native entry.
+  std::vector<llvm::Value*> call_on_slots(llvm::Value* fn, const FuncType& ft,
+                                          const std::vector<llvm::Value*>& args) {
+    uint32_t n = static_cast<uint32_t>(std::max<size_t>({ft.params.size(), ft.results.size(), 1}));
+    llvm::Value* slots = entry_alloca(i64_, n);
+    for (size_t i = 0; i < args.size(); ++i)
+      B_.CreateStore(to_slot(args[i]), B_.CreateConstGEP1_64(i64_, slots, i));
+    B_.CreateCall(helper("edgecar_aot_call", B_.getVoidTy(), {ptr_, ptr_, ptr_}),
+                  {ctx_, fn, slots});
+    std::vector<llvm::Value*> rs;
+    for (size_t i = 0; i < ft.results.size(); ++i)
+      rs.push_back(
+          from_slot(B_.CreateLoad(i64_, B_.CreateConstGEP1_64(i64_, slots, i)), ft.results[i]));
+    return rs;
+  }
+  llvm::Value* func_ptr(uint32_t index) {
+    return invariant_ptr(ctx_field(offsetof(Ctx, funcs), ptr_), uint64_t{index} * 8);
+  }
+  // A call in tail position of a return_call: the frame record is popped first.
+  void tail_prepare() {
+    B_.CreateStore(depth_, depth_ptr_)->setMetadata(llvm::LLVMContext::MD_tbaa, tbaa_vm_);
+  }
+  void tail_return(llvm::Value* call) {
+    if (F_->getReturnType()->isVoidTy()) {
+      B_.CreateRetVoid();
+    } else {
+      B_.CreateRet(call);
+    }
+    dead_ = true;
+  }
+  void call(uint32_t index, bool tail) {
+    const FuncType& ft = m_.func_type(index);
+    std::vector<llvm::Value*> args = pop_args(ft.params.size());
+    if (index < m_.num_imported_funcs) {
+      std::vector<llvm::Value*> rs = call_on_slots(func_ptr(index), ft, args);
+      for (auto* r : rs) push(r);
+      if (tail) do_return();
+      return;
+    }
+    args.insert(args.begin(), ctx_);
+    if (tail) tail_prepare();
+    auto* c = B_.CreateCall(funcs_[index], args);
+    c->setCallingConv(llvm::CallingConv::Tail);
+    if (tail) {
+      c->setTailCallKind(llvm::CallInst::TCK_MustTail);
+      tail_return(c);
+      return;
+    }
+    push_results(c, ft);
+  }
+  void call_indirect(uint32_t type, uint32_t table, bool tail) {
+    const FuncType& ft = m_.types[type];
+    llvm::Value* idx = pop();
+    std::vector<llvm::Value*> args = pop_args(ft.params.size());
+    llvm::Value* fn = B_.CreateCall(helper("edgecar_aot_indirect", ptr_, {ptr_, i32_, i32_, i32_}),
+                                    {ctx_, B_.getInt32(table), idx, B_.getInt32(type)});
+    const Layout& L = layout();
+    llvm::Value* native = load_vm(ptr_, fn, L.func_native);
+    auto* native_bb = llvm::BasicBlock::Create(C_, "native", F_);
+    auto* slots_bb = llvm::BasicBlock::Create(C_, "slots", F_);
+    B_.CreateCondBr(B_.CreateIsNotNull(native), native_bb, slots_bb);
+    // Native callees (type-checked: the signature matches) are called directly.
+    B_.SetInsertPoint(native_bb);
+    std::vector<llvm::Value*> nargs{load_vm(ptr_, fn, L.func_native_ctx)};
+    nargs.insert(nargs.end(), args.begin(), args.end());
+    if (tail) tail_prepare();
+    auto* c = B_.CreateCall(fn_type(ft), native, nargs);
+    c->setCallingConv(llvm::CallingConv::Tail);
+    std::vector<llvm::Value*> nrs;
+    if (tail) {
+      // Same results as ours (validated), so the tail call's signature is compatible.
+      c->setTailCallKind(llvm::CallInst::TCK_MustTail);
+      tail_return(c);
+      dead_ = false;
+    } else {
+      for (size_t i = 0; i < ft.results.size(); ++i)
+        nrs.push_back(ft.results.size() == 1 ? c : B_.CreateExtractValue(c, {unsigned(i)}));
+    }
+    llvm::BasicBlock* native_end = B_.GetInsertBlock();
+    B_.SetInsertPoint(slots_bb);
+    std::vector<llvm::Value*> srs = call_on_slots(fn, ft, args);
+    if (tail) {
+      for (auto* r : srs) push(r);
+      do_return();
+      return;
+    }
+    llvm::BasicBlock* slots_end = B_.GetInsertBlock();
+    auto* join = llvm::BasicBlock::Create(C_, "called", F_);
+    B_.CreateBr(join);
+    B_.SetInsertPoint(native_end);
+    B_.CreateBr(join);
+    B_.SetInsertPoint(join);
+    for (size_t i = 0; i < ft.results.size(); ++i) {
+      auto* phi = B_.CreatePHI(ty(ft.results[i]), 2);
+      phi->addIncoming(nrs[i], native_end);
+      phi->addIncoming(srs[i], slots_end);
+      push(phi);
+    }
+  }
+  void do_return() {
+    branch(static_cast<uint32_t>(ctl_.size() - 1));
+    dead_ = true;
+  }
+
+  // ---- memory ----
+  llvm::Value* mem_size() { return load_vm(i64_, mem_, layout().mem_size); }
+  // The address of an access of `bytes` at `addr` + `offset`, or a trap.
+  llvm::Value* address(llvm::Value* addr, uint64_t offset, unsigned bytes) {
+    llvm::Value* ea = B_.CreateAdd(B_.CreateZExt(addr, i64_), B_.getInt64(offset));
+    llvm::Value* end = B_.CreateAdd(ea, B_.getInt64(bytes));
+    trap_if(B_.CreateICmpUGT(end, mem_size()), TrapKind::MemoryOutOfBounds);
+    return B_.CreateGEP(i8_, base_, ea);
+  }
+  void load(const Instr& in, llvm::Type* mem_t, llvm::Type* out_t, bool sign) {
+    llvm::Value* p = address(pop(), in.imm, mem_t->getPrimitiveSizeInBits() / 8);
+    auto* l = B_.CreateAlignedLoad(mem_t, p, llvm::Align(1));
+    l->setMetadata(llvm::LLVMContext::MD_tbaa, tbaa_guest_);
+    llvm::Value* v = l;
+    if (mem_t != out_t) v = sign ? B_.CreateSExt(v, out_t) : B_.CreateZExt(v, out_t);
+    push(v);
+  }
+  void store(const Instr& in, llvm::Type* mem_t) {
+    llvm::Value* v = pop();
+    llvm::Value* p = address(pop(), in.imm, mem_t->getPrimitiveSizeInBits() / 8);
+    if (v->getType() != mem_t) v = B_.CreateTrunc(v, mem_t);
+    B_.CreateAlignedStore(v, p, llvm::Align(1))
+        ->setMetadata(llvm::LLVMContext::MD_tbaa, tbaa_guest_);
+  }
+  void runtime_call(const char* name, llvm::Type* ret, std::vector<llvm::Value*> args) {
+    std::vector<llvm::Type*> ps{ptr_};
+    for (auto* a : args) ps.push_back(a->getType());
+    args.insert(args.begin(), ctx_);
+    llvm::Value* r = B_.CreateCall(helper(name, ret, ps), args);
+    if (!ret->isVoidTy()) push(r);
+  }
+  void runtime_call_popping(const char* name, llvm::Type* ret, std::vector<llvm::Value*> imms,
+                            size_t operands) {
+    std::vector<llvm::Value*> ops = pop_args(operands);
+    imms.insert(imms.end(), ops.begin(), ops.end());
+    runtime_call(name, ret, imms);
+  }
+
+  // ---- numerics ----
+  llvm::Value* fconst(uint64_t bits, bool is64) {
+    if (is64)
+      return llvm::ConstantFP::get(
+          C_, llvm::APFloat(llvm::APFloat::IEEEdouble(), llvm::APInt(64, bits)));
+    return llvm::ConstantFP::get(C_, llvm::APFloat(llvm::APFloat::IEEEsingle(),
+                                                   llvm::APInt(32, static_cast<uint32_t>(bits))));
+  }
+  void binop(llvm::Instruction::BinaryOps op) {
+    llvm::Value* b = pop();
+    llvm::Value* a = pop();
+    llvm::Value* r = B_.CreateBinOp(op, a, b);
+    if (r->getType()->isFloatingPointTy() && (identity_operand(a) || identity_operand(b))) {
+      // LLVM folds x+0, x-0, x*1, x/1, x/-1 to x or -x, which lets a signalling NaN
+      // through where WebAssembly requires a quiet one: a NaN result is quieted again
+      // (x+x) after the fold. (x86 has no llvm.canonicalize in LLVM 19.)
+      r = quiet(r);
+    }
+    push(r);
+  }
+  llvm::Value* quiet(llvm::Value* r) {
+    return B_.CreateSelect(B_.CreateFCmpUNO(r, r), B_.CreateFAdd(r, r), r);
+  }
+  static bool identity_operand(llvm::Value* v) {
+    auto* c = llvm::dyn_cast<llvm::ConstantFP>(v);
+    if (!c) return false;
+    const llvm::APFloat& f = c->getValueAPF();
+    if (f.isZero()) return true;
+    llvm::APFloat one(f.getSemantics(), 1);
+    llvm::APFloat abs = llvm::abs(f);
+    return abs.compare(one) == llvm::APFloat::cmpEqual;
+  }
+  void icmp(llvm::CmpInst::Predicate p) {
+    llvm::Value* b = pop();
+    llvm::Value* a = pop();
+    push(bool32(B_.CreateICmp(p, a, b)));
+  }
+  void fcmp(llvm::CmpInst::Predicate p) {
+    llvm::Value* b = pop();
+    llvm::Value* a = pop();
+    push(bool32(B_.CreateFCmp(p, a, b)));
+  }
+  void shift(llvm::Instruction::BinaryOps op) {
+    llvm::Value* b = pop();
+    llvm::Value* a = pop();
+    unsigned bits = a->getType()->getIntegerBitWidth();
+    push(B_.CreateBinOp(op, a, B_.CreateAnd(b, llvm::ConstantInt::get(a->getType(), bits - 1))));
+  }
+  void unary_intrinsic(llvm::Intrinsic::ID id) {
+    llvm::Value* a = pop();
+    push(intrinsic(id, {a->getType()}, {a}));
+  }
+  void binary_intrinsic(llvm::Intrinsic::ID id) {
+    llvm::Value* b = pop();
+    llvm::Value* a = pop();
+    push(intrinsic(id, {a->getType()}, {a, b}));
+  }
+  // IEEE minimum/maximum (NaN-propagating, -0 < +0) whose NaN result is quiet, as
+  // WebAssembly requires (llvm.minimum may return a signalling NaN operand unchanged).
+  void min_max(llvm::Intrinsic::ID id) {
+    llvm::Value* b = pop();
+    llvm::Value* a = pop();
+    llvm::Value* r = intrinsic(id, {a->getType()}, {a, b});
+    push(B_.CreateSelect(B_.CreateFCmpUNO(a, b), B_.CreateFAdd(a, b), r));
+  }
+  void bitcount(llvm::Intrinsic::ID id) {
+    llvm::Value* a = pop();
+    if (id == llvm::Intrinsic::ctpop) {
+      push(intrinsic(id, {a->getType()}, {a}));
+    } else {
+      push(intrinsic(id, {a->getType()}, {a, B_.getFalse()}));
+    }
+  }
+  void rotate(bool left) {
+    llvm::Value* b = pop();
+    llvm::Value* a = pop();
+    if (b->getType() != a->getType()) b = B_.CreateZExt(b, a->getType());
+    push(
+        intrinsic(left ? llvm::Intrinsic::fshl : llvm::Intrinsic::fshr, {a->getType()}, {a, a, b}));
+  }
+  void divide(bool is_signed, bool rem) {
+    llvm::Value* b = pop();
+    llvm::Value* a = pop();
+    llvm::Type* t = a->getType();
+    trap_if(B_.CreateICmpEQ(b, llvm::ConstantInt::get(t, 0)), TrapKind::IntegerDivideByZero);
+    if (!is_signed) {
+      push(rem ? B_.CreateURem(a, b) : B_.CreateUDiv(a, b));
+      return;
+    }
+    unsigned bits = t->getIntegerBitWidth();
+    llvm::Value* min = llvm::ConstantInt::get(t, llvm::APInt::getSignedMinValue(bits));
+    llvm::Value* minus1 = llvm::ConstantInt::getSigned(t, -1);
+    llvm::Value* is_m1 = B_.CreateICmpEQ(b, minus1);
+    if (!rem) {
+      trap_if(B_.CreateAnd(B_.CreateICmpEQ(a, min), is_m1), TrapKind::IntegerOverflow);
+      push(B_.CreateSDiv(a, b));
+      return;
+    }
+    // x rem_s -1 is 0 (INT_MIN rem_s -1 must not overflow).
+    llvm::Value* safe = B_.CreateSelect(is_m1, llvm::ConstantInt::get(t, 1), b);
+    push(B_.CreateSelect(is_m1, llvm::ConstantInt::get(t, 0), B_.CreateSRem(a, safe)));
+  }
+  // Trapping float-to-integer conversion: NaN is an invalid conversion, a value whose
+  // truncation does not fit an integer overflow. Valid inputs lie in (lo, hi) or [lo, hi).
+  void trunc(llvm::Type* to, bool is_signed) {
+    llvm::Value* x = pop();
+    bool f64 = x->getType()->isDoubleTy();
+    unsigned bits = to->getIntegerBitWidth();
+    double lo, hi;
+    bool lo_inclusive;
+    if (is_signed) {
+      hi = bits == 32 ? 2147483648.0 : 9223372036854775808.0;
+      if (bits == 32 && f64) {
+        lo = -2147483649.0;
+        lo_inclusive = false;
+      } else {
+        lo = -hi;  // exactly representable; the next value below truncates out of range
+        lo_inclusive = true;
+      }
+    } else {
+      hi = bits == 32 ? 4294967296.0 : 18446744073709551616.0;
+      lo = -1.0;
+      lo_inclusive = false;
+    }
+    llvm::Value* lo_c = llvm::ConstantFP::get(x->getType(), lo);
+    llvm::Value* hi_c = llvm::ConstantFP::get(x->getType(), hi);
+    llvm::Value* ok =
+        B_.CreateAnd(lo_inclusive ? B_.CreateFCmpOGE(x, lo_c) : B_.CreateFCmpOGT(x, lo_c),
+                     B_.CreateFCmpOLT(x, hi_c));
+    auto* bad = llvm::BasicBlock::Create(C_, "trunc_bad", F_);
+    auto* cont = llvm::BasicBlock::Create(C_, "trunc_ok", F_);
+    llvm::MDBuilder md(C_);
+    B_.CreateCondBr(ok, cont, bad, md.createBranchWeights(1u << 20, 1));
+    B_.SetInsertPoint(bad);
+    B_.CreateCondBr(B_.CreateFCmpUNO(x, x), trap_block(TrapKind::InvalidConversionToInteger),
+                    trap_block(TrapKind::IntegerOverflow));
+    B_.SetInsertPoint(cont);
+    (void)f64;
+    push(is_signed ? B_.CreateFPToSI(x, to) : B_.CreateFPToUI(x, to));
+  }
+  void trunc_sat(llvm::Type* to, bool is_signed) {
+    llvm::Value* x = pop();
+    push(intrinsic(is_signed ? llvm::Intrinsic::fptosi_sat : llvm::Intrinsic::fptoui_sat,
+                   {to, x->getType()}, {x}));
+  }
+  void extend(llvm::Type* from, llvm::Type* to) {
+    llvm::Value* a = pop();
+    push(B_.CreateSExt(B_.CreateTrunc(a, from), to));
+  }
+
+  // ---- globals and locals ----
+  void global_get(uint32_t g) {
+    ValType t = m_.global_types[g].type;
+    llvm::Value* gi = invariant_ptr(ctx_field(offsetof(Ctx, globals), ptr_), uint64_t{g} * 8);
+    llvm::Value* p = B_.CreateConstInBoundsGEP1_64(i8_, gi, layout().global_value);
+    auto* l = B_.CreateLoad(ty(t), p);
+    l->setMetadata(llvm::LLVMContext::MD_tbaa, tbaa_vm_);
+    push(l);
+  }
+  void global_set(uint32_t g) {
+    llvm::Value* v = to_slot(pop());
+    llvm::Value* gi = invariant_ptr(ctx_field(offsetof(Ctx, globals), ptr_), uint64_t{g} * 8);
+    llvm::Value* p = B_.CreateConstInBoundsGEP1_64(i8_, gi, layout().global_value);
+    B_.CreateStore(v, p)->setMetadata(llvm::LLVMContext::MD_tbaa, tbaa_vm_);
+  }
+
+  void instr(const Instr& in, const binary::FunctionBody& body) {
+    using O = Opcode;
+    namespace I = llvm::Intrinsic;
+    llvm::Type* f32 = B_.getFloatTy();
+    llvm::Type* f64 = B_.getDoubleTy();
+    switch (static_cast<O>(in.op)) {
+      case O::Unreachable:
+        B_.CreateBr(trap_block(TrapKind::Unreachable));
+        dead_ = true;
+        break;
+      case O::Nop:
+        break;
+      case O::Block:
+        open(Ctl::Block, in.imm);
+        break;
+      case O::Loop:
+        open(Ctl::Loop, in.imm);
+        break;
+      case O::If:
+        open(Ctl::If, in.imm);
+        break;
+      case O::Else:
+        do_else();
+        break;
+      case O::End:
+        do_end();
+        break;
+      case O::Br:
+        branch(in.a);
+        dead_ = true;
+        break;
+      case O::BrIf: {
+        llvm::Value* c = B_.CreateICmpNE(pop(), B_.getInt32(0));
+        auto* cont = llvm::BasicBlock::Create(C_, "br_if_cont", F_);
+        Ctl& t = ctl_[ctl_.size() - 1 - in.a];
+        add_incoming(t.kind == Ctl::Loop ? t.loop_phis : t.end_phis);
+        B_.CreateCondBr(c, target_block(in.a), cont);
+        B_.SetInsertPoint(cont);
+        break;
+      }
+      case O::BrTable:
+        br_table(in, body);
+        break;
+      case O::Return:
+        do_return();
+        break;
+      case O::Call:
+        call(in.a, false);
+        break;
+      case O::ReturnCall:
+        call(in.a, true);
+        break;
+      case O::CallIndirect:
+        call_indirect(in.a, in.b, false);
+        break;
+      case O::ReturnCallIndirect:
+        call_indirect(in.a, in.b, true);
+        break;
+      case O::Drop:
+        pop();
+        break;
+      case O::Select:
+      case O::SelectT: {
+        llvm::Value* c = B_.CreateICmpNE(pop(), B_.getInt32(0));
+        llvm::Value* b = pop();
+        llvm::Value* a = pop();
+        push(B_.CreateSelect(c, a, b));
+        break;
+      }
+      case O::LocalGet:
+        push(B_.CreateLoad(locals_[in.a]->getAllocatedType(), locals_[in.a]));
+        break;
+      case O::LocalSet:
+        B_.CreateStore(pop(), locals_[in.a]);
+        break;
+      case O::LocalTee:
+        B_.CreateStore(stack_.back(), locals_[in.a]);
+        break;
+      case O::GlobalGet:
+        global_get(in.a);
+        break;
+      case O::GlobalSet:
+        global_set(in.a);
+        break;
+      case O::TableGet:
+        runtime_call_popping("edgecar_aot_table_get", i64_, {B_.getInt32(in.a)}, 1);
+        break;
+      case O::TableSet:
+        runtime_call_popping("edgecar_aot_table_set", B_.getVoidTy(), {B_.getInt32(in.a)}, 2);
+        break;
+      case O::TableSize:
+        runtime_call("edgecar_aot_table_size", i32_, {B_.getInt32(in.a)});
+        break;
+      case O::TableGrow:
+        runtime_call_popping("edgecar_aot_table_grow", i32_, {B_.getInt32(in.a)}, 2);
+        break;
+      case O::TableFill:
+        runtime_call_popping("edgecar_aot_table_fill", B_.getVoidTy(), {B_.getInt32(in.a)}, 3);
+        break;
+      case O::TableCopy:
+        runtime_call_popping("edgecar_aot_table_copy", B_.getVoidTy(),
+                             {B_.getInt32(in.a), B_.getInt32(in.b)}, 3);
+        break;
+      case O::TableInit:
+        runtime_call_popping("edgecar_aot_table_init", B_.getVoidTy(),
+                             {B_.getInt32(in.b), B_.getInt32(in.a)}, 3);
+        break;
+      case O::ElemDrop:
+        runtime_call("edgecar_aot_elem_drop", B_.getVoidTy(), {B_.getInt32(in.a)});
+        break;
+      case O::I32Load:
+        load(in, i32_, i32_, false);
+        break;
+      case O::I64Load:
+        load(in, i64_, i64_, false);
+        break;
+      case O::F32Load:
+        load(in, f32, f32, false);
+        break;
+      case O::F64Load:
+        load(in, f64, f64, false);
+        break;
+      case O::I32Load8S:
+        load(in, i8_, i32_, true);
+        break;
+      case O::I32Load8U:
+        load(in, i8_, i32_, false);
+        break;
+      case O::I32Load16S:
+        load(in, B_.getInt16Ty(), i32_, true);
+        break;
+      case O::I32Load16U:
+        load(in, B_.getInt16Ty(), i32_, false);
+        break;
+      case O::I64Load8S:
+        load(in, i8_, i64_, true);
+        break;
+      case O::I64Load8U:
+        load(in, i8_, i64_, false);
+        break;
+      case O::I64Load16S:
+        load(in, B_.getInt16Ty(), i64_, true);
+        break;
+      case O::I64Load16U:
+        load(in, B_.getInt16Ty(), i64_, false);
+        break;
+      case O::I64Load32S:
+        load(in, i32_, i64_, true);
+        break;
+      case O::I64Load32U:
+        load(in, i32_, i64_, false);
+        break;
+      case O::I32Store:
+        store(in, i32_);
+        break;
+      case O::I64Store:
+        store(in, i64_);
+        break;
+      case O::F32Store:
+        store(in, f32);
+        break;
+      case O::F64Store:
+        store(in, f64);
+        break;
+      case O::I32Store8:
+      case O::I64Store8:
+        store(in, i8_);
+        break;
+      case O::I32Store16:
+      case O::I64Store16:
+        store(in, B_.getInt16Ty());
+        break;
+      case O::I64Store32:
+        store(in, i32_);
+        break;
+      case O::MemorySize:
+        push(B_.CreateTrunc(B_.CreateLShr(mem_size(), 16), i32_));
+        break;
+      case O::MemoryGrow:
+        runtime_call_popping("edgecar_aot_memory_grow", i32_, {}, 1);
+        break;
+      case O::MemoryInit:
+        runtime_call_popping("edgecar_aot_memory_init", B_.getVoidTy(), {B_.getInt32(in.a)}, 3);
+        break;
+      case O::DataDrop:
+        runtime_call("edgecar_aot_data_drop", B_.getVoidTy(), {B_.getInt32(in.a)});
+        break;
+      case O::MemoryCopy:
+        runtime_call_popping("edgecar_aot_memory_copy", B_.getVoidTy(), {}, 3);
+        break;
+      case O::MemoryFill:
+        runtime_call_popping("edgecar_aot_memory_fill", B_.getVoidTy(), {}, 3);
+        break;
+      case O::I32Const:
+        push(B_.getInt32(static_cast<uint32_t>(in.imm)));
+        break;
+      case O::I64Const:
+        push(B_.getInt64(in.imm));
+        break;
+      case O::F32Const:
+        push(fconst(in.imm, false));
+        break;
+      case O::F64Const:
+        push(fconst(in.imm, true));
+        break;
+      case O::I32Eqz:
+        push(bool32(B_.CreateICmpEQ(pop(), B_.getInt32(0))));
+        break;
+      case O::I64Eqz:
+        push(bool32(B_.CreateICmpEQ(pop(), B_.getInt64(0))));
+        break;
+      case O::I32Eq:
+      case O::I64Eq:
+        icmp(llvm::CmpInst::ICMP_EQ);
+        break;
+      case O::I32Ne:
+      case O::I64Ne:
+        icmp(llvm::CmpInst::ICMP_NE);
+        break;
+      case O::I32LtS:
+      case O::I64LtS:
+        icmp(llvm::CmpInst::ICMP_SLT);
+        break;
+      case O::I32LtU:
+      case O::I64LtU:
+        icmp(llvm::CmpInst::ICMP_ULT);
+        break;
+      case O::I32GtS:
+      case O::I64GtS:
+        icmp(llvm::CmpInst::ICMP_SGT);
+        break;
+      case O::I32GtU:
+      case O::I64GtU:
+        icmp(llvm::CmpInst::ICMP_UGT);
+        break;
+      case O::I32LeS:
+      case O::I64LeS:
+        icmp(llvm::CmpInst::ICMP_SLE);
+        break;
+      case O::I32LeU:
+      case O::I64LeU:
+        icmp(llvm::CmpInst::ICMP_ULE);
+        break;
+      case O::I32GeS:
+      case O::I64GeS:
+        icmp(llvm::CmpInst::ICMP_SGE);
+        break;
+      case O::I32GeU:
+      case O::I64GeU:
+        icmp(llvm::CmpInst::ICMP_UGE);
+        break;
+      case O::F32Eq:
+      case O::F64Eq:
+        fcmp(llvm::CmpInst::FCMP_OEQ);
+        break;
+      case O::F32Ne:
+      case O::F64Ne:
+        fcmp(llvm::CmpInst::FCMP_UNE);
+        break;
+      case O::F32Lt:
+      case O::F64Lt:
+        fcmp(llvm::CmpInst::FCMP_OLT);
+        break;
+      case O::F32Gt:
+      case O::F64Gt:
+        fcmp(llvm::CmpInst::FCMP_OGT);
+        break;
+      case O::F32Le:
+      case O::F64Le:
+        fcmp(llvm::CmpInst::FCMP_OLE);
+        break;
+      case O::F32Ge:
+      case O::F64Ge:
+        fcmp(llvm::CmpInst::FCMP_OGE);
+        break;
+      case O::I32Clz:
+      case O::I64Clz:
+        bitcount(I::ctlz);
+        break;
+      case O::I32Ctz:
+      case O::I64Ctz:
+        bitcount(I::cttz);
+        break;
+      case O::I32Popcnt:
+      case O::I64Popcnt:
+        bitcount(I::ctpop);
+        break;
+      case O::I32Add:
+      case O::I64Add:
+        binop(llvm::Instruction::Add);
+        break;
+      case O::I32Sub:
+      case O::I64Sub:
+        binop(llvm::Instruction::Sub);
+        break;
+      case O::I32Mul:
+      case O::I64Mul:
+        binop(llvm::Instruction::Mul);
+        break;
+      case O::I32DivS:
+      case O::I64DivS:
+        divide(true, false);
+        break;
+      case O::I32DivU:
+      case O::I64DivU:
+        divide(false, false);
+        break;
+      case O::I32RemS:
+      case O::I64RemS:
+        divide(true, true);
+        break;
+      case O::I32RemU:
+      case O::I64RemU:
+        divide(false, true);
+        break;
+      case O::I32And:
+      case O::I64And:
+        binop(llvm::Instruction::And);
+        break;
+      case O::I32Or:
+      case O::I64Or:
+        binop(llvm::Instruction::Or);
+        break;
+      case O::I32Xor:
+      case O::I64Xor:
+        binop(llvm::Instruction::Xor);
+        break;
+      case O::I32Shl:
+      case O::I64Shl:
+        shift(llvm::Instruction::Shl);
+        break;
+      case O::I32ShrS:
+      case O::I64ShrS:
+        shift(llvm::Instruction::AShr);
+        break;
+      case O::I32ShrU:
+      case O::I64ShrU:
+        shift(llvm::Instruction::LShr);
+        break;
+      case O::I32Rotl:
+      case O::I64Rotl:
+        rotate(true);
+        break;
+      case O::I32Rotr:
+      case O::I64Rotr:
+        rotate(false);
+        break;
+      case O::F32Abs:
+      case O::F64Abs:
+        unary_intrinsic(I::fabs);
+        break;
+      case O::F32Neg:
+      case O::F64Neg:
+        push(B_.CreateFNeg(pop()));
+        break;
+      case O::F32Ceil:
+      case O::F64Ceil:
+        unary_intrinsic(I::ceil);
+        break;
+      case O::F32Floor:
+      case O::F64Floor:
+        unary_intrinsic(I::floor);
+        break;
+      case O::F32Trunc:
+      case O::F64Trunc:
+        unary_intrinsic(I::trunc);
+        break;
+      case O::F32Nearest:
+      case O::F64Nearest:
+        unary_intrinsic(I::roundeven);
+        break;
+      case O::F32Sqrt:
+      case O::F64Sqrt:
+        unary_intrinsic(I::sqrt);
+        break;
+      case O::F32Add:
+      case O::F64Add:
+        binop(llvm::Instruction::FAdd);
+        break;
+      case O::F32Sub:
+      case O::F64Sub:
+        binop(llvm::Instruction::FSub);
+        break;
+      case O::F32Mul:
+      case O::F64Mul:
+        binop(llvm::Instruction::FMul);
+        break;
+      case O::F32Div:
+      case O::F64Div:
+        binop(llvm::Instruction::FDiv);
+        break;
+      case O::F32Min:
+      case O::F64Min:
+        min_max(I::minimum);
+        break;
+      case O::F32Max:
+      case O::F64Max:
+        min_max(I::maximum);
+        break;
+      case O::F32Copysign:
+      case O::F64Copysign:
+        binary_intrinsic(I::copysign);
+        break;
+      case O::I32WrapI64:
+        push(B_.CreateTrunc(pop(), i32_));
+        break;
+      case O::I32TruncF32S:
+      case O::I32TruncF64S:
+        trunc(i32_, true);
+        break;
+      case O::I32TruncF32U:
+      case O::I32TruncF64U:
+        trunc(i32_, false);
+        break;
+      case O::I64TruncF32S:
+      case O::I64TruncF64S:
+        trunc(i64_, true);
+        break;
+      case O::I64TruncF32U:
+      case O::I64TruncF64U:
+        trunc(i64_, false);
+        break;
+      case O::I32TruncSatF32S:
+      case O::I32TruncSatF64S:
+        trunc_sat(i32_, true);
+        break;
+      case O::I32TruncSatF32U:
+      case O::I32TruncSatF64U:
+        trunc_sat(i32_, false);
+        break;
+      case O::I64TruncSatF32S:
+      case O::I64TruncSatF64S:
+        trunc_sat(i64_, true);
+        break;
+      case O::I64TruncSatF32U:
+      case O::I64TruncSatF64U:
+        trunc_sat(i64_, false);
+        break;
+      case O::I64ExtendI32S:
+        push(B_.CreateSExt(pop(), i64_));
+        break;
+      case O::I64ExtendI32U:
+        push(B_.CreateZExt(pop(), i64_));
+        break;
+      case O::F32ConvertI32S:
+      case O::F32ConvertI64S:
+        push(B_.CreateSIToFP(pop(), f32));
+        break;
+      case O::F32ConvertI32U:
+      case O::F32ConvertI64U:
+        push(B_.CreateUIToFP(pop(), f32));
+        break;
+      case O::F64ConvertI32S:
+      case O::F64ConvertI64S:
+        push(B_.CreateSIToFP(pop(), f64));
+        break;
+      case O::F64ConvertI32U:
+      case O::F64ConvertI64U:
+        push(B_.CreateUIToFP(pop(), f64));
+        break;
+      case O::F32DemoteF64:
+        // demote(promote(x)) folds to x: a signalling NaN must still come out quiet.
+        push(quiet(B_.CreateFPTrunc(pop(), f32)));
+        break;
+      case O::F64PromoteF32:
+        push(B_.CreateFPExt(pop(), f64));
+        break;
+      case O::I32ReinterpretF32:
+        push(B_.CreateBitCast(pop(), i32_));
+        break;
+      case O::I64ReinterpretF64:
+        push(B_.CreateBitCast(pop(), i64_));
+        break;
+      case O::F32ReinterpretI32:
+        push(B_.CreateBitCast(pop(), f32));
+        break;
+      case O::F64ReinterpretI64:
+        push(B_.CreateBitCast(pop(), f64));
+        break;
+      case O::I32Extend8S:
+        extend(i8_, i32_);
+        break;
+      case O::I32Extend16S:
+        extend(B_.getInt16Ty(), i32_);
+        break;
+      case O::I64Extend8S:
+        extend(i8_, i64_);
+        break;
+      case O::I64Extend16S:
+        extend(B_.getInt16Ty(), i64_);
+        break;
+      case O::I64Extend32S:
+        extend(i32_, i64_);
+        break;
+      case O::RefNull:
+        push(B_.getInt64(0));
+        break;
+      case O::RefIsNull:
+        push(bool32(B_.CreateICmpEQ(pop(), B_.getInt64(0))));
+        break;
+      case O::RefFunc:
+        push(B_.CreatePtrToInt(func_ptr(in.a), i64_));
+        break;
+      default:
+        throw Unsupported{std::string(binary::opcode_name(in.op))};
+    }
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<llvm::Module> generate(const binary::Module& m, llvm::LLVMContext& C,
+                                       std::string& error) {
+  try {
+    return Gen(m, C).run();
+  } catch (const Unsupported& u) {
+    error = "the native tier does not compile " + u.what + " yet";
+    return nullptr;
+  }
+}
+
+}  // namespace edgecar::aot

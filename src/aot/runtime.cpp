@@ -1,0 +1,244 @@
+// The native tier at run time: binding instances to their native code, entering native
+// code from the runtime (traps unwind to the entry with siglongjmp: native frames hold
+// nothing the host must release), and the runtime functions generated code calls.
+#include <pthread.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "aot/aot.hpp"
+
+namespace edgecar::aot {
+
+const Layout& layout() {
+  static const Layout L = [] {
+    Layout l{};
+    auto off = [](const auto& obj, const auto& field) {
+      return static_cast<uint32_t>(reinterpret_cast<const char*>(&field) -
+                                   reinterpret_cast<const char*>(&obj));
+    };
+    MemoryInst m;
+    l.mem_data = off(m, m.data);
+    l.mem_size = off(m, m.size);
+    GlobalInst g;
+    l.global_value = off(g, g.value);
+    FuncInst f;
+    l.func_type_id = off(f, f.type_id);
+    l.func_native = off(f, f.native);
+    l.func_native_ctx = off(f, f.native_ctx);
+    l.frame_size = sizeof(Frame);
+    l.frame_fn = offsetof(Frame, fn);
+    return l;
+  }();
+  return L;
+}
+
+namespace {
+
+// Headroom kept below native frames for host functions called from deep native code
+// (and for the trap path itself).
+constexpr uintptr_t kHostStackReserve = 256 * 1024;
+
+// The lowest address native code may use on this thread's stack.
+uintptr_t thread_stack_limit() {
+  thread_local uintptr_t limit = [] {
+    pthread_attr_t attr;
+    void* addr = nullptr;
+    size_t size = 0;
+    if (pthread_getattr_np(pthread_self(), &attr) == 0) {
+      pthread_attr_getstack(&attr, &addr, &size);
+      pthread_attr_destroy(&attr);
+    }
+    uintptr_t lo = reinterpret_cast<uintptr_t>(addr);
+    if (size <= 2 * kHostStackReserve) return lo + size / 2;
+    return lo + kHostStackReserve;
+  }();
+  return limit;
+}
+
+// Unwinds to the innermost native entry. The backtrace gets the native frames above it,
+// after those of a callee that trapped (`clear` false: an interpreted callee's frames).
+[[noreturn]] void unwind(Store::Impl* S, TrapKind kind, bool clear) {
+  auto* e = static_cast<Entry*>(S->aot_entry);
+  if (clear) S->trap_frames.clear();
+  for (uint32_t d = S->depth; d-- > e->depth;) S->trap_frames.push_back(S->frames[d].fn);
+  e->trap = kind;
+  siglongjmp(e->buf, 1);
+}
+
+}  // namespace
+
+void bind(InstanceImpl& inst, Store::Impl& S) {
+  const NativeModule& nm = *inst.md->native;
+  auto ctx = std::make_shared<Ctx>();
+  ctx->mem0 = inst.memories.empty() ? nullptr : inst.memories[0];
+  ctx->globals = inst.globals.data();
+  ctx->funcs = inst.funcs.data();
+  ctx->store = &S;
+  ctx->depth = &S.depth;
+  ctx->call_limit = &S.call_limit;
+  ctx->frames = S.frames;
+  ctx->stack_limit = &S.native_stack_limit;
+  ctx->interrupt = &S.interrupt;
+  ctx->inst = &inst;
+  for (size_t i = 0; i < nm.entries.size(); ++i) {
+    FuncInst& f = inst.own_funcs[i];
+    f.code = nullptr;
+    f.entry = nullptr;
+    f.native = nm.entries[i];
+    f.native_slots = nm.slot_entries[i];
+    f.native_ctx = ctx.get();
+    f.host_slots =
+        static_cast<uint32_t>(std::max(slot_count(f.type->params), slot_count(f.type->results)));
+  }
+  inst.native_ctx = std::move(ctx);
+}
+
+bool call(Store::Impl* S, FuncInst* f, uint64_t* slots, TrapKind& trap) {
+  Entry e;
+  e.prev = static_cast<Entry*>(S->aot_entry);
+  e.depth = S->depth;
+  uintptr_t saved_limit = S->native_stack_limit;
+  if (!e.prev) S->native_stack_limit = thread_stack_limit();
+  S->aot_entry = &e;
+  if (sigsetjmp(e.buf, 0) == 0) {
+    reinterpret_cast<void (*)(void*, uint64_t*)>(f->native_slots)(f->native_ctx, slots);
+    S->aot_entry = e.prev;
+    S->native_stack_limit = saved_limit;
+    return true;
+  }
+  S->aot_entry = e.prev;
+  S->native_stack_limit = saved_limit;
+  S->depth = e.depth;
+  trap = e.trap;
+  return false;
+}
+
+}  // namespace edgecar::aot
+
+using edgecar::FuncInst;
+using edgecar::TrapKind;
+using edgecar::aot::Ctx;
+
+namespace {
+[[noreturn]] void trap(Ctx* c, TrapKind k) {
+  edgecar::aot::unwind(c->store, k, true);
+}
+}  // namespace
+
+extern "C" {
+
+void edgecar_aot_trap(Ctx* c, uint32_t kind) {
+  trap(c, static_cast<TrapKind>(kind));
+}
+
+void edgecar_aot_call_limit(Ctx* c) {
+  trap(c, c->interrupt->load(std::memory_order_relaxed) ? TrapKind::Interrupted
+                                                        : TrapKind::CallStackExhausted);
+}
+
+void edgecar_aot_call(Ctx* c, FuncInst* f, uint64_t* slots) {
+  if (f->native_slots) {
+    // Another instance's native code: its traps unwind to our entry directly.
+    reinterpret_cast<void (*)(void*, uint64_t*)>(f->native_slots)(f->native_ctx, slots);
+    return;
+  }
+  edgecar::Store::Impl* S = c->store;
+  std::optional<TrapKind> t;
+  {
+    // Host and interpreted functions through the runtime, on the store's value stack
+    // (an interpreted callee's frame lives there).
+    size_t n =
+        std::max(edgecar::slot_count(f->type->params), edgecar::slot_count(f->type->results));
+    uint64_t* vs = S->stack_top;
+    if (vs + n > S->stack + S->stack_slots) trap(c, TrapKind::CallStackExhausted);
+    std::memcpy(vs, slots, n * sizeof(uint64_t));
+    S->stack_top = vs + n;
+    t = edgecar::call_function(S, f, c->inst, vs);
+    S->stack_top = vs;
+    if (!t) std::memcpy(slots, vs, n * sizeof(uint64_t));
+  }
+  if (t) edgecar::aot::unwind(S, *t, false);
+}
+
+FuncInst* edgecar_aot_indirect(Ctx* c, uint32_t table, uint32_t index, uint32_t type) {
+  edgecar::TableInst* t = c->inst->tables[table];
+  if (index >= t->elems.size()) trap(c, TrapKind::UndefinedElement);
+  auto* f = reinterpret_cast<FuncInst*>(t->elems[index]);
+  if (!f) trap(c, TrapKind::UninitializedElement);
+  if (f->type_id != c->inst->md->type_ids[type]) trap(c, TrapKind::IndirectCallTypeMismatch);
+  return f;
+}
+
+uint32_t edgecar_aot_memory_grow(Ctx* c, uint32_t delta) {
+  return static_cast<uint32_t>(static_cast<int32_t>(c->mem0->grow_pages(delta)));
+}
+
+void edgecar_aot_memory_init(Ctx* c, uint32_t seg, uint32_t d, uint32_t s, uint32_t n) {
+  const auto& bytes = c->inst->datas[seg].bytes;
+  if (uint64_t{s} + n > bytes.size() || uint64_t{d} + n > c->mem0->size)
+    trap(c, TrapKind::MemoryOutOfBounds);
+  if (n) std::memcpy(c->mem0->data + d, bytes.data() + s, n);
+}
+
+void edgecar_aot_data_drop(Ctx* c, uint32_t seg) {
+  c->inst->datas[seg].bytes = {};
+}
+
+void edgecar_aot_memory_copy(Ctx* c, uint32_t d, uint32_t s, uint32_t n) {
+  uint64_t size = c->mem0->size;
+  if (uint64_t{s} + n > size || uint64_t{d} + n > size) trap(c, TrapKind::MemoryOutOfBounds);
+  if (n) std::memmove(c->mem0->data + d, c->mem0->data + s, n);
+}
+
+void edgecar_aot_memory_fill(Ctx* c, uint32_t d, uint32_t v, uint32_t n) {
+  if (uint64_t{d} + n > c->mem0->size) trap(c, TrapKind::MemoryOutOfBounds);
+  if (n) std::memset(c->mem0->data + d, static_cast<int>(v & 0xFF), n);
+}
+
+uint64_t edgecar_aot_table_get(Ctx* c, uint32_t t, uint32_t i) {
+  auto* tab = c->inst->tables[t];
+  if (i >= tab->elems.size()) trap(c, TrapKind::TableOutOfBounds);
+  return tab->elems[i];
+}
+
+void edgecar_aot_table_set(Ctx* c, uint32_t t, uint32_t i, uint64_t v) {
+  auto* tab = c->inst->tables[t];
+  if (i >= tab->elems.size()) trap(c, TrapKind::TableOutOfBounds);
+  tab->elems[i] = v;
+}
+
+uint32_t edgecar_aot_table_size(Ctx* c, uint32_t t) {
+  return static_cast<uint32_t>(c->inst->tables[t]->elems.size());
+}
+
+uint32_t edgecar_aot_table_grow(Ctx* c, uint32_t t, uint64_t init, uint32_t n) {
+  return static_cast<uint32_t>(static_cast<int32_t>(c->inst->tables[t]->grow_elems(n, init)));
+}
+
+void edgecar_aot_table_fill(Ctx* c, uint32_t t, uint32_t i, uint64_t v, uint32_t n) {
+  auto* tab = c->inst->tables[t];
+  if (uint64_t{i} + n > tab->elems.size()) trap(c, TrapKind::TableOutOfBounds);
+  std::fill_n(tab->elems.begin() + i, n, v);
+}
+
+void edgecar_aot_table_copy(Ctx* c, uint32_t dt, uint32_t st, uint32_t d, uint32_t s, uint32_t n) {
+  auto* dst = c->inst->tables[dt];
+  auto* src = c->inst->tables[st];
+  if (uint64_t{s} + n > src->elems.size() || uint64_t{d} + n > dst->elems.size())
+    trap(c, TrapKind::TableOutOfBounds);
+  if (n) std::memmove(dst->elems.data() + d, src->elems.data() + s, n * sizeof(uint64_t));
+}
+
+void edgecar_aot_table_init(Ctx* c, uint32_t t, uint32_t e, uint32_t d, uint32_t s, uint32_t n) {
+  const auto& refs = c->inst->elems[e].refs;
+  auto* tab = c->inst->tables[t];
+  if (uint64_t{s} + n > refs.size() || uint64_t{d} + n > tab->elems.size())
+    trap(c, TrapKind::TableOutOfBounds);
+  if (n) std::memcpy(tab->elems.data() + d, refs.data() + s, n * sizeof(uint64_t));
+}
+
+void edgecar_aot_elem_drop(Ctx* c, uint32_t e) {
+  c->inst->elems[e].refs = {};
+}
+}
