@@ -53,7 +53,7 @@ SIMD_RUNNERS = ["edgecar", "wasmtime", "node"]
 # A SIMD build with at least this many SIMD instructions counts as vectorized (fewer are
 # the odd memset-like loop); the table prints every count.
 VECTORIZED_MIN = 8
-RUNNERS = ["native", "edgecar", "wasm3", "wamr", "wasmtime", "node"]
+RUNNERS = ["native", "edgecar", "edgecar-native", "wasm3", "wamr", "wasmtime", "node"]
 RUN_TIMEOUT = 300  # seconds for one process: a hung runner fails its cell, not the run
 
 
@@ -117,6 +117,19 @@ class Edgecar(Runner):
     def version(self):
         r = subprocess.run([self.binary, "--version"], capture_output=True, text=True)
         return r.stdout.strip()
+
+
+class EdgecarNative(Edgecar):
+    """edgecar's native tier: the module compiled with LLVM in process before it runs, so
+    the time includes compilation (as wasmtime's and node's include theirs)."""
+
+    def __init__(self, binary):
+        super().__init__(binary)
+        self.name = "edgecar-native"
+        self.note = "native code: LLVM 19 -O2 for this CPU, compiled in process at load (`edgecar run --engine aot`)"
+
+    def command(self, k, n, out):
+        return [self.binary, "run", "--engine", "aot", "--invoke", "run", os.path.join(out, k + ".wasm"), str(n)]
 
 
 class Wasm3(Runner):
@@ -296,7 +309,7 @@ def simd_report(kernels, runners, results, simd_results, counts, edgecar):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--smoke", action="store_true", help="tiny sizes, native and edgecar, checksums only")
+    ap.add_argument("--smoke", action="store_true", help="tiny sizes, native and edgecar (both tiers), checksums only")
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--kernels", default=",".join(KERNELS))
     ap.add_argument("--runners", default=",".join(RUNNERS))
@@ -306,7 +319,7 @@ def main():
     args = ap.parse_args()
 
     kernels = [k for k in args.kernels.split(",") if k]
-    runners_wanted = ["native", "edgecar"] if args.smoke else [r for r in args.runners.split(",") if r]
+    runners_wanted = ["native", "edgecar", "edgecar-native"] if args.smoke else [r for r in args.runners.split(",") if r]
     out = os.path.join(args.build, "bench", "kernels")
     simd = not args.no_simd
     build_kernels(out, kernels, simd)
@@ -316,6 +329,7 @@ def main():
     all_runners = {
         "native": Native("native", "clang-19 -O2"),
         "edgecar": Edgecar(os.path.join(args.build, "edgecar")),
+        "edgecar-native": EdgecarNative(os.path.join(args.build, "edgecar")),
         "wasm3": Wasm3(py),
         "wamr": Wamr(venv_tool("wamr"), venv_tool("wamrc")),
         "wasmtime": Wasmtime(venv_tool("wasmtime")),
@@ -397,6 +411,10 @@ def main():
         worst = max(kernels, key=lambda k: results[k]["edgecar"] / results[k]["wasm3"])
         lines += ["", f"edgecar / wasm3: geometric mean **{geo['edgecar'] / geo['wasm3']:.2f}** (below 1.0 is faster); "
                       f"slowest kernel relative to wasm3: {worst} at {results[worst]['edgecar'] / results[worst]['wasm3']:.2f}."]
+    if "edgecar-native" in geo:
+        peers = ", ".join(f"{p} {geo[p]:.2f}x" for p in ("wasmtime", "wamr", "node") if p in geo)
+        lines += ["", f"edgecar-native: geometric mean **{geo['edgecar-native']:.2f}x** native (target <= 1.25x and below wasmtime; "
+                      f"peers in this run: {peers or 'none'})."]
     if simd:
         lines += simd_report(kernels, runners, results, simd_results, simd_counts, all_runners["edgecar"])
     size, rows = startup_figures(args.build)
