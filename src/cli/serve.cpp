@@ -1,18 +1,24 @@
 // `edgecar serve`: load the manifests and every function once, then serve HTTP.
 #include <cstdio>
+#include <cstdlib>
 
 #include "cli/commands.hpp"
 #include "dapr/route_match.hpp"
 #include "serve/server.hpp"
 #include "serve/service.hpp"
+#include "serve/tiering.hpp"
 
 namespace edgecar::cli {
 
-int serve(const ServeOptions& o) {
+namespace {
+
+int serve_manifests(const ServeOptions& o) {
   if (o.port >= 0 && o.manifests.size() != 1) {
     std::fprintf(stderr, "edgecar: --port applies to a single manifest\n");
     return kExitUsage;
   }
+  // --check loads every function but serves nothing: no background compilation.
+  if (o.check) serve::NativeCompiler::instance().stop();
   std::vector<std::shared_ptr<const serve::Service>> services;
   for (const auto& path : o.manifests) {
     auto service = serve::load_service(path);
@@ -53,6 +59,19 @@ int serve(const ServeOptions& o) {
   }
   if (o.check) return 0;
   return serve::run_servers(services);
+}
+
+}  // namespace
+
+int serve(const ServeOptions& o) {
+  int status = serve_manifests(o);
+  // Everything is written and closed; a background compilation still running cannot be
+  // stopped, so leave without the static destructors it might still use.
+  if (serve::NativeCompiler::instance().stop()) {
+    std::fflush(nullptr);
+    std::_Exit(status);
+  }
+  return status;
 }
 
 }  // namespace edgecar::cli

@@ -1,8 +1,11 @@
 // Loading a function and running one request (function.hpp).
 #include "serve/function.hpp"
 
+#include <fstream>
 #include "http/json.hpp"
+
 #include "serve/handler_abi.hpp"
+#include "serve/tiering.hpp"
 #include "serve/wagi.hpp"
 
 namespace edgecar::serve {
@@ -12,8 +15,20 @@ constexpr uint64_t kStderrKept = 64 * 1024;  // of a guest's stderr, for error m
 }  // namespace
 
 Expected<std::shared_ptr<Function>> Function::load(const FunctionSpec& spec) {
-  auto m = Module::from_file(spec.module);
-  if (!m) return std::move(m).error();
+  std::vector<uint8_t> bytes;
+  {
+    std::ifstream in(spec.module, std::ios::binary);
+    if (!in) return Error{ErrorKind::Io, "cannot open " + spec.module};
+    bytes.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    if (in.bad()) return Error{ErrorKind::Io, "cannot read " + spec.module};
+  }
+  auto m = Module::from_bytes(
+      bytes, LoadOptions{spec.engine == EngineChoice::Aot ? Engine::Aot : Engine::Interp});
+  if (!m) {
+    Error e = std::move(m).error();
+    e.message = spec.module + ": " + e.message;
+    return e;
+  }
   if (spec.abi == Abi::Wagi && !(*m)->export_func_type("_start"))
     return Error{ErrorKind::Usage,
                  spec.module + ": a WAGI function must export _start (a WASI command)"};
@@ -37,7 +52,24 @@ Expected<std::shared_ptr<Function>> Function::load(const FunctionSpec& spec) {
   // A module whose imports cannot be met is rejected at start-up, not on its first
   // request.
   if (auto r = granted->check_imports(**m, spec.module); !r) return std::move(r).error();
-  return std::shared_ptr<Function>(new Function(spec, std::move(*m), std::move(*granted)));
+  auto f = std::shared_ptr<Function>(new Function(spec, std::move(*m), std::move(*granted)));
+  if (spec.engine == EngineChoice::Auto) {
+    std::weak_ptr<Function> weak = f;
+    NativeCompiler::instance().submit(
+        std::move(bytes), [weak](Expected<std::shared_ptr<const Module>> native, double secs) {
+          auto fn = weak.lock();
+          if (!fn) return;  // reloaded or stopped meanwhile
+          if (native) {
+            fn->module_.store(std::move(*native));
+            std::fprintf(stderr, "edgecar: function %s: native code ready after %.0f ms\n",
+                         fn->spec_.name.c_str(), secs * 1000);
+          } else {
+            std::fprintf(stderr, "edgecar: function %s stays interpreted: %s\n",
+                         fn->spec_.name.c_str(), native.error().message.c_str());
+          }
+        });
+  }
+  return f;
 }
 
 Invocation Function::invoke(const http::Request& req, Deadlines& deadlines, int client_fd) const {
@@ -75,7 +107,9 @@ Invocation Function::invoke(const http::Request& req, Deadlines& deadlines, int 
   uint64_t deadline = deadlines.arm(store, spec_.limits.timeout_ms, client_fd);
   Expected<void> result;
   int32_t status = 0;
-  auto inst = store.instantiate(module_, granted_.imports());
+  std::shared_ptr<const Module> module = module_.load();
+  inv.engine = module->engine();
+  auto inst = store.instantiate(module, granted_.imports());
   if (!inst) {
     result = std::move(inst).error();
   } else if (spec_.abi == Abi::Wagi) {

@@ -3,6 +3,7 @@
 // (WAGI, wagi.hpp, or handler, handler_abi.hpp).
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <string>
 
@@ -20,6 +21,7 @@ enum class Outcome { Ok, Trap, Timeout, Failed, Abandoned };
 struct Invocation {
   http::Response response;
   Outcome outcome = Outcome::Ok;
+  Engine engine = Engine::Interp;  // the tier the request ran on
 };
 
 class Function {
@@ -30,12 +32,15 @@ class Function {
   // client_fd: the request's connection, watched so that a guest whose client left is
   // stopped (-1: none).
   Invocation invoke(const http::Request& req, Deadlines& deadlines, int client_fd = -1) const;
+  // The tier new requests start on.
+  Engine engine() const { return module_.load()->engine(); }
 
  private:
   Function(FunctionSpec spec, std::shared_ptr<const Module> module, host::Granted granted)
       : spec_(std::move(spec)), module_(std::move(module)), granted_(std::move(granted)) {}
   FunctionSpec spec_;
-  std::shared_ptr<const Module> module_;
+  // Replaced once by the native module (engine auto); a request keeps the one it took.
+  std::atomic<std::shared_ptr<const Module>> module_;
   host::Granted granted_;  // host functions shared by every request, per-store setup
 };
 

@@ -102,7 +102,7 @@ FunctionSpec function(const YAML::Node& node, size_t i, const fs::path& base) {
   const YAML::Node n = merged(node);
   std::string where = "functions[" + std::to_string(i) + "]";
   only_keys(n,
-            {"name", "route", "methods", "module", "abi", "env", "dirs", "host_modules",
+            {"name", "route", "methods", "module", "abi", "engine", "env", "dirs", "host_modules",
              "nn_preload", "nn_allow_guest_models", "limits"},
             where);
   FunctionSpec f;
@@ -137,6 +137,18 @@ FunctionSpec function(const YAML::Node& node, size_t i, const fs::path& base) {
       f.abi = Abi::Handler;
     } else {
       fail(n["abi"], where + ".abi: \"" + abi + "\" is not supported (supported: wagi, handler)");
+    }
+  }
+  if (n["engine"]) {
+    std::string e = str(n["engine"], where + ".engine");
+    if (e == "auto") {
+      f.engine = EngineChoice::Auto;
+    } else if (e == "interp") {
+      f.engine = EngineChoice::Interp;
+    } else if (e == "aot") {
+      f.engine = EngineChoice::Aot;
+    } else {
+      fail(n["engine"], where + ".engine: \"" + e + "\" is not one of auto, interp, aot");
     }
   }
   if (const auto& env = n["env"]) {

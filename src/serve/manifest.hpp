@@ -28,8 +28,13 @@ struct FunctionLimits {
 // handler: exports edgecar_alloc and edgecar_handle (see sdk/c/edgecar.h).
 enum class Abi { Wagi, Handler };
 
+// How a function's guest code runs: auto serves from the interpreter at once and
+// switches to native code when its background compilation is done.
+enum class EngineChoice { Auto, Interp, Aot };
+
 struct FunctionSpec {
   std::string name;
+  EngineChoice engine = EngineChoice::Auto;
   std::string route;  // "/grayscale" (exact) or "/api/*" (prefix "/api/")
   bool prefix = false;
   std::vector<std::string> methods;  // empty: any

@@ -45,6 +45,12 @@ std::string AppMetrics::prometheus() const {
     o << "edgecar_requests_total{function=\"" << n << "\",class=\"5xx\"} " << m.server_errors
       << "\n";
   });
+  family("edgecar_runs_total", "counter",
+         "Instances run by a function, by tier (interp, or aot: native code).");
+  each([&](const std::string& n, const Metrics& m) {
+    o << "edgecar_runs_total{function=\"" << n << "\",engine=\"interp\"} " << m.interp_runs << "\n";
+    o << "edgecar_runs_total{function=\"" << n << "\",engine=\"aot\"} " << m.native_runs << "\n";
+  });
   family("edgecar_traps_total", "counter", "Guest traps.");
   each([&](const std::string& n, const Metrics& m) {
     o << "edgecar_traps_total{function=\"" << n << "\"} " << m.traps << "\n";

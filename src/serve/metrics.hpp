@@ -19,7 +19,7 @@ struct Metrics {
   static constexpr double kBuckets[] = {0.001, 0.005, 0.01, 0.025, 0.05, 0.1,
                                         0.25,  0.5,   1,    2.5,   5,    10};
   std::atomic<uint64_t> requests{0}, ok{0}, client_errors{0}, server_errors{0}, traps{0},
-      timeouts{0}, in_flight{0}, rejected{0}, abandoned{0};
+      timeouts{0}, in_flight{0}, rejected{0}, abandoned{0}, interp_runs{0}, native_runs{0};
   std::atomic<uint32_t> pending{0};  // admitted requests not finished (for max_concurrent)
   std::atomic<uint64_t> buckets[std::size(kBuckets) + 1] = {};
   std::atomic<uint64_t> latency_us_sum{0};

@@ -2,6 +2,7 @@
 import http.client
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -767,3 +768,95 @@ def test_slow_reader_never_holds_a_worker(tmp_path):
         slow.close()
     finally:
         s.stop()
+
+
+# ---- tiers (issue 15): engine auto | interp | aot per function ----
+
+def runs(s, function):
+    """(interpreted, native) instances run by a function, from /metrics."""
+    text = s.request("GET", "/metrics")[2].decode()
+
+    def count(engine):
+        m = re.search(r'edgecar_runs_total\{function="%s",engine="%s"\} (\d+)' % (re.escape(function), engine), text)
+        return int(m.group(1)) if m else 0
+    return count("interp"), count("aot")
+
+
+def test_engine_auto_serves_at_once_then_switches_to_native_code(tmp_path):
+    # No engine key: auto. The first requests run in the interpreter while the module
+    # compiles in the background (about a second for this guest); later ones natively.
+    s = Server(tmp_path, manifest(fn("/hello", "hello")))
+    try:
+        answers = set()
+        deadline = time.time() + 120
+        while True:
+            status, _, body = s.request("GET", "/hello?x=1")
+            assert status == 200, body
+            answers.add(body)
+            interp, native = runs(s, "/hello")
+            if native >= 5 or time.time() > deadline:
+                break
+            time.sleep(0.02)
+        assert interp >= 1 and native >= 5, (interp, native, s.log_path.read_text())
+        assert answers == {b"hello from edgecar, method=GET query=x=1\n"}
+        assert "function /hello: native code ready after" in s.log_path.read_text()
+    finally:
+        s.stop()
+
+
+def test_engine_aot_is_native_from_the_first_request_and_traps_and_times_out_alike(tmp_path):
+    s = Server(tmp_path, manifest(
+        fn("/hello", "hello", "    engine: aot\n")
+        + fn("/misbehave", "misbehave", "    engine: aot\n    limits: {timeout_ms: 300, max_memory_mib: 8}\n")))
+    try:
+        assert s.request("GET", "/hello?y")[2] == b"hello from edgecar, method=GET query=y\n"
+        assert runs(s, "/hello") == (0, 1)
+        status, _, body = s.request("GET", "/misbehave?trap")
+        err = json.loads(body)
+        assert status == 500 and err["message"] == "unreachable executed"
+        assert err["backtrace"][0] == "__original_main" and "_start" in err["backtrace"], err
+        t0 = time.time()
+        status, _, body = s.request("GET", "/misbehave?loop")
+        assert status == 504 and json.loads(body)["error"] == "timeout"
+        assert time.time() - t0 < 5
+        status, _, body = s.request("GET", "/misbehave?mem")
+        assert status == 200 and 0 < int(body.split()[1]) < 8
+        assert s.request("GET", "/misbehave?fine")[0] == 200
+        assert runs(s, "/misbehave") == (0, 4)
+    finally:
+        s.stop()
+
+
+def test_engine_interp_never_compiles(tmp_path):
+    s = Server(tmp_path, manifest(fn("/hello", "hello", "    engine: interp\n")))
+    try:
+        for _ in range(3):
+            assert s.request("GET", "/hello")[0] == 200
+            time.sleep(0.5)
+        assert runs(s, "/hello") == (3, 0)
+        assert "native code" not in s.log_path.read_text()
+    finally:
+        s.stop()
+
+
+def test_a_module_the_native_tier_cannot_compile(tmp_path):
+    # engine auto: stays interpreted and says why; engine aot: refused at start-up.
+    s = Server(tmp_path, manifest(fn("/simd", "simd_hello")))
+    try:
+        deadline = time.time() + 60
+        while "stays interpreted" not in s.log_path.read_text() and time.time() < deadline:
+            time.sleep(0.05)
+        assert "function /simd stays interpreted: the native tier does not compile v128" in s.log_path.read_text()
+        assert s.request("GET", "/simd")[2] == b"simd hello\n"
+        assert runs(s, "/simd") == (1, 0)
+    finally:
+        s.stop()
+    (tmp_path / "edgecar.yaml").write_text(manifest(fn("/simd", "simd_hello", "    engine: aot\n")))
+    r = subprocess.run([BIN, "serve", "--check", str(tmp_path / "edgecar.yaml")], capture_output=True, text=True, timeout=30)
+    assert r.returncode == 1 and "function /simd" in r.stderr and "does not compile v128" in r.stderr, r.stderr
+
+
+def test_engine_must_be_known(tmp_path):
+    (tmp_path / "edgecar.yaml").write_text(manifest(fn("/a", "hello", "    engine: jit\n")))
+    r = subprocess.run([BIN, "serve", "--check", str(tmp_path / "edgecar.yaml")], capture_output=True, text=True, timeout=10)
+    assert r.returncode == 1 and "is not one of auto, interp, aot" in r.stderr, r.stderr
