@@ -216,8 +216,18 @@ enum class Engine : uint8_t {
 std::string_view to_string(Engine e);
 
 struct LoadOptions {
+  // Aot: native code, from `artifact` or the cache when one matches, else compiled now.
   Engine engine = Engine::Interp;
+  // With Engine::Interp: native code all the same when `artifact` or the cache holds a
+  // matching one (the "auto" of edgecar run and serve); nothing is compiled.
+  bool native_if_available = false;
+  std::string artifact;   // a file written by `edgecar compile`, used when it matches
+  std::string cache_dir;  // native code is looked up and stored here ("": no cache)
 };
+
+// The native-code cache of this user: $EDGECAR_AOT_CACHE, else $XDG_CACHE_HOME/edgecar/aot,
+// else ~/.cache/edgecar/aot; "" when EDGECAR_AOT_CACHE=off or no home is known.
+std::string default_native_cache_dir();
 
 // A decoded, validated and compiled module. Immutable and shareable between threads:
 // instantiate it any number of times, in any store.
@@ -228,6 +238,13 @@ class Module {
   static Expected<std::shared_ptr<const Module>> from_file(const std::string& path,
                                                            const LoadOptions& options = {});
   Engine engine() const;
+  // Native modules: where the code came from ("compiled", "artifact PATH", "cache entry
+  // PATH"); any module loaded with native options: artifacts or cache entries refused on
+  // the way, with the reason ("" if none).
+  std::string native_origin() const;
+  std::string native_notes() const;
+  // Writes the native code as an artifact (`edgecar compile`); Usage error if not native.
+  Expected<void> save_native(const std::string& path) const;
 
   std::vector<ImportDesc> imports() const;
   std::vector<ExportDesc> exports() const;

@@ -2,6 +2,7 @@
 // and the runtime functions it calls. The runtime sees only tier.hpp.
 #pragma once
 
+#include <array>
 #include <csetjmp>
 #include <cstdint>
 #include <string>
@@ -50,9 +51,21 @@ struct Entry {
 struct NativeModule {
   std::vector<void*> entries;
   std::vector<void*> slot_entries;
-  void* dylib = nullptr;  // the llvm::orc::JITDylib holding the code
+  void* dylib = nullptr;     // the llvm::orc::JITDylib holding the code
+  std::vector<char> object;  // the relocatable object it was linked from (for artifacts)
+  std::string origin;        // compiled, or the artifact or cache entry it came from
+  std::string notes;         // artifacts or cache entries refused on the way, and why
+  std::array<uint8_t, 32> module_hash{};  // SHA-256 of the module's bytes
   ~NativeModule();
 };
+
+// aot/jit.cpp: the module's code as a relocatable object for this CPU (LLVM, O2), and an
+// object mapped into the process with its entries looked up.
+Expected<std::vector<char>> emit_object(const binary::Module& module);
+Expected<std::shared_ptr<NativeModule>> link_object(const binary::Module& module,
+                                                    std::vector<char> object);
+// The target triple, CPU and features objects are compiled for (part of the artifact key).
+std::string target_description();
 
 // Symbol names in generated code.
 inline std::string entry_name(uint32_t func) {

@@ -11,6 +11,7 @@
 #include <llvm/Target/TargetMachine.h>
 
 #include <mutex>
+#include <optional>
 
 #include "aot/aot.hpp"
 #include "aot/codegen.hpp"
@@ -23,7 +24,7 @@ namespace orc = llvm::orc;
 
 struct Jit {
   std::unique_ptr<orc::LLJIT> lljit;
-  std::unique_ptr<llvm::TargetMachine> tm;
+  std::optional<orc::JITTargetMachineBuilder> jtmb;
   std::string error;
   std::mutex mu;
   uint64_t next_id = 0;
@@ -47,12 +48,7 @@ Jit& jit() {
       return j;
     }
     jtmb->setCodeGenOptLevel(llvm::CodeGenOptLevel::Aggressive);
-    auto tm = jtmb->createTargetMachine();
-    if (!tm) {
-      j->error = to_string(tm.takeError());
-      return j;
-    }
-    j->tm = std::move(*tm);
+    j->jtmb = *jtmb;
     auto built = orc::LLJITBuilder().setJITTargetMachineBuilder(std::move(*jtmb)).create();
     if (!built) {
       j->error = to_string(built.takeError());
@@ -114,35 +110,61 @@ NativeModule::~NativeModule() {
   if (auto e = J.lljit->getExecutionSession().removeJITDylib(*jd)) llvm::consumeError(std::move(e));
 }
 
-Expected<std::shared_ptr<NativeModule>> compile(const binary::Module& module) {
+Expected<std::vector<char>> emit_object(const binary::Module& module) {
   Jit& J = jit();
-  if (!J.lljit) return Error{ErrorKind::Usage, "native tier unavailable: " + J.error};
+  if (!J.lljit) return Error{ErrorKind::Unsupported, "native tier unavailable: " + J.error};
   auto ctx = std::make_unique<llvm::LLVMContext>();
   std::string error;
   std::unique_ptr<llvm::Module> m = generate(module, *ctx, error);
   if (!m) return Error{ErrorKind::Unsupported, error};
-  m->setDataLayout(J.lljit->getDataLayout());
-  m->setTargetTriple(J.lljit->getTargetTriple().str());
-  optimize(*m, *J.tm);
+  // A target machine per compilation: they are not shared between threads.
+  auto tm = J.jtmb->createTargetMachine();
+  if (!tm) return Error{ErrorKind::Unsupported, "native tier: " + to_string(tm.takeError())};
+  m->setDataLayout((*tm)->createDataLayout());
+  m->setTargetTriple((*tm)->getTargetTriple().str());
+  optimize(*m, **tm);
+  llvm::SmallVector<char, 0> buf;
+  llvm::raw_svector_ostream os(buf);
+  llvm::legacy::PassManager pm;
+  if ((*tm)->addPassesToEmitFile(pm, os, nullptr, llvm::CodeGenFileType::ObjectFile))
+    return Error{ErrorKind::Unsupported, "native tier: this target cannot emit object files"};
+  pm.run(*m);
+  return std::vector<char>(buf.begin(), buf.end());
+}
 
+Expected<std::shared_ptr<NativeModule>> link_object(const binary::Module& module,
+                                                    std::vector<char> object) {
+  Jit& J = jit();
+  if (!J.lljit) return Error{ErrorKind::Unsupported, "native tier unavailable: " + J.error};
   std::lock_guard<std::mutex> lock(J.mu);
   auto nm = std::make_shared<NativeModule>();
   auto jd = J.lljit->createJITDylib("wasm" + std::to_string(J.next_id++));
-  if (!jd) return Error{ErrorKind::Usage, "native tier: " + to_string(jd.takeError())};
+  if (!jd) return Error{ErrorKind::Unsupported, "native tier: " + to_string(jd.takeError())};
   nm->dylib = &*jd;
   jd->addToLinkOrder(J.lljit->getMainJITDylib());
-  if (auto e = J.lljit->addIRModule(*jd, orc::ThreadSafeModule(std::move(m), std::move(ctx))))
-    return Error{ErrorKind::Usage, "native tier: " + to_string(std::move(e))};
+  auto buffer = llvm::MemoryBuffer::getMemBufferCopy(llvm::StringRef(object.data(), object.size()),
+                                                     "wasm" + std::to_string(J.next_id));
+  if (auto e = J.lljit->addObjectFile(*jd, std::move(buffer)))
+    return Error{ErrorKind::Unsupported, "native tier: " + to_string(std::move(e))};
   uint32_t nimp = module.num_imported_funcs;
   for (uint32_t i = 0; i < module.bodies.size(); ++i) {
     auto f = J.lljit->lookup(*jd, entry_name(nimp + i));
-    if (!f) return Error{ErrorKind::Usage, "native tier: " + to_string(f.takeError())};
+    if (!f) return Error{ErrorKind::Unsupported, "native tier: " + to_string(f.takeError())};
     auto s = J.lljit->lookup(*jd, slot_entry_name(nimp + i));
-    if (!s) return Error{ErrorKind::Usage, "native tier: " + to_string(s.takeError())};
+    if (!s) return Error{ErrorKind::Unsupported, "native tier: " + to_string(s.takeError())};
     nm->entries.push_back(f->toPtr<void*>());
     nm->slot_entries.push_back(s->toPtr<void*>());
   }
+  nm->object = std::move(object);
   return nm;
+}
+
+std::string target_description() {
+  Jit& J = jit();
+  if (!J.jtmb) return "unavailable";
+  std::string s = J.jtmb->getTargetTriple().str() + " " + J.jtmb->getCPU() + " " +
+                  J.jtmb->getFeatures().getString();
+  return s;
 }
 
 }  // namespace edgecar::aot

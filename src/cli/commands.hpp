@@ -23,7 +23,7 @@ struct RunOptions {
   std::vector<std::string> nn_preload;  // NAME:ENCODING:TARGET:PATH
   int nn_threads = 1;
   bool nn_allow_guest_models = false;
-  std::string engine = "interp";  // interp | aot
+  std::string engine = "auto";  // auto | interp | aot
 };
 
 struct ServeOptions {
@@ -34,6 +34,7 @@ struct ServeOptions {
 };
 
 int run(const RunOptions& options);
+int compile(const std::string& module, std::string out);
 int serve(const ServeOptions& options);
 int inspect(const std::string& path);
 

@@ -55,9 +55,11 @@ int main(int argc, char** argv) {
                     "default, since a model is untrusted code to TensorFlow Lite");
   run_cmd
       ->add_option("--engine", run.engine,
-                   "How the guest runs: interp (the interpreter, instant start-up) or aot "
-                   "(native code compiled with LLVM before it starts)")
-      ->check(CLI::IsMember({"interp", "aot"}));
+                   "How the guest runs: auto (native code when MODULE.aot or the cache has it, "
+                   "else the interpreter), interp, or aot (native code, compiled and cached "
+                   "first when neither has it)")
+      ->check(CLI::IsMember({"auto", "interp", "aot"}))
+      ->capture_default_str();
   run_cmd->add_option("module", run.module, "The .wasm file")->required();
   run_cmd->add_option("args", run.args, "Arguments for the program or the invoked function");
   run_cmd->prefix_command(false);
@@ -82,6 +84,14 @@ int main(int argc, char** argv) {
       "--address", serve.address,
       "Listen on this address instead of the manifests' (e.g. 0.0.0.0 in a container)");
 
+  std::string compile_path, compile_out;
+  CLI::App* compile_cmd = app.add_subcommand(
+      "compile",
+      "Compile a module to native code for this CPU (an artifact edgecar run and "
+      "edgecar serve use when it matches the module)");
+  compile_cmd->add_option("module", compile_path, "The .wasm file")->required();
+  compile_cmd->add_option("-o,--output", compile_out, "The artifact (default: MODULE.aot)");
+
   std::string inspect_path;
   CLI::App* inspect_cmd =
       app.add_subcommand("inspect", "Print a module's imports, exports, memories and sizes");
@@ -95,6 +105,7 @@ int main(int argc, char** argv) {
   }
   if (*run_cmd) return edgecar::cli::run(run);
   if (*inspect_cmd) return edgecar::cli::inspect(inspect_path);
+  if (*compile_cmd) return edgecar::cli::compile(compile_path, compile_out);
   if (*serve_cmd) return edgecar::cli::serve(serve);
   return edgecar::cli::kExitUsage;
 }

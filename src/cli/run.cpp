@@ -150,11 +150,18 @@ int run(const RunOptions& o) {
   }
   LoadOptions load;
   load.engine = o.engine == "aot" ? Engine::Aot : Engine::Interp;
+  load.native_if_available = o.engine == "auto";
+  if (o.engine != "interp") {
+    load.artifact = o.module + ".aot";
+    load.cache_dir = default_native_cache_dir();
+  }
   auto module = Module::from_file(o.module, load);
   if (!module) {
     print_error(module.error());
     return kExitLoad;
   }
+  if (!(*module)->native_notes().empty())
+    std::fprintf(stderr, "edgecar: note: %s\n", (*module)->native_notes().c_str());
   // `edgecar run` grants every host module; `edgecar serve` grants them per function.
   // dapr: the sidecar when DAPR_HTTP_PORT is set, else embedded (state in memory or
   // EDGECAR_STATE_FILE; no apps to invoke).

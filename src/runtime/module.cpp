@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <map>
 #include <mutex>
@@ -57,6 +58,28 @@ Engine Module::engine() const {
   return data_->native ? Engine::Aot : Engine::Interp;
 }
 
+std::string Module::native_origin() const {
+  return data_->native ? aot::origin(*data_->native) : "";
+}
+
+std::string Module::native_notes() const {
+  return data_->native_notes;
+}
+
+Expected<void> Module::save_native(const std::string& path) const {
+  if (!data_->native) return Error{ErrorKind::Usage, "the module was not loaded with native code"};
+  return aot::save(*data_->native, path);
+}
+
+std::string default_native_cache_dir() {
+  if (const char* d = std::getenv("EDGECAR_AOT_CACHE"); d && *d)
+    return std::string(d) == "off" ? "" : d;
+  if (const char* x = std::getenv("XDG_CACHE_HOME"); x && *x)
+    return std::string(x) + "/edgecar/aot";
+  if (const char* h = std::getenv("HOME"); h && *h) return std::string(h) + "/.cache/edgecar/aot";
+  return "";
+}
+
 Expected<std::shared_ptr<const Module>> Module::from_bytes(std::span<const uint8_t> bytes,
                                                            const LoadOptions& options) {
   auto decoded = binary::decode(bytes);
@@ -67,8 +90,14 @@ Expected<std::shared_ptr<const Module>> Module::from_bytes(std::span<const uint8
   md->type_ids.reserve(md->module.types.size());
   for (const auto& t : md->module.types) md->type_ids.push_back(detail::canonical_type_id(t));
   md->code = interp::compile(md->module);
-  if (options.engine == Engine::Aot) {
-    auto native = aot::compile(md->module);
+  if (options.engine == Engine::Aot || options.native_if_available) {
+    aot::NativeRequest req;
+    req.bytes = bytes;
+    req.artifact = options.artifact;
+    req.cache_dir = options.cache_dir;
+    req.compile = options.engine == Engine::Aot;
+    req.notes = &md->native_notes;
+    auto native = aot::compile(md->module, req);
     if (!native) return std::move(native).error();
     md->native = std::move(native).value();
   }

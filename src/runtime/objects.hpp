@@ -43,6 +43,7 @@ struct ModuleData {
   std::unique_ptr<MemoryImage> memory_image;
   std::unordered_map<std::string, uint32_t> export_index;  // name -> position in module.exports
   std::shared_ptr<aot::NativeModule> native;               // set when loaded with Engine::Aot
+  std::string native_notes;                                // refused artifacts or cache entries
 };
 
 // Process-wide interning of function types, so a call_indirect type check is one compare.

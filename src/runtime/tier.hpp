@@ -5,6 +5,8 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
+#include <string>
 #include <vector>
 
 #include "binary/module.hpp"
@@ -61,9 +63,24 @@ namespace aot {
 // A module's native code (aot/aot.hpp).
 struct NativeModule;
 
-// Compiles every function of a validated module to native code in this process (LLVM).
-// Fails, naming the instruction, on what the native tier does not compile yet.
-Expected<std::shared_ptr<NativeModule>> compile(const binary::Module& module);
+// Where a module's native code may come from.
+struct NativeRequest {
+  std::span<const uint8_t> bytes;  // the module's binary (its SHA-256 keys artifacts)
+  std::string artifact;            // an `edgecar compile` output to use if it matches
+  std::string cache_dir;           // look up and store compiled code here ("": no cache)
+  bool compile = true;             // compile when no artifact or cache entry matches
+  std::string* notes = nullptr;    // files refused on the way, and why
+};
+
+// A validated module's native code: from a matching artifact or cache entry, else
+// compiled in this process (LLVM) when req.compile (else nullptr). Fails, naming the
+// instruction, on what the native tier does not compile yet.
+Expected<std::shared_ptr<NativeModule>> compile(const binary::Module& module,
+                                                const NativeRequest& req);
+// Writes the native code as an artifact file (`edgecar compile`).
+Expected<void> save(const NativeModule& native, const std::string& path);
+// Where the native code came from: "compiled", "artifact PATH", "cache entry PATH".
+const std::string& origin(const NativeModule& native);
 
 // Gives the functions an instance defines their native entries; called once its
 // memories, tables, globals and functions exist.

@@ -22,8 +22,16 @@ Expected<std::shared_ptr<Function>> Function::load(const FunctionSpec& spec) {
     bytes.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
     if (in.bad()) return Error{ErrorKind::Io, "cannot read " + spec.module};
   }
-  auto m = Module::from_bytes(
-      bytes, LoadOptions{spec.engine == EngineChoice::Aot ? Engine::Aot : Engine::Interp});
+  // Native code from an artifact beside the module (edgecar compile) or the cache makes
+  // an auto function native at once; aot compiles (and caches) when neither matches.
+  LoadOptions load;
+  load.engine = spec.engine == EngineChoice::Aot ? Engine::Aot : Engine::Interp;
+  load.native_if_available = spec.engine == EngineChoice::Auto;
+  if (spec.engine != EngineChoice::Interp) {
+    load.artifact = spec.module + ".aot";
+    load.cache_dir = default_native_cache_dir();
+  }
+  auto m = Module::from_bytes(bytes, load);
   if (!m) {
     Error e = std::move(m).error();
     e.message = spec.module + ": " + e.message;
@@ -52,11 +60,18 @@ Expected<std::shared_ptr<Function>> Function::load(const FunctionSpec& spec) {
   // A module whose imports cannot be met is rejected at start-up, not on its first
   // request.
   if (auto r = granted->check_imports(**m, spec.module); !r) return std::move(r).error();
+  if ((*m)->engine() == Engine::Aot)
+    std::fprintf(stderr, "edgecar: function %s: native code (%s)\n", spec.name.c_str(),
+                 (*m)->native_origin().c_str());
+  if (!(*m)->native_notes().empty())
+    std::fprintf(stderr, "edgecar: function %s: %s\n", spec.name.c_str(),
+                 (*m)->native_notes().c_str());
   auto f = std::shared_ptr<Function>(new Function(spec, std::move(*m), std::move(*granted)));
-  if (spec.engine == EngineChoice::Auto) {
+  if (spec.engine == EngineChoice::Auto && f->engine() != Engine::Aot) {
     std::weak_ptr<Function> weak = f;
     NativeCompiler::instance().submit(
-        std::move(bytes), [weak](Expected<std::shared_ptr<const Module>> native, double secs) {
+        std::move(bytes), load.cache_dir,
+        [weak](Expected<std::shared_ptr<const Module>> native, double secs) {
           auto fn = weak.lock();
           if (!fn) return;  // reloaded or stopped meanwhile
           if (native) {

@@ -19,10 +19,10 @@ NativeCompiler::NativeCompiler() {
   std::thread([this] { loop(); }).detach();
 }
 
-void NativeCompiler::submit(std::vector<uint8_t> bytes, Done done) {
+void NativeCompiler::submit(std::vector<uint8_t> bytes, std::string cache_dir, Done done) {
   std::lock_guard<std::mutex> lock(mu_);
   if (stopped_) return;
-  jobs_.push_back(Job{std::move(bytes), std::move(done)});
+  jobs_.push_back(Job{std::move(bytes), std::move(cache_dir), std::move(done)});
   cv_.notify_all();
 }
 
@@ -46,7 +46,10 @@ void NativeCompiler::loop() {
       busy_ = true;
     }
     auto start = std::chrono::steady_clock::now();
-    auto m = Module::from_bytes(job.bytes, LoadOptions{Engine::Aot});
+    LoadOptions load;
+    load.engine = Engine::Aot;
+    load.cache_dir = job.cache_dir;
+    auto m = Module::from_bytes(job.bytes, load);
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     std::lock_guard<std::mutex> lock(mu_);
     if (!stopped_) job.done(std::move(m), secs);

@@ -8,6 +8,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <vector>
 
 #include "edgecar/edgecar.hpp"
@@ -20,7 +21,8 @@ class NativeCompiler {
   // the seconds compilation took.
   using Done = std::function<void(Expected<std::shared_ptr<const Module>>, double)>;
   static NativeCompiler& instance();
-  void submit(std::vector<uint8_t> bytes, Done done);
+  // Compiles `bytes` (storing the result in cache_dir unless "") and calls done.
+  void submit(std::vector<uint8_t> bytes, std::string cache_dir, Done done);
   // No more jobs (queued ones are dropped). Returns whether one is compiling now: LLVM
   // cannot be cancelled, so the process must then end with _exit rather than run static
   // destructors under the compiler's feet.
@@ -31,6 +33,7 @@ class NativeCompiler {
   void loop();
   struct Job {
     std::vector<uint8_t> bytes;
+    std::string cache_dir;
     Done done;
   };
   std::mutex mu_;

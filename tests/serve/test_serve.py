@@ -860,3 +860,24 @@ def test_engine_must_be_known(tmp_path):
     (tmp_path / "edgecar.yaml").write_text(manifest(fn("/a", "hello", "    engine: jit\n")))
     r = subprocess.run([BIN, "serve", "--check", str(tmp_path / "edgecar.yaml")], capture_output=True, text=True, timeout=10)
     assert r.returncode == 1 and "is not one of auto, interp, aot" in r.stderr, r.stderr
+
+
+def test_a_cached_compilation_makes_the_next_start_native_at_once(tmp_path):
+    cache = tmp_path / "shared-cache"
+    text = manifest(fn("/hello", "hello"))
+    s = Server(tmp_path, text, aot_cache=cache)
+    try:
+        deadline = time.time() + 120
+        while "native code ready" not in s.log_path.read_text() and time.time() < deadline:
+            time.sleep(0.05)
+        assert "native code ready" in s.log_path.read_text()
+    finally:
+        s.stop()
+    assert len(list(cache.glob("*.aot"))) == 1
+    s = Server(tmp_path, text, aot_cache=cache)
+    try:
+        assert s.request("GET", "/hello?z")[2] == b"hello from edgecar, method=GET query=z\n"
+        assert runs(s, "/hello") == (0, 1)
+        assert "function /hello: native code (cache entry" in s.log_path.read_text()
+    finally:
+        s.stop()

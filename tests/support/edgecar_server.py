@@ -12,13 +12,16 @@ BIN = os.path.abspath(os.environ.get("EDGECAR_BIN", "build/edgecar"))
 
 
 class Server:
-    def __init__(self, tmp_path, manifest_text, extra_args=(), preexec_fn=None):
+    def __init__(self, tmp_path, manifest_text, extra_args=(), preexec_fn=None, aot_cache=None):
         self.manifest = tmp_path / "edgecar.yaml"
         self.manifest.write_text(manifest_text)
         self.log_path = tmp_path / "server.log"
         self.log = open(self.log_path, "w")
+        # Native code is cached per test (tmp_path/aot-cache unless given): a test sees the
+        # tiers it sets up, never what an earlier run left in the user's cache.
+        env = dict(os.environ, EDGECAR_AOT_CACHE=str(aot_cache or tmp_path / "aot-cache"))
         self.proc = subprocess.Popen([BIN, "serve", str(self.manifest), "--port", "0", *extra_args],
-                                     stdout=self.log, stderr=subprocess.STDOUT, preexec_fn=preexec_fn)
+                                     stdout=self.log, stderr=subprocess.STDOUT, preexec_fn=preexec_fn, env=env)
         deadline = time.time() + 20
         self.port = None
         while time.time() < deadline and self.port is None:

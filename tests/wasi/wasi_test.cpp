@@ -365,8 +365,11 @@ TEST(Cli, UnknownImportNamesItsType) {
 }
 
 TEST(Cli, HelpOnEverySubcommand) {
-  for (auto args : std::vector<std::vector<std::string>>{
-           {"--help"}, {"run", "--help"}, {"inspect", "--help"}}) {
+  for (auto args : std::vector<std::vector<std::string>>{{"--help"},
+                                                         {"run", "--help"},
+                                                         {"inspect", "--help"},
+                                                         {"compile", "--help"},
+                                                         {"serve", "--help"}}) {
     Result r = edgecar_run(args);
     EXPECT_EQ(r.exit_code, 0) << show(r);
     EXPECT_NE(r.out.find("Usage"), std::string::npos) << r.out;
@@ -381,6 +384,35 @@ TEST(Cli, InspectListsImportsAndMemories) {
       << r.out;
   EXPECT_NE(r.out.find("_start: func () -> ()"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("memory 0:"), std::string::npos) << r.out;
+}
+
+// edgecar compile writes MODULE.aot; edgecar run (engine auto) takes it; a tampered copy
+// is refused with a note and the guest runs all the same, never from the file.
+TEST(Cli, CompileWritesAnArtifactThatRunUsesOrRefuses) {
+  TempDir dir;
+  fs::path wasm = dir.path() / "hello.wasm";
+  fs::copy_file(guest("hello"), wasm);
+  Result c = edgecar_run({"compile", wasm.string()});
+  ASSERT_EQ(c.exit_code, 0) << show(c);
+  EXPECT_NE(c.out.find("hello.wasm.aot"), std::string::npos) << c.out;
+  ASSERT_TRUE(fs::exists(wasm.string() + ".aot"));
+  Result r = edgecar_run({"run", wasm.string(), "x"});
+  EXPECT_EQ(r.exit_code, 0) << show(r);
+  EXPECT_EQ(r.err, "") << r.err;
+  EXPECT_NE(r.out.find("argv[1]=x"), std::string::npos) << r.out;
+  {
+    std::fstream f(wasm.string() + ".aot", std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(-8, std::ios::end);
+    f.put('\x5a');
+  }
+  Result t = edgecar_run({"run", wasm.string(), "y"});
+  EXPECT_EQ(t.exit_code, 0) << show(t);
+  EXPECT_NE(t.err.find("hello.wasm.aot refused: its code does not match the hash"),
+            std::string::npos)
+      << t.err;
+  EXPECT_NE(t.out.find("argv[1]=y"), std::string::npos) << t.out;
+  Result bad = edgecar_run({"compile", (dir.path() / "missing.wasm").string()});
+  EXPECT_EQ(bad.exit_code, 1) << show(bad);
 }
 
 }  // namespace

@@ -1,0 +1,163 @@
+// Native code on disk (issue 15): artifacts and the cache are reused when they match the
+// module, this edgecar build and this CPU, and refused with the reason otherwise (stale,
+// foreign, truncated, tampered with); a refused file is never executed.
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "test_util.hpp"
+
+namespace edgecar::test {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::vector<uint8_t> read_bytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+void write_bytes(const std::string& path, const std::vector<uint8_t>& b) {
+  std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(b.data()),
+                                              static_cast<std::streamsize>(b.size()));
+}
+
+class NativeFiles : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("edgecar-aot-test-" + std::to_string(getpid()));
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    api_ = read_bytes(wat_path("api"));
+    spin_ = read_bytes(wat_path("spin"));
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  std::shared_ptr<const Module> load(const std::vector<uint8_t>& bytes, LoadOptions o) {
+    auto m = Module::from_bytes(bytes, o);
+    EXPECT_TRUE(m.ok()) << (m.ok() ? "" : m.error().to_string());
+    return m.ok() ? *m : nullptr;
+  }
+  // Runs api.wat's div(7, 2) on the module: the native code must work, not just load.
+  void expect_runs(const std::shared_ptr<const Module>& m) {
+    Store store;
+    auto inst = store.instantiate(m, stub_api_imports(store));
+    ASSERT_TRUE(inst.ok()) << inst.error().to_string();
+    Value args[] = {Value::i32(7), Value::i32(2)};
+    auto r = store.call(*inst, "div", args);
+    ASSERT_TRUE(r.ok()) << r.error().to_string();
+    EXPECT_EQ((*r)[0].as_i32(), 3);
+  }
+  std::string artifact() {
+    std::string path = (dir_ / "api.wasm.aot").string();
+    auto m = load(api_, LoadOptions{Engine::Aot});
+    EXPECT_TRUE(m && m->save_native(path).ok());
+    return path;
+  }
+
+  fs::path dir_;
+  std::vector<uint8_t> api_, spin_;
+};
+
+TEST_F(NativeFiles, TheCacheIsFilledThenReused) {
+  LoadOptions o{Engine::Aot};
+  o.cache_dir = (dir_ / "cache").string();
+  auto first = load(api_, o);
+  ASSERT_TRUE(first);
+  EXPECT_EQ(first->native_origin(), "compiled");
+  EXPECT_EQ(std::distance(fs::directory_iterator(o.cache_dir), fs::directory_iterator()), 1);
+  auto second = load(api_, o);
+  ASSERT_TRUE(second);
+  EXPECT_EQ(second->native_origin().rfind("cache entry " + o.cache_dir, 0), 0u)
+      << second->native_origin();
+  expect_runs(second);
+  // auto (Interp + native_if_available) takes the cache entry too, and compiles nothing
+  // for a module that has none.
+  LoadOptions a{Engine::Interp, true, "", o.cache_dir};
+  EXPECT_EQ(load(api_, a)->engine(), Engine::Aot);
+  auto spin = load(spin_, a);
+  EXPECT_EQ(spin->engine(), Engine::Interp);
+  EXPECT_EQ(spin->native_notes(), "");
+}
+
+TEST_F(NativeFiles, AnArtifactIsUsedWhenItMatches) {
+  LoadOptions o{Engine::Interp, true, artifact(), ""};
+  auto m = load(api_, o);
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->engine(), Engine::Aot);
+  EXPECT_EQ(m->native_origin(), "artifact " + o.artifact);
+  EXPECT_EQ(m->native_notes(), "");
+  expect_runs(m);
+}
+
+// Each broken file is refused with its reason; the module then runs in the interpreter
+// (auto) or from fresh native code (aot), never from the file.
+void expect_refused(const std::vector<uint8_t>& module, const std::string& file,
+                    const std::string& reason) {
+  for (Engine e : {Engine::Interp, Engine::Aot}) {
+    LoadOptions o{e, true, file, ""};
+    auto m = Module::from_bytes(module, o);
+    ASSERT_TRUE(m.ok()) << m.error().to_string();
+    EXPECT_NE((*m)->native_notes().find(file + " refused: " + reason), std::string::npos)
+        << (*m)->native_notes();
+    EXPECT_EQ((*m)->engine(), e);
+    if (e == Engine::Aot) {
+      EXPECT_EQ((*m)->native_origin(), "compiled");
+    }
+  }
+}
+
+TEST_F(NativeFiles, ATamperedArtifactIsRefused) {
+  std::string path = artifact();
+  std::vector<uint8_t> b = read_bytes(path);
+  b[b.size() - 20] ^= 0x40;  // one bit of the code
+  write_bytes(path, b);
+  expect_refused(api_, path, "its code does not match the hash in its header");
+}
+
+TEST_F(NativeFiles, AnotherModulesArtifactIsRefused) {
+  std::string path = artifact();
+  expect_refused(spin_, path, "compiled from another module");
+}
+
+TEST_F(NativeFiles, TruncatedAndForeignFilesAreRefused) {
+  std::string path = artifact();
+  std::vector<uint8_t> b = read_bytes(path);
+  write_bytes(path, std::vector<uint8_t>(b.begin(), b.end() - 100));
+  expect_refused(api_, path, "truncated or padded");
+  write_bytes(path, std::vector<uint8_t>(b.begin(), b.begin() + 40));
+  expect_refused(api_, path, "not an edgecar native-code artifact");
+  write_bytes(path, api_);  // a .wasm where an artifact should be
+  expect_refused(api_, path, "not an edgecar native-code artifact");
+  b[12] = 99;  // the format version
+  write_bytes(path, b);
+  expect_refused(api_, path, "artifact format 99");
+  b[12] = 1;
+  b[30] ^= 1;  // the build identity
+  write_bytes(path, b);
+  expect_refused(api_, path, "made by another edgecar build");
+  b[30] ^= 1;
+  b[60] ^= 1;  // the target
+  write_bytes(path, b);
+  expect_refused(api_, path, "compiled for another CPU or target");
+}
+
+TEST_F(NativeFiles, ACorruptCacheEntryIsReplaced) {
+  LoadOptions o{Engine::Aot};
+  o.cache_dir = (dir_ / "cache").string();
+  ASSERT_TRUE(load(api_, o));
+  fs::path entry = fs::directory_iterator(o.cache_dir)->path();
+  std::vector<uint8_t> b = read_bytes(entry.string());
+  b.back() ^= 1;
+  write_bytes(entry.string(), b);
+  auto again = load(api_, o);
+  EXPECT_EQ(again->native_origin(), "compiled");
+  EXPECT_NE(again->native_notes().find("refused"), std::string::npos);
+  auto third = load(api_, o);  // the recompiled entry replaced the corrupt one
+  EXPECT_EQ(third->native_origin().rfind("cache entry", 0), 0u) << third->native_origin();
+  expect_runs(third);
+}
+
+}  // namespace
+}  // namespace edgecar::test
