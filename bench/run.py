@@ -49,7 +49,7 @@ KERNELS = {
 # (clang-19 -O2 -msimd128: auto-vectorized, and the *_intrinsics kernels' explicit
 # wasm_simd128.h code). wasm3 has no SIMD; PyPI wamrc-bin refuses v128 ("Error compiling
 # to x86-64: error.UnsupportedV128").
-SIMD_RUNNERS = ["edgecar", "wasmtime", "node"]
+SIMD_RUNNERS = ["edgecar", "edgecar-native", "wasmtime", "node"]
 # A SIMD build with at least this many SIMD instructions counts as vectorized (fewer are
 # the odd memset-like loop); the table prints every count.
 VECTORIZED_MIN = 8

@@ -29,11 +29,11 @@ struct Ctx {
 // Offsets of the runtime objects' fields generated code reads (computed once at run time:
 // the objects are not standard-layout, so offsetof does not apply to them).
 struct Layout {
-  uint32_t mem_data, mem_size;         // MemoryInst::data, ::size
-  uint32_t global_value;               // GlobalInst::value
-  uint32_t func_type_id, func_native;  // FuncInst::type_id, ::native
-  uint32_t func_native_ctx;            // FuncInst::native_ctx
-  uint32_t frame_size, frame_fn;       // sizeof(Frame), offsetof(Frame, fn)
+  uint32_t mem_data, mem_size;             // MemoryInst::data, ::size
+  uint32_t global_value, global_value_hi;  // GlobalInst::value, ::value_hi
+  uint32_t func_type_id, func_native;      // FuncInst::type_id, ::native
+  uint32_t func_native_ctx;                // FuncInst::native_ctx
+  uint32_t frame_size, frame_fn;           // sizeof(Frame), offsetof(Frame, fn)
 };
 const Layout& layout();
 

@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <vector>
 
@@ -29,8 +30,11 @@ using Hash = std::array<uint8_t, 32>;
 constexpr char kMagic[12] = "EDGECAR-AOT";
 constexpr uint32_t kFormat = 1;
 constexpr size_t kHeaderSize = 12 + 4 + 4 + 32 * 3 + 8 + 32;
-constexpr uint64_t kMaxObject = 1ull << 30;       // larger claims are refused unread
-constexpr uint64_t kCacheBudget = 512ull << 20;   // the cache keeps its newest entries within
+constexpr uint64_t kMaxObject = 1ull << 30;      // larger claims are refused unread
+constexpr uint64_t kCacheBudget = 512ull << 20;  // the cache keeps its newest entries within
+// Native compilation of a larger module is refused (about a minute and 1.5 GB of LLVM at
+// 16,000 instructions a second); such a module stays interpreted.
+constexpr uint64_t kMaxInstructions = 1'000'000;
 
 Hash sha256(const void* data, size_t n) {
   return llvm::SHA256::hash(llvm::ArrayRef<uint8_t>(static_cast<const uint8_t*>(data), n));
@@ -79,7 +83,8 @@ const Hash& build_hash() {
       int fd = ::open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
       char buf[1 << 16];
       ssize_t n;
-      while (fd >= 0 && (n = ::read(fd, buf, sizeof buf)) > 0) id.append(buf, static_cast<size_t>(n));
+      while (fd >= 0 && (n = ::read(fd, buf, sizeof buf)) > 0)
+        id.append(buf, static_cast<size_t>(n));
       if (fd >= 0) ::close(fd);
     }
     return sha256("edgecar " EDGECAR_VERSION " " + id);
@@ -119,7 +124,7 @@ Expected<std::vector<char>> read_checked(const std::string& path, const Hash& mo
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
   if (fd < 0 && errno == ENOENT) return Error{ErrorKind::Io, ""};  // none: not worth a note
   if (fd < 0) return refuse(std::strerror(errno));
-  struct stat st {};
+  struct stat st{};
   if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
     ::close(fd);
     return refuse("not a regular file");
@@ -158,7 +163,8 @@ Expected<std::vector<char>> read_checked(const std::string& path, const Hash& mo
   std::vector<char> object(size);
   size_t done = 0;
   while (done < size) {
-    ssize_t n = ::pread(fd, object.data() + done, size - done, static_cast<off_t>(kHeaderSize + done));
+    ssize_t n =
+        ::pread(fd, object.data() + done, size - done, static_cast<off_t>(kHeaderSize + done));
     if (n <= 0) break;
     done += static_cast<size_t>(n);
   }
@@ -195,7 +201,7 @@ void trim_cache(const std::string& dir) {
   while (dirent* e = ::readdir(d)) {
     std::string name = e->d_name;
     if (name.size() < 5 || name.compare(name.size() - 4, 4, ".aot") != 0) continue;
-    struct stat st {};
+    struct stat st{};
     if (::stat((dir + "/" + name).c_str(), &st) != 0) continue;
     entries.push_back({st.st_mtime, {dir + "/" + name, static_cast<uint64_t>(st.st_size)}});
     total += static_cast<uint64_t>(st.st_size);
@@ -248,6 +254,17 @@ Expected<std::shared_ptr<NativeModule>> compile(const binary::Module& module,
   if (!req.artifact.empty()) nm = from_file(req.artifact, "artifact");
   if (!nm && !cache_entry.empty()) nm = from_file(cache_entry, "cache entry");
   if (!nm && req.compile) {
+    // Compilation costs time and memory roughly in proportion to the code: bounded.
+    uint64_t instructions = 0;
+    for (const auto& b : module.bodies) instructions += b.code.size();
+    uint64_t limit = kMaxInstructions;
+    if (const char* e = std::getenv("EDGECAR_AOT_MAX_INSTRUCTIONS"); e && *e)
+      limit = std::strtoull(e, nullptr, 10);
+    if (instructions > limit)
+      return Error{ErrorKind::Unsupported,
+                   "the module is too large to compile natively: " + std::to_string(instructions) +
+                       " instructions, the limit is " + std::to_string(limit) +
+                       " (EDGECAR_AOT_MAX_INSTRUCTIONS)"};
     auto object = emit_object(module);
     if (!object) return std::move(object).error();
     auto linked = link_object(module, std::move(*object));
@@ -255,9 +272,10 @@ Expected<std::shared_ptr<NativeModule>> compile(const binary::Module& module,
     nm = *linked;
     nm->origin = "compiled";
     if (!cache_entry.empty()) {
-      Expected<void> w = make_dirs(req.cache_dir)
-                             ? write_file(cache_entry, header(mod, nm->object), nm->object)
-                             : Expected<void>(Error{ErrorKind::Io, "cannot create " + req.cache_dir});
+      Expected<void> w =
+          make_dirs(req.cache_dir)
+              ? write_file(cache_entry, header(mod, nm->object), nm->object)
+              : Expected<void>(Error{ErrorKind::Io, "cannot create " + req.cache_dir});
       if (w) {
         trim_cache(req.cache_dir);
       } else {

@@ -8,6 +8,7 @@
 
 #include <llvm/IR/IRBuilder.h>
 #include <llvm/IR/Intrinsics.h>
+#include <llvm/IR/IntrinsicsX86.h>
 #include <llvm/IR/MDBuilder.h>
 #include <llvm/IR/Verifier.h>
 #include <llvm/Support/raw_ostream.h>
@@ -15,6 +16,7 @@
 #include <map>
 
 #include "aot/aot.hpp"
+#include "runtime/tier.hpp"
 
 namespace edgecar::aot {
 
@@ -46,6 +48,7 @@ class Gen {
     i32_ = B_.getInt32Ty();
     i64_ = B_.getInt64Ty();
     ptr_ = B_.getPtrTy();
+    v128_ = llvm::FixedVectorType::get(i64_, 2);
     llvm::MDBuilder md(C_);
     llvm::MDNode* root = md.createTBAARoot("edgecar");
     llvm::MDNode* guest = md.createTBAAScalarTypeNode("guest memory", root);
@@ -77,6 +80,7 @@ class Gen {
   llvm::IRBuilder<> B_;
   std::unique_ptr<llvm::Module> M_;
   llvm::Type *i8_, *i32_, *i64_, *ptr_;
+  llvm::FixedVectorType* v128_;  // a v128 is <2 x i64> between instructions
   llvm::MDNode *tbaa_guest_, *tbaa_vm_;
   std::map<uint32_t, llvm::Function*> funcs_;
 
@@ -109,9 +113,9 @@ class Gen {
       case ValType::F64:
         return B_.getDoubleTy();
       case ValType::V128:
-        break;
+        return v128_;
     }
-    throw Unsupported{"v128 values (SIMD)"};
+    throw Unsupported{"an unknown value type"};
   }
   llvm::Type* ret_type(const std::vector<ValType>& results) {
     if (results.empty()) return B_.getVoidTy();
@@ -198,6 +202,11 @@ class Gen {
     if (t == i32_) return B_.CreateZExt(v, i64_);
     return v;
   }
+  // A value of type t from the slot(s) at p (a v128 takes two: bytes 0-7, then 8-15).
+  llvm::Value* load_slot(llvm::Value* p, ValType t) {
+    if (t == ValType::V128) return B_.CreateAlignedLoad(v128_, p, llvm::Align(8));
+    return from_slot(B_.CreateLoad(i64_, p), t);
+  }
   llvm::Value* from_slot(llvm::Value* s, ValType t) {
     switch (t) {
       case ValType::I32:
@@ -219,14 +228,13 @@ class Gen {
     B_.SetInsertPoint(llvm::BasicBlock::Create(C_, "entry", s));
     llvm::Value* slots = s->getArg(1);
     std::vector<llvm::Value*> args{s->getArg(0)};
-    for (size_t i = 0; i < ft.params.size(); ++i)
-      args.push_back(
-          from_slot(B_.CreateLoad(i64_, B_.CreateConstGEP1_64(i64_, slots, i)), ft.params[i]));
+    for (size_t i = 0, at = 0; i < ft.params.size(); at += slot_width(ft.params[i++]))
+      args.push_back(load_slot(B_.CreateConstGEP1_64(i64_, slots, at), ft.params[i]));
     auto* call = B_.CreateCall(funcs_[f], args);
     call->setCallingConv(llvm::CallingConv::Tail);
-    for (size_t i = 0; i < ft.results.size(); ++i) {
+    for (size_t i = 0, at = 0; i < ft.results.size(); at += slot_width(ft.results[i++])) {
       llvm::Value* r = ft.results.size() == 1 ? call : B_.CreateExtractValue(call, {unsigned(i)});
-      B_.CreateStore(to_slot(r), B_.CreateConstGEP1_64(i64_, slots, i));
+      B_.CreateStore(to_slot(r), B_.CreateConstGEP1_64(i64_, slots, at));
     }
     B_.CreateRetVoid();
   }
@@ -475,16 +483,17 @@ class Gen {
   // instance's native functions) and indirect callees without a native entry.
   std::vector<llvm::Value*> call_on_slots(llvm::Value* fn, const FuncType& ft,
                                           const std::vector<llvm::Value*>& args) {
-    uint32_t n = static_cast<uint32_t>(std::max<size_t>({ft.params.size(), ft.results.size(), 1}));
-    llvm::Value* slots = entry_alloca(i64_, n);
-    for (size_t i = 0; i < args.size(); ++i)
-      B_.CreateStore(to_slot(args[i]), B_.CreateConstGEP1_64(i64_, slots, i));
+    uint32_t n =
+        static_cast<uint32_t>(std::max<size_t>({slot_count(ft.params), slot_count(ft.results), 1}));
+    llvm::AllocaInst* slots = entry_alloca(i64_, n);
+    slots->setAlignment(llvm::Align(16));
+    for (size_t i = 0, at = 0; i < args.size(); at += slot_width(ft.params[i++]))
+      B_.CreateStore(to_slot(args[i]), B_.CreateConstGEP1_64(i64_, slots, at));
     B_.CreateCall(helper("edgecar_aot_call", B_.getVoidTy(), {ptr_, ptr_, ptr_}),
                   {ctx_, fn, slots});
     std::vector<llvm::Value*> rs;
-    for (size_t i = 0; i < ft.results.size(); ++i)
-      rs.push_back(
-          from_slot(B_.CreateLoad(i64_, B_.CreateConstGEP1_64(i64_, slots, i)), ft.results[i]));
+    for (size_t i = 0, at = 0; i < ft.results.size(); at += slot_width(ft.results[i++]))
+      rs.push_back(load_slot(B_.CreateConstGEP1_64(i64_, slots, at), ft.results[i]));
     return rs;
   }
   llvm::Value* func_ptr(uint32_t index) {
@@ -767,6 +776,9 @@ class Gen {
   // ---- globals and locals ----
   void global_get(uint32_t g) {
     ValType t = m_.global_types[g].type;
+    // A v128 global is read and written whole: value then value_hi, adjacent.
+    if (t == ValType::V128 && layout().global_value_hi != layout().global_value + 8)
+      throw Unsupported{"v128 globals in this build's layout"};
     llvm::Value* gi = invariant_ptr(ctx_field(offsetof(Ctx, globals), ptr_), uint64_t{g} * 8);
     llvm::Value* p = B_.CreateConstInBoundsGEP1_64(i8_, gi, layout().global_value);
     auto* l = B_.CreateLoad(ty(t), p);
@@ -774,10 +786,1070 @@ class Gen {
     push(l);
   }
   void global_set(uint32_t g) {
+    if (m_.global_types[g].type == ValType::V128 &&
+        layout().global_value_hi != layout().global_value + 8)
+      throw Unsupported{"v128 globals in this build's layout"};
     llvm::Value* v = to_slot(pop());
     llvm::Value* gi = invariant_ptr(ctx_field(offsetof(Ctx, globals), ptr_), uint64_t{g} * 8);
     llvm::Value* p = B_.CreateConstInBoundsGEP1_64(i8_, gi, layout().global_value);
     B_.CreateStore(v, p)->setMetadata(llvm::LLVMContext::MD_tbaa, tbaa_vm_);
+  }
+
+  // ---- SIMD (v128 as <2 x i64> between instructions; each lowering views it as lanes) ----
+  llvm::FixedVectorType* vt(llvm::Type* lane, unsigned n) {
+    return llvm::FixedVectorType::get(lane, n);
+  }
+  llvm::FixedVectorType* i8x16() { return vt(i8_, 16); }
+  llvm::FixedVectorType* i16x8() { return vt(B_.getInt16Ty(), 8); }
+  llvm::FixedVectorType* i32x4() { return vt(i32_, 4); }
+  llvm::FixedVectorType* i64x2() { return v128_; }
+  llvm::FixedVectorType* f32x4() { return vt(B_.getFloatTy(), 4); }
+  llvm::FixedVectorType* f64x2() { return vt(B_.getDoubleTy(), 2); }
+  llvm::Value* as(llvm::Value* v, llvm::Type* t) { return B_.CreateBitCast(v, t); }
+  llvm::Value* popv(llvm::Type* t) { return as(pop(), t); }
+  void pushv(llvm::Value* v) { push(as(v, v128_)); }
+  llvm::Value* splat(llvm::Value* x, llvm::FixedVectorType* t) {
+    return B_.CreateVectorSplat(t->getNumElements(), x);
+  }
+  llvm::Value* mask_lanes(llvm::Value* i1s, llvm::FixedVectorType* t) {
+    return B_.CreateSExt(i1s, t);
+  }
+  // Lanes [from, from + n) of a.
+  llvm::Value* half(llvm::Value* a, unsigned from, unsigned n) {
+    std::vector<int> m;
+    for (unsigned i = 0; i < n; ++i) m.push_back(static_cast<int>(from + i));
+    return B_.CreateShuffleVector(a, m);
+  }
+  // Every other lane of a, from `first`.
+  llvm::Value* every_other(llvm::Value* a, unsigned first) {
+    unsigned n = llvm::cast<llvm::FixedVectorType>(a->getType())->getNumElements();
+    std::vector<int> m;
+    for (unsigned i = first; i < n; i += 2) m.push_back(static_cast<int>(i));
+    return B_.CreateShuffleVector(a, m);
+  }
+  llvm::Value* concat(llvm::Value* a, llvm::Value* b) {
+    unsigned n = llvm::cast<llvm::FixedVectorType>(a->getType())->getNumElements();
+    std::vector<int> m;
+    for (unsigned i = 0; i < 2 * n; ++i) m.push_back(static_cast<int>(i));
+    return B_.CreateShuffleVector(a, b, m);
+  }
+  llvm::Value* clamp(llvm::Value* v, int64_t lo, int64_t hi) {
+    auto* t = llvm::cast<llvm::FixedVectorType>(v->getType());
+    llvm::Value* l = splat(llvm::ConstantInt::getSigned(t->getElementType(), lo), t);
+    llvm::Value* h = splat(llvm::ConstantInt::getSigned(t->getElementType(), hi), t);
+    v = B_.CreateSelect(B_.CreateICmpSLT(v, l), l, v);
+    return B_.CreateSelect(B_.CreateICmpSGT(v, h), h, v);
+  }
+  // narrow: two vectors of wide lanes, saturated to [lo, hi], into one of half-width lanes.
+  void narrow(llvm::FixedVectorType* wide, llvm::FixedVectorType* out, int64_t lo, int64_t hi) {
+    llvm::Value* b = popv(wide);
+    llvm::Value* a = popv(wide);
+    pushv(B_.CreateTrunc(clamp(concat(a, b), lo, hi), out));
+  }
+  // extend: lanes [from, from + n) of a (lanes of `in`) widened to `out`.
+  void extend_half(llvm::FixedVectorType* in, llvm::FixedVectorType* out, bool high, bool sign) {
+    llvm::Value* a = popv(in);
+    unsigned n = out->getNumElements();
+    llvm::Value* h = half(a, high ? n : 0, n);
+    pushv(sign ? B_.CreateSExt(h, out) : B_.CreateZExt(h, out));
+  }
+  void extmul(llvm::FixedVectorType* in, llvm::FixedVectorType* out, bool high, bool sign) {
+    llvm::Value* b = popv(in);
+    llvm::Value* a = popv(in);
+    unsigned n = out->getNumElements();
+    auto ext = [&](llvm::Value* v) {
+      llvm::Value* h = half(v, high ? n : 0, n);
+      return sign ? B_.CreateSExt(h, out) : B_.CreateZExt(h, out);
+    };
+    pushv(B_.CreateMul(ext(a), ext(b)));
+  }
+  void extadd_pairwise(llvm::FixedVectorType* in, llvm::FixedVectorType* out, bool sign) {
+    llvm::Value* a = popv(in);
+    auto ext = [&](llvm::Value* v) { return sign ? B_.CreateSExt(v, out) : B_.CreateZExt(v, out); };
+    pushv(B_.CreateAdd(ext(every_other(a, 0)), ext(every_other(a, 1))));
+  }
+  void vbin(llvm::FixedVectorType* t, llvm::Instruction::BinaryOps op) {
+    llvm::Value* b = popv(t);
+    llvm::Value* a = popv(t);
+    llvm::Value* r = B_.CreateBinOp(op, a, b);
+    // As for scalars (binop): a constant operand may let LLVM fold the operation away.
+    if (t->getElementType()->isFloatingPointTy() &&
+        (llvm::isa<llvm::Constant>(a) || llvm::isa<llvm::Constant>(b)))
+      r = quiet(r);
+    pushv(r);
+  }
+  void vbin_intrinsic(llvm::FixedVectorType* t, llvm::Intrinsic::ID id) {
+    llvm::Value* b = popv(t);
+    llvm::Value* a = popv(t);
+    pushv(intrinsic(id, {t}, {a, b}));
+  }
+  void vun_intrinsic(llvm::FixedVectorType* t, llvm::Intrinsic::ID id) {
+    llvm::Value* a = popv(t);
+    pushv(intrinsic(id, {t}, {a}));
+  }
+  void vicmp(llvm::FixedVectorType* t, llvm::CmpInst::Predicate p) {
+    llvm::Value* b = popv(t);
+    llvm::Value* a = popv(t);
+    pushv(mask_lanes(B_.CreateICmp(p, a, b), t));
+  }
+  void vfcmp(llvm::FixedVectorType* t, llvm::CmpInst::Predicate p) {
+    llvm::Value* b = popv(t);
+    llvm::Value* a = popv(t);
+    auto* it = llvm::VectorType::getInteger(t);
+    pushv(mask_lanes(B_.CreateFCmp(p, a, b), llvm::cast<llvm::FixedVectorType>(it)));
+  }
+  void vminmax(llvm::FixedVectorType* t, llvm::CmpInst::Predicate p) {
+    llvm::Value* b = popv(t);
+    llvm::Value* a = popv(t);
+    pushv(B_.CreateSelect(B_.CreateICmp(p, a, b), a, b));
+  }
+  void vfminmax(llvm::FixedVectorType* t, llvm::Intrinsic::ID id) {
+    llvm::Value* b = popv(t);
+    llvm::Value* a = popv(t);
+    llvm::Value* r = intrinsic(id, {t}, {a, b});
+    llvm::Value* nan = B_.CreateFCmpUNO(a, b);
+    pushv(B_.CreateSelect(nan, B_.CreateFAdd(a, b), r));
+  }
+  void vshift(llvm::FixedVectorType* t, llvm::Instruction::BinaryOps op) {
+    llvm::Value* n = pop();
+    llvm::Value* a = popv(t);
+    unsigned bits = t->getScalarSizeInBits();
+    n = B_.CreateAnd(n, B_.getInt32(bits - 1));
+    n = B_.CreateZExtOrTrunc(n, t->getElementType());
+    pushv(B_.CreateBinOp(op, a, splat(n, t)));
+  }
+  void avgr(llvm::FixedVectorType* t) {
+    llvm::Value* b = popv(t);
+    llvm::Value* a = popv(t);
+    auto* w = vt(llvm::IntegerType::get(C_, t->getScalarSizeInBits() * 2), t->getNumElements());
+    llvm::Value* sum = B_.CreateAdd(B_.CreateAdd(B_.CreateZExt(a, w), B_.CreateZExt(b, w)),
+                                    splat(llvm::ConstantInt::get(w->getElementType(), 1), w));
+    pushv(B_.CreateTrunc(
+        B_.CreateLShr(sum, splat(llvm::ConstantInt::get(w->getElementType(), 1), w)), t));
+  }
+  void all_true(llvm::FixedVectorType* t) {
+    llvm::Value* a = popv(t);
+    llvm::Value* ne = B_.CreateICmpNE(a, llvm::Constant::getNullValue(t));
+    push(B_.CreateZExt(B_.CreateAndReduce(ne), i32_));
+  }
+  void bitmask(llvm::FixedVectorType* t) {
+    llvm::Value* a = popv(t);
+    llvm::Value* neg = B_.CreateICmpSLT(a, llvm::Constant::getNullValue(t));
+    llvm::Value* bits = B_.CreateBitCast(neg, llvm::IntegerType::get(C_, t->getNumElements()));
+    push(B_.CreateZExt(bits, i32_));
+  }
+  void q15mulr() {
+    llvm::Value* b = popv(i16x8());
+    llvm::Value* a = popv(i16x8());
+    auto* w = i32x4x2();
+    llvm::Value* p = B_.CreateMul(B_.CreateSExt(a, w), B_.CreateSExt(b, w));
+    p = B_.CreateAShr(B_.CreateAdd(p, splat(B_.getInt32(0x4000), w)), splat(B_.getInt32(15), w));
+    pushv(B_.CreateTrunc(clamp(p, -32768, 32767), i16x8()));
+  }
+  llvm::FixedVectorType* i32x4x2() { return vt(i32_, 8); }
+  void dot_i16x8() {
+    llvm::Value* b = popv(i16x8());
+    llvm::Value* a = popv(i16x8());
+    llvm::Value* p = B_.CreateMul(B_.CreateSExt(a, i32x4x2()), B_.CreateSExt(b, i32x4x2()));
+    pushv(B_.CreateAdd(every_other(p, 0), every_other(p, 1)));
+  }
+  // Lane-wise products of signed bytes summed in pairs (i16, wrapping), as the interpreter.
+  llvm::Value* relaxed_dot_i16(llvm::Value* a, llvm::Value* b) {
+    llvm::Value* p = B_.CreateMul(B_.CreateSExt(a, i16x8x2()), B_.CreateSExt(b, i16x8x2()));
+    return B_.CreateAdd(every_other(p, 0), every_other(p, 1));
+  }
+  llvm::FixedVectorType* i16x8x2() { return vt(B_.getInt16Ty(), 16); }
+  void trunc_sat_vec(llvm::FixedVectorType* from, bool sign, bool zero_high) {
+    llvm::Value* a = popv(from);
+    unsigned n = from->getNumElements();
+    auto* out = vt(i32_, n);
+    llvm::Value* r = intrinsic(sign ? llvm::Intrinsic::fptosi_sat : llvm::Intrinsic::fptoui_sat,
+                               {out, from}, {a});
+    if (zero_high) r = concat(r, llvm::Constant::getNullValue(out));
+    pushv(r);
+  }
+  llvm::Value* v128_const(const Instr& in) {
+    uint64_t hi = uint64_t{in.b} << 32 | in.a;
+    return llvm::ConstantVector::get({B_.getInt64(in.imm), B_.getInt64(hi)});
+  }
+  // Loads: v128, widening, splat, zero-extending, lane.
+  void vload(const Instr& in, llvm::Type* t, unsigned bytes) {
+    llvm::Value* p = address(pop(), in.imm, bytes);
+    auto* l = B_.CreateAlignedLoad(t, p, llvm::Align(1));
+    l->setMetadata(llvm::LLVMContext::MD_tbaa, tbaa_guest_);
+    push(l);
+  }
+  void load_extend(const Instr& in, llvm::FixedVectorType* in_t, llvm::FixedVectorType* out,
+                   bool sign) {
+    vload(in, in_t, 8);
+    llvm::Value* v = pop();
+    pushv(sign ? B_.CreateSExt(v, out) : B_.CreateZExt(v, out));
+  }
+  void load_splat(const Instr& in, llvm::Type* lane, unsigned n) {
+    vload(in, lane, lane->getPrimitiveSizeInBits() / 8);
+    pushv(splat(pop(), vt(lane, n)));
+  }
+  void load_zero(const Instr& in, llvm::Type* lane, unsigned n) {
+    vload(in, lane, lane->getPrimitiveSizeInBits() / 8);
+    llvm::Value* x = pop();
+    pushv(B_.CreateInsertElement(llvm::Constant::getNullValue(vt(lane, n)), x, uint64_t{0}));
+  }
+  void load_lane(const Instr& in, llvm::Type* lane, unsigned n) {
+    llvm::Value* v = popv(vt(lane, n));
+    vload(in, lane, lane->getPrimitiveSizeInBits() / 8);
+    pushv(B_.CreateInsertElement(v, pop(), uint64_t{in.b}));
+  }
+  void store_lane(const Instr& in, llvm::Type* lane, unsigned n) {
+    llvm::Value* v = popv(vt(lane, n));
+    llvm::Value* p = address(pop(), in.imm, lane->getPrimitiveSizeInBits() / 8);
+    B_.CreateAlignedStore(B_.CreateExtractElement(v, uint64_t{in.b}), p, llvm::Align(1))
+        ->setMetadata(llvm::LLVMContext::MD_tbaa, tbaa_guest_);
+  }
+  void extract(llvm::FixedVectorType* t, const Instr& in, int ext) {  // ext: 0 none, 1 s, 2 u
+    llvm::Value* x = B_.CreateExtractElement(popv(t), uint64_t{in.a});
+    if (ext == 1) x = B_.CreateSExt(x, i32_);
+    if (ext == 2) x = B_.CreateZExt(x, i32_);
+    push(x);
+  }
+  void replace(llvm::FixedVectorType* t, const Instr& in) {
+    llvm::Value* x = pop();
+    llvm::Value* v = popv(t);
+    if (x->getType() != t->getElementType()) x = B_.CreateTrunc(x, t->getElementType());
+    pushv(B_.CreateInsertElement(v, x, uint64_t{in.a}));
+  }
+  void vsplat(llvm::FixedVectorType* t) {
+    llvm::Value* x = pop();
+    if (x->getType() != t->getElementType()) x = B_.CreateTrunc(x, t->getElementType());
+    pushv(splat(x, t));
+  }
+  // swizzle: lane i of the result is a[b[i]], or 0 when b[i] >= 16: pshufb (SSSE3) with
+  // out-of-range indices turned into 0x80, else lane by lane.
+  void swizzle() {
+    llvm::Value* b = popv(i8x16());
+    llvm::Value* a = popv(i8x16());
+    if (__builtin_cpu_supports("ssse3")) {
+      llvm::Value* in_range = B_.CreateICmpULT(b, splat(B_.getInt8(16), i8x16()));
+      llvm::Value* idx =
+          B_.CreateSelect(in_range, b, splat(B_.getInt8(static_cast<int8_t>(0x80)), i8x16()));
+      pushv(intrinsic(llvm::Intrinsic::x86_ssse3_pshuf_b_128, {}, {a, idx}));
+      return;
+    }
+    llvm::Value* r = llvm::Constant::getNullValue(i8x16());
+    llvm::Value* idx = B_.CreateAnd(b, splat(B_.getInt8(15), i8x16()));
+    for (unsigned i = 0; i < 16; ++i)
+      r = B_.CreateInsertElement(
+          r, B_.CreateExtractElement(a, B_.CreateExtractElement(idx, uint64_t{i})), uint64_t{i});
+    llvm::Value* in_range = B_.CreateICmpULT(b, splat(B_.getInt8(16), i8x16()));
+    pushv(B_.CreateSelect(in_range, r, llvm::Constant::getNullValue(i8x16())));
+  }
+  void shuffle(const Instr& in) {
+    llvm::Value* b = popv(i8x16());
+    llvm::Value* a = popv(i8x16());
+    uint64_t lo = in.imm, hi = uint64_t{in.b} << 32 | in.a;
+    std::vector<int> m;
+    for (unsigned i = 0; i < 16; ++i)
+      m.push_back(static_cast<int>(((i < 8 ? lo >> (8 * i) : hi >> (8 * (i - 8)))) & 0xFF));
+    pushv(B_.CreateShuffleVector(a, b, m));
+  }
+  void bitselect() {
+    llvm::Value* c = pop();
+    llvm::Value* b = pop();
+    llvm::Value* a = pop();
+    push(B_.CreateOr(B_.CreateAnd(a, c), B_.CreateAnd(b, B_.CreateNot(c))));
+  }
+
+  bool simd(const Instr& in) {
+    using O = Opcode;
+    namespace I = llvm::Intrinsic;
+    using P = llvm::CmpInst::Predicate;
+    using BO = llvm::Instruction::BinaryOps;
+    llvm::Type* f32 = B_.getFloatTy();
+    llvm::Type* f64 = B_.getDoubleTy();
+    llvm::Type* i16 = B_.getInt16Ty();
+    switch (static_cast<O>(in.op)) {
+      case O::V128Load:
+        vload(in, v128_, 16);
+        break;
+      case O::V128Load8x8S:
+        load_extend(in, vt(i8_, 8), i16x8(), true);
+        break;
+      case O::V128Load8x8U:
+        load_extend(in, vt(i8_, 8), i16x8(), false);
+        break;
+      case O::V128Load16x4S:
+        load_extend(in, vt(i16, 4), i32x4(), true);
+        break;
+      case O::V128Load16x4U:
+        load_extend(in, vt(i16, 4), i32x4(), false);
+        break;
+      case O::V128Load32x2S:
+        load_extend(in, vt(i32_, 2), i64x2(), true);
+        break;
+      case O::V128Load32x2U:
+        load_extend(in, vt(i32_, 2), i64x2(), false);
+        break;
+      case O::V128Load8Splat:
+        load_splat(in, i8_, 16);
+        break;
+      case O::V128Load16Splat:
+        load_splat(in, i16, 8);
+        break;
+      case O::V128Load32Splat:
+        load_splat(in, i32_, 4);
+        break;
+      case O::V128Load64Splat:
+        load_splat(in, i64_, 2);
+        break;
+      case O::V128Load32Zero:
+        load_zero(in, i32_, 4);
+        break;
+      case O::V128Load64Zero:
+        load_zero(in, i64_, 2);
+        break;
+      case O::V128Load8Lane:
+        load_lane(in, i8_, 16);
+        break;
+      case O::V128Load16Lane:
+        load_lane(in, i16, 8);
+        break;
+      case O::V128Load32Lane:
+        load_lane(in, i32_, 4);
+        break;
+      case O::V128Load64Lane:
+        load_lane(in, i64_, 2);
+        break;
+      case O::V128Store:
+        store(in, v128_);
+        break;
+      case O::V128Store8Lane:
+        store_lane(in, i8_, 16);
+        break;
+      case O::V128Store16Lane:
+        store_lane(in, i16, 8);
+        break;
+      case O::V128Store32Lane:
+        store_lane(in, i32_, 4);
+        break;
+      case O::V128Store64Lane:
+        store_lane(in, i64_, 2);
+        break;
+      case O::V128Const:
+        push(v128_const(in));
+        break;
+      case O::I8x16Shuffle:
+        shuffle(in);
+        break;
+      case O::I8x16Swizzle:
+      case O::I8x16RelaxedSwizzle:
+        swizzle();
+        break;
+      case O::I8x16Splat:
+        vsplat(i8x16());
+        break;
+      case O::I16x8Splat:
+        vsplat(i16x8());
+        break;
+      case O::I32x4Splat:
+        vsplat(i32x4());
+        break;
+      case O::I64x2Splat:
+        vsplat(i64x2());
+        break;
+      case O::F32x4Splat:
+        vsplat(f32x4());
+        break;
+      case O::F64x2Splat:
+        vsplat(f64x2());
+        break;
+      case O::I8x16ExtractLaneS:
+        extract(i8x16(), in, 1);
+        break;
+      case O::I8x16ExtractLaneU:
+        extract(i8x16(), in, 2);
+        break;
+      case O::I16x8ExtractLaneS:
+        extract(i16x8(), in, 1);
+        break;
+      case O::I16x8ExtractLaneU:
+        extract(i16x8(), in, 2);
+        break;
+      case O::I32x4ExtractLane:
+        extract(i32x4(), in, 0);
+        break;
+      case O::I64x2ExtractLane:
+        extract(i64x2(), in, 0);
+        break;
+      case O::F32x4ExtractLane:
+        extract(f32x4(), in, 0);
+        break;
+      case O::F64x2ExtractLane:
+        extract(f64x2(), in, 0);
+        break;
+      case O::I8x16ReplaceLane:
+        replace(i8x16(), in);
+        break;
+      case O::I16x8ReplaceLane:
+        replace(i16x8(), in);
+        break;
+      case O::I32x4ReplaceLane:
+        replace(i32x4(), in);
+        break;
+      case O::I64x2ReplaceLane:
+        replace(i64x2(), in);
+        break;
+      case O::F32x4ReplaceLane:
+        replace(f32x4(), in);
+        break;
+      case O::F64x2ReplaceLane:
+        replace(f64x2(), in);
+        break;
+      case O::I8x16Eq:
+        vicmp(i8x16(), P::ICMP_EQ);
+        break;
+      case O::I8x16Ne:
+        vicmp(i8x16(), P::ICMP_NE);
+        break;
+      case O::I8x16LtS:
+        vicmp(i8x16(), P::ICMP_SLT);
+        break;
+      case O::I8x16LtU:
+        vicmp(i8x16(), P::ICMP_ULT);
+        break;
+      case O::I8x16GtS:
+        vicmp(i8x16(), P::ICMP_SGT);
+        break;
+      case O::I8x16GtU:
+        vicmp(i8x16(), P::ICMP_UGT);
+        break;
+      case O::I8x16LeS:
+        vicmp(i8x16(), P::ICMP_SLE);
+        break;
+      case O::I8x16LeU:
+        vicmp(i8x16(), P::ICMP_ULE);
+        break;
+      case O::I8x16GeS:
+        vicmp(i8x16(), P::ICMP_SGE);
+        break;
+      case O::I8x16GeU:
+        vicmp(i8x16(), P::ICMP_UGE);
+        break;
+      case O::I16x8Eq:
+        vicmp(i16x8(), P::ICMP_EQ);
+        break;
+      case O::I16x8Ne:
+        vicmp(i16x8(), P::ICMP_NE);
+        break;
+      case O::I16x8LtS:
+        vicmp(i16x8(), P::ICMP_SLT);
+        break;
+      case O::I16x8LtU:
+        vicmp(i16x8(), P::ICMP_ULT);
+        break;
+      case O::I16x8GtS:
+        vicmp(i16x8(), P::ICMP_SGT);
+        break;
+      case O::I16x8GtU:
+        vicmp(i16x8(), P::ICMP_UGT);
+        break;
+      case O::I16x8LeS:
+        vicmp(i16x8(), P::ICMP_SLE);
+        break;
+      case O::I16x8LeU:
+        vicmp(i16x8(), P::ICMP_ULE);
+        break;
+      case O::I16x8GeS:
+        vicmp(i16x8(), P::ICMP_SGE);
+        break;
+      case O::I16x8GeU:
+        vicmp(i16x8(), P::ICMP_UGE);
+        break;
+      case O::I32x4Eq:
+        vicmp(i32x4(), P::ICMP_EQ);
+        break;
+      case O::I32x4Ne:
+        vicmp(i32x4(), P::ICMP_NE);
+        break;
+      case O::I32x4LtS:
+        vicmp(i32x4(), P::ICMP_SLT);
+        break;
+      case O::I32x4LtU:
+        vicmp(i32x4(), P::ICMP_ULT);
+        break;
+      case O::I32x4GtS:
+        vicmp(i32x4(), P::ICMP_SGT);
+        break;
+      case O::I32x4GtU:
+        vicmp(i32x4(), P::ICMP_UGT);
+        break;
+      case O::I32x4LeS:
+        vicmp(i32x4(), P::ICMP_SLE);
+        break;
+      case O::I32x4LeU:
+        vicmp(i32x4(), P::ICMP_ULE);
+        break;
+      case O::I32x4GeS:
+        vicmp(i32x4(), P::ICMP_SGE);
+        break;
+      case O::I32x4GeU:
+        vicmp(i32x4(), P::ICMP_UGE);
+        break;
+      case O::I64x2Eq:
+        vicmp(i64x2(), P::ICMP_EQ);
+        break;
+      case O::I64x2Ne:
+        vicmp(i64x2(), P::ICMP_NE);
+        break;
+      case O::I64x2LtS:
+        vicmp(i64x2(), P::ICMP_SLT);
+        break;
+      case O::I64x2GtS:
+        vicmp(i64x2(), P::ICMP_SGT);
+        break;
+      case O::I64x2LeS:
+        vicmp(i64x2(), P::ICMP_SLE);
+        break;
+      case O::I64x2GeS:
+        vicmp(i64x2(), P::ICMP_SGE);
+        break;
+      case O::F32x4Eq:
+        vfcmp(f32x4(), P::FCMP_OEQ);
+        break;
+      case O::F32x4Ne:
+        vfcmp(f32x4(), P::FCMP_UNE);
+        break;
+      case O::F32x4Lt:
+        vfcmp(f32x4(), P::FCMP_OLT);
+        break;
+      case O::F32x4Gt:
+        vfcmp(f32x4(), P::FCMP_OGT);
+        break;
+      case O::F32x4Le:
+        vfcmp(f32x4(), P::FCMP_OLE);
+        break;
+      case O::F32x4Ge:
+        vfcmp(f32x4(), P::FCMP_OGE);
+        break;
+      case O::F64x2Eq:
+        vfcmp(f64x2(), P::FCMP_OEQ);
+        break;
+      case O::F64x2Ne:
+        vfcmp(f64x2(), P::FCMP_UNE);
+        break;
+      case O::F64x2Lt:
+        vfcmp(f64x2(), P::FCMP_OLT);
+        break;
+      case O::F64x2Gt:
+        vfcmp(f64x2(), P::FCMP_OGT);
+        break;
+      case O::F64x2Le:
+        vfcmp(f64x2(), P::FCMP_OLE);
+        break;
+      case O::F64x2Ge:
+        vfcmp(f64x2(), P::FCMP_OGE);
+        break;
+      case O::V128Not:
+        push(B_.CreateNot(pop()));
+        break;
+      case O::V128And:
+        vbin(i64x2(), BO::And);
+        break;
+      case O::V128Or:
+        vbin(i64x2(), BO::Or);
+        break;
+      case O::V128Xor:
+        vbin(i64x2(), BO::Xor);
+        break;
+      case O::V128Andnot: {
+        llvm::Value* b = pop();
+        llvm::Value* a = pop();
+        push(B_.CreateAnd(a, B_.CreateNot(b)));
+        break;
+      }
+      case O::V128Bitselect:
+      case O::I8x16RelaxedLaneselect:
+      case O::I16x8RelaxedLaneselect:
+      case O::I32x4RelaxedLaneselect:
+      case O::I64x2RelaxedLaneselect:
+        bitselect();
+        break;
+      case O::V128AnyTrue:
+        push(B_.CreateZExt(B_.CreateICmpNE(as(pop(), B_.getInt128Ty()),
+                                           llvm::ConstantInt::get(B_.getInt128Ty(), 0)),
+                           i32_));
+        break;
+      case O::F32x4DemoteF64x2Zero: {
+        llvm::Value* a = popv(f64x2());
+        pushv(concat(B_.CreateFPTrunc(a, vt(f32, 2)), llvm::Constant::getNullValue(vt(f32, 2))));
+        break;
+      }
+      case O::F64x2PromoteLowF32x4:
+        pushv(B_.CreateFPExt(half(popv(f32x4()), 0, 2), f64x2()));
+        break;
+      case O::I8x16Abs:
+        vabs(i8x16());
+        break;
+      case O::I16x8Abs:
+        vabs(i16x8());
+        break;
+      case O::I32x4Abs:
+        vabs(i32x4());
+        break;
+      case O::I64x2Abs:
+        vabs(i64x2());
+        break;
+      case O::I8x16Neg:
+        pushv(B_.CreateNeg(popv(i8x16())));
+        break;
+      case O::I16x8Neg:
+        pushv(B_.CreateNeg(popv(i16x8())));
+        break;
+      case O::I32x4Neg:
+        pushv(B_.CreateNeg(popv(i32x4())));
+        break;
+      case O::I64x2Neg:
+        pushv(B_.CreateNeg(popv(i64x2())));
+        break;
+      case O::I8x16Popcnt:
+        vun_intrinsic(i8x16(), I::ctpop);
+        break;
+      case O::I8x16AllTrue:
+        all_true(i8x16());
+        break;
+      case O::I16x8AllTrue:
+        all_true(i16x8());
+        break;
+      case O::I32x4AllTrue:
+        all_true(i32x4());
+        break;
+      case O::I64x2AllTrue:
+        all_true(i64x2());
+        break;
+      case O::I8x16Bitmask:
+        bitmask(i8x16());
+        break;
+      case O::I16x8Bitmask:
+        bitmask(i16x8());
+        break;
+      case O::I32x4Bitmask:
+        bitmask(i32x4());
+        break;
+      case O::I64x2Bitmask:
+        bitmask(i64x2());
+        break;
+      case O::I8x16NarrowI16x8S:
+        narrow(i16x8(), i8x16(), -128, 127);
+        break;
+      case O::I8x16NarrowI16x8U:
+        narrow(i16x8(), i8x16(), 0, 255);
+        break;
+      case O::I16x8NarrowI32x4S:
+        narrow(i32x4(), i16x8(), -32768, 32767);
+        break;
+      case O::I16x8NarrowI32x4U:
+        narrow(i32x4(), i16x8(), 0, 65535);
+        break;
+      case O::F32x4Ceil:
+        vun_intrinsic(f32x4(), I::ceil);
+        break;
+      case O::F32x4Floor:
+        vun_intrinsic(f32x4(), I::floor);
+        break;
+      case O::F32x4Trunc:
+        vun_intrinsic(f32x4(), I::trunc);
+        break;
+      case O::F32x4Nearest:
+        vun_intrinsic(f32x4(), I::roundeven);
+        break;
+      case O::F64x2Ceil:
+        vun_intrinsic(f64x2(), I::ceil);
+        break;
+      case O::F64x2Floor:
+        vun_intrinsic(f64x2(), I::floor);
+        break;
+      case O::F64x2Trunc:
+        vun_intrinsic(f64x2(), I::trunc);
+        break;
+      case O::F64x2Nearest:
+        vun_intrinsic(f64x2(), I::roundeven);
+        break;
+      case O::I8x16Shl:
+        vshift(i8x16(), BO::Shl);
+        break;
+      case O::I8x16ShrS:
+        vshift(i8x16(), BO::AShr);
+        break;
+      case O::I8x16ShrU:
+        vshift(i8x16(), BO::LShr);
+        break;
+      case O::I16x8Shl:
+        vshift(i16x8(), BO::Shl);
+        break;
+      case O::I16x8ShrS:
+        vshift(i16x8(), BO::AShr);
+        break;
+      case O::I16x8ShrU:
+        vshift(i16x8(), BO::LShr);
+        break;
+      case O::I32x4Shl:
+        vshift(i32x4(), BO::Shl);
+        break;
+      case O::I32x4ShrS:
+        vshift(i32x4(), BO::AShr);
+        break;
+      case O::I32x4ShrU:
+        vshift(i32x4(), BO::LShr);
+        break;
+      case O::I64x2Shl:
+        vshift(i64x2(), BO::Shl);
+        break;
+      case O::I64x2ShrS:
+        vshift(i64x2(), BO::AShr);
+        break;
+      case O::I64x2ShrU:
+        vshift(i64x2(), BO::LShr);
+        break;
+      case O::I8x16Add:
+        vbin(i8x16(), BO::Add);
+        break;
+      case O::I16x8Add:
+        vbin(i16x8(), BO::Add);
+        break;
+      case O::I32x4Add:
+        vbin(i32x4(), BO::Add);
+        break;
+      case O::I64x2Add:
+        vbin(i64x2(), BO::Add);
+        break;
+      case O::I8x16Sub:
+        vbin(i8x16(), BO::Sub);
+        break;
+      case O::I16x8Sub:
+        vbin(i16x8(), BO::Sub);
+        break;
+      case O::I32x4Sub:
+        vbin(i32x4(), BO::Sub);
+        break;
+      case O::I64x2Sub:
+        vbin(i64x2(), BO::Sub);
+        break;
+      case O::I16x8Mul:
+        vbin(i16x8(), BO::Mul);
+        break;
+      case O::I32x4Mul:
+        vbin(i32x4(), BO::Mul);
+        break;
+      case O::I64x2Mul:
+        vbin(i64x2(), BO::Mul);
+        break;
+      case O::I8x16AddSatS:
+        vbin_intrinsic(i8x16(), I::sadd_sat);
+        break;
+      case O::I8x16AddSatU:
+        vbin_intrinsic(i8x16(), I::uadd_sat);
+        break;
+      case O::I8x16SubSatS:
+        vbin_intrinsic(i8x16(), I::ssub_sat);
+        break;
+      case O::I8x16SubSatU:
+        vbin_intrinsic(i8x16(), I::usub_sat);
+        break;
+      case O::I16x8AddSatS:
+        vbin_intrinsic(i16x8(), I::sadd_sat);
+        break;
+      case O::I16x8AddSatU:
+        vbin_intrinsic(i16x8(), I::uadd_sat);
+        break;
+      case O::I16x8SubSatS:
+        vbin_intrinsic(i16x8(), I::ssub_sat);
+        break;
+      case O::I16x8SubSatU:
+        vbin_intrinsic(i16x8(), I::usub_sat);
+        break;
+      case O::I8x16MinS:
+        vminmax(i8x16(), P::ICMP_SLT);
+        break;
+      case O::I8x16MinU:
+        vminmax(i8x16(), P::ICMP_ULT);
+        break;
+      case O::I8x16MaxS:
+        vminmax(i8x16(), P::ICMP_SGT);
+        break;
+      case O::I8x16MaxU:
+        vminmax(i8x16(), P::ICMP_UGT);
+        break;
+      case O::I16x8MinS:
+        vminmax(i16x8(), P::ICMP_SLT);
+        break;
+      case O::I16x8MinU:
+        vminmax(i16x8(), P::ICMP_ULT);
+        break;
+      case O::I16x8MaxS:
+        vminmax(i16x8(), P::ICMP_SGT);
+        break;
+      case O::I16x8MaxU:
+        vminmax(i16x8(), P::ICMP_UGT);
+        break;
+      case O::I32x4MinS:
+        vminmax(i32x4(), P::ICMP_SLT);
+        break;
+      case O::I32x4MinU:
+        vminmax(i32x4(), P::ICMP_ULT);
+        break;
+      case O::I32x4MaxS:
+        vminmax(i32x4(), P::ICMP_SGT);
+        break;
+      case O::I32x4MaxU:
+        vminmax(i32x4(), P::ICMP_UGT);
+        break;
+      case O::I8x16AvgrU:
+        avgr(i8x16());
+        break;
+      case O::I16x8AvgrU:
+        avgr(i16x8());
+        break;
+      case O::I16x8ExtaddPairwiseI8x16S:
+        extadd_pairwise(i8x16(), i16x8(), true);
+        break;
+      case O::I16x8ExtaddPairwiseI8x16U:
+        extadd_pairwise(i8x16(), i16x8(), false);
+        break;
+      case O::I32x4ExtaddPairwiseI16x8S:
+        extadd_pairwise(i16x8(), i32x4(), true);
+        break;
+      case O::I32x4ExtaddPairwiseI16x8U:
+        extadd_pairwise(i16x8(), i32x4(), false);
+        break;
+      case O::I16x8Q15mulrSatS:
+      case O::I16x8RelaxedQ15mulrS:
+        q15mulr();
+        break;
+      case O::I16x8ExtendLowI8x16S:
+        extend_half(i8x16(), i16x8(), false, true);
+        break;
+      case O::I16x8ExtendHighI8x16S:
+        extend_half(i8x16(), i16x8(), true, true);
+        break;
+      case O::I16x8ExtendLowI8x16U:
+        extend_half(i8x16(), i16x8(), false, false);
+        break;
+      case O::I16x8ExtendHighI8x16U:
+        extend_half(i8x16(), i16x8(), true, false);
+        break;
+      case O::I32x4ExtendLowI16x8S:
+        extend_half(i16x8(), i32x4(), false, true);
+        break;
+      case O::I32x4ExtendHighI16x8S:
+        extend_half(i16x8(), i32x4(), true, true);
+        break;
+      case O::I32x4ExtendLowI16x8U:
+        extend_half(i16x8(), i32x4(), false, false);
+        break;
+      case O::I32x4ExtendHighI16x8U:
+        extend_half(i16x8(), i32x4(), true, false);
+        break;
+      case O::I64x2ExtendLowI32x4S:
+        extend_half(i32x4(), i64x2(), false, true);
+        break;
+      case O::I64x2ExtendHighI32x4S:
+        extend_half(i32x4(), i64x2(), true, true);
+        break;
+      case O::I64x2ExtendLowI32x4U:
+        extend_half(i32x4(), i64x2(), false, false);
+        break;
+      case O::I64x2ExtendHighI32x4U:
+        extend_half(i32x4(), i64x2(), true, false);
+        break;
+      case O::I16x8ExtmulLowI8x16S:
+        extmul(i8x16(), i16x8(), false, true);
+        break;
+      case O::I16x8ExtmulHighI8x16S:
+        extmul(i8x16(), i16x8(), true, true);
+        break;
+      case O::I16x8ExtmulLowI8x16U:
+        extmul(i8x16(), i16x8(), false, false);
+        break;
+      case O::I16x8ExtmulHighI8x16U:
+        extmul(i8x16(), i16x8(), true, false);
+        break;
+      case O::I32x4ExtmulLowI16x8S:
+        extmul(i16x8(), i32x4(), false, true);
+        break;
+      case O::I32x4ExtmulHighI16x8S:
+        extmul(i16x8(), i32x4(), true, true);
+        break;
+      case O::I32x4ExtmulLowI16x8U:
+        extmul(i16x8(), i32x4(), false, false);
+        break;
+      case O::I32x4ExtmulHighI16x8U:
+        extmul(i16x8(), i32x4(), true, false);
+        break;
+      case O::I64x2ExtmulLowI32x4S:
+        extmul(i32x4(), i64x2(), false, true);
+        break;
+      case O::I64x2ExtmulHighI32x4S:
+        extmul(i32x4(), i64x2(), true, true);
+        break;
+      case O::I64x2ExtmulLowI32x4U:
+        extmul(i32x4(), i64x2(), false, false);
+        break;
+      case O::I64x2ExtmulHighI32x4U:
+        extmul(i32x4(), i64x2(), true, false);
+        break;
+      case O::I32x4DotI16x8S:
+        dot_i16x8();
+        break;
+      case O::F32x4Abs:
+        vun_intrinsic(f32x4(), I::fabs);
+        break;
+      case O::F64x2Abs:
+        vun_intrinsic(f64x2(), I::fabs);
+        break;
+      case O::F32x4Neg:
+        pushv(B_.CreateFNeg(popv(f32x4())));
+        break;
+      case O::F64x2Neg:
+        pushv(B_.CreateFNeg(popv(f64x2())));
+        break;
+      case O::F32x4Sqrt:
+        vun_intrinsic(f32x4(), I::sqrt);
+        break;
+      case O::F64x2Sqrt:
+        vun_intrinsic(f64x2(), I::sqrt);
+        break;
+      case O::F32x4Add:
+        vbin(f32x4(), BO::FAdd);
+        break;
+      case O::F32x4Sub:
+        vbin(f32x4(), BO::FSub);
+        break;
+      case O::F32x4Mul:
+        vbin(f32x4(), BO::FMul);
+        break;
+      case O::F32x4Div:
+        vbin(f32x4(), BO::FDiv);
+        break;
+      case O::F64x2Add:
+        vbin(f64x2(), BO::FAdd);
+        break;
+      case O::F64x2Sub:
+        vbin(f64x2(), BO::FSub);
+        break;
+      case O::F64x2Mul:
+        vbin(f64x2(), BO::FMul);
+        break;
+      case O::F64x2Div:
+        vbin(f64x2(), BO::FDiv);
+        break;
+      case O::F32x4Min:
+      case O::F32x4RelaxedMin:
+        vfminmax(f32x4(), I::minimum);
+        break;
+      case O::F32x4Max:
+      case O::F32x4RelaxedMax:
+        vfminmax(f32x4(), I::maximum);
+        break;
+      case O::F64x2Min:
+      case O::F64x2RelaxedMin:
+        vfminmax(f64x2(), I::minimum);
+        break;
+      case O::F64x2Max:
+      case O::F64x2RelaxedMax:
+        vfminmax(f64x2(), I::maximum);
+        break;
+      case O::F32x4Pmin:
+        vpminmax(f32x4(), true);
+        break;
+      case O::F32x4Pmax:
+        vpminmax(f32x4(), false);
+        break;
+      case O::F64x2Pmin:
+        vpminmax(f64x2(), true);
+        break;
+      case O::F64x2Pmax:
+        vpminmax(f64x2(), false);
+        break;
+      case O::I32x4TruncSatF32x4S:
+      case O::I32x4RelaxedTruncF32x4S:
+        trunc_sat_vec(f32x4(), true, false);
+        break;
+      case O::I32x4TruncSatF32x4U:
+      case O::I32x4RelaxedTruncF32x4U:
+        trunc_sat_vec(f32x4(), false, false);
+        break;
+      case O::I32x4TruncSatF64x2SZero:
+      case O::I32x4RelaxedTruncF64x2SZero:
+        trunc_sat_vec(f64x2(), true, true);
+        break;
+      case O::I32x4TruncSatF64x2UZero:
+      case O::I32x4RelaxedTruncF64x2UZero:
+        trunc_sat_vec(f64x2(), false, true);
+        break;
+      case O::F32x4ConvertI32x4S:
+        pushv(B_.CreateSIToFP(popv(i32x4()), f32x4()));
+        break;
+      case O::F32x4ConvertI32x4U:
+        pushv(B_.CreateUIToFP(popv(i32x4()), f32x4()));
+        break;
+      case O::F64x2ConvertLowI32x4S:
+        pushv(B_.CreateSIToFP(half(popv(i32x4()), 0, 2), f64x2()));
+        break;
+      case O::F64x2ConvertLowI32x4U:
+        pushv(B_.CreateUIToFP(half(popv(i32x4()), 0, 2), f64x2()));
+        break;
+      case O::F32x4RelaxedMadd:
+        madd(f32x4(), false);
+        break;
+      case O::F32x4RelaxedNmadd:
+        madd(f32x4(), true);
+        break;
+      case O::F64x2RelaxedMadd:
+        madd(f64x2(), false);
+        break;
+      case O::F64x2RelaxedNmadd:
+        madd(f64x2(), true);
+        break;
+      case O::I16x8RelaxedDotI8x16I7x16S: {
+        llvm::Value* b = popv(i8x16());
+        llvm::Value* a = popv(i8x16());
+        pushv(relaxed_dot_i16(a, b));
+        break;
+      }
+      case O::I32x4RelaxedDotI8x16I7x16AddS: {
+        llvm::Value* c = popv(i32x4());
+        llvm::Value* b = popv(i8x16());
+        llvm::Value* a = popv(i8x16());
+        // Sums of four 32-bit products per lane, as the interpreter computes them.
+        auto* w = vt(i32_, 16);
+        llvm::Value* p = B_.CreateMul(B_.CreateSExt(a, w), B_.CreateSExt(b, w));
+        llvm::Value* s2 = B_.CreateAdd(every_other(p, 0), every_other(p, 1));
+        pushv(B_.CreateAdd(B_.CreateAdd(every_other(s2, 0), every_other(s2, 1)), c));
+        break;
+      }
+      default:
+        return false;
+    }
+    (void)f64;
+    return true;
+  }
+  void vabs(llvm::FixedVectorType* t) {
+    llvm::Value* a = popv(t);
+    pushv(intrinsic(llvm::Intrinsic::abs, {t}, {a, B_.getFalse()}));
+  }
+  // pmin: b < a ? b : a; pmax: a < b ? b : a (pseudo-min/max, no NaN rules).
+  void vpminmax(llvm::FixedVectorType* t, bool min) {
+    llvm::Value* b = popv(t);
+    llvm::Value* a = popv(t);
+    pushv(min ? B_.CreateSelect(B_.CreateFCmpOLT(b, a), b, a)
+              : B_.CreateSelect(B_.CreateFCmpOLT(a, b), b, a));
+  }
+  // Relaxed madd/nmadd, unfused like the interpreter: a*b + c, -(a*b) + c.
+  void madd(llvm::FixedVectorType* t, bool negate) {
+    llvm::Value* c = popv(t);
+    llvm::Value* b = popv(t);
+    llvm::Value* a = popv(t);
+    llvm::Value* p = B_.CreateFMul(a, b);
+    if (negate) p = B_.CreateFNeg(p);
+    pushv(B_.CreateFAdd(p, c));
   }
 
   void instr(const Instr& in, const binary::FunctionBody& body) {
@@ -1284,7 +2356,7 @@ class Gen {
         push(B_.CreatePtrToInt(func_ptr(in.a), i64_));
         break;
       default:
-        throw Unsupported{std::string(binary::opcode_name(in.op))};
+        if (!simd(in)) throw Unsupported{std::string(binary::opcode_name(in.op))};
     }
   }
 };

@@ -22,6 +22,7 @@ const Layout& layout() {
     l.mem_size = off(m, m.size);
     GlobalInst g;
     l.global_value = off(g, g.value);
+    l.global_value_hi = off(g, g.value_hi);
     FuncInst f;
     l.func_type_id = off(f, f.type_id);
     l.func_native = off(f, f.native);

@@ -18,8 +18,8 @@ int compile(const std::string& path, std::string out) {
     std::fprintf(stderr, "edgecar: %s\n", module.error().to_string().c_str());
     return kExitLoad;
   }
-  double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
-                  .count();
+  double ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
   if (auto w = (*module)->save_native(out); !w) {
     std::fprintf(stderr, "edgecar: %s\n", w.error().message.c_str());
     return kExitLoad;

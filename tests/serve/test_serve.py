@@ -839,21 +839,33 @@ def test_engine_interp_never_compiles(tmp_path):
         s.stop()
 
 
-def test_a_module_the_native_tier_cannot_compile(tmp_path):
-    # engine auto: stays interpreted and says why; engine aot: refused at start-up.
-    s = Server(tmp_path, manifest(fn("/simd", "simd_hello")))
+def test_simd_guests_run_natively(tmp_path):
+    s = Server(tmp_path, manifest(fn("/simd", "simd_hello", "    engine: aot\n")))
+    try:
+        assert s.request("GET", "/simd")[2] == b"simd hello\n"
+        assert runs(s, "/simd") == (0, 1)
+    finally:
+        s.stop()
+
+
+def test_a_module_too_large_to_compile_stays_interpreted(tmp_path, monkeypatch):
+    # Native compilation is bounded (EDGECAR_AOT_MAX_INSTRUCTIONS, default 1,000,000):
+    # engine auto keeps serving from the interpreter and says why; engine aot refuses it.
+    monkeypatch.setenv("EDGECAR_AOT_MAX_INSTRUCTIONS", "1000")
+    s = Server(tmp_path, manifest(fn("/hello", "hello")))
     try:
         deadline = time.time() + 60
         while "stays interpreted" not in s.log_path.read_text() and time.time() < deadline:
             time.sleep(0.05)
-        assert "function /simd stays interpreted: the native tier does not compile v128" in s.log_path.read_text()
-        assert s.request("GET", "/simd")[2] == b"simd hello\n"
-        assert runs(s, "/simd") == (1, 0)
+        assert "function /hello stays interpreted: the module is too large to compile natively" in s.log_path.read_text()
+        assert s.request("GET", "/hello")[0] == 200
+        assert runs(s, "/hello") == (1, 0)
     finally:
         s.stop()
-    (tmp_path / "edgecar.yaml").write_text(manifest(fn("/simd", "simd_hello", "    engine: aot\n")))
-    r = subprocess.run([BIN, "serve", "--check", str(tmp_path / "edgecar.yaml")], capture_output=True, text=True, timeout=30)
-    assert r.returncode == 1 and "function /simd" in r.stderr and "does not compile v128" in r.stderr, r.stderr
+    (tmp_path / "edgecar.yaml").write_text(manifest(fn("/hello", "hello", "    engine: aot\n")))
+    r = subprocess.run([BIN, "serve", "--check", str(tmp_path / "edgecar.yaml")], capture_output=True, text=True, timeout=30,
+                       env=dict(os.environ, EDGECAR_AOT_CACHE=str(tmp_path / "cache")))
+    assert r.returncode == 1 and "function /hello" in r.stderr and "too large to compile natively" in r.stderr, r.stderr
 
 
 def test_engine_must_be_known(tmp_path):

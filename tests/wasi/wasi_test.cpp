@@ -239,7 +239,6 @@ TEST_P(WasiRun, RustGuest) {
 TEST_P(WasiRun, RustGuestWithSimd128) {
   // Built with -C target-feature=+simd128; the guest compares its SIMD results with
   // scalar ones and says "simd ok" only when all agree.
-  if (GetParam() == "aot") GTEST_SKIP() << "the native tier does not compile SIMD yet (issue 15)";
   Result r = run({"run", guest("simd_rs"), "5000"});
   EXPECT_EQ(r.exit_code, 0) << show(r);
   EXPECT_NE(r.out.find("\nsimd ok\n"), std::string::npos) << show(r);

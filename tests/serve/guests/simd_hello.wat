@@ -1,6 +1,4 @@
-;; A WAGI command whose greeting goes through a v128 (built without SIMD in the native
-;; tier yet): with engine auto it must keep serving from the interpreter, with engine aot
-;; it must be refused at start-up with the reason.
+;; A WAGI command whose greeting goes through a v128: served by native code too.
 (module
   (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
   (memory (export "memory") 1)
