@@ -7,6 +7,7 @@
 #include "aot/codegen.hpp"
 
 #include <llvm/IR/IRBuilder.h>
+#include <llvm/IR/InlineAsm.h>
 #include <llvm/IR/Intrinsics.h>
 #include <llvm/IR/IntrinsicsX86.h>
 #include <llvm/IR/MDBuilder.h>
@@ -390,10 +391,18 @@ class Gen {
       B_.CreateBr(c.header);
       B_.SetInsertPoint(c.header);
       for (size_t i = 0; i < ps.size(); ++i) stack_[c.height + i] = c.loop_phis[i];
-      // Every iteration notices an interrupt (Store::interrupt, timeouts).
-      auto* flag = load_vm(i8_, ctx_field(offsetof(Ctx, interrupt), ptr_), 0);
-      flag->setAtomic(llvm::AtomicOrdering::Monotonic);
-      flag->setAlignment(llvm::Align(1));
+      // Every iteration notices an interrupt (Store::interrupt, timeouts): a one-byte read
+      // of the flag in inline assembly that LLVM may neither hoist nor delete (it has side
+      // effects) but that clobbers nothing it knows of, so loads and stores of the loop
+      // body still optimize as if nothing stood between iterations (an atomic load here
+      // would order every memory access around it).
+      llvm::Value* fp = ctx_field(offsetof(Ctx, interrupt), ptr_);
+      auto* asm_t = llvm::FunctionType::get(i8_, {ptr_}, false);
+      auto* check = llvm::InlineAsm::get(asm_t, "movb ($1), $0", "=r,r,~{dirflag},~{fpsr},~{flags}",
+                                         /*hasSideEffects=*/true);
+      auto* flag = B_.CreateCall(asm_t, check, {fp});
+      flag->addFnAttr(llvm::Attribute::NoUnwind);
+      flag->setMemoryEffects(llvm::MemoryEffects::inaccessibleMemOnly(llvm::ModRefInfo::ModRef));
       trap_if(B_.CreateICmpNE(flag, B_.getInt8(0)), TrapKind::Interrupted);
     } else if (kind == Ctl::If) {
       auto* then_bb = llvm::BasicBlock::Create(C_, "then", F_);

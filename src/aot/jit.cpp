@@ -42,6 +42,7 @@ Jit& jit() {
     auto* j = new Jit;  // lives as long as the process: code may run until exit
     llvm::InitializeNativeTarget();
     llvm::InitializeNativeTargetAsmPrinter();
+    llvm::InitializeNativeTargetAsmParser();  // the inline assembly of interrupt checks
     auto jtmb = orc::JITTargetMachineBuilder::detectHost();
     if (!jtmb) {
       j->error = to_string(jtmb.takeError());
