@@ -118,17 +118,34 @@ class Gen {
     }
     throw Unsupported{"an unknown value type"};
   }
-  llvm::Type* ret_type(const std::vector<ValType>& results) {
-    if (results.empty()) return B_.getVoidTy();
-    if (results.size() == 1) return ty(results[0]);
-    std::vector<llvm::Type*> ts;
-    for (ValType t : results) ts.push_back(ty(t));
-    return llvm::StructType::get(C_, ts);
-  }
+  // Typed entries: R f(ctx, params...) for zero or one result; with several, void f(ctx,
+  // params..., out) writing them to `out` in the slot layout (LLVM's own lowering of
+  // aggregate returns misaligns vectors in them under tailcc).
+  static bool multi(const FuncType& ft) { return ft.results.size() > 1; }
   llvm::FunctionType* fn_type(const FuncType& ft) {
     std::vector<llvm::Type*> ps{ptr_};
     for (ValType t : ft.params) ps.push_back(ty(t));
-    return llvm::FunctionType::get(ret_type(ft.results), ps, false);
+    if (multi(ft)) ps.push_back(ptr_);
+    llvm::Type* r = ft.results.size() == 1 ? ty(ft.results[0]) : B_.getVoidTy();
+    return llvm::FunctionType::get(r, ps, false);
+  }
+  // A buffer for a callee's several results (slot layout), and the results read back.
+  llvm::Value* results_buffer(const FuncType& ft) {
+    llvm::AllocaInst* a = entry_alloca(i64_, static_cast<uint32_t>(slot_count(ft.results)));
+    a->setAlignment(llvm::Align(16));
+    return a;
+  }
+  std::vector<llvm::Value*> read_results(llvm::Value* buf, const FuncType& ft) {
+    std::vector<llvm::Value*> rs;
+    for (size_t i = 0, at = 0; i < ft.results.size(); at += slot_width(ft.results[i++]))
+      rs.push_back(load_slot(B_.CreateConstGEP1_64(i64_, buf, at), ft.results[i]));
+    return rs;
+  }
+  void write_results(llvm::Value* buf, const std::vector<llvm::Value*>& vs) {
+    for (size_t i = 0, at = 0; i < vs.size(); ++i) {
+      B_.CreateAlignedStore(to_slot(vs[i]), B_.CreateConstGEP1_64(i64_, buf, at), llvm::Align(8));
+      at += vs[i]->getType() == v128_ ? 2 : 1;
+    }
   }
   // ---- helpers ----
   llvm::Value* ctx_field(size_t offset, llvm::Type* t) {
@@ -231,12 +248,10 @@ class Gen {
     std::vector<llvm::Value*> args{s->getArg(0)};
     for (size_t i = 0, at = 0; i < ft.params.size(); at += slot_width(ft.params[i++]))
       args.push_back(load_slot(B_.CreateConstGEP1_64(i64_, slots, at), ft.params[i]));
+    if (multi(ft)) args.push_back(slots);  // the results land in the slots directly
     auto* call = B_.CreateCall(funcs_[f], args);
     call->setCallingConv(llvm::CallingConv::Tail);
-    for (size_t i = 0, at = 0; i < ft.results.size(); at += slot_width(ft.results[i++])) {
-      llvm::Value* r = ft.results.size() == 1 ? call : B_.CreateExtractValue(call, {unsigned(i)});
-      B_.CreateStore(to_slot(r), B_.CreateConstGEP1_64(i64_, slots, at));
-    }
+    if (ft.results.size() == 1) B_.CreateStore(to_slot(call), slots);
     B_.CreateRetVoid();
   }
 
@@ -348,10 +363,8 @@ class Gen {
     } else if (fn.end_phis.size() == 1) {
       B_.CreateRet(fn.end_phis[0]);
     } else {
-      llvm::Value* agg = llvm::UndefValue::get(F_->getReturnType());
-      for (size_t i = 0; i < fn.end_phis.size(); ++i)
-        agg = B_.CreateInsertValue(agg, fn.end_phis[i], {unsigned(i)});
-      B_.CreateRet(agg);
+      write_results(F_->getArg(F_->arg_size() - 1), {fn.end_phis.begin(), fn.end_phis.end()});
+      B_.CreateRetVoid();
     }
   }
 
@@ -480,13 +493,16 @@ class Gen {
     stack_.resize(stack_.size() - n);
     return args;
   }
-  void push_results(llvm::Value* call, const FuncType& ft) {
-    if (ft.results.size() == 1) {
-      push(call);
-    } else {
-      for (size_t i = 0; i < ft.results.size(); ++i)
-        push(B_.CreateExtractValue(call, {unsigned(i)}));
-    }
+  // A typed call's results: its value, or those in `buf` for several.
+  std::vector<llvm::Value*> typed_results(llvm::Value* call, llvm::Value* buf, const FuncType& ft) {
+    if (ft.results.size() == 1) return {call};
+    if (ft.results.empty()) return {};
+    return read_results(buf, ft);
+  }
+  // The out argument of a typed call: a fresh buffer, or for a tail call our own.
+  llvm::Value* out_arg(const FuncType& ft, bool tail) {
+    if (!multi(ft)) return nullptr;
+    return tail ? F_->getArg(F_->arg_size() - 1) : results_buffer(ft);
   }
   // Any function through the runtime, on slots: imports (host, interpreted or another
   // instance's native functions) and indirect callees without a native entry.
@@ -530,6 +546,8 @@ class Gen {
       return;
     }
     args.insert(args.begin(), ctx_);
+    llvm::Value* out = out_arg(ft, tail);
+    if (out) args.push_back(out);
     if (tail) tail_prepare();
     auto* c = B_.CreateCall(funcs_[index], args);
     c->setCallingConv(llvm::CallingConv::Tail);
@@ -538,7 +556,7 @@ class Gen {
       tail_return(c);
       return;
     }
-    push_results(c, ft);
+    for (auto* r : typed_results(c, out, ft)) push(r);
   }
   void call_indirect(uint32_t type, uint32_t table, bool tail) {
     const FuncType& ft = m_.types[type];
@@ -555,6 +573,8 @@ class Gen {
     B_.SetInsertPoint(native_bb);
     std::vector<llvm::Value*> nargs{load_vm(ptr_, fn, L.func_native_ctx)};
     nargs.insert(nargs.end(), args.begin(), args.end());
+    llvm::Value* out = out_arg(ft, tail);
+    if (out) nargs.push_back(out);
     if (tail) tail_prepare();
     auto* c = B_.CreateCall(fn_type(ft), native, nargs);
     c->setCallingConv(llvm::CallingConv::Tail);
@@ -565,8 +585,7 @@ class Gen {
       tail_return(c);
       dead_ = false;
     } else {
-      for (size_t i = 0; i < ft.results.size(); ++i)
-        nrs.push_back(ft.results.size() == 1 ? c : B_.CreateExtractValue(c, {unsigned(i)}));
+      nrs = typed_results(c, out, ft);
     }
     llvm::BasicBlock* native_end = B_.GetInsertBlock();
     B_.SetInsertPoint(slots_bb);

@@ -186,10 +186,13 @@ int main(int argc, char** argv) {
   StoreLimits limits;
   limits.max_memory_pages = 16384;  // 1 GiB, as the driver limits wasmtime
   limits.max_table_elements = 1'000'000;
+  LoadOptions load;  // --engine aot: every module as native code
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string flag = argv[i];
     if (flag == "--timeout-ms") timeout = std::chrono::milliseconds(std::stoul(argv[i + 1]));
     if (flag == "--max-call-depth") limits.max_call_depth = std::stoul(argv[i + 1]);
+    if (flag == "--engine")
+      load.engine = std::string(argv[i + 1]) == "aot" ? Engine::Aot : Engine::Interp;
   }
   Watchdog watchdog;
   std::unique_ptr<Store> store;
@@ -202,7 +205,7 @@ int main(int argc, char** argv) {
     if (op == "validate" || op == "module") {
       instance = nullptr;
       store.reset();
-      auto module = Module::from_file(cmd.value("path", ""));
+      auto module = Module::from_file(cmd.value("path", ""), load);
       if (op == "validate") {
         out = module ? json{{"accept", true}}
                      : json{{"accept", false}, {"error", module.error().to_string()}};

@@ -14,7 +14,7 @@ memories (size and a hash of the contents) and tables must agree. A timeout in b
 agreement. Some generated modules are mutated (a few random bytes changed) to compare
 accept/reject on invalid input too; those both accept are run as well.
 
-    difftest.py --runner build/tests/diff_runner --calls 100000 --seed 1 [--keep DIR]
+    difftest.py --runner build/tests/diff_runner --calls 100000 --seed 1 [--engine aot] [--keep DIR]
 
 Prints a summary (modules, calls, agreements by outcome, disagreements) and exits 1 on a
 disagreement; each one is saved under --keep (the module and a JSON record to replay).
@@ -208,8 +208,8 @@ def memory_hash(ptr, length):
 # ---- the two engines ---------------------------------------------------------------
 
 class Edgecar:
-    def __init__(self, runner, timeout_ms):
-        self.cmd = [runner, "--timeout-ms", str(timeout_ms)]
+    def __init__(self, runner, timeout_ms, engine):
+        self.cmd = [runner, "--timeout-ms", str(timeout_ms), "--engine", engine]
         self.proc = None
 
     def ask(self, cmd):
@@ -379,7 +379,7 @@ class Campaign:
         self.args = args
         self.rng = random.Random(args.seed)
         self.simd = simd_gen.Generator(random.Random(args.seed + 1))
-        self.edgecar = Edgecar(args.runner, args.timeout_ms)
+        self.edgecar = Edgecar(args.runner, args.timeout_ms, args.engine)
         self.wasmtime = Wasmtime(args.timeout_ms)
         self.tmp = tempfile.mkdtemp(prefix="difftest-")
         self.count = Counter()
@@ -512,11 +512,13 @@ def main():
     p.add_argument("--mutate", type=float, default=0.5, help="share of modules also mutated")
     p.add_argument("--simd-share", type=float, default=0.3, help="share of modules of random SIMD expressions (simd_gen.py)")
     p.add_argument("--timeout-ms", type=int, default=2000)
+    p.add_argument("--engine", choices=["interp", "aot"], default="interp",
+                   help="edgecar's tier: the interpreter or native code (LLVM)")
     p.add_argument("--keep", help="save disagreeing modules here")
     p.add_argument("--max-disagreements", type=int, default=20)
     args = p.parse_args()
     count = Campaign(args).run()
-    print(f"difftest: seed {args.seed}, edgecar vs wasmtime {wasmtime.__version__ if hasattr(wasmtime, '__version__') else ''}")
+    print(f"difftest: seed {args.seed}, edgecar ({args.engine}) vs wasmtime {wasmtime.__version__ if hasattr(wasmtime, '__version__') else ''}")
     for k in sorted(count):
         print(f"  {k}: {count[k]:,}")
     if count["disagreements"]:
