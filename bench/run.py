@@ -18,6 +18,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 from results import replace_section
@@ -247,6 +248,9 @@ def startup_figures(build):
     st = os.path.join(build, "bench", "bench_startup")
     r = json.loads(sh([st, big, mem]).stdout)
     rows.append(("edgecar", r))
+    if "instantiate_native_us" in r:
+        rows.append(("edgecar (native code)", {"instantiate_us": r["instantiate_native_us"],
+                                               "note": "the same module loaded with Engine::Aot"}))
     py = venv_tool("python")
     if py:
         p = subprocess.run([py, os.path.join(ROOT, "bench", "peer_startup.py"), big, mem], capture_output=True, text=True)
@@ -256,6 +260,34 @@ def startup_figures(build):
         else:
             print("note: peer start-up measurement failed:", p.stderr.strip()[-300:])
     return os.path.getsize(big), rows
+
+
+def compile_figures(out, kernels, edgecar, wasmtime):
+    """Compile time of the kernels' scalar modules: edgecar compile (LLVM, O2) and wasmtime
+    compile (Cranelift), median of 3, in total and for the largest module."""
+    mods = [os.path.join(out, k + ".wasm") for k in kernels]
+    largest = max(mods, key=os.path.getsize)
+    tmp = tempfile.mkdtemp()
+    tools = {"edgecar": lambda m, o: [edgecar, "compile", m, "-o", o]}
+    if wasmtime:
+        tools["wasmtime"] = lambda m, o: [wasmtime, "compile", m, "-o", o]
+    env = dict(os.environ, EDGECAR_AOT_CACHE="off")
+    rows = {}
+    for name, cmd in tools.items():
+        per = {}
+        for m in mods:
+            times = []
+            for _ in range(3):
+                t0 = time.perf_counter()
+                r = subprocess.run(cmd(m, os.path.join(tmp, "out")), capture_output=True, env=env)
+                times.append(time.perf_counter() - t0)
+                if r.returncode != 0:
+                    print(f"note: {name} compile {m} failed: {r.stderr.decode()[-200:]}")
+            per[m] = sorted(times)[1]
+        total_mb = sum(os.path.getsize(m) for m in mods) / 1e6
+        rows[name] = {"ms_per_mb": 1000 * sum(per.values()) / total_mb, "largest_ms": 1000 * per[largest]}
+    shutil.rmtree(tmp)
+    return os.path.basename(largest), os.path.getsize(largest), rows
 
 
 def chart(path, kernels, results, runners, command):
@@ -417,6 +449,15 @@ def main():
                       f"peers in this run: {peers or 'none'})."]
     if simd:
         lines += simd_report(kernels, runners, results, simd_results, simd_counts, all_runners["edgecar"])
+    if not all_runners["edgecar-native"].missing:
+        largest, lsize, crow = compile_figures(out, kernels, all_runners["edgecar"].binary, venv_tool("wasmtime"))
+        lines += ["", "### Compile time (whole process, median of 3)", "",
+                  f"The {len(kernels)} kernels' scalar modules: milliseconds per MB of wasm over all of them, and for "
+                  f"the largest ({largest}, {lsize / 1e3:.0f} KB). edgecar: `edgecar compile` (LLVM 19, O2, cache off); "
+                  "wasmtime: `wasmtime compile` (Cranelift, its parallel compilation on).", "",
+                  "| compiler | ms per MB | largest module (ms) |", "|---|---:|---:|"]
+        for name, fig in crow.items():
+            lines.append(f"| {name} | {fig['ms_per_mb']:.0f} | {fig['largest_ms']:.0f} |")
     size, rows = startup_figures(args.build)
     lines += ["", f"### Start-up (microseconds, median)", "",
               f"Load = decode + validate + compile + instantiate a {size / 1e6:.1f} MB module; "
