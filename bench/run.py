@@ -113,7 +113,8 @@ class Edgecar(Runner):
         self.binary = binary
 
     def command(self, k, n, out):
-        return [self.binary, "run", "--invoke", "run", os.path.join(out, k + ".wasm"), str(n)]
+        # --engine interp: the default (auto) would take native code from the cache.
+        return [self.binary, "run", "--engine", "interp", "--invoke", "run", os.path.join(out, k + ".wasm"), str(n)]
 
     def version(self):
         r = subprocess.run([self.binary, "--version"], capture_output=True, text=True)
