@@ -757,13 +757,12 @@ class Gen {
   // truncation does not fit an integer overflow. Valid inputs lie in (lo, hi) or [lo, hi).
   void trunc(llvm::Type* to, bool is_signed) {
     llvm::Value* x = pop();
-    bool f64 = x->getType()->isDoubleTy();
     unsigned bits = to->getIntegerBitWidth();
     double lo, hi;
     bool lo_inclusive;
     if (is_signed) {
       hi = bits == 32 ? 2147483648.0 : 9223372036854775808.0;
-      if (bits == 32 && f64) {
+      if (bits == 32 && x->getType()->isDoubleTy()) {
         lo = -2147483649.0;
         lo_inclusive = false;
       } else {
@@ -788,7 +787,6 @@ class Gen {
     B_.CreateCondBr(B_.CreateFCmpUNO(x, x), trap_block(TrapKind::InvalidConversionToInteger),
                     trap_block(TrapKind::IntegerOverflow));
     B_.SetInsertPoint(cont);
-    (void)f64;
     push(is_signed ? B_.CreateFPToSI(x, to) : B_.CreateFPToUI(x, to));
   }
   void trunc_sat(llvm::Type* to, bool is_signed) {
@@ -1092,7 +1090,6 @@ class Gen {
     using P = llvm::CmpInst::Predicate;
     using BO = llvm::Instruction::BinaryOps;
     llvm::Type* f32 = B_.getFloatTy();
-    llvm::Type* f64 = B_.getDoubleTy();
     llvm::Type* i16 = B_.getInt16Ty();
     switch (static_cast<O>(in.op)) {
       case O::V128Load:
@@ -1856,7 +1853,6 @@ class Gen {
       default:
         return false;
     }
-    (void)f64;
     return true;
   }
   void vabs(llvm::FixedVectorType* t) {
