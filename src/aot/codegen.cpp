@@ -411,8 +411,9 @@ class Gen {
       // would order every memory access around it).
       llvm::Value* fp = ctx_field(offsetof(Ctx, interrupt), ptr_);
       auto* asm_t = llvm::FunctionType::get(i8_, {ptr_}, false);
-      auto* check = llvm::InlineAsm::get(asm_t, "movb ($1), $0", "=r,r,~{dirflag},~{fpsr},~{flags}",
-                                         /*hasSideEffects=*/true);
+      auto* check =
+          llvm::InlineAsm::get(asm_t, kInterruptCheckAsm, "=r,r,~{dirflag},~{fpsr},~{flags}",
+                               /*hasSideEffects=*/true);
       auto* flag = B_.CreateCall(asm_t, check, {fp});
       flag->addFnAttr(llvm::Attribute::NoUnwind);
       flag->setMemoryEffects(llvm::MemoryEffects::inaccessibleMemOnly(llvm::ModRefInfo::ModRef));
@@ -614,7 +615,22 @@ class Gen {
   }
 
   // ---- memory ----
-  llvm::Value* mem_size() { return load_vm(i64_, mem_, layout().mem_size); }
+  // The size in bytes of memory 0. Memories never shrink, and an imported memory is at
+  // least as large and at most as limited as its import says, so the size lies between the
+  // declared minimum and maximum: the range lets LLVM drop checks of accesses it can
+  // prove in bounds (static data, loops over it), which also frees those loops for the
+  // vectorizer.
+  llvm::Value* mem_size() {
+    auto* l = load_vm(i64_, mem_, layout().mem_size);
+    const Limits& lim = m_.memories[0].limits;
+    uint64_t lo = lim.min * 65536, hi = lim.max.value_or(65536) * 65536 + 1;
+    if (lo < hi && !(lo == 0 && hi == 65536ull * 65536 + 1)) {
+      llvm::MDBuilder md(C_);
+      l->setMetadata(llvm::LLVMContext::MD_range,
+                     md.createRange(llvm::APInt(64, lo), llvm::APInt(64, hi)));
+    }
+    return l;
+  }
   // The address of an access of `bytes` at `addr` + `offset`, or a trap.
   llvm::Value* address(llvm::Value* addr, uint64_t offset, unsigned bytes) {
     llvm::Value* ea = B_.CreateAdd(B_.CreateZExt(addr, i64_), B_.getInt64(offset));

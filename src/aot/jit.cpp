@@ -8,8 +8,10 @@
 #include <llvm/IR/LegacyPassManager.h>
 #include <llvm/Passes/PassBuilder.h>
 #include <llvm/Support/TargetSelect.h>
+#include <llvm/Support/raw_ostream.h>
 #include <llvm/Target/TargetMachine.h>
 
+#include <cstdlib>
 #include <mutex>
 #include <optional>
 
@@ -99,6 +101,9 @@ void optimize(llvm::Module& m, llvm::TargetMachine& tm) {
   pb.registerFunctionAnalyses(fam);
   pb.registerLoopAnalyses(lam);
   pb.crossRegisterProxies(lam, fam, cgam, mam);
+  pb.registerVectorizerStartEPCallback([](llvm::FunctionPassManager& fpm, llvm::OptimizationLevel) {
+    fpm.addPass(BoundedLoopChecks());
+  });
   pb.buildPerModuleDefaultPipeline(llvm::OptimizationLevel::O2).run(m, mam);
 }
 
@@ -123,7 +128,17 @@ Expected<std::vector<char>> emit_object(const binary::Module& module) {
   if (!tm) return Error{ErrorKind::Unsupported, "native tier: " + to_string(tm.takeError())};
   m->setDataLayout((*tm)->createDataLayout());
   m->setTargetTriple((*tm)->getTargetTriple().str());
+  // For compiler work (docs/aot.md): the IR before and after optimization.
+  auto dump = [&](const char* suffix) {
+    const char* base = std::getenv("EDGECAR_AOT_DUMP_IR");
+    if (!base || !*base) return;
+    std::error_code ec;
+    llvm::raw_fd_ostream f(std::string(base) + suffix, ec);
+    if (!ec) m->print(f, nullptr);
+  };
+  dump(".in.ll");
   optimize(*m, **tm);
+  dump(".opt.ll");
   llvm::SmallVector<char, 0> buf;
   llvm::raw_svector_ostream os(buf);
   llvm::legacy::PassManager pm;

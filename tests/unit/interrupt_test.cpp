@@ -58,6 +58,10 @@ const Spin kSpins[] = {
     {"recursion_indirect", 60, 0},
     {"tail_call", 1, 0},
     {"tail_call_indirect", 1, 0},
+    {"around_counted", 100, 1},
+    {"around_constant", 1, 1},
+    {"counted_long", 1, 1},
+    {"constant_long", 1, 1},
 };
 
 class Interrupt : public ::testing::TestWithParam<std::tuple<Spin, Engine>> {};

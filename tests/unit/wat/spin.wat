@@ -1,11 +1,14 @@
 ;; Guests that never stop on their own, one per way a backward branch can be lowered
 ;; (plain, conditional, fused with each i32 comparison in register and immediate form,
 ;; fused with eqz, from a table, out of an if, carrying values) and recursion without any
-;; loop. Every one must end in the Interrupted trap (tests/unit/interrupt_test.cpp).
+;; loop, and loops around loops whose count is bounded (the native tier runs bounded
+;; innermost loops without a check of their own: aot/passes.cpp). Every one must end in the
+;; Interrupted trap (tests/unit/interrupt_test.cpp).
 ;; Each takes (a, b); the test passes the arguments listed after the export's name.
 (module
   (type $t (func (param i32 i32)))
   (table 2 funcref)
+  (memory 1)
   (elem (i32.const 0) $tree_indirect $tail_indirect)
   ;; args 1 1
   (func (export "br") (param $a i32) (param $b i32)
@@ -159,4 +162,33 @@
   ;; args 1 0
   (func $tail_indirect (export "tail_call_indirect") (param $a i32) (param $b i32)
     (return_call_indirect (type $t) (local.get $a) (local.get $b) (i32.const 1)))
+  ;; args 100 1: an endless loop around a loop of a run-time count (a); natively the inner
+  ;; loop runs in its copy without a check, the outer loop checks
+  (func (export "around_counted") (param $a i32) (param $b i32) (local $i i32)
+    (loop $outer
+      (local.set $i (i32.const 0))
+      (loop $inner
+        (i32.store8 (local.get $i) (i32.add (i32.load8_u (local.get $i)) (local.get $b)))
+        (br_if $inner (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 1))) (local.get $a))))
+      (br $outer)))
+  ;; args 1 1: the same around a loop of a constant count (1000), which has no check at all
+  (func (export "around_constant") (param $a i32) (param $b i32) (local $i i32)
+    (loop $outer
+      (local.set $i (i32.const 0))
+      (loop $inner
+        (i32.store8 (local.get $i) (i32.add (i32.load8_u (local.get $i)) (local.get $b)))
+        (br_if $inner (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 1))) (i32.const 1000))))
+      (br $outer)))
+  ;; args 1 1: one loop of a run-time count too large to run unchecked (a << 40): natively
+  ;; the copy with the check runs
+  (func (export "counted_long") (param $a i32) (param $b i32) (local $i i64) (local $n i64)
+    (local.set $n (i64.shl (i64.extend_i32_u (local.get $a)) (i64.const 40)))
+    (loop $l
+      (i32.store8 (i32.wrap_i64 (i64.and (local.get $i) (i64.const 0xffff))) (local.get $b))
+      (br_if $l (i64.lt_u (local.tee $i (i64.add (local.get $i) (i64.const 1))) (local.get $n)))))
+  ;; args 1 1: one loop of a constant count too large to run unchecked (2^40)
+  (func (export "constant_long") (param $a i32) (param $b i32) (local $i i64)
+    (loop $l
+      (i32.store8 (i32.wrap_i64 (i64.and (local.get $i) (i64.const 0xffff))) (local.get $b))
+      (br_if $l (i64.lt_u (local.tee $i (i64.add (local.get $i) (i64.const 1))) (i64.const 0x10000000000)))))
 )
