@@ -91,8 +91,7 @@ void drop_checks(llvm::ArrayRef<llvm::BasicBlock*> blocks, const llvm::DataLayou
 // in the preheader) is below `max_iterations`. L must be in simplified and LCSSA
 // form; DT is recomputed by the caller.
 void version(llvm::Loop& L, const llvm::SCEV* bound, uint64_t max_iterations, llvm::LoopInfo& LI,
-             llvm::DominatorTree& DT,
-             llvm::ScalarEvolution& SE, const llvm::DataLayout& DL) {
+             llvm::DominatorTree& DT, llvm::ScalarEvolution& SE, const llvm::DataLayout& DL) {
   llvm::BasicBlock* ph = L.getLoopPreheader();
   llvm::SCEVExpander ex(SE, DL, "bound");
   llvm::Value* n = ex.expandCodeFor(bound, bound->getType(), ph->getTerminator());

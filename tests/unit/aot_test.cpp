@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 
 #include "test_util.hpp"
 
@@ -157,6 +158,59 @@ TEST_F(NativeFiles, ACorruptCacheEntryIsReplaced) {
   auto third = load(api_, o);  // the recompiled entry replaced the corrupt one
   EXPECT_EQ(third->native_origin().rfind("cache entry", 0), 0u) << third->native_origin();
   expect_runs(third);
+}
+
+// Loops that run natively without their own interrupt check (src/aot/passes.cpp): counted
+// by a parameter on both sides of the unchecked copy's limit, by a constant, strided,
+// nested, and a counted loop trapping part way: the same results and the same memory as
+// the interpreter, call after call on one store.
+TEST(NativeLoops, ComputeWhatTheInterpreterComputes) {
+  struct Call {
+    const char* name;
+    std::vector<Value> args;
+  };
+  const std::vector<Call> calls = {
+      {"counted", {Value::i32(0)}},
+      {"counted", {Value::i32(1)}},
+      {"counted", {Value::i32(3)}},
+      {"counted", {Value::i32(1000)}},
+      {"counted", {Value::i32(100000)}},
+      {"counted", {Value::i32(5000000)}},  // beyond the unchecked copy's limit
+      {"counted64", {Value::i64(0)}},
+      {"counted64", {Value::i64(7)}},
+      {"counted64", {Value::i64(3000000)}},
+      {"constant", {}},
+      {"strided", {Value::i32(100000), Value::i32(7)}},
+      {"strided", {Value::i32(10), Value::i32(0x7fffffff)}},
+      {"nested", {Value::i32(0), Value::i32(5)}},
+      {"nested", {Value::i32(300), Value::i32(200)}},
+      {"nested", {Value::i32(3), Value::i32(3000000)}},
+      {"fill", {Value::i32(100), Value::i32(1000)}},
+      {"fill", {Value::i32(60000), Value::i32(10000)}},  // traps after 5,536 bytes
+      {"checksum", {}},
+      {"constant", {}},
+  };
+  std::vector<std::string> results[2];
+  for (int tier = 0; tier < 2; ++tier) {
+    auto m = load_test_module("loops", tier ? Engine::Aot : Engine::Interp);
+    ASSERT_TRUE(m);
+    Store store;
+    auto inst = store.instantiate(m, Imports{});
+    ASSERT_TRUE(inst.ok()) << inst.error().to_string();
+    for (const Call& c : calls) {
+      auto r = store.call(*inst, c.name, c.args);
+      std::ostringstream s;
+      s << c.name;
+      if (!r.ok()) {
+        s << ' ' << r.error().to_string();
+      } else {
+        for (const Value& v : *r) s << ' ' << v.to_string();
+      }
+      results[tier].push_back(s.str());
+    }
+  }
+  EXPECT_EQ(results[0], results[1]);
+  EXPECT_NE(results[0][16].find("out of bounds"), std::string::npos) << results[0][16];
 }
 
 }  // namespace
