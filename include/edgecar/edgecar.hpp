@@ -208,6 +208,15 @@ struct ModuleSummary {
   std::vector<std::pair<std::string, size_t>> custom_sections;  // name, bytes
 };
 
+// Which WebAssembly a module is read as. 3.0 (the default) is the current standard. 2.0
+// differs where the same bytes mean something else: the reserved bytes of memory
+// instructions must be single zero bytes (3.0 reads a memory index there), a module has at
+// most one memory, and constant expressions read imported globals only.
+enum class Standard : uint8_t {
+  Wasm2,
+  Wasm3,
+};
+
 // How a module's functions run.
 enum class Engine : uint8_t {
   Interp,  // the interpreter: instant start-up
@@ -223,6 +232,7 @@ struct LoadOptions {
   bool native_if_available = false;
   std::string artifact;   // a file written by `edgecar compile`, used when it matches
   std::string cache_dir;  // native code is looked up and stored here ("": no cache)
+  Standard standard = Standard::Wasm3;
 };
 
 // The native-code cache of this user: $EDGECAR_AOT_CACHE, else $XDG_CACHE_HOME/edgecar/aot,

@@ -14,7 +14,8 @@ namespace edgecar::aot {
 // Per-instance context, the first argument of every native function. Generated code
 // reads its fields at fixed offsets (offsetof), so it is a plain struct.
 struct Ctx {
-  MemoryInst* mem0;  // nullptr when the module has no memory
+  MemoryInst* mem0;   // nullptr when the module has no memory
+  MemoryInst** mems;  // every memory (multiple memories, WebAssembly 3.0)
   GlobalInst** globals;
   FuncInst** funcs;
   Store::Impl* store;
@@ -84,12 +85,14 @@ extern "C" {
 void edgecar_aot_call(edgecar::aot::Ctx* c, edgecar::FuncInst* f, uint64_t* slots);
 edgecar::FuncInst* edgecar_aot_indirect(edgecar::aot::Ctx* c, uint32_t table, uint32_t index,
                                         uint32_t type);
-uint32_t edgecar_aot_memory_grow(edgecar::aot::Ctx* c, uint32_t delta);
-void edgecar_aot_memory_init(edgecar::aot::Ctx* c, uint32_t seg, uint32_t d, uint32_t s,
+// Memory instructions name their memory (k; memory.copy: destination, then source).
+uint32_t edgecar_aot_memory_grow(edgecar::aot::Ctx* c, uint32_t k, uint32_t delta);
+void edgecar_aot_memory_init(edgecar::aot::Ctx* c, uint32_t k, uint32_t seg, uint32_t d, uint32_t s,
                              uint32_t n);
 void edgecar_aot_data_drop(edgecar::aot::Ctx* c, uint32_t seg);
-void edgecar_aot_memory_copy(edgecar::aot::Ctx* c, uint32_t d, uint32_t s, uint32_t n);
-void edgecar_aot_memory_fill(edgecar::aot::Ctx* c, uint32_t d, uint32_t v, uint32_t n);
+void edgecar_aot_memory_copy(edgecar::aot::Ctx* c, uint32_t dk, uint32_t sk, uint32_t d, uint32_t s,
+                             uint32_t n);
+void edgecar_aot_memory_fill(edgecar::aot::Ctx* c, uint32_t k, uint32_t d, uint32_t v, uint32_t n);
 uint64_t edgecar_aot_table_get(edgecar::aot::Ctx* c, uint32_t t, uint32_t i);
 void edgecar_aot_table_set(edgecar::aot::Ctx* c, uint32_t t, uint32_t i, uint64_t v);
 uint32_t edgecar_aot_table_size(edgecar::aot::Ctx* c, uint32_t t);

@@ -88,8 +88,8 @@ class Gen {
   // Per function.
   llvm::Function* F_ = nullptr;
   llvm::Value* ctx_ = nullptr;
-  llvm::Value* mem_ = nullptr;   // MemoryInst*
-  llvm::Value* base_ = nullptr;  // its data
+  std::vector<llvm::Value*> mems_;   // MemoryInst* of each memory
+  std::vector<llvm::Value*> bases_;  // their data
   llvm::Value* depth_ptr_ = nullptr;
   llvm::Value* depth_ = nullptr;  // the depth on entry
   llvm::BasicBlock* entry_ = nullptr;
@@ -288,11 +288,17 @@ class Gen {
     B_.CreateStore(self, at)->setMetadata(llvm::LLVMContext::MD_tbaa, tbaa_vm_);
     B_.CreateStore(B_.CreateAdd(depth_, B_.getInt32(1)), depth_ptr_)
         ->setMetadata(llvm::LLVMContext::MD_tbaa, tbaa_vm_);
+    mems_.clear();
+    bases_.clear();
     if (!m_.memories.empty()) {
-      mem_ = ctx_field(offsetof(Ctx, mem0), ptr_);
-      base_ = invariant_ptr(mem_, L.mem_data);
-    } else {
-      mem_ = base_ = nullptr;
+      llvm::Value* array = ctx_field(offsetof(Ctx, mems), ptr_);
+      for (size_t k = 0; k < m_.memories.size(); ++k) {
+        // Loaded in the entry block for every memory; the unused ones are deleted.
+        llvm::Value* mi =
+            k == 0 ? ctx_field(offsetof(Ctx, mem0), ptr_) : invariant_ptr(array, 8 * k);
+        mems_.push_back(mi);
+        bases_.push_back(invariant_ptr(mi, L.mem_data));
+      }
     }
   }
 
@@ -620,9 +626,9 @@ class Gen {
   // declared minimum and maximum: the range lets LLVM drop checks of accesses it can
   // prove in bounds (static data, loops over it), which also frees those loops for the
   // vectorizer.
-  llvm::Value* mem_size() {
-    auto* l = load_vm(i64_, mem_, layout().mem_size);
-    const Limits& lim = m_.memories[0].limits;
+  llvm::Value* mem_size(uint32_t k) {
+    auto* l = load_vm(i64_, mems_[k], layout().mem_size);
+    const Limits& lim = m_.memories[k].limits;
     uint64_t lo = lim.min * 65536, hi = lim.max.value_or(65536) * 65536 + 1;
     if (lo < hi && !(lo == 0 && hi == 65536ull * 65536 + 1)) {
       llvm::MDBuilder md(C_);
@@ -632,14 +638,14 @@ class Gen {
     return l;
   }
   // The address of an access of `bytes` at `addr` + `offset`, or a trap.
-  llvm::Value* address(llvm::Value* addr, uint64_t offset, unsigned bytes) {
+  llvm::Value* address(llvm::Value* addr, uint64_t offset, unsigned bytes, uint32_t k) {
     llvm::Value* ea = B_.CreateAdd(B_.CreateZExt(addr, i64_), B_.getInt64(offset));
     llvm::Value* end = B_.CreateAdd(ea, B_.getInt64(bytes));
-    trap_if(B_.CreateICmpUGT(end, mem_size()), TrapKind::MemoryOutOfBounds);
-    return B_.CreateGEP(i8_, base_, ea);
+    trap_if(B_.CreateICmpUGT(end, mem_size(k)), TrapKind::MemoryOutOfBounds);
+    return B_.CreateGEP(i8_, bases_[k], ea);
   }
   void load(const Instr& in, llvm::Type* mem_t, llvm::Type* out_t, bool sign) {
-    llvm::Value* p = address(pop(), in.imm, mem_t->getPrimitiveSizeInBits() / 8);
+    llvm::Value* p = address(pop(), in.imm, mem_t->getPrimitiveSizeInBits() / 8, in.mem);
     auto* l = B_.CreateAlignedLoad(mem_t, p, llvm::Align(1));
     l->setMetadata(llvm::LLVMContext::MD_tbaa, tbaa_guest_);
     llvm::Value* v = l;
@@ -648,7 +654,7 @@ class Gen {
   }
   void store(const Instr& in, llvm::Type* mem_t) {
     llvm::Value* v = pop();
-    llvm::Value* p = address(pop(), in.imm, mem_t->getPrimitiveSizeInBits() / 8);
+    llvm::Value* p = address(pop(), in.imm, mem_t->getPrimitiveSizeInBits() / 8, in.mem);
     if (v->getType() != mem_t) v = B_.CreateTrunc(v, mem_t);
     B_.CreateAlignedStore(v, p, llvm::Align(1))
         ->setMetadata(llvm::LLVMContext::MD_tbaa, tbaa_guest_);
@@ -1016,7 +1022,7 @@ class Gen {
   }
   // Loads: v128, widening, splat, zero-extending, lane.
   void vload(const Instr& in, llvm::Type* t, unsigned bytes) {
-    llvm::Value* p = address(pop(), in.imm, bytes);
+    llvm::Value* p = address(pop(), in.imm, bytes, in.mem);
     auto* l = B_.CreateAlignedLoad(t, p, llvm::Align(1));
     l->setMetadata(llvm::LLVMContext::MD_tbaa, tbaa_guest_);
     push(l);
@@ -1043,7 +1049,7 @@ class Gen {
   }
   void store_lane(const Instr& in, llvm::Type* lane, unsigned n) {
     llvm::Value* v = popv(vt(lane, n));
-    llvm::Value* p = address(pop(), in.imm, lane->getPrimitiveSizeInBits() / 8);
+    llvm::Value* p = address(pop(), in.imm, lane->getPrimitiveSizeInBits() / 8, in.mem);
     B_.CreateAlignedStore(B_.CreateExtractElement(v, uint64_t{in.b}), p, llvm::Align(1))
         ->setMetadata(llvm::LLVMContext::MD_tbaa, tbaa_guest_);
   }
@@ -2068,22 +2074,24 @@ class Gen {
         store(in, i32_);
         break;
       case O::MemorySize:
-        push(B_.CreateTrunc(B_.CreateLShr(mem_size(), 16), i32_));
+        push(B_.CreateTrunc(B_.CreateLShr(mem_size(in.mem), 16), i32_));
         break;
       case O::MemoryGrow:
-        runtime_call_popping("edgecar_aot_memory_grow", i32_, {}, 1);
+        runtime_call_popping("edgecar_aot_memory_grow", i32_, {B_.getInt32(in.mem)}, 1);
         break;
       case O::MemoryInit:
-        runtime_call_popping("edgecar_aot_memory_init", B_.getVoidTy(), {B_.getInt32(in.a)}, 3);
+        runtime_call_popping("edgecar_aot_memory_init", B_.getVoidTy(),
+                             {B_.getInt32(in.mem), B_.getInt32(in.a)}, 3);
         break;
       case O::DataDrop:
         runtime_call("edgecar_aot_data_drop", B_.getVoidTy(), {B_.getInt32(in.a)});
         break;
       case O::MemoryCopy:
-        runtime_call_popping("edgecar_aot_memory_copy", B_.getVoidTy(), {}, 3);
+        runtime_call_popping("edgecar_aot_memory_copy", B_.getVoidTy(),
+                             {B_.getInt32(in.mem), B_.getInt32(in.b)}, 3);
         break;
       case O::MemoryFill:
-        runtime_call_popping("edgecar_aot_memory_fill", B_.getVoidTy(), {}, 3);
+        runtime_call_popping("edgecar_aot_memory_fill", B_.getVoidTy(), {B_.getInt32(in.mem)}, 3);
         break;
       case O::I32Const:
         push(B_.getInt32(static_cast<uint32_t>(in.imm)));

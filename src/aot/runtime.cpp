@@ -73,6 +73,7 @@ void bind(InstanceImpl& inst, Store::Impl& S) {
   const NativeModule& nm = *inst.md->native;
   auto ctx = std::make_shared<Ctx>();
   ctx->mem0 = inst.memories.empty() ? nullptr : inst.memories[0];
+  ctx->mems = inst.memories.data();
   ctx->globals = inst.globals.data();
   ctx->funcs = inst.funcs.data();
   ctx->store = &S;
@@ -171,30 +172,34 @@ FuncInst* edgecar_aot_indirect(Ctx* c, uint32_t table, uint32_t index, uint32_t 
   return f;
 }
 
-uint32_t edgecar_aot_memory_grow(Ctx* c, uint32_t delta) {
-  return static_cast<uint32_t>(static_cast<int32_t>(c->mem0->grow_pages(delta)));
+uint32_t edgecar_aot_memory_grow(Ctx* c, uint32_t k, uint32_t delta) {
+  return static_cast<uint32_t>(static_cast<int32_t>(c->mems[k]->grow_pages(delta)));
 }
 
-void edgecar_aot_memory_init(Ctx* c, uint32_t seg, uint32_t d, uint32_t s, uint32_t n) {
+void edgecar_aot_memory_init(Ctx* c, uint32_t k, uint32_t seg, uint32_t d, uint32_t s, uint32_t n) {
   const auto& bytes = c->inst->datas[seg].bytes;
-  if (uint64_t{s} + n > bytes.size() || uint64_t{d} + n > c->mem0->size)
+  edgecar::MemoryInst* m = c->mems[k];
+  if (uint64_t{s} + n > bytes.size() || uint64_t{d} + n > m->size)
     trap(c, TrapKind::MemoryOutOfBounds);
-  if (n) std::memcpy(c->mem0->data + d, bytes.data() + s, n);
+  if (n) std::memcpy(m->data + d, bytes.data() + s, n);
 }
 
 void edgecar_aot_data_drop(Ctx* c, uint32_t seg) {
   c->inst->datas[seg].bytes = {};
 }
 
-void edgecar_aot_memory_copy(Ctx* c, uint32_t d, uint32_t s, uint32_t n) {
-  uint64_t size = c->mem0->size;
-  if (uint64_t{s} + n > size || uint64_t{d} + n > size) trap(c, TrapKind::MemoryOutOfBounds);
-  if (n) std::memmove(c->mem0->data + d, c->mem0->data + s, n);
+void edgecar_aot_memory_copy(Ctx* c, uint32_t dk, uint32_t sk, uint32_t d, uint32_t s, uint32_t n) {
+  edgecar::MemoryInst* dm = c->mems[dk];
+  edgecar::MemoryInst* sm = c->mems[sk];
+  if (uint64_t{s} + n > sm->size || uint64_t{d} + n > dm->size)
+    trap(c, TrapKind::MemoryOutOfBounds);
+  if (n) std::memmove(dm->data + d, sm->data + s, n);
 }
 
-void edgecar_aot_memory_fill(Ctx* c, uint32_t d, uint32_t v, uint32_t n) {
-  if (uint64_t{d} + n > c->mem0->size) trap(c, TrapKind::MemoryOutOfBounds);
-  if (n) std::memset(c->mem0->data + d, static_cast<int>(v & 0xFF), n);
+void edgecar_aot_memory_fill(Ctx* c, uint32_t k, uint32_t d, uint32_t v, uint32_t n) {
+  edgecar::MemoryInst* m = c->mems[k];
+  if (uint64_t{d} + n > m->size) trap(c, TrapKind::MemoryOutOfBounds);
+  if (n) std::memset(m->data + d, static_cast<int>(v & 0xFF), n);
 }
 
 uint64_t edgecar_aot_table_get(Ctx* c, uint32_t t, uint32_t i) {

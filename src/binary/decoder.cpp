@@ -1,5 +1,6 @@
 // Binary decoder (spec 5): bytes -> binary::Module. Only syntax is checked here; typing
 // rules belong to the validator.
+#include <algorithm>
 #include <array>
 
 #include "binary/module.hpp"
@@ -140,7 +141,8 @@ bool is_valtype_byte(uint8_t b) {
 
 class Decoder {
  public:
-  explicit Decoder(std::span<const uint8_t> bytes) : bytes_(bytes) {}
+  Decoder(std::span<const uint8_t> bytes, Standard standard)
+      : bytes_(bytes), wasm3_(standard == Standard::Wasm3) {}
 
   Module run() {
     Reader r(bytes_);
@@ -416,7 +418,7 @@ class Decoder {
   ConstExpr func_index_expr(uint32_t idx, size_t off) {
     ConstExpr e;
     e.code.push_back(
-        Instr{static_cast<uint16_t>(Opcode::RefFunc), static_cast<uint32_t>(off), idx, 0, 0});
+        Instr{static_cast<uint16_t>(Opcode::RefFunc), 0, static_cast<uint32_t>(off), idx, 0, 0});
     return e;
   }
 
@@ -542,7 +544,7 @@ class Decoder {
         const char* f = feature_of_opcode(op);
         r.fail_at(f ? post_2_0(what, f) : what, off);
       }
-      Instr in{op, static_cast<uint32_t>(off)};
+      Instr in{op, 0, static_cast<uint32_t>(off)};
       switch (info->imm) {
         case Imm::None:
           break;
@@ -585,11 +587,10 @@ class Decoder {
           in.b = r.u32();
           break;
         case Imm::Memarg:
-          in.a = r.u32();
-          in.imm = r.u32();
+          memarg(r, in);
           break;
         case Imm::MemIdx:
-          zero_byte(r);
+          in.mem = memory_index(r);
           break;
         case Imm::I32:
           in.imm = static_cast<uint32_t>(r.s32());
@@ -626,11 +627,11 @@ class Decoder {
           break;
         case Imm::MemInit:
           in.a = r.u32();
-          zero_byte(r);
+          in.mem = memory_index(r);
           break;
         case Imm::MemCopy:
-          zero_byte(r);
-          zero_byte(r);
+          in.mem = memory_index(r);
+          in.b = memory_index(r);  // the source
           break;
         case Imm::V128Const:
         case Imm::Shuffle: {
@@ -644,8 +645,7 @@ class Decoder {
           in.a = r.u8();
           break;
         case Imm::MemargLane:
-          in.a = r.u32();
-          in.imm = r.u32();
+          memarg(r, in);
           in.b = r.u8();
           break;
       }
@@ -662,8 +662,28 @@ class Decoder {
     size_t off = r.offset();
     if (r.u8() != 0) r.fail_at("zero byte expected", off);
   }
+  // A memory index: in 3.0 any u32 (indices beyond 0xFFFF, far more memories than a
+  // module may have, read as 0xFFFF, which the validator reports as unknown); in 2.0 the
+  // reserved zero byte.
+  uint16_t memory_index(Reader& r) {
+    if (!wasm3_) {
+      zero_byte(r);
+      return 0;
+    }
+    return static_cast<uint16_t>(std::min<uint32_t>(r.u32(), 0xFFFF));
+  }
+  // Alignment and offset; in 3.0, bit 6 of the alignment says a memory index follows.
+  void memarg(Reader& r, Instr& in) {
+    in.a = r.u32();
+    if (wasm3_ && (in.a & 0x40)) {
+      in.a &= ~0x40u;
+      in.mem = memory_index(r);
+    }
+    in.imm = r.u32();
+  }
 
   std::span<const uint8_t> bytes_;
+  bool wasm3_;
   Module m_;
   uint8_t section_id_ = 0;
   std::optional<size_t> data_ref_offset_;  // first memory.init / data.drop
@@ -715,9 +735,9 @@ std::string Reader::name() {
   return std::string(reinterpret_cast<const char*>(b.data()), b.size());
 }
 
-Expected<Module> decode(std::span<const uint8_t> bytes) {
+Expected<Module> decode(std::span<const uint8_t> bytes, Standard standard) {
   try {
-    return Decoder(bytes).run();
+    return Decoder(bytes, standard).run();
   } catch (const DecodeError& e) {
     return Error{ErrorKind::Malformed, e.message + " at offset " + util::hex(e.offset)};
   } catch (const std::bad_alloc&) {

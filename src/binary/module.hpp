@@ -34,7 +34,8 @@ const char* opcode_name(uint16_t op);
 //  table.copy: a = dst table, b = src table
 struct Instr {
   uint16_t op;
-  uint32_t offset;  // byte offset in the module binary, for error messages
+  uint16_t mem = 0;  // memory instructions: the memory index (memory.copy: the destination)
+  uint32_t offset;   // byte offset in the module binary, for error messages
   uint32_t a = 0;
   uint32_t b = 0;
   uint64_t imm = 0;
@@ -154,6 +155,7 @@ struct Module {
 };
 
 // Decodes a binary module (spec 5). Errors are ErrorKind::Malformed with the byte offset.
-Expected<Module> decode(std::span<const uint8_t> bytes);
+// Standard::Wasm2 reads the reserved bytes of memory instructions as 2.0 does.
+Expected<Module> decode(std::span<const uint8_t> bytes, Standard standard = Standard::Wasm3);
 
 }  // namespace edgecar::binary

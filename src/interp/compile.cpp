@@ -705,6 +705,39 @@ class FunctionCompiler {
   }
 
   void instr(const Instr& in) {
+    if (in.mem != 0 && on_selected_memory(in)) {
+      // Memory 0 lives in the dispatch loop's registers; for an instruction on another
+      // memory UseMemory points them at that one, and back at memory 0 after it. Peepholes
+      // do not reach across either.
+      use_memory(in.mem);
+      instr_on(in);
+      use_memory(0);
+      return;
+    }
+    instr_on(in);
+  }
+  // Instructions that work on the memory in the loop's registers (not memory.grow, which
+  // names its memory, nor memory.copy between two memories).
+  static bool on_selected_memory(const Instr& in) {
+    switch (static_cast<Opcode>(in.op)) {
+      case Opcode::MemorySize:
+      case Opcode::MemoryInit:
+      case Opcode::MemoryFill:
+        return true;
+      case Opcode::MemoryCopy:
+        return in.mem == in.b;
+      default:
+        return binary::opcode_info(in.op).natural_alignment >= 0;
+    }
+  }
+  void use_memory(uint32_t m) {
+    op(Op::UseMemory);
+    cell(m);
+    forget_last();
+    label();
+  }
+
+  void instr_on(const Instr& in) {
     const binary::OpcodeInfo info = binary::opcode_info(in.op);
     if (info.lowering == binary::Lowering::Simple) return simple(in, info.signature);
     if (info.lowering == binary::Lowering::Vector) return simd(in, info);
@@ -1045,6 +1078,7 @@ class FunctionCompiler {
         materialize(h() - 1);
         op(Op::MemoryGrow);
         cell(slot(h() - 1));
+        cell(in.mem);
         forget_last();
         break;
       case Opcode::MemoryInit:
@@ -1064,8 +1098,15 @@ class FunctionCompiler {
       case Opcode::MemoryFill:
         materialize_from(h() - 3);
         drop(3);
-        op(o == Opcode::MemoryCopy ? Op::MemoryCopy : Op::MemoryFill);
-        cell(slot(h()));
+        if (o == Opcode::MemoryCopy && in.mem != in.b) {
+          op(Op::MemoryCopyBetween);
+          cell(slot(h()));
+          cell(in.mem);
+          cell(in.b);
+        } else {
+          op(o == Opcode::MemoryCopy ? Op::MemoryCopy : Op::MemoryFill);
+          cell(slot(h()));
+        }
         forget_last();
         break;
       case Opcode::TableGet:

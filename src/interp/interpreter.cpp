@@ -382,11 +382,29 @@ L_MemorySize:
   fp[pc[1]] = static_cast<uint32_t>(memsize / kPageSize);
   pc += 2;
   NEXT();
-L_MemoryGrow: {
-  int64_t old = inst->mem0->grow_pages(U32(1));
+L_MemoryGrow: {  // [op][operand and result][memory index]
+  int64_t old = inst->memories[pc[2]]->grow_pages(U32(1));
   fp[pc[1]] = static_cast<uint32_t>(static_cast<int32_t>(old));
   LOAD_MEMORY();
+  pc += 3;
+  NEXT();
+}
+L_UseMemory: {
+  MemoryInst* m = inst->memories[pc[1]];
+  mem = m->data;
+  memsize = m->size;
   pc += 2;
+  NEXT();
+}
+L_MemoryCopyBetween: {
+  uint64_t* b = fp + pc[1];
+  const MemoryInst* dm = inst->memories[pc[2]];
+  const MemoryInst* sm = inst->memories[pc[3]];
+  uint64_t d = static_cast<uint32_t>(b[0]), s = static_cast<uint32_t>(b[1]),
+           n = static_cast<uint32_t>(b[2]);
+  if (UNLIKELY(s + n > sm->size || d + n > dm->size)) TRAP(MemoryOutOfBounds);
+  if (n) std::memmove(dm->data + d, sm->data + s, n);
+  pc += 4;
   NEXT();
 }
 L_MemoryInit: {

@@ -82,11 +82,11 @@ std::string default_native_cache_dir() {
 
 Expected<std::shared_ptr<const Module>> Module::from_bytes(std::span<const uint8_t> bytes,
                                                            const LoadOptions& options) {
-  auto decoded = binary::decode(bytes);
+  auto decoded = binary::decode(bytes, options.standard);
   if (!decoded) return std::move(decoded).error();
   auto md = std::make_unique<detail::ModuleData>();
   md->module = std::move(decoded).value();
-  if (auto v = validate::validate(md->module); !v) return std::move(v).error();
+  if (auto v = validate::validate(md->module, options.standard); !v) return std::move(v).error();
   md->type_ids.reserve(md->module.types.size());
   for (const auto& t : md->module.types) md->type_ids.push_back(detail::canonical_type_id(t));
   md->code = interp::compile(md->module);

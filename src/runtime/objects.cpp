@@ -141,7 +141,8 @@ MemoryImage::~MemoryImage() {
 }
 
 std::unique_ptr<MemoryImage> MemoryImage::build(const binary::Module& m) {
-  if (m.memories.empty() || m.num_imported_memories > 0) return nullptr;
+  // One defined memory only: the image stands for every active segment.
+  if (m.memories.size() != 1 || m.num_imported_memories > 0) return nullptr;
   uint64_t size = m.memories[0].limits.min * kPageSize;
   uint64_t data_bytes = 0;
   for (const auto& d : m.datas) {

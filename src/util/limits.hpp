@@ -12,6 +12,10 @@ namespace edgecar::limits {
 constexpr uint64_t kPageSize = 65536;
 constexpr uint64_t kMaxPages = 65536;
 
+// Implementation limit on the memories of one module (multiple memories, WebAssembly 3.0):
+// each reserves address space for its largest size (4 GiB without a maximum).
+constexpr size_t kMaxMemories = 100;
+
 // Implementation limit on the locals of one function (as in wasmtime).
 constexpr uint64_t kMaxLocals = 50000;
 

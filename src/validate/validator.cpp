@@ -52,15 +52,19 @@ void check_limits(const Limits& l, uint64_t range, const char* what, uint32_t of
 
 class ModuleValidator {
  public:
-  explicit ModuleValidator(const Module& m) : m_(m) {}
+  ModuleValidator(const Module& m, Standard standard)
+      : m_(m), wasm3_(standard == Standard::Wasm3) {}
 
   void run() {
     for (uint32_t t : m_.funcs)
       if (t >= m_.types.size()) fail("unknown type " + std::to_string(t), 0);
     for (const auto& t : m_.tables) check_limits(t.limits, 0xFFFFFFFFull, "table", 0);
     for (const auto& mem : m_.memories) check_limits(mem.limits, limits::kMaxPages, "memory", 0);
-    if (m_.memories.size() > 1)
-      fail("multiple memories (a WebAssembly 3.0 feature edgecar does not support yet)", 0);
+    if (m_.memories.size() > 1 && !wasm3_) fail("multiple memories", 0);
+    if (m_.memories.size() > limits::kMaxMemories)
+      fail("too many memories: " + std::to_string(m_.memories.size()) + " (at most " +
+               std::to_string(limits::kMaxMemories) + ")",
+           0);
 
     // C.refs: functions referenced outside function bodies (spec 3.4.10).
     for (const auto& g : m_.globals) collect_refs(g.init);
@@ -71,21 +75,23 @@ class ModuleValidator {
 
     // Constant expressions may only read imported globals (spec 3.4.10, context C').
     for (size_t i = 0; i < m_.globals.size(); ++i) {
-      const_expr(m_.globals[i].init, m_.globals[i].type.type, m_.num_imported_globals);
+      // 2.0: imported globals only; 3.0: the imported ones and those defined before.
+      const_expr(m_.globals[i].init, m_.globals[i].type.type,
+                 m_.num_imported_globals + (wasm3_ ? i : 0));
     }
     for (const auto& e : m_.elems) {
       if (e.mode == binary::SegmentMode::Active) {
         if (e.table >= m_.tables.size()) fail("unknown table " + std::to_string(e.table), 0);
         if (m_.tables[e.table].elem != e.type)
           fail("type mismatch: element segment type does not match table", 0);
-        const_expr(e.offset, ValType::I32, m_.num_imported_globals);
+        const_expr(e.offset, ValType::I32, segment_globals());
       }
-      for (const auto& init : e.inits) const_expr(init, e.type, m_.num_imported_globals);
+      for (const auto& init : e.inits) const_expr(init, e.type, segment_globals());
     }
     for (const auto& d : m_.datas) {
       if (d.mode == binary::SegmentMode::Active) {
         if (d.memory >= m_.memories.size()) fail("unknown memory " + std::to_string(d.memory), 0);
-        const_expr(d.offset, ValType::I32, m_.num_imported_globals);
+        const_expr(d.offset, ValType::I32, segment_globals());
       }
     }
     if (m_.start) {
@@ -128,6 +134,10 @@ class ModuleValidator {
       if (in.op == static_cast<uint16_t>(Opcode::RefFunc)) refs_.insert(in.a);
   }
 
+  // The globals a segment's constant expressions may read: 2.0 the imported ones, 3.0 all.
+  size_t segment_globals() const {
+    return wasm3_ ? m_.global_types.size() : m_.num_imported_globals;
+  }
   void const_expr(const ConstExpr& e, ValType expected, size_t visible_globals) {
     std::vector<ValType> stack;
     for (const auto& in : e.code) {
@@ -194,6 +204,7 @@ class ModuleValidator {
 
   friend class FuncValidator;
   const Module& m_;
+  bool wasm3_;
   std::unordered_set<uint32_t> refs_;
 };
 
@@ -302,8 +313,8 @@ class FuncValidator {
     }
   }
 
-  void need_memory() {
-    if (m_.memories.empty()) err("unknown memory 0");
+  void need_memory(uint32_t idx) {
+    if (idx >= m_.memories.size()) err("unknown memory " + std::to_string(idx));
   }
   void need_table(uint32_t t) {
     if (t >= m_.tables.size()) err("unknown table " + std::to_string(t));
@@ -324,7 +335,7 @@ class FuncValidator {
     const binary::OpcodeInfo info = binary::opcode_info(in.op);
     if (info.signature.typed) {
       if (info.natural_alignment >= 0) {  // a load or a store, scalar or vector
-        need_memory();
+        need_memory(in.mem);
         if (in.a > static_cast<uint32_t>(info.natural_alignment))
           err("alignment must not be larger than natural");
       }
@@ -343,7 +354,7 @@ class FuncValidator {
       }
       if (in.op == static_cast<uint16_t>(Opcode::MemorySize) ||
           in.op == static_cast<uint16_t>(Opcode::MemoryGrow))
-        need_memory();
+        need_memory(in.mem);
       for (size_t i = info.signature.npop; i-- > 0;) pop(info.signature.pop[i]);
       if (info.signature.npush) push(info.signature.push);
       return;
@@ -523,7 +534,7 @@ class FuncValidator {
         push(ValType::FuncRef);
         break;
       case Opcode::MemoryInit:
-        need_memory();
+        need_memory(in.mem);
         need_data(in.a);
         pop(ValType::I32);
         pop(ValType::I32);
@@ -533,8 +544,14 @@ class FuncValidator {
         need_data(in.a);
         break;
       case Opcode::MemoryCopy:
+        need_memory(in.mem);
+        need_memory(in.b);
+        pop(ValType::I32);
+        pop(ValType::I32);
+        pop(ValType::I32);
+        break;
       case Opcode::MemoryFill:
-        need_memory();
+        need_memory(in.mem);
         pop(ValType::I32);
         pop(ValType::I32);
         pop(ValType::I32);
@@ -598,9 +615,9 @@ void ModuleValidator::function(uint32_t func_index) {
 
 }  // namespace
 
-Expected<void> validate(const Module& module) {
+Expected<void> validate(const Module& module, Standard standard) {
   try {
-    ModuleValidator(module).run();
+    ModuleValidator(module, standard).run();
     return {};
   } catch (const Invalid& e) {
     std::string msg = e.message;

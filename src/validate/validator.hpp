@@ -7,6 +7,7 @@
 
 namespace edgecar::validate {
 
-Expected<void> validate(const binary::Module& module);
+// Standard::Wasm2: at most one memory, and constant expressions read imported globals only.
+Expected<void> validate(const binary::Module& module, Standard standard = Standard::Wasm3);
 
 }  // namespace edgecar::validate

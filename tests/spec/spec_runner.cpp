@@ -3,7 +3,8 @@
 // Each file runs in a child process, so a crash is reported as that file's failure.
 //
 //   spec_runner [--allow-fail PREFIX]... [--verbose] [--wast2json PATH]
-//               [--json-from-wast WASM_TOOLS] [--engine interp|aot] FILE_OR_DIR...
+//               [--json-from-wast WASM_TOOLS] [--engine interp|aot]
+//               [--standard 2.0|3.0] FILE_OR_DIR...
 //
 // --engine aot loads every module with native code (LLVM) instead of the interpreter.
 // --skip PREFIX=REASON leaves out files whose name starts with PREFIX, printing the reason.
@@ -448,6 +449,13 @@ int main(int argc, char** argv) {
         return 2;
       }
       g_load.engine = e == "aot" ? Engine::Aot : Engine::Interp;
+    } else if (a == "--standard" && i + 1 < argc) {
+      std::string v = argv[++i];
+      if (v != "2.0" && v != "3.0") {
+        std::fprintf(stderr, "spec_runner: --standard must be 2.0 or 3.0\n");
+        return 2;
+      }
+      g_load.standard = v == "2.0" ? Standard::Wasm2 : Standard::Wasm3;
     } else if (a == "--verbose") {
       g_verbose = true;
     } else {

@@ -69,12 +69,50 @@ TEST(Validator, ExtendedConstantExpressions) {
       << div.error().message;
 }
 
-TEST(Validator, MultipleMemoriesAreNamed) {
-  auto m = load(module_bytes(section(5, {0x02, 0x00, 0x01, 0x00, 0x01})));
+Expected<std::shared_ptr<const Module>> load2(std::vector<uint8_t> b) {
+  LoadOptions o;
+  o.standard = Standard::Wasm2;
+  return Module::from_bytes(b, o);
+}
+
+TEST(Validator, MultipleMemoriesIn3AndNotIn2) {
+  auto two = module_bytes(section(5, {0x02, 0x00, 0x01, 0x00, 0x01}));
+  EXPECT_TRUE(load(two).ok()) << load(two).error().to_string();
+  auto m = load2(two);
   ASSERT_FALSE(m.ok());
-  EXPECT_NE(m.error().message.find("multiple memories (a WebAssembly 3.0 feature"),
-            std::string::npos)
-      << m.error().message;
+  EXPECT_EQ(m.error().kind, ErrorKind::Invalid);
+  EXPECT_NE(m.error().message.find("multiple memories"), std::string::npos) << m.error().message;
+  // An implementation limit on their number (each reserves address space).
+  std::vector<uint8_t> many = {101};
+  for (int i = 0; i < 101; ++i) many.insert(many.end(), {0x00, 0x00});
+  std::vector<uint8_t> sec = {5, 0xCB, 0x01};  // LEB128 203
+  sec.insert(sec.end(), many.begin(), many.end());
+  auto lots = load(module_bytes(sec));
+  ASSERT_FALSE(lots.ok());
+  EXPECT_NE(lots.error().message.find("too many memories: 101 (at most 100)"), std::string::npos)
+      << lots.error().message;
+}
+
+TEST(Validator, MemoryIndicesIn3AndReservedBytesIn2) {
+  // (memory 1) (func (result i32) (i32.load 1 (i32.const 0))): memarg alignment with bit 6
+  // set, then memory index 1. 3.0: unknown memory 1. 2.0: an alignment of 66.
+  auto one_mem = section(5, {0x01, 0x00, 0x01});
+  auto load_mem1 = one_function(kToI32, {0x00, 0x41, 0x00, 0x28, 0x42, 0x01, 0x00, 0x0B}, one_mem);
+  auto m = load(load_mem1);
+  ASSERT_FALSE(m.ok());
+  EXPECT_NE(m.error().message.find("unknown memory 1"), std::string::npos) << m.error().message;
+  auto m2 = load2(load_mem1);
+  ASSERT_FALSE(m2.ok());
+  EXPECT_NE(m2.error().message.find("alignment must not be larger than natural"), std::string::npos)
+      << m2.error().message;
+  // memory.size with the index 0 in two bytes (0x80 0x00): 3.0 reads index 0, 2.0 wants the
+  // single reserved zero byte.
+  auto size_long = one_function(kToI32, {0x00, 0x3F, 0x80, 0x00, 0x0B}, one_mem);
+  EXPECT_TRUE(load(size_long).ok()) << load(size_long).error().to_string();
+  auto s2 = load2(size_long);
+  ASSERT_FALSE(s2.ok());
+  EXPECT_EQ(s2.error().kind, ErrorKind::Malformed);
+  EXPECT_NE(s2.error().message.find("zero byte expected"), std::string::npos) << s2.error().message;
 }
 
 TEST(Validator, StackIsPolymorphicAfterUnreachable) {
