@@ -45,6 +45,7 @@ std::string_view to_string(ExternKind k);
 struct Limits {
   uint64_t min = 0;
   std::optional<uint64_t> max;
+  bool i64 = false;  // a memory with 64-bit addresses (memory64, WebAssembly 3.0)
 };
 
 class Function;

@@ -85,14 +85,15 @@ extern "C" {
 void edgecar_aot_call(edgecar::aot::Ctx* c, edgecar::FuncInst* f, uint64_t* slots);
 edgecar::FuncInst* edgecar_aot_indirect(edgecar::aot::Ctx* c, uint32_t table, uint32_t index,
                                         uint32_t type);
-// Memory instructions name their memory (k; memory.copy: destination, then source).
-uint32_t edgecar_aot_memory_grow(edgecar::aot::Ctx* c, uint32_t k, uint32_t delta);
-void edgecar_aot_memory_init(edgecar::aot::Ctx* c, uint32_t k, uint32_t seg, uint32_t d, uint32_t s,
-                             uint32_t n);
+// Memory instructions name their memory (k; memory.copy: destination, then source); their
+// operands come as u64 (an i32 one zero-extended); memory.grow returns i64 (old size or -1).
+uint64_t edgecar_aot_memory_grow(edgecar::aot::Ctx* c, uint32_t k, uint64_t delta);
+void edgecar_aot_memory_init(edgecar::aot::Ctx* c, uint32_t k, uint32_t seg, uint64_t d, uint64_t s,
+                             uint64_t n);
 void edgecar_aot_data_drop(edgecar::aot::Ctx* c, uint32_t seg);
-void edgecar_aot_memory_copy(edgecar::aot::Ctx* c, uint32_t dk, uint32_t sk, uint32_t d, uint32_t s,
-                             uint32_t n);
-void edgecar_aot_memory_fill(edgecar::aot::Ctx* c, uint32_t k, uint32_t d, uint32_t v, uint32_t n);
+void edgecar_aot_memory_copy(edgecar::aot::Ctx* c, uint32_t dk, uint32_t sk, uint64_t d, uint64_t s,
+                             uint64_t n);
+void edgecar_aot_memory_fill(edgecar::aot::Ctx* c, uint32_t k, uint64_t d, uint64_t v, uint64_t n);
 uint64_t edgecar_aot_table_get(edgecar::aot::Ctx* c, uint32_t t, uint32_t i);
 void edgecar_aot_table_set(edgecar::aot::Ctx* c, uint32_t t, uint32_t i, uint64_t v);
 uint32_t edgecar_aot_table_size(edgecar::aot::Ctx* c, uint32_t t);

@@ -629,7 +629,9 @@ class Gen {
   llvm::Value* mem_size(uint32_t k) {
     auto* l = load_vm(i64_, mems_[k], layout().mem_size);
     const Limits& lim = m_.memories[k].limits;
-    uint64_t lo = lim.min * 65536, hi = lim.max.value_or(65536) * 65536 + 1;
+    // No memory exceeds 65536 pages (limits.hpp), 64-bit ones included.
+    uint64_t lo = std::min<uint64_t>(lim.min, 65536) * 65536,
+             hi = std::min<uint64_t>(lim.max.value_or(65536), 65536) * 65536 + 1;
     if (lo < hi && !(lo == 0 && hi == 65536ull * 65536 + 1)) {
       llvm::MDBuilder md(C_);
       l->setMetadata(llvm::LLVMContext::MD_range,
@@ -638,7 +640,18 @@ class Gen {
     return l;
   }
   // The address of an access of `bytes` at `addr` + `offset`, or a trap.
+  bool is64(uint32_t k) const { return m_.memories[k].limits.i64; }
   llvm::Value* address(llvm::Value* addr, uint64_t offset, unsigned bytes, uint32_t k) {
+    if (is64(k)) {
+      // An i64 address: no memory reaches 2^32 bytes, so an address or offset at or above
+      // that is out of bounds; below it, the sum cannot overflow.
+      if (offset > 0xFFFFFFFFu) {
+        trap_if(B_.getTrue(), TrapKind::MemoryOutOfBounds);
+        offset = 0;
+      }
+      trap_if(B_.CreateICmpUGT(addr, B_.getInt64(0xFFFFFFFFu)), TrapKind::MemoryOutOfBounds);
+      addr = B_.CreateTrunc(addr, i32_);
+    }
     llvm::Value* ea = B_.CreateAdd(B_.CreateZExt(addr, i64_), B_.getInt64(offset));
     llvm::Value* end = B_.CreateAdd(ea, B_.getInt64(bytes));
     trap_if(B_.CreateICmpUGT(end, mem_size(k)), TrapKind::MemoryOutOfBounds);
@@ -665,6 +678,12 @@ class Gen {
     args.insert(args.begin(), ctx_);
     llvm::Value* r = B_.CreateCall(helper(name, ret, ps), args);
     if (!ret->isVoidTy()) push(r);
+  }
+  llvm::Value* wide(llvm::Value* v) { return v->getType() == i64_ ? v : B_.CreateZExt(v, i64_); }
+  // memory.init, .copy, .fill: three operands, passed as u64.
+  void bulk(const char* name, std::vector<llvm::Value*> imms) {
+    for (llvm::Value* v : pop_args(3)) imms.push_back(wide(v));
+    runtime_call(name, B_.getVoidTy(), imms);
   }
   void runtime_call_popping(const char* name, llvm::Type* ret, std::vector<llvm::Value*> imms,
                             size_t operands) {
@@ -2074,24 +2093,26 @@ class Gen {
         store(in, i32_);
         break;
       case O::MemorySize:
-        push(B_.CreateTrunc(B_.CreateLShr(mem_size(in.mem), 16), i32_));
+        push(is64(in.mem) ? B_.CreateLShr(mem_size(in.mem), 16)
+                          : B_.CreateTrunc(B_.CreateLShr(mem_size(in.mem), 16), i32_));
         break;
       case O::MemoryGrow:
-        runtime_call_popping("edgecar_aot_memory_grow", i32_, {B_.getInt32(in.mem)}, 1);
+        // The runtime functions take 64-bit operands (an i32 one zero-extended) and memory
+        // indices; memory.grow returns the old size or -1 as i64.
+        runtime_call("edgecar_aot_memory_grow", i64_, {B_.getInt32(in.mem), wide(pop())});
+        if (!is64(in.mem)) stack_.back() = B_.CreateTrunc(stack_.back(), i32_);
         break;
       case O::MemoryInit:
-        runtime_call_popping("edgecar_aot_memory_init", B_.getVoidTy(),
-                             {B_.getInt32(in.mem), B_.getInt32(in.a)}, 3);
+        bulk("edgecar_aot_memory_init", {B_.getInt32(in.mem), B_.getInt32(in.a)});
         break;
       case O::DataDrop:
         runtime_call("edgecar_aot_data_drop", B_.getVoidTy(), {B_.getInt32(in.a)});
         break;
       case O::MemoryCopy:
-        runtime_call_popping("edgecar_aot_memory_copy", B_.getVoidTy(),
-                             {B_.getInt32(in.mem), B_.getInt32(in.b)}, 3);
+        bulk("edgecar_aot_memory_copy", {B_.getInt32(in.mem), B_.getInt32(in.b)});
         break;
       case O::MemoryFill:
-        runtime_call_popping("edgecar_aot_memory_fill", B_.getVoidTy(), {B_.getInt32(in.mem)}, 3);
+        bulk("edgecar_aot_memory_fill", {B_.getInt32(in.mem)});
         break;
       case O::I32Const:
         push(B_.getInt32(static_cast<uint32_t>(in.imm)));

@@ -172,15 +172,22 @@ FuncInst* edgecar_aot_indirect(Ctx* c, uint32_t table, uint32_t index, uint32_t 
   return f;
 }
 
-uint32_t edgecar_aot_memory_grow(Ctx* c, uint32_t k, uint32_t delta) {
-  return static_cast<uint32_t>(static_cast<int32_t>(c->mems[k]->grow_pages(delta)));
+namespace {
+// Whether [start, start + n) lies within `size` bytes (64-bit operands, no overflow).
+bool within(uint64_t start, uint64_t n, uint64_t size) {
+  return n <= size && start <= size - n;
+}
+}  // namespace
+
+uint64_t edgecar_aot_memory_grow(Ctx* c, uint32_t k, uint64_t delta) {
+  if (delta > 0xFFFFFFFFu) return ~uint64_t{0};  // beyond any memory: -1
+  return static_cast<uint64_t>(c->mems[k]->grow_pages(static_cast<uint32_t>(delta)));
 }
 
-void edgecar_aot_memory_init(Ctx* c, uint32_t k, uint32_t seg, uint32_t d, uint32_t s, uint32_t n) {
+void edgecar_aot_memory_init(Ctx* c, uint32_t k, uint32_t seg, uint64_t d, uint64_t s, uint64_t n) {
   const auto& bytes = c->inst->datas[seg].bytes;
   edgecar::MemoryInst* m = c->mems[k];
-  if (uint64_t{s} + n > bytes.size() || uint64_t{d} + n > m->size)
-    trap(c, TrapKind::MemoryOutOfBounds);
+  if (!within(s, n, bytes.size()) || !within(d, n, m->size)) trap(c, TrapKind::MemoryOutOfBounds);
   if (n) std::memcpy(m->data + d, bytes.data() + s, n);
 }
 
@@ -188,17 +195,16 @@ void edgecar_aot_data_drop(Ctx* c, uint32_t seg) {
   c->inst->datas[seg].bytes = {};
 }
 
-void edgecar_aot_memory_copy(Ctx* c, uint32_t dk, uint32_t sk, uint32_t d, uint32_t s, uint32_t n) {
+void edgecar_aot_memory_copy(Ctx* c, uint32_t dk, uint32_t sk, uint64_t d, uint64_t s, uint64_t n) {
   edgecar::MemoryInst* dm = c->mems[dk];
   edgecar::MemoryInst* sm = c->mems[sk];
-  if (uint64_t{s} + n > sm->size || uint64_t{d} + n > dm->size)
-    trap(c, TrapKind::MemoryOutOfBounds);
+  if (!within(s, n, sm->size) || !within(d, n, dm->size)) trap(c, TrapKind::MemoryOutOfBounds);
   if (n) std::memmove(dm->data + d, sm->data + s, n);
 }
 
-void edgecar_aot_memory_fill(Ctx* c, uint32_t k, uint32_t d, uint32_t v, uint32_t n) {
+void edgecar_aot_memory_fill(Ctx* c, uint32_t k, uint64_t d, uint64_t v, uint64_t n) {
   edgecar::MemoryInst* m = c->mems[k];
-  if (uint64_t{d} + n > m->size) trap(c, TrapKind::MemoryOutOfBounds);
+  if (!within(d, n, m->size)) trap(c, TrapKind::MemoryOutOfBounds);
   if (n) std::memset(m->data + d, static_cast<int>(v & 0xFF), n);
 }
 

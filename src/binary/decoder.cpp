@@ -255,7 +255,9 @@ class Decoder {
   Limits limits(Reader& r, bool is_memory) {
     size_t off = r.offset();
     uint8_t flag = r.u8();
-    if (flag > 1) {
+    // 3.0: bit 2 says 64-bit addresses (memories; 64-bit tables are not supported yet).
+    bool i64 = wasm3_ && is_memory && (flag == 4 || flag == 5);
+    if (flag > 1 && !i64) {
       std::string what = is_memory ? "integer too large: malformed memory limits flag"
                                    : "integer too large: malformed table limits flag";
       if (flag >= 4 && flag <= 7)
@@ -265,8 +267,11 @@ class Decoder {
       r.fail_at(what, off);
     }
     Limits l;
-    l.min = r.u32();
-    if (flag == 1) l.max = r.u32();
+    l.i64 = i64;
+    // 3.0 reads a memory's limits as u64 (the validator bounds them); 2.0 as u32.
+    bool wide = i64 || (wasm3_ && is_memory);
+    l.min = wide ? r.u64() : r.u32();
+    if (flag & 1) l.max = wide ? r.u64() : r.u32();
     return l;
   }
 
@@ -673,13 +678,16 @@ class Decoder {
     return static_cast<uint16_t>(std::min<uint32_t>(r.u32(), 0xFFFF));
   }
   // Alignment and offset; in 3.0, bit 6 of the alignment says a memory index follows.
+  // The offset is a u64 in 3.0 (the validator bounds it by the memory's address type).
   void memarg(Reader& r, Instr& in) {
+    size_t off = r.offset();
     in.a = r.u32();
+    if (wasm3_ && in.a >= 0x80) r.fail_at("malformed memop flags", off);
     if (wasm3_ && (in.a & 0x40)) {
       in.a &= ~0x40u;
       in.mem = memory_index(r);
     }
-    in.imm = r.u32();
+    in.imm = wasm3_ ? r.u64() : r.u32();
   }
 
   std::span<const uint8_t> bytes_;

@@ -737,8 +737,82 @@ class FunctionCompiler {
     label();
   }
 
+  bool is64(uint32_t mem) const { return mem < m_.memories.size() && m_.memories[mem].limits.i64; }
+  // A load or store on a 64-bit memory: Addr64 adds the offset to the i64 address and
+  // traps unless the sum is below 2^32 (no memory is larger: limits.hpp), leaving it in
+  // the operand's own slot; the instruction then runs as on a 32-bit memory, offset 0.
+  void address64(const Instr& in, const binary::OpcodeInfo& info) {
+    const binary::Signature& sig = info.signature;
+    uint32_t width = 0;
+    for (uint32_t i = 0; i < sig.npop; ++i) width += slot_width(sig.pop[i]);
+    uint32_t pos = h() - width;
+    uint32_t src = operand(pos);
+    op(Op::Addr64);
+    cell(slot(pos));
+    cell(src);
+    cell(static_cast<uint32_t>(in.imm));
+    cell(static_cast<uint32_t>(in.imm >> 32));
+    vals_[pos].slot = slot(pos);
+    forget_last();
+    label();
+    Instr at = in;
+    at.imm = 0;
+    if (info.lowering == binary::Lowering::Simple) return simple(at, sig);
+    simd(at, info);
+  }
+  // memory.grow, .fill, .copy and .init when a 64-bit memory takes part: Bulk64
+  // [op][kind][operands][memory][memory or data segment][flags], run out of the loop.
+  bool bulk64(const Instr& in) {
+    auto o = static_cast<Opcode>(in.op);
+    uint32_t kind, other = 0, flags = 0;
+    switch (o) {
+      case Opcode::MemoryGrow:
+        if (!is64(in.mem)) return false;
+        kind = 0;
+        break;
+      case Opcode::MemoryFill:
+        if (!is64(in.mem)) return false;
+        kind = 1;
+        break;
+      case Opcode::MemoryCopy:
+        if (!is64(in.mem) && !is64(in.b)) return false;
+        kind = 2;
+        other = in.b;
+        flags = (is64(in.mem) ? 1 : 0) | (is64(in.b) ? 2 : 0);
+        break;
+      case Opcode::MemoryInit:
+        if (!is64(in.mem)) return false;
+        kind = 3;
+        other = in.a;
+        break;
+      default:
+        return false;
+    }
+    uint32_t n = kind == 0 ? 1 : 3;
+    materialize_from(h() - n);
+    drop(n);
+    op(Op::Bulk64);
+    cell(kind);
+    cell(slot(h()));
+    cell(in.mem);
+    cell(other);
+    cell(flags);
+    if (kind == 0) {
+      push_result();
+      emitted_result();
+    }
+    forget_last();
+    return true;
+  }
+
   void instr_on(const Instr& in) {
     const binary::OpcodeInfo info = binary::opcode_info(in.op);
+    if (in.mem < m_.memories.size() && m_.memories[in.mem].limits.i64) {
+      if (info.natural_alignment >= 0) return address64(in, info);
+      if (bulk64(in)) return;
+    } else if (in.op == static_cast<uint16_t>(Opcode::MemoryCopy) && bulk64(in)) {
+      return;  // from a 64-bit memory into a 32-bit one
+    }
     if (info.lowering == binary::Lowering::Simple) return simple(in, info.signature);
     if (info.lowering == binary::Lowering::Vector) return simd(in, info);
     switch (static_cast<Opcode>(in.op)) {

@@ -15,6 +15,49 @@ namespace edgecar::interp {
 namespace {
 Cell g_exit_code[1];
 
+// Whether [start, start + n) lies within `size` bytes, for 64-bit operands (no overflow).
+bool within(uint64_t start, uint64_t n, uint64_t size) {
+  return n <= size && start <= size - n;
+}
+
+// memory.grow, .fill, .copy and .init where a 64-bit memory takes part (the Bulk64
+// handler): operands of a 64-bit memory are full u64, the others 32-bit. Returns false on
+// an out-of-bounds access.
+bool bulk64(InstanceImpl* inst, const Cell* pc, uint64_t* b) {
+  uint32_t kind = pc[1], flags = pc[5];
+  MemoryInst* m = inst->memories[pc[3]];
+  auto u32 = [](uint64_t v) { return static_cast<uint64_t>(static_cast<uint32_t>(v)); };
+  switch (kind) {
+    case 0: {  // grow: a 64-bit memory, so the delta and the result are i64
+      int64_t old = b[0] > 0xFFFFFFFFu ? -1 : m->grow_pages(static_cast<uint32_t>(b[0]));
+      b[0] = static_cast<uint64_t>(old);
+      return true;
+    }
+    case 1: {  // fill d val n on a 64-bit memory
+      uint64_t d = b[0], n = b[2];
+      if (!within(d, n, m->size)) return false;
+      if (n) std::memset(m->data + d, static_cast<int>(b[1] & 0xFF), n);
+      return true;
+    }
+    case 2: {  // copy d s n: d and s in their memories' types, n i64 when both are 64-bit
+      MemoryInst* sm = inst->memories[pc[4]];
+      bool d64 = flags & 1, s64 = flags & 2;
+      uint64_t d = d64 ? b[0] : u32(b[0]), s = s64 ? b[1] : u32(b[1]);
+      uint64_t n = d64 && s64 ? b[2] : u32(b[2]);
+      if (!within(d, n, m->size) || !within(s, n, sm->size)) return false;
+      if (n) std::memmove(m->data + d, sm->data + s, n);
+      return true;
+    }
+    default: {  // init d s n from data segment pc[4]: d i64, s and n i32
+      const auto& bytes = inst->datas[pc[4]].bytes;
+      uint64_t d = b[0], s = u32(b[1]), n = u32(b[2]);
+      if (!within(s, n, bytes.size()) || !within(d, n, m->size)) return false;
+      if (n) std::memcpy(m->data + d, bytes.data() + s, n);
+      return true;
+    }
+  }
+}
+
 }  // namespace
 
 const Cell* exit_code() {
@@ -387,6 +430,20 @@ L_MemoryGrow: {  // [op][operand and result][memory index]
   fp[pc[1]] = static_cast<uint32_t>(static_cast<int32_t>(old));
   LOAD_MEMORY();
   pc += 3;
+  NEXT();
+}
+L_Addr64: {  // the i64 address plus the offset, below 2^32 or out of bounds
+  uint64_t a = fp[pc[2]], off = uint64_t{pc[3]} | uint64_t{pc[4]} << 32;
+  uint64_t ea = a + off;
+  if (UNLIKELY(ea < a || ea > 0xFFFFFFFFu)) TRAP(MemoryOutOfBounds);
+  fp[pc[1]] = ea;
+  pc += 5;
+  NEXT();
+}
+L_Bulk64: {
+  if (UNLIKELY(!bulk64(inst, pc, fp + pc[2]))) TRAP(MemoryOutOfBounds);
+  LOAD_MEMORY();
+  pc += 6;
   NEXT();
 }
 L_UseMemory: {

@@ -13,7 +13,8 @@ using binary::ConstExpr;
 using binary::Opcode;
 
 std::string limits_str(const Limits& l) {
-  return "{min " + std::to_string(l.min) + (l.max ? ", max " + std::to_string(*l.max) : "") + "}";
+  return std::string(l.i64 ? "i64 " : "") + "{min " + std::to_string(l.min) +
+         (l.max ? ", max " + std::to_string(*l.max) : "") + "}";
 }
 
 // Import subtyping of limits: the provided range must lie within the expected one.
@@ -145,10 +146,12 @@ Expected<Instance*> Store::instantiate(const std::shared_ptr<const Module>& modu
         Memory* const* mm = std::get_if<Memory*>(ext);
         if (!mm) return link_error(im, "incompatible import type: expected a memory");
         MemoryInst* mi = edgecar::impl(*mm);
-        if (!limits_match(mi->size / kPageSize, mi->limits.max, im.memory.limits))
-          return link_error(im, "incompatible import type: expected memory " +
-                                    limits_str(im.memory.limits) + ", got " +
-                                    limits_str(Limits{mi->size / kPageSize, mi->limits.max}));
+        if (mi->limits.i64 != im.memory.limits.i64 ||
+            !limits_match(mi->size / kPageSize, mi->limits.max, im.memory.limits))
+          return link_error(
+              im, "incompatible import type: expected memory " + limits_str(im.memory.limits) +
+                      ", got " +
+                      limits_str(Limits{mi->size / kPageSize, mi->limits.max, mi->limits.i64}));
         inst.memories.push_back(mi);
         break;
       }
@@ -253,9 +256,10 @@ Expected<Instance*> Store::instantiate(const std::shared_ptr<const Module>& modu
       inst.datas[i].bytes = {};
       continue;
     }
-    uint64_t off = static_cast<uint32_t>(eval_const(seg.offset, inst));
     MemoryInst* mem = inst.memories[seg.memory];
-    if (off + seg.bytes.size() > mem->size)
+    uint64_t off = eval_const(seg.offset, inst);  // i64 for a 64-bit memory
+    if (!mem->limits.i64) off = static_cast<uint32_t>(off);
+    if (seg.bytes.size() > mem->size || off > mem->size - seg.bytes.size())
       return trap(TrapKind::MemoryOutOfBounds,
                   "while initialising memory from data segment " + std::to_string(i) + " (offset " +
                       util::hex(off) + ", " + std::to_string(seg.bytes.size()) + " bytes)");

@@ -11,6 +11,9 @@ namespace edgecar::limits {
 // Spec 2.5.5 and 3.2.4: a page is 64 KiB; a 32-bit memory addresses at most 4 GiB.
 constexpr uint64_t kPageSize = 65536;
 constexpr uint64_t kMaxPages = 65536;
+// A 64-bit memory (memory64) may declare up to 2^48 pages; edgecar gives any memory at most
+// kMaxPages (StoreLimits::max_memory_pages caps it further), so addresses stay below 2^32.
+constexpr uint64_t kMaxPages64 = uint64_t{1} << 48;
 
 // Implementation limit on the memories of one module (multiple memories, WebAssembly 3.0):
 // each reserves address space for its largest size (4 GiB without a maximum).

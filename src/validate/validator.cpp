@@ -59,7 +59,9 @@ class ModuleValidator {
     for (uint32_t t : m_.funcs)
       if (t >= m_.types.size()) fail("unknown type " + std::to_string(t), 0);
     for (const auto& t : m_.tables) check_limits(t.limits, 0xFFFFFFFFull, "table", 0);
-    for (const auto& mem : m_.memories) check_limits(mem.limits, limits::kMaxPages, "memory", 0);
+    for (const auto& mem : m_.memories)
+      check_limits(mem.limits, mem.limits.i64 ? limits::kMaxPages64 : limits::kMaxPages, "memory",
+                   0);
     if (m_.memories.size() > 1 && !wasm3_) fail("multiple memories", 0);
     if (m_.memories.size() > limits::kMaxMemories)
       fail("too many memories: " + std::to_string(m_.memories.size()) + " (at most " +
@@ -91,7 +93,10 @@ class ModuleValidator {
     for (const auto& d : m_.datas) {
       if (d.mode == binary::SegmentMode::Active) {
         if (d.memory >= m_.memories.size()) fail("unknown memory " + std::to_string(d.memory), 0);
-        const_expr(d.offset, ValType::I32, segment_globals());
+        const_expr(d.offset,
+                   d.memory < m_.memories.size() && m_.memories[d.memory].limits.i64 ? ValType::I64
+                                                                                     : ValType::I32,
+                   segment_globals());
       }
     }
     if (m_.start) {
@@ -316,6 +321,11 @@ class FuncValidator {
   void need_memory(uint32_t idx) {
     if (idx >= m_.memories.size()) err("unknown memory " + std::to_string(idx));
   }
+  // The type of a memory's addresses: i64 for 64-bit memories (memory64).
+  ValType addr_type(uint32_t idx) {
+    need_memory(idx);
+    return m_.memories[idx].limits.i64 ? ValType::I64 : ValType::I32;
+  }
   void need_table(uint32_t t) {
     if (t >= m_.tables.size()) err("unknown table " + std::to_string(t));
   }
@@ -334,10 +344,12 @@ class FuncValidator {
   void instr(const Instr& in) {
     const binary::OpcodeInfo info = binary::opcode_info(in.op);
     if (info.signature.typed) {
+      ValType addr = ValType::I32;
       if (info.natural_alignment >= 0) {  // a load or a store, scalar or vector
-        need_memory(in.mem);
+        addr = addr_type(in.mem);
         if (in.a > static_cast<uint32_t>(info.natural_alignment))
           err("alignment must not be larger than natural");
+        if (addr == ValType::I32 && in.imm > 0xFFFFFFFFu) err("offset out of range");
       }
       if (uint8_t lanes = binary::is_simd(in.op) ? binary::lane_count(in.op) : 0) {
         // load/store_lane carry a memarg, and their lane after it.
@@ -353,9 +365,16 @@ class FuncValidator {
           if (x >= 32) err("invalid lane index");
       }
       if (in.op == static_cast<uint16_t>(Opcode::MemorySize) ||
-          in.op == static_cast<uint16_t>(Opcode::MemoryGrow))
-        need_memory(in.mem);
-      for (size_t i = info.signature.npop; i-- > 0;) pop(info.signature.pop[i]);
+          in.op == static_cast<uint16_t>(Opcode::MemoryGrow)) {
+        // Pages in the memory's address type.
+        ValType t = addr_type(in.mem);
+        if (in.op == static_cast<uint16_t>(Opcode::MemoryGrow)) pop(t);
+        push(t);
+        return;
+      }
+      // The address is a load's or store's first operand.
+      for (size_t i = info.signature.npop; i-- > 0;)
+        pop(i == 0 && info.natural_alignment >= 0 ? addr : info.signature.pop[i]);
       if (info.signature.npush) push(info.signature.push);
       return;
     }
@@ -533,29 +552,32 @@ class FuncValidator {
         if (!refs_.count(in.a)) err("undeclared function reference " + std::to_string(in.a));
         push(ValType::FuncRef);
         break;
-      case Opcode::MemoryInit:
-        need_memory(in.mem);
+      case Opcode::MemoryInit: {
+        ValType d = addr_type(in.mem);
         need_data(in.a);
         pop(ValType::I32);
         pop(ValType::I32);
-        pop(ValType::I32);
+        pop(d);
         break;
+      }
       case Opcode::DataDrop:
         need_data(in.a);
         break;
-      case Opcode::MemoryCopy:
-        need_memory(in.mem);
-        need_memory(in.b);
-        pop(ValType::I32);
-        pop(ValType::I32);
-        pop(ValType::I32);
+      case Opcode::MemoryCopy: {
+        // The length is i64 only when both memories are 64-bit.
+        ValType d = addr_type(in.mem), s = addr_type(in.b);
+        pop(d == ValType::I64 && s == ValType::I64 ? ValType::I64 : ValType::I32);
+        pop(s);
+        pop(d);
         break;
-      case Opcode::MemoryFill:
-        need_memory(in.mem);
+      }
+      case Opcode::MemoryFill: {
+        ValType d = addr_type(in.mem);
+        pop(d);
         pop(ValType::I32);
-        pop(ValType::I32);
-        pop(ValType::I32);
+        pop(d);
         break;
+      }
       case Opcode::TableInit:
         need_table(in.b);
         need_elem(in.a);

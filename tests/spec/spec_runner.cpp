@@ -255,6 +255,32 @@ class Script {
       if (cmd.contains("name")) named_[cmd.at("name")] = current_;
       return 1;
     }
+    // 3.0 scripts: `(module definition $M ...)` only decodes and validates; `(module
+    // instance $I $M)` instantiates such a definition.
+    if (type == "module_definition") {
+      auto m = load(cmd);
+      if (!m) {
+        why = m.error().to_string();
+        return 0;
+      }
+      if (cmd.contains("name")) definitions_[cmd.at("name")] = *m;
+      return 1;
+    }
+    if (type == "module_instance") {
+      auto it = definitions_.find(cmd.value("module", ""));
+      if (it == definitions_.end()) {
+        why = "no module definition named " + cmd.value("module", "");
+        return 0;
+      }
+      auto inst = store_.instantiate(it->second, imports());
+      if (!inst) {
+        why = inst.error().to_string();
+        return 0;
+      }
+      current_ = *inst;
+      if (cmd.contains("instance")) named_[cmd.at("instance")] = current_;
+      return 1;
+    }
     if (type == "register") {
       Instance* inst = cmd.contains("name") ? named_[cmd.at("name")] : current_;
       if (!inst) {
@@ -385,6 +411,7 @@ class Script {
   Imports registered_;
   Instance* current_ = nullptr;
   std::map<std::string, Instance*> named_;
+  std::map<std::string, std::shared_ptr<const Module>> definitions_;
   Counts counts_;
 };
 

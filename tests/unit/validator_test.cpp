@@ -93,6 +93,36 @@ TEST(Validator, MultipleMemoriesIn3AndNotIn2) {
       << lots.error().message;
 }
 
+TEST(Validator, SixtyFourBitMemories) {
+  // (memory i64 1) (func (result i64) (i64.load (i64.const 0)))
+  auto mem64 = section(5, {0x01, 0x04, 0x01});
+  auto ok =
+      one_function({0x60, 0x00, 0x01, 0x7E}, {0x00, 0x42, 0x00, 0x29, 0x03, 0x00, 0x0B}, mem64);
+  EXPECT_TRUE(load(ok).ok()) << load(ok).error().to_string();
+  // An i32 address on a 64-bit memory is a type error.
+  auto bad =
+      one_function({0x60, 0x00, 0x01, 0x7E}, {0x00, 0x41, 0x00, 0x29, 0x03, 0x00, 0x0B}, mem64);
+  ASSERT_FALSE(load(bad).ok());
+  EXPECT_NE(load(bad).error().message.find("type mismatch"), std::string::npos)
+      << load(bad).error().message;
+  // 2.0 knows no 64-bit memories.
+  auto m2 = load2(ok);
+  ASSERT_FALSE(m2.ok());
+  EXPECT_EQ(m2.error().kind, ErrorKind::Malformed);
+  // 3.0 reads limits as u64: 2^32 pages on a 32-bit memory is invalid, not malformed.
+  auto big = module_bytes(section(5, {0x01, 0x00, 0x80, 0x80, 0x80, 0x80, 0x10}));
+  ASSERT_FALSE(load(big).ok());
+  EXPECT_EQ(load(big).error().kind, ErrorKind::Invalid) << load(big).error().to_string();
+  EXPECT_EQ(load2(big).error().kind, ErrorKind::Malformed) << load2(big).error().to_string();
+  // An offset of 2^32 needs a 64-bit memory.
+  auto one_mem = section(5, {0x01, 0x00, 0x01});
+  auto far = one_function(
+      kToI32, {0x00, 0x41, 0x00, 0x28, 0x02, 0x80, 0x80, 0x80, 0x80, 0x10, 0x0B}, one_mem);
+  ASSERT_FALSE(load(far).ok());
+  EXPECT_NE(load(far).error().message.find("offset out of range"), std::string::npos)
+      << load(far).error().message;
+}
+
 TEST(Validator, MemoryIndicesIn3AndReservedBytesIn2) {
   // (memory 1) (func (result i32) (i32.load 1 (i32.const 0))): memarg alignment with bit 6
   // set, then memory index 1. 3.0: unknown memory 1. 2.0: an alignment of 66.
