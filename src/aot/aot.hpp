@@ -94,14 +94,15 @@ void edgecar_aot_data_drop(edgecar::aot::Ctx* c, uint32_t seg);
 void edgecar_aot_memory_copy(edgecar::aot::Ctx* c, uint32_t dk, uint32_t sk, uint64_t d, uint64_t s,
                              uint64_t n);
 void edgecar_aot_memory_fill(edgecar::aot::Ctx* c, uint32_t k, uint64_t d, uint64_t v, uint64_t n);
-uint64_t edgecar_aot_table_get(edgecar::aot::Ctx* c, uint32_t t, uint32_t i);
-void edgecar_aot_table_set(edgecar::aot::Ctx* c, uint32_t t, uint32_t i, uint64_t v);
-uint32_t edgecar_aot_table_size(edgecar::aot::Ctx* c, uint32_t t);
-uint32_t edgecar_aot_table_grow(edgecar::aot::Ctx* c, uint32_t t, uint64_t init, uint32_t n);
-void edgecar_aot_table_fill(edgecar::aot::Ctx* c, uint32_t t, uint32_t i, uint64_t v, uint32_t n);
-void edgecar_aot_table_copy(edgecar::aot::Ctx* c, uint32_t dt, uint32_t st, uint32_t d, uint32_t s,
-                            uint32_t n);
-void edgecar_aot_table_init(edgecar::aot::Ctx* c, uint32_t t, uint32_t e, uint32_t d, uint32_t s,
-                            uint32_t n);
+// Table functions: u64 indices and lengths (an i32 operand zero-extended), u64 results.
+uint64_t edgecar_aot_table_get(edgecar::aot::Ctx* c, uint32_t t, uint64_t i);
+void edgecar_aot_table_set(edgecar::aot::Ctx* c, uint32_t t, uint64_t i, uint64_t v);
+uint64_t edgecar_aot_table_size(edgecar::aot::Ctx* c, uint32_t t);
+uint64_t edgecar_aot_table_grow(edgecar::aot::Ctx* c, uint32_t t, uint64_t init, uint64_t n);
+void edgecar_aot_table_fill(edgecar::aot::Ctx* c, uint32_t t, uint64_t i, uint64_t v, uint64_t n);
+void edgecar_aot_table_copy(edgecar::aot::Ctx* c, uint32_t dt, uint32_t st, uint64_t d, uint64_t s,
+                            uint64_t n);
+void edgecar_aot_table_init(edgecar::aot::Ctx* c, uint32_t t, uint32_t e, uint64_t d, uint64_t s,
+                            uint64_t n);
 void edgecar_aot_elem_drop(edgecar::aot::Ctx* c, uint32_t e);
 }

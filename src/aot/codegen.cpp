@@ -568,6 +568,10 @@ class Gen {
   void call_indirect(uint32_t type, uint32_t table, bool tail) {
     const FuncType& ft = m_.types[type];
     llvm::Value* idx = pop();
+    if (idx->getType() == i64_) {  // a 64-bit table: no table reaches 2^32 elements
+      trap_if(B_.CreateICmpUGT(idx, B_.getInt64(0xFFFFFFFFu)), TrapKind::UndefinedElement);
+      idx = B_.CreateTrunc(idx, i32_);
+    }
     std::vector<llvm::Value*> args = pop_args(ft.params.size());
     llvm::Value* fn = B_.CreateCall(helper("edgecar_aot_indirect", ptr_, {ptr_, i32_, i32_, i32_}),
                                     {ctx_, B_.getInt32(table), idx, B_.getInt32(type)});
@@ -2001,28 +2005,42 @@ class Gen {
       case O::GlobalSet:
         global_set(in.a);
         break;
-      case O::TableGet:
-        runtime_call_popping("edgecar_aot_table_get", i64_, {B_.getInt32(in.a)}, 1);
+      // Table runtime functions take u64 indices and lengths (an i32 operand
+      // zero-extended) and return u64; an i32 table's results are truncated.
+      case O::TableGet: {
+        llvm::Value* i = wide(pop());
+        runtime_call("edgecar_aot_table_get", i64_, {B_.getInt32(in.a), i});
         break;
-      case O::TableSet:
-        runtime_call_popping("edgecar_aot_table_set", B_.getVoidTy(), {B_.getInt32(in.a)}, 2);
+      }
+      case O::TableSet: {
+        llvm::Value* v = pop();
+        llvm::Value* i = wide(pop());
+        runtime_call("edgecar_aot_table_set", B_.getVoidTy(), {B_.getInt32(in.a), i, v});
         break;
+      }
       case O::TableSize:
-        runtime_call("edgecar_aot_table_size", i32_, {B_.getInt32(in.a)});
+        runtime_call("edgecar_aot_table_size", i64_, {B_.getInt32(in.a)});
+        if (!m_.tables[in.a].limits.i64) stack_.back() = B_.CreateTrunc(stack_.back(), i32_);
         break;
-      case O::TableGrow:
-        runtime_call_popping("edgecar_aot_table_grow", i32_, {B_.getInt32(in.a)}, 2);
+      case O::TableGrow: {
+        llvm::Value* n = wide(pop());
+        llvm::Value* init = pop();
+        runtime_call("edgecar_aot_table_grow", i64_, {B_.getInt32(in.a), init, n});
+        if (!m_.tables[in.a].limits.i64) stack_.back() = B_.CreateTrunc(stack_.back(), i32_);
         break;
-      case O::TableFill:
-        runtime_call_popping("edgecar_aot_table_fill", B_.getVoidTy(), {B_.getInt32(in.a)}, 3);
+      }
+      case O::TableFill: {
+        llvm::Value* n = wide(pop());
+        llvm::Value* v = pop();
+        llvm::Value* i = wide(pop());
+        runtime_call("edgecar_aot_table_fill", B_.getVoidTy(), {B_.getInt32(in.a), i, v, n});
         break;
+      }
       case O::TableCopy:
-        runtime_call_popping("edgecar_aot_table_copy", B_.getVoidTy(),
-                             {B_.getInt32(in.a), B_.getInt32(in.b)}, 3);
+        bulk("edgecar_aot_table_copy", {B_.getInt32(in.a), B_.getInt32(in.b)});
         break;
       case O::TableInit:
-        runtime_call_popping("edgecar_aot_table_init", B_.getVoidTy(),
-                             {B_.getInt32(in.b), B_.getInt32(in.a)}, 3);
+        bulk("edgecar_aot_table_init", {B_.getInt32(in.b), B_.getInt32(in.a)});
         break;
       case O::ElemDrop:
         runtime_call("edgecar_aot_elem_drop", B_.getVoidTy(), {B_.getInt32(in.a)});

@@ -208,44 +208,45 @@ void edgecar_aot_memory_fill(Ctx* c, uint32_t k, uint64_t d, uint64_t v, uint64_
   if (n) std::memset(m->data + d, static_cast<int>(v & 0xFF), n);
 }
 
-uint64_t edgecar_aot_table_get(Ctx* c, uint32_t t, uint32_t i) {
+uint64_t edgecar_aot_table_get(Ctx* c, uint32_t t, uint64_t i) {
   auto* tab = c->inst->tables[t];
   if (i >= tab->elems.size()) trap(c, TrapKind::TableOutOfBounds);
   return tab->elems[i];
 }
 
-void edgecar_aot_table_set(Ctx* c, uint32_t t, uint32_t i, uint64_t v) {
+void edgecar_aot_table_set(Ctx* c, uint32_t t, uint64_t i, uint64_t v) {
   auto* tab = c->inst->tables[t];
   if (i >= tab->elems.size()) trap(c, TrapKind::TableOutOfBounds);
   tab->elems[i] = v;
 }
 
-uint32_t edgecar_aot_table_size(Ctx* c, uint32_t t) {
-  return static_cast<uint32_t>(c->inst->tables[t]->elems.size());
+uint64_t edgecar_aot_table_size(Ctx* c, uint32_t t) {
+  return c->inst->tables[t]->elems.size();
 }
 
-uint32_t edgecar_aot_table_grow(Ctx* c, uint32_t t, uint64_t init, uint32_t n) {
-  return static_cast<uint32_t>(static_cast<int32_t>(c->inst->tables[t]->grow_elems(n, init)));
+uint64_t edgecar_aot_table_grow(Ctx* c, uint32_t t, uint64_t init, uint64_t n) {
+  if (n > 0xFFFFFFFFu) return ~uint64_t{0};  // beyond any table: -1
+  return static_cast<uint64_t>(c->inst->tables[t]->grow_elems(static_cast<uint32_t>(n), init));
 }
 
-void edgecar_aot_table_fill(Ctx* c, uint32_t t, uint32_t i, uint64_t v, uint32_t n) {
+void edgecar_aot_table_fill(Ctx* c, uint32_t t, uint64_t i, uint64_t v, uint64_t n) {
   auto* tab = c->inst->tables[t];
-  if (uint64_t{i} + n > tab->elems.size()) trap(c, TrapKind::TableOutOfBounds);
-  std::fill_n(tab->elems.begin() + i, n, v);
+  if (!within(i, n, tab->elems.size())) trap(c, TrapKind::TableOutOfBounds);
+  std::fill_n(tab->elems.begin() + static_cast<ptrdiff_t>(i), n, v);
 }
 
-void edgecar_aot_table_copy(Ctx* c, uint32_t dt, uint32_t st, uint32_t d, uint32_t s, uint32_t n) {
+void edgecar_aot_table_copy(Ctx* c, uint32_t dt, uint32_t st, uint64_t d, uint64_t s, uint64_t n) {
   auto* dst = c->inst->tables[dt];
   auto* src = c->inst->tables[st];
-  if (uint64_t{s} + n > src->elems.size() || uint64_t{d} + n > dst->elems.size())
+  if (!within(s, n, src->elems.size()) || !within(d, n, dst->elems.size()))
     trap(c, TrapKind::TableOutOfBounds);
   if (n) std::memmove(dst->elems.data() + d, src->elems.data() + s, n * sizeof(uint64_t));
 }
 
-void edgecar_aot_table_init(Ctx* c, uint32_t t, uint32_t e, uint32_t d, uint32_t s, uint32_t n) {
+void edgecar_aot_table_init(Ctx* c, uint32_t t, uint32_t e, uint64_t d, uint64_t s, uint64_t n) {
   const auto& refs = c->inst->elems[e].refs;
   auto* tab = c->inst->tables[t];
-  if (uint64_t{s} + n > refs.size() || uint64_t{d} + n > tab->elems.size())
+  if (!within(s, n, refs.size()) || !within(d, n, tab->elems.size()))
     trap(c, TrapKind::TableOutOfBounds);
   if (n) std::memcpy(tab->elems.data() + d, refs.data() + s, n * sizeof(uint64_t));
 }

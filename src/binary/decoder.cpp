@@ -255,8 +255,8 @@ class Decoder {
   Limits limits(Reader& r, bool is_memory) {
     size_t off = r.offset();
     uint8_t flag = r.u8();
-    // 3.0: bit 2 says 64-bit addresses (memories; 64-bit tables are not supported yet).
-    bool i64 = wasm3_ && is_memory && (flag == 4 || flag == 5);
+    // 3.0: bit 2 says 64-bit addresses or indices (memory64, table64).
+    bool i64 = wasm3_ && (flag == 4 || flag == 5);
     if (flag > 1 && !i64) {
       std::string what = is_memory ? "integer too large: malformed memory limits flag"
                                    : "integer too large: malformed table limits flag";
@@ -268,8 +268,8 @@ class Decoder {
     }
     Limits l;
     l.i64 = i64;
-    // 3.0 reads a memory's limits as u64 (the validator bounds them); 2.0 as u32.
-    bool wide = i64 || (wasm3_ && is_memory);
+    // 3.0 reads limits as u64 (the validator bounds them); 2.0 as u32.
+    bool wide = wasm3_;
     l.min = wide ? r.u64() : r.u32();
     if (flag & 1) l.max = wide ? r.u64() : r.u32();
     return l;

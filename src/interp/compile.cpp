@@ -805,8 +805,74 @@ class FunctionCompiler {
     return true;
   }
 
+  bool table64(uint32_t t) const { return t < m_.tables.size() && m_.tables[t].limits.i64; }
+  // A 64-bit table's i64 index at stack position `pos`: Index64 traps with `kind` unless it
+  // is below 2^32 (no table is larger) and leaves it in the operand's own slot.
+  void index64(uint32_t pos, TrapKind kind) {
+    uint32_t src = operand(pos);
+    op(Op::Index64);
+    cell(slot(pos));
+    cell(src);
+    cell(static_cast<uint32_t>(kind));
+    vals_[pos].slot = slot(pos);
+    forget_last();
+    label();
+  }
+  // table.grow, .fill, .copy and .init when a 64-bit table takes part: Table64
+  // [op][kind][operands][table][table or segment][flags], run out of the loop.
+  bool table_bulk64(const Instr& in) {
+    auto o = static_cast<Opcode>(in.op);
+    uint32_t kind, table, other = 0, flags = 0, n = 3;
+    switch (o) {
+      case Opcode::TableGrow:
+        if (!table64(in.a)) return false;
+        kind = 0, table = in.a, n = 2;
+        break;
+      case Opcode::TableFill:
+        if (!table64(in.a)) return false;
+        kind = 1, table = in.a;
+        break;
+      case Opcode::TableCopy:
+        if (!table64(in.a) && !table64(in.b)) return false;
+        kind = 2, table = in.a, other = in.b;
+        flags = (table64(in.a) ? 1 : 0) | (table64(in.b) ? 2 : 0);
+        break;
+      case Opcode::TableInit:
+        if (!table64(in.b)) return false;
+        kind = 3, table = in.b, other = in.a;
+        break;
+      default:
+        return false;
+    }
+    materialize_from(h() - n);
+    drop(n);
+    op(Op::Table64);
+    cell(kind);
+    cell(slot(h()));
+    cell(table);
+    cell(other);
+    cell(flags);
+    if (kind == 0) push_result();
+    forget_last();
+    return true;
+  }
+
   void instr_on(const Instr& in) {
     const binary::OpcodeInfo info = binary::opcode_info(in.op);
+    switch (static_cast<Opcode>(in.op)) {
+      case Opcode::TableGet:
+        if (table64(in.a)) index64(h() - 1, TrapKind::TableOutOfBounds);
+        break;
+      case Opcode::TableSet:
+        if (table64(in.a)) index64(h() - 2, TrapKind::TableOutOfBounds);
+        break;
+      case Opcode::CallIndirect:
+      case Opcode::ReturnCallIndirect:
+        if (table64(in.b)) index64(h() - 1, TrapKind::UndefinedElement);
+        break;
+      default:
+        if (table_bulk64(in)) return;
+    }
     if (in.mem < m_.memories.size() && m_.memories[in.mem].limits.i64) {
       if (info.natural_alignment >= 0) return address64(in, info);
       if (bulk64(in)) return;

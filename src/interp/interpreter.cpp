@@ -58,6 +58,43 @@ bool bulk64(InstanceImpl* inst, const Cell* pc, uint64_t* b) {
   }
 }
 
+// table.grow, .fill, .copy and .init where a 64-bit table takes part (the Table64 handler),
+// as bulk64 does for memories. Returns false on an out-of-bounds access.
+bool table64(InstanceImpl* inst, const Cell* pc, uint64_t* b) {
+  uint32_t kind = pc[1], flags = pc[5];
+  TableInst* t = inst->tables[pc[3]];
+  auto u32 = [](uint64_t v) { return static_cast<uint64_t>(static_cast<uint32_t>(v)); };
+  switch (kind) {
+    case 0: {  // grow init n: a 64-bit table, so n and the result are i64
+      int64_t old = b[1] > 0xFFFFFFFFu ? -1 : t->grow_elems(static_cast<uint32_t>(b[1]), b[0]);
+      b[0] = static_cast<uint64_t>(old);
+      return true;
+    }
+    case 1: {  // fill i val n
+      uint64_t i = b[0], n = b[2];
+      if (!within(i, n, t->elems.size())) return false;
+      std::fill_n(t->elems.begin() + static_cast<ptrdiff_t>(i), n, b[1]);
+      return true;
+    }
+    case 2: {  // copy d s n between tables of either index type
+      TableInst* st = inst->tables[pc[4]];
+      bool d64 = flags & 1, s64 = flags & 2;
+      uint64_t d = d64 ? b[0] : u32(b[0]), s = s64 ? b[1] : u32(b[1]);
+      uint64_t n = d64 && s64 ? b[2] : u32(b[2]);
+      if (!within(d, n, t->elems.size()) || !within(s, n, st->elems.size())) return false;
+      if (n) std::memmove(t->elems.data() + d, st->elems.data() + s, n * sizeof(uint64_t));
+      return true;
+    }
+    default: {  // init d s n from element segment pc[4]: d i64, s and n i32
+      const auto& refs = inst->elems[pc[4]].refs;
+      uint64_t d = b[0], s = u32(b[1]), n = u32(b[2]);
+      if (!within(s, n, refs.size()) || !within(d, n, t->elems.size())) return false;
+      if (n) std::memcpy(t->elems.data() + d, refs.data() + s, n * sizeof(uint64_t));
+      return true;
+    }
+  }
+}
+
 }  // namespace
 
 const Cell* exit_code() {
@@ -443,6 +480,19 @@ L_Addr64: {  // the i64 address plus the offset, below 2^32 or out of bounds
 L_Bulk64: {
   if (UNLIKELY(!bulk64(inst, pc, fp + pc[2]))) TRAP(MemoryOutOfBounds);
   LOAD_MEMORY();
+  pc += 6;
+  NEXT();
+}
+L_Index64:  // a 64-bit table's index: below 2^32, or the trap named by the code
+  if (UNLIKELY(fp[pc[2]] > 0xFFFFFFFFu)) {
+    trap = static_cast<TrapKind>(pc[3]);
+    goto trap_exit;
+  }
+  fp[pc[1]] = fp[pc[2]];
+  pc += 4;
+  NEXT();
+L_Table64: {
+  if (UNLIKELY(!table64(inst, pc, fp + pc[2]))) TRAP(TableOutOfBounds);
   pc += 6;
   NEXT();
 }

@@ -132,13 +132,13 @@ Expected<Instance*> Store::instantiate(const std::shared_ptr<const Module>& modu
         Table* const* t = std::get_if<Table*>(ext);
         if (!t) return link_error(im, "incompatible import type: expected a table");
         TableInst* ti = edgecar::impl(*t);
-        if (ti->elem != im.table.elem ||
+        if (ti->elem != im.table.elem || ti->limits.i64 != im.table.limits.i64 ||
             !limits_match(ti->elems.size(), ti->limits.max, im.table.limits))
-          return link_error(im, "incompatible import type: expected table " +
-                                    std::string(to_string(im.table.elem)) + " " +
-                                    limits_str(im.table.limits) + ", got " +
-                                    std::string(to_string(ti->elem)) + " " +
-                                    limits_str(Limits{ti->elems.size(), ti->limits.max}));
+          return link_error(
+              im, "incompatible import type: expected table " +
+                      std::string(to_string(im.table.elem)) + " " + limits_str(im.table.limits) +
+                      ", got " + std::string(to_string(ti->elem)) + " " +
+                      limits_str(Limits{ti->elems.size(), ti->limits.max, ti->limits.i64}));
         inst.tables.push_back(ti);
         break;
       }
@@ -238,10 +238,11 @@ Expected<Instance*> Store::instantiate(const std::shared_ptr<const Module>& modu
     const auto& seg = m.elems[i];
     if (seg.mode == binary::SegmentMode::Passive) continue;
     if (seg.mode == binary::SegmentMode::Active) {
-      uint64_t off = static_cast<uint32_t>(eval_const(seg.offset, inst));
       TableInst* t = inst.tables[seg.table];
+      uint64_t off = eval_const(seg.offset, inst);  // i64 for a 64-bit table
+      if (!t->limits.i64) off = static_cast<uint32_t>(off);
       auto& refs = inst.elems[i].refs;
-      if (off + refs.size() > t->elems.size())
+      if (refs.size() > t->elems.size() || off > t->elems.size() - refs.size())
         return trap(TrapKind::TableOutOfBounds, "while initialising table " +
                                                     std::to_string(seg.table) +
                                                     " from element segment " + std::to_string(i));

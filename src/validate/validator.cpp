@@ -58,7 +58,8 @@ class ModuleValidator {
   void run() {
     for (uint32_t t : m_.funcs)
       if (t >= m_.types.size()) fail("unknown type " + std::to_string(t), 0);
-    for (const auto& t : m_.tables) check_limits(t.limits, 0xFFFFFFFFull, "table", 0);
+    for (const auto& t : m_.tables)
+      check_limits(t.limits, t.limits.i64 ? ~uint64_t{0} : 0xFFFFFFFFull, "table", 0);
     for (const auto& mem : m_.memories)
       check_limits(mem.limits, mem.limits.i64 ? limits::kMaxPages64 : limits::kMaxPages, "memory",
                    0);
@@ -86,7 +87,8 @@ class ModuleValidator {
         if (e.table >= m_.tables.size()) fail("unknown table " + std::to_string(e.table), 0);
         if (m_.tables[e.table].elem != e.type)
           fail("type mismatch: element segment type does not match table", 0);
-        const_expr(e.offset, ValType::I32, segment_globals());
+        const_expr(e.offset, m_.tables[e.table].limits.i64 ? ValType::I64 : ValType::I32,
+                   segment_globals());
       }
       for (const auto& init : e.inits) const_expr(init, e.type, segment_globals());
     }
@@ -329,6 +331,11 @@ class FuncValidator {
   void need_table(uint32_t t) {
     if (t >= m_.tables.size()) err("unknown table " + std::to_string(t));
   }
+  // The type of a table's indices: i64 for 64-bit tables.
+  ValType index_type(uint32_t t) {
+    need_table(t);
+    return m_.tables[t].limits.i64 ? ValType::I64 : ValType::I32;
+  }
   void need_elem(uint32_t e) {
     if (e >= m_.elems.size()) err("unknown elem segment " + std::to_string(e));
   }
@@ -452,7 +459,7 @@ class FuncValidator {
         if (m_.tables[in.b].elem != ValType::FuncRef)
           err("type mismatch: call_indirect requires a funcref table");
         if (in.a >= m_.types.size()) err("unknown type " + std::to_string(in.a));
-        pop(ValType::I32);
+        pop(index_type(in.b));
         const FuncType& ft = m_.types[in.a];
         pop_vals(ft.params);
         push_vals(ft.results);
@@ -468,7 +475,7 @@ class FuncValidator {
           if (m_.tables[in.b].elem != ValType::FuncRef)
             err("type mismatch: return_call_indirect requires a funcref table");
           if (in.a >= m_.types.size()) err("unknown type " + std::to_string(in.a));
-          pop(ValType::I32);
+          pop(index_type(in.b));
         } else if (in.a >= m_.funcs.size()) {
           err("unknown function " + std::to_string(in.a));
         }
@@ -528,14 +535,13 @@ class FuncValidator {
         pop(m_.global_types[in.a].type);
         break;
       case Opcode::TableGet:
-        need_table(in.a);
-        pop(ValType::I32);
+        pop(index_type(in.a));
         push(m_.tables[in.a].elem);
         break;
       case Opcode::TableSet:
         need_table(in.a);
         pop(m_.tables[in.a].elem);
-        pop(ValType::I32);
+        pop(index_type(in.a));
         break;
       case Opcode::RefNull:
         push(static_cast<ValType>(in.a));
@@ -585,7 +591,7 @@ class FuncValidator {
           err("type mismatch in table.init: element segment and table types differ");
         pop(ValType::I32);
         pop(ValType::I32);
-        pop(ValType::I32);
+        pop(index_type(in.b));
         break;
       case Opcode::ElemDrop:
         need_elem(in.a);
@@ -595,25 +601,26 @@ class FuncValidator {
         need_table(in.b);
         if (m_.tables[in.a].elem != m_.tables[in.b].elem)
           err("type mismatch in table.copy: table types differ");
-        pop(ValType::I32);
-        pop(ValType::I32);
-        pop(ValType::I32);
+        {
+          // The length is i64 only between two 64-bit tables.
+          ValType d = index_type(in.a), s = index_type(in.b);
+          pop(d == ValType::I64 && s == ValType::I64 ? ValType::I64 : ValType::I32);
+          pop(s);
+          pop(d);
+        }
         break;
       case Opcode::TableGrow:
-        need_table(in.a);
-        pop(ValType::I32);
+        pop(index_type(in.a));
         pop(m_.tables[in.a].elem);
-        push(ValType::I32);
+        push(index_type(in.a));
         break;
       case Opcode::TableSize:
-        need_table(in.a);
-        push(ValType::I32);
+        push(index_type(in.a));
         break;
       case Opcode::TableFill:
-        need_table(in.a);
-        pop(ValType::I32);
+        pop(index_type(in.a));
         pop(m_.tables[in.a].elem);
-        pop(ValType::I32);
+        pop(index_type(in.a));
         break;
       default:
         err(std::string("unsupported instruction ") + binary::opcode_name(in.op));

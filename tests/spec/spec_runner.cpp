@@ -179,6 +179,8 @@ class Script {
     spectest_.add("spectest", "global_f32", store_.create_global(Value::f32(666.6f), false));
     spectest_.add("spectest", "global_f64", store_.create_global(Value::f64(666.6), false));
     spectest_.add("spectest", "table", store_.create_table(ValType::FuncRef, Limits{10, 20}));
+    spectest_.add("spectest", "table64",
+                  store_.create_table(ValType::FuncRef, Limits{10, 20, true}));
     spectest_.add("spectest", "memory", store_.create_memory(Limits{1, 2}));
   }
 
@@ -398,7 +400,7 @@ class Script {
     Imports all = registered_;
     for (const char* n : {"print", "print_i32", "print_i64", "print_f32", "print_f64",
                           "print_i32_f32", "print_f64_f64", "global_i32", "global_i64",
-                          "global_f32", "global_f64", "table", "memory"})
+                          "global_f32", "global_f64", "table", "table64", "memory"})
       if (!all.find("spectest", n)) all.add("spectest", n, *spectest_.find("spectest", n));
     return all;
   }
