@@ -62,6 +62,27 @@ SMITH_FLAGS = [
 ]
 
 
+# --wasm3: the 3.0 features edgecar runs, on both sides (relaxed SIMD stays off: its
+# results may differ between engines by design).
+WASM3_SMITH = {
+    "--max-memories": "4", "--memory64-enabled": "true", "--max-memory64-bytes": str(64 << 20),
+    "--tail-call-enabled": "true", "--extended-const-enabled": "true",
+}
+WASM3_WASMTIME = ["wasm_memory64", "wasm_multi_memory", "wasm_tail_call"]
+
+
+def smith_flags(wasm3):
+    if not wasm3:
+        return SMITH_FLAGS
+    flags = list(SMITH_FLAGS)
+    for k, v in WASM3_SMITH.items():
+        if k in flags:
+            flags[flags.index(k) + 1] = v
+        else:
+            flags += [k, v]
+    return flags
+
+
 MAX_PAGES = 16384  # 1 GiB: the same cap on both sides (diff_runner sets it for edgecar)
 
 WASMTIME_TRAPS = {
@@ -80,7 +101,7 @@ WASMTIME_TRAPS = {
 }
 
 
-def wasmtime_engine():
+def wasmtime_engine(wasm3=False):
     c = wasmtime.Config()
     for feature, on in [("wasm_simd", True), ("wasm_relaxed_simd", False),
                         ("wasm_threads", False), ("wasm_tail_call", False),
@@ -91,7 +112,7 @@ def wasmtime_engine():
                         ("wasm_component_model", False),
                         ("wasm_reference_types", True), ("wasm_bulk_memory", True),
                         ("wasm_multi_value", True)]:
-        setattr(c, feature, on)
+        setattr(c, feature, on or (wasm3 and feature in WASM3_WASMTIME))
     c.epoch_interruption = True
     c.max_wasm_stack = 1 << 20
     c.cranelift_opt_level = "none"  # compile time dominates; semantics do not change
@@ -227,8 +248,8 @@ class Edgecar:
 
 
 class Wasmtime:
-    def __init__(self, timeout_ms):
-        self.engine = wasmtime_engine()
+    def __init__(self, timeout_ms, wasm3=False):
+        self.engine = wasmtime_engine(wasm3)
         self.timeout = timeout_ms / 1000
         self.store = self.instance = None
         self.wrapper = None  # exports of the v128 wrapper module (see wrap_v128)
@@ -380,7 +401,7 @@ class Campaign:
         self.rng = random.Random(args.seed)
         self.simd = simd_gen.Generator(random.Random(args.seed + 1))
         self.edgecar = Edgecar(args.runner, args.timeout_ms, args.engine)
-        self.wasmtime = Wasmtime(args.timeout_ms)
+        self.wasmtime = Wasmtime(args.timeout_ms, args.wasm3)
         self.tmp = tempfile.mkdtemp(prefix="difftest-")
         self.count = Counter()
         self.disagreements = []
@@ -411,7 +432,7 @@ class Campaign:
             self.count["modules of SIMD expressions"] += 1
             with open(path, "rb") as f:
                 return f.read()
-        r = subprocess.run([self.args.wasm_tools, "smith", *SMITH_FLAGS, "-o", path],
+        r = subprocess.run([self.args.wasm_tools, "smith", *smith_flags(self.args.wasm3), "-o", path],
                            input=seed, capture_output=True)
         if r.returncode != 0:
             return None
@@ -514,6 +535,9 @@ def main():
     p.add_argument("--timeout-ms", type=int, default=2000)
     p.add_argument("--engine", choices=["interp", "aot"], default="interp",
                    help="edgecar's tier: the interpreter or native code (LLVM)")
+    p.add_argument("--wasm3", action="store_true",
+                   help="also generate the 3.0 features edgecar runs: multiple and 64-bit memories, "
+                        "tail calls, extended constant expressions")
     p.add_argument("--keep", help="save disagreeing modules here")
     p.add_argument("--max-disagreements", type=int, default=20)
     args = p.parse_args()
