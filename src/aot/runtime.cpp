@@ -172,23 +172,13 @@ FuncInst* edgecar_aot_indirect(Ctx* c, uint32_t table, uint32_t index, uint32_t 
   return f;
 }
 
-namespace {
-// Whether [start, start + n) lies within `size` bytes (64-bit operands, no overflow).
-bool within(uint64_t start, uint64_t n, uint64_t size) {
-  return n <= size && start <= size - n;
-}
-}  // namespace
-
 uint64_t edgecar_aot_memory_grow(Ctx* c, uint32_t k, uint64_t delta) {
-  if (delta > 0xFFFFFFFFu) return ~uint64_t{0};  // beyond any memory: -1
-  return static_cast<uint64_t>(c->mems[k]->grow_pages(static_cast<uint32_t>(delta)));
+  return static_cast<uint64_t>(c->mems[k]->grow(delta));
 }
 
 void edgecar_aot_memory_init(Ctx* c, uint32_t k, uint32_t seg, uint64_t d, uint64_t s, uint64_t n) {
-  const auto& bytes = c->inst->datas[seg].bytes;
-  edgecar::MemoryInst* m = c->mems[k];
-  if (!within(s, n, bytes.size()) || !within(d, n, m->size)) trap(c, TrapKind::MemoryOutOfBounds);
-  if (n) std::memcpy(m->data + d, bytes.data() + s, n);
+  if (!c->mems[k]->init_from(d, c->inst->datas[seg].bytes, s, n))
+    trap(c, TrapKind::MemoryOutOfBounds);
 }
 
 void edgecar_aot_data_drop(Ctx* c, uint32_t seg) {
@@ -196,16 +186,11 @@ void edgecar_aot_data_drop(Ctx* c, uint32_t seg) {
 }
 
 void edgecar_aot_memory_copy(Ctx* c, uint32_t dk, uint32_t sk, uint64_t d, uint64_t s, uint64_t n) {
-  edgecar::MemoryInst* dm = c->mems[dk];
-  edgecar::MemoryInst* sm = c->mems[sk];
-  if (!within(s, n, sm->size) || !within(d, n, dm->size)) trap(c, TrapKind::MemoryOutOfBounds);
-  if (n) std::memmove(dm->data + d, sm->data + s, n);
+  if (!c->mems[dk]->copy_from(d, *c->mems[sk], s, n)) trap(c, TrapKind::MemoryOutOfBounds);
 }
 
 void edgecar_aot_memory_fill(Ctx* c, uint32_t k, uint64_t d, uint64_t v, uint64_t n) {
-  edgecar::MemoryInst* m = c->mems[k];
-  if (!within(d, n, m->size)) trap(c, TrapKind::MemoryOutOfBounds);
-  if (n) std::memset(m->data + d, static_cast<int>(v & 0xFF), n);
+  if (!c->mems[k]->fill(d, static_cast<uint8_t>(v), n)) trap(c, TrapKind::MemoryOutOfBounds);
 }
 
 uint64_t edgecar_aot_table_get(Ctx* c, uint32_t t, uint64_t i) {
@@ -225,30 +210,21 @@ uint64_t edgecar_aot_table_size(Ctx* c, uint32_t t) {
 }
 
 uint64_t edgecar_aot_table_grow(Ctx* c, uint32_t t, uint64_t init, uint64_t n) {
-  if (n > 0xFFFFFFFFu) return ~uint64_t{0};  // beyond any table: -1
-  return static_cast<uint64_t>(c->inst->tables[t]->grow_elems(static_cast<uint32_t>(n), init));
+  return static_cast<uint64_t>(c->inst->tables[t]->grow(n, init));
 }
 
 void edgecar_aot_table_fill(Ctx* c, uint32_t t, uint64_t i, uint64_t v, uint64_t n) {
-  auto* tab = c->inst->tables[t];
-  if (!within(i, n, tab->elems.size())) trap(c, TrapKind::TableOutOfBounds);
-  std::fill_n(tab->elems.begin() + static_cast<ptrdiff_t>(i), n, v);
+  if (!c->inst->tables[t]->fill(i, v, n)) trap(c, TrapKind::TableOutOfBounds);
 }
 
 void edgecar_aot_table_copy(Ctx* c, uint32_t dt, uint32_t st, uint64_t d, uint64_t s, uint64_t n) {
-  auto* dst = c->inst->tables[dt];
-  auto* src = c->inst->tables[st];
-  if (!within(s, n, src->elems.size()) || !within(d, n, dst->elems.size()))
+  if (!c->inst->tables[dt]->copy_from(d, *c->inst->tables[st], s, n))
     trap(c, TrapKind::TableOutOfBounds);
-  if (n) std::memmove(dst->elems.data() + d, src->elems.data() + s, n * sizeof(uint64_t));
 }
 
 void edgecar_aot_table_init(Ctx* c, uint32_t t, uint32_t e, uint64_t d, uint64_t s, uint64_t n) {
-  const auto& refs = c->inst->elems[e].refs;
-  auto* tab = c->inst->tables[t];
-  if (!within(s, n, refs.size()) || !within(d, n, tab->elems.size()))
+  if (!c->inst->tables[t]->init_from(d, c->inst->elems[e].refs, s, n))
     trap(c, TrapKind::TableOutOfBounds);
-  if (n) std::memcpy(tab->elems.data() + d, refs.data() + s, n * sizeof(uint64_t));
 }
 
 void edgecar_aot_elem_drop(Ctx* c, uint32_t e) {

@@ -15,83 +15,48 @@ namespace edgecar::interp {
 namespace {
 Cell g_exit_code[1];
 
-// Whether [start, start + n) lies within `size` bytes, for 64-bit operands (no overflow).
-bool within(uint64_t start, uint64_t n, uint64_t size) {
-  return n <= size && start <= size - n;
+// memory.grow, .fill, .copy and .init where a 64-bit memory takes part (the Bulk64
+// handler), and the same for tables (Table64): operands of a 64-bit memory or table are
+// full u64, the others 32-bit. Returns false on an out-of-bounds access.
+uint64_t u32(uint64_t v) {
+  return static_cast<uint32_t>(v);
 }
 
-// memory.grow, .fill, .copy and .init where a 64-bit memory takes part (the Bulk64
-// handler): operands of a 64-bit memory are full u64, the others 32-bit. Returns false on
-// an out-of-bounds access.
 bool bulk64(InstanceImpl* inst, const Cell* pc, uint64_t* b) {
   uint32_t kind = pc[1], flags = pc[5];
   MemoryInst* m = inst->memories[pc[3]];
-  auto u32 = [](uint64_t v) { return static_cast<uint64_t>(static_cast<uint32_t>(v)); };
   switch (kind) {
-    case 0: {  // grow: a 64-bit memory, so the delta and the result are i64
-      int64_t old = b[0] > 0xFFFFFFFFu ? -1 : m->grow_pages(static_cast<uint32_t>(b[0]));
-      b[0] = static_cast<uint64_t>(old);
+    case 0:  // grow: a 64-bit memory, so the delta and the result are i64
+      b[0] = static_cast<uint64_t>(m->grow(b[0]));
       return true;
-    }
-    case 1: {  // fill d val n on a 64-bit memory
-      uint64_t d = b[0], n = b[2];
-      if (!within(d, n, m->size)) return false;
-      if (n) std::memset(m->data + d, static_cast<int>(b[1] & 0xFF), n);
-      return true;
-    }
+    case 1:  // fill d val n on a 64-bit memory
+      return m->fill(b[0], static_cast<uint8_t>(b[1]), b[2]);
     case 2: {  // copy d s n: d and s in their memories' types, n i64 when both are 64-bit
-      MemoryInst* sm = inst->memories[pc[4]];
       bool d64 = flags & 1, s64 = flags & 2;
-      uint64_t d = d64 ? b[0] : u32(b[0]), s = s64 ? b[1] : u32(b[1]);
-      uint64_t n = d64 && s64 ? b[2] : u32(b[2]);
-      if (!within(d, n, m->size) || !within(s, n, sm->size)) return false;
-      if (n) std::memmove(m->data + d, sm->data + s, n);
-      return true;
+      return m->copy_from(d64 ? b[0] : u32(b[0]), *inst->memories[pc[4]], s64 ? b[1] : u32(b[1]),
+                          d64 && s64 ? b[2] : u32(b[2]));
     }
-    default: {  // init d s n from data segment pc[4]: d i64, s and n i32
-      const auto& bytes = inst->datas[pc[4]].bytes;
-      uint64_t d = b[0], s = u32(b[1]), n = u32(b[2]);
-      if (!within(s, n, bytes.size()) || !within(d, n, m->size)) return false;
-      if (n) std::memcpy(m->data + d, bytes.data() + s, n);
-      return true;
-    }
+    default:  // init d s n from data segment pc[4]: d i64, s and n i32
+      return m->init_from(b[0], inst->datas[pc[4]].bytes, u32(b[1]), u32(b[2]));
   }
 }
 
-// table.grow, .fill, .copy and .init where a 64-bit table takes part (the Table64 handler),
-// as bulk64 does for memories. Returns false on an out-of-bounds access.
 bool table64(InstanceImpl* inst, const Cell* pc, uint64_t* b) {
   uint32_t kind = pc[1], flags = pc[5];
   TableInst* t = inst->tables[pc[3]];
-  auto u32 = [](uint64_t v) { return static_cast<uint64_t>(static_cast<uint32_t>(v)); };
   switch (kind) {
-    case 0: {  // grow init n: a 64-bit table, so n and the result are i64
-      int64_t old = b[1] > 0xFFFFFFFFu ? -1 : t->grow_elems(static_cast<uint32_t>(b[1]), b[0]);
-      b[0] = static_cast<uint64_t>(old);
+    case 0:  // grow init n: a 64-bit table, so n and the result are i64
+      b[0] = static_cast<uint64_t>(t->grow(b[1], b[0]));
       return true;
-    }
-    case 1: {  // fill i val n
-      uint64_t i = b[0], n = b[2];
-      if (!within(i, n, t->elems.size())) return false;
-      std::fill_n(t->elems.begin() + static_cast<ptrdiff_t>(i), n, b[1]);
-      return true;
-    }
+    case 1:  // fill i val n
+      return t->fill(b[0], b[1], b[2]);
     case 2: {  // copy d s n between tables of either index type
-      TableInst* st = inst->tables[pc[4]];
       bool d64 = flags & 1, s64 = flags & 2;
-      uint64_t d = d64 ? b[0] : u32(b[0]), s = s64 ? b[1] : u32(b[1]);
-      uint64_t n = d64 && s64 ? b[2] : u32(b[2]);
-      if (!within(d, n, t->elems.size()) || !within(s, n, st->elems.size())) return false;
-      if (n) std::memmove(t->elems.data() + d, st->elems.data() + s, n * sizeof(uint64_t));
-      return true;
+      return t->copy_from(d64 ? b[0] : u32(b[0]), *inst->tables[pc[4]], s64 ? b[1] : u32(b[1]),
+                          d64 && s64 ? b[2] : u32(b[2]));
     }
-    default: {  // init d s n from element segment pc[4]: d i64, s and n i32
-      const auto& refs = inst->elems[pc[4]].refs;
-      uint64_t d = b[0], s = u32(b[1]), n = u32(b[2]);
-      if (!within(s, n, refs.size()) || !within(d, n, t->elems.size())) return false;
-      if (n) std::memcpy(t->elems.data() + d, refs.data() + s, n * sizeof(uint64_t));
-      return true;
-    }
+    default:  // init d s n from element segment pc[4]: d i64, s and n i32
+      return t->init_from(b[0], inst->elems[pc[4]].refs, u32(b[1]), u32(b[2]));
   }
 }
 

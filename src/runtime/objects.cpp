@@ -229,6 +229,50 @@ std::optional<uint32_t> Memory::grow(uint32_t delta_pages) {
 }
 
 // ---- Table ----
+int64_t MemoryInst::grow(uint64_t delta) {
+  return delta > 0xFFFFFFFFu ? -1 : grow_pages(static_cast<uint32_t>(delta));
+}
+
+bool MemoryInst::fill(uint64_t d, uint8_t value, uint64_t n) {
+  if (!within(d, n, size)) return false;
+  if (n) std::memset(data + d, value, n);
+  return true;
+}
+
+bool MemoryInst::copy_from(uint64_t d, const MemoryInst& src, uint64_t s, uint64_t n) {
+  if (!within(d, n, size) || !within(s, n, src.size)) return false;
+  if (n) std::memmove(data + d, src.data + s, n);
+  return true;
+}
+
+bool MemoryInst::init_from(uint64_t d, std::span<const uint8_t> bytes, uint64_t s, uint64_t n) {
+  if (!within(s, n, bytes.size()) || !within(d, n, size)) return false;
+  if (n) std::memcpy(data + d, bytes.data() + s, n);
+  return true;
+}
+
+int64_t TableInst::grow(uint64_t delta, uint64_t init) {
+  return delta > 0xFFFFFFFFu ? -1 : grow_elems(static_cast<uint32_t>(delta), init);
+}
+
+bool TableInst::fill(uint64_t i, uint64_t value, uint64_t n) {
+  if (!within(i, n, elems.size())) return false;
+  std::fill_n(elems.begin() + static_cast<ptrdiff_t>(i), n, value);
+  return true;
+}
+
+bool TableInst::copy_from(uint64_t d, const TableInst& src, uint64_t s, uint64_t n) {
+  if (!within(d, n, elems.size()) || !within(s, n, src.elems.size())) return false;
+  if (n) std::memmove(elems.data() + d, src.elems.data() + s, n * sizeof(uint64_t));
+  return true;
+}
+
+bool TableInst::init_from(uint64_t d, std::span<const uint64_t> refs, uint64_t s, uint64_t n) {
+  if (!within(s, n, refs.size()) || !within(d, n, elems.size())) return false;
+  if (n) std::memcpy(elems.data() + d, refs.data() + s, n * sizeof(uint64_t));
+  return true;
+}
+
 int64_t TableInst::grow_elems(uint32_t delta, uint64_t init) {
   uint64_t old = elems.size();
   if (old + delta > max_elems) return -1;

@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <memory>
+#include <span>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -81,6 +82,14 @@ struct MemoryInst : Memory {
   // pages, from `image` (copy-on-write) when given.
   bool init(Limits l, uint32_t cap_pages, const detail::MemoryImage* image = nullptr);
   int64_t grow_pages(uint32_t delta);  // old size in pages or -1
+
+  // The bulk operations with 64-bit operands (an i32 operand zero-extended), as the
+  // interpreter's 64-bit handlers and the native tier run them: false when a range is out
+  // of bounds (nothing written then). grow: the old size in pages, or -1.
+  int64_t grow(uint64_t delta);
+  bool fill(uint64_t d, uint8_t value, uint64_t n);
+  bool copy_from(uint64_t d, const MemoryInst& src, uint64_t s, uint64_t n);
+  bool init_from(uint64_t d, std::span<const uint8_t> bytes, uint64_t s, uint64_t n);
 };
 
 struct TableInst : Table {
@@ -89,7 +98,18 @@ struct TableInst : Table {
   uint32_t max_elems = 0;
   std::vector<uint64_t> elems;  // 0 is the null reference
   int64_t grow_elems(uint32_t delta, uint64_t init);
+
+  // As MemoryInst's bulk operations, for tables.
+  int64_t grow(uint64_t delta, uint64_t init);
+  bool fill(uint64_t i, uint64_t value, uint64_t n);
+  bool copy_from(uint64_t d, const TableInst& src, uint64_t s, uint64_t n);
+  bool init_from(uint64_t d, std::span<const uint64_t> refs, uint64_t s, uint64_t n);
 };
+
+// Whether [start, start + n) lies within `size` (64-bit operands, no overflow).
+inline bool within(uint64_t start, uint64_t n, uint64_t size) {
+  return n <= size && start <= size - n;
+}
 
 struct GlobalInst : Global {
   uint64_t value = 0;
