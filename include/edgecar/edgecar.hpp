@@ -207,6 +207,9 @@ struct ModuleSummary {
   uint64_t data_bytes = 0;
   std::optional<uint32_t> start;                                // the start function's index
   std::vector<std::pair<std::string, size_t>> custom_sections;  // name, bytes
+  // The proposals beyond the first standard (1.0) the module uses, each with the standard
+  // that brought it: "SIMD (2.0)", "tail calls (3.0)", "64-bit memories (3.0)", ...
+  std::vector<std::string> features;
 };
 
 // Which WebAssembly a module is read as. 3.0 (the default) is the current standard. 2.0

@@ -31,12 +31,18 @@ int inspect(const std::string& path) {
                 m.memories[i].imported ? "imported, " : "", static_cast<unsigned long long>(l.min),
                 static_cast<unsigned long long>(l.min * 64));
     if (l.max) std::printf(", %llu pages max", static_cast<unsigned long long>(*l.max));
+    if (l.i64) std::printf(", 64-bit addresses");
     std::printf("\n");
   }
   std::printf("tables: %u, globals: %u, data segments: %u (%llu bytes), element segments: %u\n",
               m.tables, m.globals, m.data_segments, static_cast<unsigned long long>(m.data_bytes),
               m.element_segments);
   if (m.start) std::printf("start function: %u\n", *m.start);
+  std::printf("features:");
+  if (m.features.empty()) std::printf(" WebAssembly 1.0 only");
+  for (size_t i = 0; i < m.features.size(); ++i)
+    std::printf("%s %s", i ? "," : "", m.features[i].c_str());
+  std::printf("\n");
   if (!m.custom_sections.empty()) {
     std::printf("custom sections:");
     for (const auto& [name, bytes] : m.custom_sections)

@@ -9,6 +9,7 @@
 #include <mutex>
 #include <optional>
 
+#include "binary/opcode_info.hpp"
 #include "runtime/objects.hpp"
 #include "util/limits.hpp"
 #include "validate/validator.hpp"
@@ -32,6 +33,115 @@ const detail::ModuleData& detail::data_of(const Module& m) {
   return *m.data_;
 }
 
+namespace {
+
+// What summary().features reports: instructions, types and declarations by proposal.
+std::vector<std::string> features(const binary::Module& m) {
+  using binary::Opcode;
+  bool simd = false, relaxed = false, tail = false, bulk = false, refs = false, multi_value = false,
+       sat = false, sign_ext = false, ext_const = false;
+  auto types = [&](const std::vector<ValType>& ts) {
+    for (ValType t : ts) {
+      if (t == ValType::V128) simd = true;
+      if (t == ValType::ExternRef) refs = true;
+    }
+  };
+  for (const auto& ft : m.types) {
+    types(ft.params);
+    types(ft.results);
+    if (ft.results.size() > 1) multi_value = true;
+  }
+  for (const auto& g : m.global_types) types({g.type});
+  auto scan = [&](const binary::Instr& in) {
+    auto o = static_cast<Opcode>(in.op);
+    std::string_view name = binary::opcode_name(in.op);
+    if (binary::is_simd(in.op))
+      (name.find("relaxed") != std::string_view::npos ? relaxed : simd) = true;
+    if (name.find("trunc_sat") != std::string_view::npos) sat = true;
+    if (name.find("extend8_s") != std::string_view::npos ||
+        name.find("extend16_s") != std::string_view::npos || name == "i64.extend32_s")
+      sign_ext = true;
+    switch (o) {
+      case Opcode::ReturnCall:
+      case Opcode::ReturnCallIndirect:
+        tail = true;
+        break;
+      case Opcode::MemoryInit:
+      case Opcode::MemoryCopy:
+      case Opcode::MemoryFill:
+      case Opcode::DataDrop:
+      case Opcode::TableInit:
+      case Opcode::TableCopy:
+      case Opcode::ElemDrop:
+        bulk = true;
+        break;
+      case Opcode::RefNull:
+      case Opcode::RefIsNull:
+      case Opcode::RefFunc:
+      case Opcode::TableGet:
+      case Opcode::TableSet:
+      case Opcode::TableGrow:
+      case Opcode::TableSize:
+      case Opcode::TableFill:
+      case Opcode::SelectT:
+        refs = true;
+        break;
+      case Opcode::Block:
+      case Opcode::Loop:
+      case Opcode::If:
+        if (binary::BlockType::is_index(in.imm)) multi_value = true;
+        break;
+      default:
+        break;
+    }
+  };
+  for (const auto& b : m.bodies) {
+    types(b.locals);
+    for (const auto& in : b.code) scan(in);
+  }
+  auto const_expr = [&](const binary::ConstExpr& e) {
+    for (const auto& in : e.code) {
+      auto o = static_cast<Opcode>(in.op);
+      if (o == Opcode::I32Add || o == Opcode::I32Sub || o == Opcode::I32Mul ||
+          o == Opcode::I64Add || o == Opcode::I64Sub || o == Opcode::I64Mul)
+        ext_const = true;
+      if (o == Opcode::V128Const) simd = true;
+      // ref.func and ref.null here are how element segments are read, not a sign of
+      // reference types.
+    }
+  };
+  for (const auto& g : m.globals) const_expr(g.init);
+  for (const auto& d : m.datas) const_expr(d.offset);
+  for (const auto& e : m.elems) {
+    const_expr(e.offset);
+    for (const auto& init : e.inits) const_expr(init);
+  }
+  if (m.tables.size() > 1) refs = true;
+  bool mem64 = false, table64 = false;
+  for (const auto& mem : m.memories) mem64 = mem64 || mem.limits.i64;
+  for (const auto& t : m.tables) table64 = table64 || t.limits.i64;
+
+  std::vector<std::string> out;
+  auto add = [&](bool on, const char* what) {
+    if (on) out.emplace_back(what);
+  };
+  add(sign_ext, "sign-extension operators (2.0)");
+  add(sat, "non-trapping float-to-int conversions (2.0)");
+  add(multi_value, "multiple values (2.0)");
+  add(refs, "reference types (2.0)");
+  add(bulk, "bulk memory (2.0)");
+  add(simd, "SIMD (2.0)");
+  add(relaxed, "relaxed SIMD (3.0)");
+  add(tail, "tail calls (3.0)");
+  add(ext_const, "extended constant expressions (3.0)");
+  add(m.memories.size() > 1, "multiple memories (3.0)");
+  add(mem64, "64-bit memories (3.0)");
+  add(table64, "64-bit tables (3.0)");
+  return out;
+}
+
+}  // namespace
+
 ModuleSummary Module::summary() const {
   const binary::Module& m = data_->module;
   ModuleSummary s;
@@ -47,6 +157,7 @@ ModuleSummary Module::summary() const {
   s.element_segments = static_cast<uint32_t>(m.elems.size());
   s.start = m.start;
   for (const auto& c : m.customs) s.custom_sections.emplace_back(c.name, c.bytes.size());
+  s.features = features(m);
   return s;
 }
 

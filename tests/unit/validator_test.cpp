@@ -1,4 +1,6 @@
 // Validator rules (spec 3): precise messages naming instruction, function and offset.
+#include <algorithm>
+
 #include "test_util.hpp"
 
 namespace edgecar::test {
@@ -105,6 +107,8 @@ TEST(Validator, SixtyFourBitMemories) {
   ASSERT_FALSE(load(bad).ok());
   EXPECT_NE(load(bad).error().message.find("type mismatch"), std::string::npos)
       << load(bad).error().message;
+  auto f = (*load(ok))->summary().features;
+  EXPECT_NE(std::find(f.begin(), f.end(), "64-bit memories (3.0)"), f.end());
   // 2.0 knows no 64-bit memories.
   auto m2 = load2(ok);
   ASSERT_FALSE(m2.ok());

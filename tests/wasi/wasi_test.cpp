@@ -383,6 +383,12 @@ TEST(Cli, InspectListsImportsAndMemories) {
       << r.out;
   EXPECT_NE(r.out.find("_start: func () -> ()"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("memory 0:"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("features:"), std::string::npos) << r.out;
+  // The proposals a module uses, with their standard.
+  Result spin = edgecar_run({"inspect", std::string(TEST_WASM_DIR) + "/spin.wasm"});
+  EXPECT_NE(spin.out.find("tail calls (3.0)"), std::string::npos) << spin.out;
+  Result simd = edgecar_run({"inspect", std::string(TEST_WASM_DIR) + "/simd.wasm"});
+  EXPECT_NE(simd.out.find("SIMD (2.0)"), std::string::npos) << simd.out;
 }
 
 // edgecar compile writes MODULE.aot; edgecar run (engine auto) takes it; a tampered copy
