@@ -236,6 +236,9 @@ struct LoadOptions {
   bool native_if_available = false;
   std::string artifact;   // a file written by `edgecar compile`, used when it matches
   std::string cache_dir;  // native code is looked up and stored here ("": no cache)
+  // Threads compiling native code: 0 is one per core (a large module is split between
+  // them); edgecar serve compiles in the background on one.
+  unsigned compile_threads = 0;
   Standard standard = Standard::Wasm3;
 };
 

@@ -62,7 +62,9 @@ struct NativeModule {
 
 // aot/jit.cpp: the module's code as a relocatable object for this CPU (LLVM, O2), and an
 // object mapped into the process with its entries looked up.
-Expected<std::vector<char>> emit_object(const binary::Module& module);
+// The module's native code as relocatable objects, compiled by `threads` threads (0: one
+// per core) on contiguous ranges of functions, bundled: u32 count, u64 sizes, the objects.
+Expected<std::vector<char>> emit_object(const binary::Module& module, unsigned threads = 0);
 Expected<std::shared_ptr<NativeModule>> link_object(const binary::Module& module,
                                                     std::vector<char> object);
 // The target triple, CPU and features objects are compiled for (part of the artifact key).

@@ -28,7 +28,7 @@ namespace {
 using Hash = std::array<uint8_t, 32>;
 
 constexpr char kMagic[12] = "EDGECAR-AOT";
-constexpr uint32_t kFormat = 1;
+constexpr uint32_t kFormat = 2;  // 2: the object is a bundle of objects (aot.hpp)
 constexpr size_t kHeaderSize = 12 + 4 + 4 + 32 * 3 + 8 + 32;
 constexpr uint64_t kMaxObject = 1ull << 30;      // larger claims are refused unread
 constexpr uint64_t kCacheBudget = 512ull << 20;  // the cache keeps its newest entries within
@@ -265,7 +265,7 @@ Expected<std::shared_ptr<NativeModule>> compile(const binary::Module& module,
                    "the module is too large to compile natively: " + std::to_string(instructions) +
                        " instructions, the limit is " + std::to_string(limit) +
                        " (EDGECAR_AOT_MAX_INSTRUCTIONS)"};
-    auto object = emit_object(module);
+    auto object = emit_object(module, req.threads);
     if (!object) return std::move(object).error();
     auto linked = link_object(module, std::move(*object));
     if (!linked) return std::move(linked).error();

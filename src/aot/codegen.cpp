@@ -58,7 +58,8 @@ class Gen {
     tbaa_vm_ = md.createTBAAStructTagNode(vm, vm, 0);
   }
 
-  std::unique_ptr<llvm::Module> run() {
+  // Declares every function, defines those of bodies [begin, end).
+  std::unique_ptr<llvm::Module> run(uint32_t begin, uint32_t end) {
     uint32_t nimp = m_.num_imported_funcs;
     for (uint32_t i = 0; i < m_.bodies.size(); ++i) {
       uint32_t f = nimp + i;
@@ -68,7 +69,7 @@ class Gen {
       fn->addFnAttr("frame-pointer", "none");
       funcs_[f] = fn;
     }
-    for (uint32_t i = 0; i < m_.bodies.size(); ++i) {
+    for (uint32_t i = begin; i < end; ++i) {
       gen_function(nimp + i);
       gen_slot_entry(nimp + i);
     }
@@ -2451,9 +2452,9 @@ class Gen {
 }  // namespace
 
 std::unique_ptr<llvm::Module> generate(const binary::Module& m, llvm::LLVMContext& C,
-                                       std::string& error) {
+                                       std::string& error, uint32_t begin, uint32_t end) {
   try {
-    return Gen(m, C).run();
+    return Gen(m, C).run(begin, end);
   } catch (const Unsupported& u) {
     error = "the native tier does not compile " + u.what + " yet";
     return nullptr;

@@ -12,11 +12,11 @@
 
 namespace edgecar::aot {
 
-// The IR of every defined function of a validated module: `wasm_fN` (typed) and
-// `wasm_sN` (on slots) for function index N. Empty with `error` set for an instruction
-// the native tier does not compile yet.
+// The IR of the defined functions of bodies [begin, end) of a validated module (the others
+// declared): `wasm_fN` (typed) and `wasm_sN` (on slots) for function index N. Empty with
+// `error` set for an instruction the native tier does not compile yet.
 std::unique_ptr<llvm::Module> generate(const binary::Module& m, llvm::LLVMContext& C,
-                                       std::string& error);
+                                       std::string& error, uint32_t begin, uint32_t end);
 
 // The interrupt check at every loop header: a one-byte read of the flag in inline
 // assembly (codegen.cpp says why), recognised by this text.

@@ -11,9 +11,12 @@
 #include <llvm/Support/raw_ostream.h>
 #include <llvm/Target/TargetMachine.h>
 
+#include <algorithm>
 #include <cstdlib>
+#include <cstring>
 #include <mutex>
 #include <optional>
+#include <thread>
 
 #include "aot/aot.hpp"
 #include "aot/codegen.hpp"
@@ -116,36 +119,111 @@ NativeModule::~NativeModule() {
   if (auto e = J.lljit->getExecutionSession().removeJITDylib(*jd)) llvm::consumeError(std::move(e));
 }
 
-Expected<std::vector<char>> emit_object(const binary::Module& module) {
-  Jit& J = jit();
-  if (!J.lljit) return Error{ErrorKind::Unsupported, "native tier unavailable: " + J.error};
+namespace {
+
+// Below this many instructions per thread a module is compiled on fewer threads (threads
+// cost more than they save). EDGECAR_AOT_PARTITION_INSTRUCTIONS sets it (tests split
+// small modules with it).
+uint64_t instructions_per_thread() {
+  if (const char* e = std::getenv("EDGECAR_AOT_PARTITION_INSTRUCTIONS"); e && *e)
+    return std::max<uint64_t>(1, std::strtoull(e, nullptr, 10));
+  return 20000;
+}
+
+// One relocatable object for bodies [begin, end); `part` names IR dumps.
+Expected<std::vector<char>> emit_range(const binary::Module& module, uint32_t begin, uint32_t end,
+                                       llvm::TargetMachine& tm, const std::string& part) {
   auto ctx = std::make_unique<llvm::LLVMContext>();
   std::string error;
-  std::unique_ptr<llvm::Module> m = generate(module, *ctx, error);
+  std::unique_ptr<llvm::Module> m = generate(module, *ctx, error, begin, end);
   if (!m) return Error{ErrorKind::Unsupported, error};
-  // A target machine per compilation: they are not shared between threads.
-  auto tm = J.jtmb->createTargetMachine();
-  if (!tm) return Error{ErrorKind::Unsupported, "native tier: " + to_string(tm.takeError())};
-  m->setDataLayout((*tm)->createDataLayout());
-  m->setTargetTriple((*tm)->getTargetTriple().str());
+  m->setDataLayout(tm.createDataLayout());
+  m->setTargetTriple(tm.getTargetTriple().str());
   // For compiler work (docs/aot.md): the IR before and after optimization.
   auto dump = [&](const char* suffix) {
     const char* base = std::getenv("EDGECAR_AOT_DUMP_IR");
     if (!base || !*base) return;
     std::error_code ec;
-    llvm::raw_fd_ostream f(std::string(base) + suffix, ec);
+    llvm::raw_fd_ostream f(std::string(base) + part + suffix, ec);
     if (!ec) m->print(f, nullptr);
   };
   dump(".in.ll");
-  optimize(*m, **tm);
+  optimize(*m, tm);
   dump(".opt.ll");
   llvm::SmallVector<char, 0> buf;
   llvm::raw_svector_ostream os(buf);
   llvm::legacy::PassManager pm;
-  if ((*tm)->addPassesToEmitFile(pm, os, nullptr, llvm::CodeGenFileType::ObjectFile))
+  if (tm.addPassesToEmitFile(pm, os, nullptr, llvm::CodeGenFileType::ObjectFile))
     return Error{ErrorKind::Unsupported, "native tier: this target cannot emit object files"};
   pm.run(*m);
   return std::vector<char>(buf.begin(), buf.end());
+}
+
+// The objects of a bundle (u32 count, u64 sizes, the objects one after the other).
+std::optional<std::vector<std::pair<const char*, size_t>>> unbundle(const std::vector<char>& b) {
+  uint32_t n = 0;
+  if (b.size() < 4) return std::nullopt;
+  std::memcpy(&n, b.data(), 4);
+  size_t at = 4 + size_t{n} * 8;
+  if (n == 0 || n > 4096 || b.size() < at) return std::nullopt;
+  std::vector<std::pair<const char*, size_t>> out;
+  for (uint32_t i = 0; i < n; ++i) {
+    uint64_t size = 0;
+    std::memcpy(&size, b.data() + 4 + size_t{i} * 8, 8);
+    if (size > b.size() - at) return std::nullopt;
+    out.emplace_back(b.data() + at, size);
+    at += size;
+  }
+  if (at != b.size()) return std::nullopt;
+  return out;
+}
+
+}  // namespace
+
+Expected<std::vector<char>> emit_object(const binary::Module& module, unsigned threads) {
+  Jit& J = jit();
+  if (!J.lljit) return Error{ErrorKind::Unsupported, "native tier unavailable: " + J.error};
+  // Contiguous ranges of functions of about equal size, one per thread.
+  uint64_t total = 0;
+  for (const auto& b : module.bodies) total += b.code.size();
+  unsigned n = threads ? threads : std::max(1u, std::thread::hardware_concurrency());
+  n = static_cast<unsigned>(
+      std::min<uint64_t>({n, std::max<uint64_t>(1, total / instructions_per_thread()),
+                          std::max<size_t>(1, module.bodies.size())}));
+  std::vector<uint32_t> cuts{0};
+  uint64_t acc = 0;
+  for (uint32_t i = 0; i < module.bodies.size() && cuts.size() < n; ++i) {
+    acc += module.bodies[i].code.size();
+    if (acc * n >= total * cuts.size()) cuts.push_back(i + 1);
+  }
+  cuts.push_back(static_cast<uint32_t>(module.bodies.size()));
+  n = static_cast<unsigned>(cuts.size() - 1);
+  // A target machine per thread: they are not shared between threads.
+  std::vector<std::unique_ptr<llvm::TargetMachine>> tms;
+  for (unsigned k = 0; k < n; ++k) {
+    auto tm = J.jtmb->createTargetMachine();
+    if (!tm) return Error{ErrorKind::Unsupported, "native tier: " + to_string(tm.takeError())};
+    tms.push_back(std::move(*tm));
+  }
+  std::vector<std::optional<Expected<std::vector<char>>>> parts(n);
+  auto work = [&](unsigned k) {
+    parts[k].emplace(
+        emit_range(module, cuts[k], cuts[k + 1], *tms[k], n > 1 ? ".p" + std::to_string(k) : ""));
+  };
+  std::vector<std::thread> pool;
+  for (unsigned k = 1; k < n; ++k) pool.emplace_back(work, k);
+  work(0);
+  for (auto& t : pool) t.join();
+  std::vector<char> bundle(4 + size_t{n} * 8);
+  std::memcpy(bundle.data(), &n, 4);
+  for (unsigned k = 0; k < n; ++k) {
+    if (!*parts[k]) return std::move(*parts[k]).error();
+    const std::vector<char>& o = **parts[k];
+    uint64_t size = o.size();
+    std::memcpy(bundle.data() + 4 + size_t{k} * 8, &size, 8);
+    bundle.insert(bundle.end(), o.begin(), o.end());
+  }
+  return bundle;
 }
 
 Expected<std::shared_ptr<NativeModule>> link_object(const binary::Module& module,
@@ -158,10 +236,15 @@ Expected<std::shared_ptr<NativeModule>> link_object(const binary::Module& module
   if (!jd) return Error{ErrorKind::Unsupported, "native tier: " + to_string(jd.takeError())};
   nm->dylib = &*jd;
   jd->addToLinkOrder(J.lljit->getMainJITDylib());
-  auto buffer = llvm::MemoryBuffer::getMemBufferCopy(llvm::StringRef(object.data(), object.size()),
-                                                     "wasm" + std::to_string(J.next_id));
-  if (auto e = J.lljit->addObjectFile(*jd, std::move(buffer)))
-    return Error{ErrorKind::Unsupported, "native tier: " + to_string(std::move(e))};
+  auto objects = unbundle(object);
+  if (!objects) return Error{ErrorKind::Unsupported, "native tier: a malformed object bundle"};
+  for (size_t k = 0; k < objects->size(); ++k) {
+    auto buffer = llvm::MemoryBuffer::getMemBufferCopy(
+        llvm::StringRef((*objects)[k].first, (*objects)[k].second),
+        "wasm" + std::to_string(J.next_id) + "." + std::to_string(k));
+    if (auto e = J.lljit->addObjectFile(*jd, std::move(buffer)))
+      return Error{ErrorKind::Unsupported, "native tier: " + to_string(std::move(e))};
+  }
   uint32_t nimp = module.num_imported_funcs;
   for (uint32_t i = 0; i < module.bodies.size(); ++i) {
     auto f = J.lljit->lookup(*jd, entry_name(nimp + i));

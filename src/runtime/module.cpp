@@ -207,6 +207,7 @@ Expected<std::shared_ptr<const Module>> Module::from_bytes(std::span<const uint8
     req.artifact = options.artifact;
     req.cache_dir = options.cache_dir;
     req.compile = options.engine == Engine::Aot;
+    req.threads = options.compile_threads;
     req.notes = &md->native_notes;
     auto native = aot::compile(md->module, req);
     if (!native) return std::move(native).error();

@@ -69,6 +69,7 @@ struct NativeRequest {
   std::string artifact;            // an `edgecar compile` output to use if it matches
   std::string cache_dir;           // look up and store compiled code here ("": no cache)
   bool compile = true;             // compile when no artifact or cache entry matches
+  unsigned threads = 0;            // compiler threads (0: one per core)
   std::string* notes = nullptr;    // files refused on the way, and why
 };
 

@@ -49,6 +49,7 @@ void NativeCompiler::loop() {
     LoadOptions load;
     load.engine = Engine::Aot;
     load.cache_dir = job.cache_dir;
+    load.compile_threads = 1;  // in the background, beside the requests
     auto m = Module::from_bytes(job.bytes, load);
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     std::lock_guard<std::mutex> lock(mu_);

@@ -131,10 +131,11 @@ TEST_F(NativeFiles, TruncatedAndForeignFilesAreRefused) {
   expect_refused(api_, path, "not an edgecar native-code artifact");
   write_bytes(path, api_);  // a .wasm where an artifact should be
   expect_refused(api_, path, "not an edgecar native-code artifact");
+  uint8_t format = b[12];
   b[12] = 99;  // the format version
   write_bytes(path, b);
   expect_refused(api_, path, "artifact format 99");
-  b[12] = 1;
+  b[12] = format;
   b[30] ^= 1;  // the build identity
   write_bytes(path, b);
   expect_refused(api_, path, "made by another edgecar build");
