@@ -463,7 +463,7 @@ def main():
         lines += ["", "### Compile time (whole process, median of 3)", "",
                   f"Modules: {names} ({total / 1e6:.1f} MB in all, debug sections included); milliseconds per MB "
                   f"over all of them, and for the largest ({largest}, {lsize / 1e6:.1f} MB). edgecar: `edgecar compile` "
-                  "(LLVM 19, O2, one thread, cache off); wasmtime: `wasmtime compile` (Cranelift, parallel).", "",
+                  "(LLVM 19, O2, a thread per core for modules over 20,000 instructions per thread, cache off); wasmtime: `wasmtime compile` (Cranelift, parallel).", "",
                   "| compiler | ms per MB | largest module (ms) |", "|---|---:|---:|"]
         for name, fig in crow.items():
             lines.append(f"| {name} | {fig['ms_per_mb']:.0f} | {fig['largest_ms']:.0f} |")
