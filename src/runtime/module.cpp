@@ -256,12 +256,13 @@ std::string describe(const binary::Module& m, ExternKind kind, uint32_t index,
       return "func " + m.func_type(index).to_string();
     case ExternKind::Table: {
       const auto& t = im ? im->table : m.tables[index];
-      return "table " + std::string(to_string(t.elem)) + " {min " + std::to_string(t.limits.min) +
+      return std::string(t.limits.i64 ? "table i64 " : "table ") + std::string(to_string(t.elem)) +
+             " {min " + std::to_string(t.limits.min) +
              (t.limits.max ? ", max " + std::to_string(*t.limits.max) : "") + "}";
     }
     case ExternKind::Memory: {
       const auto& l = im ? im->memory.limits : m.memories[index].limits;
-      return "memory {min " + std::to_string(l.min) +
+      return std::string(l.i64 ? "memory i64 {min " : "memory {min ") + std::to_string(l.min) +
              (l.max ? ", max " + std::to_string(*l.max) : "") + "} pages";
     }
     case ExternKind::Global: {
@@ -276,11 +277,9 @@ std::string describe(const binary::Module& m, ExternKind kind, uint32_t index,
 std::vector<ImportDesc> Module::imports() const {
   const auto& m = data_->module;
   std::vector<ImportDesc> out;
-  uint32_t fi = 0;
   for (const auto& im : m.imports) {
     std::string type = im.kind == ExternKind::Func ? "func " + m.types[im.func_type].to_string()
                                                    : describe(m, im.kind, 0, &im);
-    if (im.kind == ExternKind::Func) fi++;
     out.push_back(ImportDesc{im.module, im.name, im.kind, type});
   }
   return out;
