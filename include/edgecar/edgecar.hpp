@@ -26,10 +26,11 @@ enum class ValType : uint8_t {
   V128 = 0x7B,
   FuncRef = 0x70,
   ExternRef = 0x6F,
+  ExnRef = 0x69,  // a caught exception (exception handling, WebAssembly 3.0)
 };
 std::string_view to_string(ValType t);
 inline bool is_ref(ValType t) {
-  return t == ValType::FuncRef || t == ValType::ExternRef;
+  return t == ValType::FuncRef || t == ValType::ExternRef || t == ValType::ExnRef;
 }
 
 struct FuncType {
@@ -39,7 +40,7 @@ struct FuncType {
   std::string to_string() const;  // "(i32, i64) -> (f64)"
 };
 
-enum class ExternKind : uint8_t { Func = 0, Table = 1, Memory = 2, Global = 3 };
+enum class ExternKind : uint8_t { Func = 0, Table = 1, Memory = 2, Global = 3, Tag = 4 };
 std::string_view to_string(ExternKind k);
 
 struct Limits {
@@ -52,6 +53,7 @@ class Function;
 class Table;
 class Memory;
 class Global;
+class Tag;
 class Instance;
 class Store;
 
@@ -98,10 +100,12 @@ enum class TrapKind : uint8_t {
   UndefinedElement,
   UninitializedElement,
   CallStackExhausted,
-  Interrupted,  // the embedder asked the guest to stop (e.g. a timeout); host
-                // functions may return it too, from a blocking wait
-  Host,         // a host function failed; the message says why
-  Exit,         // a host function ended the guest on purpose (e.g. WASI proc_exit)
+  Interrupted,             // the embedder asked the guest to stop (e.g. a timeout); host
+                           // functions may return it too, from a blocking wait
+  Host,                    // a host function failed; the message says why
+  Exit,                    // a host function ended the guest on purpose (e.g. WASI proc_exit)
+  UncaughtException,       // a thrown exception no handler caught (exception handling)
+  NullExceptionReference,  // throw_ref of a null exnref
 };
 std::string_view to_string(TrapKind k);
 
@@ -373,7 +377,18 @@ class Global {
   Global& operator=(const Global&) = delete;
 };
 
-using Extern = std::variant<Function*, Table*, Memory*, Global*>;
+// An exception tag (exception handling): its identity tells exceptions apart, its type
+// (params only) is the exception's payload.
+class Tag {
+ public:
+  const FuncType& type() const;
+
+  Tag() = default;
+  Tag(const Tag&) = delete;
+  Tag& operator=(const Tag&) = delete;
+};
+
+using Extern = std::variant<Function*, Table*, Memory*, Global*, Tag*>;
 
 // Named imports offered to instantiation, keyed by (module, name).
 class Imports {

@@ -23,10 +23,6 @@ const char* feature_of_opcode(uint16_t op) {
     case 0x18:
     case 0x19:
       return "legacy exception handling";
-    case 0x08:
-    case 0x0A:
-    case 0x1F:
-      return "exception handling";
     case 0x12:
     case 0x13:
       return "tail calls";
@@ -97,6 +93,8 @@ enum class Imm : uint8_t {
   Shuffle,     // 16 lane indices, stored as V128Const
   Lane,        // a lane index byte, in a
   MemargLane,  // a memarg (a = alignment, imm = offset), then a lane index byte in b
+  Tag,         // a tag index, in a
+  TryTable,    // a block type, then catch clauses (FunctionBody::catches: a first, b count)
 };
 
 struct OpInfo {
@@ -136,7 +134,8 @@ const OpInfo* lookup(uint16_t op) {
 }
 
 bool is_valtype_byte(uint8_t b) {
-  return b == 0x7F || b == 0x7E || b == 0x7D || b == 0x7C || b == 0x7B || b == 0x70 || b == 0x6F;
+  return b == 0x7F || b == 0x7E || b == 0x7D || b == 0x7C || b == 0x7B || b == 0x70 || b == 0x6F ||
+         b == 0x69;
 }
 
 class Decoder {
@@ -151,7 +150,8 @@ class Decoder {
     if (r.fixed32() != 1) r.fail_at("unknown binary version", 4);
 
     // Non-custom sections must appear at most once, in this order (spec 5.5.2).
-    static constexpr int kOrder[] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 11, 12, 10};  // by id
+    // The tag section (13) comes between memory (5) and global (6).
+    static constexpr int kOrder[] = {0, 1, 2, 3, 4, 5, 7, 8, 9, 10, 12, 13, 11, 6};  // by id
     int last_order = 0;
     uint32_t func_count = 0;
     bool saw_code = false;
@@ -159,7 +159,7 @@ class Decoder {
     while (!r.at_end()) {
       size_t sec_start = r.offset();
       uint8_t id = r.u8();
-      if (id > 12) {
+      if (id > 13 || (id == 13 && !wasm3_)) {
         std::string what = "malformed section id " + std::to_string(id);
         r.fail_at(id == 13 ? post_2_0(what + " (tags)", "exception handling") : what, sec_start);
       }
@@ -215,6 +215,9 @@ class Decoder {
         case 12:
           m_.data_count = s.u32();
           break;
+        case 13:
+          tag_section(s);
+          break;
       }
       if (!s.at_end())
         s.fail("section size mismatch: section " + std::to_string(id) + " has unread bytes");
@@ -233,7 +236,7 @@ class Decoder {
   ValType valtype(Reader& r) {
     size_t off = r.offset();
     uint8_t b = r.u8();
-    if (!is_valtype_byte(b)) {
+    if (!is_valtype_byte(b) || (b == 0x69 && !wasm3_)) {  // exnref: 3.0
       std::string what = "malformed value type " + util::hex(b);
       const char* f = feature_of_type_byte(b);
       r.fail_at(f ? post_2_0(what, f) : what, off);
@@ -244,7 +247,7 @@ class Decoder {
   ValType reftype(Reader& r) {
     size_t off = r.offset();
     uint8_t b = r.u8();
-    if (b != 0x70 && b != 0x6F) {
+    if (b != 0x70 && b != 0x6F && !(b == 0x69 && wasm3_)) {
       std::string what = "malformed reference type " + util::hex(b);
       const char* f = feature_of_type_byte(b);
       r.fail_at(f ? post_2_0(what, f) : what, off);
@@ -367,6 +370,13 @@ class Decoder {
           m_.global_types.push_back(im.global);
           m_.num_imported_globals++;
           break;
+        case 4:
+          if (!wasm3_) s.fail_at("malformed import kind 4", off);
+          im.kind = ExternKind::Tag;
+          im.func_type = tagtype(s);
+          m_.tags.push_back(im.func_type);
+          m_.num_imported_tags++;
+          break;
         default:
           s.fail_at("malformed import kind " + std::to_string(kind), off);
       }
@@ -406,6 +416,17 @@ class Decoder {
     }
   }
 
+  // A tag: the attribute (0: an exception) and a function type index.
+  uint32_t tagtype(Reader& s) {
+    size_t off = s.offset();
+    if (s.u8() != 0) s.fail_at("malformed tag attribute", off);
+    return s.u32();
+  }
+  void tag_section(Reader& s) {
+    uint32_t n = s.u32();
+    for (uint32_t i = 0; i < n; ++i) m_.tags.push_back(tagtype(s));
+  }
+
   void exports(Reader& s) {
     uint32_t n = s.u32();
     for (uint32_t i = 0; i < n; ++i) {
@@ -413,7 +434,7 @@ class Decoder {
       e.name = s.name();
       size_t off = s.offset();
       uint8_t kind = s.u8();
-      if (kind > 3) s.fail_at("malformed export kind " + std::to_string(kind), off);
+      if (kind > (wasm3_ ? 4 : 3)) s.fail_at("malformed export kind " + std::to_string(kind), off);
       e.kind = static_cast<ExternKind>(kind);
       e.index = s.u32();
       m_.exports.push_back(std::move(e));
@@ -509,7 +530,7 @@ class Decoder {
       }
       body.locals.reserve(total);
       for (auto [count, t] : decls) body.locals.insert(body.locals.end(), count, t);
-      instructions(b, body.code, body.br_targets, /*is_const=*/false);
+      instructions(b, body.code, body.br_targets, body.catches, /*is_const=*/false);
       if (!b.at_end()) b.fail("section size mismatch: function body has bytes after its final end");
       m_.bodies.push_back(std::move(body));
     }
@@ -518,14 +539,15 @@ class Decoder {
   ConstExpr const_expr(Reader& s) {
     ConstExpr e;
     std::vector<uint32_t> scratch;
-    instructions(s, e.code, scratch, /*is_const=*/true);
+    std::vector<Catch> no_catches;
+    instructions(s, e.code, scratch, no_catches, /*is_const=*/true);
     e.code.pop_back();  // the final end
     return e;
   }
 
   // Decodes instructions up to and including the `end` that closes the sequence.
   void instructions(Reader& r, std::vector<Instr>& out, std::vector<uint32_t>& br_targets,
-                    bool is_const) {
+                    std::vector<Catch>& catches, bool is_const) {
     uint32_t depth = 0;
     for (;;) {
       size_t off = r.offset();
@@ -544,16 +566,18 @@ class Decoder {
         op = static_cast<uint16_t>(sub >= kNumFD ? 0xFE00 | (sub - kNumFD) : 0xFD00 | sub);
       }
       const OpInfo* info = lookup(op);
-      if (!info) {
+      bool eh = op == 0x08 || op == 0x0A || op == 0x1F;  // exception handling: 3.0
+      if (!info || (eh && !wasm3_)) {
         std::string what = "illegal opcode " + util::hex(op);
-        const char* f = feature_of_opcode(op);
+        const char* f = eh ? "exception handling" : feature_of_opcode(op);
         r.fail_at(f ? post_2_0(what, f) : what, off);
       }
       Instr in{op, 0, static_cast<uint32_t>(off)};
       switch (info->imm) {
         case Imm::None:
           break;
-        case Imm::BlockType: {
+        case Imm::BlockType:
+        case Imm::TryTable: {
           size_t boff = r.offset();
           int64_t v = r.s33();
           if (v < 0) {
@@ -561,15 +585,32 @@ class Decoder {
             // index (v >= 0) takes the s33 encoding (spec 5.4.1): a negative value in more
             // than one byte is malformed.
             uint8_t byte = static_cast<uint8_t>(v & 0x7F);
-            if (r.offset() - boff != 1 || (byte != 0x40 && !is_valtype_byte(byte)))
+            if (r.offset() - boff != 1 ||
+                (byte != 0x40 && (!is_valtype_byte(byte) || (byte == 0x69 && !wasm3_))))
               r.fail_at("malformed block type", boff);
             in.imm = byte;
           } else {
             in.imm = 0x100 + static_cast<uint64_t>(v);
           }
+          if (info->imm == Imm::TryTable) {
+            uint32_t n = r.u32();
+            if (n > r.remaining()) r.fail("unexpected end: too many catch clauses");
+            in.a = static_cast<uint32_t>(catches.size());
+            in.b = n;
+            for (uint32_t i = 0; i < n; ++i) {
+              size_t coff = r.offset();
+              Catch c;
+              c.kind = r.u8();
+              if (c.kind > 3) r.fail_at("malformed catch clause", coff);
+              if (c.kind < 2) c.tag = r.u32();
+              c.label = r.u32();
+              catches.push_back(c);
+            }
+          }
           depth++;
           break;
         }
+        case Imm::Tag:
         case Imm::Label:
         case Imm::Func:
         case Imm::Local:

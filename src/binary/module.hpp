@@ -67,7 +67,7 @@ struct Import {
   std::string module;
   std::string name;
   ExternKind kind = ExternKind::Func;
-  uint32_t func_type = 0;
+  uint32_t func_type = 0;  // also a tag's type
   TableType table;
   MemoryType memory;
   GlobalType global;
@@ -106,11 +106,19 @@ struct DataSegment {
   std::vector<uint8_t> bytes;
 };
 
+// A try_table's catch clause: kind 0 catch, 1 catch_ref, 2 catch_all, 3 catch_all_ref.
+struct Catch {
+  uint8_t kind = 0;
+  uint32_t tag = 0;
+  uint32_t label = 0;
+};
+
 struct FunctionBody {
   std::vector<ValType> locals;  // declared locals, params excluded
   std::vector<Instr> code;      // includes the final `end`
   std::vector<uint32_t> br_targets;
-  uint32_t offset = 0;  // of the body's size field
+  std::vector<Catch> catches;  // try_table: a = first, b = count
+  uint32_t offset = 0;         // of the body's size field
 };
 
 struct CustomSection {
@@ -138,6 +146,8 @@ struct Module {
   uint32_t num_imported_tables = 0;
   uint32_t num_imported_memories = 0;
   uint32_t num_imported_globals = 0;
+  std::vector<uint32_t> tags;  // type index of each tag, imported first
+  uint32_t num_imported_tags = 0;
 
   const FuncType& func_type(uint32_t func_index) const { return types[funcs[func_index]]; }
   // A validated block type's parameters and results.

@@ -115,7 +115,10 @@ int cmp_index(Op o, bool& imm) {
 class FunctionCompiler {
  public:
   FunctionCompiler(const binary::Module& m, uint32_t func_index, Code& out)
-      : m_(m), body_(m.bodies[func_index - m.num_imported_funcs]), cells_(out.cells) {
+      : m_(m),
+        body_(m.bodies[func_index - m.num_imported_funcs]),
+        cells_(out.cells),
+        handlers_(out.handlers) {
     const FuncType& ft = m.func_type(func_index);
     for (ValType t : ft.params) add_local(t);
     fc_.num_params = base_;
@@ -152,6 +155,7 @@ class FunctionCompiler {
     std::vector<uint32_t> fixups;          // cells holding a displacement to this block's end
     uint32_t else_fixup;                   // ifs: the cell that jumps to the else branch
     std::vector<ValType> params, results;  // nparams and nresults count slots
+    Handler handler = {};                  // try_tables: the range and clauses so far
   };
 
   void add_local(ValType t) {
@@ -388,6 +392,7 @@ class FunctionCompiler {
       case Opcode::Block:
       case Opcode::Loop:
       case Opcode::If:
+      case Opcode::TryTable:
         skip_depth_++;
         break;
       case Opcode::Else:
@@ -893,6 +898,9 @@ class FunctionCompiler {
       case Opcode::BrIf:
       case Opcode::BrTable:
       case Opcode::Return:
+      case Opcode::TryTable:
+      case Opcode::Throw:
+      case Opcode::ThrowRef:
         return control(in);
       case Opcode::Call:
       case Opcode::CallIndirect:
@@ -922,6 +930,40 @@ class FunctionCompiler {
   }
 
   // Structured control: blocks, branches, return (spec 4.4.8).
+  // A try_table: a block whose catch clauses get landing stubs, emitted before the body
+  // (jumped over): each is a branch to its label from a stack holding the payload in the
+  // slots just above the try_table's height, where unwinding writes it.
+  void try_table(const Instr& in) {
+    materialize_from(0);  // values below live in their own slots, as for a block
+    uint32_t np, nr;
+    std::vector<ValType> params, results;
+    block_arity(in.imm, np, nr, params, results);
+    uint32_t height = h() - np;
+    Handler handler;
+    op(Op::Jump);
+    uint32_t over = disp_fixup();
+    std::vector<Val> saved = vals_;
+    for (uint32_t i = 0; i < in.b; ++i) {
+      const binary::Catch& c = body_.catches[in.a + i];
+      CatchClause clause{c.kind, c.tag, here(), slot(height)};
+      label();
+      forget_last();
+      vals_.resize(height);
+      if (c.kind < 2) push_results(m_.types[m_.tags[c.tag]].params);
+      if (c.kind == 1 || c.kind == 3) push_result();
+      emit_branch(c.label);  // labels count from outside the try_table
+      handler.clauses.push_back(clause);
+      vals_ = saved;
+    }
+    patch(over, here());
+    label();
+    forget_last();
+    handler.start = here();
+    ctrls_.push_back(
+        Ctrl{in.op, height, np, nr, here(), {}, kNone, std::move(params), std::move(results)});
+    ctrls_.back().handler = std::move(handler);
+  }
+
   void control(const Instr& in) {
     Opcode o = static_cast<Opcode>(in.op);
     switch (o) {
@@ -943,6 +985,30 @@ class FunctionCompiler {
             in.op, h() - np, np, nr, here(), {}, kNone, std::move(params), std::move(results)});
         if (o == Opcode::Loop) label();
         forget_last();
+        break;
+      }
+      case Opcode::TryTable:
+        try_table(in);
+        break;
+      case Opcode::Throw: {
+        // The payload in consecutive slots: [Throw][tag][first slot].
+        uint32_t width = static_cast<uint32_t>(slot_count(m_.types[m_.tags[in.a]].params));
+        materialize_from(h() - width);
+        drop(width);
+        op(Op::Throw);
+        cell(in.a);
+        cell(slot(h()));
+        forget_last();
+        set_unreachable();
+        break;
+      }
+      case Opcode::ThrowRef: {
+        uint32_t ref = operand(h() - 1);
+        drop(1);
+        op(Op::ThrowRef);
+        cell(ref);
+        forget_last();
+        set_unreachable();
         break;
       }
       case Opcode::If: {
@@ -982,6 +1048,10 @@ class FunctionCompiler {
           break;
         }
         if (!unreachable_) materialize_from(c.height);
+        if (c.op == static_cast<uint16_t>(Opcode::TryTable)) {
+          c.handler.end = here();
+          handlers_.push_back(std::move(c.handler));  // inner try_tables end first
+        }
         if (c.else_fixup != kNone) patch(c.else_fixup, here());
         for (uint32_t f : c.fixups) patch(f, here());
         label();
@@ -1326,6 +1396,7 @@ class FunctionCompiler {
   std::vector<ValType> results_;
   std::vector<Cell>& cells_;
   FuncCode fc_;
+  std::vector<Handler>& handlers_;
   uint32_t base_ = 0;
   uint32_t max_height_ = 0;
   bool unreachable_ = false;

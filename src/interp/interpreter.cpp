@@ -102,6 +102,7 @@ __attribute__((aligned(64))) std::optional<TrapKind> run_loop(Store::Impl* S, Fu
   if (UNLIKELY(S->interrupt.load(std::memory_order_relaxed))) TRAP(Interrupted)
 
   InstanceImpl* inst = cur->inst;
+  ExnInst* exn = nullptr;  // the exception being unwound
   uint8_t* mem = nullptr;
   uint64_t memsize = 0;
   TrapKind trap = TrapKind::Unreachable;
@@ -447,6 +448,60 @@ L_Bulk64: {
   LOAD_MEMORY();
   pc += 6;
   NEXT();
+}
+// Exception handling. Throw makes an exception (the store's, reused once caught without
+// an exnref), ThrowRef rethrows one; both unwind: the innermost try_table around the
+// throwing cell whose clause matches takes it (payload to the clause's slots, then its
+// landing stub), else the frame is popped and the search goes on at the caller's call.
+// Reaching this entry's sentinel ends the call with UncaughtException.
+L_Throw: {
+  TagInst* tag = inst->tags[pc[1]];
+  exn = S->new_exn(tag);
+  if (UNLIKELY(exn == nullptr)) {
+    S->host_error = Error{ErrorKind::Trap, "too many live exceptions in this store (at most " +
+                                               std::to_string(limits::kMaxExceptions) + ")"};
+    S->host_error->trap = TrapKind::Host;
+    TRAP(Host);
+  }
+  exn->payload.assign(fp + pc[2], fp + pc[2] + tag->payload_slots);
+  goto unwind;
+}
+L_ThrowRef:
+  exn = reinterpret_cast<ExnInst*>(fp[pc[1]]);
+  if (UNLIKELY(exn == nullptr)) TRAP(NullExceptionReference);
+  goto unwind;
+unwind: {
+  const Cell* at = pc;  // a cell of the throwing instruction, then of each call
+  for (;;) {
+    const Code& code = inst->md->code;
+    uint32_t idx = static_cast<uint32_t>(at - code.cells.data());
+    for (const Handler& h : code.handlers) {
+      if (idx < h.start || idx >= h.end) continue;
+      for (const CatchClause& c : h.clauses) {
+        if (c.kind < 2 && inst->tags[c.tag] != exn->tag) continue;
+        uint64_t* dst = fp + c.base;
+        if (c.kind < 2) std::copy(exn->payload.begin(), exn->payload.end(), dst);
+        if (c.kind == 1 || c.kind == 3) {
+          dst[c.kind == 1 ? exn->payload.size() : 0] = reinterpret_cast<uint64_t>(exn);
+          exn->referenced = true;
+        } else if (!exn->referenced) {
+          S->free_exns.push_back(exn);  // nothing can reach it any more
+        }
+        pc = code.cells.data() + c.stub;
+        LOAD_MEMORY();
+        NEXT();
+      }
+    }
+    if (S->depth - 1 == entry_depth) {  // the caller is the embedder: uncaught
+      S->uncaught = exn;
+      TRAP(UncaughtException);
+    }
+    const Frame& fr = frames[--S->depth];
+    fp = fr.fp;
+    cur = fr.fn;
+    inst = cur->inst;
+    at = fr.ret_pc - 1;  // within the call instruction
+  }
 }
 L_Index64:  // a 64-bit table's index: below 2^32, or the trap named by the code
   if (UNLIKELY(fp[pc[2]] > 0xFFFFFFFFu)) {

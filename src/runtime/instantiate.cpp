@@ -167,7 +167,27 @@ Expected<Instance*> Store::instantiate(const std::shared_ptr<const Module>& modu
         inst.globals.push_back(gi);
         break;
       }
+      case ExternKind::Tag: {
+        Tag* const* t = std::get_if<Tag*>(ext);
+        if (!t) return link_error(im, "incompatible import type: expected a tag");
+        TagInst* ti = static_cast<TagInst*>(*t);
+        if (ti->type_id != md.type_ids[im.func_type])
+          return link_error(im, "incompatible import type: expected tag " +
+                                    m.types[im.func_type].to_string() + ", got " +
+                                    ti->type->to_string());
+        inst.tags.push_back(ti);
+        break;
+      }
     }
+  }
+  // Tags the module defines: new ones, distinct from every other instance's.
+  for (size_t i = m.num_imported_tags; i < m.tags.size(); ++i) {
+    auto t = std::make_unique<TagInst>();
+    t->type = &m.types[m.tags[i]];
+    t->type_id = md.type_ids[m.tags[i]];
+    t->payload_slots = slot_count(t->type->params);
+    inst.tags.push_back(t.get());
+    S.tags.push_back(std::move(t));
   }
 
   // Functions defined by the module.

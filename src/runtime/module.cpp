@@ -137,6 +137,7 @@ std::vector<std::string> features(const binary::Module& m) {
   add(m.memories.size() > 1, "multiple memories (3.0)");
   add(mem64, "64-bit memories (3.0)");
   add(table64, "64-bit tables (3.0)");
+  add(!m.tags.empty(), "exception handling (3.0)");
   return out;
 }
 
@@ -265,6 +266,8 @@ std::string describe(const binary::Module& m, ExternKind kind, uint32_t index,
       return std::string(l.i64 ? "memory i64 {min " : "memory {min ") + std::to_string(l.min) +
              (l.max ? ", max " + std::to_string(*l.max) : "") + "} pages";
     }
+    case ExternKind::Tag:
+      return "tag " + m.types[im ? im->func_type : m.tags[index]].to_string();
     case ExternKind::Global: {
       const auto& g = im ? im->global : m.global_types[index];
       return std::string("global ") + (g.mut ? "mut " : "") + std::string(to_string(g.type));

@@ -332,10 +332,32 @@ Extern InstanceImpl::extern_of(const binary::Export& e) const {
       return static_cast<Table*>(tables[e.index]);
     case ExternKind::Memory:
       return static_cast<Memory*>(memories[e.index]);
+    case ExternKind::Tag:
+      return static_cast<Tag*>(tags[e.index]);
     case ExternKind::Global:
       break;
   }
   return static_cast<Global*>(globals[e.index]);
+}
+
+const FuncType& Tag::type() const {
+  return *static_cast<const TagInst*>(this)->type;
+}
+
+ExnInst* Store::Impl::new_exn(TagInst* tag) {
+  ExnInst* e;
+  if (!free_exns.empty()) {
+    e = free_exns.back();
+    free_exns.pop_back();
+  } else {
+    if (exns.size() >= limits::kMaxExceptions) return nullptr;
+    exns.push_back(std::make_unique<ExnInst>());
+    e = exns.back().get();
+  }
+  e->tag = tag;
+  e->referenced = false;
+  e->payload.clear();
+  return e;
 }
 
 std::optional<Extern> Instance::get_export(std::string_view name) const {

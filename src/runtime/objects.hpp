@@ -122,6 +122,21 @@ struct ElemInst {
   std::vector<uint64_t> refs;  // emptied by elem.drop
 };
 
+// An exception tag: its identity tells exceptions apart (each instance defines its own).
+struct TagInst : Tag {
+  const FuncType* type = nullptr;  // the payload: its params
+  uint32_t type_id = 0;            // canonical, for import matching
+  uint32_t payload_slots = 0;      // slots of the payload (a v128 takes two)
+};
+
+// A thrown exception (exception handling): its tag and payload, in slots. Owned by the
+// store; an exnref value is a pointer to one.
+struct ExnInst {
+  TagInst* tag = nullptr;
+  std::vector<uint64_t> payload;
+  bool referenced = false;  // an exnref to it was made: it lives as long as the store
+};
+
 struct DataInst {
   std::span<const uint8_t> bytes;  // emptied by data.drop
 };
@@ -135,6 +150,7 @@ struct InstanceImpl : Instance {
   std::vector<TableInst*> tables;
   std::vector<MemoryInst*> memories;
   std::vector<GlobalInst*> globals;
+  std::vector<TagInst*> tags;  // imported, then defined
   std::vector<ElemInst> elems;
   std::vector<DataInst> datas;
   MemoryInst* mem0 = nullptr;
@@ -159,6 +175,13 @@ struct Store::Impl {
   std::vector<std::unique_ptr<MemoryInst>> memories;
   std::vector<std::unique_ptr<TableInst>> tables;
   std::vector<std::unique_ptr<GlobalInst>> globals;
+  std::vector<std::unique_ptr<TagInst>> tags;
+  // Exceptions: those an exnref may reach stay; the others return to `free_exns` once
+  // caught, so a guest throwing in a loop reuses a few. At most kMaxExceptions live.
+  std::vector<std::unique_ptr<ExnInst>> exns;
+  std::vector<ExnInst*> free_exns;
+  ExnInst* uncaught = nullptr;  // of the last call that ended in UncaughtException
+  ExnInst* new_exn(TagInst* tag);
 
   // Execution state, reused by every call (and nested host -> wasm calls).
   // One anonymous mapping holds the value stack and the frame stack; pages are

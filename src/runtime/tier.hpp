@@ -39,9 +39,27 @@ struct FuncCode {
   uint32_t frame_slots = 0;  // params + locals + maximal operand stack height
 };
 
+// A try_table's catch clause, lowered: the exception's payload (and for the _ref kinds
+// its exnref after it) goes to frame slots from `base`, then the code at cell `stub`
+// branches to the clause's label.
+struct CatchClause {
+  uint8_t kind = 0;  // 0 catch, 1 catch_ref, 2 catch_all, 3 catch_all_ref
+  uint32_t tag = 0;  // the module's tag index (kinds 0 and 1)
+  uint32_t stub = 0;
+  uint32_t base = 0;
+};
+// A try_table's body, cells [start, end), and its clauses in order.
+struct Handler {
+  uint32_t start = 0, end = 0;
+  std::vector<CatchClause> clauses;
+};
+
 struct Code {
   std::vector<Cell> cells;
   std::vector<FuncCode> funcs;  // defined functions, in module order
+  // Every try_table of the module; within a function inner ones come before the ones
+  // around them, so the first range holding a cell is the innermost.
+  std::vector<Handler> handlers;
 };
 
 namespace interp {

@@ -22,6 +22,8 @@ std::string_view to_string(ValType t) {
       return "funcref";
     case ValType::ExternRef:
       return "externref";
+    case ValType::ExnRef:
+      return "exnref";
   }
   return "<invalid type>";
 }
@@ -36,6 +38,8 @@ std::string_view to_string(ExternKind k) {
       return "memory";
     case ExternKind::Global:
       return "global";
+    case ExternKind::Tag:
+      return "tag";
   }
   return "<invalid kind>";
 }
@@ -82,6 +86,7 @@ std::string Value::to_string() const {
       break;
     case ValType::FuncRef:
     case ValType::ExternRef:
+    case ValType::ExnRef:
       if (bits == 0) return "null";
       std::snprintf(buf, sizeof buf, "%s:%#llx", type == ValType::FuncRef ? "funcref" : "externref",
                     static_cast<unsigned long long>(bits));
@@ -123,6 +128,10 @@ std::string_view to_string(TrapKind k) {
       return "host function failed";
     case TrapKind::Exit:
       return "exit";
+    case TrapKind::UncaughtException:
+      return "uncaught exception";
+    case TrapKind::NullExceptionReference:
+      return "null exception reference";
   }
   return "<invalid trap>";
 }

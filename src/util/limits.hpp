@@ -30,6 +30,10 @@ constexpr uint64_t kKeepImageAtMost = 256 << 10;
 constexpr uint64_t kKeepCommittedAtMost = 4ull << 20;  // zeroing what the guest grew
 constexpr size_t kCachedStacks = 4;
 
+// Exceptions a store keeps at once (exception handling): a guest that makes more
+// exnrefs than this traps instead of growing the host without bound.
+constexpr size_t kMaxExceptions = 1 << 16;
+
 // Reads of a module file.
 constexpr size_t kFileReadChunk = 1 << 16;
 

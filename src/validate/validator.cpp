@@ -64,6 +64,11 @@ class ModuleValidator {
       check_limits(mem.limits, mem.limits.i64 ? limits::kMaxPages64 : limits::kMaxPages, "memory",
                    0);
     if (m_.memories.size() > 1 && !wasm3_) fail("multiple memories", 0);
+    // Tags (exception handling): a function type without results.
+    for (uint32_t t : m_.tags) {
+      if (t >= m_.types.size()) fail("unknown type " + std::to_string(t), 0);
+      if (!m_.types[t].results.empty()) fail("non-empty tag result type", 0);
+    }
     if (m_.memories.size() > limits::kMaxMemories)
       fail("too many memories: " + std::to_string(m_.memories.size()) + " (at most " +
                std::to_string(limits::kMaxMemories) + ")",
@@ -124,6 +129,9 @@ class ModuleValidator {
           break;
         case ExternKind::Global:
           limit = m_.global_types.size();
+          break;
+        case ExternKind::Tag:
+          limit = m_.tags.size();
           break;
       }
       if (ex.index >= limit)
@@ -304,6 +312,10 @@ class FuncValidator {
     vals_.resize(ctrls_.back().height);
     ctrls_.back().unreachable = true;
   }
+  const std::vector<ValType>& tag_params(uint32_t tag) {
+    if (tag >= m_.tags.size()) err("unknown tag " + std::to_string(tag));
+    return m_.types[m_.tags[tag]].params;
+  }
   const Ctrl& label(uint32_t depth) {
     if (depth >= ctrls_.size()) err("unknown label " + std::to_string(depth));
     return ctrls_[ctrls_.size() - 1 - depth];
@@ -401,6 +413,31 @@ class FuncValidator {
         push_ctrl(in.op, std::move(bin), std::move(bout));
         break;
       }
+      case Opcode::TryTable: {
+        // Catch clauses branch to labels counted from outside the try_table, carrying
+        // the tag's payload (and the exnref for the _ref forms).
+        for (uint32_t i = 0; i < in.b; ++i) {
+          const binary::Catch& c = body_.catches[in.a + i];
+          std::vector<ValType> carried;
+          if (c.kind < 2) carried = tag_params(c.tag);
+          if (c.kind == 1 || c.kind == 3) carried.push_back(ValType::ExnRef);
+          if (label_types(label(c.label)) != carried)
+            err("type mismatch: catch clause " + std::to_string(i) + " and its label");
+        }
+        std::vector<ValType> bin, bout;
+        block_type(in.imm, bin, bout);
+        pop_vals(bin);
+        push_ctrl(in.op, std::move(bin), std::move(bout));
+        break;
+      }
+      case Opcode::Throw:
+        pop_vals(tag_params(in.a));
+        unreachable();
+        break;
+      case Opcode::ThrowRef:
+        pop(ValType::ExnRef);
+        unreachable();
+        break;
       case Opcode::Else: {
         if (ctrls_.size() < 1 || ctrls_.back().op != static_cast<uint16_t>(Opcode::If))
           err("else without matching if");

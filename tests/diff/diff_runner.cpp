@@ -59,6 +59,10 @@ const char* trap_class(TrapKind k) {
     case TrapKind::Host:
     case TrapKind::Exit:
       return "host";
+    case TrapKind::UncaughtException:
+      return "exception";
+    case TrapKind::NullExceptionReference:
+      return "null_exnref";
   }
   return "?";
 }

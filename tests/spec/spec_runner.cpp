@@ -77,8 +77,10 @@ Value parse_value(const json& v, bool& ok) {
   if (type == "f32")
     return Value{ValType::F32, std::stoull(v.at("value").get<std::string>()) & 0xFFFFFFFFu};
   if (type == "f64") return Value{ValType::F64, std::stoull(v.at("value").get<std::string>())};
-  if (type == "externref" || type == "funcref") {
-    ValType t = type == "externref" ? ValType::ExternRef : ValType::FuncRef;
+  if (type == "externref" || type == "funcref" || type == "exnref") {
+    ValType t = type == "externref" ? ValType::ExternRef
+                : type == "funcref" ? ValType::FuncRef
+                                    : ValType::ExnRef;
     std::string s = v.at("value");
     if (s == "null") return Value{t, 0};
     return Value{t, std::stoull(s) + 1};
@@ -330,6 +332,18 @@ class Script {
         } else if (!match_value(exp[i], (*r)[i], why)) {
           return 0;
         }
+      }
+      return 1;
+    }
+    if (type == "assert_exception") {  // the call ends with an exception no one caught
+      auto r = act(cmd.at("action"));
+      if (r) {
+        why = "expected an uncaught exception, got a result";
+        return 0;
+      }
+      if (r.error().trap != TrapKind::UncaughtException) {
+        why = "expected an uncaught exception, got " + r.error().to_string();
+        return 0;
       }
       return 1;
     }

@@ -347,5 +347,58 @@ TEST(Simd, V128ExportsAndGlobalsThroughTheApi) {
   EXPECT_FALSE(store.call(inst, "swap_halves", wrong).ok());
 }
 
+// Exception handling (WebAssembly 3.0, interpreter): tests/unit/wat/exceptions.wat.
+TEST(Exceptions, ThrownCaughtRethrownAndUncaught) {
+  auto m = load_test_module("exceptions");
+  ASSERT_TRUE(m);
+  Store store;
+  auto inst = store.instantiate(m, Imports{});
+  ASSERT_TRUE(inst.ok()) << inst.error().to_string();
+  auto call = [&](const char* name, std::vector<Value> args) {
+    return store.call(*inst, name, args);
+  };
+  // Across 3 frames, to the handler of the caller's caller's caller.
+  auto deep = call("catch_deep", {Value::i32(3), Value::i32(5)});
+  ASSERT_TRUE(deep.ok()) << deep.error().to_string();
+  EXPECT_EQ((*deep)[0].as_i32(), 1005);
+  EXPECT_EQ((*call("catch_deep", {Value::i32(2), Value::i32(0)}))[0].as_i32(), -1);
+  auto two = call("two_values", {});
+  ASSERT_TRUE(two.ok()) << two.error().to_string();
+  EXPECT_EQ((*two)[0].as_i64(), 7);
+  EXPECT_EQ((*two)[1].as_i32(), 9);
+  EXPECT_EQ((*call("catch_all", {}))[0].as_i32(), 1);
+  EXPECT_EQ((*call("rethrow", {Value::i32(5)}))[0].as_i32(), 6);
+  // Uncaught: a trap kind of its own; the store stays usable.
+  auto u = call("uncaught", {});
+  ASSERT_FALSE(u.ok());
+  EXPECT_EQ(u.error().trap, TrapKind::UncaughtException) << u.error().to_string();
+  auto n = call("null_ref", {});
+  ASSERT_FALSE(n.ok());
+  EXPECT_EQ(n.error().trap, TrapKind::NullExceptionReference) << n.error().to_string();
+  EXPECT_EQ((*call("catch_deep", {Value::i32(1), Value::i32(2)}))[0].as_i32(), 1002);
+  // The tag is exported, with its type.
+  auto tag = (*inst)->get_export("e");
+  ASSERT_TRUE(tag && std::holds_alternative<Tag*>(*tag));
+  EXPECT_EQ(std::get<Tag*>(*tag)->type().to_string(), "(i32) -> ()");
+}
+
+// A guest that throws in a loop: exceptions caught without an exnref are reused (more
+// throws than the store may hold at once succeed), those caught with one are kept and
+// bounded (the store's limit ends the call with a clear trap, not host memory growth).
+TEST(Exceptions, ThrowingInALoopIsBounded) {
+  auto m = load_test_module("exceptions");
+  ASSERT_TRUE(m);
+  Store store;
+  auto inst = store.instantiate(m, Imports{});
+  ASSERT_TRUE(inst.ok());
+  Value many[] = {Value::i32(1 << 20)};  // 16 times the limit
+  auto plain = store.call(*inst, "loop_catch", many);
+  EXPECT_TRUE(plain.ok()) << plain.error().to_string();
+  auto kept = store.call(*inst, "loop_catch_ref", many);
+  ASSERT_FALSE(kept.ok());
+  EXPECT_NE(kept.error().message.find("too many live exceptions"), std::string::npos)
+      << kept.error().to_string();
+}
+
 }  // namespace
 }  // namespace edgecar::test

@@ -147,13 +147,11 @@ TEST(Decoder, LaterFeaturesAreNamed) {
   };
   const Case cases[] = {
       {function_module({0x00, 0x15, 0x00}), "typed function references"},  // return_call_ref
-      {function_module({0x00, 0x08, 0x00}), "exception handling"},         // throw 0
       {function_module({0x00, 0x06, 0x40}), "legacy exception handling"},  // try
       {function_module({0x00, 0xFB, 0x00}), "garbage collection"},         // struct.new
       {function_module({0x00, 0x14, 0x00}), "typed function references"},  // call_ref
       {function_module({0x00, 0xFE, 0x00}), "threads"},                    // atomic prefix
       {module_bytes({0x05, 0x04, 0x01, 0x03, 0x01, 0x01}), "shared memory"},
-      {module_bytes({0x0D, 0x01, 0x00}), "exception handling"},              // tag section
       {module_bytes({0x01, 0x03, 0x01, 0x5F, 0x00}), "garbage collection"},  // struct type
       {module_bytes({0x01, 0x05, 0x01, 0x60, 0x01, 0x64, 0x70, 0x00}),
        "typed function references"},  // (param (ref func))

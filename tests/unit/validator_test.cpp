@@ -127,6 +127,20 @@ TEST(Validator, SixtyFourBitMemories) {
       << load(far).error().message;
 }
 
+TEST(Validator, TagsIn3AndNotIn2) {
+  // (type (func (param i32))) (tag (type 0)): a tag section (13).
+  auto tag = module_bytes({0x01, 0x05, 0x01, 0x60, 0x01, 0x7F, 0x00, 0x0D, 0x03, 0x01, 0x00, 0x00});
+  EXPECT_TRUE(load(tag).ok()) << load(tag).error().to_string();
+  auto m2 = load2(tag);
+  ASSERT_FALSE(m2.ok());
+  EXPECT_NE(m2.error().message.find("exception handling"), std::string::npos) << m2.error().message;
+  // A tag's type has no results.
+  auto bad = module_bytes({0x01, 0x05, 0x01, 0x60, 0x00, 0x01, 0x7F, 0x0D, 0x03, 0x01, 0x00, 0x00});
+  ASSERT_FALSE(load(bad).ok());
+  EXPECT_NE(load(bad).error().message.find("non-empty tag result type"), std::string::npos)
+      << load(bad).error().message;
+}
+
 TEST(Validator, MemoryIndicesIn3AndReservedBytesIn2) {
   // (memory 1) (func (result i32) (i32.load 1 (i32.const 0))): memarg alignment with bit 6
   // set, then memory index 1. 3.0: unknown memory 1. 2.0: an alignment of 66.
