@@ -18,11 +18,6 @@ std::string post_2_0(const std::string& what, const char* feature) {
 }
 const char* feature_of_opcode(uint16_t op) {
   switch (op) {
-    case 0x06:
-    case 0x07:
-    case 0x18:
-    case 0x19:
-      return "legacy exception handling";
     case 0x12:
     case 0x13:
       return "tail calls";
@@ -566,7 +561,8 @@ class Decoder {
         op = static_cast<uint16_t>(sub >= kNumFD ? 0xFE00 | (sub - kNumFD) : 0xFD00 | sub);
       }
       const OpInfo* info = lookup(op);
-      bool eh = op == 0x08 || op == 0x0A || op == 0x1F;  // exception handling: 3.0
+      bool eh = op == 0x08 || op == 0x0A || op == 0x1F || op == 0x06 || op == 0x07 || op == 0x09 ||
+                op == 0x18 || op == 0x19;  // exception handling (and its legacy form): 3.0
       if (!info || (eh && !wasm3_)) {
         std::string what = "illegal opcode " + util::hex(op);
         const char* f = eh ? "exception handling" : feature_of_opcode(op);
@@ -699,6 +695,9 @@ class Decoder {
       out.push_back(in);
       if (op == static_cast<uint16_t>(Opcode::End)) {
         if (depth == 0) return;
+        depth--;
+      } else if (op == static_cast<uint16_t>(Opcode::Delegate)) {  // ends its try
+        if (depth == 0) r.fail_at("delegate outside a try", off);
         depth--;
       }
     }

@@ -123,6 +123,13 @@ class FunctionCompiler {
     for (ValType t : ft.params) add_local(t);
     fc_.num_params = base_;
     for (ValType t : body_.locals) add_local(t);
+    // Legacy trys: a hidden local each, holding the exception its catch block caught
+    // (for rethrow).
+    for (const Instr& in : body_.code)
+      if (in.op == static_cast<uint16_t>(Opcode::Try)) {
+        legacy_slots_.push_back(base_);
+        add_local(ValType::ExnRef);
+      }
     fc_.num_locals = base_ - fc_.num_params;
     fc_.num_results = static_cast<uint32_t>(slot_count(ft.results));
     results_ = ft.results;
@@ -156,6 +163,7 @@ class FunctionCompiler {
     uint32_t else_fixup;                   // ifs: the cell that jumps to the else branch
     std::vector<ValType> params, results;  // nparams and nresults count slots
     Handler handler = {};                  // try_tables: the range and clauses so far
+    uint32_t exn_slot = kNone;             // legacy trys: the hidden slot of the caught exnref
   };
 
   void add_local(ValType t) {
@@ -393,7 +401,19 @@ class FunctionCompiler {
       case Opcode::Loop:
       case Opcode::If:
       case Opcode::TryTable:
+      case Opcode::Try:
         skip_depth_++;
+        break;
+      case Opcode::Catch:
+      case Opcode::CatchAll:
+        if (skip_depth_ == 0) instr(in);
+        break;
+      case Opcode::Delegate:  // ends a try: as `end`
+        if (skip_depth_ == 0) {
+          instr(in);
+        } else {
+          skip_depth_--;
+        }
         break;
       case Opcode::Else:
         if (skip_depth_ == 0) instr(in);
@@ -901,6 +921,11 @@ class FunctionCompiler {
       case Opcode::TryTable:
       case Opcode::Throw:
       case Opcode::ThrowRef:
+      case Opcode::Try:
+      case Opcode::Catch:
+      case Opcode::CatchAll:
+      case Opcode::Rethrow:
+      case Opcode::Delegate:
         return control(in);
       case Opcode::Call:
       case Opcode::CallIndirect:
@@ -959,9 +984,75 @@ class FunctionCompiler {
     label();
     forget_last();
     handler.start = here();
+    marker();
     ctrls_.push_back(
         Ctrl{in.op, height, np, nr, here(), {}, kNone, std::move(params), std::move(results)});
     ctrls_.back().handler = std::move(handler);
+  }
+  // The first cells of every try body: a jump to the next instruction, so that no inner
+  // try starts at the same cell (delegate names a try by its first cell).
+  void marker() {
+    op(Op::Jump);
+    uint32_t at = disp_fixup();
+    patch(at, here());
+    label();
+    forget_last();
+  }
+
+  // Legacy exception handling. A try is a block whose body range ends at its first catch;
+  // each catch block is a clause landing in place, the payload in the slots at the try's
+  // height and the exception in the try's hidden slot (for rethrow).
+  void legacy_try(const Instr& in) {
+    materialize_from(0);
+    uint32_t np, nr;
+    std::vector<ValType> params, results;
+    block_arity(in.imm, np, nr, params, results);
+    ctrls_.push_back(
+        Ctrl{in.op, h() - np, np, nr, here(), {}, kNone, std::move(params), std::move(results)});
+    ctrls_.back().exn_slot = legacy_slots_[next_legacy_++];
+    ctrls_.back().handler.start = here();
+    marker();
+  }
+  void legacy_catch(const Instr& in) {
+    Ctrl& c = ctrls_.back();
+    if (!unreachable_) {
+      materialize_from(c.height);
+      op(Op::Jump);
+      c.fixups.push_back(disp_fixup());
+    }
+    if (c.op == static_cast<uint16_t>(Opcode::Try)) c.handler.end = here();  // the body ends
+    bool all = in.op == static_cast<uint16_t>(Opcode::CatchAll);
+    c.handler.clauses.push_back(CatchClause{static_cast<uint8_t>(all ? 2 : 0), all ? 0 : in.a,
+                                            here(), slot(c.height), c.exn_slot});
+    label();
+    forget_last();
+    vals_.resize(c.height);
+    if (!all) push_results(m_.types[m_.tags[in.a]].params);
+    c.op = static_cast<uint16_t>(Opcode::Catch);
+    unreachable_ = false;
+  }
+  // delegate l: the try's exceptions go on as if thrown at the first cell of the nearest
+  // try at or around label l (counted once the try is closed), or out of the function.
+  void legacy_delegate(const Instr& in) {
+    Ctrl& c = ctrls_.back();
+    c.handler.end = here();
+    c.handler.delegates = true;
+    c.handler.delegates_out = true;
+    for (size_t d = in.a + 1; d < ctrls_.size(); ++d) {
+      const Ctrl& t = ctrls_[ctrls_.size() - 1 - d];
+      if (t.op == static_cast<uint16_t>(Opcode::Try) ||
+          t.op == static_cast<uint16_t>(Opcode::TryTable)) {
+        c.handler.delegates_out = false;
+        c.handler.delegate_at = t.handler.start;
+        break;
+      }
+    }
+    handlers_.push_back(std::move(c.handler));
+    c.handler = {};
+    c.op = static_cast<uint16_t>(Opcode::Block);  // the rest is a block's end
+    Instr end = in;
+    end.op = static_cast<uint16_t>(Opcode::End);
+    control(end);
   }
 
   void control(const Instr& in) {
@@ -990,6 +1081,24 @@ class FunctionCompiler {
       case Opcode::TryTable:
         try_table(in);
         break;
+      case Opcode::Try:
+        legacy_try(in);
+        break;
+      case Opcode::Catch:
+      case Opcode::CatchAll:
+        legacy_catch(in);
+        break;
+      case Opcode::Delegate:
+        legacy_delegate(in);
+        break;
+      case Opcode::Rethrow: {
+        const Ctrl& c = ctrls_[ctrls_.size() - 1 - in.a];
+        op(Op::ThrowRef);
+        cell(c.exn_slot);
+        forget_last();
+        set_unreachable();
+        break;
+      }
       case Opcode::Throw: {
         // The payload in consecutive slots: [Throw][tag][first slot].
         uint32_t width = static_cast<uint32_t>(slot_count(m_.types[m_.tags[in.a]].params));
@@ -1048,9 +1157,12 @@ class FunctionCompiler {
           break;
         }
         if (!unreachable_) materialize_from(c.height);
-        if (c.op == static_cast<uint16_t>(Opcode::TryTable)) {
+        if (c.op == static_cast<uint16_t>(Opcode::TryTable) ||
+            c.op == static_cast<uint16_t>(Opcode::Try)) {
           c.handler.end = here();
           handlers_.push_back(std::move(c.handler));  // inner try_tables end first
+        } else if (c.op == static_cast<uint16_t>(Opcode::Catch)) {
+          handlers_.push_back(std::move(c.handler));  // its range ended at the first catch
         }
         if (c.else_fixup != kNone) patch(c.else_fixup, here());
         for (uint32_t f : c.fixups) patch(f, here());
@@ -1397,6 +1509,8 @@ class FunctionCompiler {
   std::vector<Cell>& cells_;
   FuncCode fc_;
   std::vector<Handler>& handlers_;
+  std::vector<uint32_t> legacy_slots_;
+  size_t next_legacy_ = 0;
   uint32_t base_ = 0;
   uint32_t max_height_ = 0;
   bool unreachable_ = false;

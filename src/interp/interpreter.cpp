@@ -475,8 +475,18 @@ unwind: {
   for (;;) {
     const Code& code = inst->md->code;
     uint32_t idx = static_cast<uint32_t>(at - code.cells.data());
+    bool out = false, moved = false;
     for (const Handler& h : code.handlers) {
       if (idx < h.start || idx >= h.end) continue;
+      if (h.delegates) {  // a legacy try ending in delegate: go on from its target
+        if (h.delegates_out) {
+          out = true;
+        } else {
+          at = code.cells.data() + h.delegate_at;
+          moved = true;
+        }
+        break;
+      }
       for (const CatchClause& c : h.clauses) {
         if (c.kind < 2 && inst->tags[c.tag] != exn->tag) continue;
         uint64_t* dst = fp + c.base;
@@ -484,6 +494,8 @@ unwind: {
         if (c.kind == 1 || c.kind == 3) {
           dst[c.kind == 1 ? exn->payload.size() : 0] = reinterpret_cast<uint64_t>(exn);
           exn->referenced = true;
+        } else if (c.ref_slot != UINT32_MAX) {
+          fp[c.ref_slot] = reinterpret_cast<uint64_t>(exn);  // legacy: kept for rethrow
         } else if (!exn->referenced) {
           S->free_exns.push_back(exn);  // nothing can reach it any more
         }
@@ -492,6 +504,8 @@ unwind: {
         NEXT();
       }
     }
+    if (moved) continue;
+    (void)out;                          // not caught in this function: on to the caller
     if (S->depth - 1 == entry_depth) {  // the caller is the embedder: uncaught
       S->uncaught = exn;
       TRAP(UncaughtException);

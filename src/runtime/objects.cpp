@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <unordered_set>
 
 #include "runtime/objects.hpp"
 
@@ -344,8 +345,39 @@ const FuncType& Tag::type() const {
   return *static_cast<const TagInst*>(this)->type;
 }
 
+// At the limit, the exceptions nothing can reach go back to the free list: a conservative
+// scan (any value stack slot, exnref global or table element, or payload of a kept
+// exception, equal to an exception's address keeps it). Legacy catch blocks keep their
+// exception in a hidden slot for rethrow, so a loop of them depends on this.
+void Store::Impl::collect_exns() {
+  std::unordered_set<const ExnInst*> all;
+  for (const auto& e : exns) all.insert(e.get());
+  std::unordered_set<const ExnInst*> live;
+  std::vector<const ExnInst*> work;
+  auto mark = [&](uint64_t v) {
+    auto* p = reinterpret_cast<const ExnInst*>(v);
+    if (all.count(p) && live.insert(p).second) work.push_back(p);
+  };
+  for (size_t i = 0; i < stack_slots; ++i) mark(stack[i]);
+  for (const auto& g : globals)
+    if (g->type == ValType::ExnRef) mark(g->value);
+  for (const auto& t : tables)
+    if (t->elem == ValType::ExnRef)
+      for (uint64_t v : t->elems) mark(v);
+  if (uncaught) mark(reinterpret_cast<uint64_t>(uncaught));
+  while (!work.empty()) {
+    const ExnInst* e = work.back();
+    work.pop_back();
+    for (uint64_t v : e->payload) mark(v);
+  }
+  free_exns.clear();
+  for (const auto& e : exns)
+    if (!live.count(e.get())) free_exns.push_back(e.get());
+}
+
 ExnInst* Store::Impl::new_exn(TagInst* tag) {
   ExnInst* e;
+  if (free_exns.empty() && exns.size() >= limits::kMaxExceptions) collect_exns();
   if (!free_exns.empty()) {
     e = free_exns.back();
     free_exns.pop_back();

@@ -182,6 +182,7 @@ struct Store::Impl {
   std::vector<ExnInst*> free_exns;
   ExnInst* uncaught = nullptr;  // of the last call that ended in UncaughtException
   ExnInst* new_exn(TagInst* tag);
+  void collect_exns();
 
   // Execution state, reused by every call (and nested host -> wasm calls).
   // One anonymous mapping holds the value stack and the frame stack; pages are

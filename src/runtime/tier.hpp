@@ -47,11 +47,16 @@ struct CatchClause {
   uint32_t tag = 0;  // the module's tag index (kinds 0 and 1)
   uint32_t stub = 0;
   uint32_t base = 0;
+  uint32_t ref_slot = UINT32_MAX;  // legacy catch blocks: a hidden slot for `rethrow`
 };
-// A try_table's body, cells [start, end), and its clauses in order.
+// A try_table's (or legacy try's) body, cells [start, end), and its clauses in order. A
+// legacy try ending in `delegate` has no clauses: its exceptions go on as if thrown at
+// cell `delegate_at` (inside the try the label names), or out of the function.
 struct Handler {
   uint32_t start = 0, end = 0;
   std::vector<CatchClause> clauses;
+  bool delegates = false, delegates_out = false;
+  uint32_t delegate_at = 0;
 };
 
 struct Code {

@@ -434,6 +434,43 @@ class FuncValidator {
         pop_vals(tag_params(in.a));
         unreachable();
         break;
+      // Legacy exception handling: try, its catch blocks (the payload as their input),
+      // rethrow of the exception a catch block caught, delegate to an outer label.
+      case Opcode::Try: {
+        std::vector<ValType> bin, bout;
+        block_type(in.imm, bin, bout);
+        pop_vals(bin);
+        push_ctrl(in.op, std::move(bin), std::move(bout));
+        break;
+      }
+      case Opcode::Catch:
+      case Opcode::CatchAll: {
+        if (ctrls_.empty() || (ctrls_.back().op != static_cast<uint16_t>(Opcode::Try) &&
+                               ctrls_.back().op != static_cast<uint16_t>(Opcode::Catch)))
+          err(in.op == static_cast<uint16_t>(Opcode::Catch) ? "catch without try"
+                                                            : "catch_all without try");
+        Ctrl c = pop_ctrl();
+        std::vector<ValType> payload;
+        if (in.op == static_cast<uint16_t>(Opcode::Catch)) payload = tag_params(in.a);
+        push_ctrl(in.op, std::move(payload), std::move(c.end));
+        break;
+      }
+      case Opcode::Rethrow: {
+        uint16_t op = label(in.a).op;
+        if (op != static_cast<uint16_t>(Opcode::Catch) &&
+            op != static_cast<uint16_t>(Opcode::CatchAll))
+          err("invalid rethrow label");
+        unreachable();
+        break;
+      }
+      case Opcode::Delegate: {
+        if (ctrls_.empty() || ctrls_.back().op != static_cast<uint16_t>(Opcode::Try))
+          err("delegate without try");
+        Ctrl c = pop_ctrl();
+        if (in.a >= ctrls_.size()) err("unknown label " + std::to_string(in.a));
+        push_vals(c.end);
+        break;
+      }
       case Opcode::ThrowRef:
         pop(ValType::ExnRef);
         unreachable();

@@ -382,9 +382,31 @@ TEST(Exceptions, ThrownCaughtRethrownAndUncaught) {
   EXPECT_EQ(std::get<Tag*>(*tag)->type().to_string(), "(i32) -> ()");
 }
 
-// A guest that throws in a loop: exceptions caught without an exnref are reused (more
-// throws than the store may hold at once succeed), those caught with one are kept and
-// bounded (the store's limit ends the call with a clear trap, not host memory growth).
+// The legacy instructions (try, catch, catch_all, rethrow, delegate), which LLVM emits for
+// C++ with -fwasm-exceptions.
+TEST(Exceptions, LegacyTryCatchRethrowDelegate) {
+  auto m = load_test_module("legacy_exceptions");
+  ASSERT_TRUE(m);
+  Store store;
+  auto inst = store.instantiate(m, Imports{});
+  ASSERT_TRUE(inst.ok()) << inst.error().to_string();
+  auto call = [&](const char* name, int32_t arg) {
+    Value args[] = {Value::i32(arg)};
+    auto r = store.call(*inst, name, args);
+    EXPECT_TRUE(r.ok()) << name << ": " << r.error().to_string();
+    return r.ok() ? (*r)[0].as_i32() : 0;
+  };
+  EXPECT_EQ(call("catch", 5), 1005);
+  EXPECT_EQ(call("rethrow", 5), 6);
+  EXPECT_EQ(call("delegate", 9), 9);
+  // 2^20 legacy catches: the kept exceptions are collected when the store's bound is hit.
+  EXPECT_EQ(call("loop", 1 << 20), static_cast<int32_t>((uint64_t{1} << 20) * ((1 << 20) + 1) / 2));
+}
+
+// A guest that throws in a loop: exceptions caught without an exnref are reused, those
+// whose exnref is dropped are collected at the store's bound (more throws than it holds
+// at once succeed), those kept reachable end the call at the bound with a clear trap,
+// not host memory growth.
 TEST(Exceptions, ThrowingInALoopIsBounded) {
   auto m = load_test_module("exceptions");
   ASSERT_TRUE(m);
@@ -394,6 +416,8 @@ TEST(Exceptions, ThrowingInALoopIsBounded) {
   Value many[] = {Value::i32(1 << 20)};  // 16 times the limit
   auto plain = store.call(*inst, "loop_catch", many);
   EXPECT_TRUE(plain.ok()) << plain.error().to_string();
+  auto dropped = store.call(*inst, "loop_catch_ref_dropped", many);
+  EXPECT_TRUE(dropped.ok()) << dropped.error().to_string();
   auto kept = store.call(*inst, "loop_catch_ref", many);
   ASSERT_FALSE(kept.ok());
   EXPECT_NE(kept.error().message.find("too many live exceptions"), std::string::npos)

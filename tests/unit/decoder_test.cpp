@@ -147,7 +147,6 @@ TEST(Decoder, LaterFeaturesAreNamed) {
   };
   const Case cases[] = {
       {function_module({0x00, 0x15, 0x00}), "typed function references"},  // return_call_ref
-      {function_module({0x00, 0x06, 0x40}), "legacy exception handling"},  // try
       {function_module({0x00, 0xFB, 0x00}), "garbage collection"},         // struct.new
       {function_module({0x00, 0x14, 0x00}), "typed function references"},  // call_ref
       {function_module({0x00, 0xFE, 0x00}), "threads"},                    // atomic prefix

@@ -55,8 +55,21 @@
       (local.set $sum (i32.add (local.get $sum)))
       (br_if $l (local.tee 0 (i32.sub (local.get 0) (i32.const 1)))))
     (local.get $sum))
-  ;; n throws, each caught with its exnref (dropped): each exception must be kept
+  ;; n throws, each caught with its exnref and kept in a table: every exception stays
+  ;; reachable, so the store's bound ends the call
+  (table $keep 0 exnref)
   (func (export "loop_catch_ref") (param i32)
+    (local $x exnref)
+    (loop $l
+      (block $h (result i32 exnref)
+        (try_table (catch_ref $e $h) (throw $e (local.get 0)))
+        (unreachable))
+      (local.set $x)
+      (drop)
+      (drop (table.grow $keep (local.get $x) (i32.const 1)))
+      (br_if $l (local.tee 0 (i32.sub (local.get 0) (i32.const 1))))))
+  ;; the same with the exnrefs dropped: unreachable ones are collected, the loop ends
+  (func (export "loop_catch_ref_dropped") (param i32)
     (loop $l
       (block $h (result i32 exnref)
         (try_table (catch_ref $e $h) (throw $e (local.get 0)))
@@ -64,4 +77,5 @@
       (drop)
       (drop)
       (br_if $l (local.tee 0 (i32.sub (local.get 0) (i32.const 1))))))
+;; the legacy forms (try/catch/rethrow/delegate) are assembled by wabt: legacy.wat
 )
