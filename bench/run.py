@@ -296,6 +296,34 @@ def compile_figures(build, wasmtime):
     return names, sum(os.path.getsize(m) for m in mods), os.path.basename(largest), os.path.getsize(largest), rows
 
 
+def exception_figures(build, wasmtime):
+    """Exception handling: bench/wat/throw_catch.wat (a loop whose every other iteration
+    throws from a callee and catches; hand-written, as Debian's wasi libc++abi has no
+    -fwasm-exceptions support), assembled by wasm-tools, run by edgecar (interpreter) and
+    wasmtime in the same run, median of 3 processes."""
+    wasm_tools = os.path.expanduser("~/.cache/edgecar/venv/bin/wasm-tools")
+    n = 2_000_000
+    if not os.path.exists(wasm_tools):
+        return n, {}
+    tmp = tempfile.mkdtemp()
+    mod = os.path.join(tmp, "throw_catch.wasm")
+    sh([wasm_tools, "parse", os.path.join(ROOT, "bench", "wat", "throw_catch.wat"), "-o", mod])
+    cmds = {"edgecar": [os.path.join(build, "edgecar"), "run", "--engine", "interp", "--invoke", "run", mod, str(n)]}
+    if wasmtime:
+        cmds["wasmtime"] = [wasmtime, "run", "-W", "exceptions=y", "--invoke", "run", mod, str(n)]
+    rows = {}
+    for name, cmd in cmds.items():
+        times, out = [], None
+        for _ in range(3):
+            t0 = time.perf_counter()
+            r = subprocess.run(cmd, capture_output=True, text=True)
+            times.append(time.perf_counter() - t0)
+            out = r.stdout.strip() if r.returncode == 0 else "failed: " + r.stderr.strip()[-200:]
+        rows[name] = {"s": sorted(times)[1], "result": out}
+    shutil.rmtree(tmp)
+    return n, rows
+
+
 def chart(path, kernels, results, runners, command):
     """Writes the raw results beside the chart and draws it with the venv's matplotlib."""
     raw = os.path.splitext(path)[0] + ".json"
@@ -467,6 +495,17 @@ def main():
                   "| compiler | ms per MB | largest module (ms) |", "|---|---:|---:|"]
         for name, fig in crow.items():
             lines.append(f"| {name} | {fig['ms_per_mb']:.0f} | {fig['largest_ms']:.0f} |")
+    if not args.smoke:
+        n, erows = exception_figures(args.build, venv_tool("wasmtime"))
+        if erows:
+            lines += ["", "### Exceptions (seconds per process, median of 3)", "",
+                      f"`bench/wat/throw_catch.wat`, n = {n:,}: every other iteration throws from a callee "
+                      "and a `try_table` catches it (n/2 throws). edgecar runs exception handling in its "
+                      "interpreter (its native tier does not unwind yet); wasmtime with `-W exceptions=y`. "
+                      "Hand-written: Debian's wasi libc++abi has no `-fwasm-exceptions` support.", "",
+                      "| runtime | seconds | per throw (us) | result |", "|---|---:|---:|---|"]
+            for name, fig in erows.items():
+                lines.append(f"| {name} | {fig['s']:.3f} | {fig['s'] / (n / 2) * 1e6:.2f} | {fig['result']} |")
     size, rows = startup_figures(args.build)
     lines += ["", f"### Start-up (microseconds, median)", "",
               f"Load = decode + validate + compile + instantiate a {size / 1e6:.1f} MB module; "
