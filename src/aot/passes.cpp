@@ -155,6 +155,7 @@ llvm::PreservedAnalyses BoundedLoopChecks::run(llvm::Function& F,
     llvm::SCEVExpander ex(SE, DL, "bound");
     if (SE.getUnsignedRangeMax(bound).ult(max_iterations)) {
       drop_checks(L->getBlocks(), DL);
+      SE.forgetAllLoops();
       changed = true;
     } else if (!llvm::isa<llvm::SCEVConstant>(bound) && body <= kMaxVersionedInstructions &&
                ex.isSafeToExpandAt(bound, at) &&
@@ -163,9 +164,9 @@ llvm::PreservedAnalyses BoundedLoopChecks::run(llvm::Function& F,
                !ex.isHighCostExpansion({bound}, L, 4, &TTI, at)) {
       version(*L, bound, max_iterations, LI, DT, SE, DL);
       DT.recalculate(F);
+      SE.forgetAllLoops();
       changed = true;
     }
-    SE.forgetAllLoops();
   }
   return changed ? llvm::PreservedAnalyses::none() : llvm::PreservedAnalyses::all();
 }

@@ -959,11 +959,7 @@ class FunctionCompiler {
   // (jumped over): each is a branch to its label from a stack holding the payload in the
   // slots just above the try_table's height, where unwinding writes it.
   void try_table(const Instr& in) {
-    materialize_from(0);  // values below live in their own slots, as for a block
-    uint32_t np, nr;
-    std::vector<ValType> params, results;
-    block_arity(in.imm, np, nr, params, results);
-    uint32_t height = h() - np;
+    uint32_t height = open_block(in).height;
     Handler handler;
     op(Op::Jump);
     uint32_t over = disp_fixup();
@@ -976,7 +972,7 @@ class FunctionCompiler {
       vals_.resize(height);
       if (c.kind < 2) push_results(m_.types[m_.tags[c.tag]].params);
       if (c.kind == 1 || c.kind == 3) push_result();
-      emit_branch(c.label);  // labels count from outside the try_table
+      emit_branch(c.label + 1);  // labels count from outside the try_table
       handler.clauses.push_back(clause);
       vals_ = saved;
     }
@@ -985,8 +981,6 @@ class FunctionCompiler {
     forget_last();
     handler.start = here();
     marker();
-    ctrls_.push_back(
-        Ctrl{in.op, height, np, nr, here(), {}, kNone, std::move(params), std::move(results)});
     ctrls_.back().handler = std::move(handler);
   }
   // The first cells of every try body: a jump to the next instruction, so that no inner
@@ -1003,15 +997,21 @@ class FunctionCompiler {
   // each catch block is a clause landing in place, the payload in the slots at the try's
   // height and the exception in the try's hidden slot (for rethrow).
   void legacy_try(const Instr& in) {
+    Ctrl& c = open_block(in);
+    c.exn_slot = legacy_slots_[next_legacy_++];
+    c.handler.start = here();
+    marker();
+  }
+  // A block, loop, try_table or try: values below it in their own slots (see
+  // materialize_refs), its control entry pushed.
+  Ctrl& open_block(const Instr& in) {
     materialize_from(0);
     uint32_t np, nr;
     std::vector<ValType> params, results;
     block_arity(in.imm, np, nr, params, results);
     ctrls_.push_back(
         Ctrl{in.op, h() - np, np, nr, here(), {}, kNone, std::move(params), std::move(results)});
-    ctrls_.back().exn_slot = legacy_slots_[next_legacy_++];
-    ctrls_.back().handler.start = here();
-    marker();
+    return ctrls_.back();
   }
   void legacy_catch(const Instr& in) {
     Ctrl& c = ctrls_.back();
@@ -1066,18 +1066,11 @@ class FunctionCompiler {
       case Opcode::Nop:
         break;
       case Opcode::Block:
-      case Opcode::Loop: {
-        // Values below a block are always in their own slots (see materialize_refs).
-        materialize_from(0);
-        uint32_t np, nr;
-        std::vector<ValType> params, results;
-        block_arity(in.imm, np, nr, params, results);
-        ctrls_.push_back(Ctrl{
-            in.op, h() - np, np, nr, here(), {}, kNone, std::move(params), std::move(results)});
+      case Opcode::Loop:
+        open_block(in);
         if (o == Opcode::Loop) label();
         forget_last();
         break;
-      }
       case Opcode::TryTable:
         try_table(in);
         break;

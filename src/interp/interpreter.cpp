@@ -475,13 +475,11 @@ unwind: {
   for (;;) {
     const Code& code = inst->md->code;
     uint32_t idx = static_cast<uint32_t>(at - code.cells.data());
-    bool out = false, moved = false;
+    bool moved = false;
     for (const Handler& h : code.handlers) {
       if (idx < h.start || idx >= h.end) continue;
-      if (h.delegates) {  // a legacy try ending in delegate: go on from its target
-        if (h.delegates_out) {
-          out = true;
-        } else {
+      if (h.delegates) {         // a legacy try ending in delegate: go on from its target, or
+        if (!h.delegates_out) {  // in the caller
           at = code.cells.data() + h.delegate_at;
           moved = true;
         }
@@ -505,7 +503,7 @@ unwind: {
       }
     }
     if (moved) continue;
-    (void)out;                          // not caught in this function: on to the caller
+    // Not caught in this function: on to the caller.
     if (S->depth - 1 == entry_depth) {  // the caller is the embedder: uncaught
       S->uncaught = exn;
       TRAP(UncaughtException);
@@ -537,14 +535,12 @@ L_UseMemory: {
   pc += 2;
   NEXT();
 }
-L_MemoryCopyBetween: {
-  uint64_t* b = fp + pc[1];
-  const MemoryInst* dm = inst->memories[pc[2]];
-  const MemoryInst* sm = inst->memories[pc[3]];
-  uint64_t d = static_cast<uint32_t>(b[0]), s = static_cast<uint32_t>(b[1]),
-           n = static_cast<uint32_t>(b[2]);
-  if (UNLIKELY(s + n > sm->size || d + n > dm->size)) TRAP(MemoryOutOfBounds);
-  if (n) std::memmove(dm->data + d, sm->data + s, n);
+L_MemoryCopyBetween: {  // 32-bit operands, between two memories
+  const uint64_t* b = fp + pc[1];
+  if (UNLIKELY(!inst->memories[pc[2]]->copy_from(
+          static_cast<uint32_t>(b[0]), *inst->memories[pc[3]], static_cast<uint32_t>(b[1]),
+          static_cast<uint32_t>(b[2]))))
+    TRAP(MemoryOutOfBounds);
   pc += 4;
   NEXT();
 }

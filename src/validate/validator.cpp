@@ -403,19 +403,9 @@ class FuncValidator {
         break;
       case Opcode::Nop:
         break;
-      case Opcode::Block:
-      case Opcode::Loop:
-      case Opcode::If: {
-        std::vector<ValType> bin, bout;
-        block_type(in.imm, bin, bout);
-        if (in.op == static_cast<uint16_t>(Opcode::If)) pop(ValType::I32);
-        pop_vals(bin);
-        push_ctrl(in.op, std::move(bin), std::move(bout));
-        break;
-      }
-      case Opcode::TryTable: {
+      case Opcode::TryTable:
         // Catch clauses branch to labels counted from outside the try_table, carrying
-        // the tag's payload (and the exnref for the _ref forms).
+        // the tag's payload (and the exnref for the _ref forms); then it is a block.
         for (uint32_t i = 0; i < in.b; ++i) {
           const binary::Catch& c = body_.catches[in.a + i];
           std::vector<ValType> carried;
@@ -424,8 +414,14 @@ class FuncValidator {
           if (label_types(label(c.label)) != carried)
             err("type mismatch: catch clause " + std::to_string(i) + " and its label");
         }
+        [[fallthrough]];
+      case Opcode::Block:
+      case Opcode::Loop:
+      case Opcode::If:
+      case Opcode::Try: {  // legacy exception handling: catch blocks follow
         std::vector<ValType> bin, bout;
         block_type(in.imm, bin, bout);
+        if (in.op == static_cast<uint16_t>(Opcode::If)) pop(ValType::I32);
         pop_vals(bin);
         push_ctrl(in.op, std::move(bin), std::move(bout));
         break;
@@ -434,15 +430,8 @@ class FuncValidator {
         pop_vals(tag_params(in.a));
         unreachable();
         break;
-      // Legacy exception handling: try, its catch blocks (the payload as their input),
-      // rethrow of the exception a catch block caught, delegate to an outer label.
-      case Opcode::Try: {
-        std::vector<ValType> bin, bout;
-        block_type(in.imm, bin, bout);
-        pop_vals(bin);
-        push_ctrl(in.op, std::move(bin), std::move(bout));
-        break;
-      }
+      // Legacy exception handling: catch blocks (the payload as their input), rethrow of
+      // the exception a catch block caught, delegate to an outer label.
       case Opcode::Catch:
       case Opcode::CatchAll: {
         if (ctrls_.empty() || (ctrls_.back().op != static_cast<uint16_t>(Opcode::Try) &&
