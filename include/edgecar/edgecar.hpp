@@ -17,20 +17,93 @@
 
 namespace edgecar {
 
-// Value types, numbered by their binary encoding (WebAssembly spec 5.3.1, 5.3.3).
-enum class ValType : uint8_t {
-  I32 = 0x7F,
-  I64 = 0x7E,
-  F32 = 0x7D,
-  F64 = 0x7C,
-  V128 = 0x7B,
-  FuncRef = 0x70,
-  ExternRef = 0x6F,
-  ExnRef = 0x69,  // a caught exception (exception handling, WebAssembly 3.0)
+// Value types (WebAssembly 3.0 spec 2.3): numbers, vectors and references. A reference
+// type is a heap type and whether null is a value of it. Heap types are either abstract
+// (func, extern, any, eq, i31, struct, array, exn and the bottoms none, nofunc,
+// noextern, noexn; numbered by their binary encoding) or a defined type: by its index in
+// a module's description, or by its process-wide canonical id (validate/types.hpp) where
+// types of different modules meet.
+class ValType {
+ public:
+  enum class Kind : uint8_t {
+    Bot = 0,
+    I32 = 0x7F,
+    I64 = 0x7E,
+    F32 = 0x7D,
+    F64 = 0x7C,
+    V128 = 0x7B,
+    Ref = 0x64
+  };
+  // Abstract heap types, by their binary code.
+  enum Heap : uint8_t {
+    Exn = 0x69,
+    Array = 0x6A,
+    Struct = 0x6B,
+    I31 = 0x6C,
+    Eq = 0x6D,
+    Any = 0x6E,
+    Extern = 0x6F,
+    Func = 0x70,
+    None = 0x71,
+    NoExtern = 0x72,
+    NoFunc = 0x73,
+    NoExn = 0x74,
+  };
+  static constexpr uint32_t kAbstract = 0x80000000u;   // heap(): abstract code | kAbstract
+  static constexpr uint32_t kCanonical = 0x40000000u;  // heap(): canonical id | kCanonical
+
+  constexpr ValType() = default;  // i32
+  constexpr ValType(Kind k) : kind_(k) {}
+  // A reference to an abstract heap type, or to a defined type (index or canonical).
+  static constexpr ValType ref(Heap h, bool nullable) {
+    return ValType(Kind::Ref, nullable, kAbstract | h);
+  }
+  static constexpr ValType ref_to(uint32_t heap, bool nullable) {
+    return ValType(Kind::Ref, nullable, heap);
+  }
+  static const ValType I32, I64, F32, F64, V128, FuncRef, ExternRef, ExnRef;
+
+  constexpr Kind kind() const { return kind_; }
+  constexpr bool is_ref() const { return kind_ == Kind::Ref; }
+  constexpr bool nullable() const { return nullable_; }
+  constexpr uint32_t heap() const { return heap_; }
+  constexpr bool is_abstract() const { return (heap_ & kAbstract) != 0; }
+  constexpr Heap abstract() const { return static_cast<Heap>(heap_ & 0xFF); }
+  constexpr bool is_canonical() const { return !is_abstract() && (heap_ & kCanonical) != 0; }
+  // A defined type: its index (or canonical id, without the flag).
+  constexpr uint32_t type_index() const { return heap_ & ~kCanonical; }
+  constexpr bool is_defined() const { return is_ref() && !is_abstract(); }
+  constexpr ValType as_nullable(bool n) const { return ValType(kind_, n, heap_); }
+  // All of it in 64 bits, for instruction immediates.
+  constexpr uint64_t bits() const {
+    return uint64_t{static_cast<uint8_t>(kind_)} | uint64_t{nullable_} << 8 | uint64_t{heap_} << 32;
+  }
+  static constexpr ValType from_bits(uint64_t b) {
+    return ValType(static_cast<Kind>(b & 0xFF), ((b >> 8) & 1) != 0,
+                   static_cast<uint32_t>(b >> 32));
+  }
+  friend constexpr bool operator==(ValType, ValType) = default;
+
+ private:
+  constexpr ValType(Kind k, bool nullable, uint32_t heap)
+      : kind_(k), nullable_(nullable), heap_(heap) {}
+  Kind kind_ = Kind::I32;
+  bool nullable_ = false;
+  uint32_t heap_ = 0;
 };
-std::string_view to_string(ValType t);
+inline constexpr ValType ValType::I32{ValType::Kind::I32};
+inline constexpr ValType ValType::I64{ValType::Kind::I64};
+inline constexpr ValType ValType::F32{ValType::Kind::F32};
+inline constexpr ValType ValType::F64{ValType::Kind::F64};
+inline constexpr ValType ValType::V128{ValType::Kind::V128};
+inline constexpr ValType ValType::FuncRef = ValType::ref(ValType::Func, true);
+inline constexpr ValType ValType::ExternRef = ValType::ref(ValType::Extern, true);
+inline constexpr ValType ValType::ExnRef = ValType::ref(ValType::Exn, true);
+
+// "i32", "funcref", "(ref null func)" is "funcref", "(ref 3)", "(ref null any)" is "anyref".
+std::string to_string(ValType t);
 inline bool is_ref(ValType t) {
-  return t == ValType::FuncRef || t == ValType::ExternRef || t == ValType::ExnRef;
+  return t.is_ref();
 }
 
 struct FuncType {
@@ -106,6 +179,8 @@ enum class TrapKind : uint8_t {
   Exit,                    // a host function ended the guest on purpose (e.g. WASI proc_exit)
   UncaughtException,       // a thrown exception no handler caught (exception handling)
   NullExceptionReference,  // throw_ref of a null exnref
+  NullFunctionReference,   // call_ref of a null reference (typed function references)
+  NullReference,           // ref.as_non_null of a null reference
 };
 std::string_view to_string(TrapKind k);
 

@@ -103,20 +103,22 @@ class Gen {
 
   // ---- types ----
   llvm::Type* ty(ValType t) {
-    switch (t) {
-      case ValType::I32:
+    switch (t.kind()) {
+      case ValType::Kind::I32:
         return i32_;
-      case ValType::I64:
-      case ValType::FuncRef:
-      case ValType::ExternRef:
+      case ValType::Kind::I64:
         return i64_;
-      case ValType::F32:
+      case ValType::Kind::F32:
         return B_.getFloatTy();
-      case ValType::F64:
+      case ValType::Kind::F64:
         return B_.getDoubleTy();
-      case ValType::V128:
+      case ValType::Kind::V128:
         return v128_;
-      case ValType::ExnRef:
+      case ValType::Kind::Ref:
+        if (t.is_abstract() && (t.abstract() == ValType::Exn || t.abstract() == ValType::NoExn))
+          break;
+        return i64_;
+      case ValType::Kind::Bot:
         break;
     }
     throw Unsupported{"exception handling (exnref)"};
@@ -229,12 +231,12 @@ class Gen {
     return from_slot(B_.CreateLoad(i64_, p), t);
   }
   llvm::Value* from_slot(llvm::Value* s, ValType t) {
-    switch (t) {
-      case ValType::I32:
+    switch (t.kind()) {
+      case ValType::Kind::I32:
         return B_.CreateTrunc(s, i32_);
-      case ValType::F32:
+      case ValType::Kind::F32:
         return B_.CreateBitCast(B_.CreateTrunc(s, i32_), B_.getFloatTy());
-      case ValType::F64:
+      case ValType::Kind::F64:
         return B_.CreateBitCast(s, B_.getDoubleTy());
       default:
         return s;
@@ -578,6 +580,21 @@ class Gen {
     std::vector<llvm::Value*> args = pop_args(ft.params.size());
     llvm::Value* fn = B_.CreateCall(helper("edgecar_aot_indirect", ptr_, {ptr_, i32_, i32_, i32_}),
                                     {ctx_, B_.getInt32(table), idx, B_.getInt32(type)});
+    call_function(fn, ft, args, tail);
+  }
+  // call_ref, return_call_ref: the reference on top of the arguments; validation proved
+  // its type, so only null is checked.
+  void call_ref(uint32_t type, bool tail) {
+    const FuncType& ft = m_.types[type];
+    llvm::Value* ref = pop();
+    trap_if(B_.CreateICmpEQ(ref, B_.getInt64(0)), TrapKind::NullFunctionReference);
+    std::vector<llvm::Value*> args = pop_args(ft.params.size());
+    call_function(B_.CreateIntToPtr(ref, ptr_), ft, args, tail);
+  }
+  // A call of a FuncInst known only at run time: its native entry when it has one, else
+  // through the runtime on slots.
+  void call_function(llvm::Value* fn, const FuncType& ft, const std::vector<llvm::Value*>& args,
+                     bool tail) {
     const Layout& L = layout();
     llvm::Value* native = load_vm(ptr_, fn, L.func_native);
     auto* native_bb = llvm::BasicBlock::Create(C_, "native", F_);
@@ -1982,6 +1999,31 @@ class Gen {
       case O::ReturnCallIndirect:
         call_indirect(in.a, in.b, true);
         break;
+      case O::CallRef:
+        call_ref(in.a, false);
+        break;
+      case O::ReturnCallRef:
+        call_ref(in.a, true);
+        break;
+      case O::BrOnNull:
+      case O::BrOnNonNull: {
+        // br_on_null branches without the reference, br_on_non_null with it.
+        bool on_null = static_cast<O>(in.op) == O::BrOnNull;
+        llvm::Value* r = on_null ? pop() : stack_.back();
+        llvm::Value* c =
+            on_null ? B_.CreateICmpEQ(r, B_.getInt64(0)) : B_.CreateICmpNE(r, B_.getInt64(0));
+        auto* cont = llvm::BasicBlock::Create(C_, "br_on_null_cont", F_);
+        Ctl& t = ctl_[ctl_.size() - 1 - in.a];
+        add_incoming(t.kind == Ctl::Loop ? t.loop_phis : t.end_phis);
+        B_.CreateCondBr(c, target_block(in.a), cont);
+        B_.SetInsertPoint(cont);
+        if (on_null) {
+          push(r);
+        } else {
+          pop();
+        }
+        break;
+      }
       case O::Drop:
         pop();
         break;
@@ -2441,6 +2483,9 @@ class Gen {
         break;
       case O::RefIsNull:
         push(bool32(B_.CreateICmpEQ(pop(), B_.getInt64(0))));
+        break;
+      case O::RefAsNonNull:
+        trap_if(B_.CreateICmpEQ(stack_.back(), B_.getInt64(0)), TrapKind::NullReference);
         break;
       case O::RefFunc:
         push(B_.CreatePtrToInt(func_ptr(in.a), i64_));

@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "aot/aot.hpp"
+#include "validate/types.hpp"
 
 namespace edgecar::aot {
 
@@ -168,7 +169,9 @@ FuncInst* edgecar_aot_indirect(Ctx* c, uint32_t table, uint32_t index, uint32_t 
   if (index >= t->elems.size()) trap(c, TrapKind::UndefinedElement);
   auto* f = reinterpret_cast<FuncInst*>(t->elems[index]);
   if (!f) trap(c, TrapKind::UninitializedElement);
-  if (f->type_id != c->inst->md->type_ids[type]) trap(c, TrapKind::IndirectCallTypeMismatch);
+  uint32_t want = c->inst->md->type_ids[type];
+  if (f->type_id != want && !edgecar::validate::is_subtype_id(f->type_id, want))
+    trap(c, TrapKind::IndirectCallTypeMismatch);
   return f;
 }
 

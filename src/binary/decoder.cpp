@@ -89,6 +89,7 @@ enum class Imm : uint8_t {
   Lane,        // a lane index byte, in a
   MemargLane,  // a memarg (a = alignment, imm = offset), then a lane index byte in b
   Tag,         // a tag index, in a
+  Type,        // a type index, in a
   TryTable,    // a block type, then catch clauses (FunctionBody::catches: a first, b count)
 };
 
@@ -128,13 +129,17 @@ const OpInfo* lookup(uint16_t op) {
   return &kOps[i];
 }
 
-bool is_valtype_byte(uint8_t b) {
-  return b == 0x7F || b == 0x7E || b == 0x7D || b == 0x7C || b == 0x7B || b == 0x70 || b == 0x6F ||
-         b == 0x69;
-}
-
 class Decoder {
  public:
+  // What a 3.0 feature's encoding means here: one edgecar runs, in a module loaded as 2.0,
+  // or one it does not run yet (threads, GC instructions).
+  std::string later(const std::string& what, const char* feature) const {
+    std::string_view f = feature;
+    bool runs = !wasm3_ && f.find("threads") == std::string_view::npos && f != "garbage collection";
+    if (!runs) return post_2_0(what, feature);
+    return what + " (" + feature + ", a WebAssembly 3.0 feature: the module is loaded as 2.0)";
+  }
+
   Decoder(std::span<const uint8_t> bytes, Standard standard)
       : bytes_(bytes), wasm3_(standard == Standard::Wasm3) {}
 
@@ -156,7 +161,7 @@ class Decoder {
       uint8_t id = r.u8();
       if (id > 13 || (id == 13 && !wasm3_)) {
         std::string what = "malformed section id " + std::to_string(id);
-        r.fail_at(id == 13 ? post_2_0(what + " (tags)", "exception handling") : what, sec_start);
+        r.fail_at(id == 13 ? later(what + " (tags)", "exception handling") : what, sec_start);
       }
       uint32_t size = r.u32();
       Reader s = r.sub(size);
@@ -228,26 +233,64 @@ class Decoder {
   }
 
  private:
+  // A value type (3.0, spec 5.3): a number or vector type byte, or a reference type.
   ValType valtype(Reader& r) {
-    size_t off = r.offset();
-    uint8_t b = r.u8();
-    if (!is_valtype_byte(b) || (b == 0x69 && !wasm3_)) {  // exnref: 3.0
-      std::string what = "malformed value type " + util::hex(b);
-      const char* f = feature_of_type_byte(b);
-      r.fail_at(f ? post_2_0(what, f) : what, off);
+    uint8_t b = r.peek();
+    switch (b) {
+      case 0x7F:
+        r.u8();
+        return ValType::I32;
+      case 0x7E:
+        r.u8();
+        return ValType::I64;
+      case 0x7D:
+        r.u8();
+        return ValType::F32;
+      case 0x7C:
+        r.u8();
+        return ValType::F64;
+      case 0x7B:
+        r.u8();
+        return ValType::V128;
+      default:
+        return reftype(r, "malformed value type ");
     }
-    return static_cast<ValType>(b);
   }
 
-  ValType reftype(Reader& r) {
+  // A reference type: (ref null? heaptype) or an abstract shorthand (nullable).
+  ValType reftype(Reader& r, const char* what = "malformed reference type ") {
     size_t off = r.offset();
     uint8_t b = r.u8();
-    if (b != 0x70 && b != 0x6F && !(b == 0x69 && wasm3_)) {
-      std::string what = "malformed reference type " + util::hex(b);
+    if (wasm3_ && (b == 0x63 || b == 0x64)) return ValType::ref_to(heaptype(r), b == 0x63);
+    if (b == 0x70 || b == 0x6F || (wasm3_ && is_abstract_heap(b)))
+      return ValType::ref(static_cast<ValType::Heap>(b), true);
+    std::string message = what + util::hex(b);
+    const char* f = feature_of_type_byte(b);
+    r.fail_at(f && !wasm3_ ? later(message, f) : message, off);
+  }
+
+  static bool is_abstract_heap(uint8_t b) { return b >= 0x69 && b <= 0x74; }
+
+  // A heap type: an abstract one (its byte) or a type index (s33, non-negative), encoded
+  // as ValType::heap() is.
+  uint32_t heaptype(Reader& r) {
+    size_t off = r.offset();
+    uint8_t b = r.peek();
+    if (b >= 0x40 && b < 0x80) {  // a one-byte negative s33
+      r.u8();
+      if ((b == 0x70 || b == 0x6F || wasm3_) && is_abstract_heap(b)) return ValType::kAbstract | b;
       const char* f = feature_of_type_byte(b);
-      r.fail_at(f ? post_2_0(what, f) : what, off);
+      std::string message = "malformed heap type " + util::hex(b);
+      r.fail_at(f && !wasm3_ ? later(message, f) : message, off);
     }
-    return static_cast<ValType>(b);
+    int64_t v = r.s33();
+    if (v < 0 || !wasm3_) {
+      r.fail_at(wasm3_ ? "malformed heap type"
+                       : later("malformed reference type", "typed function references"),
+                off);
+    }
+    if (v >= ValType::kCanonical) r.fail_at("type index too large", off);
+    return static_cast<uint32_t>(v);
   }
 
   Limits limits(Reader& r, bool is_memory) {
@@ -259,9 +302,9 @@ class Decoder {
       std::string what = is_memory ? "integer too large: malformed memory limits flag"
                                    : "integer too large: malformed table limits flag";
       if (flag >= 4 && flag <= 7)
-        what = post_2_0(what, is_memory ? "64-bit memories" : "64-bit tables");
+        what = later(what, is_memory ? "64-bit memories" : "64-bit tables");
       else if (is_memory && (flag == 2 || flag == 3))
-        what = post_2_0(what, "threads (shared memory)");
+        what = later(what, "threads (shared memory)");
       r.fail_at(what, off);
     }
     Limits l;
@@ -310,25 +353,88 @@ class Decoder {
     }
   }
 
+  // The type section: recursion groups of (sub)types (3.0, spec 5.5.4); 2.0 has only
+  // function types.
   void types(Reader& s) {
     uint32_t n = s.u32();
     for (uint32_t i = 0; i < n; ++i) {
       size_t off = s.offset();
-      uint8_t form = s.u8();
-      if (form != 0x60) {
-        std::string what = "malformed function type: expected 0x60";
-        bool gc = form == 0x5E || form == 0x5F || form == 0x4E || form == 0x4F || form == 0x50;
-        s.fail_at(gc ? post_2_0(what, "garbage collection") : what, off);
+      uint32_t size = 1;
+      if (s.peek() == 0x4E) {
+        if (!wasm3_) s.fail_at(later("malformed function type", "garbage collection"), off);
+        s.u8();
+        size = s.u32();
+        if (size > s.remaining()) s.fail("unexpected end: recursion group too large");
       }
-      FuncType ft;
-      uint32_t np = s.u32();
-      if (np > s.remaining()) s.fail("unexpected end: too many parameters");
-      for (uint32_t j = 0; j < np; ++j) ft.params.push_back(valtype(s));
-      uint32_t nr = s.u32();
-      if (nr > s.remaining()) s.fail("unexpected end: too many results");
-      for (uint32_t j = 0; j < nr; ++j) ft.results.push_back(valtype(s));
-      m_.types.push_back(std::move(ft));
+      uint32_t start = static_cast<uint32_t>(m_.types.size());
+      if (start + uint64_t{size} > limits::kMaxTypes) s.fail("too many types");
+      for (uint32_t k = 0; k < size; ++k) {
+        TypeDef def;
+        def.rec_start = start;
+        def.rec_size = size;
+        m_.types.push_back(subtype(s, def));
+        m_.type_defs.push_back(std::move(def));
+      }
     }
+  }
+
+  FuncType subtype(Reader& s, TypeDef& def) {
+    size_t off = s.offset();
+    uint8_t form = s.u8();
+    if (wasm3_ && (form == 0x50 || form == 0x4F)) {
+      def.final = form == 0x4F;
+      uint32_t n = s.u32();
+      if (n > s.remaining()) s.fail("unexpected end: too many supertypes");
+      for (uint32_t k = 0; k < n; ++k) def.supers.push_back(s.u32());
+      off = s.offset();
+      form = s.u8();
+    }
+    FuncType ft;
+    switch (form) {
+      case 0x60: {
+        uint32_t np = s.u32();
+        if (np > s.remaining()) s.fail("unexpected end: too many parameters");
+        for (uint32_t j = 0; j < np; ++j) ft.params.push_back(valtype(s));
+        uint32_t nr = s.u32();
+        if (nr > s.remaining()) s.fail("unexpected end: too many results");
+        for (uint32_t j = 0; j < nr; ++j) ft.results.push_back(valtype(s));
+        break;
+      }
+      case 0x5F:
+      case 0x5E: {
+        if (!wasm3_) break;
+        def.kind = form == 0x5F ? TypeDef::Kind::Struct : TypeDef::Kind::Array;
+        uint32_t nf = form == 0x5F ? s.u32() : 1;
+        if (nf > s.remaining()) s.fail("unexpected end: too many fields");
+        for (uint32_t j = 0; j < nf; ++j) def.fields.push_back(fieldtype(s));
+        return ft;
+      }
+      default:
+        break;
+    }
+    if (form != 0x60) {
+      std::string what = "malformed function type: expected 0x60";
+      bool gc = form == 0x5E || form == 0x5F || form == 0x4E || form == 0x4F || form == 0x50;
+      s.fail_at(gc && !wasm3_ ? later(what, "garbage collection") : what, off);
+    }
+    return ft;
+  }
+
+  FieldType fieldtype(Reader& s) {
+    FieldType f;
+    uint8_t b = s.peek();
+    if (b == 0x78 || b == 0x77) {  // the packed storage types i8, i16
+      s.u8();
+      f.type = ValType::I32;
+      f.packed = b == 0x78 ? 8 : 16;
+    } else {
+      f.type = valtype(s);
+    }
+    size_t off = s.offset();
+    uint8_t m = s.u8();
+    if (m > 1) s.fail_at("malformed mutability", off);
+    f.mut = m == 1;
+    return f;
   }
 
   void imports(Reader& s) {
@@ -389,9 +495,18 @@ class Decoder {
     uint32_t n = s.u32();
     for (uint32_t i = 0; i < n; ++i) {
       TableType t;
+      size_t off = s.offset();
+      bool with_init = false;
+      if (s.peek() == 0x40) {  // 3.0: a table with an initializer expression
+        if (!wasm3_) s.fail_at("malformed reference type 0x40", off);
+        s.u8();
+        if (s.u8() != 0) s.fail_at("malformed table", off);
+        with_init = true;
+      }
       t.elem = reftype(s);
       t.limits = limits(s, false);
-      m_.tables.push_back(t);
+      if (with_init) t.init = const_expr(s);
+      m_.tables.push_back(std::move(t));
     }
   }
 
@@ -453,6 +568,8 @@ class Decoder {
       bool passive_or_decl = flags & 1;
       bool explicit_table = flags & 2;
       bool exprs = flags & 4;
+      // 3.0: function indices are non-null (ref func); expressions without a type funcref.
+      if (wasm3_ && !exprs) e.type = ValType::ref(ValType::Func, false);
       if (!passive_or_decl) {
         e.mode = SegmentMode::Active;
         if (explicit_table) e.table = s.u32();
@@ -466,7 +583,6 @@ class Decoder {
         } else {
           size_t koff = s.offset();
           if (s.u8() != 0x00) s.fail_at("malformed element kind", koff);
-          e.type = ValType::FuncRef;
         }
       }
       uint32_t count = s.u32();
@@ -563,10 +679,11 @@ class Decoder {
       const OpInfo* info = lookup(op);
       bool eh = op == 0x08 || op == 0x0A || op == 0x1F || op == 0x06 || op == 0x07 || op == 0x09 ||
                 op == 0x18 || op == 0x19;  // exception handling (and its legacy form): 3.0
-      if (!info || (eh && !wasm3_)) {
+      bool refs = op == 0x14 || op == 0x15 || (op >= 0xD4 && op <= 0xD6);  // typed refs: 3.0
+      if (!info || ((eh || refs) && !wasm3_)) {
         std::string what = "illegal opcode " + util::hex(op);
         const char* f = eh ? "exception handling" : feature_of_opcode(op);
-        r.fail_at(f ? post_2_0(what, f) : what, off);
+        r.fail_at(f ? later(what, f) : what, off);
       }
       Instr in{op, 0, static_cast<uint32_t>(off)};
       switch (info->imm) {
@@ -575,18 +692,20 @@ class Decoder {
         case Imm::BlockType:
         case Imm::TryTable: {
           size_t boff = r.offset();
-          int64_t v = r.s33();
-          if (v < 0) {
-            // One-byte forms: 0x40 (empty) is -64, value types are -1..-17. Only a type
-            // index (v >= 0) takes the s33 encoding (spec 5.4.1): a negative value in more
-            // than one byte is malformed.
-            uint8_t byte = static_cast<uint8_t>(v & 0x7F);
-            if (r.offset() - boff != 1 ||
-                (byte != 0x40 && (!is_valtype_byte(byte) || (byte == 0x69 && !wasm3_))))
-              r.fail_at("malformed block type", boff);
-            in.imm = byte;
+          uint8_t first = r.peek();
+          if (first == 0x40) {
+            r.u8();
+            in.imm = BlockType::kEmpty;
+          } else if (first >= 0x40 && first < 0x80) {
+            // A one-byte negative s33: a value type (spec 5.4.1); (ref ...) types take
+            // their heap type after it.
+            in.imm = BlockType::kValue | valtype(r).bits();
           } else {
-            in.imm = 0x100 + static_cast<uint64_t>(v);
+            // A type index: the s33 encoding; a negative value in more than one byte is
+            // malformed.
+            int64_t v = r.s33();
+            if (v < 0) r.fail_at("malformed block type", boff);
+            in.imm = BlockType::of_index(static_cast<uint32_t>(v));
           }
           if (info->imm == Imm::TryTable) {
             uint32_t n = r.u32();
@@ -607,6 +726,7 @@ class Decoder {
           break;
         }
         case Imm::Tag:
+        case Imm::Type:
         case Imm::Label:
         case Imm::Func:
         case Imm::Local:
@@ -647,7 +767,7 @@ class Decoder {
           in.imm = r.fixed64();
           break;
         case Imm::RefType:
-          in.a = static_cast<uint8_t>(reftype(r));
+          in.a = heaptype(r);
           break;
         case Imm::SelectT: {
           uint32_t n = r.u32();
@@ -655,7 +775,7 @@ class Decoder {
           in.b = n;  // the validator requires exactly one
           for (uint32_t i = 0; i < n; ++i) {
             ValType t = valtype(r);
-            if (i == 0) in.a = static_cast<uint8_t>(t);
+            if (i == 0) in.imm = t.bits();
           }
           break;
         }

@@ -28,8 +28,9 @@ const char* opcode_name(uint16_t op);
 //  call/ref.func: a = function;  call_indirect: a = type, b = table
 //  local.*, global.*, table.*, data.drop, elem.drop: a = index
 //  loads/stores: a = alignment log2, imm = offset
-//  i32/i64/f32/f64.const: imm = bit pattern;  ref.null: a = value type byte
-//  select t*: a = first value type byte, b = number of types
+//  i32/i64/f32/f64.const: imm = bit pattern;  ref.null: a = heap type (ValType::heap())
+//  select t*: imm = the value type (ValType::bits()), b = number of types
+//  call_ref/return_call_ref: a = type;  br_on_null/br_on_non_null: a = label depth
 //  memory.init: a = data, b = memory;  table.init: a = elem, b = table
 //  table.copy: a = dst table, b = src table
 struct Instr {
@@ -43,15 +44,46 @@ struct Instr {
 
 // A block type: empty, one value type, or a type index (multi-value, spec 5.4.1).
 struct BlockType {
+  // imm: kEmpty; kValue | ValType::bits() (which leaves bits 9-31 clear); or kIndex with
+  // the type index in the high 32 bits.
   static constexpr uint64_t kEmpty = 0x40;
-  // imm encoding: 0x40 = empty, 0x6F..0x7F = value type byte, 0x100 + index = type index.
-  static bool is_index(uint64_t imm) { return imm >= 0x100; }
-  static uint32_t index(uint64_t imm) { return static_cast<uint32_t>(imm - 0x100); }
+  static constexpr uint64_t kValue = uint64_t{1} << 16;
+  static constexpr uint64_t kIndex = uint64_t{1} << 17;
+  static uint64_t of_index(uint32_t i) { return kIndex | uint64_t{i} << 32; }
+  static bool is_index(uint64_t imm) { return (imm & kIndex) != 0; }
+  static uint32_t index(uint64_t imm) { return static_cast<uint32_t>(imm >> 32); }
+  static bool is_value(uint64_t imm) { return (imm & kValue) != 0; }
+  static ValType value(uint64_t imm) { return ValType::from_bits(imm & ~kValue); }
+};
+
+// A defined type (3.0, spec 2.3.8): a function, struct or array type, with its declared
+// supertype and finality, in a recursion group. binary::Module::types holds the
+// function types (empty for a struct or array type), Module::type_defs the rest.
+struct FieldType {
+  ValType type;        // the unpacked type (i32 for the packed ones)
+  uint8_t packed = 0;  // 8 or 16 for the packed storage types i8 and i16, else 0
+  bool mut = false;
+  friend bool operator==(const FieldType&, const FieldType&) = default;
+};
+struct TypeDef {
+  enum class Kind : uint8_t { Func, Struct, Array };
+  Kind kind = Kind::Func;
+  bool final = true;
+  std::vector<uint32_t> supers;  // declared supertypes (valid: at most one), type indices
+  uint32_t rec_start = 0;        // the recursion group: [rec_start, rec_start + rec_size)
+  uint32_t rec_size = 1;
+  std::vector<FieldType> fields;  // struct fields, or an array's element
+};
+
+// A constant expression (spec 3.3.10): a short instruction sequence ending in `end`.
+struct ConstExpr {
+  std::vector<Instr> code;  // without the final `end`
 };
 
 struct TableType {
   ValType elem = ValType::FuncRef;
   Limits limits;
+  std::optional<ConstExpr> init;  // 3.0: the initial value of every element (else null)
 };
 
 struct MemoryType {
@@ -77,11 +109,6 @@ struct Export {
   std::string name;
   ExternKind kind = ExternKind::Func;
   uint32_t index = 0;
-};
-
-// A constant expression (spec 3.3.10): a short instruction sequence ending in `end`.
-struct ConstExpr {
-  std::vector<Instr> code;  // without the final `end`
 };
 
 struct Global {
@@ -127,7 +154,8 @@ struct CustomSection {
 };
 
 struct Module {
-  std::vector<FuncType> types;
+  std::vector<FuncType> types;     // function types (empty for struct and array types)
+  std::vector<TypeDef> type_defs;  // the same types: kind, supertype, recursion group
   std::vector<Import> imports;
   std::vector<uint32_t> funcs;  // type index of every function, imported ones first
   std::vector<TableType> tables;
@@ -158,8 +186,8 @@ struct Module {
     if (BlockType::is_index(imm)) {
       params = types[BlockType::index(imm)].params;
       results = types[BlockType::index(imm)].results;
-    } else if (imm != BlockType::kEmpty) {
-      results.push_back(static_cast<ValType>(imm));
+    } else if (BlockType::is_value(imm)) {
+      results.push_back(BlockType::value(imm));
     }
   }
 };

@@ -40,6 +40,10 @@ class Reader {
     if (p_ == end_) fail("unexpected end");
     return *p_++;
   }
+  uint8_t peek() const {
+    if (p_ == end_) fail("unexpected end");
+    return *p_;
+  }
 
   std::span<const uint8_t> bytes(size_t n) {
     if (n > remaining()) fail("unexpected end (length out of bounds)");

@@ -37,9 +37,9 @@ std::optional<Value> parse_arg(const std::string& s, ValType t) {
   const char* p = s.c_str();
   char* end = nullptr;
   errno = 0;
-  switch (t) {
-    case ValType::I32:
-    case ValType::I64: {
+  switch (t.kind()) {
+    case ValType::Kind::I32:
+    case ValType::Kind::I64: {
       bool neg = !s.empty() && s[0] == '-';
       uint64_t bits;
       if (neg) {
@@ -54,12 +54,12 @@ std::optional<Value> parse_arg(const std::string& s, ValType t) {
       if (errno || end == p || *end) return std::nullopt;
       return Value{t, t == ValType::I32 ? (bits & 0xFFFFFFFFu) : bits};
     }
-    case ValType::F32: {
+    case ValType::Kind::F32: {
       float v = std::strtof(p, &end);
       if (end == p || *end) return std::nullopt;
       return Value::f32(v);
     }
-    case ValType::F64: {
+    case ValType::Kind::F64: {
       double v = std::strtod(p, &end);
       if (end == p || *end) return std::nullopt;
       return Value::f64(v);
@@ -70,17 +70,17 @@ std::optional<Value> parse_arg(const std::string& s, ValType t) {
 }
 
 void print_value(const Value& v) {
-  switch (v.type) {
-    case ValType::I32:
+  switch (v.type.kind()) {
+    case ValType::Kind::I32:
       std::printf("%" PRId32 "\n", v.as_i32());
       break;
-    case ValType::I64:
+    case ValType::Kind::I64:
       std::printf("%" PRId64 "\n", v.as_i64());
       break;
-    case ValType::F32:
+    case ValType::Kind::F32:
       std::printf("%.9g\n", static_cast<double>(v.as_f32()));
       break;
-    case ValType::F64:
+    case ValType::Kind::F64:
       std::printf("%.17g\n", v.as_f64());
       break;
     default:

@@ -389,6 +389,17 @@ class FunctionCompiler {
     forget_last();
   }
 
+  // A branch taken unless `skip` (a conditional jump on slot `s`) jumps over it.
+  void branch_unless(Op skip, uint32_t s, uint32_t depth) {
+    op(skip);
+    cell(s);
+    uint32_t skip_over = disp_fixup();
+    emit_branch(depth);
+    patch(skip_over, here());
+    label();
+    forget_last();
+  }
+
   void set_unreachable() {
     unreachable_ = true;
     skip_depth_ = 0;
@@ -931,7 +942,12 @@ class FunctionCompiler {
       case Opcode::CallIndirect:
       case Opcode::ReturnCall:
       case Opcode::ReturnCallIndirect:
+      case Opcode::CallRef:
+      case Opcode::ReturnCallRef:
         return call(in);
+      case Opcode::BrOnNull:
+      case Opcode::BrOnNonNull:
+        return control(in);
       case Opcode::Drop:
       case Opcode::Select:
       case Opcode::SelectT:
@@ -946,6 +962,7 @@ class FunctionCompiler {
       case Opcode::F64Const:
       case Opcode::RefNull:
       case Opcode::RefIsNull:
+      case Opcode::RefAsNonNull:
       case Opcode::RefFunc:
       case Opcode::V128Const:
         return value(in);
@@ -1178,14 +1195,7 @@ class FunctionCompiler {
           Fused f = take_condition(cond);
           cond_jump(f, cond, /*when_true=*/true, ctrls_[ctrls_.size() - 1 - in.a], false);
         } else {
-          uint32_t c = popped_slot(cond);
-          op(Op::JumpIfNot);
-          cell(c);
-          uint32_t skip_over = disp_fixup();
-          emit_branch(in.a);
-          patch(skip_over, here());
-          label();
-          forget_last();
+          branch_unless(Op::JumpIfNot, popped_slot(cond), in.a);
         }
         break;
       }
@@ -1221,6 +1231,20 @@ class FunctionCompiler {
         emit_return();
         set_unreachable();
         break;
+      case Opcode::BrOnNull: {
+        // Branches (without the reference) when it is null: a jump over the branch when not.
+        uint32_t r = operand(h() - 1);
+        Val ref = pop();
+        branch_unless(Op::JumpIfNonNull, r, in.a);
+        vals_.push_back(ref);
+        break;
+      }
+      case Opcode::BrOnNonNull: {
+        // Branches with the reference when it is not null; drops it otherwise.
+        branch_unless(Op::JumpIfNull, operand(h() - 1), in.a);
+        drop(1);
+        break;
+      }
       default:
         break;
     }
@@ -1230,21 +1254,31 @@ class FunctionCompiler {
   void call(const Instr& in) {
     // [Call][func][args], [CallIndirect][type][table][args][index]; the Return forms are
     // tail calls (the callee replaces this frame), after which the code is unreachable.
+    // [CallRef][args][reference].
     Opcode o = static_cast<Opcode>(in.op);
     bool indirect = o == Opcode::CallIndirect || o == Opcode::ReturnCallIndirect;
-    bool tail = o == Opcode::ReturnCall || o == Opcode::ReturnCallIndirect;
-    const FuncType& ft = indirect ? m_.types[in.a] : m_.func_type(in.a);
+    bool by_ref = o == Opcode::CallRef || o == Opcode::ReturnCallRef;
+    bool tail =
+        o == Opcode::ReturnCall || o == Opcode::ReturnCallIndirect || o == Opcode::ReturnCallRef;
+    const FuncType& ft = indirect || by_ref ? m_.types[in.a] : m_.func_type(in.a);
     uint32_t np = static_cast<uint32_t>(slot_count(ft.params));
     uint32_t idx_slot = 0;
-    if (indirect) idx_slot = popped_slot(pop());  // read before the call, above the arguments
+    // The index or reference is read before the call, above the arguments.
+    if (indirect || by_ref) idx_slot = popped_slot(pop());
     materialize_from(h() - np);
     drop(np);
-    op(indirect ? (tail ? Op::ReturnCallIndirect : Op::CallIndirect)
-                : (tail ? Op::ReturnCall : Op::Call));
-    cell(in.a);
-    if (indirect) cell(in.b);
-    cell(slot(h()));
-    if (indirect) cell(idx_slot);
+    if (by_ref) {
+      op(tail ? Op::ReturnCallRef : Op::CallRef);
+      cell(slot(h()));
+      cell(idx_slot);
+    } else {
+      op(indirect ? (tail ? Op::ReturnCallIndirect : Op::CallIndirect)
+                  : (tail ? Op::ReturnCall : Op::Call));
+      cell(in.a);
+      if (indirect) cell(in.b);
+      cell(slot(h()));
+      if (indirect) cell(idx_slot);
+    }
     forget_last();
     if (tail) {
       set_unreachable();
@@ -1357,6 +1391,13 @@ class FunctionCompiler {
         push_const(in.imm);
         push_const(uint64_t{in.b} << 32 | in.a, true);
         break;
+      case Opcode::RefAsNonNull: {  // traps on null; the reference stays where it is
+        uint32_t a = operand(h() - 1);
+        op(Op::RefAsNonNull);
+        cell(a);
+        forget_last();
+        break;
+      }
       case Opcode::RefIsNull: {
         uint32_t a = operand(h() - 1);
         drop(1);

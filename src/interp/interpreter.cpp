@@ -9,6 +9,7 @@
 #include "interp/interpreter.hpp"
 #include "interp/numeric.hpp"
 #include "interp/simd.hpp"
+#include "validate/types.hpp"
 
 namespace edgecar::interp {
 
@@ -250,13 +251,15 @@ L_ReturnN: {
   } while (0)
 
 // call_indirect's callee ([op][type][table][...], the index in cell idx_cell), or a trap.
-#define INDIRECT_CALLEE(f, idx_cell)                          \
-  TableInst* t = inst->tables[pc[2]];                         \
-  uint32_t i = U32(idx_cell);                                 \
-  if (UNLIKELY(i >= t->elems.size())) TRAP(UndefinedElement); \
-  FuncInst* f = reinterpret_cast<FuncInst*>(t->elems[i]);     \
-  if (UNLIKELY(f == nullptr)) TRAP(UninitializedElement);     \
-  if (UNLIKELY(f->type_id != inst->md->type_ids[pc[1]])) TRAP(IndirectCallTypeMismatch)
+#define INDIRECT_CALLEE(f, idx_cell)                                   \
+  TableInst* t = inst->tables[pc[2]];                                  \
+  uint32_t i = U32(idx_cell);                                          \
+  if (UNLIKELY(i >= t->elems.size())) TRAP(UndefinedElement);          \
+  FuncInst* f = reinterpret_cast<FuncInst*>(t->elems[i]);              \
+  if (UNLIKELY(f == nullptr)) TRAP(UninitializedElement);              \
+  if (UNLIKELY(f->type_id != inst->md->type_ids[pc[1]]) &&             \
+      !validate::is_subtype_id(f->type_id, inst->md->type_ids[pc[1]])) \
+  TRAP(IndirectCallTypeMismatch)
 
 // Entering a compiled callee whose frame starts at `base`: the depth and stack checks
 // (call_limit is 0 while an interrupt is pending: a recursion needs no loop to run for
@@ -328,6 +331,34 @@ L_ReturnCallIndirect: {
   INDIRECT_CALLEE(f, 4);
   DO_TAIL_CALL(f, fp + pc[3]);
 }
+L_CallRef: {
+  FuncInst* f = reinterpret_cast<FuncInst*>(fp[pc[2]]);
+  if (UNLIKELY(f == nullptr)) TRAP(NullFunctionReference);
+  DO_CALL(f, fp + pc[1], pc + 3);
+}
+L_ReturnCallRef: {
+  FuncInst* f = reinterpret_cast<FuncInst*>(fp[pc[2]]);
+  if (UNLIKELY(f == nullptr)) TRAP(NullFunctionReference);
+  DO_TAIL_CALL(f, fp + pc[1]);
+}
+L_JumpIfNull:
+  if (fp[pc[1]] == 0) {
+    pc = pc + 2 + static_cast<int32_t>(pc[2]);
+  } else {
+    pc += 3;
+  }
+  NEXT();
+L_JumpIfNonNull:
+  if (fp[pc[1]] != 0) {
+    pc = pc + 2 + static_cast<int32_t>(pc[2]);
+  } else {
+    pc += 3;
+  }
+  NEXT();
+L_RefAsNonNull:
+  if (UNLIKELY(fp[pc[1]] == 0)) TRAP(NullReference);
+  pc += 2;
+  NEXT();
 
 L_Select:  // [op][dst][a][b][cond]
   fp[pc[1]] = U32(4) ? fp[pc[2]] : fp[pc[3]];

@@ -4,6 +4,7 @@
 
 #include "runtime/objects.hpp"
 #include "util/format.hpp"
+#include "validate/types.hpp"
 
 namespace edgecar {
 
@@ -121,7 +122,7 @@ Expected<Instance*> Store::instantiate(const std::shared_ptr<const Module>& modu
         Function* const* f = std::get_if<Function*>(ext);
         if (!f) return link_error(im, "incompatible import type: expected a function");
         FuncInst* fi = edgecar::impl(*f);
-        if (fi->type_id != md.type_ids[im.func_type])
+        if (!validate::is_subtype_id(fi->type_id, md.type_ids[im.func_type]))
           return link_error(im, "incompatible import type: expected func " +
                                     m.types[im.func_type].to_string() + ", got " +
                                     fi->type->to_string());
@@ -132,7 +133,9 @@ Expected<Instance*> Store::instantiate(const std::shared_ptr<const Module>& modu
         Table* const* t = std::get_if<Table*>(ext);
         if (!t) return link_error(im, "incompatible import type: expected a table");
         TableInst* ti = edgecar::impl(*t);
-        if (ti->elem != im.table.elem || ti->limits.i64 != im.table.limits.i64 ||
+        // Table element types are invariant.
+        if (ti->elem != validate::canonical(im.table.elem, md.type_ids) ||
+            ti->limits.i64 != im.table.limits.i64 ||
             !limits_match(ti->elems.size(), ti->limits.max, im.table.limits))
           return link_error(
               im, "incompatible import type: expected table " +
@@ -159,7 +162,10 @@ Expected<Instance*> Store::instantiate(const std::shared_ptr<const Module>& modu
         Global* const* g = std::get_if<Global*>(ext);
         if (!g) return link_error(im, "incompatible import type: expected a global");
         GlobalInst* gi = edgecar::impl(*g);
-        if (gi->type != im.global.type || gi->mut != im.global.mut)
+        // A mutable global's type is invariant; an immutable one's covariant.
+        ValType want = validate::canonical(im.global.type, md.type_ids);
+        if (gi->mut != im.global.mut ||
+            (gi->mut ? gi->type != want : !validate::matches(gi->type, want)))
           return link_error(im, std::string("incompatible import type: expected global ") +
                                     (im.global.mut ? "mut " : "") +
                                     std::string(to_string(im.global.type)) + ", got " +
@@ -206,11 +212,17 @@ Expected<Instance*> Store::instantiate(const std::shared_ptr<const Module>& modu
   }
 
   for (size_t i = m.num_imported_tables; i < m.tables.size(); ++i) {
-    Table* t = create_table(m.tables[i].elem, m.tables[i].limits);
+    Table* t = create_table(validate::canonical(m.tables[i].elem, md.type_ids), m.tables[i].limits);
     if (!t)
       return Error{ErrorKind::Link, "table " + std::to_string(i) +
                                         " exceeds the store's limit of " +
                                         std::to_string(S.limits.max_table_elements) + " elements"};
+    // 3.0: every element starts as the initializer's value (it may read imported globals).
+    if (m.tables[i].init) {
+      uint64_t v = eval_const(*m.tables[i].init, inst);
+      auto& elems = edgecar::impl(t)->elems;
+      std::fill(elems.begin(), elems.end(), v);
+    }
     inst.tables.push_back(edgecar::impl(t));
   }
   bool from_image = false;
@@ -230,7 +242,8 @@ Expected<Instance*> Store::instantiate(const std::shared_ptr<const Module>& modu
   for (const auto& g : m.globals) {
     uint64_t hi = 0;
     uint64_t lo = eval_const(g.init, inst, &hi);
-    Global* gl = create_global(Value{g.type.type, lo, hi}, g.type.mut);
+    Global* gl =
+        create_global(Value{validate::canonical(g.type.type, md.type_ids), lo, hi}, g.type.mut);
     inst.globals.push_back(edgecar::impl(gl));
   }
 

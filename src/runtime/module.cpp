@@ -16,16 +16,6 @@
 
 namespace edgecar {
 
-namespace detail {
-uint32_t canonical_type_id(const FuncType& t) {
-  static std::mutex mu;
-  static std::map<std::pair<std::vector<ValType>, std::vector<ValType>>, uint32_t> ids;
-  std::lock_guard<std::mutex> lock(mu);
-  auto [it, inserted] = ids.try_emplace({t.params, t.results}, static_cast<uint32_t>(ids.size()));
-  return it->second;
-}
-}  // namespace detail
-
 Module::Module(std::unique_ptr<detail::ModuleData> d) : data_(std::move(d)) {}
 Module::~Module() = default;
 
@@ -39,19 +29,33 @@ namespace {
 std::vector<std::string> features(const binary::Module& m) {
   using binary::Opcode;
   bool simd = false, relaxed = false, tail = false, bulk = false, refs = false, multi_value = false,
-       sat = false, sign_ext = false, ext_const = false;
+       sat = false, sign_ext = false, ext_const = false, typed_refs = false, gc = false;
   auto types = [&](const std::vector<ValType>& ts) {
     for (ValType t : ts) {
       if (t == ValType::V128) simd = true;
       if (t == ValType::ExternRef) refs = true;
+      // A non-null or defined reference type: typed function references; a type of the
+      // any hierarchy: garbage collection.
+      if (t.is_ref() && (!t.nullable() || t.is_defined())) typed_refs = true;
+      if (t.is_ref() && t.is_abstract() &&
+          (t.abstract() == ValType::Any || t.abstract() == ValType::Eq ||
+           t.abstract() == ValType::I31 || t.abstract() == ValType::Struct ||
+           t.abstract() == ValType::Array || t.abstract() == ValType::None))
+        gc = true;
     }
   };
+  for (const auto& d : m.type_defs) {
+    if (d.kind != binary::TypeDef::Kind::Func || !d.supers.empty() || !d.final || d.rec_size > 1)
+      gc = true;
+    for (const auto& f : d.fields) types({f.type});
+  }
   for (const auto& ft : m.types) {
     types(ft.params);
     types(ft.results);
     if (ft.results.size() > 1) multi_value = true;
   }
   for (const auto& g : m.global_types) types({g.type});
+  for (const auto& t : m.tables) types({t.elem});
   auto scan = [&](const binary::Instr& in) {
     auto o = static_cast<Opcode>(in.op);
     std::string_view name = binary::opcode_name(in.op);
@@ -65,6 +69,16 @@ std::vector<std::string> features(const binary::Module& m) {
       case Opcode::ReturnCall:
       case Opcode::ReturnCallIndirect:
         tail = true;
+        break;
+      case Opcode::ReturnCallRef:
+        tail = true;
+        typed_refs = true;
+        break;
+      case Opcode::CallRef:
+      case Opcode::RefAsNonNull:
+      case Opcode::BrOnNull:
+      case Opcode::BrOnNonNull:
+        typed_refs = true;
         break;
       case Opcode::MemoryInit:
       case Opcode::MemoryCopy:
@@ -138,6 +152,8 @@ std::vector<std::string> features(const binary::Module& m) {
   add(mem64, "64-bit memories (3.0)");
   add(table64, "64-bit tables (3.0)");
   add(!m.tags.empty(), "exception handling (3.0)");
+  add(typed_refs, "typed function references (3.0)");
+  add(gc, "garbage collection types (3.0)");
   return out;
 }
 
@@ -198,9 +214,8 @@ Expected<std::shared_ptr<const Module>> Module::from_bytes(std::span<const uint8
   if (!decoded) return std::move(decoded).error();
   auto md = std::make_unique<detail::ModuleData>();
   md->module = std::move(decoded).value();
-  if (auto v = validate::validate(md->module, options.standard); !v) return std::move(v).error();
-  md->type_ids.reserve(md->module.types.size());
-  for (const auto& t : md->module.types) md->type_ids.push_back(detail::canonical_type_id(t));
+  if (auto v = validate::validate(md->module, options.standard, &md->type_ids); !v)
+    return std::move(v).error();
   md->code = interp::compile(md->module);
   if (options.engine == Engine::Aot || options.native_if_available) {
     aot::NativeRequest req;

@@ -12,6 +12,7 @@
 #include <unordered_set>
 
 #include "runtime/objects.hpp"
+#include "validate/types.hpp"
 
 namespace edgecar {
 
@@ -281,6 +282,39 @@ int64_t TableInst::grow_elems(uint32_t delta, uint64_t init) {
   return static_cast<int64_t>(old);
 }
 
+bool value_fits(const Value& v, ValType declared) {
+  if (!declared.is_ref()) return v.type == declared;
+  if (!v.type.is_ref()) return false;
+  if (v.bits == 0) return declared.nullable();
+  if (declared.is_abstract()) {
+    switch (declared.abstract()) {
+      case ValType::None:  // the bottom types hold null only
+      case ValType::NoFunc:
+      case ValType::NoExtern:
+      case ValType::NoExn:
+        return false;
+      default:
+        break;
+    }
+  }
+  // A module-relative defined type cannot be resolved here: its hierarchy is not checked.
+  auto top = [](ValType t) -> std::optional<ValType::Heap> {
+    if (t.is_defined() && !t.is_canonical()) return std::nullopt;
+    return validate::top_heap(t);
+  };
+  auto a = top(v.type), b = top(declared);
+  if (a && b && *a != *b) return false;
+  // A function where a defined function type is expected: its own type must match, or a
+  // call_ref would call it with the wrong signature.
+  if (declared.is_canonical() && b == ValType::Func) {
+    if (!(v.type == ValType::FuncRef || (v.type.is_ref() && top(v.type) == ValType::Func)))
+      return false;
+    const FuncInst* f = impl(v.as_funcref());
+    return validate::is_subtype_id(f->type_id, declared.type_index());
+  }
+  return true;
+}
+
 ValType Table::elem_type() const {
   return static_cast<const TableInst*>(this)->elem;
 }
@@ -294,7 +328,9 @@ Expected<Value> Table::get(uint32_t index) const {
 }
 Expected<void> Table::set(uint32_t index, Value v) {
   TableInst* t = impl(this);
-  if (v.type != t->elem) return Error{ErrorKind::Usage, "table element type mismatch"};
+  if (!value_fits(v, t->elem))
+    return Error{ErrorKind::Usage, "table element type mismatch: " + to_string(t->elem) +
+                                       " cannot hold " + v.to_string()};
   if (index >= t->elems.size()) return Error{ErrorKind::Usage, "table index out of bounds"};
   t->elems[index] = v.bits;
   return {};
@@ -314,7 +350,9 @@ Value Global::get() const {
 Expected<void> Global::set(Value v) {
   GlobalInst* g = impl(this);
   if (!g->mut) return Error{ErrorKind::Usage, "global is immutable"};
-  if (v.type != g->type) return Error{ErrorKind::Usage, "global type mismatch"};
+  if (!value_fits(v, g->type))
+    return Error{ErrorKind::Usage,
+                 "global type mismatch: " + to_string(g->type) + " cannot hold " + v.to_string()};
   g->value = v.bits;
   g->value_hi = v.hi;
   return {};
@@ -359,11 +397,12 @@ void Store::Impl::collect_exns() {
     if (all.count(p) && live.insert(p).second) work.push_back(p);
   };
   for (size_t i = 0; i < stack_slots; ++i) mark(stack[i]);
+  // Globals and tables of any reference type: (ref exn) and exnref alike, and marking
+  // is by address (a value that is no exception marks nothing).
   for (const auto& g : globals)
-    if (g->type == ValType::ExnRef) mark(g->value);
+    if (g->type.is_ref()) mark(g->value);
   for (const auto& t : tables)
-    if (t->elem == ValType::ExnRef)
-      for (uint64_t v : t->elems) mark(v);
+    for (uint64_t v : t->elems) mark(v);
   if (uncaught) mark(reinterpret_cast<uint64_t>(uncaught));
   while (!work.empty()) {
     const ExnInst* e = work.back();

@@ -47,8 +47,6 @@ struct ModuleData {
   std::string native_notes;                                // refused artifacts or cache entries
 };
 
-// Process-wide interning of function types, so a call_indirect type check is one compare.
-uint32_t canonical_type_id(const FuncType& t);
 }  // namespace detail
 
 struct FuncInst : Function {
@@ -105,6 +103,11 @@ struct TableInst : Table {
   bool copy_from(uint64_t d, const TableInst& src, uint64_t s, uint64_t n);
   bool init_from(uint64_t d, std::span<const uint64_t> refs, uint64_t s, uint64_t n);
 };
+
+// Whether a value the embedder passes may be stored where `declared` (canonical, or a
+// module's own type) is expected: numbers and vectors of that type; references of its
+// hierarchy (func, extern, exn, any), null only where null is a value of the type.
+bool value_fits(const Value& v, ValType declared);
 
 // Whether [start, start + n) lies within `size` (64-bit operands, no overflow).
 inline bool within(uint64_t start, uint64_t n, uint64_t size) {

@@ -8,6 +8,7 @@
 
 #include "runtime/objects.hpp"
 #include "util/limits.hpp"
+#include "validate/types.hpp"
 
 namespace edgecar {
 
@@ -90,7 +91,7 @@ Function* HostFunctions::add(const std::string& module, const std::string& name,
   auto f = std::make_unique<FuncInst>();
   f->owned_type = std::make_unique<FuncType>(std::move(type));
   f->type = f->owned_type.get();
-  f->type_id = detail::canonical_type_id(*f->type);
+  f->type_id = validate::canonical_func_id(*f->type);
   f->host = std::move(fn);
   f->host_slots =
       static_cast<uint32_t>(std::max(slot_count(f->type->params), slot_count(f->type->results)));
@@ -222,11 +223,16 @@ Expected<std::vector<Value>> Store::call(Function* f, std::span<const Value> arg
     return Error{ErrorKind::Usage, "function " + fn->name() + " expects " +
                                        std::to_string(ft.params.size()) + " argument(s), got " +
                                        std::to_string(args.size())};
+  // Types of the callee's module are canonical here (host functions' are abstract).
+  static const std::vector<uint32_t> kNoTypes;
+  const std::vector<uint32_t>& ids = fn->inst ? fn->inst->md->type_ids : kNoTypes;
   for (size_t i = 0; i < args.size(); ++i) {
-    if (args[i].type != ft.params[i])
-      return Error{ErrorKind::Usage, "argument " + std::to_string(i) + " of " + fn->name() +
-                                         " must be " + std::string(to_string(ft.params[i])) +
-                                         ", got " + std::string(to_string(args[i].type))};
+    if (!value_fits(args[i], validate::canonical(ft.params[i], ids)))
+      return Error{
+          ErrorKind::Usage,
+          "argument " + std::to_string(i) + " of " + fn->name() + " must be " +
+              to_string(ft.params[i]) + ", got " +
+              (args[i].type.is_ref() && args[i].bits == 0 ? "null" : to_string(args[i].type))};
   }
   Impl& S = *impl_;
   uint64_t* slots = S.stack_top;
@@ -249,7 +255,7 @@ Expected<std::vector<Value>> Store::call(Function* f, std::span<const Value> arg
     uint64_t b = slots[s++];
     if (ft.results[i] == ValType::I32 || ft.results[i] == ValType::F32) b &= 0xFFFFFFFFu;
     uint64_t hi = ft.results[i] == ValType::V128 ? slots[s++] : 0;
-    out.push_back(Value{ft.results[i], b, hi});
+    out.push_back(Value{validate::canonical(ft.results[i], ids), b, hi});
   }
   return out;
 }
@@ -265,7 +271,7 @@ Function* Store::create_host_function(FuncType type, HostFunc fn, std::string de
   auto f = std::make_unique<FuncInst>();
   f->owned_type = std::make_unique<FuncType>(std::move(type));
   f->type = f->owned_type.get();
-  f->type_id = detail::canonical_type_id(*f->type);
+  f->type_id = validate::canonical_func_id(*f->type);
   f->host = std::move(fn);
   f->host_slots =
       static_cast<uint32_t>(std::max(slot_count(f->type->params), slot_count(f->type->results)));

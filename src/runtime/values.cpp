@@ -6,26 +6,69 @@
 
 namespace edgecar {
 
-std::string_view to_string(ValType t) {
-  switch (t) {
-    case ValType::I32:
-      return "i32";
-    case ValType::I64:
-      return "i64";
-    case ValType::F32:
-      return "f32";
-    case ValType::F64:
-      return "f64";
-    case ValType::V128:
-      return "v128";
-    case ValType::FuncRef:
-      return "funcref";
-    case ValType::ExternRef:
-      return "externref";
-    case ValType::ExnRef:
-      return "exnref";
+namespace {
+const char* heap_name(ValType::Heap h) {
+  switch (h) {
+    case ValType::Exn:
+      return "exn";
+    case ValType::Array:
+      return "array";
+    case ValType::Struct:
+      return "struct";
+    case ValType::I31:
+      return "i31";
+    case ValType::Eq:
+      return "eq";
+    case ValType::Any:
+      return "any";
+    case ValType::Extern:
+      return "extern";
+    case ValType::Func:
+      return "func";
+    case ValType::None:
+      return "none";
+    case ValType::NoExtern:
+      return "noextern";
+    case ValType::NoFunc:
+      return "nofunc";
+    case ValType::NoExn:
+      return "noexn";
   }
-  return "<invalid type>";
+  return "<invalid heap type>";
+}
+}  // namespace
+
+std::string to_string(ValType t) {
+  switch (t.kind()) {
+    case ValType::Kind::I32:
+      return "i32";
+    case ValType::Kind::I64:
+      return "i64";
+    case ValType::Kind::F32:
+      return "f32";
+    case ValType::Kind::F64:
+      return "f64";
+    case ValType::Kind::V128:
+      return "v128";
+    case ValType::Kind::Bot:
+      return "bot";
+    case ValType::Kind::Ref:
+      break;
+  }
+  if (t.is_abstract()) {
+    std::string h = heap_name(t.abstract());
+    if (t.nullable()) {
+      // The shorthands: funcref, externref, anyref, ..., and nullref for (ref null none).
+      if (t.abstract() == ValType::None) return "nullref";
+      if (t.abstract() == ValType::NoFunc) return "nullfuncref";
+      if (t.abstract() == ValType::NoExtern) return "nullexternref";
+      if (t.abstract() == ValType::NoExn) return "nullexnref";
+      return h + "ref";
+    }
+    return "(ref " + h + ")";
+  }
+  return std::string(t.nullable() ? "(ref null " : "(ref ") + (t.is_canonical() ? "canon " : "") +
+         std::to_string(t.type_index()) + ")";
 }
 
 std::string_view to_string(ExternKind k) {
@@ -71,27 +114,27 @@ double Value::as_f64() const {
 
 std::string Value::to_string() const {
   char buf[64];
-  switch (type) {
-    case ValType::I32:
+  switch (type.kind()) {
+    case ValType::Kind::I32:
       std::snprintf(buf, sizeof buf, "%d", as_i32());
       break;
-    case ValType::I64:
+    case ValType::Kind::I64:
       std::snprintf(buf, sizeof buf, "%lld", static_cast<long long>(as_i64()));
       break;
-    case ValType::F32:
+    case ValType::Kind::F32:
       std::snprintf(buf, sizeof buf, "%.9g", static_cast<double>(as_f32()));
       break;
-    case ValType::F64:
+    case ValType::Kind::F64:
       std::snprintf(buf, sizeof buf, "%.17g", as_f64());
       break;
-    case ValType::FuncRef:
-    case ValType::ExternRef:
-    case ValType::ExnRef:
+    case ValType::Kind::Bot:
+      return "bot";
+    case ValType::Kind::Ref:
       if (bits == 0) return "null";
-      std::snprintf(buf, sizeof buf, "%s:%#llx", type == ValType::FuncRef ? "funcref" : "externref",
+      std::snprintf(buf, sizeof buf, "%s:%#llx", edgecar::to_string(type).c_str(),
                     static_cast<unsigned long long>(bits));
       break;
-    case ValType::V128:  // the 16 bytes as i32x4 lanes, as the text format writes them
+    case ValType::Kind::V128:  // the 16 bytes as i32x4 lanes, as the text format writes them
       std::snprintf(buf, sizeof buf, "i32x4 %#x %#x %#x %#x", static_cast<uint32_t>(bits),
                     static_cast<uint32_t>(bits >> 32), static_cast<uint32_t>(hi),
                     static_cast<uint32_t>(hi >> 32));
@@ -132,6 +175,10 @@ std::string_view to_string(TrapKind k) {
       return "uncaught exception";
     case TrapKind::NullExceptionReference:
       return "null exception reference";
+    case TrapKind::NullFunctionReference:
+      return "null function reference";
+    case TrapKind::NullReference:
+      return "null reference";
   }
   return "<invalid trap>";
 }

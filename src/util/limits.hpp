@@ -22,6 +22,12 @@ constexpr size_t kMaxMemories = 100;
 // Implementation limit on the locals of one function (as in wasmtime).
 constexpr uint64_t kMaxLocals = 50000;
 
+// Implementation limits on a module's types (as in the JS API: 1,000,000) and on a
+// struct's fields (10,000) and the depth of a subtype chain (63, as the GC proposal's).
+constexpr uint64_t kMaxTypes = 1000000;
+constexpr uint64_t kMaxFields = 10000;
+constexpr uint32_t kMaxSubtypeDepth = 63;
+
 // Reuse between stores on one thread: freed linear memories whose initial image is at
 // most kKeepImageAtMost and which committed at most kKeepCommittedAtMost are kept, up to
 // kKeptMemories of them; value stacks likewise, up to kCachedStacks.

@@ -11,6 +11,7 @@
 #include "binary/opcode_info.hpp"
 #include "util/format.hpp"
 #include "util/limits.hpp"
+#include "validate/types.hpp"
 
 namespace edgecar::validate {
 
@@ -21,10 +22,10 @@ using binary::Opcode;
 
 namespace {
 
-constexpr ValType kUnknown = static_cast<ValType>(0);
+constexpr ValType kUnknown = ValType(ValType::Kind::Bot);
 
 std::string type_name(ValType t) {
-  return t == kUnknown ? "unknown" : std::string(to_string(t));
+  return t == kUnknown ? "unknown" : to_string(t);
 }
 
 struct Invalid {
@@ -56,8 +57,11 @@ class ModuleValidator {
       : m_(m), wasm3_(standard == Standard::Wasm3) {}
 
   void run() {
-    for (uint32_t t : m_.funcs)
-      if (t >= m_.types.size()) fail("unknown type " + std::to_string(t), 0);
+    types();
+    for (uint32_t t : m_.funcs) func_type_at(t, 0);
+    for (const auto& t : m_.tables) value_type(t.elem, 0);
+    for (const auto& g : m_.global_types) value_type(g.type, 0);
+    for (const auto& e : m_.elems) value_type(e.type, 0);
     for (const auto& t : m_.tables)
       check_limits(t.limits, t.limits.i64 ? ~uint64_t{0} : 0xFFFFFFFFull, "table", 0);
     for (const auto& mem : m_.memories)
@@ -66,7 +70,7 @@ class ModuleValidator {
     if (m_.memories.size() > 1 && !wasm3_) fail("multiple memories", 0);
     // Tags (exception handling): a function type without results.
     for (uint32_t t : m_.tags) {
-      if (t >= m_.types.size()) fail("unknown type " + std::to_string(t), 0);
+      func_type_at(t, 0);
       if (!m_.types[t].results.empty()) fail("non-empty tag result type", 0);
     }
     if (m_.memories.size() > limits::kMaxMemories)
@@ -80,6 +84,8 @@ class ModuleValidator {
       for (const auto& init : e.inits) collect_refs(init);
     for (const auto& ex : m_.exports)
       if (ex.kind == ExternKind::Func) refs_.insert(ex.index);
+    for (const auto& t : m_.tables)
+      if (t.init) collect_refs(*t.init);
 
     // Constant expressions may only read imported globals (spec 3.4.10, context C').
     for (size_t i = 0; i < m_.globals.size(); ++i) {
@@ -87,10 +93,19 @@ class ModuleValidator {
       const_expr(m_.globals[i].init, m_.globals[i].type.type,
                  m_.num_imported_globals + (wasm3_ ? i : 0));
     }
+    // Tables: a table of non-nullable references needs an initializer (3.0).
+    for (size_t i = m_.num_imported_tables; i < m_.tables.size(); ++i) {
+      const auto& t = m_.tables[i];
+      if (t.init) {
+        const_expr(*t.init, t.elem, m_.num_imported_globals);  // tables precede globals
+      } else if (!t.elem.nullable()) {
+        fail("type mismatch: a table of " + to_string(t.elem) + " needs an initializer", 0);
+      }
+    }
     for (const auto& e : m_.elems) {
       if (e.mode == binary::SegmentMode::Active) {
         if (e.table >= m_.tables.size()) fail("unknown table " + std::to_string(e.table), 0);
-        if (m_.tables[e.table].elem != e.type)
+        if (!sub(e.type, m_.tables[e.table].elem))
           fail("type mismatch: element segment type does not match table", 0);
         const_expr(e.offset, m_.tables[e.table].limits.i64 ? ValType::I64 : ValType::I32,
                    segment_globals());
@@ -109,7 +124,7 @@ class ModuleValidator {
     if (m_.start) {
       if (*m_.start >= m_.funcs.size())
         fail("unknown function " + std::to_string(*m_.start) + " (start)", 0);
-      const FuncType& ft = m_.func_type(*m_.start);
+      const FuncType& ft = m_.func_type(*m_.start);  // checked: a function type
       if (!ft.params.empty() || !ft.results.empty())
         fail("start function must have type [] -> []", 0);
     }
@@ -143,7 +158,86 @@ class ModuleValidator {
       function(static_cast<uint32_t>(m_.num_imported_funcs + i));
   }
 
+ public:
+  const std::vector<uint32_t>& ids() const { return ids_; }
+  ValType canon(ValType t) const { return validate::canonical(t, ids_); }
+  // a <: b, for types of this module.
+  bool sub(ValType a, ValType b) const { return validate::matches(canon(a), canon(b)); }
+  // A value type's defined heap type must exist.
+  void value_type(ValType t, uint32_t offset) const {
+    if (t.is_defined() && t.type_index() >= m_.types.size())
+      fail("unknown type " + std::to_string(t.type_index()), offset);
+  }
+  const FuncType& func_type_at(uint32_t idx, uint32_t offset) const {
+    if (idx >= m_.types.size()) fail("unknown type " + std::to_string(idx), offset);
+    if (kind(idx) != binary::TypeDef::Kind::Func)
+      fail("type mismatch: type " + std::to_string(idx) + " is not a function type", offset);
+    return m_.types[idx];
+  }
+  binary::TypeDef::Kind kind(uint32_t idx) const {
+    return idx < m_.type_defs.size() ? m_.type_defs[idx].kind : binary::TypeDef::Kind::Func;
+  }
+  // (ref null ht) of ref.null's immediate, canonical.
+  ValType ref_null(uint32_t heap, uint32_t offset) const {
+    ValType t = ValType::ref_to(heap, true);
+    value_type(t, offset);
+    return canon(t);
+  }
+  // The type of ref.func x: a non-null reference to its function type (3.0).
+  ValType func_ref(uint32_t func) const {
+    return wasm3_ ? canon(ValType::ref_to(m_.funcs[func], false)) : ValType::FuncRef;
+  }
+
  private:
+  // The type section (3.0): references only into earlier recursion groups or their own,
+  // at most one supertype, declared earlier, not final, of the same kind and matching.
+  void types() {
+    const size_t n = m_.types.size();
+    for (size_t i = 0; i < n && i < m_.type_defs.size(); ++i) {
+      const binary::TypeDef& d = m_.type_defs[i];
+      uint64_t end = uint64_t{d.rec_start} + d.rec_size;
+      auto check = [&](ValType t) {
+        if (t.is_defined() && t.type_index() >= end)
+          fail("unknown type " + std::to_string(t.type_index()) + " (in type " + std::to_string(i) +
+                   ")",
+               0);
+      };
+      for (ValType t : m_.types[i].params) check(t);
+      for (ValType t : m_.types[i].results) check(t);
+      for (const auto& f : d.fields) check(f.type);
+      if (d.fields.size() > limits::kMaxFields) fail("too many struct fields", 0);
+      if (d.supers.size() > 1) fail("type " + std::to_string(i) + ": multiple supertypes", 0);
+      for (uint32_t s : d.supers)
+        if (s >= i)
+          fail("unknown type " + std::to_string(s) + " (supertype of " + std::to_string(i) + ")",
+               0);
+    }
+    ids_ = validate::canonicalize(m_);
+    for (size_t i = 0; i < n && i < m_.type_defs.size(); ++i) {
+      const binary::TypeDef& d = m_.type_defs[i];
+      if (d.supers.empty()) continue;
+      uint32_t s = d.supers[0];
+      const binary::TypeDef& sd = m_.type_defs[s];
+      std::string what = "sub type " + std::to_string(i) + " of " + std::to_string(s);
+      if (sd.final) fail(what + ": the supertype is final", 0);
+      if (sd.kind != d.kind) fail(what + ": type mismatch (different kinds)", 0);
+      CanonType a = validate::canonical_type(ids_[i]), b = validate::canonical_type(ids_[s]);
+      if (a.chain.size() > limits::kMaxSubtypeDepth + 1) fail(what + ": subtype chain too deep", 0);
+      bool ok = true;
+      if (d.kind == binary::TypeDef::Kind::Func) {
+        ok = validate::matches(a.func, b.func);
+      } else {
+        ok = a.fields.size() >= b.fields.size();
+        for (size_t f = 0; ok && f < b.fields.size(); ++f) {
+          const auto &x = a.fields[f], &y = b.fields[f];
+          ok = x.mut == y.mut && x.packed == y.packed &&
+               (x.mut ? x.type == y.type : validate::matches(x.type, y.type));
+        }
+      }
+      if (!ok) fail(what + ": type mismatch", 0);
+    }
+  }
+
   void collect_refs(const ConstExpr& e) {
     for (const auto& in : e.code)
       if (in.op == static_cast<uint16_t>(Opcode::RefFunc)) refs_.insert(in.a);
@@ -173,17 +267,17 @@ class ModuleValidator {
           stack.push_back(ValType::V128);
           break;
         case Opcode::RefNull:
-          stack.push_back(static_cast<ValType>(in.a));
+          stack.push_back(ref_null(in.a, in.offset));
           break;
         case Opcode::RefFunc:
           if (in.a >= m_.funcs.size()) fail("unknown function " + std::to_string(in.a), in.offset);
-          stack.push_back(ValType::FuncRef);
+          stack.push_back(func_ref(in.a));
           break;
         case Opcode::GlobalGet:
           if (in.a >= visible_globals) fail("unknown global " + std::to_string(in.a), in.offset);
           if (m_.global_types[in.a].mut)
             fail("constant expression required: global.get of a mutable global", in.offset);
-          stack.push_back(m_.global_types[in.a].type);
+          stack.push_back(canon(m_.global_types[in.a].type));
           break;
         case Opcode::I32Add:
         case Opcode::I32Sub:
@@ -210,8 +304,8 @@ class ModuleValidator {
                in.offset);
       }
     }
-    if (stack.size() != 1 || stack[0] != expected)
-      fail("type mismatch in constant expression: expected " + std::string(to_string(expected)),
+    if (stack.size() != 1 || !validate::matches(stack[0], canon(expected)))
+      fail("type mismatch in constant expression: expected " + to_string(expected),
            e.code.empty() ? 0 : e.code.front().offset);
   }
 
@@ -221,19 +315,29 @@ class ModuleValidator {
   const Module& m_;
   bool wasm3_;
   std::unordered_set<uint32_t> refs_;
+  std::vector<uint32_t> ids_;  // canonical id of each type index
 };
 
 class FuncValidator {
  public:
-  FuncValidator(const Module& m, const std::unordered_set<uint32_t>& refs, uint32_t func_index)
-      : m_(m),
+  FuncValidator(const ModuleValidator& mv, const Module& m,
+                const std::unordered_set<uint32_t>& refs, uint32_t func_index)
+      : mv_(mv),
+        m_(m),
         refs_(refs),
         func_index_(func_index),
         body_(m.bodies[func_index - m.num_imported_funcs]) {
     const FuncType& ft = m.func_type(func_index);
-    locals_ = ft.params;
-    locals_.insert(locals_.end(), body_.locals.begin(), body_.locals.end());
-    results_ = ft.results;
+    for (ValType t : ft.params) locals_.push_back(mv_.canon(t));
+    for (ValType t : body_.locals) {
+      mv_.value_type(t, body_.offset);
+      locals_.push_back(mv_.canon(t));
+    }
+    // Parameters and defaultable locals start set; non-nullable references do not (3.0).
+    local_init_.assign(locals_.size(), true);
+    for (size_t i = ft.params.size(); i < locals_.size(); ++i)
+      if (locals_[i].is_ref() && !locals_[i].nullable()) local_init_[i] = false;
+    results_ = canon(ft.results);
   }
 
   void run() {
@@ -251,7 +355,30 @@ class FuncValidator {
     std::vector<ValType> start, end;
     size_t height;
     bool unreachable;
+    size_t init_height;  // of inits_: locals set inside the block are unset after it
   };
+
+  ValType canon(ValType t) const { return mv_.canon(t); }
+  std::vector<ValType> canon(const std::vector<ValType>& ts) const {
+    std::vector<ValType> out;
+    out.reserve(ts.size());
+    for (ValType t : ts) out.push_back(canon(t));
+    return out;
+  }
+  static bool sub(ValType a, ValType b) { return validate::matches(a, b); }
+  static bool sub(const std::vector<ValType>& a, const std::vector<ValType>& b) {
+    if (a.size() != b.size()) return false;
+    for (size_t i = 0; i < a.size(); ++i)
+      if (!validate::matches(a[i], b[i])) return false;
+    return true;
+  }
+  const FuncType& func_type(uint32_t idx) { return mv_.func_type_at(idx, cur_->offset); }
+  void set_local(uint32_t i) {
+    if (!local_init_[i]) {
+      local_init_[i] = true;
+      inits_.push_back(i);
+    }
+  }
 
   [[noreturn]] void err(const std::string& what) {
     fail(what + " (function " + std::to_string(func_index_) + ", offset " +
@@ -279,7 +406,7 @@ class FuncValidator {
     if (vals_.size() == ctrls_.back().height && ctrls_.back().unreachable) return kUnknown;
     if (vals_.size() == ctrls_.back().height) mismatch(expect, kUnknown);
     ValType actual = pop();
-    if (actual != expect && actual != kUnknown && expect != kUnknown) mismatch(expect, actual);
+    if (actual != kUnknown && expect != kUnknown && !sub(actual, expect)) mismatch(expect, actual);
     return actual;
   }
   void push_vals(const std::vector<ValType>& ts) {
@@ -291,7 +418,7 @@ class FuncValidator {
     return popped;
   }
   void push_ctrl(uint16_t op, std::vector<ValType> in, std::vector<ValType> out) {
-    ctrls_.push_back(Ctrl{op, std::move(in), std::move(out), vals_.size(), false});
+    ctrls_.push_back(Ctrl{op, std::move(in), std::move(out), vals_.size(), false, inits_.size()});
     push_vals(ctrls_.back().start);
   }
   Ctrl pop_ctrl() {
@@ -301,6 +428,8 @@ class FuncValidator {
     if (vals_.size() != c.height)
       err(std::string("type mismatch: block leaves ") + std::to_string(vals_.size() - c.height) +
           " extra value(s) on the stack at " + binary::opcode_name(cur_->op));
+    for (size_t i = c.init_height; i < inits_.size(); ++i) local_init_[inits_[i]] = false;
+    inits_.resize(c.init_height);
     Ctrl out = std::move(c);
     ctrls_.pop_back();
     return out;
@@ -312,9 +441,9 @@ class FuncValidator {
     vals_.resize(ctrls_.back().height);
     ctrls_.back().unreachable = true;
   }
-  const std::vector<ValType>& tag_params(uint32_t tag) {
+  std::vector<ValType> tag_params(uint32_t tag) {
     if (tag >= m_.tags.size()) err("unknown tag " + std::to_string(tag));
-    return m_.types[m_.tags[tag]].params;
+    return canon(m_.types[m_.tags[tag]].params);
   }
   const Ctrl& label(uint32_t depth) {
     if (depth >= ctrls_.size()) err("unknown label " + std::to_string(depth));
@@ -323,12 +452,13 @@ class FuncValidator {
 
   void block_type(uint64_t imm, std::vector<ValType>& in, std::vector<ValType>& out) {
     if (binary::BlockType::is_index(imm)) {
-      uint32_t idx = binary::BlockType::index(imm);
-      if (idx >= m_.types.size()) err("unknown type " + std::to_string(idx));
-      in = m_.types[idx].params;
-      out = m_.types[idx].results;
-    } else if (imm != binary::BlockType::kEmpty) {
-      out = {static_cast<ValType>(imm)};
+      const FuncType& ft = func_type(binary::BlockType::index(imm));
+      in = canon(ft.params);
+      out = canon(ft.results);
+    } else if (binary::BlockType::is_value(imm)) {
+      ValType t = binary::BlockType::value(imm);
+      mv_.value_type(t, cur_->offset);
+      out = {canon(t)};
     }
   }
 
@@ -358,6 +488,14 @@ class FuncValidator {
   ValType local(uint32_t i) {
     if (i >= locals_.size()) err("unknown local " + std::to_string(i));
     return locals_[i];
+  }
+  ValType table_elem(uint32_t t) {
+    need_table(t);
+    return canon(m_.tables[t].elem);
+  }
+  ValType global_type(uint32_t g) {
+    if (g >= m_.global_types.size()) err("unknown global " + std::to_string(g));
+    return canon(m_.global_types[g].type);
   }
 
   void instr(const Instr& in) {
@@ -410,8 +548,8 @@ class FuncValidator {
           const binary::Catch& c = body_.catches[in.a + i];
           std::vector<ValType> carried;
           if (c.kind < 2) carried = tag_params(c.tag);
-          if (c.kind == 1 || c.kind == 3) carried.push_back(ValType::ExnRef);
-          if (label_types(label(c.label)) != carried)
+          if (c.kind == 1 || c.kind == 3) carried.push_back(ValType::ref(ValType::Exn, false));
+          if (!sub(carried, label_types(label(c.label))))
             err("type mismatch: catch clause " + std::to_string(i) + " and its label");
         }
         [[fallthrough]];
@@ -474,7 +612,7 @@ class FuncValidator {
       case Opcode::End: {
         Ctrl c = pop_ctrl();
         // An if without else must map its inputs to its outputs unchanged.
-        if (c.op == static_cast<uint16_t>(Opcode::If) && c.start != c.end)
+        if (c.op == static_cast<uint16_t>(Opcode::If) && !sub(c.start, c.end))
           err("type mismatch: if without else must have matching parameter and result types");
         if (!ctrls_.empty()) push_vals(c.end);
         break;
@@ -510,45 +648,41 @@ class FuncValidator {
         pop_vals(results_);
         unreachable();
         break;
-      case Opcode::Call: {
-        if (in.a >= m_.funcs.size()) err("unknown function " + std::to_string(in.a));
-        const FuncType& ft = m_.func_type(in.a);
-        pop_vals(ft.params);
-        push_vals(ft.results);
-        break;
-      }
-      case Opcode::CallIndirect: {
-        need_table(in.b);
-        if (m_.tables[in.b].elem != ValType::FuncRef)
-          err("type mismatch: call_indirect requires a funcref table");
-        if (in.a >= m_.types.size()) err("unknown type " + std::to_string(in.a));
-        pop(index_type(in.b));
-        const FuncType& ft = m_.types[in.a];
-        pop_vals(ft.params);
-        push_vals(ft.results);
-        break;
-      }
+      case Opcode::Call:
+      case Opcode::CallIndirect:
+      case Opcode::CallRef:
       case Opcode::ReturnCall:
-      case Opcode::ReturnCallIndirect: {
-        // A tail call: the callee's results become this function's (spec 3.3.8.11).
-        bool indirect = static_cast<Opcode>(in.op) == Opcode::ReturnCallIndirect;
-        const char* name = indirect ? "return_call_indirect" : "return_call";
-        if (indirect) {
-          need_table(in.b);
-          if (m_.tables[in.b].elem != ValType::FuncRef)
-            err("type mismatch: return_call_indirect requires a funcref table");
-          if (in.a >= m_.types.size()) err("unknown type " + std::to_string(in.a));
+      case Opcode::ReturnCallIndirect:
+      case Opcode::ReturnCallRef: {
+        auto o = static_cast<Opcode>(in.op);
+        const char* name = binary::opcode_name(in.op);
+        const FuncType* ft = nullptr;
+        if (o == Opcode::Call || o == Opcode::ReturnCall) {
+          if (in.a >= m_.funcs.size()) err("unknown function " + std::to_string(in.a));
+          ft = &m_.func_type(in.a);
+        } else if (o == Opcode::CallIndirect || o == Opcode::ReturnCallIndirect) {
+          if (!sub(table_elem(in.b), ValType::FuncRef))
+            err(std::string("type mismatch: ") + name + " requires a table of functions");
+          ft = &func_type(in.a);
           pop(index_type(in.b));
-        } else if (in.a >= m_.funcs.size()) {
-          err("unknown function " + std::to_string(in.a));
+        } else {  // call_ref $t: a (ref null $t) on top of the arguments
+          ft = &func_type(in.a);
+          pop(canon(ValType::ref_to(in.a, true)));
         }
-        const FuncType& ft = indirect ? m_.types[in.a] : m_.func_type(in.a);
-        if (ft.results != results_)
-          err(std::string("type mismatch: ") + name + " to a function returning " +
-              FuncType{{}, ft.results}.to_string() + " from one returning " +
-              FuncType{{}, results_}.to_string());
-        pop_vals(ft.params);
-        unreachable();
+        std::vector<ValType> params = canon(ft->params), results = canon(ft->results);
+        if (o == Opcode::ReturnCall || o == Opcode::ReturnCallIndirect ||
+            o == Opcode::ReturnCallRef) {
+          // A tail call: the callee's results become this function's (spec 3.3.8.11).
+          if (!sub(results, results_))
+            err(std::string("type mismatch: ") + name + " to a function returning " +
+                FuncType{{}, ft->results}.to_string() + " from one returning " +
+                FuncType{{}, results_}.to_string());
+          pop_vals(params);
+          unreachable();
+        } else {
+          pop_vals(params);
+          push_vals(results);
+        }
         break;
       }
       case Opcode::Drop:
@@ -568,58 +702,92 @@ class FuncValidator {
       case Opcode::SelectT: {
         if (in.b != 1)
           err("invalid result arity: select takes exactly one type, got " + std::to_string(in.b));
-        ValType t = static_cast<ValType>(in.a);
+        ValType t = ValType::from_bits(in.imm);
+        mv_.value_type(t, in.offset);
+        t = canon(t);
         pop(ValType::I32);
         pop(t);
         pop(t);
         push(t);
         break;
       }
-      case Opcode::LocalGet:
-        push(local(in.a));
+      case Opcode::LocalGet: {
+        ValType t = local(in.a);
+        if (!local_init_[in.a]) err("uninitialized local " + std::to_string(in.a));
+        push(t);
         break;
+      }
       case Opcode::LocalSet:
         pop(local(in.a));
+        set_local(in.a);
         break;
       case Opcode::LocalTee: {
         ValType t = local(in.a);
         pop(t);
+        set_local(in.a);
         push(t);
         break;
       }
       case Opcode::GlobalGet:
-        if (in.a >= m_.global_types.size()) err("unknown global " + std::to_string(in.a));
-        push(m_.global_types[in.a].type);
+        push(global_type(in.a));
         break;
-      case Opcode::GlobalSet:
-        if (in.a >= m_.global_types.size()) err("unknown global " + std::to_string(in.a));
+      case Opcode::GlobalSet: {
+        ValType t = global_type(in.a);
         if (!m_.global_types[in.a].mut)
           err("global is immutable: global.set " + std::to_string(in.a));
-        pop(m_.global_types[in.a].type);
+        pop(t);
         break;
+      }
       case Opcode::TableGet:
         pop(index_type(in.a));
-        push(m_.tables[in.a].elem);
+        push(table_elem(in.a));
         break;
       case Opcode::TableSet:
-        need_table(in.a);
-        pop(m_.tables[in.a].elem);
+        pop(table_elem(in.a));
         pop(index_type(in.a));
         break;
       case Opcode::RefNull:
-        push(static_cast<ValType>(in.a));
+        push(mv_.ref_null(in.a, in.offset));
         break;
-      case Opcode::RefIsNull: {
+      case Opcode::RefIsNull:
+      case Opcode::RefAsNonNull: {
         ValType t = pop();
         if (t != kUnknown && !is_ref(t))
-          err("type mismatch in ref.is_null: expected a reference, got " + type_name(t));
-        push(ValType::I32);
+          err(std::string("type mismatch in ") + binary::opcode_name(in.op) +
+              ": expected a reference, got " + type_name(t));
+        if (in.op == static_cast<uint16_t>(Opcode::RefIsNull)) {
+          push(ValType::I32);
+        } else {
+          push(t == kUnknown ? t : t.as_nullable(false));
+        }
+        break;
+      }
+      case Opcode::BrOnNull:
+      case Opcode::BrOnNonNull: {
+        // br_on_null l: [t* (ref null ht)] -> [t* (ref ht)], branching with t* on null;
+        // br_on_non_null l: [t* (ref null ht)] -> [t*], branching with (ref ht) otherwise.
+        bool on_null = in.op == static_cast<uint16_t>(Opcode::BrOnNull);
+        ValType t = pop();
+        if (t != kUnknown && !is_ref(t))
+          err(std::string("type mismatch in ") + binary::opcode_name(in.op) +
+              ": expected a reference, got " + type_name(t));
+        std::vector<ValType> types = label_types(label(in.a));
+        if (!on_null) {
+          if (types.empty() || !types.back().is_ref())
+            err("type mismatch: br_on_non_null needs a label taking a reference last");
+          if (t != kUnknown && !sub(t.as_nullable(false), types.back()))
+            mismatch(types.back(), t.as_nullable(false));
+          types.pop_back();
+        }
+        pop_vals(types);
+        push_vals(types);
+        if (on_null) push(t == kUnknown ? t : t.as_nullable(false));
         break;
       }
       case Opcode::RefFunc:
         if (in.a >= m_.funcs.size()) err("unknown function " + std::to_string(in.a));
         if (!refs_.count(in.a)) err("undeclared function reference " + std::to_string(in.a));
-        push(ValType::FuncRef);
+        push(mv_.func_ref(in.a));
         break;
       case Opcode::MemoryInit: {
         ValType d = addr_type(in.mem);
@@ -648,9 +816,8 @@ class FuncValidator {
         break;
       }
       case Opcode::TableInit:
-        need_table(in.b);
         need_elem(in.a);
-        if (m_.elems[in.a].type != m_.tables[in.b].elem)
+        if (!sub(canon(m_.elems[in.a].type), table_elem(in.b)))
           err("type mismatch in table.init: element segment and table types differ");
         pop(ValType::I32);
         pop(ValType::I32);
@@ -660,9 +827,7 @@ class FuncValidator {
         need_elem(in.a);
         break;
       case Opcode::TableCopy:
-        need_table(in.a);
-        need_table(in.b);
-        if (m_.tables[in.a].elem != m_.tables[in.b].elem)
+        if (!sub(table_elem(in.b), table_elem(in.a)))
           err("type mismatch in table.copy: table types differ");
         {
           // The length is i64 only between two 64-bit tables.
@@ -674,7 +839,7 @@ class FuncValidator {
         break;
       case Opcode::TableGrow:
         pop(index_type(in.a));
-        pop(m_.tables[in.a].elem);
+        pop(table_elem(in.a));
         push(index_type(in.a));
         break;
       case Opcode::TableSize:
@@ -682,7 +847,7 @@ class FuncValidator {
         break;
       case Opcode::TableFill:
         pop(index_type(in.a));
-        pop(m_.tables[in.a].elem);
+        pop(table_elem(in.a));
         pop(index_type(in.a));
         break;
       default:
@@ -690,6 +855,7 @@ class FuncValidator {
     }
   }
 
+  const ModuleValidator& mv_;
   const Module& m_;
   const std::unordered_set<uint32_t>& refs_;
   uint32_t func_index_;
@@ -698,18 +864,22 @@ class FuncValidator {
   std::vector<ValType> results_;
   std::vector<ValType> vals_;
   std::vector<Ctrl> ctrls_;
+  std::vector<bool> local_init_;  // whether each local is set (non-nullable locals, 3.0)
+  std::vector<uint32_t> inits_;   // locals set since the start of the blocks open
   const Instr* cur_ = nullptr;
 };
 
 void ModuleValidator::function(uint32_t func_index) {
-  FuncValidator(m_, refs_, func_index).run();
+  FuncValidator(*this, m_, refs_, func_index).run();
 }
 
 }  // namespace
 
-Expected<void> validate(const Module& module, Standard standard) {
+Expected<void> validate(const Module& module, Standard standard, std::vector<uint32_t>* type_ids) {
   try {
-    ModuleValidator(module, standard).run();
+    ModuleValidator v(module, standard);
+    v.run();
+    if (type_ids) *type_ids = v.ids();
     return {};
   } catch (const Invalid& e) {
     std::string msg = e.message;

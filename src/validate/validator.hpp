@@ -8,6 +8,8 @@
 namespace edgecar::validate {
 
 // Standard::Wasm2: at most one memory, and constant expressions read imported globals only.
-Expected<void> validate(const binary::Module& module, Standard standard = Standard::Wasm3);
+// type_ids, when given, receives the canonical id of each type (validate/types.hpp).
+Expected<void> validate(const binary::Module& module, Standard standard = Standard::Wasm3,
+                        std::vector<uint32_t>* type_ids = nullptr);
 
 }  // namespace edgecar::validate

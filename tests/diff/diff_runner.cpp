@@ -63,6 +63,10 @@ const char* trap_class(TrapKind k) {
       return "exception";
     case TrapKind::NullExceptionReference:
       return "null_exnref";
+    case TrapKind::NullFunctionReference:
+      return "null_funcref";
+    case TrapKind::NullReference:
+      return "null_ref";
   }
   return "?";
 }
@@ -74,26 +78,24 @@ std::string hex(uint64_t v) {
 }
 
 std::string encode(const Value& v) {
-  switch (v.type) {
-    case ValType::I32:
+  if (v.type == ValType::FuncRef) return v.is_null_ref() ? "funcref:null" : "funcref:func";
+  if (v.type == ValType::ExternRef) return v.is_null_ref() ? "externref:null" : "externref:ref";
+  switch (v.type.kind()) {
+    case ValType::Kind::I32:
       return "i32:" + std::to_string(static_cast<uint32_t>(v.bits));
-    case ValType::I64:
+    case ValType::Kind::I64:
       return "i64:" + std::to_string(v.bits);
-    case ValType::F32: {
+    case ValType::Kind::F32: {
       uint32_t b = static_cast<uint32_t>(v.bits);
       bool nan = (b & 0x7f800000u) == 0x7f800000u && (b & 0x007fffffu) != 0;
       return nan ? "f32:nan" : "f32:" + hex(b);
     }
-    case ValType::F64: {
+    case ValType::Kind::F64: {
       bool nan = (v.bits & 0x7ff0000000000000ull) == 0x7ff0000000000000ull &&
                  (v.bits & 0x000fffffffffffffull) != 0;
       return nan ? "f64:nan" : "f64:" + hex(v.bits);
     }
-    case ValType::FuncRef:
-      return v.is_null_ref() ? "funcref:null" : "funcref:func";
-    case ValType::ExternRef:
-      return v.is_null_ref() ? "externref:null" : "externref:ref";
-    case ValType::V128:
+    case ValType::Kind::V128:
       return "v128:" + hex(v.bits) + "," + hex(v.hi);
     default:
       return "unsupported";

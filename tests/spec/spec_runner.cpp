@@ -77,9 +77,10 @@ Value parse_value(const json& v, bool& ok) {
   if (type == "f32")
     return Value{ValType::F32, std::stoull(v.at("value").get<std::string>()) & 0xFFFFFFFFu};
   if (type == "f64") return Value{ValType::F64, std::stoull(v.at("value").get<std::string>())};
-  if (type == "externref" || type == "funcref" || type == "exnref") {
+  if (type == "externref" || type == "funcref" || type == "exnref" || type == "anyref") {
     ValType t = type == "externref" ? ValType::ExternRef
                 : type == "funcref" ? ValType::FuncRef
+                : type == "anyref"  ? ValType::ref(ValType::Any, true)
                                     : ValType::ExnRef;
     std::string s = v.at("value");
     if (s == "null") return Value{t, 0};
@@ -130,13 +131,25 @@ bool match_value(const json& exp, const Value& got, std::string& why) {
     }
     return true;
   }
-  if (type != to_string(got.type)) {
-    why = "expected type " + type + ", got " + std::string(to_string(got.type));
-    return false;
-  }
-  if (!exp.contains("value")) {  // any non-null reference
-    if (got.bits != 0) return true;
-    why = "expected a non-null reference, got null";
+  // References compare by value (as the reference interpreter does): a null of any type
+  // in the hierarchy, a non-null reference of the kind named, or a host reference's number.
+  bool ref_expected =
+      type == "refnull" || (type.size() > 3 && type.compare(type.size() - 3, 3, "ref") == 0);
+  if (ref_expected) {
+    if (!got.type.is_ref()) {
+      why = "expected " + type + ", got " + to_string(got.type);
+      return false;
+    }
+    bool want_null = type == "refnull" || type.rfind("null", 0) == 0 ||
+                     (exp.contains("value") && exp.at("value") == "null");
+    if (want_null || !exp.contains("value")) {
+      if ((got.bits == 0) == want_null) return true;
+      why = want_null ? "expected a null reference, got " + got.to_string()
+                      : "expected a non-null reference, got null";
+      return false;
+    }
+  } else if (type != to_string(got.type)) {
+    why = "expected type " + type + ", got " + to_string(got.type);
     return false;
   }
   std::string s = exp.at("value");

@@ -347,6 +347,87 @@ TEST(Simd, V128ExportsAndGlobalsThroughTheApi) {
   EXPECT_FALSE(store.call(inst, "swap_halves", wrong).ok());
 }
 
+// Typed function references (WebAssembly 3.0), on both tiers: tests/unit/wat/typed_refs.wat.
+class TypedRefs : public ::testing::TestWithParam<Engine> {};
+INSTANTIATE_TEST_SUITE_P(Tiers, TypedRefs, ::testing::Values(Engine::Interp, Engine::Aot),
+                         [](const auto& info) {
+                           return std::string(info.param == Engine::Aot ? "Native" : "Interp");
+                         });
+
+TEST_P(TypedRefs, CallRefBranchesOnNullAndTraps) {
+  auto m = load_test_module("typed_refs", GetParam());
+  ASSERT_TRUE(m);
+  Store store;
+  auto inst = store.instantiate(m, Imports{});
+  ASSERT_TRUE(inst.ok()) << inst.error().to_string();
+  auto i32 = [&](const char* name, std::vector<Value> args) {
+    auto r = store.call(*inst, name, args);
+    EXPECT_TRUE(r.ok()) << name << ": " << r.error().to_string();
+    return r.ok() ? (*r)[0].as_i32() : 0;
+  };
+  EXPECT_EQ(i32("apply", {Value::i32(1), Value::i32(5)}), 6);   // $inc
+  EXPECT_EQ(i32("apply", {Value::i32(0), Value::i32(5)}), 10);  // $dbl
+  EXPECT_EQ(i32("apply_table", {Value::i32(0), Value::i32(5)}), 6);
+  EXPECT_EQ(i32("apply_table", {Value::i32(1), Value::i32(5)}), 10);
+  EXPECT_EQ(i32("apply_sub", {Value::i32(2), Value::i32(3)}), 5);
+  EXPECT_EQ(i32("br_on_null", {Value::i32(1)}), -1);
+  EXPECT_EQ(i32("br_on_null", {Value::i32(0)}), 20);
+  EXPECT_EQ(i32("br_on_non_null", {Value::i32(1)}), 0);
+  EXPECT_EQ(i32("br_on_non_null", {Value::i32(0)}), 8);
+  auto null_call = store.call(*inst, "call_null", {});
+  ASSERT_FALSE(null_call.ok());
+  EXPECT_EQ(null_call.error().trap, TrapKind::NullFunctionReference);
+  EXPECT_EQ(null_call.error().message.rfind("null function reference", 0), 0u);
+  auto as_non_null = store.call(*inst, "as_non_null_null", {});
+  ASSERT_FALSE(as_non_null.ok());
+  EXPECT_EQ(as_non_null.error().trap, TrapKind::NullReference);
+  // A table index past its end still traps as before.
+  auto oob = store.call(*inst, "apply_table", {{Value::i32(2), Value::i32(5)}});
+  ASSERT_FALSE(oob.ok());
+  EXPECT_EQ(oob.error().trap, TrapKind::TableOutOfBounds);
+}
+
+TEST_P(TypedRefs, ReturnCallRefRecursesAMillionTimesInConstantStack) {
+  auto m = load_test_module("typed_refs", GetParam());
+  ASSERT_TRUE(m);
+  Store store;  // the default call depth limit (20,000) is far below a million
+  auto inst = store.instantiate(m, Imports{});
+  ASSERT_TRUE(inst.ok());
+  Value n[] = {Value::i64(1'000'000)};
+  auto r = store.call(*inst, "count_down", n);
+  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  EXPECT_EQ((*r)[0].as_i64(), 500'000'500'000);
+}
+
+TEST_P(TypedRefs, EmbedderValuesAreCheckedAgainstTypedParameters) {
+  auto m = load_test_module("typed_refs", GetParam());
+  ASSERT_TRUE(m);
+  Store store;
+  auto inst = store.instantiate(m, Imports{});
+  ASSERT_TRUE(inst.ok());
+  auto f = store.call(*inst, "inc_ref", {});
+  ASSERT_TRUE(f.ok()) << f.error().to_string();
+  ASSERT_FALSE((*f)[0].is_null_ref());
+  // A function reference passes through (ref $unop); null does not fit, nor an externref.
+  auto back = store.call(*inst, "pass", *f);
+  ASSERT_TRUE(back.ok()) << back.error().to_string();
+  EXPECT_EQ((*back)[0].bits, (*f)[0].bits);
+  Value null_arg[] = {Value::funcref(nullptr)};
+  auto null_r = store.call(*inst, "pass", null_arg);
+  ASSERT_FALSE(null_r.ok());
+  EXPECT_EQ(null_r.error().kind, ErrorKind::Usage) << null_r.error().to_string();
+  int host = 0;
+  Value extern_arg[] = {Value::externref(&host)};
+  EXPECT_FALSE(store.call(*inst, "pass", extern_arg).ok());
+  // A function of another type would be called with the wrong signature: refused.
+  Function* add = (*inst)->get_function("apply_sub");
+  ASSERT_NE(add, nullptr);
+  Value wrong_type[] = {Value::funcref(add)};
+  auto wrong = store.call(*inst, "pass", wrong_type);
+  ASSERT_FALSE(wrong.ok());
+  EXPECT_EQ(wrong.error().kind, ErrorKind::Usage);
+}
+
 // Exception handling (WebAssembly 3.0, interpreter): tests/unit/wat/exceptions.wat.
 TEST(Exceptions, ThrownCaughtRethrownAndUncaught) {
   auto m = load_test_module("exceptions");
