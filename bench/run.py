@@ -296,32 +296,48 @@ def compile_figures(build, wasmtime):
     return names, sum(os.path.getsize(m) for m in mods), os.path.basename(largest), os.path.getsize(largest), rows
 
 
+def wat_figures(build, wasmtime, wat, n, wasmtime_flags):
+    """A hand-written module of bench/wat (assembled by wasm-tools) whose export `run`
+    takes n: run by edgecar (interpreter) and wasmtime in the same run, median of 3
+    processes, with each one's result (a checksum they must agree on) and peak memory."""
+    wasm_tools = os.path.expanduser("~/.cache/edgecar/venv/bin/wasm-tools")
+    if not os.path.exists(wasm_tools):
+        return {}
+    tmp = tempfile.mkdtemp()
+    mod = os.path.join(tmp, wat.replace(".wat", ".wasm"))
+    sh([wasm_tools, "parse", os.path.join(ROOT, "bench", "wat", wat), "-o", mod])
+    cmds = {"edgecar": [os.path.join(build, "edgecar"), "run", "--engine", "interp", "--invoke", "run", mod, str(n)]}
+    if wasmtime:
+        cmds["wasmtime"] = [wasmtime, "run", "-W", wasmtime_flags, "--invoke", "run", mod, str(n)]
+    rows = {}
+    for name, cmd in cmds.items():
+        times, out, rss = [], None, 0
+        for _ in range(3):
+            t0 = time.perf_counter()
+            r = subprocess.run(["/usr/bin/time", "-f", "%M"] + cmd, capture_output=True, text=True)
+            times.append(time.perf_counter() - t0)
+            out = r.stdout.strip() if r.returncode == 0 else "failed: " + r.stderr.strip()[-200:]
+            try:
+                rss = max(rss, int(r.stderr.strip().splitlines()[-1]))
+            except (ValueError, IndexError):
+                pass
+        rows[name] = {"s": sorted(times)[1], "result": out, "rss_mb": rss / 1024}
+    shutil.rmtree(tmp)
+    return rows
+
+
 def exception_figures(build, wasmtime):
     """Exception handling: bench/wat/throw_catch.wat (a loop whose every other iteration
     throws from a callee and catches; hand-written, as Debian's wasi libc++abi has no
-    -fwasm-exceptions support), assembled by wasm-tools, run by edgecar (interpreter) and
-    wasmtime in the same run, median of 3 processes."""
-    wasm_tools = os.path.expanduser("~/.cache/edgecar/venv/bin/wasm-tools")
+    -fwasm-exceptions support)."""
     n = 2_000_000
-    if not os.path.exists(wasm_tools):
-        return n, {}
-    tmp = tempfile.mkdtemp()
-    mod = os.path.join(tmp, "throw_catch.wasm")
-    sh([wasm_tools, "parse", os.path.join(ROOT, "bench", "wat", "throw_catch.wat"), "-o", mod])
-    cmds = {"edgecar": [os.path.join(build, "edgecar"), "run", "--engine", "interp", "--invoke", "run", mod, str(n)]}
-    if wasmtime:
-        cmds["wasmtime"] = [wasmtime, "run", "-W", "exceptions=y", "--invoke", "run", mod, str(n)]
-    rows = {}
-    for name, cmd in cmds.items():
-        times, out = [], None
-        for _ in range(3):
-            t0 = time.perf_counter()
-            r = subprocess.run(cmd, capture_output=True, text=True)
-            times.append(time.perf_counter() - t0)
-            out = r.stdout.strip() if r.returncode == 0 else "failed: " + r.stderr.strip()[-200:]
-        rows[name] = {"s": sorted(times)[1], "result": out}
-    shutil.rmtree(tmp)
-    return n, rows
+    return n, wat_figures(build, wasmtime, "throw_catch.wat", n, "exceptions=y")
+
+
+def gc_figures(build, wasmtime):
+    """Garbage collection: bench/wat/gc_trees.wat (binary trees of GC structs)."""
+    n = 16
+    return n, wat_figures(build, wasmtime, "gc_trees.wat", n, "gc=y,function-references=y")
 
 
 def chart(path, kernels, results, runners, command):
@@ -506,6 +522,17 @@ def main():
                       "| runtime | seconds | per throw (us) | result |", "|---|---:|---:|---|"]
             for name, fig in erows.items():
                 lines.append(f"| {name} | {fig['s']:.3f} | {fig['s'] / (n / 2) * 1e6:.2f} | {fig['result']} |")
+        n, grows = gc_figures(args.build, venv_tool("wasmtime"))
+        if grows:
+            nodes = 2 ** (n + 2) - 1 + 2 ** (n + 1) - 1 + sum((2 ** (n - d + 4)) * (2 ** (d + 1) - 1) for d in range(4, n + 1, 2))
+            lines += ["", "### Garbage collection (seconds per process, median of 3)", "",
+                      f"`bench/wat/gc_trees.wat`, depth {n}: binary trees of GC structs, a long-lived tree beside "
+                      f"{nodes:,} short-lived nodes allocated and checked. edgecar runs GC in its interpreter "
+                      "(mark and sweep, docs/gc.md); wasmtime with `-W gc=y` (its default collector). Peak memory "
+                      "is the process's resident set.", "",
+                      "| runtime | seconds | ns per node | peak RSS (MB) | result |", "|---|---:|---:|---:|---|"]
+            for name, fig in grows.items():
+                lines.append(f"| {name} | {fig['s']:.3f} | {fig['s'] / nodes * 1e9:.0f} | {fig['rss_mb']:.0f} | {fig['result']} |")
     size, rows = startup_figures(args.build)
     lines += ["", f"### Start-up (microseconds, median)", "",
               f"Load = decode + validate + compile + instantiate a {size / 1e6:.1f} MB module; "

@@ -181,6 +181,12 @@ enum class TrapKind : uint8_t {
   NullExceptionReference,  // throw_ref of a null exnref
   NullFunctionReference,   // call_ref of a null reference (typed function references)
   NullReference,           // ref.as_non_null of a null reference
+  NullStructReference,     // garbage collection: struct.get/set of null
+  NullArrayReference,      // array access through null
+  NullI31Reference,        // i31.get of null
+  ArrayOutOfBounds,        // an array index or range past its end
+  CastFailure,             // ref.cast of a reference of another type
+  OutOfMemory,             // an allocation beyond the store's GC heap limit
 };
 std::string_view to_string(TrapKind k);
 
@@ -248,8 +254,9 @@ class [[nodiscard]] Expected<void> {
 struct StoreLimits {
   uint32_t max_memory_pages = 65536;  // cap on any memory's size, in 64 KiB pages
   uint32_t max_table_elements = 10'000'000;
-  uint32_t max_call_depth = 20'000;       // wasm frames; deeper recursion traps
-  uint32_t value_stack_slots = 1u << 20;  // 8 MiB of operand stack and locals
+  uint32_t max_call_depth = 20'000;         // wasm frames; deeper recursion traps
+  uint32_t value_stack_slots = 1u << 20;    // 8 MiB of operand stack and locals
+  uint64_t max_gc_heap_bytes = 1ull << 30;  // structs and arrays (garbage collection) at once
 };
 
 class Module;
@@ -549,6 +556,17 @@ class Store {
   void* context(const void* key) const;
 
   const StoreLimits& limits() const;
+
+  // The garbage-collected heap (WebAssembly 3.0 GC, docs/gc.md): what it holds now and how
+  // often it was collected. References handed to the embedder (call results, Global::get,
+  // Table::get) keep their objects alive as long as the store.
+  struct GcStats {
+    uint64_t bytes = 0;  // of live and not yet collected objects, headers included
+    uint64_t objects = 0;
+    uint64_t collections = 0;
+    uint64_t limit = 0;  // StoreLimits::max_gc_heap_bytes
+  };
+  GcStats gc_stats() const;
   struct Impl;
 
  private:

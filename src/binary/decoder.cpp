@@ -90,6 +90,8 @@ enum class Imm : uint8_t {
   MemargLane,  // a memarg (a = alignment, imm = offset), then a lane index byte in b
   Tag,         // a tag index, in a
   Type,        // a type index, in a
+  TypeIndex,   // a type index in a, then a field, data, elem, type index or count in b
+  BrOnCast,    // a label (a), the target heap type (b), flags | source heap type << 32 (imm)
   TryTable,    // a block type, then catch clauses (FunctionBody::catches: a first, b count)
 };
 
@@ -99,22 +101,26 @@ struct OpInfo {
 };
 
 // Index: single-byte opcodes at [0, 256), 0xFC-prefixed at [256, 256 + 18), 0xFD-prefixed
-// (SIMD) at [274, 274 + 256), relaxed SIMD (0xFD 0x100-0x113, internal 0xFE00 | n) after.
+// (SIMD) at [274, 274 + 256), relaxed SIMD (0xFD 0x100-0x113, internal 0xFE00 | n) after,
+// then the 0xFB-prefixed (garbage collection, internal 0xFB00 | n).
 constexpr size_t kPrefixBase = 256;
 constexpr size_t kNumFC = 18;
 constexpr size_t kSimdBase = kPrefixBase + kNumFC;
 constexpr size_t kNumFD = 256;
 constexpr size_t kNumRelaxed = 0x14;
+constexpr size_t kGcBase = kSimdBase + kNumFD + kNumRelaxed;
+constexpr size_t kNumFB = 0x1F;
 
 constexpr size_t table_index(uint32_t code) {
   return code >= 0xFE00   ? kSimdBase + kNumFD + (code & 0xFF)
          : code >= 0xFD00 ? kSimdBase + (code & 0xFF)
          : code >= 0xFC00 ? kPrefixBase + (code & 0xFF)
+         : code >= 0xFB00 ? kGcBase + (code & 0xFF)
                           : code;
 }
 
-constexpr std::array<OpInfo, kSimdBase + kNumFD + kNumRelaxed> make_table() {
-  std::array<OpInfo, kSimdBase + kNumFD + kNumRelaxed> t{};
+constexpr std::array<OpInfo, kGcBase + kNumFB> make_table() {
+  std::array<OpInfo, kGcBase + kNumFB> t{};
 #define OP(code, id, name, imm, sig, align, lowering) t[table_index(code)] = OpInfo{name, Imm::imm};
 #include "binary/opcodes.def"
 #undef OP
@@ -124,6 +130,7 @@ constexpr auto kOps = make_table();
 
 const OpInfo* lookup(uint16_t op) {
   if (op >= 0xFC00 && op < 0xFD00 && (op & 0xFF) >= kNumFC) return nullptr;
+  if (op >= 0xFB00 && op < 0xFC00 && (op & 0xFF) >= kNumFB) return nullptr;
   size_t i = table_index(op);
   if (i >= kOps.size() || kOps[i].name == nullptr) return nullptr;
   return &kOps[i];
@@ -131,8 +138,8 @@ const OpInfo* lookup(uint16_t op) {
 
 class Decoder {
  public:
-  // What a 3.0 feature's encoding means here: one edgecar runs, in a module loaded as 2.0,
-  // or one it does not run yet (threads, GC instructions).
+  // What a later feature's encoding means here: one edgecar runs, in a module loaded as
+  // 2.0, or one it does not run (threads).
   std::string later(const std::string& what, const char* feature) const {
     std::string_view f = feature;
     bool runs = !wasm3_ && f.find("threads") == std::string_view::npos && f != "garbage collection";
@@ -666,7 +673,11 @@ class Decoder {
         r.fail(is_const ? "unexpected end of constant expression"
                         : "unexpected end of function body: END opcode expected");
       uint16_t op = r.u8();
-      if (op == 0xFC) {
+      if (op == 0xFB && wasm3_) {
+        uint32_t sub = r.u32();
+        if (sub >= kNumFB) r.fail_at("illegal opcode 0xfb " + std::to_string(sub), off);
+        op = static_cast<uint16_t>(0xFB00 | sub);
+      } else if (op == 0xFC) {
         uint32_t sub = r.u32();
         if (sub >= kNumFC) r.fail_at("illegal opcode 0xfc " + std::to_string(sub), off);
         op = static_cast<uint16_t>(0xFC00 | sub);
@@ -745,9 +756,22 @@ class Decoder {
           break;
         }
         case Imm::CallIndirect:
+        case Imm::TypeIndex:
           in.a = r.u32();
           in.b = r.u32();
           break;
+        case Imm::BrOnCast: {
+          size_t foff = r.offset();
+          uint8_t flags = r.u8();
+          if (flags > 3) r.fail_at("malformed br_on_cast flags", foff);
+          in.a = r.u32();
+          uint32_t source = heaptype(r);
+          in.b = heaptype(r);  // the target
+          // bit 0: the source type is nullable, bit 1: the target type; the source's heap
+          // type in the high half.
+          in.imm = flags | uint64_t{source} << 32;
+          break;
+        }
         case Imm::Memarg:
           memarg(r, in);
           break;

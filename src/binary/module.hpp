@@ -31,6 +31,11 @@ const char* opcode_name(uint16_t op);
 //  i32/i64/f32/f64.const: imm = bit pattern;  ref.null: a = heap type (ValType::heap())
 //  select t*: imm = the value type (ValType::bits()), b = number of types
 //  call_ref/return_call_ref: a = type;  br_on_null/br_on_non_null: a = label depth
+//  struct.new*, array.new(_default), array.get/set/fill: a = type;  struct.get/set: a = type,
+//  b = field;  array.new_fixed: b = count;  array.new_data/init_data: b = data;
+//  array.new_elem/init_elem: b = elem;  array.copy: a = destination type, b = source type
+//  ref.test/ref.cast: a = heap type;  br_on_cast(_fail): a = label, b = target heap type,
+//  imm = flags (bit 0 source nullable, bit 1 target nullable) | source heap type << 32
 //  memory.init: a = data, b = memory;  table.init: a = elem, b = table
 //  table.copy: a = dst table, b = src table
 struct Instr {

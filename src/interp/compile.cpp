@@ -948,6 +948,9 @@ class FunctionCompiler {
       case Opcode::BrOnNull:
       case Opcode::BrOnNonNull:
         return control(in);
+      case Opcode::BrOnCast:
+      case Opcode::BrOnCastFail:
+        return br_on_cast(in);
       case Opcode::Drop:
       case Opcode::Select:
       case Opcode::SelectT:
@@ -967,6 +970,8 @@ class FunctionCompiler {
       case Opcode::V128Const:
         return value(in);
       default:
+        if ((in.op & 0xFF00) == 0xFB00 || in.op == static_cast<uint16_t>(Opcode::RefEq))
+          return gc(in);
         return memory_or_table(in);  // validated: nothing else reaches here
     }
   }
@@ -1285,6 +1290,109 @@ class FunctionCompiler {
     } else {
       push_results(ft.results);
     }
+  }
+
+  // Garbage collection (interp/gc.hpp): [Gc][opcode][base][a][b] over operands made
+  // adjacent from base; results from base.
+  void gc(const Instr& in) {
+    auto o = static_cast<Opcode>(in.op);
+    auto width = [](const binary::FieldType& f) -> uint32_t {
+      return f.type == ValType::V128 ? 2 : 1;
+    };
+    auto fields = [&]() -> const std::vector<binary::FieldType>& {
+      return m_.type_defs[in.a].fields;
+    };
+    uint32_t n = 1, a = in.a, b = in.b;
+    uint16_t emitted = in.op;
+    std::vector<ValType> results{ValType::I32};  // a reference or an i32: one slot
+    switch (o) {
+      case Opcode::StructNew:
+        n = 0;
+        for (const auto& f : fields()) n += width(f);
+        break;
+      case Opcode::StructNewDefault:
+        n = 0;
+        break;
+      case Opcode::StructGet:
+      case Opcode::StructGetS:
+      case Opcode::StructGetU:
+        results = {fields()[in.b].type};
+        break;
+      case Opcode::StructSet:
+        n = 1 + width(fields()[in.b]);
+        results.clear();
+        break;
+      case Opcode::ArrayNew:
+        n = width(fields()[0]) + 1;
+        break;
+      case Opcode::ArrayNewFixed:
+        n = in.b * width(fields()[0]);
+        break;
+      case Opcode::ArrayNewData:
+      case Opcode::ArrayNewElem:
+      case Opcode::RefEq:
+        n = 2;
+        break;
+      case Opcode::ArrayGet:
+      case Opcode::ArrayGetS:
+      case Opcode::ArrayGetU:
+        n = 2;
+        results = {fields()[0].type};
+        break;
+      case Opcode::ArraySet:
+        n = 2 + width(fields()[0]);
+        results.clear();
+        break;
+      case Opcode::ArrayFill:
+        n = 3 + width(fields()[0]);
+        results.clear();
+        break;
+      case Opcode::ArrayCopy:
+        n = 5;
+        results.clear();
+        break;
+      case Opcode::ArrayInitData:
+      case Opcode::ArrayInitElem:
+        n = 4;
+        results.clear();
+        break;
+      case Opcode::RefTest:
+      case Opcode::RefTestNull:
+      case Opcode::RefCast:
+      case Opcode::RefCastNull:
+        b = o == Opcode::RefTestNull || o == Opcode::RefCastNull;
+        emitted = static_cast<uint16_t>(
+            o == Opcode::RefTest || o == Opcode::RefTestNull ? Opcode::RefTest : Opcode::RefCast);
+        break;
+      default:  // array.new_default, array.len, conversions, i31: one operand, one result
+        break;
+    }
+    materialize_from(h() - n);
+    uint32_t base = slot(h() - n);
+    drop(n);
+    op(Op::Gc);
+    cell(emitted);
+    cell(base);
+    cell(a);
+    cell(b);
+    push_results(results);
+    forget_last();
+  }
+
+  // br_on_cast(_fail) l rt1 rt2: the test on a copy above the stack, then a branch that
+  // carries the reference (taken when it matches rt2, or when it does not).
+  void br_on_cast(const Instr& in) {
+    uint32_t r = operand(h() - 1);
+    uint32_t tmp = slot(h());
+    if (h() + 1 > max_height_) max_height_ = h() + 1;
+    emit_copy(tmp, r);
+    op(Op::Gc);
+    cell(static_cast<uint16_t>(Opcode::RefTest));
+    cell(tmp);
+    cell(in.b);
+    cell((in.imm & 2) != 0);
+    bool on_match = static_cast<Opcode>(in.op) == Opcode::BrOnCast;
+    branch_unless(on_match ? Op::JumpIfNot : Op::JumpIf, tmp, in.a);
   }
 
   // Parametric, variable, constant and reference instructions: mostly bookkeeping of

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "interp/gc.hpp"
 #include "interp/interpreter.hpp"
 #include "interp/numeric.hpp"
 #include "interp/simd.hpp"
@@ -355,6 +356,12 @@ L_JumpIfNonNull:
     pc += 3;
   }
   NEXT();
+L_Gc: {
+  const Cell* next = gc_run(S, inst, fp, pc, fp + cur->code->frame_slots, trap);
+  if (UNLIKELY(next == nullptr)) goto trap_exit;
+  pc = next;
+  NEXT();
+}
 L_RefAsNonNull:
   if (UNLIKELY(fp[pc[1]] == 0)) TRAP(NullReference);
   pc += 2;

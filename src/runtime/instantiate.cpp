@@ -32,39 +32,70 @@ Error link_error(const binary::Import& im, const std::string& why) {
 }
 
 // A constant expression's value; v128 constants and globals fill `hi` too. Extended
-// constant expressions (WebAssembly 3.0) add i32/i64 add, sub and mul, so values go
-// through a small stack (a v128 is never an operand of those).
-uint64_t eval_const(const ConstExpr& e, const InstanceImpl& inst, uint64_t* hi = nullptr) {
-  std::vector<uint64_t> stack;
-  uint64_t h = 0;
+// constant expressions (WebAssembly 3.0) add i32/i64 add, sub and mul, and GC's allocate
+// structs and arrays and convert references (collections wait meanwhile: the values on
+// this small stack are no roots). nullopt when an allocation exceeds the GC heap's limit.
+std::optional<uint64_t> eval_const(const ConstExpr& e, InstanceImpl& inst, Store::Impl& S,
+                                   uint64_t* hi = nullptr) {
+  struct V {
+    uint64_t lo, hi;
+  };
+  std::vector<V> stack;
   auto binary = [&](auto op) {
-    uint64_t b = stack.back();
+    uint64_t b = stack.back().lo;
     stack.pop_back();
-    stack.back() = op(stack.back(), b);
+    stack.back().lo = op(stack.back().lo, b);
+  };
+  const binary::Module& m = inst.md->module;
+  S.gc_paused++;
+  struct Resume {
+    Store::Impl& S;
+    ~Resume() { S.gc_paused--; }
+  } resume{S};
+  auto alloc = [&](uint32_t type, uint32_t length) -> GcObject* {
+    const GcLayout& l = S.heap().layout(inst.md->type_ids[type]);
+    return S.gc_alloc(&l, l.kind, length, S.stack_top);
+  };
+  // Field or element i of an object, set to v.
+  auto put = [](GcObject* o, uint32_t i, V v) {
+    const GcLayout& l = *o->layout;
+    bool array = o->kind == GcKind::Array;
+    const binary::FieldType& f = array ? l.fields[0] : l.fields[i];
+    uint8_t* p = o->data() + (array ? uint64_t{i} * l.size : l.offsets[i]);
+    uint64_t w[2] = {v.lo, v.hi};
+    uint32_t n = f.packed                                           ? f.packed / 8
+                 : f.type == ValType::I32 || f.type == ValType::F32 ? 4
+                 : f.type == ValType::V128                          ? 16
+                                                                    : 8;
+    std::memcpy(p, w, n);
+  };
+  // The top `count` values, popped, as fields or elements 0, 1, ...
+  auto fill = [&](GcObject* o, uint32_t count) {
+    size_t first = stack.size() - count;
+    for (uint32_t i = 0; i < count; ++i) put(o, i, stack[first + i]);
+    stack.resize(first);
   };
   for (const auto& in : e.code) {
     switch (static_cast<Opcode>(in.op)) {
       case Opcode::I32Const:
       case Opcode::F32Const:
-        stack.push_back(static_cast<uint32_t>(in.imm));
+        stack.push_back({static_cast<uint32_t>(in.imm), 0});
         break;
       case Opcode::I64Const:
       case Opcode::F64Const:
-        stack.push_back(in.imm);
+        stack.push_back({in.imm, 0});
         break;
       case Opcode::V128Const:
-        stack.push_back(in.imm);
-        h = uint64_t{in.b} << 32 | in.a;
+        stack.push_back({in.imm, uint64_t{in.b} << 32 | in.a});
         break;
       case Opcode::RefNull:
-        stack.push_back(0);
+        stack.push_back({0, 0});
         break;
       case Opcode::RefFunc:
-        stack.push_back(reinterpret_cast<uintptr_t>(inst.funcs[in.a]));
+        stack.push_back({reinterpret_cast<uintptr_t>(inst.funcs[in.a]), 0});
         break;
       case Opcode::GlobalGet:
-        stack.push_back(inst.globals[in.a]->value);
-        h = inst.globals[in.a]->value_hi;
+        stack.push_back({inst.globals[in.a]->value, inst.globals[in.a]->value_hi});
         break;
       case Opcode::I32Add:
         binary([](uint64_t a, uint64_t b) -> uint64_t { return static_cast<uint32_t>(a + b); });
@@ -86,12 +117,54 @@ uint64_t eval_const(const ConstExpr& e, const InstanceImpl& inst, uint64_t* hi =
       case Opcode::I64Mul:
         binary([](uint64_t a, uint64_t b) { return a * b; });
         break;
+      case Opcode::RefI31:
+        stack.back().lo = make_i31(static_cast<uint32_t>(stack.back().lo));
+        break;
+      case Opcode::AnyConvertExtern:
+        if (stack.back().lo != 0) {
+          stack.back().lo = S.internalize(stack.back().lo, S.stack_top);
+          if (stack.back().lo == 0) return std::nullopt;
+        }
+        break;
+      case Opcode::ExternConvertAny:
+        stack.back().lo = S.externalize(stack.back().lo);
+        break;
+      case Opcode::StructNew:
+      case Opcode::StructNewDefault: {
+        GcObject* o = alloc(in.a, 0);
+        if (!o) return std::nullopt;
+        if (static_cast<Opcode>(in.op) == Opcode::StructNew)
+          fill(o, static_cast<uint32_t>(m.type_defs[in.a].fields.size()));
+        stack.push_back({reinterpret_cast<uint64_t>(o), 0});
+        break;
+      }
+      case Opcode::ArrayNew:
+      case Opcode::ArrayNewDefault:
+      case Opcode::ArrayNewFixed: {
+        auto o = static_cast<Opcode>(in.op);
+        uint32_t n = in.b;
+        if (o != Opcode::ArrayNewFixed) {
+          n = static_cast<uint32_t>(stack.back().lo);
+          stack.pop_back();
+        }
+        GcObject* arr = alloc(in.a, n);
+        if (!arr) return std::nullopt;
+        if (o == Opcode::ArrayNew) {
+          V v = stack.back();
+          stack.pop_back();
+          for (uint32_t i = 0; i < n; ++i) put(arr, i, v);
+        } else if (o == Opcode::ArrayNewFixed) {
+          fill(arr, n);
+        }
+        stack.push_back({reinterpret_cast<uint64_t>(arr), 0});
+        break;
+      }
       default:
         break;  // validated: only constant instructions occur
     }
   }
-  if (hi) *hi = h;
-  return stack.empty() ? 0 : stack.back();
+  if (hi) *hi = stack.empty() ? 0 : stack.back().hi;
+  return stack.empty() ? 0 : stack.back().lo;
 }
 
 }  // namespace
@@ -196,6 +269,14 @@ Expected<Instance*> Store::instantiate(const std::shared_ptr<const Module>& modu
     S.tags.push_back(std::move(t));
   }
 
+  // An allocation in a constant expression beyond the GC heap's limit.
+  auto out_of_memory = [&] {
+    Error e{ErrorKind::Trap, std::string(to_string(TrapKind::OutOfMemory)) +
+                                 " (while evaluating a constant expression)"};
+    e.trap = TrapKind::OutOfMemory;
+    return e;
+  };
+
   // Functions defined by the module.
   size_t ndef = m.bodies.size();
   inst.own_funcs = std::make_unique<FuncInst[]>(ndef);
@@ -219,9 +300,10 @@ Expected<Instance*> Store::instantiate(const std::shared_ptr<const Module>& modu
                                         std::to_string(S.limits.max_table_elements) + " elements"};
     // 3.0: every element starts as the initializer's value (it may read imported globals).
     if (m.tables[i].init) {
-      uint64_t v = eval_const(*m.tables[i].init, inst);
+      auto v = eval_const(*m.tables[i].init, inst, S);
+      if (!v) return out_of_memory();
       auto& elems = edgecar::impl(t)->elems;
-      std::fill(elems.begin(), elems.end(), v);
+      std::fill(elems.begin(), elems.end(), *v);
     }
     inst.tables.push_back(edgecar::impl(t));
   }
@@ -241,9 +323,10 @@ Expected<Instance*> Store::instantiate(const std::shared_ptr<const Module>& modu
 
   for (const auto& g : m.globals) {
     uint64_t hi = 0;
-    uint64_t lo = eval_const(g.init, inst, &hi);
+    auto lo = eval_const(g.init, inst, S, &hi);
+    if (!lo) return out_of_memory();
     Global* gl =
-        create_global(Value{validate::canonical(g.type.type, md.type_ids), lo, hi}, g.type.mut);
+        create_global(Value{validate::canonical(g.type.type, md.type_ids), *lo, hi}, g.type.mut);
     inst.globals.push_back(edgecar::impl(gl));
   }
 
@@ -251,7 +334,11 @@ Expected<Instance*> Store::instantiate(const std::shared_ptr<const Module>& modu
   for (size_t i = 0; i < m.elems.size(); ++i) {
     auto& refs = inst.elems[i].refs;
     refs.reserve(m.elems[i].inits.size());
-    for (const auto& e : m.elems[i].inits) refs.push_back(eval_const(e, inst));
+    for (const auto& e : m.elems[i].inits) {
+      auto v = eval_const(e, inst, S);
+      if (!v) return out_of_memory();
+      refs.push_back(*v);
+    }
   }
   inst.datas.resize(m.datas.size());
   for (size_t i = 0; i < m.datas.size(); ++i) inst.datas[i].bytes = m.datas[i].bytes;
@@ -272,7 +359,7 @@ Expected<Instance*> Store::instantiate(const std::shared_ptr<const Module>& modu
     if (seg.mode == binary::SegmentMode::Passive) continue;
     if (seg.mode == binary::SegmentMode::Active) {
       TableInst* t = inst.tables[seg.table];
-      uint64_t off = eval_const(seg.offset, inst);  // i64 for a 64-bit table
+      uint64_t off = eval_const(seg.offset, inst, S).value_or(0);  // i64 for a 64-bit table
       if (!t->limits.i64) off = static_cast<uint32_t>(off);
       auto& refs = inst.elems[i].refs;
       if (refs.size() > t->elems.size() || off > t->elems.size() - refs.size())
@@ -291,7 +378,7 @@ Expected<Instance*> Store::instantiate(const std::shared_ptr<const Module>& modu
       continue;
     }
     MemoryInst* mem = inst.memories[seg.memory];
-    uint64_t off = eval_const(seg.offset, inst);  // i64 for a 64-bit memory
+    uint64_t off = eval_const(seg.offset, inst, S).value_or(0);  // i64 for a 64-bit memory
     if (!mem->limits.i64) off = static_cast<uint32_t>(off);
     if (seg.bytes.size() > mem->size || off > mem->size - seg.bytes.size())
       return trap(TrapKind::MemoryOutOfBounds,

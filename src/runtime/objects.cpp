@@ -324,7 +324,7 @@ uint32_t Table::size() const {
 Expected<Value> Table::get(uint32_t index) const {
   const TableInst* t = static_cast<const TableInst*>(this);
   if (index >= t->elems.size()) return Error{ErrorKind::Usage, "table index out of bounds"};
-  return Value{t->elem, t->elems[index]};
+  return Value{t->elem, t->store ? t->store->hand_out(t->elem, t->elems[index]) : t->elems[index]};
 }
 Expected<void> Table::set(uint32_t index, Value v) {
   TableInst* t = impl(this);
@@ -332,7 +332,7 @@ Expected<void> Table::set(uint32_t index, Value v) {
     return Error{ErrorKind::Usage, "table element type mismatch: " + to_string(t->elem) +
                                        " cannot hold " + v.to_string()};
   if (index >= t->elems.size()) return Error{ErrorKind::Usage, "table index out of bounds"};
-  t->elems[index] = v.bits;
+  t->elems[index] = t->store ? t->store->admit(t->elem, v.bits) : v.bits;
   return {};
 }
 
@@ -345,7 +345,7 @@ bool Global::is_mutable() const {
 }
 Value Global::get() const {
   const GlobalInst* g = static_cast<const GlobalInst*>(this);
-  return Value{g->type, g->value, g->value_hi};
+  return Value{g->type, g->store ? g->store->hand_out(g->type, g->value) : g->value, g->value_hi};
 }
 Expected<void> Global::set(Value v) {
   GlobalInst* g = impl(this);
@@ -353,7 +353,7 @@ Expected<void> Global::set(Value v) {
   if (!value_fits(v, g->type))
     return Error{ErrorKind::Usage,
                  "global type mismatch: " + to_string(g->type) + " cannot hold " + v.to_string()};
-  g->value = v.bits;
+  g->value = g->store ? g->store->admit(g->type, v.bits) : v.bits;
   g->value_hi = v.hi;
   return {};
 }
@@ -404,6 +404,8 @@ void Store::Impl::collect_exns() {
   for (const auto& t : tables)
     for (uint64_t v : t->elems) mark(v);
   if (uncaught) mark(reinterpret_cast<uint64_t>(uncaught));
+  if (gc) gc->for_each_ref(mark);  // an exnref in a struct field or an array
+  for (uint64_t v : pinned) mark(v);
   while (!work.empty()) {
     const ExnInst* e = work.back();
     work.pop_back();

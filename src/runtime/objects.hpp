@@ -12,6 +12,7 @@
 
 #include "binary/module.hpp"
 #include "edgecar/edgecar.hpp"
+#include "runtime/gc.hpp"
 #include "runtime/tier.hpp"
 #include "util/limits.hpp"
 
@@ -92,6 +93,7 @@ struct MemoryInst : Memory {
 
 struct TableInst : Table {
   ValType elem = ValType::FuncRef;
+  Store::Impl* store = nullptr;  // of the embedder's get and set (GC references)
   Limits limits;
   uint32_t max_elems = 0;
   std::vector<uint64_t> elems;  // 0 is the null reference
@@ -119,6 +121,7 @@ struct GlobalInst : Global {
   uint64_t value_hi = 0;  // v128 globals: bytes 8-15
   ValType type = ValType::I32;
   bool mut = false;
+  Store::Impl* store = nullptr;
 };
 
 struct ElemInst {
@@ -186,6 +189,28 @@ struct Store::Impl {
   ExnInst* uncaught = nullptr;  // of the last call that ended in UncaughtException
   ExnInst* new_exn(TagInst* tag);
   void collect_exns();
+
+  // Garbage collection (runtime/gc.hpp, docs/gc.md): the heap, made on first use; values
+  // handed to the embedder stay alive with the store.
+  std::unique_ptr<GcHeap> gc;
+  std::vector<uint64_t> pinned;
+  int gc_paused = 0;  // constant expressions: their values are no roots
+  GcHeap& heap() {
+    if (!gc) gc = std::make_unique<GcHeap>(limits.max_gc_heap_bytes);
+    return *gc;
+  }
+  // An object of the heap, collecting first when due with the interpreter's value stack
+  // up to `stack_end` as roots; nullptr beyond the heap's limit.
+  GcObject* gc_alloc(const GcLayout* l, GcKind kind, uint32_t length, const uint64_t* stack_end);
+  void gc_collect(const uint64_t* stack_end);
+  // any.convert_extern and extern.convert_any of a non-null word (nullptr-like 0 on OOM).
+  uint64_t internalize(uint64_t word, const uint64_t* stack_end);
+  uint64_t externalize(uint64_t word);
+  // A reference of (canonical) type t from the embedder or a host function: in the any
+  // hierarchy a host value is boxed (0 when the heap is full). And one handed to the
+  // embedder: a box gives its host value back; an object is kept alive with the store.
+  uint64_t admit(ValType t, uint64_t word);
+  uint64_t hand_out(ValType t, uint64_t word);
 
   // Execution state, reused by every call (and nested host -> wasm calls).
   // One anonymous mapping holds the value stack and the frame stack; pages are

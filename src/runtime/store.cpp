@@ -171,7 +171,13 @@ bool call_host(Store::Impl* S, FuncInst* f, InstanceImpl* caller, uint64_t* slot
   if (f->native_slots) return aot::call(S, f, slots, trap);
   HostCall call(*S->owner, caller, slots);
   Expected<void> r = f->host(call);
-  if (r) return true;
+  if (r) {
+    // References a host function returns into the any hierarchy are boxed (runtime/gc.hpp).
+    const auto& results = f->type->results;
+    for (size_t i = 0, at = 0; i < results.size(); at += slot_width(results[i++]))
+      if (results[i].is_ref()) slots[at] = S->admit(results[i], slots[at]);
+    return true;
+  }
   Error e = std::move(r).error();
   trap = e.trap.value_or(TrapKind::Host);
   if (trap != TrapKind::Exit && trap != TrapKind::Interrupted) trap = TrapKind::Host;
@@ -239,12 +245,15 @@ Expected<std::vector<Value>> Store::call(Function* f, std::span<const Value> arg
   // A v128 takes two slots (bytes 0-7, then 8-15); every other value one.
   size_t need = std::max(slot_count(ft.params), slot_count(ft.results));
   if (slots + need > S.stack + S.stack_slots) return trap_error(S, TrapKind::CallStackExhausted);
+  S.gc_paused++;  // the arguments written so far are above the stack's roots
   for (size_t i = 0, s = 0; i < args.size(); ++i) {
     uint64_t b = args[i].bits;
     if (args[i].type == ValType::I32 || args[i].type == ValType::F32) b &= 0xFFFFFFFFu;
+    if (args[i].type.is_ref()) b = S.admit(validate::canonical(ft.params[i], ids), b);
     slots[s++] = b;
     if (args[i].type == ValType::V128) slots[s++] = args[i].hi;
   }
+  S.gc_paused--;
   uint64_t* saved_top = S.stack_top;
   auto r = S.invoke(fn, slots);
   S.stack_top = saved_top;
@@ -255,7 +264,8 @@ Expected<std::vector<Value>> Store::call(Function* f, std::span<const Value> arg
     uint64_t b = slots[s++];
     if (ft.results[i] == ValType::I32 || ft.results[i] == ValType::F32) b &= 0xFFFFFFFFu;
     uint64_t hi = ft.results[i] == ValType::V128 ? slots[s++] : 0;
-    out.push_back(Value{validate::canonical(ft.results[i], ids), b, hi});
+    ValType t = validate::canonical(ft.results[i], ids);
+    out.push_back(Value{t, S.hand_out(t, b), hi});
   }
   return out;
 }
@@ -280,6 +290,72 @@ Function* Store::create_host_function(FuncType type, HostFunc fn, std::string de
   return impl_->funcs.back().get();
 }
 
+// ---- garbage collection ----
+// Roots (docs/gc.md): the interpreter's value stack up to the running frame's end, read
+// word by word (a word that is an object's address keeps it: objects never move, so a
+// number that happens to equal one only keeps garbage a while longer); globals, tables,
+// element segments and exception payloads; what the embedder was handed. No collection
+// runs while native code is on the stack: its frames are not scanned (the heap may then
+// grow up to its limit).
+void Store::Impl::gc_collect(const uint64_t* stack_end) {
+  if (!gc || aot_entry != nullptr || gc_paused) return;
+  GcHeap& h = *gc;
+  h.mark_range(stack, std::min<const uint64_t*>(stack_end, stack + stack_slots));
+  for (const auto& g : globals)
+    if (g->type.is_ref()) h.mark(g->value);
+  for (const auto& t : tables) h.mark_range(t->elems.data(), t->elems.data() + t->elems.size());
+  auto instance_roots = [&](const InstanceImpl& in) {
+    for (const auto& e : in.elems) h.mark_range(e.refs.data(), e.refs.data() + e.refs.size());
+  };
+  for (const auto& in : instances) instance_roots(*in);
+  for (const auto& e : exns) h.mark_range(e->payload.data(), e->payload.data() + e->payload.size());
+  for (uint64_t v : pinned) h.mark(v);
+  h.sweep();
+}
+
+GcObject* Store::Impl::gc_alloc(const GcLayout* l, GcKind kind, uint32_t length,
+                                const uint64_t* stack_end) {
+  return heap().alloc(l, kind, length, [&] { gc_collect(stack_end); });
+}
+
+uint64_t Store::Impl::internalize(uint64_t word, const uint64_t* stack_end) {
+  // i31s and objects come back as they went out; a host value is boxed.
+  if (word == 0 || is_i31(word) || (gc && gc->is_object(word))) return word;
+  GcObject* box = gc_alloc(nullptr, GcKind::Extern, 0, stack_end);
+  if (!box) return 0;
+  box->host = word;
+  return reinterpret_cast<uint64_t>(box);
+}
+
+uint64_t Store::Impl::externalize(uint64_t word) {
+  if (word == 0 || is_i31(word) || !gc || !gc->is_object(word)) return word;
+  auto* o = reinterpret_cast<GcObject*>(word);
+  return o->kind == GcKind::Extern ? o->host : word;
+}
+
+Store::GcStats Store::gc_stats() const {
+  GcStats s;
+  s.limit = impl_->limits.max_gc_heap_bytes;
+  if (const GcHeap* h = impl_->gc.get()) {
+    s.bytes = h->bytes();
+    s.objects = h->objects();
+    s.collections = h->collections();
+  }
+  return s;
+}
+
+uint64_t Store::Impl::admit(ValType t, uint64_t word) {
+  if (word == 0 || !t.is_ref() || validate::top_heap(t) != ValType::Any) return word;
+  return internalize(word, stack_top);
+}
+
+uint64_t Store::Impl::hand_out(ValType t, uint64_t word) {
+  if (word == 0 || !t.is_ref()) return word;
+  if (validate::top_heap(t) == ValType::Any) word = externalize(word);
+  if (gc && gc->is_object(word)) pinned.push_back(word);
+  return word;
+}
+
 Memory* Store::create_memory(Limits limits) {
   return create_memory(limits, nullptr);
 }
@@ -294,6 +370,7 @@ Memory* Store::create_memory(Limits limits, const detail::MemoryImage* image) {
 Table* Store::create_table(ValType elem_type, Limits limits) {
   auto t = std::make_unique<TableInst>();
   t->elem = elem_type;
+  t->store = impl_.get();
   t->limits = limits;
   uint64_t cap =
       std::min<uint64_t>(limits.max.value_or(0xFFFFFFFFu), impl_->limits.max_table_elements);
@@ -308,7 +385,8 @@ Global* Store::create_global(Value init, bool is_mutable) {
   auto g = std::make_unique<GlobalInst>();
   g->type = init.type;
   g->mut = is_mutable;
-  g->value = init.bits;
+  g->store = impl_.get();
+  g->value = impl_->admit(init.type, init.bits);
   g->value_hi = init.hi;
   impl_->globals.push_back(std::move(g));
   return impl_->globals.back().get();

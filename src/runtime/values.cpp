@@ -179,6 +179,18 @@ std::string_view to_string(TrapKind k) {
       return "null function reference";
     case TrapKind::NullReference:
       return "null reference";
+    case TrapKind::NullStructReference:
+      return "null structure reference";
+    case TrapKind::NullArrayReference:
+      return "null array reference";
+    case TrapKind::NullI31Reference:
+      return "null i31 reference";
+    case TrapKind::ArrayOutOfBounds:
+      return "out of bounds array access";
+    case TrapKind::CastFailure:
+      return "cast failure";
+    case TrapKind::OutOfMemory:
+      return "out of memory: the store's limit on garbage-collected objects";
   }
   return "<invalid trap>";
 }

@@ -27,6 +27,8 @@ constexpr uint64_t kMaxLocals = 50000;
 constexpr uint64_t kMaxTypes = 1000000;
 constexpr uint64_t kMaxFields = 10000;
 constexpr uint32_t kMaxSubtypeDepth = 63;
+// Operands of one array.new_fixed (as in the JS API: 10,000).
+constexpr uint32_t kMaxArrayNewFixed = 10000;
 
 // Reuse between stores on one thread: freed linear memories whose initial image is at
 // most kKeepImageAtMost and which committed at most kKeepCommittedAtMost are kept, up to

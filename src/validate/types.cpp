@@ -2,10 +2,13 @@
 // keyed by its encoding in which references into the group are relative ("r" + position)
 // and references out of it are canonical ids ("c" + id): equal keys, equivalent groups.
 // The registry only grows: its size is bounded by the distinct types of the modules a
-// process loads.
+// process loads (at most kChunks * kChunk). Interning takes a lock; reading a type whose id
+// a caller holds does not (types never move once published), so run-time subtype checks
+// (casts, call_indirect) cost no lock.
 #include "validate/types.hpp"
 
-#include <deque>
+#include <atomic>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <unordered_map>
@@ -15,9 +18,22 @@ namespace edgecar::validate {
 namespace {
 
 struct Registry {
-  std::mutex mu;
+  static constexpr uint32_t kChunk = 4096, kChunks = 1024;
+  std::mutex mu;                                     // interning
   std::unordered_map<std::string, uint32_t> groups;  // key -> canonical id of its first type
-  std::deque<CanonType> types;                       // by canonical id
+  std::atomic<CanonType*> chunks[kChunks] = {};
+  std::atomic<uint32_t> count{0};
+  const CanonType& at(uint32_t id) const {
+    return chunks[id / kChunk].load(std::memory_order_acquire)[id % kChunk];
+  }
+  uint32_t size() const { return count.load(std::memory_order_acquire); }
+  void push(CanonType c) {  // under mu
+    uint32_t id = count.load(std::memory_order_relaxed);
+    if (id % kChunk == 0)
+      chunks[id / kChunk].store(new CanonType[kChunk], std::memory_order_release);
+    chunks[id / kChunk].load(std::memory_order_relaxed)[id % kChunk] = std::move(c);
+    count.store(id + 1, std::memory_order_release);
+  }
 };
 
 Registry& registry() {
@@ -65,7 +81,7 @@ ValType resolve(ValType t, uint32_t start, uint32_t size, uint32_t base,
 
 bool heap_matches(ValType a, ValType b, Registry& r);
 
-ValType::Heap top_locked(ValType t, Registry& r) {
+ValType::Heap top_of(ValType t, Registry& r) {
   if (t.is_abstract()) {
     switch (t.abstract()) {
       case ValType::Func:
@@ -81,7 +97,7 @@ ValType::Heap top_locked(ValType t, Registry& r) {
         return ValType::Any;
     }
   }
-  return r.types[t.type_index()].kind == binary::TypeDef::Kind::Func ? ValType::Func : ValType::Any;
+  return r.at(t.type_index()).kind == binary::TypeDef::Kind::Func ? ValType::Func : ValType::Any;
 }
 
 bool abstract_matches(ValType::Heap a, ValType::Heap b) {
@@ -107,19 +123,18 @@ bool abstract_matches(ValType::Heap a, ValType::Heap b) {
   }
 }
 
-bool subtype_locked(uint32_t sub, uint32_t super, Registry& r) {
+bool subtype_of(uint32_t sub, uint32_t super, Registry& r) {
   if (sub == super) return true;
-  const auto& chain = r.types[sub].chain;
-  size_t depth = r.types[super].chain.size();
+  const auto& chain = r.at(sub).chain;
+  size_t depth = r.at(super).chain.size();
   return depth <= chain.size() && chain[depth - 1] == super;
 }
 
 bool heap_matches(ValType a, ValType b, Registry& r) {
   if (a.is_abstract() && b.is_abstract()) return abstract_matches(a.abstract(), b.abstract());
-  if (!a.is_abstract() && !b.is_abstract())
-    return subtype_locked(a.type_index(), b.type_index(), r);
+  if (!a.is_abstract() && !b.is_abstract()) return subtype_of(a.type_index(), b.type_index(), r);
   if (!a.is_abstract()) {  // a defined type under an abstract one
-    switch (r.types[a.type_index()].kind) {
+    switch (r.at(a.type_index()).kind) {
       case binary::TypeDef::Kind::Func:
         return b.abstract() == ValType::Func;
       case binary::TypeDef::Kind::Struct:
@@ -131,11 +146,11 @@ bool heap_matches(ValType a, ValType b, Registry& r) {
   }
   // An abstract type under a defined one: only the bottom of its hierarchy.
   ValType::Heap bottom =
-      r.types[b.type_index()].kind == binary::TypeDef::Kind::Func ? ValType::NoFunc : ValType::None;
+      r.at(b.type_index()).kind == binary::TypeDef::Kind::Func ? ValType::NoFunc : ValType::None;
   return a.abstract() == bottom;
 }
 
-bool matches_locked(ValType a, ValType b, Registry& r) {
+bool matches_of(ValType a, ValType b, Registry& r) {
   if (a.kind() == ValType::Kind::Bot) return true;
   if (a.kind() != b.kind()) return false;
   if (!a.is_ref()) return true;
@@ -175,7 +190,11 @@ std::vector<uint32_t> canonicalize(const binary::Module& m) {
         key += f.mut ? 'm' : 'c';
       }
     }
-    auto [it, inserted] = r.groups.try_emplace(key, static_cast<uint32_t>(r.types.size()));
+    auto found = r.groups.find(key);
+    if (found == r.groups.end() &&
+        uint64_t{r.size()} + size > uint64_t{Registry::kChunk} * Registry::kChunks)
+      return {};  // the registry is full: no new types in this process
+    auto [it, inserted] = r.groups.try_emplace(key, r.size());
     uint32_t base = it->second;
     if (inserted) {
       for (uint32_t k = 0; k < size; ++k) {
@@ -190,7 +209,7 @@ std::vector<uint32_t> canonicalize(const binary::Module& m) {
           uint32_t super =
               resolve(ValType::ref_to(def.supers[0], false), s, size, base, ids).type_index();
           // Supertypes precede their subtypes, in the group too: interned already.
-          if (super < r.types.size()) c.chain = r.types[super].chain;
+          if (super < r.size()) c.chain = r.at(super).chain;
         }
         c.chain.push_back(base + k);
         for (ValType t : ft.params) c.func.params.push_back(resolve(t, s, size, base, ids));
@@ -199,7 +218,7 @@ std::vector<uint32_t> canonicalize(const binary::Module& m) {
           f.type = resolve(f.type, s, size, base, ids);
           c.fields.push_back(f);
         }
-        r.types.push_back(std::move(c));
+        r.push(std::move(c));
       }
     }
     for (uint32_t k = 0; k < size; ++k) ids[start + k] = base + k;
@@ -214,17 +233,12 @@ uint32_t canonical_func_id(const FuncType& t) {
   return canonicalize(m)[0];
 }
 
-CanonType canonical_type(uint32_t id) {
-  Registry& r = registry();
-  std::lock_guard<std::mutex> lock(r.mu);
-  return r.types[id];
+const CanonType& canonical_type(uint32_t id) {
+  return registry().at(id);
 }
 
 bool is_subtype_id(uint32_t sub, uint32_t super) {
-  if (sub == super) return true;
-  Registry& r = registry();
-  std::lock_guard<std::mutex> lock(r.mu);
-  return subtype_locked(sub, super, r);
+  return sub == super || subtype_of(sub, super, registry());
 }
 
 FuncType canonical(const FuncType& t, const std::vector<uint32_t>& ids) {
@@ -239,9 +253,7 @@ bool matches(ValType a, ValType b) {
   if (a.kind() != b.kind() || !a.is_ref()) return false;
   if (a.is_abstract() && b.is_abstract())  // no lookup needed
     return (!a.nullable() || b.nullable()) && abstract_matches(a.abstract(), b.abstract());
-  Registry& r = registry();
-  std::lock_guard<std::mutex> lock(r.mu);
-  return matches_locked(a, b, r);
+  return matches_of(a, b, registry());
 }
 
 bool matches(const FuncType& a, const FuncType& b) {
@@ -254,9 +266,7 @@ bool matches(const FuncType& a, const FuncType& b) {
 }
 
 ValType::Heap top_heap(ValType t) {
-  Registry& r = registry();
-  std::lock_guard<std::mutex> lock(r.mu);
-  return top_locked(t, r);
+  return top_of(t, registry());
 }
 
 }  // namespace edgecar::validate

@@ -25,13 +25,14 @@ struct CanonType {
 
 // Interns the module's types: the canonical id of each type index. The module's type
 // references must point at earlier recursion groups or into their own (the validator
-// checks that before), and declared supertypes must be earlier types.
+// checks that before), and declared supertypes must be earlier types. Empty when the
+// process holds too many distinct types (4 million) for more.
 std::vector<uint32_t> canonicalize(const binary::Module& m);
 // The canonical id of a function type without references to defined types (a host
 // function's type): final, without supertypes, a recursion group of its own.
 uint32_t canonical_func_id(const FuncType& t);
-// A copy of the canonical type with this id.
-CanonType canonical_type(uint32_t id);
+// The canonical type with this id (it never moves: the reference stays valid).
+const CanonType& canonical_type(uint32_t id);
 // Whether canonical type `sub` is `super` or declares it among its supertypes.
 bool is_subtype_id(uint32_t sub, uint32_t super);
 

@@ -213,6 +213,7 @@ class ModuleValidator {
                0);
     }
     ids_ = validate::canonicalize(m_);
+    if (ids_.size() != n) fail("too many distinct types in this process (4 million)", 0);
     for (size_t i = 0; i < n && i < m_.type_defs.size(); ++i) {
       const binary::TypeDef& d = m_.type_defs[i];
       if (d.supers.empty()) continue;
@@ -298,7 +299,19 @@ class ModuleValidator {
           stack.pop_back();
           break;
         }
+        case Opcode::RefI31:
+        case Opcode::AnyConvertExtern:
+        case Opcode::ExternConvertAny:
+        case Opcode::StructNew:
+        case Opcode::StructNewDefault:
+        case Opcode::ArrayNew:
+        case Opcode::ArrayNewDefault:
+        case Opcode::ArrayNewFixed:
+          if (!wasm3_) goto not_constant;
+          gc_const(in, stack);
+          break;
         default:
+        not_constant:
           fail(std::string("constant expression required: ") + binary::opcode_name(in.op) +
                    " is not constant",
                in.offset);
@@ -310,6 +323,69 @@ class ModuleValidator {
   }
 
   void function(uint32_t func_index);
+
+  // The allocating and converting instructions constant expressions may hold (3.0).
+  void gc_const(const Instr& in, std::vector<ValType>& stack) {
+    auto pop = [&](ValType want) {
+      if (stack.empty() || !validate::matches(stack.back(), want))
+        fail(std::string("type mismatch in constant expression: ") + binary::opcode_name(in.op) +
+                 " needs " + to_string(want),
+             in.offset);
+      ValType t = stack.back();
+      stack.pop_back();
+      return t;
+    };
+    auto def = [&](binary::TypeDef::Kind kind) -> const binary::TypeDef& {
+      if (in.a >= m_.type_defs.size() || m_.type_defs[in.a].kind != kind)
+        fail("unknown or mismatched type " + std::to_string(in.a) + " in constant expression",
+             in.offset);
+      return m_.type_defs[in.a];
+    };
+    using K = binary::TypeDef::Kind;
+    switch (static_cast<Opcode>(in.op)) {
+      case Opcode::RefI31:
+        pop(ValType::I32);
+        stack.push_back(ValType::ref(ValType::I31, false));
+        return;
+      case Opcode::AnyConvertExtern:
+      case Opcode::ExternConvertAny: {
+        bool to_any = static_cast<Opcode>(in.op) == Opcode::AnyConvertExtern;
+        ValType t = pop(ValType::ref(to_any ? ValType::Extern : ValType::Any, true));
+        stack.push_back(ValType::ref(to_any ? ValType::Any : ValType::Extern, t.nullable()));
+        return;
+      }
+      case Opcode::StructNew:
+      case Opcode::StructNewDefault: {
+        const binary::TypeDef& d = def(K::Struct);
+        for (size_t i = d.fields.size(); i-- > 0;) {
+          if (static_cast<Opcode>(in.op) == Opcode::StructNew) {
+            pop(canon(d.fields[i].type));
+          } else if (d.fields[i].type.is_ref() && !d.fields[i].type.nullable()) {
+            fail("type mismatch: field type is not defaultable", in.offset);
+          }
+        }
+        break;
+      }
+      case Opcode::ArrayNew:
+      case Opcode::ArrayNewDefault:
+      case Opcode::ArrayNewFixed: {
+        const binary::FieldType& e = def(K::Array).fields[0];
+        auto o = static_cast<Opcode>(in.op);
+        if (o != Opcode::ArrayNewFixed) pop(ValType::I32);
+        if (o == Opcode::ArrayNew) pop(canon(e.type));
+        if (o == Opcode::ArrayNewDefault && e.type.is_ref() && !e.type.nullable())
+          fail("type mismatch: array type is not defaultable", in.offset);
+        if (o == Opcode::ArrayNewFixed) {
+          if (in.b > limits::kMaxArrayNewFixed) fail("array.new_fixed too long", in.offset);
+          for (uint32_t i = 0; i < in.b; ++i) pop(canon(e.type));
+        }
+        break;
+      }
+      default:
+        break;
+    }
+    stack.push_back(canon(ValType::ref_to(in.a, false)));
+  }
 
   friend class FuncValidator;
   const Module& m_;
@@ -851,7 +927,237 @@ class FuncValidator {
         pop(index_type(in.a));
         break;
       default:
-        err(std::string("unsupported instruction ") + binary::opcode_name(in.op));
+        if (!gc(in)) err(std::string("unsupported instruction ") + binary::opcode_name(in.op));
+    }
+  }
+
+  // ---- garbage collection (3.0) ----
+  const binary::TypeDef& def(uint32_t idx, binary::TypeDef::Kind kind) {
+    if (idx >= m_.types.size() || idx >= m_.type_defs.size())
+      err("unknown type " + std::to_string(idx));
+    const binary::TypeDef& d = m_.type_defs[idx];
+    if (d.kind != kind)
+      err("type mismatch: type " + std::to_string(idx) + " is not " +
+          (kind == binary::TypeDef::Kind::Struct ? "a struct" : "an array") + " type");
+    return d;
+  }
+  const binary::FieldType& field(uint32_t type, uint32_t f) {
+    const binary::TypeDef& d = def(type, binary::TypeDef::Kind::Struct);
+    if (f >= d.fields.size()) err("unknown field " + std::to_string(f));
+    return d.fields[f];
+  }
+  const binary::FieldType& element(uint32_t type) {
+    return def(type, binary::TypeDef::Kind::Array).fields[0];
+  }
+  ValType ref_to(uint32_t type, bool nullable) { return canon(ValType::ref_to(type, nullable)); }
+  static bool defaultable(ValType t) { return !t.is_ref() || t.nullable(); }
+  // A packed field or element is read with get_s/get_u, another with get.
+  void check_get(const binary::FieldType& f, Opcode o, Opcode plain) {
+    if ((o == plain) != (f.packed == 0))
+      err(std::string("type mismatch: ") + binary::opcode_name(cur_->op) +
+          (f.packed ? " of a packed field (use _s or _u)" : " of a field that is not packed"));
+  }
+  void check_mutable(const binary::FieldType& f) {
+    if (!f.mut) err(std::string("field is immutable: ") + binary::opcode_name(cur_->op));
+  }
+  // A reference of any type in a hierarchy: the operand of ref.test and the casts.
+  ValType pop_ref() {
+    ValType t = pop();
+    if (t != kUnknown && !t.is_ref())
+      err(std::string("type mismatch in ") + binary::opcode_name(cur_->op) +
+          ": expected a reference, got " + type_name(t));
+    return t;
+  }
+  // The type named by a cast's heap type immediate, in canonical form.
+  ValType cast_type(uint32_t heap, bool nullable) {
+    ValType t = ValType::ref_to(heap, nullable);
+    mv_.value_type(t, cur_->offset);
+    return canon(t);
+  }
+  static ValType top_of(ValType t) { return ValType::ref(validate::top_heap(t), true); }
+
+  bool gc(const Instr& in) {
+    using K = binary::TypeDef::Kind;
+    auto o = static_cast<Opcode>(in.op);
+    switch (o) {
+      case Opcode::StructNew:
+      case Opcode::StructNewDefault: {
+        const binary::TypeDef& d = def(in.a, K::Struct);
+        if (o == Opcode::StructNew) {
+          for (size_t i = d.fields.size(); i-- > 0;) pop(canon(d.fields[i].type));
+        } else {
+          for (const auto& f : d.fields)
+            if (!defaultable(f.type)) err("type mismatch: field type is not defaultable");
+        }
+        push(ref_to(in.a, false));
+        return true;
+      }
+      case Opcode::StructGet:
+      case Opcode::StructGetS:
+      case Opcode::StructGetU: {
+        const binary::FieldType& f = field(in.a, in.b);
+        check_get(f, o, Opcode::StructGet);
+        pop(ref_to(in.a, true));
+        push(canon(f.type));
+        return true;
+      }
+      case Opcode::StructSet: {
+        const binary::FieldType& f = field(in.a, in.b);
+        check_mutable(f);
+        pop(canon(f.type));
+        pop(ref_to(in.a, true));
+        return true;
+      }
+      case Opcode::ArrayNew:
+      case Opcode::ArrayNewDefault: {
+        const binary::FieldType& e = element(in.a);
+        pop(ValType::I32);
+        if (o == Opcode::ArrayNew) {
+          pop(canon(e.type));
+        } else if (!defaultable(e.type)) {
+          err("type mismatch: array type is not defaultable");
+        }
+        push(ref_to(in.a, false));
+        return true;
+      }
+      case Opcode::ArrayNewFixed: {
+        const binary::FieldType& e = element(in.a);
+        if (in.b > limits::kMaxArrayNewFixed)
+          err("array.new_fixed of " + std::to_string(in.b) + " operands (at most " +
+              std::to_string(limits::kMaxArrayNewFixed) + ")");
+        for (uint32_t i = 0; i < in.b; ++i) pop(canon(e.type));
+        push(ref_to(in.a, false));
+        return true;
+      }
+      case Opcode::ArrayNewData:
+      case Opcode::ArrayInitData:
+      case Opcode::ArrayNewElem:
+      case Opcode::ArrayInitElem: {
+        // From a data segment (numeric or vector elements) or an element segment.
+        const binary::FieldType& e = element(in.a);
+        bool data = o == Opcode::ArrayNewData || o == Opcode::ArrayInitData;
+        if (data) {
+          if (e.type.is_ref()) err("type mismatch: array type is not numeric or vector");
+          need_data(in.b);
+        } else {
+          need_elem(in.b);
+          if (!sub(canon(m_.elems[in.b].type), canon(e.type)))
+            err("type mismatch: element segment type does not match the array's");
+        }
+        pop(ValType::I32);
+        pop(ValType::I32);
+        if (o == Opcode::ArrayNewData || o == Opcode::ArrayNewElem) {
+          push(ref_to(in.a, false));
+        } else {
+          check_mutable(e);
+          pop(ValType::I32);
+          pop(ref_to(in.a, true));
+        }
+        return true;
+      }
+      case Opcode::ArrayGet:
+      case Opcode::ArrayGetS:
+      case Opcode::ArrayGetU: {
+        const binary::FieldType& e = element(in.a);
+        check_get(e, o, Opcode::ArrayGet);
+        pop(ValType::I32);
+        pop(ref_to(in.a, true));
+        push(canon(e.type));
+        return true;
+      }
+      case Opcode::ArraySet: {
+        const binary::FieldType& e = element(in.a);
+        check_mutable(e);
+        pop(canon(e.type));
+        pop(ValType::I32);
+        pop(ref_to(in.a, true));
+        return true;
+      }
+      case Opcode::ArrayLen:
+        pop(ValType::ref(ValType::Array, true));
+        push(ValType::I32);
+        return true;
+      case Opcode::ArrayFill: {
+        const binary::FieldType& e = element(in.a);
+        check_mutable(e);
+        pop(ValType::I32);
+        pop(canon(e.type));
+        pop(ValType::I32);
+        pop(ref_to(in.a, true));
+        return true;
+      }
+      case Opcode::ArrayCopy: {
+        const binary::FieldType& d = element(in.a);
+        const binary::FieldType& s = element(in.b);
+        check_mutable(d);
+        if (d.packed != s.packed || !sub(canon(s.type), canon(d.type)))
+          err("type mismatch: array.copy between arrays of incompatible elements");
+        pop(ValType::I32);
+        pop(ValType::I32);
+        pop(ref_to(in.b, true));
+        pop(ValType::I32);
+        pop(ref_to(in.a, true));
+        return true;
+      }
+      case Opcode::RefTest:
+      case Opcode::RefTestNull:
+      case Opcode::RefCast:
+      case Opcode::RefCastNull: {
+        bool nullable = o == Opcode::RefTestNull || o == Opcode::RefCastNull;
+        ValType target = cast_type(in.a, nullable);
+        ValType t = pop_ref();
+        if (t != kUnknown && validate::top_heap(t) != validate::top_heap(target))
+          err(std::string("type mismatch in ") + binary::opcode_name(in.op) + ": " + type_name(t) +
+              " and " + type_name(target) + " are in different hierarchies");
+        push(o == Opcode::RefTest || o == Opcode::RefTestNull ? ValType::I32 : target);
+        return true;
+      }
+      case Opcode::BrOnCast:
+      case Opcode::BrOnCastFail: {
+        // br_on_cast l rt1 rt2: [t* rt1] -> [t* (rt1 \ rt2)], branching with rt2;
+        // br_on_cast_fail: [t* rt1] -> [t* rt2], branching with rt1 \ rt2.
+        ValType rt1 = cast_type(static_cast<uint32_t>(in.imm >> 32), (in.imm & 1) != 0);
+        ValType rt2 = cast_type(in.b, (in.imm & 2) != 0);
+        if (!sub(rt2, rt1))
+          err("type mismatch: br_on_cast's target is not a subtype of its source");
+        ValType diff = rt2.nullable() ? rt1.as_nullable(false) : rt1;
+        ValType carried = o == Opcode::BrOnCast ? rt2 : diff;
+        std::vector<ValType> types = label_types(label(in.a));
+        if (types.empty() || !types.back().is_ref())
+          err(std::string("type mismatch: ") + binary::opcode_name(in.op) +
+              " needs a label taking a reference last");
+        if (!sub(carried, types.back())) mismatch(types.back(), carried);
+        pop(rt1);
+        types.pop_back();
+        pop_vals(types);
+        push_vals(types);
+        push(o == Opcode::BrOnCast ? diff : rt2);
+        return true;
+      }
+      case Opcode::AnyConvertExtern:
+      case Opcode::ExternConvertAny: {
+        bool to_any = o == Opcode::AnyConvertExtern;
+        ValType t = pop(ValType::ref(to_any ? ValType::Extern : ValType::Any, true));
+        bool nullable = t == kUnknown || t.nullable();
+        push(ValType::ref(to_any ? ValType::Any : ValType::Extern, nullable));
+        return true;
+      }
+      case Opcode::RefI31:
+        pop(ValType::I32);
+        push(ValType::ref(ValType::I31, false));
+        return true;
+      case Opcode::I31GetS:
+      case Opcode::I31GetU:
+        pop(ValType::ref(ValType::I31, true));
+        push(ValType::I32);
+        return true;
+      case Opcode::RefEq:
+        pop(ValType::ref(ValType::Eq, true));
+        pop(ValType::ref(ValType::Eq, true));
+        push(ValType::I32);
+        return true;
+      default:
+        return false;
     }
   }
 

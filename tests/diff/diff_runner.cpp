@@ -66,7 +66,16 @@ const char* trap_class(TrapKind k) {
     case TrapKind::NullFunctionReference:
       return "null_funcref";
     case TrapKind::NullReference:
+    case TrapKind::NullStructReference:
+    case TrapKind::NullArrayReference:
+    case TrapKind::NullI31Reference:
       return "null_ref";
+    case TrapKind::ArrayOutOfBounds:
+      return "array_oob";
+    case TrapKind::CastFailure:
+      return "cast";
+    case TrapKind::OutOfMemory:
+      return "oom";
   }
   return "?";
 }

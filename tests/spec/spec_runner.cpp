@@ -43,7 +43,8 @@ struct Counts {
 };
 
 bool g_verbose = false;
-LoadOptions g_load;  // --engine
+LoadOptions g_load;        // --engine
+std::string g_wasm_tools;  // --json-from-wast: also assembles modules the script gives as text
 
 // Bytes of a v128 lane type ("i8" ... "f64").
 int lane_bytes(const std::string& lane_type) {
@@ -53,7 +54,9 @@ int lane_bytes(const std::string& lane_type) {
                                                     : 8;
 }
 
-// Host values for externref: (ref.extern N) is represented by the pointer value N + 1.
+// Host values for externref and anyref: (ref.extern N) and (ref.host N) are represented by
+// the pointer value (N + 1) * 8 (host references are aligned pointers: an odd word in the
+// any hierarchy is an i31).
 Value parse_value(const json& v, bool& ok) {
   std::string type = v.at("type");
   ok = true;
@@ -84,7 +87,7 @@ Value parse_value(const json& v, bool& ok) {
                                     : ValType::ExnRef;
     std::string s = v.at("value");
     if (s == "null") return Value{t, 0};
-    return Value{t, std::stoull(s) + 1};
+    return Value{t, (std::stoull(s) + 1) * 8};
   }
   ok = false;  // anything newer than WebAssembly 2.0
   return {};
@@ -220,7 +223,19 @@ class Script {
 
  private:
   Expected<std::shared_ptr<const Module>> load(const json& cmd) {
-    return Module::from_file((dir_ / cmd.at("filename").get<std::string>()).string(), g_load);
+    fs::path file = dir_ / cmd.at("filename").get<std::string>();
+    if (file.extension() == ".wat" && !g_wasm_tools.empty()) {
+      // A module the script writes in text (annotations, comments): edgecar reads binaries,
+      // so the test harness assembles it first.
+      fs::path bin = file;
+      bin.replace_extension(".wasm");
+      std::string cmdline =
+          g_wasm_tools + " parse '" + file.string() + "' -o '" + bin.string() + "' 2>/dev/null";
+      if (std::system(cmdline.c_str()) != 0)
+        return Error{ErrorKind::Malformed, "wasm-tools cannot assemble " + file.string()};
+      file = bin;
+    }
+    return Module::from_file(file.string(), g_load);
   }
 
   Instance* target(const json& action) {
@@ -490,6 +505,7 @@ int main(int argc, char** argv) {
       conv = Converter{argv[++i], false};
     } else if (a == "--json-from-wast" && i + 1 < argc) {
       conv = Converter{argv[++i], true};
+      g_wasm_tools = conv.path;
     } else if (a == "--skip" && i + 1 < argc) {
       std::string v = argv[++i];
       size_t eq = v.find('=');

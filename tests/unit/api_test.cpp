@@ -428,6 +428,91 @@ TEST_P(TypedRefs, EmbedderValuesAreCheckedAgainstTypedParameters) {
   EXPECT_EQ(wrong.error().kind, ErrorKind::Usage);
 }
 
+// Garbage collection (WebAssembly 3.0, interpreter): tests/unit/wat/gc.wat.
+TEST(Gc, AMillionNodeListSurvivesCollections) {
+  auto m = load_test_module("gc");
+  ASSERT_TRUE(m);
+  Store store;
+  auto inst = store.instantiate(m, Imports{});
+  ASSERT_TRUE(inst.ok()) << inst.error().to_string();
+  constexpr int64_t n = 1'000'000;
+  Value count[] = {Value::i32(n)};
+  auto built = store.call(*inst, "build", count);
+  ASSERT_TRUE(built.ok()) << built.error().to_string();
+  // The list (40 MB) and the garbage made beside it (72 MB) exceed the first thresholds.
+  Store::GcStats after_build = store.gc_stats();
+  EXPECT_GT(after_build.collections, 0u);
+  const int64_t expected = n * (n + 1) / 2 | n << 40;
+  auto walk = [&] {
+    auto r = store.call(*inst, "walk", {});
+    EXPECT_TRUE(r.ok()) << r.error().to_string();
+    return r.ok() ? (*r)[0].as_i64() : 0;
+  };
+  EXPECT_EQ(walk(), expected);
+  // 200 MB of garbage later (many more collections), the list is whole.
+  Value churn[] = {Value::i32(200'000), Value::i32(1000)};
+  ASSERT_TRUE(store.call(*inst, "churn", churn).ok());
+  Store::GcStats after_churn = store.gc_stats();
+  EXPECT_GT(after_churn.collections, after_build.collections);
+  EXPECT_LT(after_churn.bytes, 100u << 20);  // the garbage was freed
+  EXPECT_EQ(walk(), expected);
+  // Dropped, the list is collected by the next collections.
+  ASSERT_TRUE(store.call(*inst, "drop_list", {}).ok());
+  ASSERT_TRUE(store.call(*inst, "churn", churn).ok());
+  EXPECT_LT(store.gc_stats().bytes, 16u << 20) << store.gc_stats().objects << " objects";
+}
+
+TEST(Gc, TheHeapLimitTrapsAndTheStoreStaysUsable) {
+  auto m = load_test_module("gc");
+  ASSERT_TRUE(m);
+  StoreLimits limits;
+  limits.max_gc_heap_bytes = 8 << 20;
+  Store store(limits);
+  auto inst = store.instantiate(m, Imports{});
+  ASSERT_TRUE(inst.ok());
+  // Garbage far beyond the limit is fine: collections reclaim it.
+  Value churn[] = {Value::i32(100'000), Value::i32(1000)};
+  auto c = store.call(*inst, "churn", churn);
+  ASSERT_TRUE(c.ok()) << c.error().to_string();
+  EXPECT_LE(store.gc_stats().bytes, limits.max_gc_heap_bytes);
+  // A live list beyond it traps, with a trap kind of its own.
+  Value count[] = {Value::i32(1'000'000)};
+  auto big = store.call(*inst, "build", count);
+  ASSERT_FALSE(big.ok());
+  EXPECT_EQ(big.error().trap, TrapKind::OutOfMemory) << big.error().to_string();
+  // One array larger than the limit: the same, without trying to allocate it.
+  Value huge[] = {Value::i32(1), Value::i32(64 << 20)};
+  auto h = store.call(*inst, "churn", huge);
+  ASSERT_FALSE(h.ok());
+  EXPECT_EQ(h.error().trap, TrapKind::OutOfMemory);
+  // The store still works, and a smaller list fits.
+  Value small[] = {Value::i32(1000)};
+  ASSERT_TRUE(store.call(*inst, "build", small).ok());
+  auto w = store.call(*inst, "walk", {});
+  ASSERT_TRUE(w.ok());
+  EXPECT_EQ((*w)[0].as_i64(), 1000 * 1001 / 2 | int64_t{1000} << 40);
+}
+
+TEST(Gc, CastsArraysAndI31) {
+  auto m = load_test_module("gc");
+  ASSERT_TRUE(m);
+  Store store;
+  auto inst = store.instantiate(m, Imports{});
+  ASSERT_TRUE(inst.ok());
+  auto casts = store.call(*inst, "casts", {});
+  ASSERT_TRUE(casts.ok()) << casts.error().to_string();
+  EXPECT_EQ((*casts)[0].as_i32(), 1 + 0 + (7 << 4) + 250);
+  auto arrays = store.call(*inst, "arrays", {});
+  ASSERT_TRUE(arrays.ok()) << arrays.error().to_string();
+  EXPECT_EQ((*arrays)[0].as_i32(), -5 + 42 + 8);
+  auto bad = store.call(*inst, "bad_cast", {});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().trap, TrapKind::CastFailure);
+  auto oob = store.call(*inst, "out_of_bounds", {});
+  ASSERT_FALSE(oob.ok());
+  EXPECT_EQ(oob.error().trap, TrapKind::ArrayOutOfBounds);
+}
+
 // Exception handling (WebAssembly 3.0, interpreter): tests/unit/wat/exceptions.wat.
 TEST(Exceptions, ThrownCaughtRethrownAndUncaught) {
   auto m = load_test_module("exceptions");

@@ -150,7 +150,7 @@ TEST(Decoder, LaterFeaturesAreNamed) {
   };
   const Case cases[] = {
       {function_module({0x00, 0x15, 0x00}), "typed function references", Standard::Wasm2},
-      {function_module({0x00, 0xFB, 0x00}), "garbage collection", Standard::Wasm3},  // struct.new
+      {function_module({0x00, 0xFB, 0x00}), "garbage collection", Standard::Wasm2},  // struct.new
       {function_module({0x00, 0x14, 0x00}), "typed function references", Standard::Wasm2},
       {function_module({0x00, 0xFE, 0x00}), "threads", Standard::Wasm3},  // atomic prefix
       {module_bytes({0x05, 0x04, 0x01, 0x03, 0x01, 0x01}), "shared memory", Standard::Wasm3},

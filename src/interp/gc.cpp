@@ -1,0 +1,295 @@
+// Garbage collection instructions of the interpreter (interp/gc.hpp): allocation through
+// the store's heap (runtime/gc.hpp), field and element access, casts and conversions.
+#include "interp/gc.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+#include "binary/module.hpp"
+#include "validate/types.hpp"
+
+namespace edgecar::interp {
+
+namespace {
+
+using binary::Opcode;
+
+// A field's or element's value into slots (a v128 takes two), sign- or zero-extending the
+// packed ones.
+void load(const uint8_t* p, const binary::FieldType& f, bool sign, uint64_t* out) {
+  if (f.packed == 8) {
+    *out = sign ? static_cast<uint32_t>(static_cast<int32_t>(static_cast<int8_t>(*p))) : *p;
+    return;
+  }
+  if (f.packed == 16) {
+    uint16_t v;
+    std::memcpy(&v, p, 2);
+    *out = sign ? static_cast<uint32_t>(static_cast<int32_t>(static_cast<int16_t>(v))) : v;
+    return;
+  }
+  switch (f.type.kind()) {
+    case ValType::Kind::I32:
+    case ValType::Kind::F32: {
+      uint32_t v;
+      std::memcpy(&v, p, 4);
+      *out = v;
+      return;
+    }
+    case ValType::Kind::V128:
+      std::memcpy(out, p, 16);
+      return;
+    default:
+      std::memcpy(out, p, 8);
+      return;
+  }
+}
+
+void store(uint8_t* p, const binary::FieldType& f, const uint64_t* in) {
+  if (f.packed) {
+    std::memcpy(p, in, f.packed / 8);  // the low bytes (little-endian)
+    return;
+  }
+  switch (f.type.kind()) {
+    case ValType::Kind::I32:
+    case ValType::Kind::F32:
+      std::memcpy(p, in, 4);
+      return;
+    case ValType::Kind::V128:
+      std::memcpy(p, in, 16);
+      return;
+    default:
+      std::memcpy(p, in, 8);
+      return;
+  }
+}
+
+uint32_t width(const binary::FieldType& f) {
+  return f.type == ValType::V128 ? 2 : 1;
+}
+
+GcObject* obj(uint64_t w) {
+  return reinterpret_cast<GcObject*>(w);
+}
+
+}  // namespace
+
+bool ref_matches(const InstanceImpl* inst, uint64_t w, uint32_t heap, bool nullable) {
+  if (w == 0) return nullable;
+  if (heap & ValType::kAbstract) {
+    switch (static_cast<ValType::Heap>(heap & 0xFF)) {
+      case ValType::Any:
+      case ValType::Func:
+      case ValType::Extern:
+      case ValType::Exn:
+        return true;  // the operand is of the same hierarchy (validated)
+      case ValType::Eq:
+        return is_i31(w) || obj(w)->kind != GcKind::Extern;
+      case ValType::I31:
+        return is_i31(w);
+      case ValType::Struct:
+        return !is_i31(w) && obj(w)->kind == GcKind::Struct;
+      case ValType::Array:
+        return !is_i31(w) && obj(w)->kind == GcKind::Array;
+      default:  // none, nofunc, noextern, noexn: null only
+        return false;
+    }
+  }
+  uint32_t id = inst->md->type_ids[heap];
+  const validate::CanonType& want = validate::canonical_type(id);
+  if (want.kind == binary::TypeDef::Kind::Func)
+    return validate::is_subtype_id(reinterpret_cast<const FuncInst*>(w)->type_id, id);
+  if (is_i31(w)) return false;
+  const GcObject* o = obj(w);
+  return o->kind != GcKind::Extern && validate::is_subtype_id(o->type_id(), id);
+}
+
+const Cell* gc_run(Store::Impl* S, InstanceImpl* inst, uint64_t* fp, const Cell* pc,
+                   const uint64_t* frame_end, TrapKind& trap) {
+  auto o = static_cast<Opcode>(pc[1]);
+  uint64_t* b = fp + pc[2];
+  uint32_t a = pc[3], x = pc[4];
+  const Cell* next = pc + 5;
+  auto fail = [&](TrapKind k) -> const Cell* {
+    trap = k;
+    return nullptr;
+  };
+  auto layout = [&](uint32_t type) -> const GcLayout& {
+    return S->heap().layout(inst->md->type_ids[type]);
+  };
+  auto alloc = [&](const GcLayout& l, uint32_t length) {
+    return S->gc_alloc(&l, l.kind, length, frame_end);
+  };
+  switch (o) {
+    case Opcode::StructNew:
+    case Opcode::StructNewDefault: {
+      const GcLayout& l = layout(a);
+      GcObject* s = alloc(l, 0);
+      if (!s) return fail(TrapKind::OutOfMemory);
+      if (o == Opcode::StructNew) {
+        const uint64_t* in = b;
+        for (size_t i = 0; i < l.fields.size(); ++i) {
+          store(s->data() + l.offsets[i], l.fields[i], in);
+          in += width(l.fields[i]);
+        }
+      }
+      b[0] = reinterpret_cast<uint64_t>(s);
+      return next;
+    }
+    case Opcode::StructGet:
+    case Opcode::StructGetS:
+    case Opcode::StructGetU:
+    case Opcode::StructSet: {
+      if (b[0] == 0) return fail(TrapKind::NullStructReference);
+      GcObject* s = obj(b[0]);
+      const GcLayout& l = *s->layout;  // of the struct itself: a subtype has the same prefix
+      uint8_t* p = s->data() + l.offsets[x];
+      if (o == Opcode::StructSet) {
+        store(p, l.fields[x], b + 1);
+      } else {
+        load(p, l.fields[x], o == Opcode::StructGetS, b);
+      }
+      return next;
+    }
+    case Opcode::ArrayNew:
+    case Opcode::ArrayNewDefault: {
+      const GcLayout& l = layout(a);
+      uint32_t w = width(l.fields[0]);
+      uint32_t n = static_cast<uint32_t>(o == Opcode::ArrayNew ? b[w] : b[0]);
+      GcObject* arr = alloc(l, n);
+      if (!arr) return fail(TrapKind::OutOfMemory);
+      if (o == Opcode::ArrayNew) {
+        uint64_t v[2] = {b[0], w == 2 ? b[1] : 0};
+        for (uint32_t i = 0; i < n; ++i) store(arr->data() + uint64_t{i} * l.size, l.fields[0], v);
+      }
+      b[0] = reinterpret_cast<uint64_t>(arr);
+      return next;
+    }
+    case Opcode::ArrayNewFixed: {
+      const GcLayout& l = layout(a);
+      GcObject* arr = alloc(l, x);
+      if (!arr) return fail(TrapKind::OutOfMemory);
+      uint32_t w = width(l.fields[0]);
+      for (uint32_t i = 0; i < x; ++i)
+        store(arr->data() + uint64_t{i} * l.size, l.fields[0], b + uint64_t{i} * w);
+      b[0] = reinterpret_cast<uint64_t>(arr);
+      return next;
+    }
+    case Opcode::ArrayNewData:
+    case Opcode::ArrayNewElem: {
+      const GcLayout& l = layout(a);
+      uint64_t s = static_cast<uint32_t>(b[0]), n = static_cast<uint32_t>(b[1]);
+      if (o == Opcode::ArrayNewData) {
+        std::span<const uint8_t> bytes = inst->datas[x].bytes;
+        if (!within(s, n * l.size, bytes.size())) return fail(TrapKind::MemoryOutOfBounds);
+        GcObject* arr = alloc(l, static_cast<uint32_t>(n));
+        if (!arr) return fail(TrapKind::OutOfMemory);
+        if (n) std::memcpy(arr->data(), bytes.data() + s, n * l.size);
+        b[0] = reinterpret_cast<uint64_t>(arr);
+      } else {
+        if (!within(s, n, inst->elems[x].refs.size())) return fail(TrapKind::TableOutOfBounds);
+        GcObject* arr = alloc(l, static_cast<uint32_t>(n));
+        if (!arr) return fail(TrapKind::OutOfMemory);
+        // Read the segment after allocating: a collection does not move or drop it.
+        const auto& refs = inst->elems[x].refs;
+        if (n) std::memcpy(arr->data(), refs.data() + s, n * 8);
+        b[0] = reinterpret_cast<uint64_t>(arr);
+      }
+      return next;
+    }
+    case Opcode::ArrayGet:
+    case Opcode::ArrayGetS:
+    case Opcode::ArrayGetU:
+    case Opcode::ArraySet: {
+      if (b[0] == 0) return fail(TrapKind::NullArrayReference);
+      GcObject* arr = obj(b[0]);
+      uint32_t i = static_cast<uint32_t>(b[1]);
+      if (i >= arr->length) return fail(TrapKind::ArrayOutOfBounds);
+      const GcLayout& l = *arr->layout;
+      uint8_t* p = arr->data() + uint64_t{i} * l.size;
+      if (o == Opcode::ArraySet) {
+        store(p, l.fields[0], b + 2);
+      } else {
+        load(p, l.fields[0], o == Opcode::ArrayGetS, b);
+      }
+      return next;
+    }
+    case Opcode::ArrayLen:
+      if (b[0] == 0) return fail(TrapKind::NullArrayReference);
+      b[0] = obj(b[0])->length;
+      return next;
+    case Opcode::ArrayFill: {
+      if (b[0] == 0) return fail(TrapKind::NullArrayReference);
+      GcObject* arr = obj(b[0]);
+      const GcLayout& l = *arr->layout;
+      uint32_t w = width(l.fields[0]);
+      uint64_t d = static_cast<uint32_t>(b[1]), n = static_cast<uint32_t>(b[2 + w]);
+      if (!within(d, n, arr->length)) return fail(TrapKind::ArrayOutOfBounds);
+      for (uint64_t i = 0; i < n; ++i) store(arr->data() + (d + i) * l.size, l.fields[0], b + 2);
+      return next;
+    }
+    case Opcode::ArrayCopy: {
+      if (b[0] == 0 || b[2] == 0) return fail(TrapKind::NullArrayReference);
+      GcObject* dst = obj(b[0]);
+      GcObject* src = obj(b[2]);
+      uint64_t d = static_cast<uint32_t>(b[1]), s = static_cast<uint32_t>(b[3]),
+               n = static_cast<uint32_t>(b[4]);
+      if (!within(d, n, dst->length) || !within(s, n, src->length))
+        return fail(TrapKind::ArrayOutOfBounds);
+      uint32_t size = dst->layout->size;  // validated: the same storage type
+      if (n) std::memmove(dst->data() + d * size, src->data() + s * size, n * size);
+      return next;
+    }
+    case Opcode::ArrayInitData:
+    case Opcode::ArrayInitElem: {
+      if (b[0] == 0) return fail(TrapKind::NullArrayReference);
+      GcObject* arr = obj(b[0]);
+      uint32_t size = arr->layout->size;
+      uint64_t d = static_cast<uint32_t>(b[1]), s = static_cast<uint32_t>(b[2]),
+               n = static_cast<uint32_t>(b[3]);
+      if (!within(d, n, arr->length)) return fail(TrapKind::ArrayOutOfBounds);
+      if (o == Opcode::ArrayInitData) {
+        std::span<const uint8_t> bytes = inst->datas[x].bytes;
+        if (!within(s, n * size, bytes.size())) return fail(TrapKind::MemoryOutOfBounds);
+        if (n) std::memcpy(arr->data() + d * size, bytes.data() + s, n * size);
+      } else {
+        const auto& refs = inst->elems[x].refs;
+        if (!within(s, n, refs.size())) return fail(TrapKind::TableOutOfBounds);
+        if (n) std::memcpy(arr->data() + d * 8, refs.data() + s, n * 8);
+      }
+      return next;
+    }
+    case Opcode::RefTest:
+      b[0] = ref_matches(inst, b[0], a, x != 0) ? 1 : 0;
+      return next;
+    case Opcode::RefCast:
+      if (!ref_matches(inst, b[0], a, x != 0)) return fail(TrapKind::CastFailure);
+      return next;
+    case Opcode::AnyConvertExtern:
+      if (b[0] != 0) {
+        b[0] = S->internalize(b[0], frame_end);
+        if (b[0] == 0) return fail(TrapKind::OutOfMemory);
+      }
+      return next;
+    case Opcode::ExternConvertAny:
+      b[0] = S->externalize(b[0]);
+      return next;
+    case Opcode::RefI31:
+      b[0] = make_i31(static_cast<uint32_t>(b[0]));
+      return next;
+    case Opcode::I31GetS:
+    case Opcode::I31GetU: {
+      if (b[0] == 0) return fail(TrapKind::NullI31Reference);
+      uint32_t v = static_cast<uint32_t>(b[0] >> 1) & 0x7FFFFFFFu;
+      if (o == Opcode::I31GetS) v = static_cast<uint32_t>(static_cast<int32_t>(v << 1) >> 1);
+      b[0] = v;
+      return next;
+    }
+    case Opcode::RefEq:
+      b[0] = b[0] == b[1] ? 1 : 0;
+      return next;
+    default:
+      return fail(TrapKind::Unreachable);  // not a GC instruction: the compiler's error
+  }
+}
+
+}  // namespace edgecar::interp

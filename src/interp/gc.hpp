@@ -1,0 +1,21 @@
+// Garbage collection instructions in the interpreter (WebAssembly 3.0): one handler, Gc,
+// runs them out of line: [Gc][opcode][base][a][b], operands in slots from base (in the
+// order the instruction pops them, first popped last), the result written at base.
+// a and b are the instruction's immediates (module type indices, a field, a segment, a
+// count; for casts the heap type, with bit 0 of b the nullability).
+#pragma once
+
+#include "runtime/objects.hpp"
+
+namespace edgecar::interp {
+
+// Runs the GC instruction at pc (the Gc cell); nullptr with `trap` set when it traps.
+// frame_end: the end of the running frame's slots (the collector's stack roots end there).
+const Cell* gc_run(Store::Impl* S, InstanceImpl* inst, uint64_t* fp, const Cell* pc,
+                   const uint64_t* frame_end, TrapKind& trap);
+
+// Whether reference `w` (non-null or null) is of the heap type `heap` (module-relative, as
+// binary::Instr holds it) and nullability: ref.test, ref.cast, br_on_cast.
+bool ref_matches(const InstanceImpl* inst, uint64_t w, uint32_t heap, bool nullable);
+
+}  // namespace edgecar::interp
