@@ -254,9 +254,11 @@ class [[nodiscard]] Expected<void> {
 struct StoreLimits {
   uint32_t max_memory_pages = 65536;  // cap on any memory's size, in 64 KiB pages
   uint32_t max_table_elements = 10'000'000;
-  uint32_t max_call_depth = 20'000;         // wasm frames; deeper recursion traps
-  uint32_t value_stack_slots = 1u << 20;    // 8 MiB of operand stack and locals
-  uint64_t max_gc_heap_bytes = 1ull << 30;  // structs and arrays (garbage collection) at once
+  uint32_t max_call_depth = 20'000;       // wasm frames; deeper recursion traps
+  uint32_t value_stack_slots = 1u << 20;  // 8 MiB of operand stack and locals
+  // Structs and arrays (garbage collection) at once; they also count against
+  // max_memory_pages with the store's linear memories.
+  uint64_t max_gc_heap_bytes = 1ull << 30;
 };
 
 class Module;

@@ -90,6 +90,7 @@ class GcHeap {
   }
 
   bool is_object(uint64_t word) const { return word && !is_i31(word) && live_.count(word); }
+  void set_limit(uint64_t limit) { limit_ = limit; }
   uint64_t bytes() const { return bytes_; }
   uint64_t limit() const { return limit_; }
   uint64_t collections() const { return collections_; }

@@ -315,7 +315,13 @@ void Store::Impl::gc_collect(const uint64_t* stack_end) {
 
 GcObject* Store::Impl::gc_alloc(const GcLayout* l, GcKind kind, uint32_t length,
                                 const uint64_t* stack_end) {
-  return heap().alloc(l, kind, length, [&] { gc_collect(stack_end); });
+  // GC objects and linear memories share the store's memory budget (max_memory_pages):
+  // the heap may hold what the memories leave, and at most max_gc_heap_bytes.
+  uint64_t budget = uint64_t{limits.max_memory_pages} * kPageSize, in_memories = 0;
+  for (const auto& m : memories) in_memories += m->size;
+  GcHeap& h = heap();
+  h.set_limit(std::min(limits.max_gc_heap_bytes, budget > in_memories ? budget - in_memories : 0));
+  return h.alloc(l, kind, length, [&] { gc_collect(stack_end); });
 }
 
 uint64_t Store::Impl::internalize(uint64_t word, const uint64_t* stack_end) {

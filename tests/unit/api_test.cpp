@@ -491,6 +491,18 @@ TEST(Gc, TheHeapLimitTrapsAndTheStoreStaysUsable) {
   auto w = store.call(*inst, "walk", {});
   ASSERT_TRUE(w.ok());
   EXPECT_EQ((*w)[0].as_i64(), 1000 * 1001 / 2 | int64_t{1000} << 40);
+
+  // The store's memory budget (as `edgecar serve` sets it from max_memory_mib) bounds the
+  // heap too: 8 MiB hold no million-node list.
+  StoreLimits pages;
+  pages.max_memory_pages = 128;
+  Store small_store(pages);
+  auto inst2 = small_store.instantiate(m, Imports{});
+  ASSERT_TRUE(inst2.ok());
+  auto over = small_store.call(*inst2, "build", count);
+  ASSERT_FALSE(over.ok());
+  EXPECT_EQ(over.error().trap, TrapKind::OutOfMemory) << over.error().to_string();
+  EXPECT_LE(small_store.gc_stats().bytes, 128u * 65536);
 }
 
 TEST(Gc, CastsArraysAndI31) {
