@@ -114,7 +114,10 @@ const Cell* gc_run(Store::Impl* S, InstanceImpl* inst, uint64_t* fp, const Cell*
     return nullptr;
   };
   auto layout = [&](uint32_t type) -> const GcLayout& {
-    return S->heap().layout(inst->md->type_ids[type]);
+    auto& cache = inst->gc_layouts;
+    if (cache.size() <= type) cache.resize(inst->md->type_ids.size());
+    if (!cache[type]) cache[type] = &S->heap().layout(inst->md->type_ids[type]);
+    return *cache[type];
   };
   auto alloc = [&](const GcLayout& l, uint32_t length) {
     return S->gc_alloc(&l, l.kind, length, frame_end);

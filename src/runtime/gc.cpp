@@ -29,7 +29,9 @@ uint32_t storage_bytes(const binary::FieldType& f) {
 }  // namespace
 
 GcHeap::~GcHeap() {
-  for (GcObject* o : objects_) std::free(o);
+  for (const auto& p : pages_) std::free(p->base);
+  for (uint8_t* p : spare_) std::free(p);
+  for (const auto& [addr, size] : large_) std::free(reinterpret_cast<void*>(addr));
 }
 
 const GcLayout& GcHeap::layout(uint32_t type_id) {
@@ -58,17 +60,57 @@ const GcLayout& GcHeap::layout(uint32_t type_id) {
   return *slot;
 }
 
-GcObject* GcHeap::make(const GcLayout* l, GcKind kind, uint32_t length, uint64_t payload) {
-  void* p = std::calloc(1, sizeof(GcObject) + payload);
+GcObject* GcHeap::small(uint64_t size) {
+  size_t cls = size / 16;
+  if (free_.size() <= cls) free_.resize(cls + 1);
+  auto& list = free_[cls];
+  if (list.empty()) {  // a new page of this class, every slot free
+    void* mem = nullptr;
+    if (!spare_.empty()) {
+      mem = spare_.back();
+      spare_.pop_back();
+    } else {
+      mem = std::aligned_alloc(kPageBytes, kPageBytes);
+    }
+    if (!mem) return nullptr;
+    auto page = std::make_unique<Page>();
+    page->base = static_cast<uint8_t*>(mem);
+    page->slot = static_cast<uint32_t>(size);
+    page->slots = static_cast<uint32_t>(kPageBytes / size);
+    page->used.assign(page->slots, false);
+    for (uint32_t i = page->slots; i-- > 0;)
+      list.push_back({page->base + uint64_t{i} * size, page.get()});
+    page_of_[reinterpret_cast<uint64_t>(mem)] = page.get();
+    pages_.push_back(std::move(page));
+  }
+  auto [p, page] = list.back();
+  list.pop_back();
+  page->used[(p - page->base) / page->slot] = true;
+  std::memset(p, 0, size);
+  bytes_ += size;
+  objects_++;
+  return new (p) GcObject;
+}
+
+GcObject* GcHeap::large(uint64_t size) {
+  void* p = std::aligned_alloc(16, size);
   if (!p) return nullptr;
-  auto* o = new (p) GcObject;
-  o->layout = l;
-  o->kind = kind;
-  o->length = length;
-  objects_.push_back(o);
-  live_.insert(reinterpret_cast<uint64_t>(o));
-  bytes_ += sizeof(GcObject) + payload;
-  return o;
+  std::memset(p, 0, size);
+  large_[reinterpret_cast<uint64_t>(p)] = size;
+  bytes_ += size;
+  objects_++;
+  return new (p) GcObject;
+}
+
+bool GcHeap::is_object(uint64_t word) const {
+  if (word == 0 || (word & 15) != 0) return false;  // objects are 16-byte aligned
+  auto it = page_of_.find(word & ~(kPageBytes - 1));
+  if (it != page_of_.end()) {
+    const Page& p = *it->second;
+    uint64_t off = word - reinterpret_cast<uint64_t>(p.base);
+    return off % p.slot == 0 && off / p.slot < p.slots && p.used[off / p.slot];
+  }
+  return large_.count(word) != 0;
 }
 
 void GcHeap::mark(uint64_t word) {
@@ -94,21 +136,50 @@ void GcHeap::mark(uint64_t word) {
 
 uint64_t GcHeap::sweep() {
   uint64_t freed = 0;
-  size_t kept = 0;
-  for (GcObject* o : objects_) {
-    if (o->marked) {
-      o->marked = false;
-      objects_[kept++] = o;
+  // Free lists are rebuilt from the pages; a page left empty goes back to the system.
+  for (auto& list : free_) list.clear();
+  size_t kept_pages = 0;
+  for (auto& page : pages_) {
+    uint32_t live = 0;
+    for (uint32_t i = 0; i < page->slots; ++i) {
+      if (!page->used[i]) continue;
+      auto* o = reinterpret_cast<GcObject*>(page->base + uint64_t{i} * page->slot);
+      if (o->marked) {
+        o->marked = false;
+        live++;
+      } else {
+        page->used[i] = false;
+        freed += page->slot;
+        objects_--;
+      }
+    }
+    if (live == 0) {
+      page_of_.erase(reinterpret_cast<uint64_t>(page->base));
+      if (spare_.size() < kSparePages) {
+        spare_.push_back(page->base);
+      } else {
+        std::free(page->base);
+      }
       continue;
     }
-    uint64_t payload = o->kind == GcKind::Struct  ? o->layout->size
-                       : o->kind == GcKind::Array ? uint64_t{o->length} * o->layout->size
-                                                  : 0;
-    freed += sizeof(GcObject) + payload;
-    live_.erase(reinterpret_cast<uint64_t>(o));
-    std::free(o);
+    auto& list = free_[page->slot / 16];
+    for (uint32_t i = page->slots; i-- > 0;)
+      if (!page->used[i]) list.push_back({page->base + uint64_t{i} * page->slot, page.get()});
+    pages_[kept_pages++] = std::move(page);
   }
-  objects_.resize(kept);
+  pages_.resize(kept_pages);
+  for (auto it = large_.begin(); it != large_.end();) {
+    auto* o = reinterpret_cast<GcObject*>(it->first);
+    if (o->marked) {
+      o->marked = false;
+      ++it;
+    } else {
+      freed += it->second;
+      objects_--;
+      std::free(o);
+      it = large_.erase(it);
+    }
+  }
   bytes_ -= freed;
   collections_++;
   // The next collection when the heap has grown by as much as survived (at least 4 MiB).

@@ -50,6 +50,11 @@ inline uint64_t make_i31(uint32_t v) {
   return (uint64_t{v & 0x7FFFFFFFu} << 1) | 1;
 }
 
+// Small objects (up to kMaxSmall bytes with their header) live in pages of kPageBytes,
+// aligned to their size, one size class (a multiple of 16 bytes) per page, free slots
+// on a free list per class; larger ones are allocated one by one. A word is one of the
+// heap's objects when it points at an allocated slot of one of its pages (a hash lookup of
+// the page) or is a large object.
 class GcHeap {
  public:
   // limit: bytes of objects (headers included) the heap may hold at once.
@@ -68,12 +73,17 @@ class GcHeap {
     uint64_t payload = kind == GcKind::Struct  ? l->size
                        : kind == GcKind::Array ? uint64_t{length} * l->size
                                                : 0;
-    uint64_t need = sizeof(GcObject) + payload;
+    uint64_t need = rounded(sizeof(GcObject) + payload);
     if (bytes_ + need > next_collection_ || bytes_ + need > limit_) {
       collect();
       if (bytes_ + need > limit_) return nullptr;
     }
-    return make(l, kind, length, payload);
+    GcObject* o = need <= kMaxSmall ? small(need) : large(need);
+    if (!o) return nullptr;
+    o->layout = l;
+    o->kind = kind;
+    o->length = length;
+    return o;
   }
 
   // Marking: a word that is this heap's object gets marked (with everything it reaches).
@@ -86,18 +96,36 @@ class GcHeap {
   // Every reference field and element of every object (for the exceptions' collector).
   template <class F>
   void for_each_ref(F&& f) const {
-    for (GcObject* o : objects_) refs_of(o, f);
+    for_each_object([&](GcObject* o) { refs_of(o, f); });
   }
 
-  bool is_object(uint64_t word) const { return word && !is_i31(word) && live_.count(word); }
+  bool is_object(uint64_t word) const;
   void set_limit(uint64_t limit) { limit_ = limit; }
   uint64_t bytes() const { return bytes_; }
   uint64_t limit() const { return limit_; }
   uint64_t collections() const { return collections_; }
-  size_t objects() const { return objects_.size(); }
+  size_t objects() const { return objects_; }
+
+  static constexpr uint64_t kPageBytes = 256 << 10;
+  static constexpr uint64_t kMaxSmall = 2048;
 
  private:
-  GcObject* make(const GcLayout* l, GcKind kind, uint32_t length, uint64_t payload);
+  struct Page {
+    uint8_t* base = nullptr;
+    uint32_t slot = 0;   // bytes per slot
+    uint32_t slots = 0;  // slots in the page
+    std::vector<bool> used;
+  };
+  static uint64_t rounded(uint64_t n) { return (n + 15) & ~uint64_t{15}; }
+  GcObject* small(uint64_t size);
+  GcObject* large(uint64_t size);
+  template <class F>
+  void for_each_object(F&& f) const {
+    for (const auto& p : pages_)
+      for (uint32_t i = 0; i < p->slots; ++i)
+        if (p->used[i]) f(reinterpret_cast<GcObject*>(p->base + uint64_t{i} * p->slot));
+    for (const auto& [addr, size] : large_) f(reinterpret_cast<GcObject*>(addr));
+  }
   template <class F>
   static void refs_of(GcObject* o, F& f) {
     if (o->kind == GcKind::Struct) {
@@ -112,8 +140,17 @@ class GcHeap {
   uint64_t bytes_ = 0;
   uint64_t next_collection_ = kFirstCollection;
   uint64_t collections_ = 0;
-  std::vector<GcObject*> objects_;
-  std::unordered_set<uint64_t> live_;  // addresses of objects_, for is_object and mark
+  size_t objects_ = 0;
+  std::vector<std::unique_ptr<Page>> pages_;
+  std::unordered_map<uint64_t, Page*> page_of_;  // by base address
+  struct Slot {
+    uint8_t* at;
+    Page* page;
+  };
+  std::vector<std::vector<Slot>> free_;  // free slots by size class
+  std::vector<uint8_t*> spare_;          // emptied pages kept for reuse (at most kSparePages)
+  static constexpr size_t kSparePages = 32;
+  std::unordered_map<uint64_t, uint64_t> large_;  // address -> bytes
   std::vector<GcObject*> work_;
   std::unordered_map<uint32_t, std::unique_ptr<GcLayout>> layouts_;
   static constexpr uint64_t kFirstCollection = 4 << 20;

@@ -160,7 +160,8 @@ struct InstanceImpl : Instance {
   std::vector<ElemInst> elems;
   std::vector<DataInst> datas;
   MemoryInst* mem0 = nullptr;
-  std::shared_ptr<void> native_ctx;  // the native tier's context (aot::Ctx), if native
+  std::shared_ptr<void> native_ctx;         // the native tier's context (aot::Ctx), if native
+  std::vector<const GcLayout*> gc_layouts;  // by type index, made on first use (GC)
 
   Extern extern_of(const binary::Export& e) const;
 };
