@@ -334,6 +334,31 @@ def exception_figures(build, wasmtime):
     return n, wat_figures(build, wasmtime, "throw_catch.wat", n, "exceptions=y")
 
 
+def kotlin_figures(build, wasmtime):
+    """The Kotlin/Wasm guest of the tests (tests/gc/kotlin/Gc.kt: a million-node list,
+    trees churned through collections, a map, exceptions), whole process, median of 3."""
+    mod = os.path.join(build, "tests", "guests", "kotlin_gc.wasm")
+    if not os.path.exists(mod):
+        return {}
+    cmds = {"edgecar": [os.path.join(build, "edgecar"), "run", mod]}
+    if wasmtime:
+        cmds["wasmtime"] = [wasmtime, "run", "-W", "gc=y,function-references=y,exceptions=y", mod]
+    rows = {}
+    for name, cmd in cmds.items():
+        times, ok, rss = [], True, 0
+        for _ in range(3):
+            t0 = time.perf_counter()
+            r = subprocess.run(["/usr/bin/time", "-f", "%M"] + cmd, capture_output=True, text=True)
+            times.append(time.perf_counter() - t0)
+            ok = ok and r.returncode == 0 and "list: 1000000 nodes" in r.stdout
+            try:
+                rss = max(rss, int(r.stderr.strip().splitlines()[-1]))
+            except (ValueError, IndexError):
+                pass
+        rows[name] = {"s": sorted(times)[1], "ok": ok, "rss_mb": rss / 1024}
+    return rows
+
+
 def gc_figures(build, wasmtime):
     """Garbage collection: bench/wat/gc_trees.wat (binary trees of GC structs)."""
     n = 16
@@ -389,6 +414,41 @@ def simd_report(kernels, runners, results, simd_results, counts, edgecar):
     return lines
 
 
+def wasm3_tables(args):
+    """The WebAssembly 3.0 tables: exceptions and garbage collection, edgecar beside
+    wasmtime in the same run."""
+    lines = []
+    n, erows = exception_figures(args.build, venv_tool("wasmtime"))
+    if erows:
+        lines += ["", "### Exceptions (seconds per process, median of 3)", "",
+                  f"`bench/wat/throw_catch.wat`, n = {n:,}: every other iteration throws from a callee "
+                  "and a `try_table` catches it (n/2 throws). edgecar runs exception handling in its "
+                  "interpreter (its native tier does not unwind yet); wasmtime with `-W exceptions=y`. "
+                  "Hand-written: Debian's wasi libc++abi has no `-fwasm-exceptions` support.", "",
+                  "| runtime | seconds | per throw (us) | result |", "|---|---:|---:|---|"]
+        for name, fig in erows.items():
+            lines.append(f"| {name} | {fig['s']:.3f} | {fig['s'] / (n / 2) * 1e6:.2f} | {fig['result']} |")
+    n, grows = gc_figures(args.build, venv_tool("wasmtime"))
+    if grows:
+        nodes = 2 ** (n + 2) - 1 + 2 ** (n + 1) - 1 + sum((2 ** (n - d + 4)) * (2 ** (d + 1) - 1) for d in range(4, n + 1, 2))
+        lines += ["", "### Garbage collection (seconds per process, median of 3)", "",
+                  f"`bench/wat/gc_trees.wat`, depth {n}: binary trees of GC structs, a long-lived tree beside "
+                  f"{nodes:,} short-lived nodes allocated and checked. edgecar runs GC in its interpreter "
+                  "(mark and sweep, docs/gc.md); wasmtime with `-W gc=y` (its default collector). Peak memory "
+                  "is the process's resident set.", "",
+                  "| runtime | seconds | ns per node | peak RSS (MB) | result |", "|---|---:|---:|---:|---|"]
+        for name, fig in grows.items():
+            lines.append(f"| {name} | {fig['s']:.3f} | {fig['s'] / nodes * 1e9:.0f} | {fig['rss_mb']:.0f} | {fig['result']} |")
+    krows = kotlin_figures(args.build, venv_tool("wasmtime"))
+    if krows:
+        lines += ["", "Kotlin/Wasm guest (`tests/gc/kotlin/Gc.kt`, compiled by Kotlin 2.4.21 from Maven Central; "
+                      "GC and exception handling), whole process:", "",
+                  "| runtime | seconds | peak RSS (MB) | output as expected |", "|---|---:|---:|---|"]
+        for name, fig in krows.items():
+            lines.append(f"| {name} | {fig['s']:.3f} | {fig['rss_mb']:.0f} | {'yes' if fig['ok'] else 'NO'} |")
+    return lines
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--smoke", action="store_true", help="tiny sizes, native and edgecar (both tiers), checksums only")
@@ -398,7 +458,20 @@ def main():
     ap.add_argument("--build", default=os.path.join(ROOT, "build"))
     ap.add_argument("--write", help="write the report (markdown) to this file, and the chart beside it")
     ap.add_argument("--no-simd", action="store_true", help="scalar builds only (no SIMD table)")
+    ap.add_argument("--wasm3-only", action="store_true",
+                    help="only the WebAssembly 3.0 tables (exceptions, garbage collection)")
     args = ap.parse_args()
+    if args.wasm3_only:
+        setup_venv()
+        head = ["## WebAssembly 3.0: exceptions and garbage collection", "",
+                f"Command: `scripts/bench --wasm3-only{' --write ' + args.write if args.write else ''}`  ",
+                f"Date: {time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores"]
+        report = "\n".join(head + wasm3_tables(args)) + "\n"
+        print(report)
+        if args.write:
+            with open(args.write, "w") as f:
+                f.write(report)
+        return
 
     kernels = [k for k in args.kernels.split(",") if k]
     runners_wanted = ["native", "edgecar", "edgecar-native"] if args.smoke else [r for r in args.runners.split(",") if r]
@@ -512,27 +585,7 @@ def main():
         for name, fig in crow.items():
             lines.append(f"| {name} | {fig['ms_per_mb']:.0f} | {fig['largest_ms']:.0f} |")
     if not args.smoke:
-        n, erows = exception_figures(args.build, venv_tool("wasmtime"))
-        if erows:
-            lines += ["", "### Exceptions (seconds per process, median of 3)", "",
-                      f"`bench/wat/throw_catch.wat`, n = {n:,}: every other iteration throws from a callee "
-                      "and a `try_table` catches it (n/2 throws). edgecar runs exception handling in its "
-                      "interpreter (its native tier does not unwind yet); wasmtime with `-W exceptions=y`. "
-                      "Hand-written: Debian's wasi libc++abi has no `-fwasm-exceptions` support.", "",
-                      "| runtime | seconds | per throw (us) | result |", "|---|---:|---:|---|"]
-            for name, fig in erows.items():
-                lines.append(f"| {name} | {fig['s']:.3f} | {fig['s'] / (n / 2) * 1e6:.2f} | {fig['result']} |")
-        n, grows = gc_figures(args.build, venv_tool("wasmtime"))
-        if grows:
-            nodes = 2 ** (n + 2) - 1 + 2 ** (n + 1) - 1 + sum((2 ** (n - d + 4)) * (2 ** (d + 1) - 1) for d in range(4, n + 1, 2))
-            lines += ["", "### Garbage collection (seconds per process, median of 3)", "",
-                      f"`bench/wat/gc_trees.wat`, depth {n}: binary trees of GC structs, a long-lived tree beside "
-                      f"{nodes:,} short-lived nodes allocated and checked. edgecar runs GC in its interpreter "
-                      "(mark and sweep, docs/gc.md); wasmtime with `-W gc=y` (its default collector). Peak memory "
-                      "is the process's resident set.", "",
-                      "| runtime | seconds | ns per node | peak RSS (MB) | result |", "|---|---:|---:|---:|---|"]
-            for name, fig in grows.items():
-                lines.append(f"| {name} | {fig['s']:.3f} | {fig['s'] / nodes * 1e9:.0f} | {fig['rss_mb']:.0f} | {fig['result']} |")
+        lines += wasm3_tables(args)
     size, rows = startup_figures(args.build)
     lines += ["", f"### Start-up (microseconds, median)", "",
               f"Load = decode + validate + compile + instantiate a {size / 1e6:.1f} MB module; "
