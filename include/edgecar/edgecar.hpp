@@ -567,6 +567,9 @@ class Store {
     uint64_t objects = 0;
     uint64_t collections = 0;
     uint64_t limit = 0;  // StoreLimits::max_gc_heap_bytes
+    // Interpreter frames the collections read whole for want of a stack map (frames of
+    // modules without GC instructions); those of modules with them are read precisely.
+    uint64_t frames_read_whole = 0;
   };
   GcStats gc_stats() const;
   struct Impl;

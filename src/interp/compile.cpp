@@ -35,9 +35,10 @@ constexpr uint32_t kNone = ~0u;
 // adjacent slots wherever an instruction reads it: everything that moves 64-bit values
 // (locals, blocks, branches, calls, returns) moves it unchanged.
 struct Val {
-  uint32_t slot;    // frame slot holding it (kNone for a constant not yet written)
-  uint64_t k;       // the constant, when slot == kNone
-  bool hi = false;  // the upper half of a v128
+  uint32_t slot;     // frame slot holding it (kNone for a constant not yet written)
+  uint64_t k;        // the constant, when slot == kNone
+  bool hi = false;   // the upper half of a v128
+  bool ref = false;  // a reference (for the stack maps of garbage collection)
 };
 
 bool has_imm_form(Op o) {
@@ -118,7 +119,9 @@ class FunctionCompiler {
       : m_(m),
         body_(m.bodies[func_index - m.num_imported_funcs]),
         cells_(out.cells),
-        handlers_(out.handlers) {
+        handlers_(out.handlers),
+        maps_(out.stack_maps),
+        with_maps_(uses_gc(m)) {
     const FuncType& ft = m.func_type(func_index);
     for (ValType t : ft.params) add_local(t);
     fc_.num_params = base_;
@@ -191,8 +194,30 @@ class FunctionCompiler {
   void push_results(const std::vector<ValType>& types) {
     for (ValType t : types) {
       push_result();
+      vals_.back().ref = t.is_ref();
       if (t == ValType::V128) push_result(true);
     }
+  }
+  void tag_ref(ValType t) { vals_.back().ref = t.is_ref(); }
+
+  // ---- stack maps (garbage collection) ----
+  static bool uses_gc(const binary::Module& m) {
+    for (const auto& b : m.bodies)
+      for (const auto& in : b.code)
+        if ((in.op & 0xFF00) == 0xFB00) return true;
+    return false;
+  }
+  // The frame's slots holding references now: reference locals, then stack values.
+  std::vector<uint32_t> live_refs() const {
+    std::vector<uint32_t> slots;
+    for (size_t i = 0; i < local_type_.size(); ++i)
+      if (local_type_[i].is_ref()) slots.push_back(local_slot_[i]);
+    for (const Val& v : vals_)
+      if (v.ref && v.slot != kNone) slots.push_back(v.slot);
+    return slots;
+  }
+  void stack_map(uint32_t at, std::vector<uint32_t> slots) {
+    if (with_maps_) maps_[at] = std::move(slots);
   }
   // The first slot of the v128 at positions k, k+1, both halves made adjacent.
   uint32_t operand_pair(uint32_t k) {
@@ -703,7 +728,10 @@ class FunctionCompiler {
     if (v.slot == top && produced_here && !refs_local(x)) {
       cells_[last_dst_cell_] = x;
       drop(1);
-      if (tee) push_local(x);
+      if (tee) {
+        push_local(x);
+        vals_.back().ref = v.ref;
+      }
       return;
     }
     drop(1);
@@ -713,7 +741,10 @@ class FunctionCompiler {
     } else if (v.slot != x) {
       emit_copy(x, v.slot);
     }
-    if (tee) push_local(x);
+    if (tee) {
+      push_local(x);
+      vals_.back().ref = v.ref;
+    }
   }
 
   // local.set of the v128 on top of the stack into slots x, x + 1.
@@ -993,7 +1024,10 @@ class FunctionCompiler {
       forget_last();
       vals_.resize(height);
       if (c.kind < 2) push_results(m_.types[m_.tags[c.tag]].params);
-      if (c.kind == 1 || c.kind == 3) push_result();
+      if (c.kind == 1 || c.kind == 3) {
+        push_result();
+        vals_.back().ref = true;
+      }
       emit_branch(c.label + 1);  // labels count from outside the try_table
       handler.clauses.push_back(clause);
       vals_ = saved;
@@ -1271,6 +1305,10 @@ class FunctionCompiler {
     // The index or reference is read before the call, above the arguments.
     if (indirect || by_ref) idx_slot = popped_slot(pop());
     materialize_from(h() - np);
+    // The caller's references while the callee runs (its arguments included: a host
+    // callee reads them from there).
+    std::vector<uint32_t> live = with_maps_ ? live_refs() : std::vector<uint32_t>{};
+    uint32_t at = here();
     drop(np);
     if (by_ref) {
       op(tail ? Op::ReturnCallRef : Op::CallRef);
@@ -1285,6 +1323,8 @@ class FunctionCompiler {
       if (indirect) cell(idx_slot);
     }
     forget_last();
+    // Suspended at the return address; a tail call's host callee returns to the call.
+    stack_map(tail ? at : here(), std::move(live));
     if (tail) {
       set_unreachable();
     } else {
@@ -1304,14 +1344,18 @@ class FunctionCompiler {
     };
     uint32_t n = 1, a = in.a, b = in.b;
     uint16_t emitted = in.op;
-    std::vector<ValType> results{ValType::I32};  // a reference or an i32: one slot
+    // Most results are one reference (a new object, a cast or converted one).
+    std::vector<ValType> results{ValType::ref(ValType::Any, true)};
+    bool allocates = false;
     switch (o) {
       case Opcode::StructNew:
         n = 0;
         for (const auto& f : fields()) n += width(f);
+        allocates = true;
         break;
       case Opcode::StructNewDefault:
         n = 0;
+        allocates = true;
         break;
       case Opcode::StructGet:
       case Opcode::StructGetS:
@@ -1324,14 +1368,29 @@ class FunctionCompiler {
         break;
       case Opcode::ArrayNew:
         n = width(fields()[0]) + 1;
+        allocates = true;
+        break;
+      case Opcode::ArrayNewDefault:
+      case Opcode::AnyConvertExtern:  // boxes a host value
+        allocates = true;
         break;
       case Opcode::ArrayNewFixed:
         n = in.b * width(fields()[0]);
+        allocates = true;
         break;
       case Opcode::ArrayNewData:
       case Opcode::ArrayNewElem:
+        n = 2;
+        allocates = true;
+        break;
       case Opcode::RefEq:
         n = 2;
+        results = {ValType::I32};
+        break;
+      case Opcode::ArrayLen:
+      case Opcode::I31GetS:
+      case Opcode::I31GetU:
+        results = {ValType::I32};
         break;
       case Opcode::ArrayGet:
       case Opcode::ArrayGetS:
@@ -1363,12 +1422,15 @@ class FunctionCompiler {
         b = o == Opcode::RefTestNull || o == Opcode::RefCastNull;
         emitted = static_cast<uint16_t>(
             o == Opcode::RefTest || o == Opcode::RefTestNull ? Opcode::RefTest : Opcode::RefCast);
+        if (emitted == static_cast<uint16_t>(Opcode::RefTest)) results = {ValType::I32};
         break;
-      default:  // array.new_default, array.len, conversions, i31: one operand, one result
+      default:  // ref.i31, extern.convert_any: one operand, one reference
         break;
     }
     materialize_from(h() - n);
     uint32_t base = slot(h() - n);
+    // An allocation may collect: the frame's references then, the operands included.
+    if (allocates) stack_map(here(), live_refs());
     drop(n);
     op(Op::Gc);
     cell(emitted);
@@ -1430,11 +1492,13 @@ class FunctionCompiler {
         cell(b);
         cell(c);
         push_result();
+        if (o == Opcode::SelectT) tag_ref(ValType::from_bits(in.imm));
         emitted_result();
         break;
       }
       case Opcode::LocalGet:
         push_local(local_slot_[in.a]);
+        tag_ref(local_type_[in.a]);
         if (local_type_[in.a] == ValType::V128) push_local(local_slot_[in.a] + 1, true);
         break;
       case Opcode::LocalSet:
@@ -1464,6 +1528,7 @@ class FunctionCompiler {
         cell(slot(h()));
         cell(in.a);
         push_result();
+        tag_ref(global_type(in.a));
         emitted_result();
         break;
       case Opcode::GlobalSet: {
@@ -1521,6 +1586,7 @@ class FunctionCompiler {
         cell(slot(h()));
         cell(in.a);
         push_result();
+        vals_.back().ref = true;
         emitted_result();
         break;
       default:
@@ -1573,11 +1639,12 @@ class FunctionCompiler {
         }
         forget_last();
         break;
-      case Opcode::TableGet:
+      case Opcode::TableGet:  // the index's slot receives the reference
         materialize(h() - 1);
         op(Op::TableGet);
         cell(slot(h() - 1));
         cell(in.a);
+        vals_.back().ref = true;
         forget_last();
         break;
       case Opcode::TableSet:
@@ -1651,6 +1718,8 @@ class FunctionCompiler {
   std::vector<Cell>& cells_;
   FuncCode fc_;
   std::vector<Handler>& handlers_;
+  std::unordered_map<uint32_t, std::vector<uint32_t>>& maps_;
+  bool with_maps_;
   std::vector<uint32_t> legacy_slots_;
   size_t next_legacy_ = 0;
   uint32_t base_ = 0;

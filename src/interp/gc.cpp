@@ -103,8 +103,10 @@ bool ref_matches(const InstanceImpl* inst, uint64_t w, uint32_t heap, bool nulla
   return o->kind != GcKind::Extern && validate::is_subtype_id(o->type_id(), id);
 }
 
-const Cell* gc_run(Store::Impl* S, InstanceImpl* inst, uint64_t* fp, const Cell* pc,
-                   const uint64_t* frame_end, TrapKind& trap) {
+const Cell* gc_run(Store::Impl* S, const FuncInst* cur, uint64_t* fp, const Cell* pc,
+                   TrapKind& trap) {
+  InstanceImpl* inst = cur->inst;
+  const GcSafepoint here{cur, fp, pc};
   auto o = static_cast<Opcode>(pc[1]);
   uint64_t* b = fp + pc[2];
   uint32_t a = pc[3], x = pc[4];
@@ -120,7 +122,7 @@ const Cell* gc_run(Store::Impl* S, InstanceImpl* inst, uint64_t* fp, const Cell*
     return *cache[type];
   };
   auto alloc = [&](const GcLayout& l, uint32_t length) {
-    return S->gc_alloc(&l, l.kind, length, frame_end);
+    return S->gc_alloc(&l, l.kind, length, &here);
   };
   switch (o) {
     case Opcode::StructNew:
@@ -269,7 +271,7 @@ const Cell* gc_run(Store::Impl* S, InstanceImpl* inst, uint64_t* fp, const Cell*
       return next;
     case Opcode::AnyConvertExtern:
       if (b[0] != 0) {
-        b[0] = S->internalize(b[0], frame_end);
+        b[0] = S->internalize(b[0], &here);
         if (b[0] == 0) return fail(TrapKind::OutOfMemory);
       }
       return next;

@@ -9,10 +9,10 @@
 
 namespace edgecar::interp {
 
-// Runs the GC instruction at pc (the Gc cell); nullptr with `trap` set when it traps.
-// frame_end: the end of the running frame's slots (the collector's stack roots end there).
-const Cell* gc_run(Store::Impl* S, InstanceImpl* inst, uint64_t* fp, const Cell* pc,
-                   const uint64_t* frame_end, TrapKind& trap);
+// Runs the GC instruction at pc (the Gc cell) of function `cur`; nullptr with `trap` set
+// when it traps.
+const Cell* gc_run(Store::Impl* S, const FuncInst* cur, uint64_t* fp, const Cell* pc,
+                   TrapKind& trap);
 
 // Whether reference `w` (non-null or null) is of the heap type `heap` (module-relative, as
 // binary::Instr holds it) and nullability: ref.test, ref.cast, br_on_cast.

@@ -357,7 +357,7 @@ L_JumpIfNonNull:
   }
   NEXT();
 L_Gc: {
-  const Cell* next = gc_run(S, inst, fp, pc, fp + cur->code->frame_slots, trap);
+  const Cell* next = gc_run(S, cur, fp, pc, trap);
   if (UNLIKELY(next == nullptr)) goto trap_exit;
   pc = next;
   NEXT();

@@ -28,6 +28,10 @@ uint32_t storage_bytes(const binary::FieldType& f) {
 
 }  // namespace
 
+GcHeap::GcHeap(uint64_t limit) : limit_(limit) {
+  if (const char* s = std::getenv("EDGECAR_GC_STRESS")) stress_ = std::strtoull(s, nullptr, 10);
+}
+
 GcHeap::~GcHeap() {
   for (const auto& p : pages_) std::free(p->base);
   for (uint8_t* p : spare_) std::free(p);

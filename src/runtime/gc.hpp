@@ -58,7 +58,7 @@ inline uint64_t make_i31(uint32_t v) {
 class GcHeap {
  public:
   // limit: bytes of objects (headers included) the heap may hold at once.
-  explicit GcHeap(uint64_t limit) : limit_(limit) {}
+  explicit GcHeap(uint64_t limit);
   GcHeap(const GcHeap&) = delete;
   GcHeap& operator=(const GcHeap&) = delete;
   ~GcHeap();
@@ -74,7 +74,8 @@ class GcHeap {
                        : kind == GcKind::Array ? uint64_t{length} * l->size
                                                : 0;
     uint64_t need = rounded(sizeof(GcObject) + payload);
-    if (bytes_ + need > next_collection_ || bytes_ + need > limit_) {
+    if (bytes_ + need > next_collection_ || bytes_ + need > limit_ ||
+        (stress_ && ++allocations_ % stress_ == 0)) {
       collect();
       if (bytes_ + need > limit_) return nullptr;
     }
@@ -104,6 +105,9 @@ class GcHeap {
   uint64_t bytes() const { return bytes_; }
   uint64_t limit() const { return limit_; }
   uint64_t collections() const { return collections_; }
+  // Frames read whole for want of a stack map (of modules without GC instructions).
+  void note_whole_frame() { whole_frames_++; }
+  uint64_t whole_frames() const { return whole_frames_; }
   size_t objects() const { return objects_; }
 
   static constexpr uint64_t kPageBytes = 256 << 10;
@@ -140,6 +144,10 @@ class GcHeap {
   uint64_t bytes_ = 0;
   uint64_t next_collection_ = kFirstCollection;
   uint64_t collections_ = 0;
+  uint64_t whole_frames_ = 0;
+  // EDGECAR_GC_STRESS=N: a collection every N allocations as well (tests of the roots).
+  uint64_t stress_ = 0;
+  uint64_t allocations_ = 0;
   size_t objects_ = 0;
   std::vector<std::unique_ptr<Page>> pages_;
   std::unordered_map<uint64_t, Page*> page_of_;  // by base address

@@ -54,7 +54,7 @@ std::optional<uint64_t> eval_const(const ConstExpr& e, InstanceImpl& inst, Store
   } resume{S};
   auto alloc = [&](uint32_t type, uint32_t length) -> GcObject* {
     const GcLayout& l = S.heap().layout(inst.md->type_ids[type]);
-    return S.gc_alloc(&l, l.kind, length, S.stack_top);
+    return S.gc_alloc(&l, l.kind, length, nullptr);
   };
   // Field or element i of an object, set to v.
   auto put = [](GcObject* o, uint32_t i, V v) {
@@ -122,7 +122,7 @@ std::optional<uint64_t> eval_const(const ConstExpr& e, InstanceImpl& inst, Store
         break;
       case Opcode::AnyConvertExtern:
         if (stack.back().lo != 0) {
-          stack.back().lo = S.internalize(stack.back().lo, S.stack_top);
+          stack.back().lo = S.internalize(stack.back().lo, nullptr);
           if (stack.back().lo == 0) return std::nullopt;
         }
         break;

@@ -62,6 +62,7 @@ std::vector<std::string> features(const binary::Module& m) {
     if (binary::is_simd(in.op))
       (name.find("relaxed") != std::string_view::npos ? relaxed : simd) = true;
     if (name.find("trunc_sat") != std::string_view::npos) sat = true;
+    if ((in.op & 0xFF00) == 0xFB00 || o == Opcode::RefEq) gc = true;
     if (name.find("extend8_s") != std::string_view::npos ||
         name.find("extend16_s") != std::string_view::npos || name == "i64.extend32_s")
       sign_ext = true;
@@ -153,7 +154,7 @@ std::vector<std::string> features(const binary::Module& m) {
   add(table64, "64-bit tables (3.0)");
   add(!m.tags.empty(), "exception handling (3.0)");
   add(typed_refs, "typed function references (3.0)");
-  add(gc, "garbage collection types (3.0)");
+  add(gc, "garbage collection (3.0)");
   return out;
 }
 

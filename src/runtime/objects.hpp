@@ -173,6 +173,13 @@ struct Frame {
   FuncInst* fn;
 };
 
+// Where a collection starts in the running interpreter frame (garbage collection).
+struct GcSafepoint {
+  const FuncInst* fn;
+  const uint64_t* fp;
+  const Cell* pc;
+};
+
 struct Store::Impl {
   Store* owner = nullptr;
   StoreLimits limits;
@@ -200,12 +207,13 @@ struct Store::Impl {
     if (!gc) gc = std::make_unique<GcHeap>(limits.max_gc_heap_bytes);
     return *gc;
   }
-  // An object of the heap, collecting first when due with the interpreter's value stack
-  // up to `stack_end` as roots; nullptr beyond the heap's limit.
-  GcObject* gc_alloc(const GcLayout* l, GcKind kind, uint32_t length, const uint64_t* stack_end);
-  void gc_collect(const uint64_t* stack_end);
-  // any.convert_extern and extern.convert_any of a non-null word (nullptr-like 0 on OOM).
-  uint64_t internalize(uint64_t word, const uint64_t* stack_end);
+  // An object of the heap, collecting first when due; nullptr beyond the heap's limit.
+  // `at`: the running interpreter frame and the allocating instruction, when there is one
+  // (the suspended frames are in `frames`).
+  GcObject* gc_alloc(const GcLayout* l, GcKind kind, uint32_t length, const GcSafepoint* at);
+  void gc_collect(const GcSafepoint* at);
+  // any.convert_extern and extern.convert_any of a non-null word (0 when out of memory).
+  uint64_t internalize(uint64_t word, const GcSafepoint* at);
   uint64_t externalize(uint64_t word);
   // A reference of (canonical) type t from the embedder or a host function: in the any
   // hierarchy a host value is boxed (0 when the heap is full). And one handed to the

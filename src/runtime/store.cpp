@@ -173,9 +173,12 @@ bool call_host(Store::Impl* S, FuncInst* f, InstanceImpl* caller, uint64_t* slot
   Expected<void> r = f->host(call);
   if (r) {
     // References a host function returns into the any hierarchy are boxed (runtime/gc.hpp).
+    // (No collection meanwhile: the results boxed so far are in slots no map describes.)
     const auto& results = f->type->results;
+    S->gc_paused++;
     for (size_t i = 0, at = 0; i < results.size(); at += slot_width(results[i++]))
       if (results[i].is_ref()) slots[at] = S->admit(results[i], slots[at]);
+    S->gc_paused--;
     return true;
   }
   Error e = std::move(r).error();
@@ -291,16 +294,29 @@ Function* Store::create_host_function(FuncType type, HostFunc fn, std::string de
 }
 
 // ---- garbage collection ----
-// Roots (docs/gc.md): the interpreter's value stack up to the running frame's end, read
-// word by word (a word that is an object's address keeps it: objects never move, so a
-// number that happens to equal one only keeps garbage a while longer); globals, tables,
-// element segments and exception payloads; what the embedder was handed. No collection
-// runs while native code is on the stack: its frames are not scanned (the heap may then
-// grow up to its limit).
-void Store::Impl::gc_collect(const uint64_t* stack_end) {
+// Roots (docs/gc.md): every interpreter frame's reference slots, by the stack map of the
+// point it stopped at (a frame without one, of a module without GC instructions, is read
+// whole: a word that is an object's address keeps it); globals, tables, element segments
+// and exception payloads; what the embedder was handed. No collection runs while native
+// code is on the stack: its frames are not read (the heap may then grow to its limit).
+void Store::Impl::gc_collect(const GcSafepoint* at) {
   if (!gc || aot_entry != nullptr || gc_paused) return;
   GcHeap& h = *gc;
-  h.mark_range(stack, std::min<const uint64_t*>(stack_end, stack + stack_slots));
+  auto frame = [&](const FuncInst* fn, const uint64_t* fp, const Cell* pc) {
+    if (!fn || !fn->code || !fn->inst) return;
+    const Code& code = fn->inst->md->code;
+    auto it = code.stack_maps.find(static_cast<uint32_t>(pc - code.cells.data()));
+    if (it == code.stack_maps.end()) {
+      h.mark_range(fp, fp + fn->code->frame_slots);
+      h.note_whole_frame();
+      return;
+    }
+    for (uint32_t s : it->second) h.mark(fp[s]);
+  };
+  for (uint32_t d = 0; d < depth; ++d)
+    if (frames[d].ret_pc != interp::exit_code())  // not an entry from the host
+      frame(frames[d].fn, frames[d].fp, frames[d].ret_pc);
+  if (at) frame(at->fn, at->fp, at->pc);
   for (const auto& g : globals)
     if (g->type.is_ref()) h.mark(g->value);
   for (const auto& t : tables) h.mark_range(t->elems.data(), t->elems.data() + t->elems.size());
@@ -314,20 +330,20 @@ void Store::Impl::gc_collect(const uint64_t* stack_end) {
 }
 
 GcObject* Store::Impl::gc_alloc(const GcLayout* l, GcKind kind, uint32_t length,
-                                const uint64_t* stack_end) {
+                                const GcSafepoint* at) {
   // GC objects and linear memories share the store's memory budget (max_memory_pages):
   // the heap may hold what the memories leave, and at most max_gc_heap_bytes.
   uint64_t budget = uint64_t{limits.max_memory_pages} * kPageSize, in_memories = 0;
   for (const auto& m : memories) in_memories += m->size;
   GcHeap& h = heap();
   h.set_limit(std::min(limits.max_gc_heap_bytes, budget > in_memories ? budget - in_memories : 0));
-  return h.alloc(l, kind, length, [&] { gc_collect(stack_end); });
+  return h.alloc(l, kind, length, [&] { gc_collect(at); });
 }
 
-uint64_t Store::Impl::internalize(uint64_t word, const uint64_t* stack_end) {
+uint64_t Store::Impl::internalize(uint64_t word, const GcSafepoint* at) {
   // i31s and objects come back as they went out; a host value is boxed.
   if (word == 0 || is_i31(word) || (gc && gc->is_object(word))) return word;
-  GcObject* box = gc_alloc(nullptr, GcKind::Extern, 0, stack_end);
+  GcObject* box = gc_alloc(nullptr, GcKind::Extern, 0, at);
   if (!box) return 0;
   box->host = word;
   return reinterpret_cast<uint64_t>(box);
@@ -346,13 +362,14 @@ Store::GcStats Store::gc_stats() const {
     s.bytes = h->bytes();
     s.objects = h->objects();
     s.collections = h->collections();
+    s.frames_read_whole = h->whole_frames();
   }
   return s;
 }
 
 uint64_t Store::Impl::admit(ValType t, uint64_t word) {
   if (word == 0 || !t.is_ref() || validate::top_heap(t) != ValType::Any) return word;
-  return internalize(word, stack_top);
+  return internalize(word, nullptr);
 }
 
 uint64_t Store::Impl::hand_out(ValType t, uint64_t word) {

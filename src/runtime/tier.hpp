@@ -7,6 +7,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "binary/module.hpp"
@@ -62,6 +63,11 @@ struct Handler {
 struct Code {
   std::vector<Cell> cells;
   std::vector<FuncCode> funcs;  // defined functions, in module order
+  // Stack maps (garbage collection, docs/gc.md): at each point where a collection may
+  // run while a frame is suspended or running (the return address of a call, the cell of
+  // a tail call or an allocating GC instruction), the frame's slots that hold references.
+  // Made for modules with GC instructions; frames without a map are scanned whole.
+  std::unordered_map<uint32_t, std::vector<uint32_t>> stack_maps;
   // Every try_table of the module; within a function inner ones come before the ones
   // around them, so the first range holding a cell is the innermost.
   std::vector<Handler> handlers;

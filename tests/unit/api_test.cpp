@@ -442,6 +442,7 @@ TEST(Gc, AMillionNodeListSurvivesCollections) {
   // The list (40 MB) and the garbage made beside it (72 MB) exceed the first thresholds.
   Store::GcStats after_build = store.gc_stats();
   EXPECT_GT(after_build.collections, 0u);
+  EXPECT_EQ(after_build.frames_read_whole, 0u);  // every frame by its stack map
   const int64_t expected = n * (n + 1) / 2 | n << 40;
   auto walk = [&] {
     auto r = store.call(*inst, "walk", {});
