@@ -19,6 +19,7 @@
 #include "binary/module.hpp"
 #include "binary/opcode_info.hpp"
 #include "interp/code.hpp"
+#include "interp/gc.hpp"
 #include "interp/simd.hpp"
 #include "validate/validator.hpp"
 
@@ -1336,6 +1337,7 @@ class FunctionCompiler {
   // adjacent from base; results from base.
   void gc(const Instr& in) {
     auto o = static_cast<Opcode>(in.op);
+    if (field_access(in)) return;
     auto width = [](const binary::FieldType& f) -> uint32_t {
       return f.type == ValType::V128 ? 2 : 1;
     };
@@ -1439,6 +1441,89 @@ class FunctionCompiler {
     cell(b);
     push_results(results);
     forget_last();
+  }
+
+  // Field and element access: handlers of their own with the offset and kind built in.
+  bool field_access(const Instr& in) {
+    auto o = static_cast<Opcode>(in.op);
+    bool sign = o == Opcode::StructGetS || o == Opcode::ArrayGetS;
+    switch (o) {
+      case Opcode::StructGet:
+      case Opcode::StructGetS:
+      case Opcode::StructGetU:
+      case Opcode::StructSet: {
+        const auto& fields = m_.type_defs[in.a].fields;
+        uint32_t offset = 0;
+        for (uint32_t i = 0; i < in.b; ++i) offset += fields[i].type == ValType::V128 ? 16 : 8;
+        const binary::FieldType& f = fields[in.b];
+        uint32_t kind = field_kind(f, sign);
+        if (o == Opcode::StructSet) {
+          bool wide = f.type == ValType::V128;
+          uint32_t v = wide ? operand_pair(h() - 2) : operand(h() - 1);
+          uint32_t r = operand(h() - (wide ? 3 : 2));
+          drop(wide ? 3 : 2);
+          op(Op::StructSet);
+          cell(r);
+          cell(v);
+          cell(offset);
+          cell(kind);
+        } else {
+          uint32_t r = operand(h() - 1);
+          drop(1);
+          op(Op::StructGet);
+          cell(slot(h()));
+          cell(r);
+          cell(offset);
+          cell(kind);
+          push_results({f.type});
+        }
+        forget_last();
+        return true;
+      }
+      case Opcode::ArrayGet:
+      case Opcode::ArrayGetS:
+      case Opcode::ArrayGetU:
+      case Opcode::ArraySet: {
+        const binary::FieldType& e = m_.type_defs[in.a].fields[0];
+        uint32_t kind = field_kind(e, sign);
+        if (o == Opcode::ArraySet) {
+          bool wide = e.type == ValType::V128;
+          uint32_t v = wide ? operand_pair(h() - 2) : operand(h() - 1);
+          uint32_t i = operand(h() - (wide ? 3 : 2));
+          uint32_t r = operand(h() - (wide ? 4 : 3));
+          drop(wide ? 4 : 3);
+          op(Op::ArraySet);
+          cell(r);
+          cell(i);
+          cell(v);
+          cell(kind);
+        } else {
+          uint32_t i = operand(h() - 1);
+          uint32_t r = operand(h() - 2);
+          drop(2);
+          op(Op::ArrayGet);
+          cell(slot(h()));
+          cell(r);
+          cell(i);
+          cell(kind);
+          push_results({e.type});
+        }
+        forget_last();
+        return true;
+      }
+      case Opcode::ArrayLen: {
+        uint32_t r = operand(h() - 1);
+        drop(1);
+        op(Op::ArrayLen);
+        cell(slot(h()));
+        cell(r);
+        push_result();
+        forget_last();
+        return true;
+      }
+      default:
+        return false;
+    }
   }
 
   // br_on_cast(_fail) l rt1 rt2: the test on a copy above the stack, then a branch that

@@ -14,36 +14,7 @@ namespace {
 
 using binary::Opcode;
 
-// A field's or element's value into slots (a v128 takes two), sign- or zero-extending the
-// packed ones.
-void load(const uint8_t* p, const binary::FieldType& f, bool sign, uint64_t* out) {
-  if (f.packed == 8) {
-    *out = sign ? static_cast<uint32_t>(static_cast<int32_t>(static_cast<int8_t>(*p))) : *p;
-    return;
-  }
-  if (f.packed == 16) {
-    uint16_t v;
-    std::memcpy(&v, p, 2);
-    *out = sign ? static_cast<uint32_t>(static_cast<int32_t>(static_cast<int16_t>(v))) : v;
-    return;
-  }
-  switch (f.type.kind()) {
-    case ValType::Kind::I32:
-    case ValType::Kind::F32: {
-      uint32_t v;
-      std::memcpy(&v, p, 4);
-      *out = v;
-      return;
-    }
-    case ValType::Kind::V128:
-      std::memcpy(out, p, 16);
-      return;
-    default:
-      std::memcpy(out, p, 8);
-      return;
-  }
-}
-
+// A value from slots into a field or element (the low bytes of the packed ones).
 void store(uint8_t* p, const binary::FieldType& f, const uint64_t* in) {
   if (f.packed) {
     std::memcpy(p, in, f.packed / 8);  // the low bytes (little-endian)
@@ -140,21 +111,6 @@ const Cell* gc_run(Store::Impl* S, const FuncInst* cur, uint64_t* fp, const Cell
       b[0] = reinterpret_cast<uint64_t>(s);
       return next;
     }
-    case Opcode::StructGet:
-    case Opcode::StructGetS:
-    case Opcode::StructGetU:
-    case Opcode::StructSet: {
-      if (b[0] == 0) return fail(TrapKind::NullStructReference);
-      GcObject* s = obj(b[0]);
-      const GcLayout& l = *s->layout;  // of the struct itself: a subtype has the same prefix
-      uint8_t* p = s->data() + l.offsets[x];
-      if (o == Opcode::StructSet) {
-        store(p, l.fields[x], b + 1);
-      } else {
-        load(p, l.fields[x], o == Opcode::StructGetS, b);
-      }
-      return next;
-    }
     case Opcode::ArrayNew:
     case Opcode::ArrayNewDefault: {
       const GcLayout& l = layout(a);
@@ -201,27 +157,6 @@ const Cell* gc_run(Store::Impl* S, const FuncInst* cur, uint64_t* fp, const Cell
       }
       return next;
     }
-    case Opcode::ArrayGet:
-    case Opcode::ArrayGetS:
-    case Opcode::ArrayGetU:
-    case Opcode::ArraySet: {
-      if (b[0] == 0) return fail(TrapKind::NullArrayReference);
-      GcObject* arr = obj(b[0]);
-      uint32_t i = static_cast<uint32_t>(b[1]);
-      if (i >= arr->length) return fail(TrapKind::ArrayOutOfBounds);
-      const GcLayout& l = *arr->layout;
-      uint8_t* p = arr->data() + uint64_t{i} * l.size;
-      if (o == Opcode::ArraySet) {
-        store(p, l.fields[0], b + 2);
-      } else {
-        load(p, l.fields[0], o == Opcode::ArrayGetS, b);
-      }
-      return next;
-    }
-    case Opcode::ArrayLen:
-      if (b[0] == 0) return fail(TrapKind::NullArrayReference);
-      b[0] = obj(b[0])->length;
-      return next;
     case Opcode::ArrayFill: {
       if (b[0] == 0) return fail(TrapKind::NullArrayReference);
       GcObject* arr = obj(b[0]);

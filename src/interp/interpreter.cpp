@@ -362,6 +362,47 @@ L_Gc: {
   pc = next;
   NEXT();
 }
+L_StructGet: {
+  uint64_t r = fp[pc[2]];
+  if (UNLIKELY(r == 0)) TRAP(NullStructReference);
+  load_field(object_data(r) + pc[3], pc[4], fp + pc[1]);
+  pc += 5;
+  NEXT();
+}
+L_StructSet: {
+  uint64_t r = fp[pc[1]];
+  if (UNLIKELY(r == 0)) TRAP(NullStructReference);
+  store_field(object_data(r) + pc[3], pc[4], fp + pc[2]);
+  pc += 5;
+  NEXT();
+}
+L_ArrayGet: {
+  uint64_t r = fp[pc[2]];
+  if (UNLIKELY(r == 0)) TRAP(NullArrayReference);
+  uint32_t i = U32(3);
+  if (UNLIKELY(i >= reinterpret_cast<GcObject*>(r)->length)) TRAP(ArrayOutOfBounds);
+  load_field(object_data(r) + uint64_t{i} * field_bytes(static_cast<FieldKind>(pc[4])), pc[4],
+             fp + pc[1]);
+  pc += 5;
+  NEXT();
+}
+L_ArraySet: {
+  uint64_t r = fp[pc[1]];
+  if (UNLIKELY(r == 0)) TRAP(NullArrayReference);
+  uint32_t i = U32(2);
+  if (UNLIKELY(i >= reinterpret_cast<GcObject*>(r)->length)) TRAP(ArrayOutOfBounds);
+  store_field(object_data(r) + uint64_t{i} * field_bytes(static_cast<FieldKind>(pc[4])), pc[4],
+              fp + pc[3]);
+  pc += 5;
+  NEXT();
+}
+L_ArrayLen: {
+  uint64_t r = fp[pc[2]];
+  if (UNLIKELY(r == 0)) TRAP(NullArrayReference);
+  fp[pc[1]] = reinterpret_cast<GcObject*>(r)->length;
+  pc += 3;
+  NEXT();
+}
 L_RefAsNonNull:
   if (UNLIKELY(fp[pc[1]] == 0)) TRAP(NullReference);
   pc += 2;
