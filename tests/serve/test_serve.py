@@ -896,3 +896,37 @@ def test_a_cached_compilation_makes_the_next_start_native_at_once(tmp_path):
         assert "function /hello: native code (cache entry" in s.log_path.read_text()
     finally:
         s.stop()
+
+
+def test_gc_guest_heap_is_per_request_and_bounded(tmp_path):
+    """A WebAssembly GC guest (Kotlin/Wasm, tests/gc/kotlin/Wagi.kt): each request's objects
+    live in its own instance's heap, counted against the function's max_memory_mib, and
+    go with it; a request that needs more than its limit gets a clear 500 and the server
+    goes on serving."""
+    guest = os.path.join(GUESTS, "kotlin_wagi.wasm")
+    assert os.path.exists(guest), "no Kotlin/Wasm guest: run scripts/setup and build"
+    text = manifest(fn("/gc", "kotlin_wagi", "    limits: {max_memory_mib: 256}\n")
+                    + fn("/gc_small", "kotlin_wagi", "    limits: {max_memory_mib: 16}\n"))
+    s = Server(tmp_path, text)
+    try:
+        expected = b"sum %d\n" % (500_000 * 500_001 // 2)
+
+        def rss_kib():
+            with open(f"/proc/{s.proc.pid}/status") as f:
+                return int(next(l for l in f if l.startswith("VmRSS:")).split()[1])
+
+        for _ in range(5):
+            status, headers, body = s.request("GET", "/gc")
+            assert status == 200 and body == expected, body
+        after_5 = rss_kib()
+        status, _, body = s.request("GET", "/gc_small")
+        assert status == 500
+        err = json.loads(body)
+        assert err["error"] == "trap" and "out of memory" in err["message"], err
+        for _ in range(20):
+            status, _, body = s.request("GET", "/gc")
+            assert status == 200 and body == expected
+        # Twenty more heaps of ~30 MB each came and went: the process did not keep them.
+        assert rss_kib() < after_5 + 64 * 1024, (after_5, rss_kib())
+    finally:
+        s.stop()
