@@ -63,8 +63,7 @@ const char* trap_class(TrapKind k) {
       return "exception";
     case TrapKind::NullExceptionReference:
       return "null_exnref";
-    case TrapKind::NullFunctionReference:
-      return "null_funcref";
+    case TrapKind::NullFunctionReference:  // wasmtime: NULL_REFERENCE for all of them
     case TrapKind::NullReference:
     case TrapKind::NullStructReference:
     case TrapKind::NullArrayReference:

@@ -69,13 +69,18 @@ WASM3_SMITH = {
     "--tail-call-enabled": "true", "--extended-const-enabled": "true",
 }
 WASM3_WASMTIME = ["wasm_memory64", "wasm_multi_memory", "wasm_tail_call"]
+# --gc (with --wasm3): typed function references and GC too. Exports whose signature has
+# a reference other than funcref or externref are not called (no value of them can be
+# made from outside, nor read back through wasmtime-py); the others run GC code inside.
+GC_SMITH = {"--gc-enabled": "true"}
+GC_WASMTIME = ["wasm_gc", "wasm_function_references", "wasm_exceptions"]
 
 
-def smith_flags(wasm3):
+def smith_flags(wasm3, gc=False):
     if not wasm3:
         return SMITH_FLAGS
     flags = list(SMITH_FLAGS)
-    for k, v in WASM3_SMITH.items():
+    for k, v in {**WASM3_SMITH, **(GC_SMITH if gc else {})}.items():
         if k in flags:
             flags[flags.index(k) + 1] = v
         else:
@@ -98,10 +103,15 @@ WASMTIME_TRAPS = {
     wasmtime.TrapCode.STACK_OVERFLOW: "stack",
     wasmtime.TrapCode.INTERRUPT: "timeout",
     wasmtime.TrapCode.OUT_OF_FUEL: "timeout",
+    # Garbage collection (--gc); diff_runner's classes for edgecar's trap kinds.
+    wasmtime.TrapCode.NULL_REFERENCE: "null_ref",
+    wasmtime.TrapCode.ARRAY_OUT_OF_BOUNDS: "array_oob",
+    wasmtime.TrapCode.CAST_FAILURE: "cast",
+    wasmtime.TrapCode.ALLOCATION_TOO_LARGE: "oom",
 }
 
 
-def wasmtime_engine(wasm3=False):
+def wasmtime_engine(wasm3=False, gc=False):
     c = wasmtime.Config()
     for feature, on in [("wasm_simd", True), ("wasm_relaxed_simd", False),
                         ("wasm_threads", False), ("wasm_tail_call", False),
@@ -112,7 +122,7 @@ def wasmtime_engine(wasm3=False):
                         ("wasm_component_model", False),
                         ("wasm_reference_types", True), ("wasm_bulk_memory", True),
                         ("wasm_multi_value", True)]:
-        setattr(c, feature, on or (wasm3 and feature in WASM3_WASMTIME))
+        setattr(c, feature, on or (wasm3 and feature in WASM3_WASMTIME) or (gc and feature in GC_WASMTIME))
     c.epoch_interruption = True
     c.max_wasm_stack = 1 << 20
     c.cranelift_opt_level = "none"  # compile time dominates; semantics do not change
@@ -248,8 +258,8 @@ class Edgecar:
 
 
 class Wasmtime:
-    def __init__(self, timeout_ms, wasm3=False):
-        self.engine = wasmtime_engine(wasm3)
+    def __init__(self, timeout_ms, wasm3=False, gc=False):
+        self.engine = wasmtime_engine(wasm3, gc)
         self.timeout = timeout_ms / 1000
         self.store = self.instance = None
         self.wrapper = None  # exports of the v128 wrapper module (see wrap_v128)
@@ -271,6 +281,10 @@ class Wasmtime:
         except wasmtime.Trap as t:
             return {"trap": WASMTIME_TRAPS.get(t.trap_code, f"other:{t.trap_code}"),
                     "message": t.message.splitlines()[0]}
+        except wasmtime.WasmtimeError as e:  # GC allocation beyond wasmtime's heap
+            if "GC heap out of memory" not in str(e):
+                raise
+            return {"trap": "oom", "message": str(e).splitlines()[0]}
         finally:
             timer.cancel()
 
@@ -371,15 +385,20 @@ class Wasmtime:
             return {"results": self.decode_results(values, types)}
         return self.guarded(go)
 
-    def state(self):
+    def state(self, unreadable=()):
         g, m, t = {}, {}, {}
         for name, ext in self.exports().items():
             if isinstance(ext, wasmtime.Global):
-                if "global " + name in self.wrapped:
+                if name in unreadable:  # touching a GC reference aborts wasmtime's C API
+                    g[name] = "unreadable"
+                elif "global " + name in self.wrapped:
                     lo, hi = self.wrapper[self.wrapped["global " + name][0]](self.store)
                     g[name] = encode_v128(lo, hi)
                 else:
-                    g[name] = encode_wasmtime(ext.value(self.store), ext.type(self.store).content)
+                    try:
+                        g[name] = encode_wasmtime(ext.value(self.store), ext.type(self.store).content)
+                    except wasmtime.WasmtimeError:  # wasmtime-py cannot read GC references
+                        g[name] = "unreadable"
             elif isinstance(ext, wasmtime.Memory):
                 m[name] = [ext.size(self.store),
                            memory_hash(ext.data_ptr(self.store), ext.data_len(self.store))]
@@ -401,7 +420,7 @@ class Campaign:
         self.rng = random.Random(args.seed)
         self.simd = simd_gen.Generator(random.Random(args.seed + 1))
         self.edgecar = Edgecar(args.runner, args.timeout_ms, args.engine)
-        self.wasmtime = Wasmtime(args.timeout_ms, args.wasm3)
+        self.wasmtime = Wasmtime(args.timeout_ms, args.wasm3, args.gc)
         self.tmp = tempfile.mkdtemp(prefix="difftest-")
         self.count = Counter()
         self.disagreements = []
@@ -434,7 +453,7 @@ class Campaign:
             with open(path, "rb") as f:
                 return f.read()
         self.last_was_simd = False
-        r = subprocess.run([self.args.wasm_tools, "smith", *smith_flags(self.args.wasm3), "-o", path],
+        r = subprocess.run([self.args.wasm_tools, "smith", *smith_flags(self.args.wasm3, self.args.gc), "-o", path],
                            input=seed, capture_output=True)
         if r.returncode != 0:
             return None
@@ -470,6 +489,13 @@ class Campaign:
             side = "edgecar" if ours.get("trap") == "stack" else "wasmtime"
             self.count[f"{side} ran out of stack first (module ends)"] += 1
             return
+        if "oom" in (ours.get("trap"), theirs.get("trap")) or (
+                self.args.gc and outcome(ours) != outcome(theirs)
+                and "timeout" in (ours.get("trap"), theirs.get("trap"))):
+            # The GC heaps' limits differ (edgecar 1 GiB, wasmtime its own), and so does the
+            # time a huge allocation in a constant expression takes: not comparable.
+            self.count["out of GC memory or time on one side (module ends)"] += 1
+            return
         if outcome(ours) != outcome(theirs):
             self.disagree("instantiate", data, [], ours, theirs)
             return
@@ -479,9 +505,18 @@ class Campaign:
         # Types come from edgecar: wasmtime's C API aborts on inspecting a v128 type.
         exports = self.edgecar.ask({"op": "exports"})
         v128_funcs = {n: sig for n, sig in exports["funcs"].items() if "v128" in sig["params"] + sig["results"]}
-        self.wasmtime.wrap_v128(v128_funcs, [n for n, t in exports["globals"].items() if t == "v128"])
+        if self.args.gc:  # the wrapper's imports cannot name the module's rec-group types
+            v128_funcs = {}
+        else:
+            self.wasmtime.wrap_v128(v128_funcs, [n for n, t in exports["globals"].items() if t == "v128"])
         self.count["functions with v128 in the signature"] += len(v128_funcs)
-        funcs = [(n, sig["params"]) for n, sig in exports["funcs"].items()]
+        # With GC an externref may hold an externalized object, which wasmtime-py reads
+        # back as null: not comparable either.
+        plain = ("i32", "i64", "f32", "f64", "funcref") + (() if self.args.gc else ("v128", "externref"))
+        funcs = [(n, sig["params"]) for n, sig in exports["funcs"].items()
+                 if all(t in plain for t in sig["params"] + sig["results"])]
+        self.count["exports not called (GC-typed signature)"] += len(exports["funcs"]) - len(funcs)
+        gc_globals = {n for n, t in exports["globals"].items() if t not in plain}
         trail = []
         for _ in range(self.args.rounds):
             for name, params in funcs:
@@ -490,6 +525,9 @@ class Campaign:
                 ours = self.edgecar.ask({"op": "call", "name": name, "args": args})
                 theirs = self.wasmtime.call(name, args)
                 self.count["calls"] += 1
+                if "oom" in (ours.get("trap"), theirs.get("trap")):
+                    self.count["out of GC memory or time on one side (module ends)"] += 1
+                    return
                 if outcome(ours) != outcome(theirs):
                     if "stack" in (ours.get("trap"), theirs.get("trap")):
                         # Where the stack runs out differs by engine (frame sizes, limits),
@@ -504,7 +542,12 @@ class Campaign:
                     self.count["v128 results compared"] += 1
                 if ours.get("trap") in ("stack", "timeout"):
                     return  # the instance's state after either is engine-specific
-                ours, theirs = self.edgecar.ask({"op": "state"}), self.wasmtime.state()
+                ours, theirs = self.edgecar.ask({"op": "state"}), self.wasmtime.state(gc_globals)
+                for name, v in list(theirs["globals"].items()):
+                    if v == "unreadable":  # compared on neither side
+                        del theirs["globals"][name]
+                        ours["globals"].pop(name, None)
+                        self.count["globals not compared (GC references)"] += 1
                 if ours != theirs:
                     self.disagree("state after call", data, trail, ours, theirs)
                     return
@@ -544,6 +587,8 @@ def main():
     p.add_argument("--timeout-ms", type=int, default=2000)
     p.add_argument("--engine", choices=["interp", "aot"], default="interp",
                    help="edgecar's tier: the interpreter or native code (LLVM)")
+    p.add_argument("--gc", action="store_true",
+                   help="with --wasm3: typed function references and GC in the modules too")
     p.add_argument("--wasm3", action="store_true",
                    help="also generate the 3.0 features edgecar runs: multiple and 64-bit memories, "
                         "tail calls, extended constant expressions")
