@@ -186,6 +186,10 @@ int64_t MemoryInst::grow_pages(uint32_t delta) {
   if (delta == 0) return static_cast<int64_t>(old_pages);
   if (old_pages + delta > max_pages) return -1;
   uint64_t new_size = (old_pages + delta) * kPageSize;
+  // The store's GC objects count against the same budget as its memories.
+  if (store && store->gc &&
+      new_size + store->gc->bytes() > uint64_t{store->limits.max_memory_pages} * kPageSize)
+    return -1;
   if (new_size > committed) {
     if (mprotect(data + committed, new_size - committed, PROT_READ | PROT_WRITE) != 0) return -1;
     committed = new_size;

@@ -76,6 +76,7 @@ struct MemoryInst : Memory {
   const detail::MemoryImage* image = nullptr;  // where the initial contents came from
   Limits limits;                               // in pages
   uint32_t max_pages = 0;                      // min(declared max, store cap)
+  Store::Impl* store = nullptr;  // whose GC heap shares the memory budget (docs/gc.md)
   ~MemoryInst();
   // Reserves the address range for the largest permitted size and commits the initial
   // pages, from `image` (copy-on-write) when given.

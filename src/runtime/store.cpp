@@ -386,6 +386,7 @@ Memory* Store::create_memory(Limits limits) {
 Memory* Store::create_memory(Limits limits, const detail::MemoryImage* image) {
   auto m = std::make_unique<MemoryInst>();
   if (!m->init(limits, impl_->limits.max_memory_pages, image)) return nullptr;
+  m->store = impl_.get();
   impl_->memories.push_back(std::move(m));
   return impl_->memories.back().get();
 }

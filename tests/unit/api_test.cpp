@@ -504,6 +504,23 @@ TEST(Gc, TheHeapLimitTrapsAndTheStoreStaysUsable) {
   ASSERT_FALSE(over.ok());
   EXPECT_EQ(over.error().trap, TrapKind::OutOfMemory) << over.error().to_string();
   EXPECT_LE(small_store.gc_stats().bytes, 128u * 65536);
+
+  // And memory.grow counts the heap's bytes: with 6 MiB of array held, 4 MiB more memory
+  // pass the 8 MiB budget; with the array dropped (and collected) they fit.
+  Store grow_store(pages);
+  auto inst3 = grow_store.instantiate(m, Imports{});
+  ASSERT_TRUE(inst3.ok());
+  Value held[] = {Value::i32(6 << 20), Value::i32(64)};
+  auto refused = grow_store.call(*inst3, "hold_then_grow", held);
+  ASSERT_TRUE(refused.ok()) << refused.error().to_string();
+  EXPECT_EQ((*refused)[0].as_i32(), -1);
+  Value dropped[] = {Value::i32(0), Value::i32(64)};
+  Value churn2[] = {Value::i32(20'000), Value::i32(1000)};
+  ASSERT_TRUE(grow_store.call(*inst3, "hold_then_grow", dropped).ok());  // drops the array
+  ASSERT_TRUE(grow_store.call(*inst3, "churn", churn2).ok());            // collections free it
+  auto grown = grow_store.call(*inst3, "hold_then_grow", dropped);
+  ASSERT_TRUE(grown.ok());
+  EXPECT_GE((*grown)[0].as_i32(), 1) << grow_store.gc_stats().bytes;
 }
 
 TEST(Gc, CastsArraysAndI31) {

@@ -9,6 +9,17 @@
   (type $refs (array (mut anyref)))
 
   (global $head (mut (ref null $node)) (ref.null $node))
+  (global $held (mut (ref null $bytes)) (ref.null $bytes))
+  (memory 1)
+
+  ;; Holds an array of n bytes (or none for 0), then grows the memory by `pages`: the
+  ;; old size in pages, or -1 when the memory and the heap would pass the store's budget.
+  (func (export "hold_then_grow") (param $n i32) (param $pages i32) (result i32)
+    (global.set $held
+      (if (result (ref null $bytes)) (local.get $n)
+        (then (array.new_default $bytes (local.get $n)))
+        (else (ref.null $bytes))))
+    (memory.grow (local.get $pages)))
 
   ;; n nodes, values 1..n, kept in $head; every node also makes 48 bytes of garbage.
   (func (export "build") (param $n i32)
