@@ -66,9 +66,9 @@ const GcLayout& GcHeap::layout(uint32_t type_id) {
 
 GcObject* GcHeap::small(uint64_t size) {
   size_t cls = size / 16;
-  if (free_.size() <= cls) free_.resize(cls + 1);
-  auto& list = free_[cls];
-  if (list.empty()) {  // a new page of this class, every slot free
+  if (free_.size() <= cls) free_.resize(cls + 1, nullptr);
+  FreeSlot*& head = free_[cls];
+  if (!head) {  // a new page of this class, every slot free
     void* mem = nullptr;
     if (!spare_.empty()) {
       mem = spare_.back();
@@ -83,12 +83,14 @@ GcObject* GcHeap::small(uint64_t size) {
     page->slots = static_cast<uint32_t>(kPageBytes / size);
     page->used.assign(page->slots, false);
     for (uint32_t i = page->slots; i-- > 0;)
-      list.push_back({page->base + uint64_t{i} * size, page.get()});
+      head = new (page->base + uint64_t{i} * size) FreeSlot{head, page.get()};
     page_of_[reinterpret_cast<uint64_t>(mem)] = page.get();
     pages_.push_back(std::move(page));
   }
-  auto [p, page] = list.back();
-  list.pop_back();
+  FreeSlot* f = head;
+  head = f->next;
+  Page* page = f->page;
+  auto* p = reinterpret_cast<uint8_t*>(f);
   page->used[(p - page->base) / page->slot] = true;
   std::memset(p, 0, size);
   bytes_ += size;
@@ -141,7 +143,7 @@ void GcHeap::mark(uint64_t word) {
 uint64_t GcHeap::sweep() {
   uint64_t freed = 0;
   // Free lists are rebuilt from the pages; a page left empty goes back to the system.
-  for (auto& list : free_) list.clear();
+  std::fill(free_.begin(), free_.end(), nullptr);
   size_t kept_pages = 0;
   for (auto& page : pages_) {
     uint32_t live = 0;
@@ -166,9 +168,10 @@ uint64_t GcHeap::sweep() {
       }
       continue;
     }
-    auto& list = free_[page->slot / 16];
+    FreeSlot*& head = free_[page->slot / 16];
     for (uint32_t i = page->slots; i-- > 0;)
-      if (!page->used[i]) list.push_back({page->base + uint64_t{i} * page->slot, page.get()});
+      if (!page->used[i])
+        head = new (page->base + uint64_t{i} * page->slot) FreeSlot{head, page.get()};
     pages_[kept_pages++] = std::move(page);
   }
   pages_.resize(kept_pages);

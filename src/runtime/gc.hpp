@@ -151,11 +151,12 @@ class GcHeap {
   size_t objects_ = 0;
   std::vector<std::unique_ptr<Page>> pages_;
   std::unordered_map<uint64_t, Page*> page_of_;  // by base address
-  struct Slot {
-    uint8_t* at;
+  // A free slot holds the next free slot of its class and its page (slots are >= 32 bytes).
+  struct FreeSlot {
+    FreeSlot* next;
     Page* page;
   };
-  std::vector<std::vector<Slot>> free_;  // free slots by size class
+  std::vector<FreeSlot*> free_;  // the first free slot of each size class
   std::vector<uint8_t*> spare_;          // emptied pages kept for reuse (at most kSparePages)
   static constexpr size_t kSparePages = 32;
   std::unordered_map<uint64_t, uint64_t> large_;  // address -> bytes
