@@ -157,7 +157,7 @@ class GcHeap {
     Page* page;
   };
   std::vector<FreeSlot*> free_;  // the first free slot of each size class
-  std::vector<uint8_t*> spare_;          // emptied pages kept for reuse (at most kSparePages)
+  std::vector<uint8_t*> spare_;  // emptied pages kept for reuse (at most kSparePages)
   static constexpr size_t kSparePages = 32;
   std::unordered_map<uint64_t, uint64_t> large_;  // address -> bytes
   std::vector<GcObject*> work_;
