@@ -296,6 +296,22 @@ def compile_figures(build, wasmtime):
     return names, sum(os.path.getsize(m) for m in mods), os.path.basename(largest), os.path.getsize(largest), rows
 
 
+def timed(cmd, runs=3):
+    """A whole process, `runs` times: the median seconds, the peak resident set (MB, from
+    /usr/bin/time) and the completed processes."""
+    times, rss, done = [], 0, []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        r = subprocess.run(["/usr/bin/time", "-f", "%M"] + cmd, capture_output=True, text=True)
+        times.append(time.perf_counter() - t0)
+        done.append(r)
+        try:
+            rss = max(rss, int(r.stderr.strip().splitlines()[-1]))
+        except (ValueError, IndexError):
+            pass
+    return {"s": sorted(times)[len(times) // 2], "rss_mb": rss / 1024, "runs": done, "last": done[-1]}
+
+
 def wat_figures(build, wasmtime, wat, n, wasmtime_flags):
     """A hand-written module of bench/wat (assembled by wasm-tools) whose export `run`
     takes n: run by edgecar (interpreter) and wasmtime in the same run, median of 3
@@ -309,19 +325,10 @@ def wat_figures(build, wasmtime, wat, n, wasmtime_flags):
     cmds = {"edgecar": [os.path.join(build, "edgecar"), "run", "--engine", "interp", "--invoke", "run", mod, str(n)]}
     if wasmtime:
         cmds["wasmtime"] = [wasmtime, "run", "-W", wasmtime_flags, "--invoke", "run", mod, str(n)]
-    rows = {}
-    for name, cmd in cmds.items():
-        times, out, rss = [], None, 0
-        for _ in range(3):
-            t0 = time.perf_counter()
-            r = subprocess.run(["/usr/bin/time", "-f", "%M"] + cmd, capture_output=True, text=True)
-            times.append(time.perf_counter() - t0)
-            out = r.stdout.strip() if r.returncode == 0 else "failed: " + r.stderr.strip()[-200:]
-            try:
-                rss = max(rss, int(r.stderr.strip().splitlines()[-1]))
-            except (ValueError, IndexError):
-                pass
-        rows[name] = {"s": sorted(times)[1], "result": out, "rss_mb": rss / 1024}
+    rows = {name: timed(cmd) for name, cmd in cmds.items()}
+    for fig in rows.values():
+        r = fig["last"]
+        fig["result"] = r.stdout.strip() if r.returncode == 0 else "failed: " + r.stderr.strip()[-200:]
     shutil.rmtree(tmp)
     return rows
 
@@ -343,19 +350,9 @@ def kotlin_figures(build, wasmtime):
     cmds = {"edgecar": [os.path.join(build, "edgecar"), "run", mod]}
     if wasmtime:
         cmds["wasmtime"] = [wasmtime, "run", "-W", "gc=y,function-references=y,exceptions=y", mod]
-    rows = {}
-    for name, cmd in cmds.items():
-        times, ok, rss = [], True, 0
-        for _ in range(3):
-            t0 = time.perf_counter()
-            r = subprocess.run(["/usr/bin/time", "-f", "%M"] + cmd, capture_output=True, text=True)
-            times.append(time.perf_counter() - t0)
-            ok = ok and r.returncode == 0 and "list: 1000000 nodes" in r.stdout
-            try:
-                rss = max(rss, int(r.stderr.strip().splitlines()[-1]))
-            except (ValueError, IndexError):
-                pass
-        rows[name] = {"s": sorted(times)[1], "ok": ok, "rss_mb": rss / 1024}
+    rows = {name: timed(cmd) for name, cmd in cmds.items()}
+    for fig in rows.values():
+        fig["ok"] = all(r.returncode == 0 and "list: 1000000 nodes" in r.stdout for r in fig["runs"])
     return rows
 
 

@@ -1338,9 +1338,6 @@ class FunctionCompiler {
   void gc(const Instr& in) {
     auto o = static_cast<Opcode>(in.op);
     if (field_access(in)) return;
-    auto width = [](const binary::FieldType& f) -> uint32_t {
-      return f.type == ValType::V128 ? 2 : 1;
-    };
     auto fields = [&]() -> const std::vector<binary::FieldType>& {
       return m_.type_defs[in.a].fields;
     };
@@ -1352,7 +1349,7 @@ class FunctionCompiler {
     switch (o) {
       case Opcode::StructNew:
         n = 0;
-        for (const auto& f : fields()) n += width(f);
+        for (const auto& f : fields()) n += slot_width(f.type);
         allocates = true;
         break;
       case Opcode::StructNewDefault:
@@ -1365,11 +1362,11 @@ class FunctionCompiler {
         results = {fields()[in.b].type};
         break;
       case Opcode::StructSet:
-        n = 1 + width(fields()[in.b]);
+        n = 1 + slot_width(fields()[in.b].type);
         results.clear();
         break;
       case Opcode::ArrayNew:
-        n = width(fields()[0]) + 1;
+        n = slot_width(fields()[0].type) + 1;
         allocates = true;
         break;
       case Opcode::ArrayNewDefault:
@@ -1377,7 +1374,7 @@ class FunctionCompiler {
         allocates = true;
         break;
       case Opcode::ArrayNewFixed:
-        n = in.b * width(fields()[0]);
+        n = in.b * slot_width(fields()[0].type);
         allocates = true;
         break;
       case Opcode::ArrayNewData:
@@ -1401,11 +1398,11 @@ class FunctionCompiler {
         results = {fields()[0].type};
         break;
       case Opcode::ArraySet:
-        n = 2 + width(fields()[0]);
+        n = 2 + slot_width(fields()[0].type);
         results.clear();
         break;
       case Opcode::ArrayFill:
-        n = 3 + width(fields()[0]);
+        n = 3 + slot_width(fields()[0].type);
         results.clear();
         break;
       case Opcode::ArrayCopy:
@@ -1453,8 +1450,7 @@ class FunctionCompiler {
       case Opcode::StructGetU:
       case Opcode::StructSet: {
         const auto& fields = m_.type_defs[in.a].fields;
-        uint32_t offset = 0;
-        for (uint32_t i = 0; i < in.b; ++i) offset += fields[i].type == ValType::V128 ? 16 : 8;
+        uint32_t offset = field_offset(fields, in.b);
         const binary::FieldType& f = fields[in.b];
         uint32_t kind = field_kind(f, sign);
         if (o == Opcode::StructSet) {

@@ -14,30 +14,6 @@ namespace {
 
 using binary::Opcode;
 
-// A value from slots into a field or element (the low bytes of the packed ones).
-void store(uint8_t* p, const binary::FieldType& f, const uint64_t* in) {
-  if (f.packed) {
-    std::memcpy(p, in, f.packed / 8);  // the low bytes (little-endian)
-    return;
-  }
-  switch (f.type.kind()) {
-    case ValType::Kind::I32:
-    case ValType::Kind::F32:
-      std::memcpy(p, in, 4);
-      return;
-    case ValType::Kind::V128:
-      std::memcpy(p, in, 16);
-      return;
-    default:
-      std::memcpy(p, in, 8);
-      return;
-  }
-}
-
-uint32_t width(const binary::FieldType& f) {
-  return f.type == ValType::V128 ? 2 : 1;
-}
-
 GcObject* obj(uint64_t w) {
   return reinterpret_cast<GcObject*>(w);
 }
@@ -104,8 +80,8 @@ const Cell* gc_run(Store::Impl* S, const FuncInst* cur, uint64_t* fp, const Cell
       if (o == Opcode::StructNew) {
         const uint64_t* in = b;
         for (size_t i = 0; i < l.fields.size(); ++i) {
-          store(s->data() + l.offsets[i], l.fields[i], in);
-          in += width(l.fields[i]);
+          s->set(static_cast<uint32_t>(i), in);
+          in += slot_width(l.fields[i].type);
         }
       }
       b[0] = reinterpret_cast<uint64_t>(s);
@@ -114,14 +90,12 @@ const Cell* gc_run(Store::Impl* S, const FuncInst* cur, uint64_t* fp, const Cell
     case Opcode::ArrayNew:
     case Opcode::ArrayNewDefault: {
       const GcLayout& l = layout(a);
-      uint32_t w = width(l.fields[0]);
+      uint32_t w = slot_width(l.fields[0].type);
       uint32_t n = static_cast<uint32_t>(o == Opcode::ArrayNew ? b[w] : b[0]);
       GcObject* arr = alloc(l, n);
       if (!arr) return fail(TrapKind::OutOfMemory);
-      if (o == Opcode::ArrayNew) {
-        uint64_t v[2] = {b[0], w == 2 ? b[1] : 0};
-        for (uint32_t i = 0; i < n; ++i) store(arr->data() + uint64_t{i} * l.size, l.fields[0], v);
-      }
+      if (o == Opcode::ArrayNew)
+        for (uint32_t i = 0; i < n; ++i) arr->set(i, b);  // the value, below the length
       b[0] = reinterpret_cast<uint64_t>(arr);
       return next;
     }
@@ -129,9 +103,8 @@ const Cell* gc_run(Store::Impl* S, const FuncInst* cur, uint64_t* fp, const Cell
       const GcLayout& l = layout(a);
       GcObject* arr = alloc(l, x);
       if (!arr) return fail(TrapKind::OutOfMemory);
-      uint32_t w = width(l.fields[0]);
-      for (uint32_t i = 0; i < x; ++i)
-        store(arr->data() + uint64_t{i} * l.size, l.fields[0], b + uint64_t{i} * w);
+      uint32_t w = slot_width(l.fields[0].type);
+      for (uint32_t i = 0; i < x; ++i) arr->set(i, b + uint64_t{i} * w);
       b[0] = reinterpret_cast<uint64_t>(arr);
       return next;
     }
@@ -161,10 +134,10 @@ const Cell* gc_run(Store::Impl* S, const FuncInst* cur, uint64_t* fp, const Cell
       if (b[0] == 0) return fail(TrapKind::NullArrayReference);
       GcObject* arr = obj(b[0]);
       const GcLayout& l = *arr->layout;
-      uint32_t w = width(l.fields[0]);
+      uint32_t w = slot_width(l.fields[0].type);
       uint64_t d = static_cast<uint32_t>(b[1]), n = static_cast<uint32_t>(b[2 + w]);
       if (!within(d, n, arr->length)) return fail(TrapKind::ArrayOutOfBounds);
-      for (uint64_t i = 0; i < n; ++i) store(arr->data() + (d + i) * l.size, l.fields[0], b + 2);
+      for (uint64_t i = 0; i < n; ++i) arr->set(static_cast<uint32_t>(d + i), b + 2);
       return next;
     }
     case Opcode::ArrayCopy: {

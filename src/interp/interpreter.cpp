@@ -365,14 +365,14 @@ L_Gc: {
 L_StructGet: {
   uint64_t r = fp[pc[2]];
   if (UNLIKELY(r == 0)) TRAP(NullStructReference);
-  load_field(object_data(r) + pc[3], pc[4], fp + pc[1]);
+  load_field(GcObject::data_of(r) + pc[3], pc[4], fp + pc[1]);
   pc += 5;
   NEXT();
 }
 L_StructSet: {
   uint64_t r = fp[pc[1]];
   if (UNLIKELY(r == 0)) TRAP(NullStructReference);
-  store_field(object_data(r) + pc[3], pc[4], fp + pc[2]);
+  store_field(GcObject::data_of(r) + pc[3], pc[4], fp + pc[2]);
   pc += 5;
   NEXT();
 }
@@ -381,7 +381,7 @@ L_ArrayGet: {
   if (UNLIKELY(r == 0)) TRAP(NullArrayReference);
   uint32_t i = U32(3);
   if (UNLIKELY(i >= reinterpret_cast<GcObject*>(r)->length)) TRAP(ArrayOutOfBounds);
-  load_field(object_data(r) + uint64_t{i} * field_bytes(static_cast<FieldKind>(pc[4])), pc[4],
+  load_field(GcObject::data_of(r) + uint64_t{i} * field_bytes(static_cast<FieldKind>(pc[4])), pc[4],
              fp + pc[1]);
   pc += 5;
   NEXT();
@@ -391,8 +391,8 @@ L_ArraySet: {
   if (UNLIKELY(r == 0)) TRAP(NullArrayReference);
   uint32_t i = U32(2);
   if (UNLIKELY(i >= reinterpret_cast<GcObject*>(r)->length)) TRAP(ArrayOutOfBounds);
-  store_field(object_data(r) + uint64_t{i} * field_bytes(static_cast<FieldKind>(pc[4])), pc[4],
-              fp + pc[3]);
+  store_field(GcObject::data_of(r) + uint64_t{i} * field_bytes(static_cast<FieldKind>(pc[4])),
+              pc[4], fp + pc[3]);
   pc += 5;
   NEXT();
 }

@@ -10,24 +10,6 @@
 
 namespace edgecar {
 
-namespace {
-
-// Bytes a field or element takes: packed ones 1 or 2, numbers 4 or 8, v128 16, refs 8.
-uint32_t storage_bytes(const binary::FieldType& f) {
-  if (f.packed) return f.packed / 8;
-  switch (f.type.kind()) {
-    case ValType::Kind::I32:
-    case ValType::Kind::F32:
-      return 4;
-    case ValType::Kind::V128:
-      return 16;
-    default:
-      return 8;
-  }
-}
-
-}  // namespace
-
 GcHeap::GcHeap(uint64_t limit) : limit_(limit) {
   if (const char* s = std::getenv("EDGECAR_GC_STRESS")) stress_ = std::strtoull(s, nullptr, 10);
 }
@@ -45,20 +27,18 @@ const GcLayout& GcHeap::layout(uint32_t type_id) {
   auto l = std::make_unique<GcLayout>();
   l->type_id = type_id;
   l->fields = c.fields;
+  for (const auto& f : c.fields) l->kinds.push_back(field_kind(f, false));
   if (c.kind == binary::TypeDef::Kind::Array) {
     l->kind = GcKind::Array;
-    l->size = storage_bytes(c.fields[0]);
+    l->size = field_bytes(l->kinds[0]);
     l->elem_ref = c.fields[0].type.is_ref();
   } else {
     l->kind = GcKind::Struct;
-    uint32_t off = 0;
-    for (const auto& f : c.fields) {
-      uint32_t n = storage_bytes(f) == 16 ? 16 : 8;  // 8-byte slots; v128 16
-      l->offsets.push_back(off);
-      if (f.type.is_ref()) l->ref_offsets.push_back(off);
-      off += n;
+    for (size_t i = 0; i < c.fields.size(); ++i) {
+      l->offsets.push_back(field_offset(c.fields, i));
+      if (c.fields[i].type.is_ref()) l->ref_offsets.push_back(l->offsets.back());
     }
-    l->size = off;
+    l->size = field_offset(c.fields, c.fields.size());
   }
   slot = std::move(l);
   return *slot;

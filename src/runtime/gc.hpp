@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <unordered_map>
 #include <unordered_set>
@@ -20,6 +21,61 @@ namespace edgecar {
 
 enum class GcKind : uint8_t { Struct, Array, Extern };
 
+// How a field or array element is stored: its kind (packed ones read signed or unsigned),
+// its bytes, its offset in a struct. The interpreter's field handlers take the offset and
+// kind from the static type (a subtype's fields start with its supertype's, at the same
+// offsets).
+enum FieldKind : uint32_t { kU8, kS8, kU16, kS16, kB32, kB64, kV128 };
+inline FieldKind field_kind(const binary::FieldType& f, bool sign) {
+  if (f.packed == 8) return sign ? kS8 : kU8;
+  if (f.packed == 16) return sign ? kS16 : kU16;
+  if (f.type == ValType::I32 || f.type == ValType::F32) return kB32;
+  return f.type == ValType::V128 ? kV128 : kB64;
+}
+inline uint32_t field_bytes(FieldKind k) {
+  constexpr uint32_t bytes[] = {1, 1, 2, 2, 4, 8, 16};
+  return bytes[k];
+}
+inline void load_field(const uint8_t* p, uint32_t kind, uint64_t* out) {
+  switch (kind) {
+    case kU8:
+      *out = *p;
+      return;
+    case kS8:
+      *out = static_cast<uint32_t>(static_cast<int32_t>(static_cast<int8_t>(*p)));
+      return;
+    case kU16:
+    case kS16: {
+      uint16_t v;
+      std::memcpy(&v, p, 2);
+      *out =
+          kind == kU16 ? v : static_cast<uint32_t>(static_cast<int32_t>(static_cast<int16_t>(v)));
+      return;
+    }
+    case kB32: {
+      uint32_t v;
+      std::memcpy(&v, p, 4);
+      *out = v;
+      return;
+    }
+    case kB64:
+      std::memcpy(out, p, 8);
+      return;
+    default:
+      std::memcpy(out, p, 16);
+      return;
+  }
+}
+inline void store_field(uint8_t* p, uint32_t kind, const uint64_t* in) {
+  std::memcpy(p, in, field_bytes(static_cast<FieldKind>(kind)));  // the low bytes
+}
+// A struct's field i: 8-byte slots, 16 for a v128.
+inline uint32_t field_offset(const std::vector<binary::FieldType>& fields, size_t i) {
+  uint32_t off = 0;
+  for (size_t k = 0; k < i; ++k) off += fields[k].type == ValType::V128 ? 16 : 8;
+  return off;
+}
+
 // How objects of one canonical type are laid out: struct fields at their offsets (8-byte
 // slots, 16 for a v128), array elements packed at their natural size.
 struct GcLayout {
@@ -27,6 +83,7 @@ struct GcLayout {
   uint32_t type_id = 0;
   uint32_t size = 0;  // struct: payload bytes; array: bytes per element
   std::vector<binary::FieldType> fields;
+  std::vector<FieldKind> kinds;       // of each field (packed ones unsigned), or the element
   std::vector<uint32_t> offsets;      // struct: of each field
   std::vector<uint32_t> ref_offsets;  // struct: of the reference fields
   bool elem_ref = false;              // array: of references
@@ -39,7 +96,14 @@ struct GcObject {
   uint32_t length = 0;  // arrays: elements
   uint64_t host = 0;    // Extern boxes: the host value
   uint8_t* data() { return reinterpret_cast<uint8_t*>(this + 1); }
+  static uint8_t* data_of(uint64_t ref) { return reinterpret_cast<GcObject*>(ref)->data(); }
   uint32_t type_id() const { return layout ? layout->type_id : 0; }
+  // Sets field or element i from slots (a v128 from two).
+  void set(uint32_t i, const uint64_t* in) {
+    bool array = kind == GcKind::Array;
+    store_field(data() + (array ? uint64_t{i} * layout->size : layout->offsets[i]),
+                layout->kinds[array ? 0 : i], in);
+  }
 };
 static_assert(sizeof(GcObject) % 16 == 0 || sizeof(GcObject) % 8 == 0);
 

@@ -58,16 +58,8 @@ std::optional<uint64_t> eval_const(const ConstExpr& e, InstanceImpl& inst, Store
   };
   // Field or element i of an object, set to v.
   auto put = [](GcObject* o, uint32_t i, V v) {
-    const GcLayout& l = *o->layout;
-    bool array = o->kind == GcKind::Array;
-    const binary::FieldType& f = array ? l.fields[0] : l.fields[i];
-    uint8_t* p = o->data() + (array ? uint64_t{i} * l.size : l.offsets[i]);
     uint64_t w[2] = {v.lo, v.hi};
-    uint32_t n = f.packed                                           ? f.packed / 8
-                 : f.type == ValType::I32 || f.type == ValType::F32 ? 4
-                 : f.type == ValType::V128                          ? 16
-                                                                    : 8;
-    std::memcpy(p, w, n);
+    o->set(i, w);
   };
   // The top `count` values, popped, as fields or elements 0, 1, ...
   auto fill = [&](GcObject* o, uint32_t count) {

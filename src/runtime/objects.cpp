@@ -311,8 +311,7 @@ bool value_fits(const Value& v, ValType declared) {
   // A function where a defined function type is expected: its own type must match, or a
   // call_ref would call it with the wrong signature.
   if (declared.is_canonical() && b == ValType::Func) {
-    if (!(v.type == ValType::FuncRef || (v.type.is_ref() && top(v.type) == ValType::Func)))
-      return false;
+    if (a != ValType::Func) return false;  // only a function of a known hierarchy
     const FuncInst* f = impl(v.as_funcref());
     return validate::is_subtype_id(f->type_id, declared.type_index());
   }

@@ -8,6 +8,7 @@
 #include <span>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "binary/module.hpp"
@@ -202,7 +203,7 @@ struct Store::Impl {
   // Garbage collection (runtime/gc.hpp, docs/gc.md): the heap, made on first use; values
   // handed to the embedder stay alive with the store.
   std::unique_ptr<GcHeap> gc;
-  std::vector<uint64_t> pinned;
+  std::unordered_set<uint64_t> pinned;
   int gc_paused = 0;  // constant expressions: their values are no roots
   GcHeap& heap() {
     if (!gc) gc = std::make_unique<GcHeap>(limits.max_gc_heap_bytes);

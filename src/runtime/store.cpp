@@ -375,7 +375,7 @@ uint64_t Store::Impl::admit(ValType t, uint64_t word) {
 uint64_t Store::Impl::hand_out(ValType t, uint64_t word) {
   if (word == 0 || !t.is_ref()) return word;
   if (validate::top_heap(t) == ValType::Any) word = externalize(word);
-  if (gc && gc->is_object(word)) pinned.push_back(word);
+  if (gc && gc->is_object(word)) pinned.insert(word);
   return word;
 }
 
