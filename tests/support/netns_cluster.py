@@ -15,6 +15,8 @@ import http.client
 import os
 import signal
 import subprocess
+import time
+import warnings
 
 from edgecar_server import absolute_paths, stop_processes, wait_for  # noqa: F401 (wait_for: for the users of this module)
 
@@ -53,6 +55,7 @@ class Replica:
         self.cluster, self.host, self.app = cluster, host, app
         self.app_port, self.http_port, self.grpc_port, self.internal_port = PORTS[app]
         self.procs = []
+        self.starts = 0
 
     @property
     def name(self):
@@ -62,7 +65,37 @@ class Replica:
     def ip(self):
         return self.cluster.ip(self.host)
 
-    def start(self):
+    def start(self, attempts=2):
+        """Starts the replica and waits for its sidecar. As a supervisor (Kubernetes, systemd)
+        would (after a 3 s back-off), a replica whose sidecar exits or does not answer within 45 s is killed and
+        started again, once; the failed attempt's logs are kept and reported as a warning
+        (or in the failure, when no attempt works)."""
+        failures = []
+        for attempt in range(attempts):
+            if attempt:
+                time.sleep(3)  # a supervisor's back-off
+            suffix = self.launch()
+            daprd = self.procs[1]
+
+            def ready():
+                if daprd.poll() is not None:
+                    raise AssertionError(f"{self.name}'s daprd exited with {daprd.returncode}")
+                return request(self.ip, self.http_port, "GET", "/v1.0/healthz", timeout=2)[0] == 204
+            try:
+                wait_for(ready, timeout=45, what=f"{self.name}'s daprd")
+                break
+            except AssertionError as e:
+                failures.append(f"{e}\n{self.report(suffix)}")
+                self.kill()
+        else:
+            raise AssertionError("\n".join(failures))
+        if failures:
+            warnings.warn(f"{self.name} came up on attempt {len(failures) + 1}; the failed attempt:\n{failures[0]}")
+        return self
+
+    def launch(self):
+        """Runs the app's edgecar serve and its daprd; returns the suffix of their logs'
+        names (a restart keeps the earlier runs' logs)."""
         c = self.cluster
         manifest = c.tmp / f"{self.app}.yaml"
         if not manifest.exists():
@@ -70,9 +103,11 @@ class Replica:
             text = absolute_paths(open(os.path.join(demo, f"{self.app}.yaml")).read(), demo)
             manifest.write_text(text)
         env = {"DAPR_HTTP_PORT": str(self.http_port), "DAPR_GRPC_PORT": str(self.grpc_port), "APP_ID": self.app}
+        self.starts += 1
+        suffix = "" if self.starts == 1 else f"-{self.starts}"
         self.procs = [
-            c.run(self.host, f"{self.name}-edgecar", [BIN, "serve", str(manifest), "--port", str(self.app_port)], env),
-            c.run(self.host, f"{self.name}-daprd", [
+            c.run(self.host, f"{self.name}-edgecar{suffix}", [BIN, "serve", str(manifest), "--port", str(self.app_port)], env),
+            c.run(self.host, f"{self.name}-daprd{suffix}", [
                 c.daprd, "--app-id", self.app, "--app-port", str(self.app_port), "--app-protocol", "http",
                 "--dapr-http-port", str(self.http_port), "--dapr-grpc-port", str(self.grpc_port),
                 "--dapr-internal-grpc-port", str(self.internal_port), "--dapr-listen-addresses", "0.0.0.0",
@@ -81,9 +116,18 @@ class Replica:
                 "--app-health-probe-interval", "1",
             ], {"DAPR_HOST_IP": self.ip}),
         ]
-        wait_for(lambda: request(self.ip, self.http_port, "GET", "/v1.0/healthz", timeout=2)[0] == 204,
-                 timeout=60, what=f"{self.name}'s daprd")
-        return self
+        return suffix
+
+    def report(self, suffix=""):
+        """Each process's state and the end of its log, for a failure's message."""
+        lines = []
+        for kind, p in zip(("edgecar", "daprd"), self.procs):
+            name = f"{self.name}-{kind}{suffix}"
+            state = "running" if p.poll() is None else f"exited with {p.returncode}"
+            tail = self.cluster.log(name).splitlines()[-25:]
+            lines.append(f"--- {name} ({state}), last lines of its log:")
+            lines.extend(tail)
+        return "\n".join(lines)
 
     def kill(self, sig=signal.SIGKILL):
         """Ends the replica at once (app and sidecar), as when its host fails."""
