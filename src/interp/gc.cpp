@@ -75,9 +75,12 @@ const Cell* gc_run(Store::Impl* S, const FuncInst* cur, uint64_t* fp, const Cell
     case Opcode::StructNew:
     case Opcode::StructNewDefault: {
       const GcLayout& l = layout(a);
-      GcObject* s = alloc(l, 0);
+      bool copy = o == Opcode::StructNew && l.flat;  // writes the whole payload
+      GcObject* s = S->gc_alloc(&l, l.kind, 0, &here, !copy);
       if (!s) return fail(TrapKind::OutOfMemory);
-      if (o == Opcode::StructNew) {
+      if (copy) {
+        std::memcpy(s->data(), b, l.size);
+      } else if (o == Opcode::StructNew) {
         const uint64_t* in = b;
         for (size_t i = 0; i < l.fields.size(); ++i) {
           s->set(static_cast<uint32_t>(i), in);

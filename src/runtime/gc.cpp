@@ -39,12 +39,13 @@ const GcLayout& GcHeap::layout(uint32_t type_id) {
       if (c.fields[i].type.is_ref()) l->ref_offsets.push_back(l->offsets.back());
     }
     l->size = field_offset(c.fields, c.fields.size());
+    l->flat = l->size == 8 * c.fields.size();
   }
   slot = std::move(l);
   return *slot;
 }
 
-GcObject* GcHeap::small(uint64_t size) {
+GcObject* GcHeap::small(uint64_t size, bool zero) {
   size_t cls = size / 16;
   if (free_.size() <= cls) free_.resize(cls + 1, nullptr);
   FreeSlot*& head = free_[cls];
@@ -61,18 +62,15 @@ GcObject* GcHeap::small(uint64_t size) {
     page->base = static_cast<uint8_t*>(mem);
     page->slot = static_cast<uint32_t>(size);
     page->slots = static_cast<uint32_t>(kPageBytes / size);
-    page->used.assign(page->slots, false);
-    for (uint32_t i = page->slots; i-- > 0;)
-      head = new (page->base + uint64_t{i} * size) FreeSlot{head, page.get()};
-    page_of_[reinterpret_cast<uint64_t>(mem)] = page.get();
+    page->inverse = ((uint64_t{1} << 32) + size - 1) / size;
+    for (uint32_t i = page->slots; i-- > 0;) head = new (page->at(i)) FreeSlot{head};
+    add_page(page.get());
     pages_.push_back(std::move(page));
   }
   FreeSlot* f = head;
   head = f->next;
-  Page* page = f->page;
   auto* p = reinterpret_cast<uint8_t*>(f);
-  page->used[(p - page->base) / page->slot] = true;
-  std::memset(p, 0, size);
+  if (zero) std::memset(p + sizeof(GcObject), 0, size - sizeof(GcObject));
   bytes_ += size;
   objects_++;
   return new (p) GcObject;
@@ -88,13 +86,31 @@ GcObject* GcHeap::large(uint64_t size) {
   return new (p) GcObject;
 }
 
+void GcHeap::add_page(Page* p) {
+  if ((page_count_ + 1) * 2 > page_table_.size()) rebuild_page_table(pages_.size() + 1);
+  size_t mask = page_table_.size() - 1;
+  auto base = reinterpret_cast<uint64_t>(p->base);
+  size_t i = page_slot(base, mask);
+  while (page_table_[i].first != 0) i = (i + 1) & mask;
+  page_table_[i] = {base, p};
+  page_count_++;
+}
+
+void GcHeap::rebuild_page_table(size_t pages) {
+  size_t capacity = 64;
+  while (capacity < pages * 2) capacity *= 2;
+  page_table_.assign(capacity, {0, nullptr});
+  page_count_ = 0;
+  for (const auto& p : pages_) add_page(p.get());
+}
+
 bool GcHeap::is_object(uint64_t word) const {
   if (word == 0 || (word & 15) != 0) return false;  // objects are 16-byte aligned
-  auto it = page_of_.find(word & ~(kPageBytes - 1));
-  if (it != page_of_.end()) {
-    const Page& p = *it->second;
+  if (const Page* page = page_of(word & ~(kPageBytes - 1))) {
+    const Page& p = *page;
     uint64_t off = word - reinterpret_cast<uint64_t>(p.base);
-    return off % p.slot == 0 && off / p.slot < p.slots && p.used[off / p.slot];
+    uint32_t i = p.index(off);
+    return uint64_t{i} * p.slot == off && i < p.slots && p.at(i)->kind != GcKind::Free;
   }
   return large_.count(word) != 0;
 }
@@ -128,19 +144,18 @@ uint64_t GcHeap::sweep() {
   for (auto& page : pages_) {
     uint32_t live = 0;
     for (uint32_t i = 0; i < page->slots; ++i) {
-      if (!page->used[i]) continue;
-      auto* o = reinterpret_cast<GcObject*>(page->base + uint64_t{i} * page->slot);
+      GcObject* o = page->at(i);
+      if (o->kind == GcKind::Free) continue;
       if (o->marked) {
         o->marked = false;
         live++;
       } else {
-        page->used[i] = false;
+        new (o) FreeSlot{};
         freed += page->slot;
         objects_--;
       }
     }
     if (live == 0) {
-      page_of_.erase(reinterpret_cast<uint64_t>(page->base));
       if (spare_.size() < kSparePages) {
         spare_.push_back(page->base);
       } else {
@@ -150,11 +165,11 @@ uint64_t GcHeap::sweep() {
     }
     FreeSlot*& head = free_[page->slot / 16];
     for (uint32_t i = page->slots; i-- > 0;)
-      if (!page->used[i])
-        head = new (page->base + uint64_t{i} * page->slot) FreeSlot{head, page.get()};
+      if (page->at(i)->kind == GcKind::Free) head = new (page->at(i)) FreeSlot{head};
     pages_[kept_pages++] = std::move(page);
   }
   pages_.resize(kept_pages);
+  rebuild_page_table(pages_.size());
   for (auto it = large_.begin(); it != large_.end();) {
     auto* o = reinterpret_cast<GcObject*>(it->first);
     if (o->marked) {

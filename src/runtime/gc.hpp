@@ -8,6 +8,7 @@
 // even anyref is an object of this heap.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <memory>
@@ -19,7 +20,7 @@
 
 namespace edgecar {
 
-enum class GcKind : uint8_t { Struct, Array, Extern };
+enum class GcKind : uint8_t { Struct, Array, Extern, Free };  // Free: a heap slot not in use
 
 // How a field or array element is stored: its kind (packed ones read signed or unsigned),
 // its bytes, its offset in a struct. The interpreter's field handlers take the offset and
@@ -87,17 +88,22 @@ struct GcLayout {
   std::vector<uint32_t> offsets;      // struct: of each field
   std::vector<uint32_t> ref_offsets;  // struct: of the reference fields
   bool elem_ref = false;              // array: of references
+  // A struct without v128 fields: its payload is its fields' operand slots in order (8
+  // bytes each; loads of narrower fields read the low bytes), so struct.new copies them.
+  bool flat = false;
 };
 
+// Every object starts with this 16-byte header; its payload follows (16-byte aligned).
 struct GcObject {
   const GcLayout* layout = nullptr;  // nullptr for Extern boxes
+  uint32_t length = 0;               // arrays: elements
   GcKind kind = GcKind::Struct;
   bool marked = false;
-  uint32_t length = 0;  // arrays: elements
-  uint64_t host = 0;    // Extern boxes: the host value
   uint8_t* data() { return reinterpret_cast<uint8_t*>(this + 1); }
   static uint8_t* data_of(uint64_t ref) { return reinterpret_cast<GcObject*>(ref)->data(); }
   uint32_t type_id() const { return layout ? layout->type_id : 0; }
+  // Extern boxes: the host value, the payload's only word.
+  uint64_t& host() { return *reinterpret_cast<uint64_t*>(data()); }
   // Sets field or element i from slots (a v128 from two).
   void set(uint32_t i, const uint64_t* in) {
     bool array = kind == GcKind::Array;
@@ -105,7 +111,7 @@ struct GcObject {
                 layout->kinds[array ? 0 : i], in);
   }
 };
-static_assert(sizeof(GcObject) % 16 == 0 || sizeof(GcObject) % 8 == 0);
+static_assert(sizeof(GcObject) == 16);
 
 inline bool is_i31(uint64_t w) {
   return (w & 1) != 0;
@@ -129,21 +135,23 @@ class GcHeap {
 
   const GcLayout& layout(uint32_t type_id);
 
-  // A zeroed object, or nullptr when the heap would exceed its limit even after a
-  // collection. `collect` is called first when the heap has grown enough since the last
-  // one (the caller marks its roots there and calls sweep()).
+  // An object (its payload zeroed unless `zero` is false: the caller writes all of it), or
+  // nullptr when the heap would exceed its limit even after a collection. `collect` is
+  // called first when the heap has grown enough since the last one (the caller marks its
+  // roots there and calls sweep()).
   template <class Collect>
-  GcObject* alloc(const GcLayout* l, GcKind kind, uint32_t length, Collect&& collect) {
+  GcObject* alloc(const GcLayout* l, GcKind kind, uint32_t length, Collect&& collect,
+                  bool zero = true) {
     uint64_t payload = kind == GcKind::Struct  ? l->size
                        : kind == GcKind::Array ? uint64_t{length} * l->size
-                                               : 0;
+                                               : sizeof(uint64_t);
     uint64_t need = rounded(sizeof(GcObject) + payload);
     if (bytes_ + need > next_collection_ || bytes_ + need > limit_ ||
         (stress_ && ++allocations_ % stress_ == 0)) {
       collect();
       if (bytes_ + need > limit_) return nullptr;
     }
-    GcObject* o = need <= kMaxSmall ? small(need) : large(need);
+    GcObject* o = need <= kMaxSmall ? small(need, zero) : large(need);
     if (!o) return nullptr;
     o->layout = l;
     o->kind = kind;
@@ -180,18 +188,24 @@ class GcHeap {
  private:
   struct Page {
     uint8_t* base = nullptr;
-    uint32_t slot = 0;   // bytes per slot
-    uint32_t slots = 0;  // slots in the page
-    std::vector<bool> used;
+    uint32_t slot = 0;     // bytes per slot
+    uint32_t slots = 0;    // slots in the page
+    uint64_t inverse = 0;  // ceil(2^32 / slot): an offset's slot without a division
+    // The slot at byte offset off (< kPageBytes): exact, as kPageBytes * kMaxSmall <= 2^32.
+    uint32_t index(uint64_t off) const { return static_cast<uint32_t>((off * inverse) >> 32); }
+    GcObject* at(uint32_t i) const {
+      return reinterpret_cast<GcObject*>(base + uint64_t{i} * slot);
+    }
   };
+  static_assert(kPageBytes * kMaxSmall <= (uint64_t{1} << 32));
   static uint64_t rounded(uint64_t n) { return (n + 15) & ~uint64_t{15}; }
-  GcObject* small(uint64_t size);
+  GcObject* small(uint64_t size, bool zero);
   GcObject* large(uint64_t size);
   template <class F>
   void for_each_object(F&& f) const {
     for (const auto& p : pages_)
       for (uint32_t i = 0; i < p->slots; ++i)
-        if (p->used[i]) f(reinterpret_cast<GcObject*>(p->base + uint64_t{i} * p->slot));
+        if (p->at(i)->kind != GcKind::Free) f(p->at(i));
     for (const auto& [addr, size] : large_) f(reinterpret_cast<GcObject*>(addr));
   }
   template <class F>
@@ -214,12 +228,31 @@ class GcHeap {
   uint64_t allocations_ = 0;
   size_t objects_ = 0;
   std::vector<std::unique_ptr<Page>> pages_;
-  std::unordered_map<uint64_t, Page*> page_of_;  // by base address
-  // A free slot holds the next free slot of its class and its page (slots are >= 32 bytes).
+  // The pages by base address: open addressing, a power-of-two capacity at most half full
+  // (a lookup for every reference the collector follows; std::unordered_map divides).
+  std::vector<std::pair<uint64_t, Page*>> page_table_;
+  size_t page_count_ = 0;
+  Page* page_of(uint64_t base) const {
+    if (page_table_.empty()) return nullptr;
+    size_t mask = page_table_.size() - 1;
+    for (size_t i = page_slot(base, mask);; i = (i + 1) & mask) {
+      if (page_table_[i].first == base) return page_table_[i].second;
+      if (page_table_[i].first == 0) return nullptr;
+    }
+  }
+  static size_t page_slot(uint64_t base, size_t mask) {
+    return static_cast<size_t>(((base / kPageBytes) * 0x9E3779B97F4A7C15ull) >> 32) & mask;
+  }
+  void add_page(Page* p);
+  void rebuild_page_table(size_t pages);  // room for this many
+  // A free slot holds the next free slot of its class, and kind Free where an object's
+  // header has its kind (slots are >= 16 bytes, the header's size).
   struct FreeSlot {
-    FreeSlot* next;
-    Page* page;
+    FreeSlot* next = nullptr;
+    uint32_t unused = 0;
+    GcKind kind = GcKind::Free;
   };
+  static_assert(offsetof(FreeSlot, kind) == offsetof(GcObject, kind));
   std::vector<FreeSlot*> free_;  // the first free slot of each size class
   std::vector<uint8_t*> spare_;  // emptied pages kept for reuse (at most kSparePages)
   static constexpr size_t kSparePages = 32;

@@ -212,7 +212,8 @@ struct Store::Impl {
   // An object of the heap, collecting first when due; nullptr beyond the heap's limit.
   // `at`: the running interpreter frame and the allocating instruction, when there is one
   // (the suspended frames are in `frames`).
-  GcObject* gc_alloc(const GcLayout* l, GcKind kind, uint32_t length, const GcSafepoint* at);
+  GcObject* gc_alloc(const GcLayout* l, GcKind kind, uint32_t length, const GcSafepoint* at,
+                     bool zero = true);
   void gc_collect(const GcSafepoint* at);
   // any.convert_extern and extern.convert_any of a non-null word (0 when out of memory).
   uint64_t internalize(uint64_t word, const GcSafepoint* at);

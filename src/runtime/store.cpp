@@ -330,14 +330,14 @@ void Store::Impl::gc_collect(const GcSafepoint* at) {
 }
 
 GcObject* Store::Impl::gc_alloc(const GcLayout* l, GcKind kind, uint32_t length,
-                                const GcSafepoint* at) {
+                                const GcSafepoint* at, bool zero) {
   // GC objects and linear memories share the store's memory budget (max_memory_pages):
   // the heap may hold what the memories leave, and at most max_gc_heap_bytes.
   uint64_t budget = uint64_t{limits.max_memory_pages} * kPageSize, in_memories = 0;
   for (const auto& m : memories) in_memories += m->size;
   GcHeap& h = heap();
   h.set_limit(std::min(limits.max_gc_heap_bytes, budget > in_memories ? budget - in_memories : 0));
-  return h.alloc(l, kind, length, [&] { gc_collect(at); });
+  return h.alloc(l, kind, length, [&] { gc_collect(at); }, zero);
 }
 
 uint64_t Store::Impl::internalize(uint64_t word, const GcSafepoint* at) {
@@ -345,14 +345,14 @@ uint64_t Store::Impl::internalize(uint64_t word, const GcSafepoint* at) {
   if (word == 0 || is_i31(word) || (gc && gc->is_object(word))) return word;
   GcObject* box = gc_alloc(nullptr, GcKind::Extern, 0, at);
   if (!box) return 0;
-  box->host = word;
+  box->host() = word;
   return reinterpret_cast<uint64_t>(box);
 }
 
 uint64_t Store::Impl::externalize(uint64_t word) {
   if (word == 0 || is_i31(word) || !gc || !gc->is_object(word)) return word;
   auto* o = reinterpret_cast<GcObject*>(word);
-  return o->kind == GcKind::Extern ? o->host : word;
+  return o->kind == GcKind::Extern ? o->host() : word;
 }
 
 Store::GcStats Store::gc_stats() const {
