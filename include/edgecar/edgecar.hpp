@@ -394,6 +394,14 @@ class HostCall {
   // and its memory 0 (nullptr if it has none).
   Instance* caller() const { return caller_; }
   Memory* memory() const;
+  // Throws an exception of `tag` with `payload` (values of the tag's parameter types) into
+  // the guest that called: return the Error this gives from the host function. A handler
+  // of the guest catches it as one the guest threw; uncaught, the call ends with
+  // TrapKind::UncaughtException (Store::uncaught_exception() tells which). A payload of
+  // other types gives a Host error instead. A host function that gets UncaughtException
+  // from a guest it called (Store::call) and returns that error passes the exception on
+  // the same way.
+  Error throw_exception(Tag* tag, std::span<const Value> payload);
 
  private:
   Store& store_;
@@ -472,6 +480,12 @@ class Tag {
   Tag& operator=(const Tag&) = delete;
 };
 
+// An exception as the embedder sees it (exception handling): its tag and payload.
+struct Exception {
+  Tag* tag = nullptr;
+  std::vector<Value> payload;
+};
+
 using Extern = std::variant<Function*, Table*, Memory*, Global*, Tag*>;
 
 // Named imports offered to instantiation, keyed by (module, name).
@@ -539,6 +553,9 @@ class Store {
   Memory* create_memory(Limits limits);
   Table* create_table(ValType elem_type, Limits limits);
   Global* create_global(Value init, bool is_mutable);
+  // A tag for host functions to throw (HostCall::throw_exception) and modules to import;
+  // nullptr if the type has results (a tag's type has parameters only).
+  Tag* create_tag(FuncType type);
 
   // Calls a function with typed arguments; traps come back as Error{kind=Trap}.
   Expected<std::vector<Value>> call(Function* fn, std::span<const Value> args);
@@ -572,9 +589,13 @@ class Store {
     uint64_t frames_read_whole = 0;
   };
   GcStats gc_stats() const;
+  // The exception that ended the last call, when it ended with TrapKind::UncaughtException
+  // (its payload's references are kept alive with the store, as call results are).
+  std::optional<Exception> uncaught_exception();
   struct Impl;
 
  private:
+  friend class HostCall;
   Memory* create_memory(Limits limits, const detail::MemoryImage* image);
   std::unique_ptr<Impl> impl_;
 };

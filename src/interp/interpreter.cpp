@@ -234,21 +234,30 @@ L_ReturnN: {
 }
 
 // A host function called from the guest: a frame for backtraces, the operand stack's top
-// past its argument and result slots.
-#define HOST_CALL(callee, args, ret)                               \
-  do {                                                             \
-    if (UNLIKELY(S->depth >= max_depth)) TRAP(CallStackExhausted); \
-    frames[S->depth++] = Frame{(ret), fp, cur};                    \
-    uint64_t* saved_top = S->stack_top;                            \
-    S->stack_top = (args) + (callee)->host_slots;                  \
-    TrapKind host_trap;                                            \
-    bool ok = call_host(S, (callee), inst, (args), host_trap);     \
-    S->stack_top = saved_top;                                      \
-    S->depth--;                                                    \
-    if (UNLIKELY(!ok)) {                                           \
-      trap = host_trap;                                            \
-      goto trap_exit;                                              \
-    }                                                              \
+// past its argument and result slots. An exception it throws (or passes on from a guest
+// it called) unwinds from the call: handlers around it may take it; after a tail call,
+// from the caller's call.
+#define HOST_CALL(callee, args, ret, tail)                                      \
+  do {                                                                          \
+    if (UNLIKELY(S->depth >= max_depth)) TRAP(CallStackExhausted);              \
+    frames[S->depth++] = Frame{(ret), fp, cur};                                 \
+    uint64_t* saved_top = S->stack_top;                                         \
+    S->stack_top = (args) + (callee)->host_slots;                               \
+    TrapKind host_trap;                                                         \
+    bool ok = call_host(S, (callee), inst, (args), host_trap);                  \
+    S->stack_top = saved_top;                                                   \
+    S->depth--;                                                                 \
+    if (UNLIKELY(!ok)) {                                                        \
+      if (host_trap == TrapKind::UncaughtException && S->uncaught != nullptr) { \
+        exn = S->uncaught;                                                      \
+        S->uncaught = nullptr;                                                  \
+        if (tail) goto unwind_caller;                                           \
+        pc = (ret) - 1; /* within the call instruction */                       \
+        goto unwind;                                                            \
+      }                                                                         \
+      trap = host_trap;                                                         \
+      goto trap_exit;                                                           \
+    }                                                                           \
   } while (0)
 
 // call_indirect's callee ([op][type][table][...], the index in cell idx_cell), or a trap.
@@ -294,7 +303,7 @@ L_ReturnN: {
       fp = args;                                \
       ENTER(callee, fc);                        \
     }                                           \
-    HOST_CALL(callee, args, ret);               \
+    HOST_CALL(callee, args, ret, false);        \
     LOAD_MEMORY();                              \
     pc = ret;                                   \
     NEXT();                                     \
@@ -321,7 +330,7 @@ L_CallIndirect: {
       for (uint32_t i = 0, n = fc->num_params; i < n; ++i) fp[i] = args[i];                  \
       ENTER(callee, fc);                                                                     \
     }                                                                                        \
-    HOST_CALL(callee, args, pc);                                                             \
+    HOST_CALL(callee, args, pc, true);                                                       \
     for (uint32_t i = 0, n = slot_count(callee->type->results); i < n; ++i) fp[i] = args[i]; \
     RETURN_TO_CALLER();                                                                      \
   } while (0)
@@ -550,7 +559,7 @@ L_ThrowRef:
   if (UNLIKELY(exn == nullptr)) TRAP(NullExceptionReference);
   goto unwind;
 unwind: {
-  const Cell* at = pc;  // a cell of the throwing instruction, then of each call
+  const Cell* at = pc;  // a cell of the throwing instruction or call, or a delegate's target
   for (;;) {
     const Code& code = inst->md->code;
     uint32_t idx = static_cast<uint32_t>(at - code.cells.data());
@@ -581,19 +590,24 @@ unwind: {
         NEXT();
       }
     }
-    if (moved) continue;
-    // Not caught in this function: on to the caller.
-    if (S->depth - 1 == entry_depth) {  // the caller is the embedder: uncaught
-      S->uncaught = exn;
-      TRAP(UncaughtException);
-    }
+    if (!moved) break;
+  }
+}
+// Not caught in this function (or thrown by a host function it tail-called, whose frame
+// is gone): the search goes on at the caller's call.
+unwind_caller:
+  if (S->depth - 1 == entry_depth) {  // the caller is the embedder: uncaught
+    S->uncaught = exn;
+    TRAP(UncaughtException);
+  }
+  {
     const Frame& fr = frames[--S->depth];
     fp = fr.fp;
     cur = fr.fn;
     inst = cur->inst;
-    at = fr.ret_pc - 1;  // within the call instruction
+    pc = fr.ret_pc - 1;  // within the call instruction
   }
-}
+  goto unwind;
 L_Index64:  // a 64-bit table's index: below 2^32, or the trap named by the code
   if (UNLIKELY(fp[pc[2]] > 0xFFFFFFFFu)) {
     trap = static_cast<TrapKind>(pc[3]);

@@ -257,6 +257,7 @@ Expected<Instance*> Store::instantiate(const std::shared_ptr<const Module>& modu
     t->type = &m.types[m.tags[i]];
     t->type_id = md.type_ids[m.tags[i]];
     t->payload_slots = slot_count(t->type->params);
+    t->type_ids = &md.type_ids;
     inst.tags.push_back(t.get());
     S.tags.push_back(std::move(t));
   }

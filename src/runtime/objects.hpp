@@ -132,9 +132,11 @@ struct ElemInst {
 
 // An exception tag: its identity tells exceptions apart (each instance defines its own).
 struct TagInst : Tag {
-  const FuncType* type = nullptr;  // the payload: its params
-  uint32_t type_id = 0;            // canonical, for import matching
-  uint32_t payload_slots = 0;      // slots of the payload (a v128 takes two)
+  const FuncType* type = nullptr;                   // the payload: its params
+  uint32_t type_id = 0;                             // canonical, for import matching
+  uint32_t payload_slots = 0;                       // slots of the payload (a v128 takes two)
+  const std::vector<uint32_t>* type_ids = nullptr;  // of the defining module (host tags: none)
+  std::unique_ptr<FuncType> owned_type;             // host tags (Store::create_tag)
 };
 
 // A thrown exception (exception handling): its tag and payload, in slots. Owned by the

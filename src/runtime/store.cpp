@@ -170,6 +170,7 @@ Error trap_error(Store::Impl& S, TrapKind kind) {
 bool call_host(Store::Impl* S, FuncInst* f, InstanceImpl* caller, uint64_t* slots, TrapKind& trap) {
   if (f->native_slots) return aot::call(S, f, slots, trap);
   HostCall call(*S->owner, caller, slots);
+  S->uncaught = nullptr;  // set again if this function throws or passes an exception on
   Expected<void> r = f->host(call);
   if (r) {
     // References a host function returns into the any hierarchy are boxed (runtime/gc.hpp).
@@ -183,6 +184,12 @@ bool call_host(Store::Impl* S, FuncInst* f, InstanceImpl* caller, uint64_t* slot
   }
   Error e = std::move(r).error();
   trap = e.trap.value_or(TrapKind::Host);
+  if (trap == TrapKind::UncaughtException && S->uncaught) {
+    // Thrown by the host function (HostCall::throw_exception) or by a guest it called:
+    // the exception unwinds on into the caller.
+    S->trap_frames.clear();
+    return false;
+  }
   if (trap != TrapKind::Exit && trap != TrapKind::Interrupted) trap = TrapKind::Host;
   e.kind = ErrorKind::Trap;
   e.trap = trap;
@@ -244,6 +251,7 @@ Expected<std::vector<Value>> Store::call(Function* f, std::span<const Value> arg
               (args[i].type.is_ref() && args[i].bits == 0 ? "null" : to_string(args[i].type))};
   }
   Impl& S = *impl_;
+  S.uncaught = nullptr;
   uint64_t* slots = S.stack_top;
   // A v128 takes two slots (bytes 0-7, then 8-15); every other value one.
   size_t need = std::max(slot_count(ft.params), slot_count(ft.results));
@@ -414,6 +422,71 @@ Global* Store::create_global(Value init, bool is_mutable) {
   g->value_hi = init.hi;
   impl_->globals.push_back(std::move(g));
   return impl_->globals.back().get();
+}
+
+Tag* Store::create_tag(FuncType type) {
+  if (!type.results.empty()) return nullptr;
+  auto t = std::make_unique<TagInst>();
+  t->owned_type = std::make_unique<FuncType>(std::move(type));
+  t->type = t->owned_type.get();
+  t->type_id = validate::canonical_func_id(*t->type);
+  t->payload_slots = static_cast<uint32_t>(slot_count(t->type->params));
+  impl_->tags.push_back(std::move(t));
+  return impl_->tags.back().get();
+}
+
+namespace {
+const std::vector<uint32_t>& tag_type_ids(const TagInst& t) {
+  static const std::vector<uint32_t> kNone;  // host tags' types are abstract
+  return t.type_ids ? *t.type_ids : kNone;
+}
+}  // namespace
+
+Error HostCall::throw_exception(Tag* tag, std::span<const Value> payload) {
+  Store::Impl& S = *store_.impl_;
+  auto* t = static_cast<TagInst*>(tag);
+  if (!t) return host_error("throw_exception: no tag");
+  const FuncType& ft = *t->type;
+  const std::vector<uint32_t>& ids = tag_type_ids(*t);
+  bool fits = payload.size() == ft.params.size();
+  for (size_t i = 0; fits && i < payload.size(); ++i)
+    fits = value_fits(payload[i], validate::canonical(ft.params[i], ids));
+  if (!fits)
+    return host_error("throw_exception: the payload does not match the tag's type " +
+                      ft.to_string());
+  ExnInst* e = S.new_exn(t);
+  if (!e)
+    return host_error("too many live exceptions in this store (at most " +
+                      std::to_string(limits::kMaxExceptions) + ")");
+  S.gc_paused++;  // the references admitted so far are in no root yet
+  for (size_t i = 0; i < payload.size(); ++i) {
+    uint64_t b = payload[i].bits;
+    if (payload[i].type == ValType::I32 || payload[i].type == ValType::F32) b &= 0xFFFFFFFFu;
+    if (payload[i].type.is_ref()) b = S.admit(validate::canonical(ft.params[i], ids), b);
+    e->payload.push_back(b);
+    if (payload[i].type == ValType::V128) e->payload.push_back(payload[i].hi);
+  }
+  S.gc_paused--;
+  S.uncaught = e;
+  Error err{ErrorKind::Trap, std::string(to_string(TrapKind::UncaughtException))};
+  err.trap = TrapKind::UncaughtException;
+  return err;
+}
+
+std::optional<Exception> Store::uncaught_exception() {
+  const ExnInst* e = impl_->uncaught;
+  if (!e) return std::nullopt;
+  Exception x;
+  x.tag = e->tag;
+  const std::vector<uint32_t>& ids = tag_type_ids(*e->tag);
+  const auto& params = e->tag->type->params;
+  for (size_t i = 0, s = 0; i < params.size(); ++i) {
+    uint64_t b = e->payload[s++];
+    uint64_t hi = params[i] == ValType::V128 ? e->payload[s++] : 0;
+    ValType t = validate::canonical(params[i], ids);
+    x.payload.push_back(Value{t, impl_->hand_out(t, b), hi});
+  }
+  return x;
 }
 
 Memory* HostCall::memory() const {

@@ -578,6 +578,85 @@ TEST(Exceptions, ThrownCaughtRethrownAndUncaught) {
   EXPECT_EQ(std::get<Tag*>(*tag)->type().to_string(), "(i32) -> ()");
 }
 
+// Exceptions crossing host functions: a host tag thrown by a host function
+// (HostCall::throw_exception) into guest handlers, passed on from a guest the host called,
+// thrown by a tail-called host function, through native frames, and uncaught.
+TEST(Exceptions, HostFunctionsThrowAndPassExceptionsOn) {
+  auto m = load_test_module("host_exceptions");
+  auto relay_module = load_test_module("host_exceptions_relay", Engine::Aot);
+  ASSERT_TRUE(m && relay_module);
+  ASSERT_EQ(relay_module->engine(), Engine::Aot);
+  Store store;
+  EXPECT_EQ(store.create_tag(FuncType{{}, {ValType::I32}}), nullptr);  // tags have no results
+  Tag* tag = store.create_tag(FuncType{{ValType::I32}, {}});
+  ASSERT_NE(tag, nullptr);
+  Instance* self = nullptr;
+  auto thrower = [&](HostCall& c) -> Expected<void> {
+    Value payload[] = {Value::i32(2 * c.i32(0))};
+    return c.throw_exception(tag, payload);
+  };
+  Function* throw_fn = store.create_host_function(FuncType{{ValType::I32}, {}}, thrower, "throw");
+  Imports imports;
+  imports.add("env", "e", tag);
+  imports.add("env", "throw", throw_fn);
+  imports.add("env", "throw_r",
+              store.create_host_function(FuncType{{ValType::I32}, {ValType::I32}}, thrower));
+  imports.add("env", "call_inner",
+              store.create_host_function(
+                  FuncType{{ValType::I32}, {ValType::I32}}, [&](HostCall& c) -> Expected<void> {
+                    Value args[] = {Value::i32(c.i32(0))};
+                    auto r = c.store().call(self, "inner", args);
+                    if (!r) return std::move(r).error();  // passes the exception on
+                    c.set_i32(0, (*r)[0].as_i32());
+                    return {};
+                  }));
+  imports.add("env", "bad_payload",
+              store.create_host_function(FuncType{}, [&](HostCall& c) -> Expected<void> {
+                Value payload[] = {Value::i64(1)};
+                return c.throw_exception(tag, payload);
+              }));
+  Imports relay_imports;
+  relay_imports.add("env", "throw", throw_fn);
+  auto relay = store.instantiate(relay_module, relay_imports);
+  ASSERT_TRUE(relay.ok()) << relay.error().to_string();
+  imports.add("native", "relay", *(*relay)->get_export("relay"));
+  auto inst = store.instantiate(m, imports);
+  ASSERT_TRUE(inst.ok()) << inst.error().to_string();
+  self = *inst;
+  auto call = [&](const char* name, int32_t arg) {
+    Value args[] = {Value::i32(arg)};
+    auto r = store.call(self, name, args);
+    EXPECT_TRUE(r.ok()) << name << ": " << r.error().to_string();
+    return r.ok() && !r->empty() ? (*r)[0].as_i32() : 0;
+  };
+  EXPECT_EQ(call("catch_host", 21), 1042);
+  EXPECT_EQ(call("across_host", 5), 2005);
+  EXPECT_EQ(call("tail_from_try", 4), 3008);
+  EXPECT_EQ(call("through_native", 6), 4012);
+  // Uncaught: the embedder learns the tag and payload.
+  Value arg[] = {Value::i32(50)};
+  auto u = store.call(self, "uncaught", arg);
+  ASSERT_FALSE(u.ok());
+  EXPECT_EQ(u.error().trap, TrapKind::UncaughtException) << u.error().to_string();
+  auto exn = store.uncaught_exception();
+  ASSERT_TRUE(exn.has_value());
+  EXPECT_EQ(exn->tag, tag);
+  ASSERT_EQ(exn->payload.size(), 1u);
+  EXPECT_EQ(exn->payload[0].as_i32(), 100);
+  // A payload of the wrong type is the host function's error, not an exception.
+  auto bad = store.call(self, "bad", {});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().trap, TrapKind::Host);
+  EXPECT_NE(bad.error().message.find("does not match"), std::string::npos) << bad.error().message;
+  EXPECT_FALSE(store.uncaught_exception().has_value());
+  // A guest's own uncaught exception is reported the same way; the store stays usable.
+  auto inner = store.call(self, "inner", arg);
+  ASSERT_FALSE(inner.ok());
+  ASSERT_TRUE(store.uncaught_exception().has_value());
+  EXPECT_EQ(store.uncaught_exception()->payload[0].as_i32(), 50);
+  EXPECT_EQ(call("catch_host", 1), 1002);
+}
+
 // The legacy instructions (try, catch, catch_all, rethrow, delegate), which LLVM emits for
 // C++ with -fwasm-exceptions.
 TEST(Exceptions, LegacyTryCatchRethrowDelegate) {
