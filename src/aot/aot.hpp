@@ -25,6 +25,7 @@ struct Ctx {
   uintptr_t* stack_limit;             // &store->native_stack_limit
   std::atomic<bool>* interrupt;       // &store->interrupt
   InstanceImpl* inst;
+  void** aot_entry;  // &store->aot_entry: the innermost native entry or try_table handler
 };
 
 // Offsets of the runtime objects' fields generated code reads (computed once at run time:
@@ -35,15 +36,20 @@ struct Layout {
   uint32_t func_type_id, func_native;      // FuncInst::type_id, ::native
   uint32_t func_native_ctx;                // FuncInst::native_ctx
   uint32_t frame_size, frame_fn;           // sizeof(Frame), offsetof(Frame, fn)
+  uint32_t entry_size, entry_buf;          // sizeof(Entry), offsetof(Entry, buf)
 };
 const Layout& layout();
 
 // One native entry (a call from the runtime into native code): where a trap unwinds to.
+// A try_table of native code pushes one too (`handler`, in its frame): a thrown exception
+// unwinds to the innermost of either kind, traps to the innermost entry.
 struct Entry {
   sigjmp_buf buf;
   Entry* prev;
   uint32_t depth;  // store->depth at entry
   TrapKind trap;
+  bool handler;
+  ExnInst* exn;  // handlers: the exception caught
 };
 
 // A module's native code, mapped in this process (aot/jit.cpp). For each defined
@@ -107,4 +113,15 @@ void edgecar_aot_table_copy(edgecar::aot::Ctx* c, uint32_t dt, uint32_t st, uint
 void edgecar_aot_table_init(edgecar::aot::Ctx* c, uint32_t t, uint32_t e, uint64_t d, uint64_t s,
                             uint64_t n);
 void edgecar_aot_elem_drop(edgecar::aot::Ctx* c, uint32_t e);
+// Exception handling: a try_table pushes its handler record (then sigsetjmp on its buffer);
+// a throw unwinds to the innermost record, whose landing code takes the exception, tests
+// its tag, reads its payload, keeps it (catch_ref) or releases it, or throws it on.
+void edgecar_aot_try(edgecar::aot::Ctx* c, edgecar::aot::Entry* h);
+edgecar::ExnInst* edgecar_aot_caught(edgecar::aot::Entry* h);
+[[noreturn]] void edgecar_aot_throw(edgecar::aot::Ctx* c, uint32_t tag, const uint64_t* payload);
+[[noreturn]] void edgecar_aot_throw_ref(edgecar::aot::Ctx* c, edgecar::ExnInst* e);
+uint32_t edgecar_aot_exn_is(edgecar::aot::Ctx* c, edgecar::ExnInst* e, uint32_t tag);
+const uint64_t* edgecar_aot_exn_payload(edgecar::ExnInst* e);
+void edgecar_aot_exn_keep(edgecar::ExnInst* e);
+void edgecar_aot_exn_release(edgecar::aot::Ctx* c, edgecar::ExnInst* e);
 }

@@ -39,6 +39,7 @@ struct Ctl {
   std::vector<llvm::Value*> if_params;
   size_t height = 0;  // operand stack height below the construct's parameters
   bool has_else = false;
+  llvm::Value* rec = nullptr;  // try_table: its handler record (aot::Entry)
 };
 
 class Gen {
@@ -100,6 +101,13 @@ class Gen {
   std::map<TrapKind, llvm::BasicBlock*> traps_;
   bool dead_ = false;
   uint32_t skip_ = 0;
+  // Functions with a try_table: locals live in memory (volatile: a handler is reached by
+  // siglongjmp, which restores registers as they were at the try_table), and the store's
+  // innermost handler is set again wherever control arrives from a branch that may have
+  // left try_tables (ends of constructs, loop headers) and before returning.
+  bool eh_ = false;
+  llvm::Value* handler_slot_ = nullptr;   // &store->aot_entry
+  llvm::Value* entry_handler_ = nullptr;  // its value on entry
 
   // ---- types ----
   llvm::Type* ty(ValType t) {
@@ -115,13 +123,11 @@ class Gen {
       case ValType::Kind::V128:
         return v128_;
       case ValType::Kind::Ref:
-        if (t.is_abstract() && (t.abstract() == ValType::Exn || t.abstract() == ValType::NoExn))
-          break;
-        return i64_;
+        return i64_;  // exnref: an ExnInst*
       case ValType::Kind::Bot:
         break;
     }
-    throw Unsupported{"exception handling (exnref)"};
+    throw Unsupported{"a value type of this module"};
   }
   // Typed entries: R f(ctx, params...) for zero or one result; with several, void f(ctx,
   // params..., out) writing them to `out` in the slot layout (LLVM's own lowering of
@@ -320,6 +326,9 @@ class Gen {
     ctl_.clear();
     dead_ = false;
     skip_ = 0;
+    eh_ = std::any_of(body.code.begin(), body.code.end(), [](const Instr& in) {
+      return static_cast<Opcode>(in.op) == Opcode::TryTable;
+    });
     for (size_t i = 0; i < ft.params.size(); ++i) {
       auto* a = B_.CreateAlloca(ty(ft.params[i]));
       B_.CreateStore(F_->getArg(static_cast<unsigned>(i + 1)), a);
@@ -331,6 +340,10 @@ class Gen {
       locals_.push_back(a);
     }
     prologue(f);
+    if (eh_) {
+      handler_slot_ = invariant_ptr(ctx_, offsetof(Ctx, aot_entry));
+      entry_handler_ = load_vm(ptr_, handler_slot_, 0);
+    }
 
     Ctl fn;
     fn.kind = Ctl::Func;
@@ -345,6 +358,7 @@ class Gen {
           case Opcode::Block:
           case Opcode::Loop:
           case Opcode::If:
+          case Opcode::TryTable:
             skip_++;
             continue;
           case Opcode::Else:
@@ -369,6 +383,7 @@ class Gen {
   void emit_return(const Ctl& fn) {
     B_.SetInsertPoint(fn.end);
     B_.CreateStore(depth_, depth_ptr_)->setMetadata(llvm::LLVMContext::MD_tbaa, tbaa_vm_);
+    if (eh_) set_handler(entry_handler_);
     if (fn.end_phis.empty()) {
       B_.CreateRetVoid();
     } else if (fn.end_phis.size() == 1) {
@@ -414,6 +429,7 @@ class Gen {
       add_incoming(c.loop_phis);
       B_.CreateBr(c.header);
       B_.SetInsertPoint(c.header);
+      restore_handler();
       for (size_t i = 0; i < ps.size(); ++i) stack_[c.height + i] = c.loop_phis[i];
       // Every iteration notices an interrupt (Store::interrupt, timeouts): a one-byte read
       // of the flag in inline assembly that LLVM may neither hoist nor delete (it has side
@@ -476,8 +492,100 @@ class Gen {
       return;
     }
     B_.SetInsertPoint(c.end);
+    restore_handler();
     for (auto* p : c.end_phis) push(p);
     dead_ = false;
+  }
+  // ---- exception handling ----
+  void set_handler(llvm::Value* rec) {
+    B_.CreateStore(rec, handler_slot_)->setMetadata(llvm::LLVMContext::MD_tbaa, tbaa_vm_);
+  }
+  // The handler of the innermost try_table around the insertion point (ctl_ as it is).
+  void restore_handler() {
+    if (!eh_) return;
+    llvm::Value* rec = entry_handler_;
+    for (auto it = ctl_.rbegin(); it != ctl_.rend(); ++it)
+      if (it->rec) {
+        rec = it->rec;
+        break;
+      }
+    set_handler(rec);
+  }
+  // try_table: a handler record in the frame, pushed, then sigsetjmp on it. Returning
+  // again (an exception thrown inside, aot/runtime.cpp) leads to the landing code, which
+  // tries the catch clauses in order (their labels are those around the try_table) and
+  // throws the exception on when none matches; the body is a block.
+  void try_table(const Instr& in, const binary::FunctionBody& body) {
+    const Layout& L = layout();
+    llvm::AllocaInst* rec = entry_alloca(i8_, L.entry_size);
+    rec->setAlignment(llvm::Align(16));
+    B_.CreateCall(helper("edgecar_aot_try", B_.getVoidTy(), {ptr_, ptr_}), {ctx_, rec});
+    llvm::FunctionCallee sj = helper("__sigsetjmp", i32_, {ptr_, i32_});
+    if (auto* f = llvm::dyn_cast<llvm::Function>(sj.getCallee()))
+      f->addFnAttr(llvm::Attribute::ReturnsTwice);
+    auto* jumped =
+        B_.CreateCall(sj, {B_.CreateConstGEP1_32(i8_, rec, L.entry_buf), B_.getInt32(0)});
+    jumped->addFnAttr(llvm::Attribute::ReturnsTwice);
+    auto* body_bb = llvm::BasicBlock::Create(C_, "try_body", F_);
+    auto* land = llvm::BasicBlock::Create(C_, "landing", F_);
+    B_.CreateCondBr(B_.CreateICmpEQ(jumped, B_.getInt32(0)), body_bb, land);
+
+    std::vector<ValType> ps, rs;
+    m_.block_signature(in.imm, ps, rs);
+    std::vector<llvm::Value*> saved = stack_;
+    size_t height = stack_.size() - ps.size();
+    B_.SetInsertPoint(land);
+    llvm::Value* exn = B_.CreateCall(helper("edgecar_aot_caught", ptr_, {ptr_}), {rec});
+    bool caught_all = false;
+    for (uint32_t i = 0; i < in.b && !caught_all; ++i) {
+      const binary::Catch& c = body.catches[in.a + i];
+      stack_.assign(saved.begin(), saved.begin() + static_cast<ptrdiff_t>(height));
+      llvm::BasicBlock* next = nullptr;
+      if (c.kind < 2) {  // catch, catch_ref: this tag's
+        llvm::Value* is = B_.CreateCall(helper("edgecar_aot_exn_is", i32_, {ptr_, ptr_, i32_}),
+                                        {ctx_, exn, B_.getInt32(c.tag)});
+        auto* take = llvm::BasicBlock::Create(C_, "catch", F_);
+        next = llvm::BasicBlock::Create(C_, "catch_next", F_);
+        B_.CreateCondBr(B_.CreateICmpNE(is, B_.getInt32(0)), take, next);
+        B_.SetInsertPoint(take);
+        const FuncType& tt = m_.types[m_.tags[c.tag]];
+        llvm::Value* p = B_.CreateCall(helper("edgecar_aot_exn_payload", ptr_, {ptr_}), {exn});
+        for (size_t k = 0, at = 0; k < tt.params.size(); at += slot_width(tt.params[k++]))
+          push(load_slot(B_.CreateConstGEP1_64(i64_, p, at), tt.params[k]));
+      } else {
+        caught_all = true;
+      }
+      if (c.kind == 1 || c.kind == 3) {  // with the exnref
+        B_.CreateCall(helper("edgecar_aot_exn_keep", B_.getVoidTy(), {ptr_}), {exn});
+        push(B_.CreatePtrToInt(exn, i64_));
+      } else {
+        B_.CreateCall(helper("edgecar_aot_exn_release", B_.getVoidTy(), {ptr_, ptr_}), {ctx_, exn});
+      }
+      branch(c.label);
+      if (next) B_.SetInsertPoint(next);
+    }
+    if (!caught_all) {
+      B_.CreateCall(helper("edgecar_aot_throw_ref", B_.getVoidTy(), {ptr_, ptr_}, true),
+                    {ctx_, exn});
+      B_.CreateUnreachable();
+    }
+    stack_ = std::move(saved);
+    B_.SetInsertPoint(body_bb);
+    open(Ctl::Block, in.imm);
+    ctl_.back().rec = rec;
+  }
+  void throw_tag(uint32_t tag) {
+    const FuncType& tt = m_.types[m_.tags[tag]];
+    std::vector<llvm::Value*> args = pop_args(tt.params.size());
+    llvm::AllocaInst* slots =
+        entry_alloca(i64_, static_cast<uint32_t>(std::max<size_t>(slot_count(tt.params), 1)));
+    slots->setAlignment(llvm::Align(16));
+    for (size_t i = 0, at = 0; i < args.size(); at += slot_width(tt.params[i++]))
+      B_.CreateStore(to_slot(args[i]), B_.CreateConstGEP1_64(i64_, slots, at));
+    B_.CreateCall(helper("edgecar_aot_throw", B_.getVoidTy(), {ptr_, i32_, ptr_}, true),
+                  {ctx_, B_.getInt32(tag), slots});
+    B_.CreateUnreachable();
+    dead_ = true;
   }
   void br_table(const Instr& in, const binary::FunctionBody& body) {
     llvm::Value* idx = pop();
@@ -539,6 +647,7 @@ class Gen {
   // A call in tail position of a return_call: the frame record is popped first.
   void tail_prepare() {
     B_.CreateStore(depth_, depth_ptr_)->setMetadata(llvm::LLVMContext::MD_tbaa, tbaa_vm_);
+    if (eh_) set_handler(entry_handler_);  // the callee is outside our try_tables
   }
   void tail_return(llvm::Value* call) {
     if (F_->getReturnType()->isVoidTy()) {
@@ -552,6 +661,7 @@ class Gen {
     const FuncType& ft = m_.func_type(index);
     std::vector<llvm::Value*> args = pop_args(ft.params.size());
     if (index < m_.num_imported_funcs) {
+      if (tail && eh_) set_handler(entry_handler_);  // the callee is outside our try_tables
       std::vector<llvm::Value*> rs = call_on_slots(func_ptr(index), ft, args);
       for (auto* r : rs) push(r);
       if (tail) do_return();
@@ -620,6 +730,7 @@ class Gen {
     }
     llvm::BasicBlock* native_end = B_.GetInsertBlock();
     B_.SetInsertPoint(slots_bb);
+    if (tail && eh_) set_handler(entry_handler_);
     std::vector<llvm::Value*> srs = call_on_slots(fn, ft, args);
     if (tail) {
       for (auto* r : srs) push(r);
@@ -2036,13 +2147,25 @@ class Gen {
         break;
       }
       case O::LocalGet:
-        push(B_.CreateLoad(locals_[in.a]->getAllocatedType(), locals_[in.a]));
+        push(B_.CreateLoad(locals_[in.a]->getAllocatedType(), locals_[in.a], eh_));
         break;
       case O::LocalSet:
-        B_.CreateStore(pop(), locals_[in.a]);
+        B_.CreateStore(pop(), locals_[in.a], eh_);
         break;
       case O::LocalTee:
-        B_.CreateStore(stack_.back(), locals_[in.a]);
+        B_.CreateStore(stack_.back(), locals_[in.a], eh_);
+        break;
+      case O::TryTable:
+        try_table(in, body);
+        break;
+      case O::Throw:
+        throw_tag(in.a);
+        break;
+      case O::ThrowRef:
+        B_.CreateCall(helper("edgecar_aot_throw_ref", B_.getVoidTy(), {ptr_, ptr_}, true),
+                      {ctx_, B_.CreateIntToPtr(pop(), ptr_)});
+        B_.CreateUnreachable();
+        dead_ = true;
         break;
       case O::GlobalGet:
         global_get(in.a);
@@ -2501,9 +2624,19 @@ class Gen {
 std::unique_ptr<llvm::Module> generate(const binary::Module& m, llvm::LLVMContext& C,
                                        std::string& error, uint32_t begin, uint32_t end) {
   try {
-    // Exceptions need unwinding of native frames, which the native tier does not do yet:
-    // such a module stays interpreted (auto) or is refused naming the feature (aot).
-    if (!m.tags.empty()) throw Unsupported{"exception handling (tags)"};
+    // The legacy exception instructions (try, catch, rethrow, delegate) are left to the
+    // interpreter: such a module stays interpreted (auto) or is refused naming them (aot).
+    for (const auto& b : m.bodies)
+      for (const Instr& in : b.code) switch (static_cast<Opcode>(in.op)) {
+          case Opcode::Try:
+          case Opcode::Catch:
+          case Opcode::CatchAll:
+          case Opcode::Rethrow:
+          case Opcode::Delegate:
+            throw Unsupported{"legacy exception handling (try)"};
+          default:
+            break;
+        }
     return Gen(m, C).run(begin, end);
   } catch (const Unsupported& u) {
     error = "the native tier does not compile " + u.what + " yet";

@@ -84,6 +84,15 @@ Jit& jit() {
     add("edgecar_aot_table_copy", &edgecar_aot_table_copy);
     add("edgecar_aot_table_init", &edgecar_aot_table_init);
     add("edgecar_aot_elem_drop", &edgecar_aot_elem_drop);
+    add("edgecar_aot_try", &edgecar_aot_try);
+    add("edgecar_aot_caught", &edgecar_aot_caught);
+    add("edgecar_aot_throw", &edgecar_aot_throw);
+    add("edgecar_aot_throw_ref", &edgecar_aot_throw_ref);
+    add("edgecar_aot_exn_is", &edgecar_aot_exn_is);
+    add("edgecar_aot_exn_payload", &edgecar_aot_exn_payload);
+    add("edgecar_aot_exn_keep", &edgecar_aot_exn_keep);
+    add("edgecar_aot_exn_release", &edgecar_aot_exn_release);
+    add("__sigsetjmp", &__sigsetjmp);
     if (auto e = j->lljit->getMainJITDylib().define(orc::absoluteSymbols(std::move(syms)))) {
       j->error = to_string(std::move(e));
       j->lljit.reset();

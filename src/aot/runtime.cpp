@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "aot/aot.hpp"
+#include "util/limits.hpp"
 #include "validate/types.hpp"
 
 namespace edgecar::aot {
@@ -30,6 +31,8 @@ const Layout& layout() {
     l.func_native_ctx = off(f, f.native_ctx);
     l.frame_size = sizeof(Frame);
     l.frame_fn = offsetof(Frame, fn);
+    l.entry_size = sizeof(Entry);
+    l.entry_buf = offsetof(Entry, buf);
     return l;
   }();
   return L;
@@ -62,10 +65,27 @@ uintptr_t thread_stack_limit() {
 // after those of a callee that trapped (`clear` false: an interpreted callee's frames).
 [[noreturn]] void unwind(Store::Impl* S, TrapKind kind, bool clear) {
   auto* e = static_cast<Entry*>(S->aot_entry);
+  while (e->handler) e = e->prev;  // try_table handlers take exceptions only
   if (clear) S->trap_frames.clear();
   for (uint32_t d = S->depth; d-- > e->depth;) S->trap_frames.push_back(S->frames[d].fn);
   e->trap = kind;
   siglongjmp(e->buf, 1);
+}
+
+// Throws an exception in native code: the innermost try_table handler takes it (frames
+// above it are dropped); with none before the native entry, the call ends with
+// UncaughtException and the exception pending for the caller (an interpreted caller's
+// handlers may take it, as one a host function threw).
+[[noreturn]] void throw_exn(Store::Impl* S, ExnInst* exn) {
+  auto* e = static_cast<Entry*>(S->aot_entry);
+  if (e->handler) {
+    S->aot_entry = e->prev;
+    S->depth = e->depth;
+    e->exn = exn;
+    siglongjmp(e->buf, 1);
+  }
+  S->uncaught = exn;
+  unwind(S, TrapKind::UncaughtException, true);
 }
 
 }  // namespace
@@ -84,6 +104,7 @@ void bind(InstanceImpl& inst, Store::Impl& S) {
   ctx->stack_limit = &S.native_stack_limit;
   ctx->interrupt = &S.interrupt;
   ctx->inst = &inst;
+  ctx->aot_entry = &S.aot_entry;
   for (size_t i = 0; i < nm.entries.size(); ++i) {
     FuncInst& f = inst.own_funcs[i];
     f.code = nullptr;
@@ -99,19 +120,25 @@ void bind(InstanceImpl& inst, Store::Impl& S) {
 
 bool call(Store::Impl* S, FuncInst* f, uint64_t* slots, TrapKind& trap) {
   Entry e;
+  e.handler = false;
   e.prev = static_cast<Entry*>(S->aot_entry);
   e.depth = S->depth;
   uintptr_t saved_limit = S->native_stack_limit;
-  if (!e.prev) S->native_stack_limit = thread_stack_limit();
+  if (!e.prev) {
+    S->native_stack_limit = thread_stack_limit();
+    S->native_stack_top = &e;
+  }
   S->aot_entry = &e;
   if (sigsetjmp(e.buf, 0) == 0) {
     reinterpret_cast<void (*)(void*, uint64_t*)>(f->native_slots)(f->native_ctx, slots);
     S->aot_entry = e.prev;
     S->native_stack_limit = saved_limit;
+    if (!e.prev) S->native_stack_top = nullptr;
     return true;
   }
   S->aot_entry = e.prev;
   S->native_stack_limit = saved_limit;
+  if (!e.prev) S->native_stack_top = nullptr;
   S->depth = e.depth;
   trap = e.trap;
   return false;
@@ -160,6 +187,11 @@ void edgecar_aot_call(Ctx* c, FuncInst* f, uint64_t* slots) {
     t = edgecar::call_function(S, f, c->inst, vs);
     S->stack_top = vs;
     if (!t) std::memcpy(slots, vs, n * sizeof(uint64_t));
+  }
+  if (t && *t == TrapKind::UncaughtException && S->uncaught) {
+    edgecar::ExnInst* exn = S->uncaught;  // thrown by the callee: our handlers may take it
+    S->uncaught = nullptr;
+    edgecar::aot::throw_exn(S, exn);
   }
   if (t) edgecar::aot::unwind(S, *t, false);
 }
@@ -232,5 +264,54 @@ void edgecar_aot_table_init(Ctx* c, uint32_t t, uint32_t e, uint64_t d, uint64_t
 
 void edgecar_aot_elem_drop(Ctx* c, uint32_t e) {
   c->inst->elems[e].refs = {};
+}
+
+void edgecar_aot_try(Ctx* c, edgecar::aot::Entry* h) {
+  edgecar::Store::Impl* S = c->store;
+  h->prev = static_cast<edgecar::aot::Entry*>(S->aot_entry);
+  h->depth = S->depth;
+  h->handler = true;
+  h->exn = nullptr;
+  S->aot_entry = h;
+}
+
+edgecar::ExnInst* edgecar_aot_caught(edgecar::aot::Entry* h) {
+  return h->exn;
+}
+
+void edgecar_aot_throw(Ctx* c, uint32_t tag, const uint64_t* payload) {
+  edgecar::Store::Impl* S = c->store;
+  edgecar::TagInst* t = c->inst->tags[tag];
+  edgecar::ExnInst* e = S->new_exn(t);
+  if (!e) {
+    S->host_error = edgecar::Error{edgecar::ErrorKind::Trap,
+                                   "too many live exceptions in this store (at most " +
+                                       std::to_string(edgecar::limits::kMaxExceptions) + ")"};
+    S->host_error->trap = TrapKind::Host;
+    trap(c, TrapKind::Host);
+  }
+  e->payload.assign(payload, payload + t->payload_slots);
+  edgecar::aot::throw_exn(S, e);
+}
+
+void edgecar_aot_throw_ref(Ctx* c, edgecar::ExnInst* e) {
+  if (!e) trap(c, TrapKind::NullExceptionReference);
+  edgecar::aot::throw_exn(c->store, e);
+}
+
+uint32_t edgecar_aot_exn_is(Ctx* c, edgecar::ExnInst* e, uint32_t tag) {
+  return e->tag == c->inst->tags[tag];
+}
+
+const uint64_t* edgecar_aot_exn_payload(edgecar::ExnInst* e) {
+  return e->payload.data();
+}
+
+void edgecar_aot_exn_keep(edgecar::ExnInst* e) {
+  e->referenced = true;
+}
+
+void edgecar_aot_exn_release(Ctx* c, edgecar::ExnInst* e) {
+  if (!e->referenced) c->store->free_exns.push_back(e);  // nothing can reach it any more
 }
 }

@@ -382,6 +382,20 @@ Extern InstanceImpl::extern_of(const binary::Export& e) const {
   return static_cast<Global*>(globals[e.index]);
 }
 
+namespace {
+// Every word of this thread's stack from this function's frame up to `top` (a higher
+// address), the registers the callers kept values in saved into the frame first: a
+// conservative scan of native frames. Not instrumented: it reads other frames' redzones.
+template <class F>
+__attribute__((noinline, no_sanitize_address)) void for_each_stack_word(const void* top, F& f) {
+  __builtin_unwind_init();  // callee-saved registers to this frame
+  uint64_t here = 0;
+  auto end = reinterpret_cast<uintptr_t>(top);
+  for (uintptr_t p = reinterpret_cast<uintptr_t>(&here) & ~uintptr_t{7}; p < end; p += 8)
+    f(*reinterpret_cast<const volatile uint64_t*>(p));
+}
+}  // namespace
+
 const FuncType& Tag::type() const {
   return *static_cast<const TagInst*>(this)->type;
 }
@@ -389,7 +403,9 @@ const FuncType& Tag::type() const {
 // At the limit, the exceptions nothing can reach go back to the free list: a conservative
 // scan (any value stack slot, exnref global or table element, or payload of a kept
 // exception, equal to an exception's address keeps it). Legacy catch blocks keep their
-// exception in a hidden slot for rethrow, so a loop of them depends on this.
+// exception in a hidden slot for rethrow, so a loop of them depends on this. Native frames
+// keep values in registers and their own stack slots: while native code is on the stack,
+// every word of the thread's stack from here to the outermost native entry counts too.
 void Store::Impl::collect_exns() {
   std::unordered_set<const ExnInst*> all;
   for (const auto& e : exns) all.insert(e.get());
@@ -409,6 +425,7 @@ void Store::Impl::collect_exns() {
   if (uncaught) mark(reinterpret_cast<uint64_t>(uncaught));
   if (gc) gc->for_each_ref(mark);  // an exnref in a struct field or an array
   for (uint64_t v : pinned) mark(v);
+  if (native_stack_top) for_each_stack_word(native_stack_top, mark);
   while (!work.empty()) {
     const ExnInst* e = work.back();
     work.pop_back();

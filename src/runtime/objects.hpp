@@ -245,8 +245,9 @@ struct Store::Impl {
   std::optional<Error> host_error;     // set when a host function failed
   std::vector<FuncInst*> trap_frames;  // of the last trap, innermost first
   uint32_t host_nesting = 0;
-  void* aot_entry = nullptr;         // the innermost native entry (aot::Entry), for traps
-  uintptr_t native_stack_limit = 0;  // native code traps below this stack address
+  void* aot_entry = nullptr;               // the innermost native entry (aot::Entry), for traps
+  const void* native_stack_top = nullptr;  // the outermost native entry's record (its frame)
+  uintptr_t native_stack_limit = 0;        // native code traps below this stack address
 
   explicit Impl(StoreLimits l);
   ~Impl();

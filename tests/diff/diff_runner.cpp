@@ -61,9 +61,8 @@ const char* trap_class(TrapKind k) {
       return "host";
     case TrapKind::UncaughtException:
       return "exception";
-    case TrapKind::NullExceptionReference:
-      return "null_exnref";
-    case TrapKind::NullFunctionReference:  // wasmtime: NULL_REFERENCE for all of them
+    case TrapKind::NullExceptionReference:  // wasmtime: NULL_REFERENCE for all of them
+    case TrapKind::NullFunctionReference:
     case TrapKind::NullReference:
     case TrapKind::NullStructReference:
     case TrapKind::NullArrayReference:

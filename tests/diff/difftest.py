@@ -67,8 +67,9 @@ SMITH_FLAGS = [
 WASM3_SMITH = {
     "--max-memories": "4", "--memory64-enabled": "true", "--max-memory64-bytes": str(64 << 20),
     "--tail-call-enabled": "true", "--extended-const-enabled": "true",
+    "--exceptions-enabled": "true",
 }
-WASM3_WASMTIME = ["wasm_memory64", "wasm_multi_memory", "wasm_tail_call"]
+WASM3_WASMTIME = ["wasm_memory64", "wasm_multi_memory", "wasm_tail_call", "wasm_exceptions"]
 # --gc (with --wasm3): typed function references and GC too. Exports whose signature has
 # a reference other than funcref or externref are not called (no value of them can be
 # made from outside, nor read back through wasmtime-py); the others run GC code inside.
@@ -279,9 +280,13 @@ class Wasmtime:
         try:
             return fn()
         except wasmtime.Trap as t:
+            if t.trap_code is None and "thrown Wasm exception" in t.message:
+                return {"trap": "exception", "message": "uncaught exception"}
             return {"trap": WASMTIME_TRAPS.get(t.trap_code, f"other:{t.trap_code}"),
                     "message": t.message.splitlines()[0]}
         except wasmtime.WasmtimeError as e:  # GC allocation beyond wasmtime's heap
+            if "thrown Wasm exception" in str(e):  # uncaught in a start function
+                return {"trap": "exception", "message": "uncaught exception"}
             if "GC heap out of memory" not in str(e):
                 raise
             return {"trap": "oom", "message": str(e).splitlines()[0]}

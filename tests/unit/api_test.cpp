@@ -543,10 +543,15 @@ TEST(Gc, CastsArraysAndI31) {
   EXPECT_EQ(oob.error().trap, TrapKind::ArrayOutOfBounds);
 }
 
-// Exception handling (WebAssembly 3.0, interpreter): tests/unit/wat/exceptions.wat.
-TEST(Exceptions, ThrownCaughtRethrownAndUncaught) {
-  auto m = load_test_module("exceptions");
+// Exception handling (WebAssembly 3.0), on both tiers: tests/unit/wat/exceptions.wat.
+class Exceptions : public ::testing::TestWithParam<Engine> {};
+INSTANTIATE_TEST_SUITE_P(Tiers, Exceptions, ::testing::Values(Engine::Interp, Engine::Aot),
+                         engine_name);
+
+TEST_P(Exceptions, ThrownCaughtRethrownAndUncaught) {
+  auto m = load_test_module("exceptions", GetParam());
   ASSERT_TRUE(m);
+  ASSERT_EQ(m->engine(), GetParam());
   Store store;
   auto inst = store.instantiate(m, Imports{});
   ASSERT_TRUE(inst.ok()) << inst.error().to_string();
@@ -581,8 +586,8 @@ TEST(Exceptions, ThrownCaughtRethrownAndUncaught) {
 // Exceptions crossing host functions: a host tag thrown by a host function
 // (HostCall::throw_exception) into guest handlers, passed on from a guest the host called,
 // thrown by a tail-called host function, through native frames, and uncaught.
-TEST(Exceptions, HostFunctionsThrowAndPassExceptionsOn) {
-  auto m = load_test_module("host_exceptions");
+TEST_P(Exceptions, HostFunctionsThrowAndPassExceptionsOn) {
+  auto m = load_test_module("host_exceptions", GetParam());
   auto relay_module = load_test_module("host_exceptions_relay", Engine::Aot);
   ASSERT_TRUE(m && relay_module);
   ASSERT_EQ(relay_module->engine(), Engine::Aot);
@@ -659,7 +664,7 @@ TEST(Exceptions, HostFunctionsThrowAndPassExceptionsOn) {
 
 // The legacy instructions (try, catch, catch_all, rethrow, delegate), which LLVM emits for
 // C++ with -fwasm-exceptions.
-TEST(Exceptions, LegacyTryCatchRethrowDelegate) {
+TEST(LegacyExceptions, TryCatchRethrowDelegate) {
   auto m = load_test_module("legacy_exceptions");
   ASSERT_TRUE(m);
   Store store;
@@ -682,8 +687,8 @@ TEST(Exceptions, LegacyTryCatchRethrowDelegate) {
 // whose exnref is dropped are collected at the store's bound (more throws than it holds
 // at once succeed), those kept reachable end the call at the bound with a clear trap,
 // not host memory growth.
-TEST(Exceptions, ThrowingInALoopIsBounded) {
-  auto m = load_test_module("exceptions");
+TEST_P(Exceptions, ThrowingInALoopIsBounded) {
+  auto m = load_test_module("exceptions", GetParam());
   ASSERT_TRUE(m);
   Store store;
   auto inst = store.instantiate(m, Imports{});
@@ -693,6 +698,10 @@ TEST(Exceptions, ThrowingInALoopIsBounded) {
   EXPECT_TRUE(plain.ok()) << plain.error().to_string();
   auto dropped = store.call(*inst, "loop_catch_ref_dropped", many);
   EXPECT_TRUE(dropped.ok()) << dropped.error().to_string();
+  // An exnref only the function's own frame holds survives the collections meanwhile.
+  auto held = store.call(*inst, "held_across_collections", many);
+  ASSERT_TRUE(held.ok()) << held.error().to_string();
+  EXPECT_EQ((*held)[0].as_i32(), 7777);
   auto kept = store.call(*inst, "loop_catch_ref", many);
   ASSERT_FALSE(kept.ok());
   EXPECT_NE(kept.error().message.find("too many live exceptions"), std::string::npos)

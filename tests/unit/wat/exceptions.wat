@@ -77,5 +77,25 @@
       (drop)
       (drop)
       (br_if $l (local.tee 0 (i32.sub (local.get 0) (i32.const 1))))))
+  ;; one exception kept only in a local (native code: a register or its stack slot) while
+  ;; n others are caught with their exnrefs and dropped, so collections run meanwhile;
+  ;; rethrown after, it must still carry its own payload (7777)
+  (func (export "held_across_collections") (param i32) (result i32)
+    (local $held exnref)
+    (block $h (result i32 exnref)
+      (try_table (catch_ref $e $h) (throw $e (i32.const 7777)))
+      (unreachable))
+    (local.set $held)
+    (drop)
+    (loop $l
+      (block $h (result i32 exnref)
+        (try_table (catch_ref $e $h) (throw $e (local.get 0)))
+        (unreachable))
+      (drop)
+      (drop)
+      (br_if $l (local.tee 0 (i32.sub (local.get 0) (i32.const 1)))))
+    (block $again (result i32)
+      (try_table (catch $e $again) (throw_ref (local.get $held)))
+      (unreachable)))
 ;; the legacy forms (try/catch/rethrow/delegate) are assembled by wabt: legacy.wat
 )
