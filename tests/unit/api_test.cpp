@@ -569,6 +569,11 @@ TEST_P(Exceptions, ThrownCaughtRethrownAndUncaught) {
   EXPECT_EQ((*two)[1].as_i32(), 9);
   EXPECT_EQ((*call("catch_all", {}))[0].as_i32(), 1);
   EXPECT_EQ((*call("rethrow", {Value::i32(5)}))[0].as_i32(), 6);
+  // Handlers left by br, br_table, a loop's back edge, a return or another tag's clause
+  // take nothing; locals written in a try_table keep their values in its handler.
+  auto left = call("left_handlers", {Value::i32(9)});
+  ASSERT_TRUE(left.ok()) << left.error().to_string();
+  EXPECT_EQ((*left)[0].as_i32(), (1 + 0 + 1 + 1 + 1 + 9) * 100 + 7);
   // Uncaught: a trap kind of its own; the store stays usable.
   auto u = call("uncaught", {});
   ASSERT_FALSE(u.ok());

@@ -97,5 +97,66 @@
     (block $again (result i32)
       (try_table (catch $e $again) (throw_ref (local.get $held)))
       (unreachable)))
+  ;; Leaving try_tables by every way there is, then throwing: no handler left behind may
+  ;; take the exception (each returns 1 when the caller's handler gets it, as it must).
+  (func $after_br (param i32)
+    (block $out
+      (try_table (catch_all $out) (br $out)))       ;; br out of the try_table
+    (throw $e (local.get 0)))
+  (func $after_br_table (param i32)
+    (block $a
+      (block $b
+        (try_table (catch_all $b)
+          (br_table $a $b (local.get 0)))))         ;; br_table out, both ways
+    (throw $e (local.get 0)))
+  (func $after_loop (param i32) (local $i i32)
+    (loop $l
+      (block $next
+        (try_table (catch_all $next)
+          (local.set $i (i32.add (local.get $i) (i32.const 1)))
+          (br_if $l (i32.lt_u (local.get $i) (i32.const 3)))))) ;; back to the loop header
+    (throw $e (local.get 0)))
+  (func $returns_from_try (result i32)
+    (block $h
+      (try_table (catch_all $h) (return (i32.const 5))))
+    (i32.const 6))
+  (func $after_callee_returned (param i32)
+    (drop (call $returns_from_try))                  ;; the callee returned from its try_table
+    (throw $e (local.get 0)))
+  (func $other_tag_passes (param i32)
+    (block $h (result i64 i32)
+      (try_table (catch $f $h) (call $thrower (local.get 0)))  ;; $e: not $f's handler
+      (return))
+    (drop) (drop))
+  (func (export "left_handlers") (param i32) (result i32)
+    (local $got i32)
+    (block $h (result i32)
+      (try_table (catch $e $h) (call $after_br (i32.const 1))) (i32.const 0) (return))
+    (local.set $got)
+    (block $h (result i32)
+      (try_table (catch $e $h) (call $after_br_table (i32.const 0))) (i32.const 0) (return))
+    (local.set $got (i32.add (local.get $got)))
+    (block $h (result i32)
+      (try_table (catch $e $h) (call $after_br_table (i32.const 1))) (i32.const 0) (return))
+    (local.set $got (i32.add (local.get $got)))
+    (block $h (result i32)
+      (try_table (catch $e $h) (call $after_loop (i32.const 1))) (i32.const 0) (return))
+    (local.set $got (i32.add (local.get $got)))
+    (block $h (result i32)
+      (try_table (catch $e $h) (call $after_callee_returned (i32.const 1))) (i32.const 0) (return))
+    (local.set $got (i32.add (local.get $got)))
+    (block $h (result i32)
+      (try_table (catch $e $h) (call $other_tag_passes (local.get 0))) (i32.const 0) (return))
+    (local.set $got (i32.add (local.get $got)))
+    ;; locals written inside the try_table keep their values in the handler
+    (local.set $got (i32.mul (local.get $got) (i32.const 100)))
+    (block $h (result i32)
+      (try_table (catch $e $h)
+        (local.set $got (i32.add (local.get $got) (i32.const 7)))
+        (call $thrower (i32.const 1))
+        (local.set $got (i32.const -1000)))
+      (return (i32.const -1)))
+    (drop)
+    (local.get $got))
 ;; the legacy forms (try/catch/rethrow/delegate) are assembled by wabt: legacy.wat
 )
