@@ -39,7 +39,13 @@ struct Ctl {
   std::vector<llvm::Value*> if_params;
   size_t height = 0;  // operand stack height below the construct's parameters
   bool has_else = false;
-  llvm::Value* rec = nullptr;  // try_table: its handler record (aot::Entry)
+  llvm::Value* rec = nullptr;  // try_table, try: its handler record (aot::Entry) while the
+                               // body runs
+  // Legacy try: the landing code's exception, and where its next catch's test goes (null
+  // after a catch_all).
+  bool legacy = false;
+  llvm::Value* exn = nullptr;
+  llvm::BasicBlock* land_next = nullptr;
 };
 
 class Gen {
@@ -327,7 +333,8 @@ class Gen {
     dead_ = false;
     skip_ = 0;
     eh_ = std::any_of(body.code.begin(), body.code.end(), [](const Instr& in) {
-      return static_cast<Opcode>(in.op) == Opcode::TryTable;
+      return static_cast<Opcode>(in.op) == Opcode::TryTable ||
+             static_cast<Opcode>(in.op) == Opcode::Try;
     });
     for (size_t i = 0; i < ft.params.size(); ++i) {
       auto* a = B_.CreateAlloca(ty(ft.params[i]));
@@ -359,10 +366,22 @@ class Gen {
           case Opcode::Loop:
           case Opcode::If:
           case Opcode::TryTable:
+          case Opcode::Try:
             skip_++;
             continue;
           case Opcode::Else:
             if (skip_ == 0) do_else();
+            continue;
+          case Opcode::Catch:
+          case Opcode::CatchAll:
+            if (skip_ == 0) do_catch(in);
+            continue;
+          case Opcode::Delegate:
+            if (skip_ > 0) {
+              skip_--;
+            } else {
+              do_delegate(in.a);
+            }
             continue;
           case Opcode::End:
             if (skip_ > 0) {
@@ -469,6 +488,11 @@ class Gen {
   void do_end() {
     Ctl c = std::move(ctl_.back());
     ctl_.pop_back();
+    if (c.legacy && c.land_next) {  // no clause took it: on to the next handler
+      llvm::IRBuilderBase::InsertPointGuard g(B_);
+      B_.SetInsertPoint(c.land_next);
+      throw_ref(c.exn);
+    }
     if (!dead_) {
       add_incoming(c.end_phis);
       B_.CreateBr(c.end);
@@ -515,7 +539,9 @@ class Gen {
   // again (an exception thrown inside, aot/runtime.cpp) leads to the landing code, which
   // tries the catch clauses in order (their labels are those around the try_table) and
   // throws the exception on when none matches; the body is a block.
-  void try_table(const Instr& in, const binary::FunctionBody& body) {
+  // A handler record pushed and sigsetjmp on it: the body goes on at `body_bb`, an
+  // exception arrives at `land`.
+  llvm::Value* push_handler(llvm::BasicBlock*& body_bb, llvm::BasicBlock*& land) {
     const Layout& L = layout();
     llvm::AllocaInst* rec = entry_alloca(i8_, L.entry_size);
     rec->setAlignment(llvm::Align(16));
@@ -526,10 +552,25 @@ class Gen {
     auto* jumped =
         B_.CreateCall(sj, {B_.CreateConstGEP1_32(i8_, rec, L.entry_buf), B_.getInt32(0)});
     jumped->addFnAttr(llvm::Attribute::ReturnsTwice);
-    auto* body_bb = llvm::BasicBlock::Create(C_, "try_body", F_);
-    auto* land = llvm::BasicBlock::Create(C_, "landing", F_);
+    body_bb = llvm::BasicBlock::Create(C_, "try_body", F_);
+    land = llvm::BasicBlock::Create(C_, "landing", F_);
     B_.CreateCondBr(B_.CreateICmpEQ(jumped, B_.getInt32(0)), body_bb, land);
-
+    return rec;
+  }
+  void throw_ref(llvm::Value* exn) {
+    B_.CreateCall(helper("edgecar_aot_throw_ref", B_.getVoidTy(), {ptr_, ptr_}, true), {ctx_, exn});
+    B_.CreateUnreachable();
+  }
+  // The payload of `exn` (of tag `tag`) onto the operand stack.
+  void push_payload(llvm::Value* exn, uint32_t tag) {
+    const FuncType& tt = m_.types[m_.tags[tag]];
+    llvm::Value* p = B_.CreateCall(helper("edgecar_aot_exn_payload", ptr_, {ptr_}), {exn});
+    for (size_t k = 0, at = 0; k < tt.params.size(); at += slot_width(tt.params[k++]))
+      push(load_slot(B_.CreateConstGEP1_64(i64_, p, at), tt.params[k]));
+  }
+  void try_table(const Instr& in, const binary::FunctionBody& body) {
+    llvm::BasicBlock *body_bb, *land;
+    llvm::Value* rec = push_handler(body_bb, land);
     std::vector<ValType> ps, rs;
     m_.block_signature(in.imm, ps, rs);
     std::vector<llvm::Value*> saved = stack_;
@@ -548,10 +589,7 @@ class Gen {
         next = llvm::BasicBlock::Create(C_, "catch_next", F_);
         B_.CreateCondBr(B_.CreateICmpNE(is, B_.getInt32(0)), take, next);
         B_.SetInsertPoint(take);
-        const FuncType& tt = m_.types[m_.tags[c.tag]];
-        llvm::Value* p = B_.CreateCall(helper("edgecar_aot_exn_payload", ptr_, {ptr_}), {exn});
-        for (size_t k = 0, at = 0; k < tt.params.size(); at += slot_width(tt.params[k++]))
-          push(load_slot(B_.CreateConstGEP1_64(i64_, p, at), tt.params[k]));
+        push_payload(exn, c.tag);
       } else {
         caught_all = true;
       }
@@ -564,15 +602,76 @@ class Gen {
       branch(c.label);
       if (next) B_.SetInsertPoint(next);
     }
-    if (!caught_all) {
-      B_.CreateCall(helper("edgecar_aot_throw_ref", B_.getVoidTy(), {ptr_, ptr_}, true),
-                    {ctx_, exn});
-      B_.CreateUnreachable();
-    }
+    if (!caught_all) throw_ref(exn);
     stack_ = std::move(saved);
     B_.SetInsertPoint(body_bb);
     open(Ctl::Block, in.imm);
     ctl_.back().rec = rec;
+  }
+  // The legacy instructions. A try is a block whose body runs with a handler record; its
+  // catch blocks follow in the code, each a test added to the landing code's chain (the
+  // exception stays with the try for rethrow; the exceptions' collector finds it on the
+  // stack); no clause taking it, it goes on. delegate l sends the body's exceptions to
+  // the handler at or around label l.
+  void legacy_try(const Instr& in) {
+    llvm::BasicBlock *body_bb, *land;
+    llvm::Value* rec = push_handler(body_bb, land);
+    B_.SetInsertPoint(land);
+    llvm::Value* exn = B_.CreateCall(helper("edgecar_aot_caught", ptr_, {ptr_}), {rec});
+    B_.SetInsertPoint(body_bb);
+    open(Ctl::Block, in.imm);
+    Ctl& c = ctl_.back();
+    c.rec = rec;
+    c.legacy = true;
+    c.exn = exn;
+    c.land_next = land;
+  }
+  void do_catch(const Instr& in) {
+    Ctl& c = ctl_.back();
+    if (!dead_) {  // the body (or the catch block before) ends
+      add_incoming(c.end_phis);
+      B_.CreateBr(c.end);
+    }
+    c.rec = nullptr;  // exceptions of catch blocks go to the handlers around the try
+    stack_.resize(c.height);
+    dead_ = false;
+    if (!c.land_next) {  // after a catch_all: never reached
+      B_.SetInsertPoint(llvm::BasicBlock::Create(C_, "unreached_catch", F_));
+      return;
+    }
+    B_.SetInsertPoint(c.land_next);
+    auto* take = llvm::BasicBlock::Create(C_, "catch", F_);
+    if (static_cast<Opcode>(in.op) == Opcode::Catch) {
+      llvm::Value* is = B_.CreateCall(helper("edgecar_aot_exn_is", i32_, {ptr_, ptr_, i32_}),
+                                      {ctx_, c.exn, B_.getInt32(in.a)});
+      c.land_next = llvm::BasicBlock::Create(C_, "catch_next", F_);
+      B_.CreateCondBr(B_.CreateICmpNE(is, B_.getInt32(0)), take, c.land_next);
+      B_.SetInsertPoint(take);
+      push_payload(c.exn, in.a);
+    } else {
+      c.land_next = nullptr;
+      B_.CreateBr(take);
+      B_.SetInsertPoint(take);
+    }
+  }
+  void do_delegate(uint32_t label) {
+    Ctl& c = ctl_.back();
+    // After the try, label l is ctl_[size - 2 - l]: the innermost handler at or around
+    // it takes the exception, else the caller's.
+    llvm::Value* target = entry_handler_;
+    for (size_t k = ctl_.size() - 1 - label; k-- > 0;)
+      if (ctl_[k].rec) {
+        target = ctl_[k].rec;
+        break;
+      }
+    {
+      llvm::IRBuilderBase::InsertPointGuard g(B_);
+      B_.SetInsertPoint(c.land_next);
+      set_handler(target);
+      throw_ref(c.exn);
+    }
+    c.land_next = nullptr;
+    do_end();
   }
   void throw_tag(uint32_t tag) {
     const FuncType& tt = m_.types[m_.tags[tag]];
@@ -2158,13 +2257,25 @@ class Gen {
       case O::TryTable:
         try_table(in, body);
         break;
+      case O::Try:
+        legacy_try(in);
+        break;
+      case O::Catch:
+      case O::CatchAll:
+        do_catch(in);
+        break;
+      case O::Delegate:
+        do_delegate(in.a);
+        break;
+      case O::Rethrow:
+        throw_ref(ctl_[ctl_.size() - 1 - in.a].exn);
+        dead_ = true;
+        break;
       case O::Throw:
         throw_tag(in.a);
         break;
       case O::ThrowRef:
-        B_.CreateCall(helper("edgecar_aot_throw_ref", B_.getVoidTy(), {ptr_, ptr_}, true),
-                      {ctx_, B_.CreateIntToPtr(pop(), ptr_)});
-        B_.CreateUnreachable();
+        throw_ref(B_.CreateIntToPtr(pop(), ptr_));
         dead_ = true;
         break;
       case O::GlobalGet:
@@ -2624,19 +2735,6 @@ class Gen {
 std::unique_ptr<llvm::Module> generate(const binary::Module& m, llvm::LLVMContext& C,
                                        std::string& error, uint32_t begin, uint32_t end) {
   try {
-    // The legacy exception instructions (try, catch, rethrow, delegate) are left to the
-    // interpreter: such a module stays interpreted (auto) or is refused naming them (aot).
-    for (const auto& b : m.bodies)
-      for (const Instr& in : b.code) switch (static_cast<Opcode>(in.op)) {
-          case Opcode::Try:
-          case Opcode::Catch:
-          case Opcode::CatchAll:
-          case Opcode::Rethrow:
-          case Opcode::Delegate:
-            throw Unsupported{"legacy exception handling (try)"};
-          default:
-            break;
-        }
     return Gen(m, C).run(begin, end);
   } catch (const Unsupported& u) {
     error = "the native tier does not compile " + u.what + " yet";

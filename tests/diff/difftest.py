@@ -69,7 +69,10 @@ WASM3_SMITH = {
     "--tail-call-enabled": "true", "--extended-const-enabled": "true",
     "--exceptions-enabled": "true",
 }
-WASM3_WASMTIME = ["wasm_memory64", "wasm_multi_memory", "wasm_tail_call", "wasm_exceptions"]
+# (Typed references are part of 3.0 and edgecar always reads them: a mutant with an
+# `(ref exn)` is valid on both sides only with wasmtime's function-references on.)
+WASM3_WASMTIME = ["wasm_memory64", "wasm_multi_memory", "wasm_tail_call", "wasm_exceptions",
+                  "wasm_function_references"]
 # --gc (with --wasm3): typed function references and GC too. Exports whose signature has
 # a reference other than funcref or externref are not called (no value of them can be
 # made from outside, nor read back through wasmtime-py); the others run GC code inside.

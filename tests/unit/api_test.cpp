@@ -669,9 +669,10 @@ TEST_P(Exceptions, HostFunctionsThrowAndPassExceptionsOn) {
 
 // The legacy instructions (try, catch, catch_all, rethrow, delegate), which LLVM emits for
 // C++ with -fwasm-exceptions.
-TEST(LegacyExceptions, TryCatchRethrowDelegate) {
-  auto m = load_test_module("legacy_exceptions");
+TEST_P(Exceptions, LegacyTryCatchRethrowDelegate) {
+  auto m = load_test_module("legacy_exceptions", GetParam());
   ASSERT_TRUE(m);
+  ASSERT_EQ(m->engine(), GetParam());
   Store store;
   auto inst = store.instantiate(m, Imports{});
   ASSERT_TRUE(inst.ok()) << inst.error().to_string();
