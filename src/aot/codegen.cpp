@@ -39,6 +39,7 @@ struct Ctl {
   std::vector<llvm::Value*> if_params;
   size_t height = 0;  // operand stack height below the construct's parameters
   bool has_else = false;
+  bool holds_try = false;      // a branch to it may leave try_tables: it sets the handler again
   llvm::Value* rec = nullptr;  // try_table, try: its handler record (aot::Entry) while the
                                // body runs
   // Legacy try: the landing code's exception, and where its next catch's test goes (null
@@ -112,6 +113,9 @@ class Gen {
   // innermost handler is set again wherever control arrives from a branch that may have
   // left try_tables (ends of constructs, loop headers) and before returning.
   bool eh_ = false;
+  std::vector<bool> volatile_locals_;     // those written inside a try body
+  std::vector<bool> holds_try_;           // per instruction: a construct with a try inside
+  size_t at_ = 0;                         // the instruction being translated
   llvm::Value* handler_slot_ = nullptr;   // &store->aot_entry
   llvm::Value* entry_handler_ = nullptr;  // its value on entry
 
@@ -332,10 +336,7 @@ class Gen {
     ctl_.clear();
     dead_ = false;
     skip_ = 0;
-    eh_ = std::any_of(body.code.begin(), body.code.end(), [](const Instr& in) {
-      return static_cast<Opcode>(in.op) == Opcode::TryTable ||
-             static_cast<Opcode>(in.op) == Opcode::Try;
-    });
+    find_try_writes(body, ft.params.size());
     for (size_t i = 0; i < ft.params.size(); ++i) {
       auto* a = B_.CreateAlloca(ty(ft.params[i]));
       B_.CreateStore(F_->getArg(static_cast<unsigned>(i + 1)), a);
@@ -358,7 +359,8 @@ class Gen {
     for (ValType t : ft.results) fn.end_phis.push_back(llvm::PHINode::Create(ty(t), 2, "", fn.end));
     ctl_.push_back(fn);
 
-    for (const Instr& in : body.code) {
+    for (at_ = 0; at_ < body.code.size(); ++at_) {
+      const Instr& in = body.code[at_];
       if (ctl_.empty()) break;
       if (dead_) {
         switch (static_cast<Opcode>(in.op)) {
@@ -438,6 +440,7 @@ class Gen {
     m_.block_signature(imm, ps, rs);
     Ctl c;
     c.kind = kind;
+    c.holds_try = eh_ && holds_try_[at_];
     llvm::Value* cond = kind == Ctl::If ? pop() : nullptr;
     c.height = stack_.size() - ps.size();
     c.end = llvm::BasicBlock::Create(C_, kind == Ctl::Loop ? "loop_end" : "end", F_);
@@ -448,7 +451,7 @@ class Gen {
       add_incoming(c.loop_phis);
       B_.CreateBr(c.header);
       B_.SetInsertPoint(c.header);
-      restore_handler();
+      if (c.holds_try) restore_handler();
       for (size_t i = 0; i < ps.size(); ++i) stack_[c.height + i] = c.loop_phis[i];
       // Every iteration notices an interrupt (Store::interrupt, timeouts): a one-byte read
       // of the flag in inline assembly that LLVM may neither hoist nor delete (it has side
@@ -516,11 +519,63 @@ class Gen {
       return;
     }
     B_.SetInsertPoint(c.end);
-    restore_handler();
+    if (c.holds_try) restore_handler();
     for (auto* p : c.end_phis) push(p);
     dead_ = false;
   }
   // ---- exception handling ----
+  // Whether the function has a try (eh_), and which locals are written inside a try body:
+  // a handler reached by siglongjmp sees the registers of its sigsetjmp, so those locals
+  // live in memory (volatile); the others have at the handler the value they had at the
+  // try, which their SSA values carry unchanged.
+  void find_try_writes(const binary::FunctionBody& body, size_t params) {
+    volatile_locals_.assign(params + body.locals.size(), false);
+    eh_ = false;
+    holds_try_.assign(body.code.size(), false);
+    std::vector<uint8_t> open;    // per construct: 1 while it is a try's body
+    std::vector<size_t> openers;  // their instructions
+    size_t bodies = 0;            // of them open
+    for (size_t i = 0; i < body.code.size(); ++i) {
+      const Instr& in = body.code[i];
+      switch (static_cast<Opcode>(in.op)) {
+        case Opcode::TryTable:
+        case Opcode::Try:
+          eh_ = true;
+          open.push_back(1);
+          openers.push_back(i);
+          bodies++;
+          for (size_t k : openers) holds_try_[k] = true;
+          break;
+        case Opcode::Block:
+        case Opcode::Loop:
+        case Opcode::If:
+          open.push_back(0);
+          openers.push_back(i);
+          break;
+        case Opcode::Catch:
+        case Opcode::CatchAll:
+          if (!open.empty() && open.back()) {
+            open.back() = 0;
+            bodies--;
+          }
+          break;
+        case Opcode::End:
+        case Opcode::Delegate:
+          if (!open.empty()) {
+            bodies -= open.back();
+            open.pop_back();
+            openers.pop_back();
+          }
+          break;
+        case Opcode::LocalSet:
+        case Opcode::LocalTee:
+          if (bodies > 0 && in.a < volatile_locals_.size()) volatile_locals_[in.a] = true;
+          break;
+        default:
+          break;
+      }
+    }
+  }
   void set_handler(llvm::Value* rec) {
     B_.CreateStore(rec, handler_slot_)->setMetadata(llvm::LLVMContext::MD_tbaa, tbaa_vm_);
   }
@@ -2246,13 +2301,14 @@ class Gen {
         break;
       }
       case O::LocalGet:
-        push(B_.CreateLoad(locals_[in.a]->getAllocatedType(), locals_[in.a], eh_));
+        push(B_.CreateLoad(locals_[in.a]->getAllocatedType(), locals_[in.a],
+                           volatile_locals_[in.a]));
         break;
       case O::LocalSet:
-        B_.CreateStore(pop(), locals_[in.a], eh_);
+        B_.CreateStore(pop(), locals_[in.a], volatile_locals_[in.a]);
         break;
       case O::LocalTee:
-        B_.CreateStore(stack_.back(), locals_[in.a], eh_);
+        B_.CreateStore(stack_.back(), locals_[in.a], volatile_locals_[in.a]);
         break;
       case O::TryTable:
         try_table(in, body);
