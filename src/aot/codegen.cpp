@@ -336,7 +336,7 @@ class Gen {
     ctl_.clear();
     dead_ = false;
     skip_ = 0;
-    find_try_writes(body, ft.params.size());
+    scan_tries(body, ft.params.size());
     for (size_t i = 0; i < ft.params.size(); ++i) {
       auto* a = B_.CreateAlloca(ty(ft.params[i]));
       B_.CreateStore(F_->getArg(static_cast<unsigned>(i + 1)), a);
@@ -524,11 +524,11 @@ class Gen {
     dead_ = false;
   }
   // ---- exception handling ----
-  // Whether the function has a try (eh_), and which locals are written inside a try body:
-  // a handler reached by siglongjmp sees the registers of its sigsetjmp, so those locals
-  // live in memory (volatile); the others have at the handler the value they had at the
-  // try, which their SSA values carry unchanged.
-  void find_try_writes(const binary::FunctionBody& body, size_t params) {
+  // Whether the function has a try (eh_); which constructs hold one (holds_try_); which
+  // locals are written inside a try body: a handler reached by siglongjmp sees the
+  // registers of its sigsetjmp, so those locals live in memory (volatile); the others
+  // have at the handler the value they had at the try, which their SSA values carry.
+  void scan_tries(const binary::FunctionBody& body, size_t params) {
     volatile_locals_.assign(params + body.locals.size(), false);
     eh_ = false;
     holds_try_.assign(body.code.size(), false);
@@ -579,7 +579,8 @@ class Gen {
   void set_handler(llvm::Value* rec) {
     B_.CreateStore(rec, handler_slot_)->setMetadata(llvm::LLVMContext::MD_tbaa, tbaa_vm_);
   }
-  // The handler of the innermost try_table around the insertion point (ctl_ as it is).
+  // The handler of the innermost try_table or try body around the insertion point (ctl_
+  // as it is), else the caller's.
   void restore_handler() {
     if (!eh_) return;
     llvm::Value* rec = entry_handler_;
@@ -590,10 +591,6 @@ class Gen {
       }
     set_handler(rec);
   }
-  // try_table: a handler record in the frame, pushed, then sigsetjmp on it. Returning
-  // again (an exception thrown inside, aot/runtime.cpp) leads to the landing code, which
-  // tries the catch clauses in order (their labels are those around the try_table) and
-  // throws the exception on when none matches; the body is a block.
   // A handler record pushed and sigsetjmp on it: the body goes on at `body_bb`, an
   // exception arrives at `land`.
   llvm::Value* push_handler(llvm::BasicBlock*& body_bb, llvm::BasicBlock*& land) {
@@ -623,6 +620,10 @@ class Gen {
     for (size_t k = 0, at = 0; k < tt.params.size(); at += slot_width(tt.params[k++]))
       push(load_slot(B_.CreateConstGEP1_64(i64_, p, at), tt.params[k]));
   }
+  // try_table: a handler record in the frame, pushed, then sigsetjmp on it. Returning
+  // again (an exception thrown inside, aot/runtime.cpp) leads to the landing code, which
+  // tries the catch clauses in order (their labels are those around the try_table) and
+  // throws the exception on when none matches; the body is a block.
   void try_table(const Instr& in, const binary::FunctionBody& body) {
     llvm::BasicBlock *body_bb, *land;
     llvm::Value* rec = push_handler(body_bb, land);

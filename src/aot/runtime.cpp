@@ -7,7 +7,6 @@
 #include <cstring>
 
 #include "aot/aot.hpp"
-#include "util/limits.hpp"
 #include "validate/types.hpp"
 
 namespace edgecar::aot {
@@ -65,7 +64,7 @@ uintptr_t thread_stack_limit() {
 // after those of a callee that trapped (`clear` false: an interpreted callee's frames).
 [[noreturn]] void unwind(Store::Impl* S, TrapKind kind, bool clear) {
   auto* e = static_cast<Entry*>(S->aot_entry);
-  while (e->handler) e = e->prev;  // try_table handlers take exceptions only
+  while (e->handler) e = e->prev;  // handlers (try_table, try) take exceptions only
   if (clear) S->trap_frames.clear();
   for (uint32_t d = S->depth; d-- > e->depth;) S->trap_frames.push_back(S->frames[d].fn);
   e->trap = kind;
@@ -129,16 +128,17 @@ bool call(Store::Impl* S, FuncInst* f, uint64_t* slots, TrapKind& trap) {
     S->native_stack_top = &e;
   }
   S->aot_entry = &e;
-  if (sigsetjmp(e.buf, 0) == 0) {
-    reinterpret_cast<void (*)(void*, uint64_t*)>(f->native_slots)(f->native_ctx, slots);
+  auto leave = [&] {
     S->aot_entry = e.prev;
     S->native_stack_limit = saved_limit;
     if (!e.prev) S->native_stack_top = nullptr;
+  };
+  if (sigsetjmp(e.buf, 0) == 0) {
+    reinterpret_cast<void (*)(void*, uint64_t*)>(f->native_slots)(f->native_ctx, slots);
+    leave();
     return true;
   }
-  S->aot_entry = e.prev;
-  S->native_stack_limit = saved_limit;
-  if (!e.prev) S->native_stack_top = nullptr;
+  leave();
   S->depth = e.depth;
   trap = e.trap;
   return false;
@@ -284,10 +284,7 @@ void edgecar_aot_throw(Ctx* c, uint32_t tag, const uint64_t* payload) {
   edgecar::TagInst* t = c->inst->tags[tag];
   edgecar::ExnInst* e = S->new_exn(t);
   if (!e) {
-    S->host_error = edgecar::Error{edgecar::ErrorKind::Trap,
-                                   "too many live exceptions in this store (at most " +
-                                       std::to_string(edgecar::limits::kMaxExceptions) + ")"};
-    S->host_error->trap = TrapKind::Host;
+    S->host_error = edgecar::too_many_exceptions();
     trap(c, TrapKind::Host);
   }
   e->payload.assign(payload, payload + t->payload_slots);

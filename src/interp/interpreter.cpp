@@ -546,9 +546,7 @@ L_Throw: {
   TagInst* tag = inst->tags[pc[1]];
   exn = S->new_exn(tag);
   if (UNLIKELY(exn == nullptr)) {
-    S->host_error = Error{ErrorKind::Trap, "too many live exceptions in this store (at most " +
-                                               std::to_string(limits::kMaxExceptions) + ")"};
-    S->host_error->trap = TrapKind::Host;
+    S->host_error = too_many_exceptions();
     TRAP(Host);
   }
   exn->payload.assign(fp + pc[2], fp + pc[2] + tag->payload_slots);

@@ -436,6 +436,11 @@ void Store::Impl::collect_exns() {
     if (!live.count(e.get())) free_exns.push_back(e.get());
 }
 
+Error too_many_exceptions() {
+  return host_error("too many live exceptions in this store (at most " +
+                    std::to_string(limits::kMaxExceptions) + ")");
+}
+
 ExnInst* Store::Impl::new_exn(TagInst* tag) {
   ExnInst* e;
   if (free_exns.empty() && exns.size() >= limits::kMaxExceptions) collect_exns();

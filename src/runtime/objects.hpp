@@ -108,6 +108,10 @@ struct TableInst : Table {
   bool init_from(uint64_t d, std::span<const uint64_t> refs, uint64_t s, uint64_t n);
 };
 
+// The error of a throw when the store holds limits::kMaxExceptions live exceptions
+// (Store::Impl::new_exn gave none): a Host trap.
+Error too_many_exceptions();
+
 // Whether a value the embedder passes may be stored where `declared` (canonical, or a
 // module's own type) is expected: numbers and vectors of that type; references of its
 // hierarchy (func, extern, exn, any), null only where null is a value of the type.

@@ -455,9 +455,7 @@ Error HostCall::throw_exception(Tag* tag, std::span<const Value> payload) {
     return host_error("throw_exception: the payload does not match the tag's type " +
                       ft.to_string());
   ExnInst* e = S.new_exn(t);
-  if (!e)
-    return host_error("too many live exceptions in this store (at most " +
-                      std::to_string(limits::kMaxExceptions) + ")");
+  if (!e) return too_many_exceptions();
   S.gc_paused++;  // the references admitted so far are in no root yet
   for (size_t i = 0; i < payload.size(); ++i) {
     uint64_t b = payload[i].bits;
