@@ -236,8 +236,8 @@ class GcHeap {
     if (page_table_.empty()) return nullptr;
     size_t mask = page_table_.size() - 1;
     for (size_t i = page_slot(base, mask);; i = (i + 1) & mask) {
+      if (page_table_[i].first == 0) return nullptr;  // empty: also what base 0 finds
       if (page_table_[i].first == base) return page_table_[i].second;
-      if (page_table_[i].first == 0) return nullptr;
     }
   }
   static size_t page_slot(uint64_t base, size_t mask) {
