@@ -589,6 +589,11 @@ class Store {
     uint64_t frames_read_whole = 0;
   };
   GcStats gc_stats() const;
+  // What a reference value is at run time, as the most specific abstract heap type: i31,
+  // struct or array in the any hierarchy (any for a host value there); func, extern or
+  // exn in the others; the hierarchy's bottom (none, nofunc, noextern, noexn) for null.
+  // A Usage error for numbers and vectors.
+  Expected<ValType::Heap> reference_kind(const Value& v) const;
   // The exception that ended the last call, when it ended with TrapKind::UncaughtException
   // (its payload's references are kept alive with the store, as call results are).
   std::optional<Exception> uncaught_exception();

@@ -375,6 +375,36 @@ Store::GcStats Store::gc_stats() const {
   return s;
 }
 
+Expected<ValType::Heap> Store::reference_kind(const Value& v) const {
+  if (!v.type.is_ref())
+    return Error{ErrorKind::Usage, "reference_kind of a " + to_string(v.type) + " value"};
+  ValType::Heap top = validate::top_heap(v.type);
+  if (v.bits == 0) {
+    switch (top) {
+      case ValType::Func:
+        return ValType::NoFunc;
+      case ValType::Extern:
+        return ValType::NoExtern;
+      case ValType::Exn:
+        return ValType::NoExn;
+      default:
+        return ValType::None;
+    }
+  }
+  if (top != ValType::Any) return top;
+  if (is_i31(v.bits)) return ValType::I31;
+  const GcHeap* h = impl_->gc.get();
+  if (!h || !h->is_object(v.bits)) return ValType::Any;  // a host value
+  switch (reinterpret_cast<const GcObject*>(v.bits)->kind) {
+    case GcKind::Struct:
+      return ValType::Struct;
+    case GcKind::Array:
+      return ValType::Array;
+    default:
+      return ValType::Any;
+  }
+}
+
 uint64_t Store::Impl::admit(ValType t, uint64_t word) {
   if (word == 0 || !t.is_ref() || validate::top_heap(t) != ValType::Any) return word;
   return internalize(word, nullptr);

@@ -217,6 +217,28 @@ TEST(Decoder, UnknownOpcodeIsRejectedWithOffset) {
   EXPECT_NE(e.message.find("offset 0x"), std::string::npos) << e.message;
 }
 
+// One memory and a function () -> () whose body is `i32.const 0; i32.load FLAGS 0; drop`.
+std::vector<uint8_t> load_module(uint8_t flags) {
+  return module_bytes({0x01, 0x04, 0x01, 0x60, 0x00, 0x00,  // type () -> ()
+                       0x03, 0x02, 0x01, 0x00,              // function 0 of type 0
+                       0x05, 0x03, 0x01, 0x00, 0x01,        // memory 0: min 1
+                       0x0A, 0x0A, 0x01, 0x08, 0x00, 0x41, 0x00, 0x28, flags, 0x00, 0x1A, 0x0B});
+}
+
+TEST(Decoder, AlignmentFlagsBeyondNaturalAreInvalidAndPast0x7FMalformed) {
+  // The 3.0 suite's align.wast (lines 892-1017): an alignment of 2^31, 2^32 or 2^33 is
+  // *invalid* ("alignment must not be larger than natural"), not malformed; flags of 0x80
+  // or more are malformed (memop flags). Our checks of both readings.
+  for (uint8_t flags : {0x03, 0x1F, 0x20, 0x21, 0x3F}) {
+    Error e = load_error(load_module(flags));
+    EXPECT_EQ(e.kind, ErrorKind::Invalid) << int{flags} << ": " << e.to_string();
+    EXPECT_NE(e.message.find("alignment must not be larger than natural"), std::string::npos)
+        << e.message;
+  }
+  auto m = Module::from_bytes(load_module(0x02));
+  EXPECT_TRUE(m.ok()) << m.error().to_string();
+}
+
 TEST(Decoder, CustomSectionsAreKeptAndNamesRead) {
   auto m = load_test_module("api");
   ASSERT_TRUE(m);

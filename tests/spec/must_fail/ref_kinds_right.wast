@@ -1,0 +1,15 @@
+;; The same functions with the right expectations: all pass.
+(module
+  (type $s (struct (field i32)))
+  (type $a (array i8))
+  (func (export "struct") (result anyref) (struct.new $s (i32.const 1)))
+  (func (export "array") (result anyref) (array.new_default $a (i32.const 2)))
+  (func (export "i31") (result anyref) (ref.i31 (i32.const 3)))
+  (func (export "func") (result funcref) (ref.func 0))
+)
+(assert_return (invoke "struct") (ref.struct))
+(assert_return (invoke "struct") (ref.eq))
+(assert_return (invoke "array") (ref.array))
+(assert_return (invoke "i31") (ref.i31))
+(assert_return (invoke "i31") (ref.any))
+(assert_return (invoke "func") (ref.func))
