@@ -100,7 +100,11 @@ def test_state_and_events_are_consistent_across_hosts(cluster):
 def test_a_killed_replica_loses_no_request_and_comes_back(cluster):
     food = open(os.path.join(DATA, "images", "food.jpg"), "rb").read()
     victim = cluster.replica("classify", 2)
+    survivor = cluster.replica("classify", 1)
     statuses, latencies = [], []
+    # The replicas' counters include earlier tests' requests: every check below compares
+    # with a reading taken in this test.
+    victim_before, survivor_before = victim.requests_served(), survivor.requests_served()
 
     def load():
         deadline = time.time() + 90
@@ -118,25 +122,33 @@ def test_a_killed_replica_loses_no_request_and_comes_back(cluster):
     t = threading.Thread(target=load)
     t.start()
     wait_for(lambda: len(statuses) >= 30, timeout=60, what="30 requests before the kill")
+    victim_at_kill, survivor_at_kill = victim.requests_served(), survivor.requests_served()
     victim.kill(signal.SIGKILL)
     killed_at = len(statuses)
     t.join(120)
+    survivor_after = survivor.requests_served()
     failed = [s for s in statuses if s != 200]
     print(f"failover: {len(statuses)} requests, killed after {killed_at}, failed {len(failed)}, "
-          f"slowest {max(latencies):.2f} s")
+          f"slowest {max(latencies):.2f} s; victim served {victim_at_kill - victim_before} before the kill, "
+          f"survivor {survivor_at_kill - survivor_before} before and {survivor_after - survivor_at_kill} after")
+    # Both replicas took part of the load before the kill, so the kill cost the victim's share.
+    assert victim_at_kill > victim_before, "the victim served nothing before it was killed"
+    assert survivor_at_kill > survivor_before, "the survivor served nothing before the kill"
     assert not failed, f"{len(failed)} of {len(statuses)} failed: {failed[:5]}"
     assert len(statuses) == 120
+    # Every request answered after the kill was the survivor's (retries may add more).
+    assert survivor_after - survivor_at_kill >= 120 - killed_at
 
-    # Back: the replica's sidecar announces itself again and gets requests.
+    # Back: the replica's sidecar announces itself again and gets requests; traffic is
+    # spread over both replicas again (the restarted process counts from zero).
     victim.start()
-    survivor = cluster.replica("classify", 1)
+    survivor_at_restart = survivor.requests_served()
 
-    def victim_serves():
+    def both_serve():
         for _ in range(10):
             assert hello(cluster, "classify", food)[0] == 200
-        return victim.requests_served() > 0
-    wait_for(victim_serves, timeout=60, interval=0.5, what="the restarted replica to take traffic")
-    assert survivor.requests_served() > 0
+        return victim.requests_served() > 0 and survivor.requests_served() > survivor_at_restart
+    wait_for(both_serve, timeout=60, interval=0.5, what="the restarted replica and the survivor to share traffic")
 
 
 def test_kubernetes_manifests_describe_the_same_cluster(cluster):
