@@ -2,6 +2,9 @@
 // Malformed/Invalid error, never a crash, a hang or undefined behaviour.
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
 
 #include "edgecar/edgecar.hpp"
 
@@ -12,7 +15,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     (void)(*m)->imports();
     (void)(*m)->exports();
   } else {
-    (void)m.error().to_string();
+    std::string text = m.error().to_string();
+    // Bytes can only be malformed or invalid: any other kind of error is a bug.
+    if (m.error().kind != edgecar::ErrorKind::Malformed &&
+        m.error().kind != edgecar::ErrorKind::Invalid) {
+      std::fprintf(stderr, "decode: an error of another kind than malformed or invalid: %s\n",
+                   text.c_str());
+      std::abort();
+    }
   }
   return 0;
 }
