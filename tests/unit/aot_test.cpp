@@ -3,8 +3,10 @@
 // foreign, truncated, tampered with); a refused file is never executed.
 #include <unistd.h>
 
+#include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 #include "test_util.hpp"
@@ -165,6 +167,84 @@ TEST_F(NativeFiles, ACorruptCacheEntryIsReplaced) {
 // by a parameter on both sides of the unchecked copy's limit, by a constant, strided,
 // nested, and a counted loop trapping part way: the same results and the same memory as
 // the interpreter, call after call on one store.
+// tests/unit/wat/loops.wat written again in plain C++ over a 64 KiB memory: the expected
+// results come from here, not from one of the tiers. nullopt: the call traps (out of
+// bounds), after the writes before the trap.
+class LoopsModel {
+ public:
+  std::optional<uint64_t> call(const std::string& name, const std::vector<Value>& a) {
+    if (name == "counted") return counted(static_cast<uint32_t>(a[0].bits));
+    if (name == "counted64") return counted64(a[0].bits);
+    if (name == "constant") return constant();
+    if (name == "strided")
+      return strided(static_cast<uint32_t>(a[0].bits), static_cast<uint32_t>(a[1].bits));
+    if (name == "nested")
+      return nested(static_cast<uint32_t>(a[0].bits), static_cast<uint32_t>(a[1].bits));
+    if (name == "fill")
+      return fill(static_cast<uint32_t>(a[0].bits), static_cast<uint32_t>(a[1].bits));
+    return checksum();
+  }
+
+ private:
+  uint32_t counted(uint32_t n) {
+    uint32_t acc = 0;
+    for (uint32_t i = 0; i < n; ++i) {
+      uint32_t p = i & 0xFFFF;
+      mem_[p] = static_cast<uint8_t>(mem_[p] + i);
+      acc += mem_[p];
+    }
+    return acc;
+  }
+  uint64_t counted64(uint64_t n) {
+    uint64_t acc = 0;
+    for (uint64_t i = 0; i < n; ++i) {
+      uint32_t p = static_cast<uint32_t>((i << 1) & 0xFFFE);
+      acc += mem_[p] | uint32_t{mem_[p + 1]} << 8;
+    }
+    return acc;
+  }
+  uint32_t constant() {
+    uint32_t acc = 0;
+    for (uint32_t i = 0; i < 1000; ++i) {
+      uint32_t w = 0;
+      std::memcpy(&w, &mem_[i * 4], 4);
+      acc = acc * 31 + w;
+    }
+    return acc;
+  }
+  uint32_t strided(uint32_t n, uint32_t step) {
+    uint32_t acc = 0;
+    if (n == 0) return 0;
+    uint32_t i = 0;
+    do {
+      mem_[i & 0xFFFF] = static_cast<uint8_t>(i);
+      acc += i;
+      i += step;
+    } while (i < n);
+    return acc;
+  }
+  uint32_t nested(uint32_t rows, uint32_t cols) {
+    uint32_t acc = 0;
+    for (uint32_t r = 0; r < rows; ++r)
+      for (uint32_t c = 0; c < cols; ++c) acc = (acc * 16777619u) ^ mem_[(r * cols + c) & 0xFFFF];
+    return acc;
+  }
+  std::optional<uint64_t> fill(uint32_t start, uint32_t n) {
+    for (uint32_t i = 0; i < n; ++i) {
+      uint32_t at = start + i;  // i32.add wraps; the offset is 0
+      if (at >= mem_.size()) return std::nullopt;
+      mem_[at] = static_cast<uint8_t>(i + 1);
+    }
+    return 0;  // no result
+  }
+  uint32_t checksum() {
+    uint32_t acc = 0;
+    for (uint8_t b : mem_) acc = acc * 33 + b;
+    return acc;
+  }
+  std::vector<uint8_t> mem_ = std::vector<uint8_t>(65536);
+};
+
 TEST(NativeLoops, ComputeWhatTheInterpreterComputes) {
   struct Call {
     const char* name;
@@ -198,6 +278,7 @@ TEST(NativeLoops, ComputeWhatTheInterpreterComputes) {
     Store store;
     auto inst = store.instantiate(m, Imports{});
     ASSERT_TRUE(inst.ok()) << inst.error().to_string();
+    LoopsModel model;
     for (const Call& c : calls) {
       auto r = store.call(*inst, c.name, c.args);
       std::ostringstream s;
@@ -208,6 +289,20 @@ TEST(NativeLoops, ComputeWhatTheInterpreterComputes) {
         for (const Value& v : *r) s << ' ' << v.to_string();
       }
       results[tier].push_back(s.str());
+      // Each tier against the plain C++ computation.
+      std::optional<uint64_t> want = model.call(c.name, c.args);
+      if (!want) {
+        EXPECT_FALSE(r.ok()) << (tier ? "native " : "interpreted ") << s.str();
+        if (!r.ok()) {
+          EXPECT_EQ(r.error().trap, TrapKind::MemoryOutOfBounds) << s.str();
+        }
+      } else if (std::string(c.name) == "fill") {
+        EXPECT_TRUE(r.ok() && r->empty()) << s.str();
+      } else {
+        ASSERT_TRUE(r.ok() && r->size() == 1) << s.str();
+        uint64_t got = (*r)[0].type == ValType::I64 ? (*r)[0].bits : (*r)[0].bits & 0xFFFFFFFFu;
+        EXPECT_EQ(got, *want) << (tier ? "native " : "interpreted ") << s.str();
+      }
     }
   }
   EXPECT_EQ(results[0], results[1]);
