@@ -7,12 +7,15 @@
 //                                                          "trap":CLASS,"message":...}
 //   {"op":"call","name":N,"args":[V...]}  -> {"results":[V...]} | {"trap":CLASS,"message":...}
 //   {"op":"state"}                        -> {"globals":{N:V},"memories":{N:[pages,hash]},
-//                                             "tables":{N:size}}
+//                                             "tables":{N:[size,[V...]|"unreadable"]}}
 //   {"op":"exports"}                      -> {"funcs":{N:{"params":[T],"results":[T]}},
-//                                             "globals":{N:T}}
+//                                             "globals":{N:T},"tables":{N:T},"kinds":{N:KIND}}
 //
 // Values are strings: "i32:<unsigned decimal>", "i64:...", "f32:0x<bits>" (or "f32:nan":
-// NaN payloads are not compared), "funcref:null|func", "externref:null|ref". Trap classes
+// NaN payloads are not compared), "funcref:null", "funcref:NAME" (a function by the first
+// of its export names in sorted order: the driver's modules export everything, so each
+// function has one; "funcref:unexported" otherwise), "externref:null|ref". Tables of
+// funcref and externref are compared element by element. Trap classes
 // are the driver's, shared by both engines (trap_class below). Each call runs under a
 // deadline (--timeout-ms), after which the store is interrupted: class "timeout".
 #include <edgecar/edgecar.hpp>
@@ -24,6 +27,7 @@
 #include <cstdio>
 #include <cstring>
 #include <iostream>
+#include <map>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -84,8 +88,15 @@ std::string hex(uint64_t v) {
   return buf;
 }
 
+// The instance's functions by the first of their export names (sorted), for funcrefs.
+std::map<uintptr_t, std::string> g_func_names;
+
 std::string encode(const Value& v) {
-  if (v.type == ValType::FuncRef) return v.is_null_ref() ? "funcref:null" : "funcref:func";
+  if (v.type == ValType::FuncRef) {
+    if (v.is_null_ref()) return "funcref:null";
+    auto it = g_func_names.find(v.bits);
+    return "funcref:" + (it == g_func_names.end() ? std::string("unexported") : it->second);
+  }
   if (v.type == ValType::ExternRef) return v.is_null_ref() ? "externref:null" : "externref:ref";
   switch (v.type.kind()) {
     case ValType::Kind::I32:
@@ -233,6 +244,13 @@ int main(int argc, char** argv) {
         if (inst) {
           instance = *inst;
           out = {{"ok", true}};
+          g_func_names.clear();
+          for (const auto& [name, ext] : instance->exports()) {
+            if (auto* f = std::get_if<Function*>(&ext)) {
+              auto [it, added] = g_func_names.emplace(reinterpret_cast<uintptr_t>(*f), name);
+              if (!added && name < it->second) it->second = name;
+            }
+          }
         } else {
           out = error_answer(inst.error());
         }
@@ -258,8 +276,11 @@ int main(int argc, char** argv) {
         out = error_answer(r.error());
       }
     } else if (op == "exports" && instance) {  // function signatures and global types
-      json funcs = json::object(), globals = json::object();
+      json funcs = json::object(), globals = json::object(), kinds = json::object(),
+           tables = json::object();
       for (const auto& [name, ext] : instance->exports()) {
+        static const char* const kind_names[] = {"func", "table", "memory", "global", "tag"};
+        kinds[name] = kind_names[ext.index()];
         if (auto* f = std::get_if<Function*>(&ext)) {
           json params = json::array(), results = json::array();
           for (ValType t : (*f)->type().params) params.push_back(std::string(to_string(t)));
@@ -267,9 +288,11 @@ int main(int argc, char** argv) {
           funcs[name] = {{"params", params}, {"results", results}};
         } else if (auto* g = std::get_if<Global*>(&ext)) {
           globals[name] = std::string(to_string((*g)->type()));
+        } else if (auto* t = std::get_if<Table*>(&ext)) {
+          tables[name] = std::string(to_string((*t)->elem_type()));
         }
       }
-      out = {{"funcs", funcs}, {"globals", globals}};
+      out = {{"funcs", funcs}, {"globals", globals}, {"tables", tables}, {"kinds", kinds}};
     } else if (op == "state" && instance) {
       json globals = json::object(), memories = json::object(), tables = json::object();
       for (const auto& [name, ext] : instance->exports()) {
@@ -278,7 +301,17 @@ int main(int argc, char** argv) {
         } else if (auto* m = std::get_if<Memory*>(&ext)) {
           memories[name] = json::array({(*m)->size_pages(), hex(memory_hash(**m))});
         } else if (auto* t = std::get_if<Table*>(&ext)) {
-          tables[name] = (*t)->size();
+          ValType et = (*t)->elem_type();
+          if (et != ValType::FuncRef && et != ValType::ExternRef) {
+            tables[name] = json::array({(*t)->size(), "unreadable"});  // as on wasmtime's side
+            continue;
+          }
+          json elems = json::array();
+          for (uint32_t i = 0; i < (*t)->size(); ++i) {
+            auto v = (*t)->get(i);
+            elems.push_back(v ? encode(*v) : "error: " + v.error().message);
+          }
+          tables[name] = json::array({(*t)->size(), elems});
         }
       }
       out = {{"globals", globals}, {"memories", memories}, {"tables", tables}};

@@ -8,11 +8,19 @@ and v128 globals read, through a wrapper module written for each module (imports
 originals, passes each v128 as two i64 halves); edgecar takes and gives v128 values
 directly. Each module is
 validated by both engines (accept/reject must agree), instantiated in both (success or
-the same trap), then every exported function is called with the same arguments in the
-same order in both; results, traps (by class) and, after each call, the exported globals,
-memories (size and a hash of the contents) and tables must agree. A timeout in both is
-agreement. Some generated modules are mutated (a few random bytes changed) to compare
-accept/reject on invalid input too; those both accept are run as well.
+the same trap; then the same exports, by name and kind), then every exported function is
+called with the same arguments in the same order in both; results, traps (by class) and,
+after each call, the exported globals, memories (size and a hash of the contents) and
+tables (size and every element: a function by its export name, since the modules export
+everything) must agree. A timeout in both is agreement. Some generated modules are
+mutated (a few random bytes changed) to compare accept/reject on invalid input too; those
+both accept are run as well.
+
+Where one engine runs out of stack or GC memory and the other does not, the module ends
+there (frame sizes and heap limits differ by design): each such ending is printed, the
+module kept with --keep, and the run fails when they pass --max-one-sided of the modules
+run (a bug that made edgecar run out early everywhere would otherwise hide behind them).
+References of GC types are not compared: wasmtime-py can neither pass nor read them.
 
     difftest.py --runner build/tests/diff_runner --calls 100000 --seed 1 [--engine aot] [--keep DIR]
 
@@ -148,7 +156,13 @@ def kind(t):
     return "externref" if k == "anyref" else k  # wasmtime-py prints externref as "anyref"
 
 
-def encode_wasmtime(v, t):
+def func_key(f):
+    """A wasmtime function's identity in its store (wasmtime-py's Func wraps the C API's
+    wasmtime_func_t: the same function gives the same fields wherever it is read from)."""
+    return tuple(getattr(f._func, name) for name, _ in f._func._fields_)
+
+
+def encode_wasmtime(v, t, names=None):
     k = kind(t)
     if isinstance(v, wasmtime.Val):  # wasmtime-py hands out null references this way
         v = v.value
@@ -161,7 +175,9 @@ def encode_wasmtime(v, t):
     if k == "f64":
         return "f64:nan" if v != v else f"f64:{hex(f64_bits(v))}"
     if k == "funcref":
-        return "funcref:null" if v is None else "funcref:func"
+        if v is None:
+            return "funcref:null"
+        return "funcref:" + ((names or {}).get(func_key(v), "unexported"))
     if k == "externref":
         return "externref:null" if v is None else "externref:ref"
     return "unsupported"
@@ -268,6 +284,8 @@ class Wasmtime:
         self.store = self.instance = None
         self.wrapper = None  # exports of the v128 wrapper module (see wrap_v128)
         self.wrapped = {}  # export name -> (wrapper export, result types)
+        self.func_names = {}  # func_key -> the first of its export names
+        self.gc = gc
 
     def validate(self, data):
         try:
@@ -307,6 +325,10 @@ class Wasmtime:
 
         def go():
             self.instance = wasmtime.Instance(self.store, module, [])
+            self.func_names = {}
+            for name, ext in sorted(self.instance.exports(self.store).items(), reverse=True):
+                if isinstance(ext, wasmtime.Func):
+                    self.func_names[func_key(ext)] = name  # the smallest name last
             return {"ok": True}
         out = self.guarded(go)
         if "trap" in out:  # a trap in the start function or while initialising segments
@@ -315,6 +337,12 @@ class Wasmtime:
 
     def exports(self):
         return self.instance.exports(self.store)
+
+    def export_kinds(self):
+        kinds = {wasmtime.Func: "func", wasmtime.Table: "table", wasmtime.Memory: "memory",
+                 wasmtime.Global: "global"}
+        return {name: kinds.get(type(ext), "tag" if type(ext).__name__ == "Tag" else type(ext).__name__)
+                for name, ext in self.exports().items()}
 
     def wrap_v128(self, funcs, globals_):
         """A module importing the instance's exports that have v128 in their type (funcs:
@@ -364,8 +392,7 @@ class Wasmtime:
         module = wasmtime.Module(self.engine, "\n".join(lines))
         self.wrapper = wasmtime.Instance(self.store, module, imports).exports(self.store)
 
-    @staticmethod
-    def decode_results(values, types):
+    def decode_results(self, values, types):
         """Wrapper results (v128 as two i64) as the driver's strings."""
         out, k = [], 0
         for t in types:
@@ -373,7 +400,7 @@ class Wasmtime:
                 out.append(encode_v128(values[k], values[k + 1]))
                 k += 2
             else:
-                out.append(encode_wasmtime(values[k], t))
+                out.append(encode_wasmtime(values[k], t, self.func_names))
                 k += 1
         return out
 
@@ -393,7 +420,10 @@ class Wasmtime:
             return {"results": self.decode_results(values, types)}
         return self.guarded(go)
 
-    def state(self, unreadable=()):
+    def state(self, unreadable=(), table_types=None):
+        """table_types: each exported table's element type, as edgecar names it (wasmtime's
+        C API aborts when asked the type of a table of other references than funcref and
+        externref)."""
         g, m, t = {}, {}, {}
         for name, ext in self.exports().items():
             if isinstance(ext, wasmtime.Global):
@@ -404,14 +434,22 @@ class Wasmtime:
                     g[name] = encode_v128(lo, hi)
                 else:
                     try:
-                        g[name] = encode_wasmtime(ext.value(self.store), ext.type(self.store).content)
+                        g[name] = encode_wasmtime(ext.value(self.store), ext.type(self.store).content, self.func_names)
                     except wasmtime.WasmtimeError:  # wasmtime-py cannot read GC references
                         g[name] = "unreadable"
             elif isinstance(ext, wasmtime.Memory):
                 m[name] = [ext.size(self.store),
                            memory_hash(ext.data_ptr(self.store), ext.data_len(self.store))]
             elif isinstance(ext, wasmtime.Table):
-                t[name] = ext.size(self.store)
+                element = (table_types or {}).get(name)
+                # Other references are unreadable here; with GC an externref may hold an
+                # externalized object, which wasmtime-py reads back as null.
+                if element not in ("funcref",) + (() if self.gc else ("externref",)):
+                    t[name] = [ext.size(self.store), "unreadable"]
+                else:
+                    t[name] = [ext.size(self.store),
+                               [encode_wasmtime(ext.get(self.store, i), element, self.func_names)
+                                for i in range(ext.size(self.store))]]
         return {"globals": g, "memories": m, "tables": t}
 
 
@@ -432,6 +470,7 @@ class Campaign:
         self.tmp = tempfile.mkdtemp(prefix="difftest-")
         self.count = Counter()
         self.disagreements = []
+        self.one_sided = []  # modules that ended with only one engine out of stack or memory
 
     def disagree(self, what, data, trail, ours, theirs):
         self.count["disagreements"] += 1
@@ -446,6 +485,21 @@ class Campaign:
                 json.dump(record, f, indent=1)
         print(f"DISAGREE ({what}): edgecar {json.dumps(ours)} / wasmtime {json.dumps(theirs)}",
               file=sys.stderr)
+
+    def end_one_sided(self, why, data, trail, ours, theirs):
+        """A module ends where only one engine ran out of stack or GC memory: counted,
+        printed and kept, never silently dropped."""
+        self.count[why] += 1
+        self.one_sided.append(why)
+        n = len(self.one_sided)
+        if self.args.keep:
+            os.makedirs(self.args.keep, exist_ok=True)
+            with open(os.path.join(self.args.keep, f"one-sided-{n}.wasm"), "wb") as f:
+                f.write(data)
+            with open(os.path.join(self.args.keep, f"one-sided-{n}.json"), "w") as f:
+                json.dump({"what": why, "edgecar": ours, "wasmtime": theirs, "trail": trail}, f, indent=1)
+        print(f"ONE-SIDED ({why}) after {len(trail)} call(s): edgecar {json.dumps(outcome(ours))} / "
+              f"wasmtime {json.dumps(outcome(theirs))}", file=sys.stderr)
 
     def generate(self):
         seed = self.rng.randbytes(self.rng.randint(64, 4096))
@@ -501,14 +555,13 @@ class Campaign:
         ours, theirs = self.edgecar.ask({"op": "module", "path": path}), self.wasmtime.module(data)
         if outcome(ours) != outcome(theirs) and "stack" in (ours.get("trap"), theirs.get("trap")):
             side = "edgecar" if ours.get("trap") == "stack" else "wasmtime"
-            self.count[f"{side} ran out of stack first (module ends)"] += 1
+            self.end_one_sided(f"{side} ran out of stack first (module ends)", data, [], ours, theirs)
             return
-        if "oom" in (ours.get("trap"), theirs.get("trap")) or (
-                self.args.gc and outcome(ours) != outcome(theirs)
-                and "timeout" in (ours.get("trap"), theirs.get("trap"))):
+        if outcome(ours) != outcome(theirs) and ("oom" in (ours.get("trap"), theirs.get("trap")) or (
+                self.args.gc and "timeout" in (ours.get("trap"), theirs.get("trap")))):
             # The GC heaps' limits differ (edgecar 1 GiB, wasmtime its own), and so does the
             # time a huge allocation in a constant expression takes: not comparable.
-            self.count["out of GC memory or time on one side (module ends)"] += 1
+            self.end_one_sided("out of GC memory or time on one side (module ends)", data, [], ours, theirs)
             return
         if outcome(ours) != outcome(theirs):
             self.disagree("instantiate", data, [], ours, theirs)
@@ -518,6 +571,9 @@ class Campaign:
             return
         # Types come from edgecar: wasmtime's C API aborts on inspecting a v128 type.
         exports = self.edgecar.ask({"op": "exports"})
+        if exports.get("kinds") != self.wasmtime.export_kinds():
+            self.disagree("exports", data, [], exports.get("kinds"), self.wasmtime.export_kinds())
+            return
         v128_funcs = {n: sig for n, sig in exports["funcs"].items() if "v128" in sig["params"] + sig["results"]}
         if self.args.gc:  # the wrapper's imports cannot name the module's rec-group types
             v128_funcs = {}
@@ -539,29 +595,33 @@ class Campaign:
                 ours = self.edgecar.ask({"op": "call", "name": name, "args": args})
                 theirs = self.wasmtime.call(name, args)
                 self.count["calls"] += 1
-                if "oom" in (ours.get("trap"), theirs.get("trap")):
-                    self.count["out of GC memory or time on one side (module ends)"] += 1
+                if outcome(ours) != outcome(theirs) and "oom" in (ours.get("trap"), theirs.get("trap")):
+                    self.end_one_sided("out of GC memory or time on one side (module ends)", data, trail, ours, theirs)
                     return
                 if outcome(ours) != outcome(theirs):
                     if "stack" in (ours.get("trap"), theirs.get("trap")):
                         # Where the stack runs out differs by engine (frame sizes, limits),
                         # and so does everything after: not comparable any further.
                         side = "edgecar" if ours.get("trap") == "stack" else "wasmtime"
-                        self.count[f"{side} ran out of stack first (module ends)"] += 1
+                        self.end_one_sided(f"{side} ran out of stack first (module ends)", data, trail, ours, theirs)
                         return
                     self.disagree("call", data, trail, ours, theirs)
                     return
                 self.count[f"call: both {'trap ' + ours['trap'] if 'trap' in ours else 'return'}"] += 1
                 if any(r.startswith("v128:") for r in ours.get("results", [])):
                     self.count["v128 results compared"] += 1
-                if ours.get("trap") in ("stack", "timeout"):
+                if ours.get("trap") in ("stack", "timeout", "oom"):
                     return  # the instance's state after either is engine-specific
-                ours, theirs = self.edgecar.ask({"op": "state"}), self.wasmtime.state(gc_globals)
+                ours, theirs = self.edgecar.ask({"op": "state"}), self.wasmtime.state(gc_globals, exports["tables"])
                 for name, v in list(theirs["globals"].items()):
                     if v == "unreadable":  # compared on neither side
                         del theirs["globals"][name]
                         ours["globals"].pop(name, None)
                         self.count["globals not compared (GC references)"] += 1
+                for name, v in theirs["tables"].items():
+                    if v[1] == "unreadable" and name in ours["tables"]:  # sizes compared only
+                        ours["tables"][name] = [ours["tables"][name][0], "unreadable"]
+                        self.count["table states compared by size only (other references)"] += 1
                 if ours != theirs:
                     self.disagree("state after call", data, trail, ours, theirs)
                     return
@@ -608,13 +668,23 @@ def main():
                         "tail calls, extended constant expressions")
     p.add_argument("--keep", help="save disagreeing modules here")
     p.add_argument("--max-disagreements", type=int, default=20)
+    p.add_argument("--max-one-sided", type=float, default=0.05,
+                   help="fail when more than this share of the modules run end with only one engine "
+                        "out of stack or GC memory")
     args = p.parse_args()
-    count = Campaign(args).run()
+    campaign = Campaign(args)
+    count = campaign.run()
     print(f"difftest: seed {args.seed}, edgecar ({args.engine}) vs wasmtime {wasmtime.__version__ if hasattr(wasmtime, '__version__') else ''}")
     for k in sorted(count):
         print(f"  {k}: {count[k]:,}")
     if count["disagreements"]:
         print(f"difftest: {count['disagreements']} disagreement(s)", file=sys.stderr)
+        return 1
+    one_sided, run = len(campaign.one_sided), max(count["modules run"], 1)
+    print(f"difftest: {one_sided} module(s) of {count['modules run']} ended with one engine out of stack or memory")
+    if one_sided > args.max_one_sided * run:
+        print(f"difftest: that is more than {args.max_one_sided:.0%} of the modules run (--max-one-sided)",
+              file=sys.stderr)
         return 1
     print("difftest: edgecar and wasmtime agree")
     return 0
