@@ -116,13 +116,15 @@ int cmp_index(Op o, bool& imm) {
 
 class FunctionCompiler {
  public:
-  FunctionCompiler(const binary::Module& m, uint32_t func_index, Code& out)
+  // with_maps: the module has GC instructions, so frames get stack maps (computed once
+  // per module by the caller: a scan here would make loading quadratic).
+  FunctionCompiler(const binary::Module& m, uint32_t func_index, Code& out, bool with_maps)
       : m_(m),
         body_(m.bodies[func_index - m.num_imported_funcs]),
         cells_(out.cells),
         handlers_(out.handlers),
         maps_(out.stack_maps),
-        with_maps_(uses_gc(m)) {
+        with_maps_(with_maps) {
     const FuncType& ft = m.func_type(func_index);
     for (ValType t : ft.params) add_local(t);
     fc_.num_params = base_;
@@ -202,12 +204,6 @@ class FunctionCompiler {
   void tag_ref(ValType t) { vals_.back().ref = t.is_ref(); }
 
   // ---- stack maps (garbage collection) ----
-  static bool uses_gc(const binary::Module& m) {
-    for (const auto& b : m.bodies)
-      for (const auto& in : b.code)
-        if ((in.op & 0xFF00) == 0xFB00) return true;
-    return false;
-  }
   // The frame's slots holding references now: reference locals, then stack values.
   std::vector<uint32_t> live_refs() const {
     std::vector<uint32_t> slots;
@@ -1813,15 +1809,26 @@ class FunctionCompiler {
 
 }  // namespace
 
+// Whether any body has a GC instruction (0xFB prefix): one pass over the module.
+static bool uses_gc(const binary::Module& m) {
+  for (const auto& b : m.bodies)
+    for (const auto& in : b.code)
+      if ((in.op & 0xFF00) == 0xFB00) return true;
+  return false;
+}
+
 Code compile(const binary::Module& module) {
   Code code;
   size_t total = 0;
   for (const auto& b : module.bodies) total += b.code.size() * 3;
+  const bool with_maps = uses_gc(module);
   code.cells.reserve(total);
   code.funcs.reserve(module.bodies.size());
   for (size_t i = 0; i < module.bodies.size(); ++i) {
-    code.funcs.push_back(
-        FunctionCompiler(module, static_cast<uint32_t>(module.num_imported_funcs + i), code).run());
+    code.funcs.push_back(FunctionCompiler(module,
+                                          static_cast<uint32_t>(module.num_imported_funcs + i),
+                                          code, with_maps)
+                             .run());
   }
   code.cells.shrink_to_fit();
   return code;
