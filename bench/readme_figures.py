@@ -204,12 +204,30 @@ def services_block(md):
     return "\n".join(lines)
 
 
+def real_programs_block(md):
+    text = section(md, "real-programs")
+    rows = table(text, "Command:")
+    date = find(r"; ([\d-]{10});", text, "real programs' date").group(1)
+    lines = [f"`bench/real_programs.py --write bench/RESULTS.md`, {date} (seconds per process; outputs identical "
+             "to wasmtime's):", "",
+             "| program | size | edgecar: load | edgecar: run, interpreted | edgecar: native code | "
+             "wasmtime cold | wasmtime warm |", "| --- | ---: | ---: | ---: | --- | ---: | ---: |"]
+    for r in rows[1:]:
+        c = dict(zip(rows[0], r))
+        if c["output as wasmtime's"] != "yes":
+            raise Missing(f"{r[0]}: output differs from wasmtime's")
+        lines.append(f"| {c['program (PyPI package)']} | {c['size']} | {c['load']} | {c['edgecar interp']} | "
+                     f"{c['edgecar native cold']} | {c['wasmtime cold']} | {c['wasmtime warm']} |")
+    return "\n".join(lines)
+
+
 def blocks():
     with open(RESULTS_JSON) as f:
         data = json.load(f)
     md = open(RESULTS_MD).read()
     md3 = open(RESULTS_WASM3).read()
-    return {"kernels": kernels_block(data, md), "wasm3": wasm3_block(md3), "services": services_block(md)}
+    return {"kernels": kernels_block(data, md), "wasm3": wasm3_block(md3), "services": services_block(md),
+            "real-programs": real_programs_block(md)}
 
 
 def render(readme, figures):

