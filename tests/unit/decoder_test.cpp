@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "runtime/objects.hpp"
 #include "test_util.hpp"
 
 namespace edgecar::test {
@@ -237,6 +238,41 @@ TEST(Decoder, AlignmentFlagsBeyondNaturalAreInvalidAndPast0x7FMalformed) {
   }
   auto m = Module::from_bytes(load_module(0x02));
   EXPECT_TRUE(m.ok()) << m.error().to_string();
+}
+
+void put_leb(std::vector<uint8_t>& out, uint32_t v) {
+  do {
+    uint8_t b = v & 0x7F;
+    v >>= 7;
+    out.push_back(b | (v ? 0x80 : 0));
+  } while (v);
+}
+
+// Preparing a module reads each instruction a bounded number of times, however many
+// functions it has: whole-module facts are found once, not once per function (a scan per
+// function made loading quadratic: 100,000 functions took over a minute).
+TEST(Decoder, PreparingAModuleIsLinearInItsSize) {
+  constexpr uint32_t kFuncs = 100'000;
+  std::vector<uint8_t> funcs, code, sections = {0x01, 0x04, 0x01, 0x60, 0x00, 0x00};
+  put_leb(funcs, kFuncs);
+  put_leb(code, kFuncs);
+  for (uint32_t i = 0; i < kFuncs; ++i) {
+    funcs.push_back(0x00);
+    code.insert(code.end(), {0x04, 0x00, 0x01, 0x01, 0x0B});  // no locals; nop nop end
+  }
+  sections.push_back(0x03);
+  put_leb(sections, static_cast<uint32_t>(funcs.size()));
+  sections.insert(sections.end(), funcs.begin(), funcs.end());
+  sections.push_back(0x0A);
+  put_leb(sections, static_cast<uint32_t>(code.size()));
+  sections.insert(sections.end(), code.begin(), code.end());
+  auto m = Module::from_bytes(module_bytes(sections));
+  ASSERT_TRUE(m.ok()) << m.error().to_string();
+  uint64_t instructions = (*m)->summary().instructions;
+  EXPECT_EQ(instructions, 3u * kFuncs);
+  uint64_t read = detail::data_of(**m).code.instructions_read;
+  EXPECT_GT(read, 0u);
+  EXPECT_LE(read, 4 * instructions) << "preparing the module read " << read << " instructions";
 }
 
 TEST(Decoder, CustomSectionsAreKeptAndNamesRead) {
