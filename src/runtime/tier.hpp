@@ -72,7 +72,8 @@ struct Code {
   // around them, so the first range holding a cell is the innermost.
   std::vector<Handler> handlers;
   // Instructions read while lowering (whole-module scans and the bodies): a test checks
-  // that preparing a module is linear in its size (tests/unit/api_test.cpp).
+  // that preparing a module is linear in its size (tests/unit/decoder_test.cpp). The
+  // bodies count as read twice each (the legacy-try scan, then lowering).
   uint64_t instructions_read = 0;
 };
 
