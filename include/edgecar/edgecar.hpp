@@ -328,6 +328,15 @@ struct LoadOptions {
   // them); edgecar serve compiles in the background on one.
   unsigned compile_threads = 0;
   Standard standard = Standard::Wasm3;
+  // With Engine::Interp and no native code found: per-function tiering (docs/aot.md
+  // "Tiering"). Functions that get hot (calls and loop iterations counted) are compiled in
+  // the background and take over at their next call; the default of edgecar run and serve.
+  bool tier_up = false;
+  // Tiering: calls + loop iterations before a function is compiled (0: the default, or
+  // $EDGECAR_TIER_THRESHOLD); `tier_synchronous` compiles on the thread that ran it, at
+  // once (tests: deterministic mixes of interpreted and native frames).
+  uint32_t tier_threshold = 0;
+  bool tier_synchronous = false;
 };
 
 // The native-code cache of this user: $EDGECAR_AOT_CACHE, else $XDG_CACHE_HOME/edgecar/aot,
@@ -343,6 +352,14 @@ class Module {
   static Expected<std::shared_ptr<const Module>> from_file(const std::string& path,
                                                            const LoadOptions& options = {});
   Engine engine() const;
+  // Tiered modules: functions queued for, compiled by and refused by the native tier so far.
+  struct TierCounts {
+    uint64_t queued = 0, compiled = 0, failed = 0;
+    uint64_t osr = 0;        // functions given entries at their loops (on-stack replacement)
+    uint64_t osr_taken = 0;  // interpreted calls that went on natively at a loop
+    double compile_seconds = 0;
+  };
+  std::optional<TierCounts> tier_counts() const;
   // Native modules: where the code came from ("compiled", "artifact PATH", "cache entry
   // PATH"); any module loaded with native options: artifacts or cache entries refused on
   // the way, with the reason ("" if none).

@@ -58,6 +58,9 @@ struct Entry {
 struct NativeModule {
   std::vector<void*> entries;
   std::vector<void*> slot_entries;
+  // Tiering: on-stack replacement entries as requested, and the loops each can enter.
+  std::vector<void*> osr_entries;
+  std::vector<std::vector<uint32_t>> osr_loops;
   void* dylib = nullptr;     // the llvm::orc::JITDylib holding the code
   std::vector<char> object;  // the relocatable object it was linked from (for artifacts)
   std::string origin;        // compiled, or the artifact or cache entry it came from
@@ -73,6 +76,26 @@ struct NativeModule {
 Expected<std::vector<char>> emit_object(const binary::Module& module, unsigned threads = 0);
 Expected<std::shared_ptr<NativeModule>> link_object(const binary::Module& module,
                                                     std::vector<char> object);
+// Per-function tiering (aot/tierup.cpp): functions `funcs` alone, calling the others
+// through their FuncInst, as a bundle of one object (`quick`: LLVM's O1 and fast code
+// generation, else O2), and such a bundle mapped (entries in the order of `funcs`).
+// `osr`: functions to make on-stack replacement entries for, in an object of their own
+// (the loops each can enter in `osr_loops`, returned with the bundle and kept by link).
+// Optimization: Baseline (a few linear passes, fast instruction selection and register
+// allocation: for big functions), Quick (the same passes, then the usual instruction
+// selection and register allocation), O1 (LLVM's O1, codegen "less"), O2 (`--engine aot`).
+enum class Opt { Baseline, Quick, O1, O2 };
+Expected<std::vector<char>> emit_tier_object(const binary::Module& module,
+                                             const std::vector<uint32_t>& funcs,
+                                             const std::vector<uint32_t>& osr, Opt level,
+                                             std::vector<std::vector<uint32_t>>* osr_loops);
+Expected<std::shared_ptr<NativeModule>> link_functions(const std::vector<uint32_t>& funcs,
+                                                       std::vector<char> object,
+                                                       const std::vector<uint32_t>& osr = {});
+// LLVM's one-time start-up (target, ORC), done early by the tiering compiler's thread.
+void warm_up();
+// An instance's native context (the first argument of its native functions).
+std::shared_ptr<Ctx> make_ctx(InstanceImpl& inst, Store::Impl& S);
 // The target triple, CPU and features objects are compiled for (part of the artifact key).
 std::string target_description();
 
@@ -82,6 +105,9 @@ inline std::string entry_name(uint32_t func) {
 }
 inline std::string slot_entry_name(uint32_t func) {
   return "wasm_s" + std::to_string(func);
+}
+inline std::string osr_entry_name(uint32_t func) {
+  return "wasm_o" + std::to_string(func);
 }
 
 }  // namespace edgecar::aot

@@ -66,20 +66,59 @@ class Gen {
     tbaa_vm_ = md.createTBAAStructTagNode(vm, vm, 0);
   }
 
-  // Declares every function, defines those of bodies [begin, end).
-  std::unique_ptr<llvm::Module> run(uint32_t begin, uint32_t end) {
+  // Defines the functions `define` (indices). With `declare_all` every defined function
+  // of the module is declared and called directly (the whole module is compiled);
+  // without, only `define` are, and calls to the others go through their FuncInst (native
+  // entry when it has one, else the runtime on slots): per-function tiering.
+  std::unique_ptr<llvm::Module> run(const std::vector<uint32_t>& define, bool declare_all) {
     uint32_t nimp = m_.num_imported_funcs;
-    for (uint32_t i = 0; i < m_.bodies.size(); ++i) {
-      uint32_t f = nimp + i;
+    auto declare = [&](uint32_t f) {
       auto* fn = llvm::Function::Create(fn_type(m_.func_type(f)), llvm::Function::ExternalLinkage,
                                         entry_name(f), M_.get());
       fn->setCallingConv(llvm::CallingConv::Tail);
       fn->addFnAttr("frame-pointer", "none");
       funcs_[f] = fn;
+    };
+    if (declare_all) {
+      for (uint32_t i = 0; i < m_.bodies.size(); ++i) declare(nimp + i);
+    } else {
+      for (uint32_t f : define) declare(f);
     }
-    for (uint32_t i = begin; i < end; ++i) {
-      gen_function(nimp + i);
-      gen_slot_entry(nimp + i);
+    for (uint32_t f : define) {
+      gen_function(f, funcs_[f]);
+      gen_slot_entry(f);
+    }
+    return std::move(M_);
+  }
+
+  // On-stack replacement entries (tiering): for each function N, `void wasm_oN(Ctx*,
+  // uint64_t* frame, uint32_t loop)` takes over an interpreted call of N at the header of
+  // loop instruction `loop`: its locals come from the interpreter's frame slots, it runs
+  // from there to the end, and its results land in the frame's first slots. Only loops
+  // entered with an empty operand stack, in functions without try blocks, have an entry:
+  // `loops` gets them, per function.
+  std::unique_ptr<llvm::Module> run_osr(const std::vector<uint32_t>& define,
+                                        std::vector<std::vector<uint32_t>>& loops) {
+    for (uint32_t f : define) {
+      auto* fn =
+          llvm::Function::Create(llvm::FunctionType::get(B_.getVoidTy(), {ptr_, ptr_, i32_}, false),
+                                 llvm::Function::ExternalLinkage, osr_entry_name(f), M_.get());
+      fn->addFnAttr("frame-pointer", "none");
+      osr_ = true;
+      osr_loops_.clear();
+      gen_function(f, fn);
+      // The entry block goes on to the header of the loop asked for.
+      auto* none = llvm::BasicBlock::Create(C_, "no_entry", F_);
+      llvm::IRBuilder<>(none).CreateUnreachable();
+      llvm::IRBuilder<> b(osr_from_);
+      auto* sw = b.CreateSwitch(F_->getArg(2), none, static_cast<unsigned>(osr_loops_.size()));
+      std::vector<uint32_t> at;
+      for (auto [k, header] : osr_loops_) {
+        sw->addCase(B_.getInt32(k), header);
+        at.push_back(k);
+      }
+      loops.push_back(std::move(at));
+      if (llvm::verifyFunction(*F_, &llvm::errs())) throw Unsupported{"internal error: invalid IR"};
     }
     return std::move(M_);
   }
@@ -118,6 +157,13 @@ class Gen {
   size_t at_ = 0;                         // the instruction being translated
   llvm::Value* handler_slot_ = nullptr;   // &store->aot_entry
   llvm::Value* entry_handler_ = nullptr;  // its value on entry
+  // On-stack replacement (run_osr): the interpreter's frame, the block that branches to
+  // the loop asked for, the loops that can be entered (instruction index, header).
+  bool osr_ = false;
+  llvm::Value* osr_frame_ = nullptr;
+  llvm::BasicBlock* osr_from_ = nullptr;
+  std::vector<std::pair<uint32_t, llvm::BasicBlock*>> osr_loops_;
+  bool osr() const { return osr_; }
 
   // ---- types ----
   llvm::Type* ty(ValType t) {
@@ -323,10 +369,10 @@ class Gen {
     }
   }
 
-  void gen_function(uint32_t f) {
+  void gen_function(uint32_t f, llvm::Function* F) {
     const FuncType& ft = m_.func_type(f);
     const binary::FunctionBody& body = m_.bodies[f - m_.num_imported_funcs];
-    F_ = funcs_[f];
+    F_ = F;
     entry_ = llvm::BasicBlock::Create(C_, "entry", F_);
     B_.SetInsertPoint(entry_);
     ctx_ = F_->getArg(0);
@@ -337,17 +383,33 @@ class Gen {
     dead_ = false;
     skip_ = 0;
     scan_tries(body, ft.params.size());
+    if (osr() && eh_) throw Unsupported{"an entry at a loop of a function with try blocks"};
+    // On-stack replacement: every local as the interpreter left it in its frame slots.
+    osr_frame_ = osr() ? F_->getArg(1) : nullptr;
+    size_t slot = 0;
+    auto from_frame = [&](ValType t) {
+      llvm::Value* v = load_slot(B_.CreateConstGEP1_64(i64_, osr_frame_, slot), t);
+      slot += slot_width(t);
+      return v;
+    };
     for (size_t i = 0; i < ft.params.size(); ++i) {
       auto* a = B_.CreateAlloca(ty(ft.params[i]));
-      B_.CreateStore(F_->getArg(static_cast<unsigned>(i + 1)), a);
+      B_.CreateStore(osr() ? from_frame(ft.params[i]) : F_->getArg(static_cast<unsigned>(i + 1)),
+                     a);
       locals_.push_back(a);
     }
     for (ValType t : body.locals) {
       auto* a = B_.CreateAlloca(ty(t));
-      B_.CreateStore(llvm::Constant::getNullValue(ty(t)), a);
+      B_.CreateStore(osr() ? from_frame(t) : llvm::Constant::getNullValue(ty(t)), a);
       locals_.push_back(a);
     }
     prologue(f);
+    if (osr()) {
+      // The code before the loop is generated as usual but unreachable (LLVM deletes it):
+      // this block branches to the loop's header once open() has made it.
+      osr_from_ = B_.GetInsertBlock();
+      B_.SetInsertPoint(llvm::BasicBlock::Create(C_, "before_loop", F_));
+    }
     if (eh_) {
       handler_slot_ = invariant_ptr(ctx_, offsetof(Ctx, aot_entry));
       entry_handler_ = load_vm(ptr_, handler_slot_, 0);
@@ -398,14 +460,18 @@ class Gen {
       }
       instr(in, body);
     }
-    if (llvm::verifyFunction(*F_, &llvm::errs())) throw Unsupported{"internal error: invalid IR"};
+    if (!osr() && llvm::verifyFunction(*F_, &llvm::errs()))
+      throw Unsupported{"internal error: invalid IR"};
   }
 
   void emit_return(const Ctl& fn) {
     B_.SetInsertPoint(fn.end);
     B_.CreateStore(depth_, depth_ptr_)->setMetadata(llvm::LLVMContext::MD_tbaa, tbaa_vm_);
     if (eh_) set_handler(entry_handler_);
-    if (fn.end_phis.empty()) {
+    if (osr()) {  // the results go to the interpreter's frame
+      write_results(osr_frame_, {fn.end_phis.begin(), fn.end_phis.end()});
+      B_.CreateRetVoid();
+    } else if (fn.end_phis.empty()) {
       B_.CreateRetVoid();
     } else if (fn.end_phis.size() == 1) {
       B_.CreateRet(fn.end_phis[0]);
@@ -450,6 +516,7 @@ class Gen {
       for (ValType t : ps) c.loop_phis.push_back(llvm::PHINode::Create(ty(t), 2, "", c.header));
       add_incoming(c.loop_phis);
       B_.CreateBr(c.header);
+      if (osr() && stack_.empty()) osr_loops_.emplace_back(static_cast<uint32_t>(at_), c.header);
       B_.SetInsertPoint(c.header);
       if (c.holds_try) restore_handler();
       for (size_t i = 0; i < ps.size(); ++i) stack_[c.height + i] = c.loop_phis[i];
@@ -822,11 +889,16 @@ class Gen {
       if (tail) do_return();
       return;
     }
+    auto callee = funcs_.find(index);
+    if (callee == funcs_.end()) {  // tiering: a function compiled apart, or interpreted
+      call_function(func_ptr(index), ft, args, tail);
+      return;
+    }
     args.insert(args.begin(), ctx_);
     llvm::Value* out = out_arg(ft, tail);
     if (out) args.push_back(out);
     if (tail) tail_prepare();
-    auto* c = B_.CreateCall(funcs_[index], args);
+    auto* c = B_.CreateCall(callee->second, args);
     c->setCallingConv(llvm::CallingConv::Tail);
     if (tail) {
       c->setTailCallKind(llvm::CallInst::TCK_MustTail);
@@ -2257,19 +2329,34 @@ class Gen {
         call(in.a, false);
         break;
       case O::ReturnCall:
-        call(in.a, true);
+        if (osr()) {  // no tail call from an entry with another signature
+          call(in.a, false);
+          do_return();
+        } else {
+          call(in.a, true);
+        }
         break;
       case O::CallIndirect:
         call_indirect(in.a, in.b, false);
         break;
       case O::ReturnCallIndirect:
-        call_indirect(in.a, in.b, true);
+        if (osr()) {  // no tail call from an entry with another signature
+          call_indirect(in.a, in.b, false);
+          do_return();
+        } else {
+          call_indirect(in.a, in.b, true);
+        }
         break;
       case O::CallRef:
         call_ref(in.a, false);
         break;
       case O::ReturnCallRef:
-        call_ref(in.a, true);
+        if (osr()) {  // no tail call from an entry with another signature
+          call_ref(in.a, false);
+          do_return();
+        } else {
+          call_ref(in.a, true);
+        }
         break;
       case O::BrOnNull:
       case O::BrOnNonNull: {
@@ -2790,9 +2877,21 @@ class Gen {
 }  // namespace
 
 std::unique_ptr<llvm::Module> generate(const binary::Module& m, llvm::LLVMContext& C,
-                                       std::string& error, uint32_t begin, uint32_t end) {
+                                       std::string& error, const std::vector<uint32_t>& define,
+                                       bool declare_all) {
   try {
-    return Gen(m, C).run(begin, end);
+    return Gen(m, C).run(define, declare_all);
+  } catch (const Unsupported& u) {
+    error = "the native tier does not compile " + u.what + " yet";
+    return nullptr;
+  }
+}
+
+std::unique_ptr<llvm::Module> generate_osr(const binary::Module& m, llvm::LLVMContext& C,
+                                           std::string& error, const std::vector<uint32_t>& define,
+                                           std::vector<std::vector<uint32_t>>& loops) {
+  try {
+    return Gen(m, C).run_osr(define, loops);
   } catch (const Unsupported& u) {
     error = "the native tier does not compile " + u.what + " yet";
     return nullptr;

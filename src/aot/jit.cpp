@@ -10,6 +10,10 @@
 #include <llvm/Support/TargetSelect.h>
 #include <llvm/Support/raw_ostream.h>
 #include <llvm/Target/TargetMachine.h>
+#include <llvm/Transforms/InstCombine/InstCombine.h>
+#include <llvm/Transforms/Scalar/EarlyCSE.h>
+#include <llvm/Transforms/Scalar/SROA.h>
+#include <llvm/Transforms/Scalar/SimplifyCFG.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -102,7 +106,7 @@ Jit& jit() {
   return *J;
 }
 
-void optimize(llvm::Module& m, llvm::TargetMachine& tm) {
+void optimize(llvm::Module& m, llvm::TargetMachine& tm, Opt level) {
   llvm::LoopAnalysisManager lam;
   llvm::FunctionAnalysisManager fam;
   llvm::CGSCCAnalysisManager cgam;
@@ -113,10 +117,26 @@ void optimize(llvm::Module& m, llvm::TargetMachine& tm) {
   pb.registerFunctionAnalyses(fam);
   pb.registerLoopAnalyses(lam);
   pb.crossRegisterProxies(lam, fam, cgam, mam);
+  if (level == Opt::Baseline || level == Opt::Quick) {
+    // Locals into registers, common subexpressions, the CFG and peepholes: passes linear
+    // in practice, so that a 40,000-instruction function compiles in about a second (O1's
+    // loop passes and codegen took half a minute on one).
+    llvm::FunctionPassManager fpm;
+    fpm.addPass(llvm::SROAPass(llvm::SROAOptions::ModifyCFG));
+    fpm.addPass(llvm::EarlyCSEPass());
+    fpm.addPass(llvm::SimplifyCFGPass());
+    fpm.addPass(llvm::InstCombinePass());
+    llvm::ModulePassManager mpm;
+    mpm.addPass(llvm::createModuleToFunctionPassAdaptor(std::move(fpm)));
+    mpm.run(m, mam);
+    return;
+  }
   pb.registerVectorizerStartEPCallback([](llvm::FunctionPassManager& fpm, llvm::OptimizationLevel) {
     fpm.addPass(BoundedLoopChecks());
   });
-  pb.buildPerModuleDefaultPipeline(llvm::OptimizationLevel::O2).run(m, mam);
+  pb.buildPerModuleDefaultPipeline(level == Opt::O1 ? llvm::OptimizationLevel::O1
+                                                    : llvm::OptimizationLevel::O2)
+      .run(m, mam);
 }
 
 }  // namespace
@@ -139,12 +159,15 @@ uint64_t instructions_per_thread() {
   return 20000;
 }
 
-// One relocatable object for bodies [begin, end); `part` names IR dumps.
-Expected<std::vector<char>> emit_range(const binary::Module& module, uint32_t begin, uint32_t end,
-                                       llvm::TargetMachine& tm, const std::string& part) {
+// One relocatable object for functions `funcs` (see generate); `part` names IR dumps.
+Expected<std::vector<char>> emit_functions(
+    const binary::Module& module, const std::vector<uint32_t>& funcs, bool declare_all, Opt level,
+    llvm::TargetMachine& tm, const std::string& part,
+    std::vector<std::vector<uint32_t>>* osr_loops = nullptr) {
   auto ctx = std::make_unique<llvm::LLVMContext>();
   std::string error;
-  std::unique_ptr<llvm::Module> m = generate(module, *ctx, error, begin, end);
+  std::unique_ptr<llvm::Module> m = osr_loops ? generate_osr(module, *ctx, error, funcs, *osr_loops)
+                                              : generate(module, *ctx, error, funcs, declare_all);
   if (!m) return Error{ErrorKind::Unsupported, error};
   m->setDataLayout(tm.createDataLayout());
   m->setTargetTriple(tm.getTargetTriple().str());
@@ -157,7 +180,7 @@ Expected<std::vector<char>> emit_range(const binary::Module& module, uint32_t be
     if (!ec) m->print(f, nullptr);
   };
   dump(".in.ll");
-  optimize(*m, tm);
+  optimize(*m, tm, level);
   dump(".opt.ll");
   llvm::SmallVector<char, 0> buf;
   llvm::raw_svector_ostream os(buf);
@@ -216,8 +239,10 @@ Expected<std::vector<char>> emit_object(const binary::Module& module, unsigned t
   }
   std::vector<std::optional<Expected<std::vector<char>>>> parts(n);
   auto work = [&](unsigned k) {
-    parts[k].emplace(
-        emit_range(module, cuts[k], cuts[k + 1], *tms[k], n > 1 ? ".p" + std::to_string(k) : ""));
+    std::vector<uint32_t> funcs;
+    for (uint32_t i = cuts[k]; i < cuts[k + 1]; ++i) funcs.push_back(module.num_imported_funcs + i);
+    parts[k].emplace(emit_functions(module, funcs, true, Opt::O2, *tms[k],
+                                    n > 1 ? ".p" + std::to_string(k) : ""));
   };
   std::vector<std::thread> pool;
   for (unsigned k = 1; k < n; ++k) pool.emplace_back(work, k);
@@ -235,8 +260,51 @@ Expected<std::vector<char>> emit_object(const binary::Module& module, unsigned t
   return bundle;
 }
 
+Expected<std::vector<char>> emit_tier_object(const binary::Module& module,
+                                             const std::vector<uint32_t>& funcs,
+                                             const std::vector<uint32_t>& osr, Opt level,
+                                             std::vector<std::vector<uint32_t>>* osr_loops) {
+  Jit& J = jit();
+  if (!J.lljit) return Error{ErrorKind::Unsupported, "native tier unavailable: " + J.error};
+  auto tm = J.jtmb->createTargetMachine();
+  if (!tm) return Error{ErrorKind::Unsupported, "native tier: " + to_string(tm.takeError())};
+  (*tm)->setOptLevel(level == Opt::Baseline ? llvm::CodeGenOptLevel::None
+                     : level == Opt::O2     ? llvm::CodeGenOptLevel::Aggressive
+                                            : llvm::CodeGenOptLevel::Less);
+  std::vector<std::vector<char>> objects;
+  if (!funcs.empty()) {
+    auto o = emit_functions(module, funcs, false, level, **tm, ".t" + std::to_string(funcs[0]));
+    if (!o) return std::move(o).error();
+    objects.push_back(std::move(o).value());
+  }
+  if (!osr.empty()) {
+    auto o =
+        emit_functions(module, osr, false, level, **tm, ".o" + std::to_string(osr[0]), osr_loops);
+    if (!o) return std::move(o).error();
+    objects.push_back(std::move(o).value());
+  }
+  uint32_t n = static_cast<uint32_t>(objects.size());
+  std::vector<char> bundle(4 + size_t{n} * 8);
+  std::memcpy(bundle.data(), &n, 4);
+  for (uint32_t k = 0; k < n; ++k) {
+    uint64_t size = objects[k].size();
+    std::memcpy(bundle.data() + 4 + size_t{k} * 8, &size, 8);
+    bundle.insert(bundle.end(), objects[k].begin(), objects[k].end());
+  }
+  return bundle;
+}
+
 Expected<std::shared_ptr<NativeModule>> link_object(const binary::Module& module,
                                                     std::vector<char> object) {
+  std::vector<uint32_t> funcs;
+  for (uint32_t i = 0; i < module.bodies.size(); ++i)
+    funcs.push_back(module.num_imported_funcs + i);
+  return link_functions(funcs, std::move(object));
+}
+
+Expected<std::shared_ptr<NativeModule>> link_functions(const std::vector<uint32_t>& funcs,
+                                                       std::vector<char> object,
+                                                       const std::vector<uint32_t>& osr) {
   Jit& J = jit();
   if (!J.lljit) return Error{ErrorKind::Unsupported, "native tier unavailable: " + J.error};
   std::lock_guard<std::mutex> lock(J.mu);
@@ -254,17 +322,26 @@ Expected<std::shared_ptr<NativeModule>> link_object(const binary::Module& module
     if (auto e = J.lljit->addObjectFile(*jd, std::move(buffer)))
       return Error{ErrorKind::Unsupported, "native tier: " + to_string(std::move(e))};
   }
-  uint32_t nimp = module.num_imported_funcs;
-  for (uint32_t i = 0; i < module.bodies.size(); ++i) {
-    auto f = J.lljit->lookup(*jd, entry_name(nimp + i));
+  for (uint32_t fi : funcs) {
+    auto f = J.lljit->lookup(*jd, entry_name(fi));
     if (!f) return Error{ErrorKind::Unsupported, "native tier: " + to_string(f.takeError())};
-    auto s = J.lljit->lookup(*jd, slot_entry_name(nimp + i));
+    auto s = J.lljit->lookup(*jd, slot_entry_name(fi));
     if (!s) return Error{ErrorKind::Unsupported, "native tier: " + to_string(s.takeError())};
     nm->entries.push_back(f->toPtr<void*>());
     nm->slot_entries.push_back(s->toPtr<void*>());
   }
+  for (uint32_t fi : osr) {
+    auto o = J.lljit->lookup(*jd, osr_entry_name(fi));
+    if (!o) return Error{ErrorKind::Unsupported, "native tier: " + to_string(o.takeError())};
+    nm->osr_entries.push_back(o->toPtr<void*>());
+  }
   nm->object = std::move(object);
   return nm;
+}
+
+void warm_up() {
+  Jit& J = jit();
+  if (J.lljit) (void)J.jtmb->createTargetMachine();
 }
 
 std::string target_description() {

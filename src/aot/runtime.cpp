@@ -89,8 +89,7 @@ uintptr_t thread_stack_limit() {
 
 }  // namespace
 
-void bind(InstanceImpl& inst, Store::Impl& S) {
-  const NativeModule& nm = *inst.md->native;
+std::shared_ptr<Ctx> make_ctx(InstanceImpl& inst, Store::Impl& S) {
   auto ctx = std::make_shared<Ctx>();
   ctx->mem0 = inst.memories.empty() ? nullptr : inst.memories[0];
   ctx->mems = inst.memories.data();
@@ -104,6 +103,12 @@ void bind(InstanceImpl& inst, Store::Impl& S) {
   ctx->interrupt = &S.interrupt;
   ctx->inst = &inst;
   ctx->aot_entry = &S.aot_entry;
+  return ctx;
+}
+
+void bind(InstanceImpl& inst, Store::Impl& S) {
+  const NativeModule& nm = *inst.md->native;
+  std::shared_ptr<Ctx> ctx = make_ctx(inst, S);
   for (size_t i = 0; i < nm.entries.size(); ++i) {
     FuncInst& f = inst.own_funcs[i];
     f.code = nullptr;
@@ -118,6 +123,10 @@ void bind(InstanceImpl& inst, Store::Impl& S) {
 }
 
 bool call(Store::Impl* S, FuncInst* f, uint64_t* slots, TrapKind& trap) {
+  return enter(S, f->native_slots, f->native_ctx, slots, trap, kNoLoop);
+}
+
+bool enter(Store::Impl* S, void* fn, void* ctx, uint64_t* slots, TrapKind& trap, uint32_t loop) {
   Entry e;
   e.handler = false;
   e.prev = static_cast<Entry*>(S->aot_entry);
@@ -134,7 +143,11 @@ bool call(Store::Impl* S, FuncInst* f, uint64_t* slots, TrapKind& trap) {
     if (!e.prev) S->native_stack_top = nullptr;
   };
   if (sigsetjmp(e.buf, 0) == 0) {
-    reinterpret_cast<void (*)(void*, uint64_t*)>(f->native_slots)(f->native_ctx, slots);
+    if (loop == kNoLoop) {
+      reinterpret_cast<void (*)(void*, uint64_t*)>(fn)(ctx, slots);
+    } else {
+      reinterpret_cast<void (*)(void*, uint64_t*, uint32_t)>(fn)(ctx, slots, loop);
+    }
     leave();
     return true;
   }

@@ -56,8 +56,9 @@ int main(int argc, char** argv) {
   run_cmd
       ->add_option("--engine", run.engine,
                    "How the guest runs: auto (native code when MODULE.aot or the cache has it, "
-                   "else the interpreter), interp, or aot (native code, compiled and cached "
-                   "first when neither has it)")
+                   "else the interpreter, compiling the functions that get hot in the "
+                   "background), interp (never compiles), or aot (native code, compiled and "
+                   "cached first when neither has it)")
       ->check(CLI::IsMember({"auto", "interp", "aot"}))
       ->capture_default_str();
   run_cmd->add_option("module", run.module, "The .wasm file")->required();
@@ -103,7 +104,15 @@ int main(int argc, char** argv) {
     int code = app.exit(e);
     return code == 0 ? 0 : edgecar::cli::kExitUsage;
   }
-  if (*run_cmd) return edgecar::cli::run(run);
+  if (*run_cmd) {
+    // The guest is done: exit without waiting for the tiering compiler's thread, which may
+    // be in the middle of compiling a function nobody will call (and must not see static
+    // destructors run under it).
+    int code = edgecar::cli::run(run);
+    std::fflush(stdout);
+    std::fflush(stderr);
+    std::_Exit(code);
+  }
   if (*inspect_cmd) return edgecar::cli::inspect(inspect_path);
   if (*compile_cmd) return edgecar::cli::compile(compile_path, compile_out);
   if (*serve_cmd) return edgecar::cli::serve(serve);

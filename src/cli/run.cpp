@@ -151,6 +151,7 @@ int run(const RunOptions& o) {
   LoadOptions load;
   load.engine = o.engine == "aot" ? Engine::Aot : Engine::Interp;
   load.native_if_available = o.engine == "auto";
+  load.tier_up = o.engine == "auto";
   if (o.engine != "interp") {
     load.artifact = o.module + ".aot";
     load.cache_dir = default_native_cache_dir();

@@ -118,13 +118,16 @@ class FunctionCompiler {
  public:
   // with_maps: the module has GC instructions, so frames get stack maps (computed once
   // per module by the caller: a scan here would make loading quadratic).
-  FunctionCompiler(const binary::Module& m, uint32_t func_index, Code& out, bool with_maps)
+  FunctionCompiler(const binary::Module& m, uint32_t func_index, Code& out, bool with_maps,
+                   bool counting)
       : m_(m),
         body_(m.bodies[func_index - m.num_imported_funcs]),
         cells_(out.cells),
         handlers_(out.handlers),
         maps_(out.stack_maps),
-        with_maps_(with_maps) {
+        with_maps_(with_maps),
+        def_(func_index - m.num_imported_funcs),
+        counting_(counting) {
     const FuncType& ft = m.func_type(func_index);
     for (ValType t : ft.params) add_local(t);
     fc_.num_params = base_;
@@ -143,6 +146,7 @@ class FunctionCompiler {
 
   FuncCode run() {
     fc_.entry = static_cast<uint32_t>(cells_.size());
+    count(kNone);
     label_pos_ = here();
     ctrls_.push_back(Ctrl{
         static_cast<uint16_t>(Opcode::Block), 0, 0, fc_.num_results, 0, {}, kNone, {}, results_});
@@ -285,6 +289,14 @@ class FunctionCompiler {
   }
   // A branch target at the current position: peepholes must not reach across it.
   void label() { label_pos_ = here(); }
+  // Tiering: a TierCount cell at the function's entry (`at` kNone) and at each loop
+  // header (`at` the loop's instruction index), so that calls and iterations count.
+  void count(uint32_t at) {
+    if (!counting_) return;
+    op(Op::TierCount);
+    cell(def_);
+    cell(at);
+  }
   void forget_last() { last_kind_ = Last::None; }
 
   void emit_const(uint32_t dst, uint64_t k) {
@@ -1121,7 +1133,11 @@ class FunctionCompiler {
       case Opcode::Block:
       case Opcode::Loop:
         open_block(in);
-        if (o == Opcode::Loop) label();
+        if (o == Opcode::Loop) {
+          label();
+          count(static_cast<uint32_t>(&in - body_.code.data()));
+          label();
+        }
         forget_last();
         break;
       case Opcode::TryTable:
@@ -1797,6 +1813,8 @@ class FunctionCompiler {
   std::vector<Handler>& handlers_;
   std::unordered_map<uint32_t, std::vector<uint32_t>>& maps_;
   bool with_maps_;
+  uint32_t def_;  // the function's index among the defined ones
+  bool counting_;
   std::vector<uint32_t> legacy_slots_;
   size_t next_legacy_ = 0;
   uint32_t base_ = 0;
@@ -1819,17 +1837,18 @@ static bool uses_gc(const binary::Module& m, uint64_t& read) {
   return false;
 }
 
-Code compile(const binary::Module& module) {
+Code compile(const binary::Module& module, bool counting) {
   Code code;
   size_t total = 0;
   for (const auto& b : module.bodies) total += b.code.size() * 3;
   const bool with_maps = uses_gc(module, code.instructions_read);
+  code.gc = with_maps;
   code.cells.reserve(total);
   code.funcs.reserve(module.bodies.size());
   for (size_t i = 0; i < module.bodies.size(); ++i) {
     code.funcs.push_back(FunctionCompiler(module,
                                           static_cast<uint32_t>(module.num_imported_funcs + i),
-                                          code, with_maps)
+                                          code, with_maps, counting)
                              .run());
     code.instructions_read +=
         2 * module.bodies[i].code.size();  // the legacy-try scan, then lowering

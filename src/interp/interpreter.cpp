@@ -222,6 +222,38 @@ L_CopyN: {
     NEXT();                               \
   } while (0)
 
+// Per-function tiering (aot/tierup.cpp): the function's counter, shared by every
+// instance of the module; at zero the tier is told (it queues the function for the
+// compiler, installs native code ready for this instance and sets the counter again).
+// At a loop header the tier may hand back an on-stack replacement entry: the rest of this
+// call runs natively from the loop (locals read from this frame, results written to its
+// first slots), then this frame returns as usual.
+L_TierCount: {
+  std::atomic<int32_t>& left = inst->md->hot[pc[1]];
+  int32_t n = left.load(std::memory_order_relaxed) - 1;
+  left.store(n, std::memory_order_relaxed);
+  if (UNLIKELY(n <= 0)) {
+    if (void* osr = aot::tier_tick(S, inst, pc[1], pc[2])) {
+      uint64_t* saved_top = S->stack_top;
+      S->stack_top = fp + inst->md->code.funcs[pc[1]].frame_slots;
+      TrapKind native_trap;
+      bool ok = aot::enter(S, osr, inst->native_ctx.get(), fp, native_trap, pc[2]);
+      S->stack_top = saved_top;
+      if (UNLIKELY(!ok)) {
+        if (native_trap == TrapKind::UncaughtException && S->uncaught != nullptr) {
+          exn = S->uncaught;  // the search goes on at the caller's call
+          S->uncaught = nullptr;
+          goto unwind_caller;
+        }
+        trap = native_trap;
+        goto trap_exit;
+      }
+      RETURN_TO_CALLER();
+    }
+  }
+  pc += 3;
+  NEXT();
+}
 L_Return0:
   RETURN_TO_CALLER();
 L_Return1:

@@ -336,6 +336,7 @@ Expected<Instance*> Store::instantiate(const std::shared_ptr<const Module>& modu
   inst.datas.resize(m.datas.size());
   for (size_t i = 0; i < m.datas.size(); ++i) inst.datas[i].bytes = m.datas[i].bytes;
   if (md.native) aot::bind(inst, S);
+  if (md.tier) aot::tier_bind(inst, S);
 
   S.instances.push_back(std::move(owned));
 

@@ -17,6 +17,10 @@
 namespace edgecar {
 
 Module::Module(std::unique_ptr<detail::ModuleData> d) : data_(std::move(d)) {}
+
+detail::ModuleData::~ModuleData() {
+  if (tier) aot::stop_tiering(*tier);
+}
 Module::~Module() = default;
 
 const detail::ModuleData& detail::data_of(const Module& m) {
@@ -187,6 +191,12 @@ Engine Module::engine() const {
   return data_->native ? Engine::Aot : Engine::Interp;
 }
 
+std::optional<Module::TierCounts> Module::tier_counts() const {
+  if (!data_->tier) return std::nullopt;
+  aot::TierStats st = aot::tier_stats(*data_->tier);
+  return TierCounts{st.queued, st.compiled, st.failed, st.osr, st.osr_taken, st.compile_seconds};
+}
+
 std::string Module::native_origin() const {
   return data_->native ? aot::origin(*data_->native) : "";
 }
@@ -217,7 +227,6 @@ Expected<std::shared_ptr<const Module>> Module::from_bytes(std::span<const uint8
   md->module = std::move(decoded).value();
   if (auto v = validate::validate(md->module, options.standard, &md->type_ids); !v)
     return std::move(v).error();
-  md->code = interp::compile(md->module);
   if (options.engine == Engine::Aot || options.native_if_available) {
     aot::NativeRequest req;
     req.bytes = bytes;
@@ -230,10 +239,28 @@ Expected<std::shared_ptr<const Module>> Module::from_bytes(std::span<const uint8
     if (!native) return std::move(native).error();
     md->native = std::move(native).value();
   }
+  // Tiering: the interpreter's code counts calls and iterations. A module with GC
+  // instructions stays interpreted (native frames have no stack maps): lowered again
+  // without counting.
+  bool tier = options.tier_up && options.engine == Engine::Interp && !md->native;
+  md->code = interp::compile(md->module, tier);
+  if (tier && md->code.gc) {
+    md->code = interp::compile(md->module, false);
+    tier = false;
+  }
+  if (tier) {
+    aot::TierSettings ts;
+    ts.threshold = static_cast<int32_t>(std::min<uint32_t>(options.tier_threshold, INT32_MAX));
+    ts.synchronous = options.tier_synchronous;
+    md->tier = aot::start_tiering(*md, ts);
+  }
   md->memory_image = detail::MemoryImage::build(md->module);
   for (size_t i = 0; i < md->module.exports.size(); ++i)
     md->export_index.emplace(md->module.exports[i].name, static_cast<uint32_t>(i));
-  return std::shared_ptr<const Module>(std::make_shared<Module>(std::move(md)));
+  aot::TierUp* tiering = md->tier.get();
+  auto module = std::make_shared<const Module>(std::move(md));
+  if (tiering) aot::tier_owner(*tiering, module);
+  return std::shared_ptr<const Module>(std::move(module));
 }
 
 Expected<std::shared_ptr<const Module>> Module::from_file(const std::string& path,

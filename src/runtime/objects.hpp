@@ -47,6 +47,15 @@ struct ModuleData {
   std::unordered_map<std::string, uint32_t> export_index;  // name -> position in module.exports
   std::shared_ptr<aot::NativeModule> native;               // set when loaded with Engine::Aot
   std::string native_notes;                                // refused artifacts or cache entries
+  // Per-function tiering (aot/tierup.cpp), when loaded with it: for each defined
+  // function, the calls and loop iterations left before the interpreter next reports it
+  // (the TierCount cells count down; shared by every instance), and the compiler's state.
+  std::unique_ptr<std::atomic<int32_t>[]> hot;
+  std::shared_ptr<aot::TierUp> tier;
+  ModuleData() = default;
+  ModuleData(const ModuleData&) = delete;
+  ModuleData& operator=(const ModuleData&) = delete;
+  ~ModuleData();  // stops tiering
 };
 
 }  // namespace detail
@@ -169,6 +178,7 @@ struct InstanceImpl : Instance {
   std::vector<DataInst> datas;
   MemoryInst* mem0 = nullptr;
   std::shared_ptr<void> native_ctx;         // the native tier's context (aot::Ctx), if native
+  size_t tier_installed = 0;                // tiering: functions of TierUp's list installed
   std::vector<const GcLayout*> gc_layouts;  // by type index, made on first use (GC)
 
   Extern extern_of(const binary::Export& e) const;

@@ -75,12 +75,15 @@ struct Code {
   // that preparing a module is linear in its size (tests/unit/decoder_test.cpp). The
   // bodies count as read twice each (the legacy-try scan, then lowering).
   uint64_t instructions_read = 0;
+  bool gc = false;  // the module has GC instructions (its frames have stack maps)
 };
 
 namespace interp {
 
-// Lowers every function body of a validated module (interp/compile.cpp).
-Code compile(const binary::Module& module);
+// Lowers every function body of a validated module (interp/compile.cpp). With
+// `counting` (per-function tiering) every function entry and loop header starts with a
+// TierCount cell counting down the function's ModuleData::hot.
+Code compile(const binary::Module& module, bool counting = false);
 
 // Runs `cur` from `pc` with frame `fp` until the sentinel frame the caller pushed
 // returns (nullopt) or a trap unwinds to it (interp/interpreter.cpp).
@@ -120,10 +123,46 @@ const std::string& origin(const NativeModule& native);
 // memories, tables, globals and functions exist.
 void bind(InstanceImpl& inst, Store::Impl& S);
 
+// Per-function tiering (aot/tierup.cpp, docs/aot.md "Tiering"): the interpreter counts
+// each function's calls and loop iterations; a function that gets hot is compiled by a
+// background thread and installed in an instance the next time the interpreter reports
+// one of that instance's counters; new instances start with every function ready.
+struct TierUp;
+struct TierSettings {
+  int32_t threshold = 0;     // calls + loop iterations before compiling (0: the default)
+  bool synchronous = false;  // compile on the interpreter's thread, at once (tests)
+};
+// Sets up tiering for a module (md.hot made here); nullptr, and nothing counted, when the
+// native tier is unavailable.
+std::shared_ptr<TierUp> start_tiering(detail::ModuleData& md, const TierSettings& settings);
+// The module, which the compiler keeps alive while it compiles its functions (so that
+// stop_tiering never waits for it).
+void tier_owner(TierUp& t, std::weak_ptr<const Module> module);
+// The module is going: its queued functions are dropped.
+void stop_tiering(TierUp& t);
+// A counter of defined function `def` (0-based among defined ones) reached zero at its
+// entry (`loop` ~0) or at the header of loop instruction `loop`: queues the function (and
+// at a loop, an on-stack replacement entry for it) if cold, installs every function ready
+// into `inst`, and sets the counter again. Returns the loop's on-stack replacement entry
+// when it is ready: the interpreter then goes on natively (enter(S, entry, ctx, fp)).
+void* tier_tick(Store::Impl* S, InstanceImpl* inst, uint32_t def, uint32_t loop);
+// A new instance of a tiered module: its native context and the functions ready so far.
+void tier_bind(InstanceImpl& inst, Store::Impl& S);
+// Counts for tests and `edgecar run --stats`: functions compiled, installed, failed.
+struct TierStats {
+  uint64_t queued = 0, compiled = 0, failed = 0, osr = 0, osr_taken = 0, batches = 0;
+  double compile_seconds = 0;
+};
+TierStats tier_stats(const TierUp& t);
+
 // Calls a native function with arguments and results in `slots` (the interpreter's
 // layout). On a trap returns false with its kind in `trap` and the backtrace in
 // S->trap_frames.
 bool call(Store::Impl* S, FuncInst* f, uint64_t* slots, TrapKind& trap);
+// The same for an entry `void fn(Ctx*, uint64_t*)`, or with `loop` an on-stack
+// replacement entry `void fn(Ctx*, uint64_t* frame, uint32_t loop)`.
+inline constexpr uint32_t kNoLoop = ~0u;
+bool enter(Store::Impl* S, void* fn, void* ctx, uint64_t* slots, TrapKind& trap, uint32_t loop);
 
 }  // namespace aot
 

@@ -3,10 +3,11 @@
 // Each file runs in a child process, so a crash is reported as that file's failure.
 //
 //   spec_runner [--allow-fail PREFIX]... [--verbose] [--wast2json PATH]
-//               [--json-from-wast WASM_TOOLS] [--engine interp|aot]
+//               [--json-from-wast WASM_TOOLS] [--engine interp|aot|tier]
 //               [--standard 2.0|3.0] FILE_OR_DIR...
 //
-// --engine aot loads every module with native code (LLVM) instead of the interpreter.
+// --engine aot loads every module with native code (LLVM) instead of the interpreter;
+// --engine tier interprets and compiles each function at its first call (tiering).
 // --skip PREFIX=REASON leaves out files whose name starts with PREFIX, printing the reason.
 //
 // --json-from-wast converts with `wasm-tools json-from-wast` instead (the 3.0 suite,
@@ -596,11 +597,17 @@ int main(int argc, char** argv) {
       expect_files = std::stoi(argv[++i]);
     } else if (a == "--engine" && i + 1 < argc) {
       std::string e = argv[++i];
-      if (e != "aot" && e != "interp") {
-        std::fprintf(stderr, "spec_runner: --engine must be interp or aot\n");
+      if (e != "aot" && e != "interp" && e != "tier") {
+        std::fprintf(stderr, "spec_runner: --engine must be interp, aot or tier\n");
         return 2;
       }
       g_load.engine = e == "aot" ? Engine::Aot : Engine::Interp;
+      // tier: per-function tiering compiling a function (and its loops' entries) on the
+      // spot at its first call or loop iteration, so that interpreted and native frames mix
+      // (a call under way stays interpreted; later ones run natively).
+      g_load.tier_up = e == "tier";
+      g_load.tier_threshold = 1;
+      g_load.tier_synchronous = true;
     } else if (a == "--standard" && i + 1 < argc) {
       std::string v = argv[++i];
       if (v != "2.0" && v != "3.0") {

@@ -64,13 +64,25 @@ const Spin kSpins[] = {
     {"constant_long", 1, 1},
 };
 
-class Interrupt : public ::testing::TestWithParam<std::tuple<Spin, Engine>> {};
+// Where the guest runs: interpreted, native, or tiered (interpreted first, each function
+// compiled at its first call and each loop entered natively at its first iteration).
+enum class Mode { Interp, Aot, Tier };
+const char* mode_name(Mode m) {
+  return m == Mode::Interp ? "interp" : m == Mode::Aot ? "aot" : "tier";
+}
+
+class Interrupt : public ::testing::TestWithParam<std::tuple<Spin, Mode>> {};
 
 // Runs the guest in a child process, so that a guest the interrupt does not reach fails
 // the test after a few seconds instead of hanging it. The child's exit code: 0 when the
 // call ended in the Interrupted trap, 1 when it ended otherwise, 2 on a setup failure.
-int run_and_interrupt(const Spin& spin, Engine engine) {
-  auto m = Module::from_file(wat_path("spin"), LoadOptions{engine});
+int run_and_interrupt(const Spin& spin, Mode mode) {
+  LoadOptions load;
+  load.engine = mode == Mode::Aot ? Engine::Aot : Engine::Interp;
+  load.tier_up = mode == Mode::Tier;
+  load.tier_threshold = 1;
+  load.tier_synchronous = true;
+  auto m = Module::from_file(wat_path("spin"), load);
   if (!m) return 2;
   Store store;
   auto inst = store.instantiate(*m, Imports{});
@@ -110,10 +122,10 @@ TEST_P(Interrupt, EndsAGuestThatWouldRunForever) {
 
 INSTANTIATE_TEST_SUITE_P(EveryForm, Interrupt,
                          ::testing::Combine(::testing::ValuesIn(kSpins),
-                                            ::testing::Values(Engine::Interp, Engine::Aot)),
-                         [](const ::testing::TestParamInfo<std::tuple<Spin, Engine>>& i) {
+                                            ::testing::Values(Mode::Interp, Mode::Aot, Mode::Tier)),
+                         [](const ::testing::TestParamInfo<std::tuple<Spin, Mode>>& i) {
                            return std::string(std::get<0>(i.param).name) + "_" +
-                                  std::string(to_string(std::get<1>(i.param)));
+                                  mode_name(std::get<1>(i.param));
                          });
 
 // A form added to spin.wat must be listed above.

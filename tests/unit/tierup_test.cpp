@@ -1,0 +1,146 @@
+// Per-function tiering (src/aot/tierup.cpp): functions that get hot switch to native code
+// while a call is under way, a loop entered once goes on natively from its header, and
+// traps, stack exhaustion and exceptions behave as in the interpreter. Each result is
+// compared with the interpreter's; the tier's counts show that native code did run.
+#include <chrono>
+#include <thread>
+
+#include "test_util.hpp"
+
+namespace edgecar::test {
+namespace {
+
+std::shared_ptr<const Module> load_tiered(uint32_t threshold, bool synchronous) {
+  LoadOptions load;
+  load.tier_up = true;
+  load.tier_threshold = threshold;
+  load.tier_synchronous = synchronous;
+  auto m = Module::from_file(wat_path("tierup"), load);
+  EXPECT_TRUE(m.ok()) << (m.ok() ? "" : m.error().to_string());
+  return m.ok() ? *m : nullptr;
+}
+
+Expected<std::vector<Value>> call(const std::shared_ptr<const Module>& m, const char* name,
+                                  std::vector<Value> args, Store& store) {
+  auto inst = store.instantiate(m, Imports{});
+  if (!inst) return std::move(inst).error();
+  return store.call(*inst, name, args);
+}
+
+std::vector<Value> interpreted(const char* name, std::vector<Value> args) {
+  auto m = load_test_module("tierup");
+  Store store;
+  auto r = call(m, name, std::move(args), store);
+  EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.error().to_string());
+  return r.ok() ? *r : std::vector<Value>{};
+}
+
+TEST(TierUp, AnInterpretedModuleCountsNothingAndCompilesNothing) {
+  auto m = load_test_module("tierup");
+  ASSERT_TRUE(m);
+  EXPECT_FALSE(m->tier_counts().has_value());
+}
+
+TEST(TierUp, AHotCalleeSwitchesToNativeCodeMidRun) {
+  auto m = load_tiered(50, true);
+  ASSERT_TRUE(m);
+  Store store;
+  auto r = call(m, "sum_sq", {Value::i32(3000)}, store);
+  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  EXPECT_EQ((*r)[0].bits, interpreted("sum_sq", {Value::i32(3000)})[0].bits);
+  auto counts = m->tier_counts();
+  ASSERT_TRUE(counts);
+  EXPECT_GE(counts->compiled, 2u);  // $sq, and sum_sq itself (its loop counts)
+  EXPECT_EQ(counts->failed, 0u);
+}
+
+TEST(TierUp, ALoopEnteredOnceGoesOnNativelyWithItsLocals) {
+  auto m = load_tiered(100, true);
+  ASSERT_TRUE(m);
+  Store store;
+  std::vector<Value> args{Value::i32(200000), Value::i64(12345)};
+  auto r = call(m, "mix", args, store);
+  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  EXPECT_EQ((*r)[0].bits, interpreted("mix", args)[0].bits);
+  EXPECT_EQ(m->tier_counts()->osr_taken, 1u);
+}
+
+TEST(TierUp, TheBackgroundCompilerTakesOverWhileTheGuestRuns) {
+  auto m = load_tiered(100, false);
+  ASSERT_TRUE(m);
+  Store store;
+  auto inst = store.instantiate(m, Imports{});
+  ASSERT_TRUE(inst.ok());
+  uint64_t want = interpreted("sum_sq", {Value::i32(1000)})[0].bits;
+  // Until the compiler thread has published $sq (bounded: it compiles in milliseconds).
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (m->tier_counts()->compiled == 0 && std::chrono::steady_clock::now() < deadline) {
+    auto r = store.call(*inst, "sum_sq", std::vector<Value>{Value::i32(1000)});
+    ASSERT_TRUE(r.ok()) << r.error().to_string();
+    ASSERT_EQ((*r)[0].bits, want);
+  }
+  EXPECT_GT(m->tier_counts()->compiled, 0u);
+  for (int i = 0; i < 5; ++i) {  // now with native code installed
+    auto r = store.call(*inst, "sum_sq", std::vector<Value>{Value::i32(1000)});
+    ASSERT_TRUE(r.ok()) << r.error().to_string();
+    EXPECT_EQ((*r)[0].bits, want);
+  }
+}
+
+TEST(TierUp, ATrapInCodeEnteredAtALoopIsTheInterpretersTrap) {
+  auto m = load_tiered(100, true);
+  ASSERT_TRUE(m);
+  Store store;
+  auto inst = store.instantiate(m, Imports{});
+  ASSERT_TRUE(inst.ok());
+  auto r = store.call(*inst, "fill", std::vector<Value>{Value::i32(100000)});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().trap, TrapKind::MemoryOutOfBounds);
+  ASSERT_FALSE(r.error().backtrace.empty());
+  EXPECT_EQ(r.error().backtrace[0], "fill");
+  EXPECT_EQ(m->tier_counts()->osr_taken, 1u);
+  // The store is still usable, and the stores before the trap happened.
+  auto ok = store.call(*inst, "fill", std::vector<Value>{Value::i32(200)});
+  ASSERT_TRUE(ok.ok()) << ok.error().to_string();
+  EXPECT_EQ((*ok)[0].as_i32(), 100);
+}
+
+TEST(TierUp, DeepRecursionOfATieredFunctionExhaustsTheStackCleanly) {
+  auto m = load_tiered(10, true);
+  ASSERT_TRUE(m);
+  Store store;
+  auto inst = store.instantiate(m, Imports{});
+  ASSERT_TRUE(inst.ok());
+  auto small = store.call(*inst, "down", std::vector<Value>{Value::i32(500)});
+  ASSERT_TRUE(small.ok()) << small.error().to_string();
+  EXPECT_EQ((*small)[0].as_i32(), 500);
+  auto r = store.call(*inst, "down", std::vector<Value>{Value::i32(100000000)});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().trap, TrapKind::CallStackExhausted);
+  auto again = store.call(*inst, "down", std::vector<Value>{Value::i32(500)});
+  ASSERT_TRUE(again.ok()) << again.error().to_string();
+}
+
+TEST(TierUp, ExceptionsCrossBetweenInterpretedAndTieredFrames) {
+  auto m = load_tiered(20, true);
+  ASSERT_TRUE(m);
+  Store store;
+  auto r = call(m, "catch_sum", {Value::i32(300)}, store);
+  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  EXPECT_EQ((*r)[0].as_i32(), interpreted("catch_sum", {Value::i32(300)})[0].as_i32());
+  EXPECT_EQ((*r)[0].as_i32(), 299 * 300 / 2);
+  EXPECT_GE(m->tier_counts()->compiled, 2u);
+  // Uncaught, from a loop that went native: the embedder gets it with its payload.
+  Store store2;
+  auto u = call(m, "throw_at", {Value::i32(5000)}, store2);
+  ASSERT_FALSE(u.ok());
+  EXPECT_EQ(u.error().trap, TrapKind::UncaughtException);
+  EXPECT_GE(m->tier_counts()->osr_taken, 1u);
+  auto exn = store2.uncaught_exception();
+  ASSERT_TRUE(exn);
+  ASSERT_EQ(exn->payload.size(), 1u);
+  EXPECT_EQ(exn->payload[0].as_i32(), 5000);
+}
+
+}  // namespace
+}  // namespace edgecar::test
