@@ -78,6 +78,7 @@ def num(cell):
 
 KINDS = {
     "edgecar": "interpreter",
+    "edgecar-tiered": "the default engine, nothing cached: interpreted, hot code compiled while it runs",
     "edgecar-native cold": "native code (LLVM 19 -O2), compiled in every process (no cache)",
     "edgecar-native warm": "native code (LLVM 19 -O2) from edgecar's cache",
     "wasm3": "interpreter (PyPI pywasm3, through Python)",

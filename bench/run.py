@@ -60,7 +60,7 @@ SIMD_RUNNERS = ["edgecar", "edgecar-native warm", "wasmtime warm", "node"]  # in
 # A SIMD build with at least this many SIMD instructions counts as vectorized (fewer are
 # the odd memset-like loop); the table prints every count.
 VECTORIZED_MIN = 8
-RUNNERS = ["native", "edgecar", "edgecar-native cold", "edgecar-native warm", "wasm3", "wamr cold", "wamr warm",
+RUNNERS = ["native", "edgecar", "edgecar-tiered", "edgecar-native cold", "edgecar-native warm", "wasm3", "wamr cold", "wamr warm",
            "wasmtime cold", "wasmtime warm", "node"]
 SMOKE_RUNNERS = ["native", "edgecar", "edgecar-native cold"]
 RUN_TIMEOUT = 300  # seconds for one process: a hung runner fails its cell, not the run
@@ -135,6 +135,22 @@ class Edgecar(Runner):
     def version(self):
         r = subprocess.run([self.binary, "--version"], capture_output=True, text=True)
         return r.stdout.strip()
+
+
+class EdgecarTiered(Edgecar):
+    """edgecar's default engine with no native code cached (`edgecar run`, EDGECAR_AOT_CACHE=off):
+    interpreted at once, hot functions and loops compiled by a background thread while it runs
+    (per-function tiering, docs/aot.md). Compilation is timed (cold)."""
+
+    def __init__(self, binary):
+        super().__init__(binary)
+        self.name = "edgecar-tiered"
+        self.note = ("default engine, cache off: interpreted, hot functions compiled in the background "
+                     "(`EDGECAR_AOT_CACHE=off edgecar run`)")
+        self.env = {"EDGECAR_AOT_CACHE": "off"}
+
+    def command(self, k, n, out):
+        return [self.binary, "run", "--invoke", "run", os.path.join(out, k + ".wasm"), str(n)]
 
 
 class EdgecarNative(Edgecar):
@@ -615,6 +631,7 @@ def main():
     makers = {
         "native": lambda: Native("native", "clang-19 -O2"),
         "edgecar": lambda: Edgecar(edgecar_bin),
+        "edgecar-tiered": lambda: EdgecarTiered(edgecar_bin),
         "edgecar-native cold": lambda: EdgecarNative(edgecar_bin, False, None),
         "edgecar-native warm": lambda: EdgecarNative(edgecar_bin, True, os.path.join(caches, "aot-cache")),
         "wasm3": lambda: Wasm3(py),

@@ -318,7 +318,8 @@ class Gen {
     if (multi(ft)) args.push_back(slots);  // the results land in the slots directly
     auto* call = B_.CreateCall(funcs_[f], args);
     call->setCallingConv(llvm::CallingConv::Tail);
-    if (ft.results.size() == 1) B_.CreateStore(to_slot(call), slots);
+    // Slots are 8-byte aligned: a v128 result must not be stored as if 16-byte aligned.
+    if (ft.results.size() == 1) B_.CreateAlignedStore(to_slot(call), slots, llvm::Align(8));
     B_.CreateRetVoid();
   }
 
@@ -803,7 +804,8 @@ class Gen {
         entry_alloca(i64_, static_cast<uint32_t>(std::max<size_t>(slot_count(tt.params), 1)));
     slots->setAlignment(llvm::Align(16));
     for (size_t i = 0, at = 0; i < args.size(); at += slot_width(tt.params[i++]))
-      B_.CreateStore(to_slot(args[i]), B_.CreateConstGEP1_64(i64_, slots, at));
+      B_.CreateAlignedStore(to_slot(args[i]), B_.CreateConstGEP1_64(i64_, slots, at),
+                            llvm::Align(8));
     B_.CreateCall(helper("edgecar_aot_throw", B_.getVoidTy(), {ptr_, i32_, ptr_}, true),
                   {ctx_, B_.getInt32(tag), slots});
     B_.CreateUnreachable();
@@ -855,7 +857,8 @@ class Gen {
     llvm::AllocaInst* slots = entry_alloca(i64_, n);
     slots->setAlignment(llvm::Align(16));
     for (size_t i = 0, at = 0; i < args.size(); at += slot_width(ft.params[i++]))
-      B_.CreateStore(to_slot(args[i]), B_.CreateConstGEP1_64(i64_, slots, at));
+      B_.CreateAlignedStore(to_slot(args[i]), B_.CreateConstGEP1_64(i64_, slots, at),
+                            llvm::Align(8));
     B_.CreateCall(helper("edgecar_aot_call", B_.getVoidTy(), {ptr_, ptr_, ptr_}),
                   {ctx_, fn, slots});
     std::vector<llvm::Value*> rs;

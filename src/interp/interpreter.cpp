@@ -108,6 +108,10 @@ __attribute__((aligned(64))) std::optional<TrapKind> run_loop(Store::Impl* S, Fu
   uint8_t* mem = nullptr;
   uint64_t memsize = 0;
   TrapKind trap = TrapKind::Unreachable;
+  // A trap in native code called from here: S->trap_frames already names its native
+  // frames (the backtrace goes on with ours); `replaced`: the native code took over this
+  // very frame (on-stack replacement), which it names itself.
+  bool native_frames = false, replaced = false;
   const uint32_t entry_depth = S->depth - 1;  // the sentinel frame pushed by the caller
   Frame* const frames = S->frames;
   const uint32_t max_depth = S->max_frames;
@@ -246,6 +250,7 @@ L_TierCount: {
           goto unwind_caller;
         }
         trap = native_trap;
+        native_frames = replaced = true;
         goto trap_exit;
       }
       RETURN_TO_CALLER();
@@ -288,6 +293,7 @@ L_ReturnN: {
         goto unwind;                                                            \
       }                                                                         \
       trap = host_trap;                                                         \
+      native_frames = (callee)->native_slots != nullptr;                        \
       goto trap_exit;                                                           \
     }                                                                           \
   } while (0)
@@ -1005,8 +1011,8 @@ L_GlobalSetV128: {
 
 trap_exit:
   // Backtrace: the trapping function, then its callers up to this entry's sentinel.
-  S->trap_frames.clear();
-  S->trap_frames.push_back(cur);
+  if (!native_frames) S->trap_frames.clear();
+  if (!replaced) S->trap_frames.push_back(cur);
   for (uint32_t d = S->depth; d-- > entry_depth + 1;) S->trap_frames.push_back(frames[d].fn);
   S->depth = entry_depth;
   return trap;

@@ -210,13 +210,20 @@ int main(int argc, char** argv) {
   StoreLimits limits;
   limits.max_memory_pages = 16384;  // 1 GiB, as the driver limits wasmtime
   limits.max_table_elements = 1'000'000;
-  LoadOptions load;  // --engine aot: every module as native code
+  // --engine aot: every module as native code; tier: interpreted, each function compiled
+  // at its first call and each loop entered natively at its first iteration.
+  LoadOptions load;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string flag = argv[i];
     if (flag == "--timeout-ms") timeout = std::chrono::milliseconds(std::stoul(argv[i + 1]));
     if (flag == "--max-call-depth") limits.max_call_depth = std::stoul(argv[i + 1]);
-    if (flag == "--engine")
-      load.engine = std::string(argv[i + 1]) == "aot" ? Engine::Aot : Engine::Interp;
+    if (flag == "--engine") {
+      std::string e = argv[i + 1];
+      load.engine = e == "aot" ? Engine::Aot : Engine::Interp;
+      load.tier_up = e == "tier";
+      load.tier_threshold = 1;
+      load.tier_synchronous = true;
+    }
   }
   Watchdog watchdog;
   std::unique_ptr<Store> store;

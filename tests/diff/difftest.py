@@ -659,8 +659,8 @@ def main():
     p.add_argument("--mutate", type=float, default=0.5, help="share of modules also mutated")
     p.add_argument("--simd-share", type=float, default=0.3, help="share of modules of random SIMD expressions (simd_gen.py)")
     p.add_argument("--timeout-ms", type=int, default=2000)
-    p.add_argument("--engine", choices=["interp", "aot"], default="interp",
-                   help="edgecar's tier: the interpreter or native code (LLVM)")
+    p.add_argument("--engine", choices=["interp", "aot", "tier"], default="interp",
+                   help="edgecar's tier: the interpreter, native code (LLVM), or tiered (each function native from its second call)")
     p.add_argument("--gc", action="store_true",
                    help="with --wasm3: typed function references and GC in the modules too")
     p.add_argument("--wasm3", action="store_true",

@@ -96,13 +96,40 @@ TEST(TierUp, ATrapInCodeEnteredAtALoopIsTheInterpretersTrap) {
   auto r = store.call(*inst, "fill", std::vector<Value>{Value::i32(100000)});
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().trap, TrapKind::MemoryOutOfBounds);
-  ASSERT_FALSE(r.error().backtrace.empty());
-  EXPECT_EQ(r.error().backtrace[0], "fill");
+  // One frame: the native code that took over the interpreted one is not named twice.
+  EXPECT_EQ(r.error().backtrace, std::vector<std::string>{"fill"});
   EXPECT_EQ(m->tier_counts()->osr_taken, 1u);
   // The store is still usable, and the stores before the trap happened.
   auto ok = store.call(*inst, "fill", std::vector<Value>{Value::i32(200)});
   ASSERT_TRUE(ok.ok()) << ok.error().to_string();
   EXPECT_EQ((*ok)[0].as_i32(), 100);
+}
+
+TEST(TierUp, ATrapInATieredCalleeHasTheInterpretersBacktrace) {
+  auto want = [] {
+    auto m = load_test_module("tierup");
+    Store store;
+    return call(m, "check_all", {Value::i32(2000)}, store).error().backtrace;
+  }();
+  ASSERT_EQ(want, (std::vector<std::string>{"check", "check_all"}));
+  // Native callee, caller entered natively at its loop.
+  auto m = load_tiered(10, true);
+  ASSERT_TRUE(m);
+  Store store;
+  auto r = call(m, "check_all", {Value::i32(2000)}, store);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().trap, TrapKind::Unreachable);
+  EXPECT_EQ(r.error().backtrace, want);
+  EXPECT_EQ(m->tier_counts()->osr_taken, 1u);
+  // Native callee, interpreted caller (its loop has no native entry).
+  auto m2 = load_tiered(10, true);
+  ASSERT_TRUE(m2);
+  Store store2;
+  auto r2 = call(m2, "check_under", {Value::i32(2000)}, store2);
+  ASSERT_FALSE(r2.ok());
+  EXPECT_EQ(r2.error().backtrace, (std::vector<std::string>{"check", "check_under"}));
+  EXPECT_EQ(m2->tier_counts()->osr_taken, 0u);
+  EXPECT_GE(m2->tier_counts()->compiled, 1u);
 }
 
 TEST(TierUp, DeepRecursionOfATieredFunctionExhaustsTheStackCleanly) {

@@ -68,6 +68,29 @@
       (br_if $l (i32.lt_u (local.get $k) (local.get $n))))
     (local.get $s))
 
+  ;; Traps once its argument passes 1000; called from a loop, so that the trap comes from
+  ;; a callee that went native, called by code that went native at its loop.
+  (func $check (param i32) (result i32)
+    (if (i32.gt_u (local.get 0) (i32.const 1000)) (then unreachable))
+    (local.get 0))
+  (func $check_all (export "check_all") (param $n i32) (result i32)
+    (local $i i32) (local $s i32)
+    (loop $l
+      (local.set $s (i32.add (local.get $s) (call $check (local.get $i))))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $l (i32.lt_u (local.get $i) (local.get $n))))
+    (local.get $s))
+
+  (func $check_under (export "check_under") (param $n i32) (result i32)
+    (local $i i32) (local $s i32)
+    (i32.const 7)  ;; an operand under the loop: the loop has no native entry, so this
+                   ;; call stays interpreted while $check goes native
+    (loop $l
+      (local.set $s (i32.add (local.get $s) (call $check (local.get $i))))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $l (i32.lt_u (local.get $i) (local.get $n))))
+    (i32.add (local.get $s)))
+
   ;; Recursion through a helper: deep, so that it exhausts the call stack in either tier.
   (func $down (export "down") (param i32) (result i32)
     (if (result i32) (i32.eqz (local.get 0))
