@@ -145,7 +145,8 @@ class Compiler {
         t.scheduled = false;
         return false;
       }
-      // A batch of small functions (O1), or one big function and its entries (Baseline).
+      // A batch of small functions (quick), or one big function and its entry at loops
+      // (baseline).
       auto size = [&](const TierUp::Job& j) { return t.module->bodies[j.def].code.size(); };
       big = size(t.queue[0]) > kBigFunction;
       size_t total = 0;
