@@ -58,13 +58,11 @@ struct Entry {
 struct NativeModule {
   std::vector<void*> entries;
   std::vector<void*> slot_entries;
-  // Tiering: on-stack replacement entries as requested, and the loops each can enter.
-  std::vector<void*> osr_entries;
-  std::vector<std::vector<uint32_t>> osr_loops;
-  void* dylib = nullptr;     // the llvm::orc::JITDylib holding the code
-  std::vector<char> object;  // the relocatable object it was linked from (for artifacts)
-  std::string origin;        // compiled, or the artifact or cache entry it came from
-  std::string notes;         // artifacts or cache entries refused on the way, and why
+  std::vector<void*> osr_entries;  // tiering: on-stack replacement entries, as requested
+  void* dylib = nullptr;           // the llvm::orc::JITDylib holding the code
+  std::vector<char> object;        // the relocatable object it was linked from (for artifacts)
+  std::string origin;              // compiled, or the artifact or cache entry it came from
+  std::string notes;               // artifacts or cache entries refused on the way, and why
   std::array<uint8_t, 32> module_hash{};  // SHA-256 of the module's bytes
   ~NativeModule();
 };
@@ -77,10 +75,9 @@ Expected<std::vector<char>> emit_object(const binary::Module& module, unsigned t
 Expected<std::shared_ptr<NativeModule>> link_object(const binary::Module& module,
                                                     std::vector<char> object);
 // Per-function tiering (aot/tierup.cpp): functions `funcs` alone, calling the others
-// through their FuncInst, as a bundle of one object (`quick`: LLVM's O1 and fast code
-// generation, else O2), and such a bundle mapped (entries in the order of `funcs`).
-// `osr`: functions to make on-stack replacement entries for, in an object of their own
-// (the loops each can enter in `osr_loops`, returned with the bundle and kept by link).
+// through their FuncInst, as a bundle of objects, and such a bundle mapped (entries in
+// the order of `funcs`). `osr`: functions to make on-stack replacement entries for, in
+// an object of their own (the loops each can enter go to `osr_loops`, per function).
 // Optimization: Baseline (a few linear passes, fast instruction selection and register
 // allocation: for big functions), Quick (the same passes, then the usual instruction
 // selection and register allocation), O1 (LLVM's O1, codegen "less"), O2 (`--engine aot`).

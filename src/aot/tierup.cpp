@@ -304,8 +304,7 @@ void stop_tiering(TierUp& t) {
   t.queue.clear();
 }
 
-void* tier_tick(Store::Impl* S, InstanceImpl* inst, uint32_t def, uint32_t loop) {
-  (void)S;
+void* tier_tick(InstanceImpl* inst, uint32_t def, uint32_t loop) {
   const std::shared_ptr<TierUp>& tp = inst->md->tier;
   TierUp& t = *tp;
   bool queued = false;

@@ -1843,6 +1843,7 @@ Code compile(const binary::Module& module, bool counting) {
   for (const auto& b : module.bodies) total += b.code.size() * 3;
   const bool with_maps = uses_gc(module, code.instructions_read);
   code.gc = with_maps;
+  counting = counting && !with_maps;  // GC modules are not tiered
   code.cells.reserve(total);
   code.funcs.reserve(module.bodies.size());
   for (size_t i = 0; i < module.bodies.size(); ++i) {

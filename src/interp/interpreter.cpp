@@ -237,7 +237,7 @@ L_TierCount: {
   int32_t n = left.load(std::memory_order_relaxed) - 1;
   left.store(n, std::memory_order_relaxed);
   if (UNLIKELY(n <= 0)) {
-    if (void* osr = aot::tier_tick(S, inst, pc[1], pc[2])) {
+    if (void* osr = aot::tier_tick(inst, pc[1], pc[2])) {
       uint64_t* saved_top = S->stack_top;
       S->stack_top = fp + inst->md->code.funcs[pc[1]].frame_slots;
       TrapKind native_trap;

@@ -240,15 +240,11 @@ Expected<std::shared_ptr<const Module>> Module::from_bytes(std::span<const uint8
     md->native = std::move(native).value();
   }
   // Tiering: the interpreter's code counts calls and iterations. A module with GC
-  // instructions stays interpreted (native frames have no stack maps): lowered again
-  // without counting.
+  // instructions stays interpreted (native frames have no stack maps): compile() lowers
+  // it without counting.
   bool tier = options.tier_up && options.engine == Engine::Interp && !md->native;
   md->code = interp::compile(md->module, tier);
-  if (tier && md->code.gc) {
-    md->code = interp::compile(md->module, false);
-    tier = false;
-  }
-  if (tier) {
+  if (tier && !md->code.gc) {
     aot::TierSettings ts;
     ts.threshold = static_cast<int32_t>(std::min<uint32_t>(options.tier_threshold, INT32_MAX));
     ts.synchronous = options.tier_synchronous;

@@ -82,7 +82,8 @@ namespace interp {
 
 // Lowers every function body of a validated module (interp/compile.cpp). With
 // `counting` (per-function tiering) every function entry and loop header starts with a
-// TierCount cell counting down the function's ModuleData::hot.
+// TierCount cell counting down the function's ModuleData::hot (not in a module with GC
+// instructions, which is not tiered: Code::gc says so).
 Code compile(const binary::Module& module, bool counting = false);
 
 // Runs `cur` from `pc` with frame `fp` until the sentinel frame the caller pushed
@@ -132,8 +133,8 @@ struct TierSettings {
   int32_t threshold = 0;     // calls + loop iterations before compiling (0: the default)
   bool synchronous = false;  // compile on the interpreter's thread, at once (tests)
 };
-// Sets up tiering for a module (md.hot made here); nullptr, and nothing counted, when the
-// native tier is unavailable.
+// Sets up tiering for a module (md.hot made here). Without a usable native tier every
+// compilation fails and the functions it refuses stop counting.
 std::shared_ptr<TierUp> start_tiering(detail::ModuleData& md, const TierSettings& settings);
 // The module, which the compiler keeps alive while it compiles its functions (so that
 // stop_tiering never waits for it).
@@ -145,7 +146,7 @@ void stop_tiering(TierUp& t);
 // at a loop, an on-stack replacement entry for it) if cold, installs every function ready
 // into `inst`, and sets the counter again. Returns the loop's on-stack replacement entry
 // when it is ready: the interpreter then goes on natively (enter(S, entry, ctx, fp)).
-void* tier_tick(Store::Impl* S, InstanceImpl* inst, uint32_t def, uint32_t loop);
+void* tier_tick(InstanceImpl* inst, uint32_t def, uint32_t loop);
 // A new instance of a tiered module: its native context and the functions ready so far.
 void tier_bind(InstanceImpl& inst, Store::Impl& S);
 // Counts for tests and `edgecar run --stats`: functions compiled, installed, failed.

@@ -20,11 +20,17 @@ std::shared_ptr<const Module> load_tiered(uint32_t threshold, bool synchronous) 
   return m.ok() ? *m : nullptr;
 }
 
+Instance* instantiate(const std::shared_ptr<const Module>& m, Store& store) {
+  auto inst = store.instantiate(m, Imports{});
+  EXPECT_TRUE(inst.ok()) << (inst.ok() ? "" : inst.error().to_string());
+  return inst.ok() ? *inst : nullptr;
+}
+
 Expected<std::vector<Value>> call(const std::shared_ptr<const Module>& m, const char* name,
                                   std::vector<Value> args, Store& store) {
-  auto inst = store.instantiate(m, Imports{});
-  if (!inst) return std::move(inst).error();
-  return store.call(*inst, name, args);
+  Instance* inst = instantiate(m, store);
+  if (!inst) return Error{ErrorKind::Link, "instantiation failed"};
+  return store.call(inst, name, args);
 }
 
 std::vector<Value> interpreted(const char* name, std::vector<Value> args) {
@@ -69,19 +75,19 @@ TEST(TierUp, TheBackgroundCompilerTakesOverWhileTheGuestRuns) {
   auto m = load_tiered(100, false);
   ASSERT_TRUE(m);
   Store store;
-  auto inst = store.instantiate(m, Imports{});
-  ASSERT_TRUE(inst.ok());
+  Instance* inst = instantiate(m, store);
+  ASSERT_TRUE(inst);
   uint64_t want = interpreted("sum_sq", {Value::i32(1000)})[0].bits;
   // Until the compiler thread has published $sq (bounded: it compiles in milliseconds).
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
   while (m->tier_counts()->compiled == 0 && std::chrono::steady_clock::now() < deadline) {
-    auto r = store.call(*inst, "sum_sq", std::vector<Value>{Value::i32(1000)});
+    auto r = store.call(inst, "sum_sq", std::vector<Value>{Value::i32(1000)});
     ASSERT_TRUE(r.ok()) << r.error().to_string();
     ASSERT_EQ((*r)[0].bits, want);
   }
   EXPECT_GT(m->tier_counts()->compiled, 0u);
   for (int i = 0; i < 5; ++i) {  // now with native code installed
-    auto r = store.call(*inst, "sum_sq", std::vector<Value>{Value::i32(1000)});
+    auto r = store.call(inst, "sum_sq", std::vector<Value>{Value::i32(1000)});
     ASSERT_TRUE(r.ok()) << r.error().to_string();
     EXPECT_EQ((*r)[0].bits, want);
   }
@@ -91,16 +97,16 @@ TEST(TierUp, ATrapInCodeEnteredAtALoopIsTheInterpretersTrap) {
   auto m = load_tiered(100, true);
   ASSERT_TRUE(m);
   Store store;
-  auto inst = store.instantiate(m, Imports{});
-  ASSERT_TRUE(inst.ok());
-  auto r = store.call(*inst, "fill", std::vector<Value>{Value::i32(100000)});
+  Instance* inst = instantiate(m, store);
+  ASSERT_TRUE(inst);
+  auto r = store.call(inst, "fill", std::vector<Value>{Value::i32(100000)});
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().trap, TrapKind::MemoryOutOfBounds);
   // One frame: the native code that took over the interpreted one is not named twice.
   EXPECT_EQ(r.error().backtrace, std::vector<std::string>{"fill"});
   EXPECT_EQ(m->tier_counts()->osr_taken, 1u);
   // The store is still usable, and the stores before the trap happened.
-  auto ok = store.call(*inst, "fill", std::vector<Value>{Value::i32(200)});
+  auto ok = store.call(inst, "fill", std::vector<Value>{Value::i32(200)});
   ASSERT_TRUE(ok.ok()) << ok.error().to_string();
   EXPECT_EQ((*ok)[0].as_i32(), 100);
 }
@@ -136,15 +142,15 @@ TEST(TierUp, DeepRecursionOfATieredFunctionExhaustsTheStackCleanly) {
   auto m = load_tiered(10, true);
   ASSERT_TRUE(m);
   Store store;
-  auto inst = store.instantiate(m, Imports{});
-  ASSERT_TRUE(inst.ok());
-  auto small = store.call(*inst, "down", std::vector<Value>{Value::i32(500)});
+  Instance* inst = instantiate(m, store);
+  ASSERT_TRUE(inst);
+  auto small = store.call(inst, "down", std::vector<Value>{Value::i32(500)});
   ASSERT_TRUE(small.ok()) << small.error().to_string();
   EXPECT_EQ((*small)[0].as_i32(), 500);
-  auto r = store.call(*inst, "down", std::vector<Value>{Value::i32(100000000)});
+  auto r = store.call(inst, "down", std::vector<Value>{Value::i32(100000000)});
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().trap, TrapKind::CallStackExhausted);
-  auto again = store.call(*inst, "down", std::vector<Value>{Value::i32(500)});
+  auto again = store.call(inst, "down", std::vector<Value>{Value::i32(500)});
   ASSERT_TRUE(again.ok()) << again.error().to_string();
 }
 
