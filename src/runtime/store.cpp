@@ -212,18 +212,19 @@ std::optional<TrapKind> call_function(Store::Impl* S, FuncInst* fn, InstanceImpl
     if (!ok) return trap;
     return std::nullopt;
   }
+  // An interpreted function entered from the runtime: by the embedder, a host function
+  // (counted above) or native code (tiering alternates interpreted and native frames
+  // freely: bounded by the native stack those frames use, not by a count).
   const FuncCode* fc = fn->code;
+  char here;
   if (S->depth >= S->max_frames || slots + fc->frame_slots > S->stack + S->stack_slots ||
-      S->host_nesting > 64) {
+      reinterpret_cast<uintptr_t>(&here) < S->native_stack_limit) {
     S->trap_frames.assign(1, fn);
     return TrapKind::CallStackExhausted;
   }
   S->frames[S->depth++] = Frame{interp::exit_code(), slots, fn};
   std::memset(slots + fc->num_params, 0, sizeof(uint64_t) * fc->num_locals);
-  S->host_nesting++;
-  std::optional<TrapKind> trap = interp::run(S, fn, slots, fn->entry);
-  S->host_nesting--;
-  return trap;
+  return interp::run(S, fn, slots, fn->entry);
 }
 
 Expected<void> Store::Impl::invoke(FuncInst* fn, uint64_t* slots) {

@@ -154,6 +154,27 @@ TEST(TierUp, DeepRecursionOfATieredFunctionExhaustsTheStackCleanly) {
   ASSERT_TRUE(again.ok()) << again.error().to_string();
 }
 
+// Go programs alternate tiers hundreds of times in one stack (jsonnet: a trap at the 65th
+// interpreted frame entered from native code, before nesting was bounded by the stack).
+TEST(TierUp, HundredsOfAlternatingInterpretedAndNativeFramesRun) {
+  auto m = load_tiered(1000, true);
+  ASSERT_TRUE(m);
+  Store store;
+  Instance* inst = instantiate(m, store);
+  ASSERT_TRUE(inst);
+  for (int i = 0; i < 1100; ++i)
+    ASSERT_TRUE(store.call(inst, "ping", std::vector<Value>{Value::i32(0)}).ok());
+  ASSERT_EQ(m->tier_counts()->compiled, 1u);  // $ping; $pong is interpreted
+  auto r = store.call(inst, "ping", std::vector<Value>{Value::i32(600)});
+  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  EXPECT_EQ((*r)[0].as_i32(), 600);
+  EXPECT_EQ(m->tier_counts()->compiled, 1u);  // 300 calls of $pong: still interpreted
+  // Deeper than the stack allows still ends in a trap, not a fault.
+  auto deep = store.call(inst, "ping", std::vector<Value>{Value::i32(10000000)});
+  ASSERT_FALSE(deep.ok());
+  EXPECT_EQ(deep.error().trap, TrapKind::CallStackExhausted);
+}
+
 TEST(TierUp, ExceptionsCrossBetweenInterpretedAndTieredFrames) {
   auto m = load_tiered(20, true);
   ASSERT_TRUE(m);

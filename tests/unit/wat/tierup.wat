@@ -96,4 +96,12 @@
     (if (result i32) (i32.eqz (local.get 0))
       (then (i32.const 0))
       (else (i32.add (i32.const 1) (call $down (i32.sub (local.get 0) (i32.const 1)))))))
+;; Mutual recursion where only $ping gets hot (called alone many times first): a deep
+  ;; call alternates native $ping and interpreted $pong frames, one runtime entry each.
+  (func $ping (export "ping") (param $n i32) (result i32)
+    (if (result i32) (i32.le_s (local.get $n) (i32.const 0))
+      (then (i32.const 0))
+      (else (i32.add (i32.const 1) (call $pong (i32.sub (local.get $n) (i32.const 1)))))))
+  (func $pong (param $n i32) (result i32)
+    (i32.add (i32.const 1) (call $ping (i32.sub (local.get $n) (i32.const 1)))))
 )
