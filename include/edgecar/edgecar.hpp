@@ -358,6 +358,8 @@ class Module {
     uint64_t osr = 0;        // functions given entries at their loops (on-stack replacement)
     uint64_t osr_taken = 0;  // interpreted calls that went on natively at a loop
     double compile_seconds = 0;
+    uint64_t cached = 0;    // functions and loop entries linked from the disk cache at load
+    uint64_t upgraded = 0;  // of those, compiled again with a better pipeline (second tier)
   };
   std::optional<TierCounts> tier_counts() const;
   // Native modules: where the code came from ("compiled", "artifact PATH", "cache entry

@@ -89,6 +89,25 @@ Expected<std::vector<char>> emit_tier_object(const binary::Module& module,
 Expected<std::shared_ptr<NativeModule>> link_functions(const std::vector<uint32_t>& funcs,
                                                        std::vector<char> object,
                                                        const std::vector<uint32_t>& osr = {});
+// Per-function tiering's batches in the disk cache (aot/artifact.cpp): functions and
+// on-stack replacement entries (defined-function indices), the loops each entry can
+// enter, the pipeline, and the bundle of objects. Each file has an artifact's header
+// (this build, this CPU, the module's SHA-256, the payload's size and SHA-256), checked
+// whole before use.
+struct TierBatch {
+  Opt level = Opt::Quick;
+  std::vector<uint32_t> funcs, osr;
+  std::vector<std::vector<uint32_t>> loops;  // per on-stack replacement entry
+  std::vector<char> bundle;
+  std::string path;  // loaded: the file it came from
+};
+std::string tier_cache_folder(const std::string& cache_dir, const std::array<uint8_t, 32>& module);
+Expected<void> save_tier_batch(const std::string& cache_dir, const std::array<uint8_t, 32>& module,
+                               const TierBatch& batch);
+// Every valid batch cached for the module; files refused are named in `notes`, with why.
+std::vector<TierBatch> load_tier_batches(const std::string& cache_dir,
+                                         const std::array<uint8_t, 32>& module,
+                                         uint32_t defined_funcs, std::string& notes);
 // LLVM's one-time start-up (target, ORC), done early by the tiering compiler's thread.
 void warm_up();
 // An instance's native context (the first argument of its native functions).

@@ -9,8 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <llvm/ADT/ArrayRef.h>
-#include <llvm/Support/SHA256.h>
+#include <openssl/evp.h>
 
 #include <algorithm>
 #include <array>
@@ -37,7 +36,11 @@ constexpr uint64_t kCacheBudget = 512ull << 20;  // the cache keeps its newest e
 constexpr uint64_t kMaxInstructions = 1'000'000;
 
 Hash sha256(const void* data, size_t n) {
-  return llvm::SHA256::hash(llvm::ArrayRef<uint8_t>(static_cast<const uint8_t*>(data), n));
+  Hash h{};
+  unsigned len = 0;
+  if (EVP_Digest(data, n, h.data(), &len, EVP_sha256(), nullptr) != 1 || len != h.size())
+    std::abort();  // libcrypto without SHA-256: not a usable build
+  return h;
 }
 Hash sha256(const std::string& s) {
   return sha256(s.data(), s.size());
@@ -101,12 +104,15 @@ void put(std::string& out, const void* p, size_t n) {
   out.append(static_cast<const char*>(p), n);
 }
 
-std::string header(const Hash& module, const std::vector<char>& object) {
+// What a file holds (the header's kind field): a whole module's code (an artifact or a
+// cache entry), or one batch of per-function tiering (the cache's tier-* folders).
+enum class Kind : uint32_t { Module = 0, TierBatch = 1 };
+
+std::string header(const Hash& module, const std::vector<char>& object, Kind kind = Kind::Module) {
   std::string h;
   put(h, kMagic, sizeof kMagic);
   put(h, &kFormat, 4);
-  uint32_t reserved = 0;
-  put(h, &reserved, 4);
+  put(h, &kind, 4);
   put(h, build_hash().data(), 32);
   put(h, target_hash().data(), 32);
   put(h, module.data(), 32);
@@ -117,7 +123,8 @@ std::string header(const Hash& module, const std::vector<char>& object) {
 }
 
 // Reads and checks a file; the object, or why it is refused.
-Expected<std::vector<char>> read_checked(const std::string& path, const Hash& module) {
+Expected<std::vector<char>> read_checked(const std::string& path, const Hash& module,
+                                         Kind kind = Kind::Module) {
   auto refuse = [&](const std::string& why) {
     return Error{ErrorKind::Invalid, path + " refused: " + why};
   };
@@ -139,6 +146,9 @@ Expected<std::vector<char>> read_checked(const std::string& path, const Hash& mo
   } else if (uint32_t f; std::memcpy(&f, field(12), 4), f != kFormat) {
     bad = refuse("artifact format " + std::to_string(f) + ", this edgecar reads " +
                  std::to_string(kFormat));
+  } else if (uint32_t k; std::memcpy(&k, field(16), 4), k != static_cast<uint32_t>(kind)) {
+    bad = refuse(kind == Kind::Module ? "a per-function tiering cache entry, not a module's code"
+                                      : "a module's code, not a per-function tiering entry");
   } else if (std::memcmp(field(20), build_hash().data(), 32) != 0) {
     bad = refuse("made by another edgecar build (stale: recompile with this one)");
   } else if (std::memcmp(field(52), target_hash().data(), 32) != 0) {
@@ -192,21 +202,30 @@ Expected<void> write_file(const std::string& path, const std::string& head,
   return {};
 }
 
-// Keeps the cache within its budget: the least recently written entries go first.
+// Keeps the cache within its budget: the least recently written entries go first (whole
+// modules' code at the top, per-function tiering batches in a folder per module).
 void trim_cache(const std::string& dir) {
-  DIR* d = ::opendir(dir.c_str());
-  if (!d) return;
   std::vector<std::pair<time_t, std::pair<std::string, uint64_t>>> entries;
   uint64_t total = 0;
-  while (dirent* e = ::readdir(d)) {
-    std::string name = e->d_name;
-    if (name.size() < 5 || name.compare(name.size() - 4, 4, ".aot") != 0) continue;
-    struct stat st{};
-    if (::stat((dir + "/" + name).c_str(), &st) != 0) continue;
-    entries.push_back({st.st_mtime, {dir + "/" + name, static_cast<uint64_t>(st.st_size)}});
-    total += static_cast<uint64_t>(st.st_size);
-  }
-  ::closedir(d);
+  auto scan = [&](const std::string& folder, const char* ext, bool descend, auto& self) -> void {
+    DIR* d = ::opendir(folder.c_str());
+    if (!d) return;
+    while (dirent* e = ::readdir(d)) {
+      std::string name = e->d_name, path = folder + "/" + name;
+      if (descend && name.rfind("tier-", 0) == 0) {
+        self(path, ".tier", false, self);
+        continue;
+      }
+      size_t n = std::strlen(ext);
+      if (name.size() <= n || name.compare(name.size() - n, n, ext) != 0) continue;
+      struct stat st{};
+      if (::stat(path.c_str(), &st) != 0) continue;
+      entries.push_back({st.st_mtime, {path, static_cast<uint64_t>(st.st_size)}});
+      total += static_cast<uint64_t>(st.st_size);
+    }
+    ::closedir(d);
+  };
+  scan(dir, ".aot", true, scan);
   std::sort(entries.begin(), entries.end());
   for (const auto& [t, f] : entries) {
     if (total <= kCacheBudget) break;
@@ -229,6 +248,7 @@ bool make_dirs(const std::string& dir) {
 Expected<std::shared_ptr<NativeModule>> compile(const binary::Module& module,
                                                 const NativeRequest& req) {
   Hash mod = sha256(req.bytes.data(), req.bytes.size());
+  if (req.hash_out) *req.hash_out = mod;
   std::string notes;
   auto note = [&](const std::string& s) { notes += (notes.empty() ? "" : "; ") + s; };
   auto from_file = [&](const std::string& path, const char* what) -> std::shared_ptr<NativeModule> {
@@ -291,8 +311,112 @@ Expected<std::shared_ptr<NativeModule>> compile(const binary::Module& module,
   return nm;
 }
 
+std::array<uint8_t, 32> module_hash(std::span<const uint8_t> bytes) {
+  return sha256(bytes.data(), bytes.size());
+}
+
 Expected<void> save(const NativeModule& nm, const std::string& path) {
   return write_file(path, header(nm.module_hash, nm.object), nm.object);
+}
+
+// Per-function tiering's batches in the cache: <cache>/tier-KEY/BATCH.tier, KEY naming
+// this edgecar build, the CPU and the module, BATCH the pipeline and the functions. The
+// payload (after the usual header) is a manifest, then the bundle of objects:
+// u32 level, u32 functions, u32 on-stack replacement entries, their indices (defined
+// functions), per entry u32 loops and the loops' instruction indices; then the bundle.
+std::string tier_cache_folder(const std::string& cache_dir, const std::array<uint8_t, 32>& module) {
+  return cache_dir + "/tier-" + hex(sha256(hex(build_hash()) + hex(target_hash()) + hex(module)));
+}
+
+namespace {
+void put32(std::vector<char>& out, uint32_t v) {
+  out.insert(out.end(), reinterpret_cast<const char*>(&v), reinterpret_cast<const char*>(&v) + 4);
+}
+}  // namespace
+
+Expected<void> save_tier_batch(const std::string& cache_dir, const std::array<uint8_t, 32>& module,
+                               const TierBatch& b) {
+  std::string folder = tier_cache_folder(cache_dir, module);
+  if (!make_dirs(folder)) return Error{ErrorKind::Io, "cannot create " + folder};
+  std::vector<char> payload;
+  put32(payload, static_cast<uint32_t>(b.level));
+  put32(payload, static_cast<uint32_t>(b.funcs.size()));
+  put32(payload, static_cast<uint32_t>(b.osr.size()));
+  for (uint32_t f : b.funcs) put32(payload, f);
+  for (uint32_t f : b.osr) put32(payload, f);
+  for (const auto& loops : b.loops) {
+    put32(payload, static_cast<uint32_t>(loops.size()));
+    for (uint32_t l : loops) put32(payload, l);
+  }
+  std::string name(payload.begin(), payload.begin() + 12 +
+                                        4 * static_cast<ptrdiff_t>(b.funcs.size() + b.osr.size()));
+  payload.insert(payload.end(), b.bundle.begin(), b.bundle.end());
+  std::string path = folder + "/" + hex(sha256(name)) + ".tier";
+  auto w = write_file(path, header(module, payload, Kind::TierBatch), payload);
+  if (w) trim_cache(cache_dir);
+  return w;
+}
+
+std::vector<TierBatch> load_tier_batches(const std::string& cache_dir,
+                                         const std::array<uint8_t, 32>& module,
+                                         uint32_t defined_funcs, std::string& notes) {
+  std::vector<TierBatch> out;
+  std::string folder = tier_cache_folder(cache_dir, module);
+  DIR* d = ::opendir(folder.c_str());
+  if (!d) return out;
+  std::vector<std::string> names;
+  while (dirent* e = ::readdir(d)) {
+    std::string name = e->d_name;
+    if (name.size() > 5 && name.compare(name.size() - 5, 5, ".tier") == 0) names.push_back(name);
+  }
+  ::closedir(d);
+  std::sort(names.begin(), names.end());
+  for (const std::string& name : names) {
+    std::string path = folder + "/" + name;
+    auto payload = read_checked(path, module, Kind::TierBatch);
+    auto refuse = [&](const std::string& why) { notes += (notes.empty() ? "" : "; ") + why; };
+    if (!payload) {
+      if (!payload.error().message.empty()) refuse(payload.error().message);
+      continue;
+    }
+    const std::vector<char>& p = *payload;
+    size_t at = 0;
+    bool ok = true;
+    auto get = [&]() -> uint32_t {
+      uint32_t v = 0;
+      if (at + 4 > p.size()) {
+        ok = false;
+        return 0;
+      }
+      std::memcpy(&v, p.data() + at, 4);
+      at += 4;
+      return v;
+    };
+    TierBatch b;
+    uint32_t level = get(), nf = get(), no = get();
+    ok = ok && level <= static_cast<uint32_t>(Opt::O2) && nf <= defined_funcs &&
+         no <= defined_funcs && 12 + 4 * (size_t{nf} + no) <= p.size();
+    b.level = static_cast<Opt>(level);
+    for (uint32_t i = 0; ok && i < nf; ++i) b.funcs.push_back(get());
+    for (uint32_t i = 0; ok && i < no; ++i) b.osr.push_back(get());
+    for (uint32_t i = 0; ok && i < no; ++i) {
+      uint32_t n = get();
+      ok = ok && n <= (p.size() - at) / 4;
+      std::vector<uint32_t> loops;
+      for (uint32_t k = 0; ok && k < n; ++k) loops.push_back(get());
+      b.loops.push_back(std::move(loops));
+    }
+    for (uint32_t f : b.funcs) ok = ok && f < defined_funcs;
+    for (uint32_t f : b.osr) ok = ok && f < defined_funcs;
+    if (!ok) {
+      refuse(path + " refused: a malformed manifest");
+      continue;
+    }
+    b.bundle.assign(p.begin() + static_cast<ptrdiff_t>(at), p.end());
+    b.path = path;
+    out.push_back(std::move(b));
+  }
+  return out;
 }
 
 }  // namespace edgecar::aot

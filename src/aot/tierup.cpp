@@ -14,8 +14,11 @@
 #include <deque>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <tuple>
+
+#include <unistd.h>
 
 #include "aot/aot.hpp"
 
@@ -56,6 +59,13 @@ Opt small_level() {
   return level;
 }
 
+// The second tier: the pipeline a cached batch is compiled again with, or its own when it
+// has the best one already: O2, but Quick for a big function (O1 and O2's superlinear
+// passes take from half a minute to several on CPython's evaluation loop).
+Opt best(bool big) {
+  return big ? Opt::Quick : Opt::O2;
+}
+
 enum class State : uint8_t { Cold, Queued, Compiling, Ready, Failed };
 
 constexpr uint32_t kEntry = ~0u;  // the interpreter's TierCount at a function's entry
@@ -80,6 +90,14 @@ struct TierUp {
     bool osr;  // its on-stack replacement entry, else the function
   };
   std::vector<Job> queue;  // waiting for the compiler, in the order they got hot
+  // Batches from the disk cache compiled by a quick pipeline, to compile again by a better
+  // one once the queue is empty (the second tier: they were hot in an earlier process).
+  struct Upgrade {
+    Opt level;  // the better pipeline
+    std::vector<uint32_t> funcs, osr;
+    std::string path;  // the cache file it replaces
+  };
+  std::vector<Upgrade> upgrades;
   struct Ready {
     uint32_t def;
     void* entry;
@@ -133,18 +151,29 @@ class Compiler {
   }
 
  public:
-  // Compiles the next batch of `t`'s queue; true when more is queued.
+  // Compiles the next batch of `t`'s queue, or when it is empty the next upgrade; true
+  // when more is queued.
   static bool compile_batch(TierUp& t) {
     std::vector<uint32_t> funcs, osrs;
     std::shared_ptr<const Module> keep;
     bool big = false;
+    std::optional<TierUp::Upgrade> upgrade;
     {
       std::lock_guard<std::mutex> lock(t.mu);
       keep = t.owner.lock();
-      if (t.stopping || t.queue.empty() || (!keep && !t.settings.synchronous)) {
+      if (t.stopping || (t.queue.empty() && t.upgrades.empty()) ||
+          (!keep && !t.settings.synchronous)) {
         t.scheduled = false;
         return false;
       }
+      if (t.queue.empty()) {
+        upgrade = std::move(t.upgrades.front());
+        t.upgrades.erase(t.upgrades.begin());
+      }
+    }
+    if (upgrade) return compile_upgrade(t, *upgrade);
+    {
+      std::lock_guard<std::mutex> lock(t.mu);
       // A batch of small functions (quick), or one big function and its entry at loops
       // (baseline).
       auto size = [&](const TierUp::Job& j) { return t.module->bodies[j.def].code.size(); };
@@ -176,12 +205,12 @@ class Compiler {
     // Together first; when something in the batch is not compiled by the native tier (a
     // GC instruction, say), each alone, so that the others still tier up.
     Opt level = big ? Opt::Baseline : small_level();
-    if (!compile(t, funcs, osrs, level, out)) {
+    if (!compile(t, funcs, osrs, level, out, true)) {
       out = Output{};
       for (uint32_t def : funcs)
-        if (!compile(t, {def}, {}, level, out)) failed.push_back(def);
+        if (!compile(t, {def}, {}, level, out, true)) failed.push_back(def);
       for (uint32_t def : osrs)
-        if (!compile(t, {}, {def}, level, out)) osr_failed.push_back(def);
+        if (!compile(t, {}, {def}, level, out, true)) osr_failed.push_back(def);
     }
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     if (log_enabled()) {
@@ -199,6 +228,57 @@ class Compiler {
                    what.c_str(), failed.empty() && osr_failed.empty() ? "" : " (some refused)");
     }
     std::lock_guard<std::mutex> lock(t.mu);
+    publish(t, out);
+    for (uint32_t def : failed) t.state[def] = State::Failed;
+    for (uint32_t def : osr_failed) t.osr[def].state = State::Failed;
+    t.stats.compiled += out.ready.size();
+    t.stats.failed += failed.size();
+    t.stats.osr += out.osr.size();
+    t.stats.batches++;
+    t.stats.compile_seconds += secs;
+    return more(t);  // `keep` goes after t.mu: the module may end here, which locks it
+  }
+
+  // A cached batch again with a better pipeline: its code replaces the old one in every
+  // instance (at their next report) and its file replaces the old file.
+  static bool compile_upgrade(TierUp& t, const TierUp::Upgrade& u) {
+    auto start = std::chrono::steady_clock::now();
+    Output out;
+    bool ok = compile(t, u.funcs, u.osr, u.level, out, false);
+    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (ok && !t.settings.cache_dir.empty()) {
+      TierBatch b{u.level, u.funcs, u.osr, out.loops, out.code.back()->object, {}};
+      if (save_tier_batch(t.settings.cache_dir, t.settings.module_hash, b))
+        ::unlink(u.path.c_str());
+    }
+    if (log_enabled())
+      std::fprintf(stderr, "edgecar tier: %.1f ms %s: %zu functions, %zu loop entries again%s\n",
+                   secs * 1e3, u.level == Opt::O2 ? "O2" : "quick", u.funcs.size(), u.osr.size(),
+                   ok ? "" : " (refused)");
+    std::lock_guard<std::mutex> lock(t.mu);
+    if (ok) {
+      publish(t, out);
+      t.stats.upgraded += u.funcs.size() + u.osr.size();
+    }
+    t.stats.compile_seconds += secs;
+    return more(t);
+  }
+
+ private:
+  struct Output {
+    std::vector<TierUp::Ready> ready;
+    std::vector<std::tuple<uint32_t, void*, std::vector<uint32_t>>> osr;
+    std::vector<std::shared_ptr<NativeModule>> code;
+    std::vector<std::vector<uint32_t>> loops;  // of the last batch compiled
+  };
+  // t.mu held: whether the compiler goes on with `t`.
+  static bool more(TierUp& t) {
+    bool m = (!t.queue.empty() || !t.upgrades.empty()) && !t.stopping;
+    if (!m) t.scheduled = false;
+    return m;
+  }
+  // Makes compiled code visible to instances (t.mu held).
+  static void publish(TierUp& t, Output& out) {
     for (auto& c : out.code) t.code.push_back(std::move(c));
     for (const auto& r : out.ready) {
       t.state[r.def] = State::Ready;
@@ -210,26 +290,10 @@ class Compiler {
       o.entry = entry;
       o.loops = std::move(loops);
     }
-    for (uint32_t def : failed) t.state[def] = State::Failed;
-    for (uint32_t def : osr_failed) t.osr[def].state = State::Failed;
-    t.stats.compiled += out.ready.size();
-    t.stats.failed += failed.size();
-    t.stats.osr += out.osr.size();
-    t.stats.batches++;
-    t.stats.compile_seconds += secs;
-    bool more = !t.queue.empty() && !t.stopping;
-    if (!more) t.scheduled = false;
-    return more;  // `keep` goes after t.mu: the module may end here, which locks it
   }
-
- private:
-  struct Output {
-    std::vector<TierUp::Ready> ready;
-    std::vector<std::tuple<uint32_t, void*, std::vector<uint32_t>>> osr;
-    std::vector<std::shared_ptr<NativeModule>> code;
-  };
+  // Compiles and links functions `defs` and entries `osr_defs`; `store`: into the cache.
   static bool compile(TierUp& t, const std::vector<uint32_t>& defs,
-                      const std::vector<uint32_t>& osr_defs, Opt level, Output& out) {
+                      const std::vector<uint32_t>& osr_defs, Opt level, Output& out, bool store) {
     if (defs.empty() && osr_defs.empty()) return true;
     uint32_t nimp = t.module->num_imported_funcs;
     std::vector<uint32_t> funcs, osr;
@@ -241,6 +305,14 @@ class Compiler {
     auto linked = link_functions(funcs, std::move(object).value(), osr);
     if (!linked) return false;
     std::shared_ptr<NativeModule> nm = std::move(linked).value();
+    out.loops = loops;
+    if (store && !t.settings.cache_dir.empty()) {
+      // Stored for the next process (a failure to store costs only that).
+      TierBatch b{level, defs, osr_defs, loops, nm->object, {}};
+      auto saved = save_tier_batch(t.settings.cache_dir, t.settings.module_hash, b);
+      if (!saved && log_enabled())
+        std::fprintf(stderr, "edgecar tier: not cached: %s\n", saved.error().message.c_str());
+    }
     for (size_t i = 0; i < defs.size(); ++i)
       out.ready.push_back({defs[i], nm->entries[i], nm->slot_entries[i]});
     for (size_t i = 0; i < osr_defs.size(); ++i)
@@ -273,6 +345,70 @@ void install(TierUp& t, InstanceImpl& inst) {
   }
 }
 
+// Links the batches an earlier process compiled for this module (the disk cache): their
+// functions are ready before the first instance, so they run natively from the start.
+void load_cached(TierUp& t) {
+  auto start = std::chrono::steady_clock::now();
+  std::string notes;
+  uint32_t nimp = t.module->num_imported_funcs;
+  auto n = static_cast<uint32_t>(t.module->bodies.size());
+  size_t files = 0;
+  std::vector<TierBatch> batches =
+      load_tier_batches(t.settings.cache_dir, t.settings.module_hash, n, notes);
+  // The best pipeline first: a function in two files (a process ended between storing an
+  // upgrade and removing what it replaced, or two processes raced) takes the better code.
+  std::stable_sort(batches.begin(), batches.end(),
+                   [](const TierBatch& a, const TierBatch& b) { return a.level > b.level; });
+  for (TierBatch& b : batches) {
+    bool news = false;
+    for (uint32_t def : b.funcs) news = news || t.state[def] != State::Ready;
+    for (uint32_t def : b.osr) news = news || t.osr[def].state != State::Ready;
+    if (!news) {
+      ::unlink(b.path.c_str());  // superseded
+      continue;
+    }
+    std::vector<uint32_t> funcs, osr;
+    for (uint32_t def : b.funcs) funcs.push_back(nimp + def);
+    for (uint32_t def : b.osr) osr.push_back(nimp + def);
+    auto linked = link_functions(funcs, std::move(b.bundle), osr);
+    if (!linked) {
+      notes += (notes.empty() ? "" : "; ") + b.path + " refused: " + linked.error().message;
+      continue;
+    }
+    std::shared_ptr<NativeModule> nm = std::move(linked).value();
+    for (size_t i = 0; i < b.funcs.size(); ++i) {
+      uint32_t def = b.funcs[i];
+      if (t.state[def] == State::Ready) continue;  // in two files (two processes raced)
+      t.state[def] = State::Ready;
+      t.ready.push_back({def, nm->entries[i], nm->slot_entries[i]});
+      t.stats.cached++;
+    }
+    for (size_t i = 0; i < b.osr.size(); ++i) {
+      TierUp::Osr& o = t.osr[b.osr[i]];
+      if (o.state == State::Ready) continue;
+      o.state = State::Ready;
+      o.entry = nm->osr_entries[i];
+      o.loops = std::move(b.loops[i]);
+      t.stats.cached++;
+    }
+    t.code.push_back(std::move(nm));
+    files++;
+    bool big = false;
+    for (uint32_t def : b.funcs) big = big || t.module->bodies[def].code.size() > kBigFunction;
+    for (uint32_t def : b.osr) big = big || t.module->bodies[def].code.size() > kBigFunction;
+    if (b.level < best(big))
+      t.upgrades.push_back({best(big), std::move(b.funcs), std::move(b.osr), b.path});
+  }
+  if (!notes.empty() && t.settings.notes)
+    *t.settings.notes += (t.settings.notes->empty() ? "" : "; ") + notes;
+  if (log_enabled() && files > 0) {
+    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    std::fprintf(stderr,
+                 "edgecar tier: %.1f ms: %zu functions and loop entries from %zu cached batches\n",
+                 secs * 1e3, static_cast<size_t>(t.stats.cached), files);
+  }
+}
+
 }  // namespace
 
 std::shared_ptr<TierUp> start_tiering(detail::ModuleData& md, const TierSettings& settings) {
@@ -289,13 +425,24 @@ std::shared_ptr<TierUp> start_tiering(detail::ModuleData& md, const TierSettings
   md.hot = std::make_unique<std::atomic<int32_t>[]>(n);
   for (size_t i = 0; i < n; ++i) md.hot[i].store(t->settings.threshold, std::memory_order_relaxed);
   t->hot = md.hot.get();
-  if (!settings.synchronous) Compiler::get().start();
+  if (!t->settings.cache_dir.empty()) load_cached(*t);
+  if (settings.synchronous) {
+    while (Compiler::compile_batch(*t)) {
+    }
+  } else {
+    Compiler::get().start();
+  }
   return t;
 }
 
-void tier_owner(TierUp& t, std::weak_ptr<const Module> module) {
-  std::lock_guard<std::mutex> lock(t.mu);
-  t.owner = std::move(module);
+void tier_owner(const std::shared_ptr<TierUp>& t, std::weak_ptr<const Module> module) {
+  std::lock_guard<std::mutex> lock(t->mu);
+  t->owner = std::move(module);
+  // Upgrades of cached batches start at once (the compiler needs the owner to run).
+  if (!t->upgrades.empty() && !t->scheduled && !t->settings.synchronous) {
+    t->scheduled = true;
+    Compiler::get().schedule(t);
+  }
 }
 
 void stop_tiering(TierUp& t) {
@@ -307,23 +454,8 @@ void stop_tiering(TierUp& t) {
 void* tier_tick(InstanceImpl* inst, uint32_t def, uint32_t loop) {
   const std::shared_ptr<TierUp>& tp = inst->md->tier;
   TierUp& t = *tp;
-  bool queued = false;
   std::unique_lock<std::mutex> lock(t.mu);
-  if (t.state[def] == State::Cold) {
-    t.state[def] = State::Queued;
-    t.queue.push_back({def, false});
-    t.stats.queued++;
-    queued = true;
-  }
-  if (loop != kEntry && t.state[def] != State::Failed) {
-    TierUp::Osr& o = t.osr[def];
-    if (o.state == State::Cold) {
-      o.state = State::Queued;
-      t.queue.push_back({def, true});
-      queued = true;
-    }
-  }
-  if (queued) {
+  auto compile_now = [&] {
     if (t.settings.synchronous) {
       lock.unlock();
       while (Compiler::compile_batch(t)) {
@@ -332,6 +464,24 @@ void* tier_tick(InstanceImpl* inst, uint32_t def, uint32_t loop) {
     } else if (!t.scheduled) {
       t.scheduled = true;
       Compiler::get().schedule(tp);
+    }
+  };
+  if (t.state[def] == State::Cold) {
+    t.state[def] = State::Queued;
+    t.queue.push_back({def, false});
+    t.stats.queued++;
+    compile_now();
+  }
+  // An entry at its loops only for a run still interpreted, looping, after its function
+  // has native code (a `main`): most functions that loop are called often, and their next
+  // call is native anyway (Go's compiler wraps every function in a dispatch loop: asking
+  // for both at once doubled the compile work of a Go program).
+  if (loop != kEntry && t.state[def] == State::Ready) {
+    TierUp::Osr& o = t.osr[def];
+    if (o.state == State::Cold) {
+      o.state = State::Queued;
+      t.queue.push_back({def, true});
+      compile_now();
     }
   }
   // A function the native tier refuses is not counted any more; the others are looked at

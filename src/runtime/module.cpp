@@ -194,7 +194,8 @@ Engine Module::engine() const {
 std::optional<Module::TierCounts> Module::tier_counts() const {
   if (!data_->tier) return std::nullopt;
   aot::TierStats st = aot::tier_stats(*data_->tier);
-  return TierCounts{st.queued, st.compiled, st.failed, st.osr, st.osr_taken, st.compile_seconds};
+  return TierCounts{st.queued,    st.compiled,        st.failed, st.osr,
+                    st.osr_taken, st.compile_seconds, st.cached, st.upgraded};
 }
 
 std::string Module::native_origin() const {
@@ -227,8 +228,12 @@ Expected<std::shared_ptr<const Module>> Module::from_bytes(std::span<const uint8
   md->module = std::move(decoded).value();
   if (auto v = validate::validate(md->module, options.standard, &md->type_ids); !v)
     return std::move(v).error();
+  std::array<uint8_t, 32> hash{};
+  bool hashed = false;
   if (options.engine == Engine::Aot || options.native_if_available) {
     aot::NativeRequest req;
+    req.hash_out = &hash;
+    hashed = true;
     req.bytes = bytes;
     req.artifact = options.artifact;
     req.cache_dir = options.cache_dir;
@@ -248,14 +253,17 @@ Expected<std::shared_ptr<const Module>> Module::from_bytes(std::span<const uint8
     aot::TierSettings ts;
     ts.threshold = static_cast<int32_t>(std::min<uint32_t>(options.tier_threshold, INT32_MAX));
     ts.synchronous = options.tier_synchronous;
+    ts.cache_dir = options.cache_dir;
+    if (!ts.cache_dir.empty()) ts.module_hash = hashed ? hash : aot::module_hash(bytes);
+    ts.notes = &md->native_notes;
     md->tier = aot::start_tiering(*md, ts);
   }
   md->memory_image = detail::MemoryImage::build(md->module);
   for (size_t i = 0; i < md->module.exports.size(); ++i)
     md->export_index.emplace(md->module.exports[i].name, static_cast<uint32_t>(i));
-  aot::TierUp* tiering = md->tier.get();
+  std::shared_ptr<aot::TierUp> tiering = md->tier;
   auto module = std::make_shared<const Module>(std::move(md));
-  if (tiering) aot::tier_owner(*tiering, module);
+  if (tiering) aot::tier_owner(tiering, module);
   return std::shared_ptr<const Module>(std::move(module));
 }
 

@@ -3,6 +3,7 @@
 // these; the runtime includes no header of src/interp. A native tier will sit beside it.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -108,7 +109,10 @@ struct NativeRequest {
   bool compile = true;             // compile when no artifact or cache entry matches
   unsigned threads = 0;            // compiler threads (0: one per core)
   std::string* notes = nullptr;    // files refused on the way, and why
+  std::array<uint8_t, 32>* hash_out = nullptr;  // set to the module's SHA-256
 };
+// The SHA-256 of a module's bytes (the key of its native code on disk).
+std::array<uint8_t, 32> module_hash(std::span<const uint8_t> bytes);
 
 // A validated module's native code: from a matching artifact or cache entry, else
 // compiled in this process (LLVM) when req.compile (else nullptr). Fails, naming the
@@ -132,13 +136,18 @@ struct TierUp;
 struct TierSettings {
   int32_t threshold = 0;     // calls + loop iterations before compiling (0: the default)
   bool synchronous = false;  // compile on the interpreter's thread, at once (tests)
+  // The disk cache ("": none): batches compiled before for this module are linked when
+  // tiering starts (their functions start native), and new batches are stored.
+  std::string cache_dir;
+  std::array<uint8_t, 32> module_hash{};
+  std::string* notes = nullptr;  // cache files refused, and why
 };
 // Sets up tiering for a module (md.hot made here). Without a usable native tier every
 // compilation fails and the functions it refuses stop counting.
 std::shared_ptr<TierUp> start_tiering(detail::ModuleData& md, const TierSettings& settings);
 // The module, which the compiler keeps alive while it compiles its functions (so that
 // stop_tiering never waits for it).
-void tier_owner(TierUp& t, std::weak_ptr<const Module> module);
+void tier_owner(const std::shared_ptr<TierUp>& t, std::weak_ptr<const Module> module);
 // The module is going: its queued functions are dropped.
 void stop_tiering(TierUp& t);
 // A counter of defined function `def` (0-based among defined ones) reached zero at its
@@ -153,6 +162,8 @@ void tier_bind(InstanceImpl& inst, Store::Impl& S);
 struct TierStats {
   uint64_t queued = 0, compiled = 0, failed = 0, osr = 0, osr_taken = 0, batches = 0;
   double compile_seconds = 0;
+  uint64_t cached = 0;    // functions and entries linked from the disk cache
+  uint64_t upgraded = 0;  // of those, compiled again with a better pipeline
 };
 TierStats tier_stats(const TierUp& t);
 

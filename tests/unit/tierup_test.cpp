@@ -2,7 +2,11 @@
 // while a call is under way, a loop entered once goes on natively from its header, and
 // traps, stack exhaustion and exceptions behave as in the interpreter. Each result is
 // compared with the interpreter's; the tier's counts show that native code did run.
+#include <unistd.h>
+
 #include <chrono>
+#include <filesystem>
+#include <fstream>
 #include <thread>
 
 #include "test_util.hpp"
@@ -10,11 +14,13 @@
 namespace edgecar::test {
 namespace {
 
-std::shared_ptr<const Module> load_tiered(uint32_t threshold, bool synchronous) {
+std::shared_ptr<const Module> load_tiered(uint32_t threshold, bool synchronous,
+                                          const std::string& cache_dir = "") {
   LoadOptions load;
   load.tier_up = true;
   load.tier_threshold = threshold;
   load.tier_synchronous = synchronous;
+  load.cache_dir = cache_dir;
   auto m = Module::from_file(wat_path("tierup"), load);
   EXPECT_TRUE(m.ok()) << (m.ok() ? "" : m.error().to_string());
   return m.ok() ? *m : nullptr;
@@ -194,6 +200,105 @@ TEST(TierUp, ExceptionsCrossBetweenInterpretedAndTieredFrames) {
   ASSERT_TRUE(exn);
   ASSERT_EQ(exn->payload.size(), 1u);
   EXPECT_EQ(exn->payload[0].as_i32(), 5000);
+}
+
+namespace fs = std::filesystem;
+
+// The disk cache: each compiled batch is a file in the cache's tier-* folder of the module.
+class TierCache : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("edgecar-tier-test-" + std::to_string(getpid()));
+    fs::remove_all(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  std::vector<fs::path> files() {
+    std::vector<fs::path> out;
+    if (!fs::exists(dir_)) return out;
+    for (const auto& d : fs::directory_iterator(dir_))
+      if (d.is_directory() && d.path().filename().string().rfind("tier-", 0) == 0)
+        for (const auto& f : fs::directory_iterator(d.path())) out.push_back(f.path());
+    std::sort(out.begin(), out.end());
+    return out;
+  }
+  // sum_sq(3000) calls $sq 3,000 times: at a threshold of 50, interpreted, it gets hot.
+  void expect_sum_sq(const std::shared_ptr<const Module>& m) {
+    Store store;
+    auto r = call(m, "sum_sq", {Value::i32(3000)}, store);
+    ASSERT_TRUE(r.ok()) << r.error().to_string();
+    EXPECT_EQ((*r)[0].bits, interpreted("sum_sq", {Value::i32(3000)})[0].bits);
+  }
+  fs::path dir_;
+};
+
+TEST_F(TierCache, ASecondLoadStartsNativeForWhatWasHot) {
+  auto first = load_tiered(50, true, dir_.string());
+  ASSERT_TRUE(first);
+  expect_sum_sq(first);
+  EXPECT_GE(first->tier_counts()->compiled, 2u);
+  EXPECT_EQ(first->tier_counts()->cached, 0u);
+  size_t stored = files().size();
+  ASSERT_GE(stored, 1u);
+
+  // Linked at load (synchronous: the second tier's O2 is compiled at load too, replacing
+  // the quick batches' files), so nothing is interpreted long enough to get hot again.
+  auto second = load_tiered(50, true, dir_.string());
+  ASSERT_TRUE(second);
+  auto c = second->tier_counts();
+  EXPECT_GE(c->cached, 2u);
+  EXPECT_EQ(c->upgraded, c->cached);
+  EXPECT_EQ(files().size(), stored);  // each quick file replaced by its O2 one
+  expect_sum_sq(second);
+  EXPECT_EQ(second->tier_counts()->queued, 0u);
+  EXPECT_EQ(second->tier_counts()->compiled, 0u);
+  EXPECT_TRUE(second->native_notes().empty()) << second->native_notes();
+
+  auto third = load_tiered(50, true, dir_.string());
+  ASSERT_TRUE(third);
+  EXPECT_EQ(third->tier_counts()->cached, c->cached);
+  EXPECT_EQ(third->tier_counts()->upgraded, 0u);  // the best pipeline already
+  expect_sum_sq(third);
+  EXPECT_EQ(third->tier_counts()->queued, 0u);
+}
+
+TEST_F(TierCache, ACorruptOrMisplacedFileIsRefusedWithTheReasonAndNeverRun) {
+  auto first = load_tiered(50, true, dir_.string());
+  ASSERT_TRUE(first);
+  expect_sum_sq(first);
+  auto stored = files();
+  ASSERT_FALSE(stored.empty());
+  {
+    std::fstream f(stored[0], std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(-1, std::ios::end);
+    f.put('\x5a');
+  }
+  // A whole module's native code where a batch belongs.
+  auto whole = Module::from_file(wat_path("tierup"), LoadOptions{Engine::Aot});
+  ASSERT_TRUE(whole.ok()) << whole.error().to_string();
+  fs::path misplaced = stored[0].parent_path() / "0000.tier";
+  ASSERT_TRUE((*whole)->save_native(misplaced.string()).ok());
+
+  auto second = load_tiered(50, true, dir_.string());
+  ASSERT_TRUE(second);
+  std::string notes = second->native_notes();
+  EXPECT_NE(notes.find(stored[0].string() + " refused: its code does not match the hash"),
+            std::string::npos)
+      << notes;
+  EXPECT_NE(notes.find("0000.tier refused: a module's code, not a per-function tiering entry"),
+            std::string::npos)
+      << notes;
+  expect_sum_sq(second);  // what was refused is interpreted, then compiled again
+
+  // And a batch is not a module's artifact.
+  auto as_artifact = Module::from_file(wat_path("tierup"), [&] {
+    LoadOptions o{Engine::Interp, true};
+    o.artifact = files().back().string();
+    return o;
+  }());
+  ASSERT_TRUE(as_artifact.ok()) << as_artifact.error().to_string();
+  EXPECT_NE((*as_artifact)->native_notes().find("a per-function tiering cache entry"),
+            std::string::npos)
+      << (*as_artifact)->native_notes();
 }
 
 }  // namespace
