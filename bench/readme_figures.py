@@ -218,7 +218,7 @@ def real_programs_block(md):
         c = dict(zip(rows[0], r))
         if c["output as wasmtime's"] != "yes":
             raise Missing(f"{r[0]}: output differs from wasmtime's")
-        lines.append(f"| {c['program (PyPI package)']} | {c['size']} | {c['load']} | {c['edgecar cold']} | "
+        lines.append(f"| {c['program (registry package)']} | {c['size']} | {c['load']} | {c['edgecar cold']} | "
                      f"{c['edgecar warm']} | {c['edgecar interp']} | {c['edgecar native cold']} | "
                      f"{c['wasmtime cold']} | {c['wasmtime warm']} |")
     return "\n".join(lines)

@@ -102,8 +102,10 @@ struct TierBatch {
   std::string path;  // loaded: the file it came from
 };
 std::string tier_cache_folder(const std::string& cache_dir, const std::array<uint8_t, 32>& module);
-Expected<void> save_tier_batch(const std::string& cache_dir, const std::array<uint8_t, 32>& module,
-                               const TierBatch& batch);
+// Stores a batch; the file's path.
+Expected<std::string> save_tier_batch(const std::string& cache_dir,
+                                      const std::array<uint8_t, 32>& module,
+                                      const TierBatch& batch);
 // Every valid batch cached for the module; files refused are named in `notes`, with why.
 std::vector<TierBatch> load_tier_batches(const std::string& cache_dir,
                                          const std::array<uint8_t, 32>& module,

@@ -334,8 +334,8 @@ void put32(std::vector<char>& out, uint32_t v) {
 }
 }  // namespace
 
-Expected<void> save_tier_batch(const std::string& cache_dir, const std::array<uint8_t, 32>& module,
-                               const TierBatch& b) {
+Expected<std::string> save_tier_batch(const std::string& cache_dir,
+                                      const std::array<uint8_t, 32>& module, const TierBatch& b) {
   std::string folder = tier_cache_folder(cache_dir, module);
   if (!make_dirs(folder)) return Error{ErrorKind::Io, "cannot create " + folder};
   std::vector<char> payload;
@@ -353,8 +353,9 @@ Expected<void> save_tier_batch(const std::string& cache_dir, const std::array<ui
   payload.insert(payload.end(), b.bundle.begin(), b.bundle.end());
   std::string path = folder + "/" + hex(sha256(name)) + ".tier";
   auto w = write_file(path, header(module, payload, Kind::TierBatch), payload);
-  if (w) trim_cache(cache_dir);
-  return w;
+  if (!w) return std::move(w).error();
+  trim_cache(cache_dir);
+  return path;
 }
 
 std::vector<TierBatch> load_tier_batches(const std::string& cache_dir,

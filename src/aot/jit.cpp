@@ -15,7 +15,10 @@
 #include <llvm/Transforms/Scalar/SROA.h>
 #include <llvm/Transforms/Scalar/SimplifyCFG.h>
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
@@ -302,6 +305,44 @@ Expected<std::shared_ptr<NativeModule>> link_object(const binary::Module& module
   return link_functions(funcs, std::move(object));
 }
 
+namespace {
+
+// EDGECAR_PERF_MAP=1: each linked entry is appended to /tmp/perf-PID.map (perf's map of
+// JIT code), so `perf report` names native functions (wasm_fN: function N of the module).
+// Sizes run to the next entry of the same object (entries only: good enough to attribute).
+bool perf_map_enabled() {
+  static const bool on = [] {
+    const char* e = std::getenv("EDGECAR_PERF_MAP");
+    return e && *e && *e != '0';
+  }();
+  return on;
+}
+
+void write_perf_map(const NativeModule& nm, const std::vector<uint32_t>& funcs,
+                    const std::vector<uint32_t>& osr) {
+  static std::mutex mu;
+  std::lock_guard<std::mutex> lock(mu);
+  static FILE* out = std::fopen(("/tmp/perf-" + std::to_string(getpid()) + ".map").c_str(), "a");
+  if (!out) return;
+  std::vector<std::pair<uintptr_t, std::string>> syms;
+  for (size_t i = 0; i < funcs.size(); ++i) {
+    syms.emplace_back(reinterpret_cast<uintptr_t>(nm.entries[i]), entry_name(funcs[i]));
+    syms.emplace_back(reinterpret_cast<uintptr_t>(nm.slot_entries[i]), slot_entry_name(funcs[i]));
+  }
+  for (size_t i = 0; i < osr.size(); ++i)
+    syms.emplace_back(reinterpret_cast<uintptr_t>(nm.osr_entries[i]), osr_entry_name(osr[i]));
+  std::sort(syms.begin(), syms.end());
+  for (size_t i = 0; i < syms.size(); ++i) {
+    uintptr_t size = i + 1 < syms.size() ? syms[i + 1].first - syms[i].first : 4096;
+    if (size > (1u << 24)) size = 4096;  // the next entry is in another section
+    std::fprintf(out, "%lx %lx %s\n", static_cast<unsigned long>(syms[i].first),
+                 static_cast<unsigned long>(size), syms[i].second.c_str());
+  }
+  std::fflush(out);
+}
+
+}  // namespace
+
 Expected<std::shared_ptr<NativeModule>> link_functions(const std::vector<uint32_t>& funcs,
                                                        std::vector<char> object,
                                                        const std::vector<uint32_t>& osr) {
@@ -335,6 +376,7 @@ Expected<std::shared_ptr<NativeModule>> link_functions(const std::vector<uint32_
     if (!o) return Error{ErrorKind::Unsupported, "native tier: " + to_string(o.takeError())};
     nm->osr_entries.push_back(o->toPtr<void*>());
   }
+  if (perf_map_enabled()) write_perf_map(*nm, funcs, osr);
   nm->object = std::move(object);
   return nm;
 }
