@@ -31,6 +31,7 @@ constexpr uint32_t kFormat = 2;  // 2: the object is a bundle of objects (aot.hp
 constexpr size_t kHeaderSize = 12 + 4 + 4 + 32 * 3 + 8 + 32;
 constexpr uint64_t kMaxObject = 1ull << 30;      // larger claims are refused unread
 constexpr uint64_t kCacheBudget = 512ull << 20;  // the cache keeps its newest entries within
+constexpr time_t kStaleTemporary = 600;          // seconds: a write's temporary file is gone
 // Native compilation of a larger module is refused (about a minute and 1.5 GB of LLVM at
 // 16,000 instructions a second); such a module stays interpreted.
 constexpr uint64_t kMaxInstructions = 1'000'000;
@@ -216,9 +217,16 @@ void trim_cache(const std::string& dir) {
         self(path, ".tier", false, self);
         continue;
       }
+      struct stat st{};
+      // A temporary file of a write cut short (a process that ended while its compiler
+      // thread stored a batch) is removed once it is old enough not to be in progress.
+      if (name.find(".tmp.") != std::string::npos) {
+        if (::stat(path.c_str(), &st) == 0 && st.st_mtime + kStaleTemporary < ::time(nullptr))
+          ::unlink(path.c_str());
+        continue;
+      }
       size_t n = std::strlen(ext);
       if (name.size() <= n || name.compare(name.size() - n, n, ext) != 0) continue;
-      struct stat st{};
       if (::stat(path.c_str(), &st) != 0) continue;
       entries.push_back({st.st_mtime, {path, static_cast<uint64_t>(st.st_size)}});
       total += static_cast<uint64_t>(st.st_size);

@@ -261,6 +261,28 @@ TEST_F(TierCache, ASecondLoadStartsNativeForWhatWasHot) {
   EXPECT_EQ(third->tier_counts()->queued, 0u);
 }
 
+TEST_F(TierCache, ATemporaryFileLeftByAnInterruptedWriteIsRemovedOnceOld) {
+  auto first = load_tiered(50, true, dir_.string());
+  ASSERT_TRUE(first);
+  expect_sum_sq(first);
+  auto stored = files();
+  ASSERT_FALSE(stored.empty());
+  fs::path folder = stored[0].parent_path();
+  fs::path old_tmp = folder / "x.tier.tmp.999999", new_tmp = folder / "y.tier.tmp.999998";
+  std::ofstream(old_tmp) << "half a batch";
+  std::ofstream(new_tmp) << "a batch being written";
+  fs::last_write_time(old_tmp, fs::file_time_type::clock::now() - std::chrono::hours(1));
+  // Storing a batch trims the cache: tier a function the first load did not.
+  auto second = load_tiered(50, true, dir_.string());
+  ASSERT_TRUE(second);
+  Store store;
+  auto r = call(second, "mix", {Value::i32(20000), Value::i64(7)}, store);
+  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  EXPECT_GE(second->tier_counts()->compiled, 1u);
+  EXPECT_FALSE(fs::exists(old_tmp));
+  EXPECT_TRUE(fs::exists(new_tmp));  // may still be in progress
+}
+
 TEST_F(TierCache, ACorruptOrMisplacedFileIsRefusedWithTheReasonAndNeverRun) {
   auto first = load_tiered(50, true, dir_.string());
   ASSERT_TRUE(first);
