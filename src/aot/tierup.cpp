@@ -259,13 +259,9 @@ class Compiler {
   static bool compile_upgrade(TierUp& t, const TierUp::Upgrade& u) {
     auto start = std::chrono::steady_clock::now();
     Output out;
-    bool ok = compile(t, u.funcs, u.osr, u.level, out, false);
+    bool ok = compile(t, u.funcs, u.osr, u.level, out, true);
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    if (ok && !t.settings.cache_dir.empty()) {
-      TierBatch b{u.level, u.funcs, u.osr, out.loops, out.code.back()->object, {}};
-      if (save_tier_batch(t.settings.cache_dir, t.settings.module_hash, b) && !u.path.empty())
-        ::unlink(u.path.c_str());
-    }
+    if (ok && !out.path.empty() && !u.path.empty()) ::unlink(u.path.c_str());
     if (log_enabled())
       std::fprintf(stderr, "edgecar tier: %.1f ms %s: %zu functions, %zu loop entries again%s\n",
                    secs * 1e3, u.level == Opt::O2 ? "O2" : "quick", u.funcs.size(), u.osr.size(),
@@ -284,8 +280,7 @@ class Compiler {
     std::vector<TierUp::Ready> ready;
     std::vector<std::tuple<uint32_t, void*, std::vector<uint32_t>>> osr;
     std::vector<std::shared_ptr<NativeModule>> code;
-    std::vector<std::vector<uint32_t>> loops;  // of the last batch compiled
-    std::string path;                          // its cache file ("" if not stored)
+    std::string path;  // the last batch's cache file ("" if not stored)
   };
   // t.mu held: whether the compiler goes on with `t`.
   static bool more(TierUp& t) {
@@ -321,7 +316,6 @@ class Compiler {
     auto linked = link_functions(funcs, std::move(object).value(), osr);
     if (!linked) return false;
     std::shared_ptr<NativeModule> nm = std::move(linked).value();
-    out.loops = loops;
     if (store && !t.settings.cache_dir.empty()) {
       // Stored for the next process (a failure to store costs only that).
       TierBatch b{level, defs, osr_defs, loops, nm->object, {}};
