@@ -516,9 +516,15 @@ class Imports {
   // Offers everything another set offers (entries already here are replaced).
   void add_all(const Imports& other);
   const Extern* find(std::string_view module, std::string_view name) const;
+  // A second function under a name already offered, with another type: instantiation
+  // links whichever matches the import's type (WASI's sock_accept has two signatures,
+  // preview 1's and WasmEdge's).
+  void add_alternative(std::string module, std::string name, Function* fn);
+  std::span<Function* const> alternatives(std::string_view module, std::string_view name) const;
 
  private:
   std::map<std::pair<std::string, std::string>, Extern, std::less<>> map_;
+  std::map<std::pair<std::string, std::string>, std::vector<Function*>, std::less<>> alternatives_;
 };
 
 class Instance {

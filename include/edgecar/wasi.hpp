@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "edgecar/edgecar.hpp"
@@ -15,6 +16,34 @@ namespace edgecar::wasi {
 struct Preopen {
   std::string host_path;   // a directory on the host
   std::string guest_path;  // the name the guest sees, e.g. "/data" or "."
+};
+
+// Addresses and ports a guest may use: an address prefix (CIDR) and a port range.
+// Written "ADDR[/BITS][:PORT[-PORT]]", "[V6ADDR][/BITS][:PORT[-PORT]]", "*[:PORTS]" (any
+// address of either family) or "PORT[-PORT]" (any address).
+struct NetRule {
+  int family = 0;  // 0: any address; 4 or 6: the prefix below
+  uint8_t addr[16] = {};
+  int prefix_bits = 0;
+  uint16_t port_lo = 0, port_hi = 65535;
+
+  static Expected<NetRule> parse(std::string_view text);
+  std::string to_string() const;
+};
+
+// What a guest may do on the network (WasmEdge's socket extension). Nothing by default:
+// a denied bind, connect or name lookup returns EACCES without reaching the network and
+// is logged on stderr (the first few, then a count).
+struct Network {
+  std::vector<NetRule> listen;      // sock_bind (TCP listeners and UDP receivers)
+  std::vector<NetRule> connect;     // sock_connect, sock_send_to
+  std::vector<std::string> lookup;  // names sock_getaddrinfo may resolve; "*" any
+  uint32_t max_sockets = 1024;      // sockets open at once (accepted ones included)
+  std::string log_name = "guest";   // who is named in denial messages
+
+  bool any() const { return !listen.empty() || !connect.empty() || !lookup.empty(); }
+  // Everything, like wasmtime's -S inherit-network plus allow-ip-name-lookup.
+  static Network inherit();
 };
 
 struct Config {
@@ -32,6 +61,7 @@ struct Config {
   uint64_t stdout_limit = UINT64_MAX;
   uint64_t stderr_limit = UINT64_MAX;
   bool* stdout_overflow = nullptr;  // set to true when stdout_limit stopped the guest
+  Network network;
 };
 
 class Context {

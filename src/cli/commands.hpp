@@ -24,6 +24,10 @@ struct RunOptions {
   int nn_threads = 1;
   bool nn_allow_guest_models = false;
   std::string engine = "auto";  // auto | interp | aot
+  // Network grants (WasmEdge's socket extension): none by default.
+  std::vector<std::string> allow_listen, allow_connect, allow_lookup;
+  bool inherit_network = false;
+  uint32_t max_sockets = 1024;
 };
 
 struct ServeOptions {

@@ -54,6 +54,28 @@ int main(int argc, char** argv) {
                     "Let the guest load WASI-NN models from its own memory (load); off by "
                     "default, since a model is untrusted code to TensorFlow Lite");
   run_cmd
+      ->add_option("--allow-listen", run.allow_listen,
+                   "Let the guest listen on (bind) these addresses and ports: ADDR[/BITS][:PORTS], "
+                   "[V6ADDR][/BITS][:PORTS], *:PORTS or PORTS, e.g. 9005 or 127.0.0.1:8000-8999 "
+                   "(repeatable; nothing by default)")
+      ->allow_extra_args(false);
+  run_cmd
+      ->add_option("--allow-connect", run.allow_connect,
+                   "Let the guest connect (and send datagrams) to these addresses and ports, "
+                   "written as for --allow-listen, e.g. 127.0.0.1:3306 or 10.0.0.0/8 (repeatable)")
+      ->allow_extra_args(false);
+  run_cmd
+      ->add_option("--allow-lookup", run.allow_lookup,
+                   "Let the guest resolve this host name (sock_getaddrinfo), or * for any "
+                   "(repeatable; numeric addresses need no grant)")
+      ->allow_extra_args(false);
+  run_cmd->add_flag("--inherit-network", run.inherit_network,
+                    "Give the guest the host's whole network: listen and connect anywhere, "
+                    "resolve any name");
+  run_cmd->add_option("--max-sockets", run.max_sockets, "Sockets the guest may hold open at once")
+      ->check(CLI::Range(1u, 1000000u))
+      ->capture_default_str();
+  run_cmd
       ->add_option("--engine", run.engine,
                    "How the guest runs: auto (native code when MODULE.aot or the cache has it, "
                    "else the interpreter, compiling the functions that get hot in the "

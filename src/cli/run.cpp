@@ -1,4 +1,12 @@
 // `edgecar run`: instantiate a module and run its _start, or call one export.
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <atomic>
 #include <cerrno>
 #include <cinttypes>
 #include <cmath>
@@ -116,8 +124,67 @@ class Watchdog {
   std::thread thread_;
 };
 
-int report(const Error& e, const RunOptions& o) {
+// SIGINT and SIGTERM stop the guest cleanly: the first interrupts the store (a guest
+// waiting in poll_oneoff or on a socket wakes at once, a running one at its next check),
+// a second ends the process at once, for a guest stuck where no interrupt reaches.
+class SignalStop {
+ public:
+  SignalStop() {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    // Blocked here, before any other thread starts, so every thread inherits the mask
+    // and the signals arrive only through the descriptor.
+    pthread_sigmask(SIG_BLOCK, &set, &old_);
+    sfd_ = signalfd(-1, &set, SFD_CLOEXEC);
+    stop_ = eventfd(0, EFD_CLOEXEC);
+    if (sfd_ < 0 || stop_ < 0) return;
+    thread_ = std::thread([this] {
+      pollfd p[2] = {{sfd_, POLLIN, 0}, {stop_, POLLIN, 0}};
+      while (poll(p, 2, -1) >= 0 || errno == EINTR) {
+        if (p[1].revents) return;
+        if (!(p[0].revents & POLLIN)) continue;
+        signalfd_siginfo info;
+        if (read(sfd_, &info, sizeof info) != sizeof info) continue;
+        Store* store = store_.load();
+        if (signal_.exchange(static_cast<int>(info.ssi_signo)) != 0 || !store)
+          _exit(128 + static_cast<int>(info.ssi_signo));
+        store->interrupt();
+      }
+    });
+  }
+  ~SignalStop() {
+    if (thread_.joinable()) {
+      uint64_t one = 1;
+      (void)!write(stop_, &one, sizeof one);
+      thread_.join();
+    }
+    if (sfd_ >= 0) close(sfd_);
+    if (stop_ >= 0) close(stop_);
+    pthread_sigmask(SIG_SETMASK, &old_, nullptr);
+  }
+  // Signals before this end the process at once (nothing runs yet to stop cleanly).
+  void attach(Store& store) { store_.store(&store); }
+  void detach() { store_.store(nullptr); }
+  int signal() const { return signal_.load(); }
+
+ private:
+  sigset_t old_;
+  std::atomic<Store*> store_{nullptr};
+  int sfd_ = -1, stop_ = -1;
+  std::atomic<int> signal_{0};
+  std::thread thread_;
+};
+
+int report(const Error& e, const RunOptions& o, const SignalStop& signals) {
   if (e.trap == TrapKind::Exit) return e.exit_code;
+  if (e.trap == TrapKind::Interrupted && signals.signal()) {
+    int sig = signals.signal();
+    std::fprintf(stderr, "edgecar: %s received: %s stopped\n", sig == SIGINT ? "SIGINT" : "SIGTERM",
+                 o.module.c_str());
+    return 0;
+  }
   if (e.trap == TrapKind::Interrupted) {
     std::fprintf(stderr, "edgecar: timeout: %s interrupted after %g s\n", o.module.c_str(),
                  o.timeout_seconds);
@@ -130,6 +197,7 @@ int report(const Error& e, const RunOptions& o) {
 }  // namespace
 
 int run(const RunOptions& o) {
+  SignalStop signals;  // first: every thread started later inherits its signal mask
   wasi::Config config;
   std::string program = o.module.substr(o.module.find_last_of('/') + 1);
   config.args.push_back(program);
@@ -148,6 +216,24 @@ int run(const RunOptions& o) {
     p.guest_path = colon == std::string::npos ? p.host_path : d.substr(colon + 1);
     config.preopens.push_back(p);
   }
+  if (o.inherit_network) config.network = wasi::Network::inherit();
+  auto add_rules = [](const std::vector<std::string>& specs, std::vector<wasi::NetRule>& out) {
+    for (const auto& spec : specs) {
+      auto rule = wasi::NetRule::parse(spec);
+      if (!rule) {
+        print_error(rule.error());
+        return false;
+      }
+      out.push_back(*rule);
+    }
+    return true;
+  };
+  if (!add_rules(o.allow_listen, config.network.listen) ||
+      !add_rules(o.allow_connect, config.network.connect))
+    return kExitUsage;
+  for (const auto& name : o.allow_lookup) config.network.lookup.push_back(name);
+  config.network.max_sockets = o.max_sockets;
+  config.network.log_name = program;
   LoadOptions load;
   load.engine = o.engine == "aot" ? Engine::Aot : Engine::Interp;
   load.native_if_available = o.engine == "auto";
@@ -186,6 +272,11 @@ int run(const RunOptions& o) {
   StoreLimits limits;
   if (o.max_memory_mib) limits.max_memory_pages = o.max_memory_mib * 16;
   Store store(limits);
+  signals.attach(store);
+  struct Detach {
+    SignalStop& s;
+    ~Detach() { s.detach(); }
+  } detach{signals};
   host::Call call{std::move(config)};
   auto attached = granted->attach(store, call);
   if (!attached) {
@@ -195,13 +286,13 @@ int run(const RunOptions& o) {
   const Imports& imports = granted->imports();
   Watchdog watchdog(store, o.timeout_seconds);
   auto instance = store.instantiate(*module, imports);
-  if (!instance) return report(instance.error(), o);
+  if (!instance) return report(instance.error(), o, signals);
 
   if (!o.invoke.empty()) {
     // A WASI reactor initialises itself before its exports are called.
     if (Function* init = (*instance)->get_function("_initialize")) {
       auto r = store.call(init, {});
-      if (!r) return report(r.error(), o);
+      if (!r) return report(r.error(), o, signals);
     }
     auto type = (*module)->export_func_type(o.invoke);
     if (!type) {
@@ -225,7 +316,7 @@ int run(const RunOptions& o) {
       args.push_back(*v);
     }
     auto results = store.call(*instance, o.invoke, args);
-    if (!results) return report(results.error(), o);
+    if (!results) return report(results.error(), o, signals);
     for (const Value& v : *results) print_value(v);
     return 0;
   }
@@ -238,7 +329,7 @@ int run(const RunOptions& o) {
     return kExitUsage;
   }
   auto r = store.call(start, {});
-  if (!r) return report(r.error(), o);
+  if (!r) return report(r.error(), o, signals);
   return 0;
 }
 

@@ -187,6 +187,15 @@ Expected<Instance*> Store::instantiate(const std::shared_ptr<const Module>& modu
         Function* const* f = std::get_if<Function*>(ext);
         if (!f) return link_error(im, "incompatible import type: expected a function");
         FuncInst* fi = edgecar::impl(*f);
+        if (!validate::is_subtype_id(fi->type_id, md.type_ids[im.func_type])) {
+          for (Function* alt : imports.alternatives(im.module, im.name)) {
+            FuncInst* ai = edgecar::impl(alt);
+            if (validate::is_subtype_id(ai->type_id, md.type_ids[im.func_type])) {
+              fi = ai;
+              break;
+            }
+          }
+        }
         if (!validate::is_subtype_id(fi->type_id, md.type_ids[im.func_type]))
           return link_error(im, "incompatible import type: expected func " +
                                     m.types[im.func_type].to_string() + ", got " +

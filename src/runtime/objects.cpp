@@ -504,6 +504,18 @@ void Imports::add_instance(const std::string& module, Instance& instance) {
 
 void Imports::add_all(const Imports& other) {
   for (const auto& [key, ext] : other.map_) map_[key] = ext;
+  for (const auto& [key, fns] : other.alternatives_) alternatives_[key] = fns;
+}
+
+void Imports::add_alternative(std::string module, std::string name, Function* fn) {
+  alternatives_[{std::move(module), std::move(name)}].push_back(fn);
+}
+
+std::span<Function* const> Imports::alternatives(std::string_view module,
+                                                 std::string_view name) const {
+  auto it = alternatives_.find(std::pair<std::string, std::string>(module, name));
+  if (it == alternatives_.end()) return {};
+  return it->second;
 }
 
 const Extern* Imports::find(std::string_view module, std::string_view name) const {

@@ -98,7 +98,10 @@ Function* HostFunctions::add(const std::string& module, const std::string& name,
   f->debug_name = module + "." + name;
   Function* out = f.get();
   impl_->funcs.push_back(std::move(f));
-  impl_->imports.add(module, name, out);
+  if (impl_->imports.find(module, name))
+    impl_->imports.add_alternative(module, name, out);
+  else
+    impl_->imports.add(module, name, out);
   return out;
 }
 Store::~Store() = default;

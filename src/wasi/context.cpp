@@ -115,7 +115,9 @@ const std::vector<std::string>& function_names() {
   static const std::vector<std::string> names = [] {
     std::vector<std::string> v;
 #define WASI_FN(name, sig) v.push_back(#name);
+#define WASI_ALIAS(name, impl, sig) v.push_back(#name);
 #include "wasi/functions.def"
+#undef WASI_ALIAS
 #undef WASI_FN
     v.push_back("proc_exit");
     return v;
@@ -158,7 +160,11 @@ const HostFunctions& Context::shared_functions() {
              });
     };
 #define WASI_FN(name, sig) add(#name, sig, &fn::name);
+#define WASI_ALT(name, impl, sig) add(#name, sig, &fn::impl);
+#define WASI_ALIAS(name, impl, sig) add(#name, sig, &fn::impl);
 #include "wasi/functions.def"
+#undef WASI_ALIAS
+#undef WASI_ALT
 #undef WASI_FN
     h->add("wasi_snapshot_preview1", "proc_exit", FuncType{{ValType::I32}, {}},
            [](HostCall& call) -> Expected<void> { return exit_request(call.i32(0)); });

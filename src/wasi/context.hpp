@@ -16,6 +16,7 @@
 #include "edgecar/guest_memory.hpp"
 #include "edgecar/wasi.hpp"
 #include "wasi/abi.hpp"
+#include "wasi/network.hpp"
 
 namespace edgecar::wasi {
 
@@ -48,10 +49,23 @@ struct Fd {
   ~Fd();
 };
 
+// poll_oneoff's memory of its previous answer (poll.cpp): a call asking the same and
+// finding the same ready, with no I/O by the guest since, waits up to a back-off
+// (doubling from kMinNs to kMaxNs) for something new before answering again.
+struct IdlePoll {
+  uint64_t signature = 0;  // the subscriptions and which were ready
+  uint64_t io_ops = 0;     // Impl::io_ops then
+  uint64_t backoff_ns = 0;
+  static constexpr uint64_t kMinNs = 1000000, kMaxNs = 25000000;
+};
+
 struct Context::Impl {
   Config config;
   std::vector<std::unique_ptr<Fd>> fds;  // index = guest fd; null = free
   std::optional<Error> pending_trap;     // set by a call that must end the guest
+  DenialLog denials;                     // network operations refused (Config::network)
+  IdlePoll idle_poll;
+  uint64_t io_ops = 0;  // socket calls, reads and writes: activity between polls
 
   Fd* get(uint32_t fd) { return fd < fds.size() ? fds[fd].get() : nullptr; }
   uint32_t insert(std::unique_ptr<Fd> fd);  // lowest free number

@@ -164,12 +164,14 @@ Fd* host_fd(Impl& ctx, uint32_t fd, uint64_t need, Errno& e) {
 }  // namespace
 
 Errno fd_read(Impl& ctx, HostCall& c, const GuestMemory& mem) {
+  ++ctx.io_ops;
   return do_read(ctx, c, mem, std::nullopt, c.u32(3));
 }
 Errno fd_pread(Impl& ctx, HostCall& c, const GuestMemory& mem) {
   return do_read(ctx, c, mem, c.u64(3), c.u32(4));
 }
 Errno fd_write(Impl& ctx, HostCall& c, const GuestMemory& mem) {
+  ++ctx.io_ops;
   return do_write(ctx, c, mem, std::nullopt, c.u32(3));
 }
 Errno fd_pwrite(Impl& ctx, HostCall& c, const GuestMemory& mem) {

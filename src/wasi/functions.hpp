@@ -9,7 +9,9 @@ namespace edgecar::wasi::fn {
 using Impl = Context::Impl;
 
 #define WASI_FN(name, sig) Errno name(Impl& ctx, HostCall& call, const GuestMemory& mem);
+#define WASI_ALT(name, impl, sig) WASI_FN(impl, sig)
 #include "wasi/functions.def"
+#undef WASI_ALT
 #undef WASI_FN
 
 }  // namespace edgecar::wasi::fn

@@ -1,9 +1,19 @@
 // poll_oneoff: clock subscriptions and fd readiness. Waits in ppoll() together with the
 // store's interrupt descriptor, so a sleeping guest is still stopped by a timeout
 // without any polling loop.
+//
+// Readiness is level-triggered, as WasmEdge and wasmtime answer, and as tokio on
+// WasmEdge's mio needs (its wakers cannot wake a blocked poll, so it relies on the
+// always-writable side of its sockets to return). Level answers would then spin an
+// idle guest that keeps connections open; so a call that would only repeat the
+// previous call's answer, with no I/O by the guest in between, first waits for
+// something new (readable data, a connection, a clock, the interrupt) for a short
+// back-off that grows while nothing changes (IdlePoll in context.hpp).
 #include <poll.h>
 #include <sys/ioctl.h>
 #include <time.h>
+
+#include <functional>
 
 #include "wasi/functions.hpp"
 
@@ -19,12 +29,24 @@ struct Event {
   Errno error;
   uint8_t type;
   uint64_t nbytes;
+  uint16_t flags = 0;  // fd events: 1 = hangup (the peer closed)
 };
 
 uint64_t now_ns(clockid_t id) {
   timespec ts;
   clock_gettime(id, &ts);
   return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+timespec to_timespec(uint64_t ns) {
+  return timespec{static_cast<time_t>(ns / 1000000000ull), static_cast<long>(ns % 1000000000ull)};
+}
+
+Errno interrupted(Impl& ctx) {
+  Error e{ErrorKind::Trap, std::string(to_string(TrapKind::Interrupted))};
+  e.trap = TrapKind::Interrupted;
+  ctx.pending_trap = std::move(e);
+  return err::kIntr;
 }
 
 }  // namespace
@@ -40,12 +62,16 @@ Errno poll_oneoff(Impl& ctx, HostCall& c, const GuestMemory& mem) {
   std::vector<uint32_t> pfd_sub;  // subscription index of each pollfd
   uint64_t timeout_ns = UINT64_MAX;
   std::vector<std::pair<uint32_t, uint64_t>> clocks;  // subscription, remaining ns
+  uint64_t signature = nsubs;                         // what was asked, for IdlePoll
+  auto mix = [&signature](uint64_t v) { signature = (signature ^ v) * 0x100000001b3ull; };
   for (uint32_t i = 0; i < nsubs; ++i) {
     uint32_t s = in + 48 * i;
     uint64_t userdata = 0;
     uint8_t tag = 0;
     mem.load(s, userdata);
     mem.load(s + 8, tag);
+    mix(userdata);
+    mix(tag);
     if (tag == kEventClock) {
       uint32_t id = 0;
       uint64_t t = 0;
@@ -72,6 +98,7 @@ Errno poll_oneoff(Impl& ctx, HostCall& c, const GuestMemory& mem) {
     } else if (tag == kEventFdRead || tag == kEventFdWrite) {
       uint32_t fd = 0;
       mem.load(s + 16, fd);
+      mix(fd);
       Errno e;
       // The poll right, or the right to do what is polled for (wasmtime and WAMR need
       // no right at all; a descriptor open for reading may be polled for reading).
@@ -90,8 +117,8 @@ Errno poll_oneoff(Impl& ctx, HostCall& c, const GuestMemory& mem) {
       } else if (f->kind == FdKind::OutputBuffer) {
         ready.push_back({userdata, err::kSuccess, tag, 0});
       } else {
-        pfds.push_back(
-            pollfd{f->host, static_cast<short>(tag == kEventFdRead ? POLLIN : POLLOUT), 0});
+        pfds.push_back(pollfd{
+            f->host, static_cast<short>(tag == kEventFdRead ? POLLIN | POLLRDHUP : POLLOUT), 0});
         pfd_sub.push_back(i);
       }
     } else {
@@ -101,24 +128,46 @@ Errno poll_oneoff(Impl& ctx, HostCall& c, const GuestMemory& mem) {
 
   int wake = c.store().interrupt_fd();
   pfds.push_back(pollfd{wake, POLLIN, 0});
-  timespec ts{};
-  timespec* tp = nullptr;
-  if (!ready.empty()) {
-    tp = &ts;  // something is ready: only collect, do not wait
-  } else if (timeout_ns != UINT64_MAX) {
-    ts.tv_sec = static_cast<time_t>(timeout_ns / 1000000000ull);
-    ts.tv_nsec = static_cast<long>(timeout_ns % 1000000000ull);
-    tp = &ts;
-  }
   uint64_t start = now_ns(CLOCK_MONOTONIC);
-  int r = ppoll(pfds.data(), pfds.size(), tp, nullptr);
-  if (r < 0 && errno != EINTR) return from_host_errno(errno);
-  if (pfds.back().revents & POLLIN) {
-    Error e{ErrorKind::Trap, std::string(to_string(TrapKind::Interrupted))};
-    e.trap = TrapKind::Interrupted;
-    ctx.pending_trap = std::move(e);
-    return err::kIntr;
+  auto wait = [&](uint64_t ns) -> int {
+    timespec ts = to_timespec(ns);
+    int r = ppoll(pfds.data(), pfds.size(), ns == UINT64_MAX ? nullptr : &ts, nullptr);
+    return r < 0 && errno == EINTR ? 0 : r;
+  };
+  // First look without waiting: what is ready now.
+  if (wait(0) < 0) return from_host_errno(errno);
+  if (pfds.back().revents & POLLIN) return interrupted(ctx);
+  bool any_fd_ready = false;
+  for (size_t k = 0; k + 1 < pfds.size(); ++k) {
+    if (!pfds[k].revents) continue;
+    any_fd_ready = true;
+    mix(k);
   }
+  IdlePoll& idle = ctx.idle_poll;
+  bool repeat =
+      any_fd_ready && ready.empty() && signature == idle.signature && ctx.io_ops == idle.io_ops;
+  idle.signature = signature;
+  if (!repeat) idle.backoff_ns = 0;
+  if (repeat || (!any_fd_ready && ready.empty())) {
+    // Wait for what is not ready yet (all of it when nothing is); for a repeat, at most
+    // the back-off, after which the same answer is given again.
+    uint64_t limit = timeout_ns;
+    if (repeat) {
+      idle.backoff_ns = std::min(IdlePoll::kMaxNs, std::max(IdlePoll::kMinNs, idle.backoff_ns * 2));
+      limit = std::min(limit, idle.backoff_ns);
+      for (size_t k = 0; k + 1 < pfds.size(); ++k)
+        if (pfds[k].revents) pfds[k].fd = ~pfds[k].fd;  // ignored by ppoll until restored
+    }
+    if (wait(limit) < 0) return from_host_errno(errno);
+    if (pfds.back().revents & POLLIN) return interrupted(ctx);
+    if (repeat) {
+      for (size_t k = 0; k + 1 < pfds.size(); ++k)
+        if (pfds[k].fd < 0) pfds[k].fd = ~pfds[k].fd;
+      if (wait(0) < 0) return from_host_errno(errno);
+    }
+  }
+  idle.io_ops = ctx.io_ops;
+
   for (size_t k = 0; k + 1 < pfds.size(); ++k) {
     if (!pfds[k].revents) continue;
     uint32_t s = in + 48 * pfd_sub[k];
@@ -127,8 +176,12 @@ Errno poll_oneoff(Impl& ctx, HostCall& c, const GuestMemory& mem) {
     mem.load(s, userdata);
     mem.load(s + 8, tag);
     Event ev{userdata, err::kSuccess, tag, 0};
-    if (pfds[k].revents & (POLLERR | POLLNVAL))
-      ev.error = pfds[k].revents & POLLNVAL ? err::kBadf : err::kIo;
+    // A descriptor in error (a refused connection, a pipe whose reader left) is ready:
+    // the guest learns why from the read, write or SO_ERROR that follows, as WasmEdge
+    // and wasmtime answer. An error here would end tokio's whole reactor (mio treats
+    // any event error as fatal).
+    if (pfds[k].revents & POLLNVAL) ev.error = err::kBadf;
+    if (pfds[k].revents & (POLLHUP | POLLRDHUP)) ev.flags = 1;
     int avail = 0;
     if (tag == kEventFdRead && ioctl(pfds[k].fd, FIONREAD, &avail) == 0)
       ev.nbytes = static_cast<uint64_t>(avail);
@@ -148,6 +201,7 @@ Errno poll_oneoff(Impl& ctx, HostCall& c, const GuestMemory& mem) {
     std::memcpy(ev + 8, &ready[k].error, 2);
     ev[10] = ready[k].type;
     std::memcpy(ev + 16, &ready[k].nbytes, 8);
+    std::memcpy(ev + 24, &ready[k].flags, 2);
     mem.write(out + 32 * static_cast<uint32_t>(k), ev, sizeof ev);
   }
   mem.store<uint32_t>(nevents_ptr, static_cast<uint32_t>(ready.size()));
