@@ -3,6 +3,8 @@
 // Exit codes: the guest's own exit code for WASI commands; 1 when a module cannot be
 // read, decoded, validated or linked; 2 for usage errors; 124 when --timeout expired;
 // 134 when the guest trapped.
+#include <sys/resource.h>
+
 #include <CLI/CLI.hpp>
 #include <cerrno>
 #include <cinttypes>
@@ -17,6 +19,13 @@
 #include <edgecar/edgecar.hpp>
 
 int main(int argc, char** argv) {
+  // Networked guests hold a descriptor per connection: take the hard limit, as Go's
+  // runtime does (guests are still bounded by --max-sockets).
+  rlimit nofile{};
+  if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
+    nofile.rlim_cur = nofile.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &nofile);
+  }
   CLI::App app{"edgecar: a WebAssembly runtime for functions beside a Dapr sidecar"};
   app.require_subcommand(1);
   app.set_version_flag("--version",
