@@ -28,6 +28,11 @@ struct RunOptions {
   std::vector<std::string> allow_listen, allow_connect, allow_lookup;
   bool inherit_network = false;
   uint32_t max_sockets = 1024;
+  // Embedded Dapr as the guest's sidecar (Dapr's HTTP API on 127.0.0.1:dapr_http_port).
+  uint16_t dapr_http_port = 0;
+  std::string app_id;          // default: the module's file name
+  uint16_t app_port = 0;       // the guest's own port, for invocation by other apps
+  std::string resources_path;  // Dapr component files (secret stores)
 };
 
 struct ServeOptions {

@@ -85,6 +85,21 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1u, 1000000u))
       ->capture_default_str();
   run_cmd
+      ->add_option("--dapr-http-port", run.dapr_http_port,
+                   "Serve embedded Dapr's HTTP API on 127.0.0.1:PORT as the guest's sidecar "
+                   "(state, secrets, invocation of apps of other edgecar processes), instead "
+                   "of daprd")
+      ->check(CLI::Range(1, 65535));
+  run_cmd->add_option("--app-id", run.app_id, "The app's Dapr id (default: the module's name)");
+  run_cmd
+      ->add_option("--app-port", run.app_port,
+                   "The port the guest listens on, where embedded Dapr sends invocations of "
+                   "--app-id from other apps")
+      ->check(CLI::Range(1, 65535));
+  run_cmd->add_option("--resources-path", run.resources_path,
+                      "Dapr component files for embedded Dapr (secretstores.local.file is "
+                      "served; state stores are edgecar's own)");
+  run_cmd
       ->add_option("--engine", run.engine,
                    "How the guest runs: auto (native code when MODULE.aot or the cache has it, "
                    "else the interpreter, compiling the functions that get hot in the "

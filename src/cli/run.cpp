@@ -20,6 +20,7 @@
 #include <thread>
 
 #include "cli/commands.hpp"
+#include "dapr/sidecar_server.hpp"
 #include "edgecar/edgecar.hpp"
 #include "edgecar/nn.hpp"
 #include "edgecar/wasi.hpp"
@@ -252,8 +253,29 @@ int run(const RunOptions& o) {
   // `edgecar run` grants every host module; `edgecar serve` grants them per function.
   // dapr: the sidecar when DAPR_HTTP_PORT is set, else embedded (state in memory or
   // EDGECAR_STATE_FILE; no apps to invoke).
+  std::unique_ptr<dapr::SidecarServer> sidecar;
+  if (o.dapr_http_port) {
+    dapr::SidecarOptions so;
+    so.app_id = o.app_id.empty() ? program : o.app_id;
+    so.http_port = o.dapr_http_port;
+    so.app_port = o.app_port;
+    so.resources_path = o.resources_path;
+    auto started = dapr::SidecarServer::start(so);
+    if (!started) {
+      print_error(started.error());
+      return kExitUsage;
+    }
+    sidecar = std::move(*started);
+    std::fprintf(stderr, "edgecar: embedded Dapr for %s on 127.0.0.1:%u\n", so.app_id.c_str(),
+                 unsigned{o.dapr_http_port});
+    for (const auto& note : sidecar->notes()) std::fprintf(stderr, "edgecar:   %s\n", note.c_str());
+  } else if (!o.app_id.empty() || o.app_port || !o.resources_path.empty()) {
+    std::fprintf(stderr,
+                 "edgecar: --app-id, --app-port and --resources-path need --dapr-http-port\n");
+    return kExitUsage;
+  }
   host::Settings settings;
-  settings.app_id = program;
+  settings.app_id = o.app_id.empty() ? program : o.app_id;
   settings.nn_options.threads = o.nn_threads;
   settings.nn_options.allow_guest_models = o.nn_allow_guest_models;
   for (const auto& spec : o.nn_preload) {

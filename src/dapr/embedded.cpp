@@ -44,27 +44,14 @@ std::vector<std::string> segments(std::string_view path) {
   return out;
 }
 
-http::Response secret(const std::vector<std::string>& seg) {
-  if (seg.size() != 4) return api_error(404, "ERR_SECRET_GET", "expected /v1.0/secrets/STORE/KEY");
-  const char* file = std::getenv("EDGECAR_SECRETS_FILE");
-  if (!file || !*file)
-    return api_error(
-        500, "ERR_SECRET_STORES_NOT_CONFIGURED",
-        "no secret store: set EDGECAR_SECRETS_FILE to a JSON file of secrets in embedded mode");
-  std::ifstream f(file);
-  json doc = json::parse(f, nullptr, false);
-  if (!doc.is_object())
-    return api_error(500, "ERR_SECRET_GET",
-                     std::string("secrets file ") + file + " is not a JSON object");
-  if (!doc.contains(seg[3]))
-    return api_error(500, "ERR_SECRET_GET",
-                     "failed getting secret with key " + seg[3] + " from secret store " + seg[2] +
-                         ": secret not found");
-  http::Response r;
-  r.headers.add("Content-Type", "application/json");
-  const json& v = doc[seg[3]];
-  r.body = json{{seg[3], v.is_string() ? v.get<std::string>() : v.dump()}}.dump();
-  return r;
+// Nested objects flattened with the separator, as Dapr's local file store reads them.
+void flatten(const json& v, const std::string& prefix, const std::string& sep, json& out) {
+  if (v.is_object() && !sep.empty()) {
+    for (auto it = v.begin(); it != v.end(); ++it)
+      flatten(it.value(), prefix.empty() ? it.key() : prefix + sep + it.key(), sep, out);
+  } else {
+    out[prefix] = v.is_string() ? v.get<std::string>() : v.dump();
+  }
 }
 
 }  // namespace
@@ -72,6 +59,42 @@ http::Response secret(const std::vector<std::string>& seg) {
 Embedded& Embedded::instance() {
   static Embedded* e = new Embedded;  // lives until exit; delivery threads may still run
   return *e;
+}
+
+http::Response Embedded::secret(const std::vector<std::string>& seg) const {
+  if (seg.size() != 4) return api_error(404, "ERR_SECRET_GET", "expected /v1.0/secrets/STORE/KEY");
+  std::string file, sep;
+  if (secret_stores_.empty()) {
+    const char* env = std::getenv("EDGECAR_SECRETS_FILE");
+    if (!env || !*env)
+      return api_error(500, "ERR_SECRET_STORES_NOT_CONFIGURED",
+                       "no secret store: set EDGECAR_SECRETS_FILE to a JSON file of secrets, or "
+                       "give a secretstores.local.file component, in embedded mode");
+    file = env;
+  } else {
+    const SecretStore* store = nullptr;
+    for (const auto& s : secret_stores_)
+      if (s.name == seg[2]) store = &s;
+    if (!store)
+      return api_error(401, "ERR_SECRET_STORE_NOT_FOUND",
+                       "failed finding secret store with key " + seg[2]);
+    file = store->file;
+    sep = store->separator;
+  }
+  std::ifstream f(file);
+  json doc = json::parse(f, nullptr, false);
+  if (!doc.is_object())
+    return api_error(500, "ERR_SECRET_GET", "secrets file " + file + " is not a JSON object");
+  json flat = json::object();
+  flatten(doc, "", sep, flat);
+  if (!flat.contains(seg[3]))
+    return api_error(500, "ERR_SECRET_GET",
+                     "failed getting secret with key " + seg[3] + " from secret store " + seg[2] +
+                         ": secret not found");
+  http::Response r;
+  r.headers.add("Content-Type", "application/json");
+  r.body = json{{seg[3], flat[seg[3]]}}.dump();
+  return r;
 }
 
 http::Response Embedded::call(const http::Request& req, const std::string& caller) {
@@ -88,6 +111,8 @@ http::Response Embedded::call(const http::Request& req, const std::string& calle
     call.headers.add("dapr-caller-app-id", caller);
     std::string served;
     if (auto r = apps_.invoke(seg[2], call, served)) return std::move(*r);
+    if (remote_)
+      if (auto r = remote_(seg[2], call)) return std::move(*r);
     return api_error(500, "ERR_DIRECT_INVOKE",
                      "app id " + seg[2] + " is not served by this edgecar (embedded mode serves: " +
                          (served.empty() ? "none" : served) + ")");

@@ -1,9 +1,10 @@
 """The WasmEdge + Dapr demo repository's own services (second-state/dapr-wasm, built
 from ../shared/seed-services), unmodified, under `edgecar run` with WasmEdge's socket
-extension: each beside a real daprd with the repository README's `dapr run` flags (app
-ports 9005-9007, Dapr HTTP ports 3503-3505, components from its config/), MariaDB as
-root:root on 127.0.0.1:3306 and Redis on 6379, as its config/ expects. The ports are the
-ones compiled into the services, so this suite needs them free.
+extension, twice: each beside a real daprd with the repository README's `dapr run` flags
+(app ports 9005-9007, Dapr HTTP ports 3503-3505, components from its config/) and Redis
+on 6379; then with edgecar's embedded Dapr answering on the same ports (no daprd, no
+Redis). MariaDB as root:root on 127.0.0.1:3306 both times, as its config/ expects. The
+ports are the ones compiled into the services, so this suite needs them free.
 
 Also: 1,000 concurrent keep-alive connections to a hyper server guest, and a slow
 client (slowloris) that does not hold up the others."""
@@ -61,7 +62,7 @@ def free_port():
         return s.getsockname()[1]
 
 
-def request(port, method, path, body=None, headers=None, timeout=60):
+def http_call(port, method, path, body=None, headers=None, timeout=60):
     c = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     c.request(method, path, body=body, headers=headers or {})
     r = c.getresponse()
@@ -102,8 +103,9 @@ def start_mariadb(procs, tmp):
              what="mariadb accepting root")
 
 
-@pytest.fixture(scope="module")
-def seed(tmp_path_factory):
+@pytest.fixture(scope="module", params=["daprd", "embedded"])
+def seed(request, tmp_path_factory):
+    mode = request.param
     require("images", "hopper.png")
     for m in ("events_service.wasm", "image-api-grayscale.wasm", "wasmedge_hyper_server_tflite.wasm"):
         if not os.path.exists(os.path.join(SEED, "wasm", m)):
@@ -113,26 +115,26 @@ def seed(tmp_path_factory):
         pytest.fail(f"the seed services' fixed ports {busy} are taken on this machine")
     if not shutil.which("mariadbd"):
         pytest.fail("mariadbd is missing: run scripts/setup (Debian's mariadb-server)")
-    tmp = tmp_path_factory.mktemp("seed")
+    tmp = tmp_path_factory.mktemp("seed-" + mode)
     procs = Procs(tmp)
     try:
         start_mariadb(procs, tmp)
-        procs.start("redis", ["redis-server", "--port", "6379", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
-        daprd = daprd_path()
-        env = {"EDGECAR_AOT_CACHE": str(tmp / "aot-cache")}
+        env = {"EDGECAR_AOT_CACHE": str(tmp / "aot-cache"), "EDGECAR_DAPR_APPS": str(tmp / "apps")}
+        if mode == "daprd":
+            procs.start("redis", ["redis-server", "--port", "6379", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            daprd = daprd_path()
         for app_id, (folder, module, app_port, http_port, grants) in SERVICES.items():
             cwd = os.path.join(SEED, "src", "dapr-wasm", folder)  # ../config is the repository's
-            procs.start(f"{app_id}-daprd", [
-                daprd, "--app-id", app_id, "--app-port", str(app_port), "--app-protocol", "http",
-                "--dapr-http-port", str(http_port), "--dapr-grpc-port", str(free_port()),
-                "--dapr-internal-grpc-port", str(free_port()), "--enable-metrics=false",
-                "--resources-path", "../config", "--log-level", "warn"], cwd=cwd)
-            wait_for(lambda: request(http_port, "GET", "/v1.0/healthz/outbound", timeout=2)[0] == 204,
-                     what=f"{app_id}'s daprd")
+            if mode == "embedded":
+                assert port_free(6379), "embedded mode runs without Redis"
+                grants = [*grants, "--dapr-http-port", str(http_port), "--app-id", app_id, "--app-port", str(app_port),
+                          "--resources-path", "../config"]
+            else:
+                start_daprd(procs, daprd, app_id, app_port, http_port, cwd)
             procs.start(app_id, [BIN, "run", "--allow-listen", str(app_port), "--allow-connect", f"127.0.0.1:{http_port}",
                                  "--allow-lookup", "localhost", "--max-sockets", "4096", *grants,
                                  os.path.join(SEED, "wasm", module)], cwd=cwd, env=env)
-            wait_for(lambda: request(app_port, "GET", "/", timeout=2)[0] in (200, 404), what=app_id, timeout=120)
+            wait_for(lambda: http_call(app_port, "GET", "/", timeout=2)[0] in (200, 404), what=app_id, timeout=120)
         yield procs
     except Exception:
         print(procs.tails())
@@ -141,35 +143,47 @@ def seed(tmp_path_factory):
         stop_processes(procs.procs)
 
 
+def start_daprd(procs, daprd, app_id, app_port, http_port, cwd):
+    """daprd with the flags of the repository's `dapr run` commands; it must answer before
+    its app starts (the events service asks for its secret once, 1.5 s after start)."""
+    procs.start(f"{app_id}-daprd", [
+        daprd, "--app-id", app_id, "--app-port", str(app_port), "--app-protocol", "http",
+        "--dapr-http-port", str(http_port), "--dapr-grpc-port", str(free_port()),
+        "--dapr-internal-grpc-port", str(free_port()), "--enable-metrics=false",
+        "--resources-path", "../config", "--log-level", "warn"], cwd=cwd)
+    wait_for(lambda: http_call(http_port, "GET", "/v1.0/healthz/outbound", timeout=2)[0] == 204,
+             what=f"{app_id}'s daprd")
+
+
 def test_events_service_creates_its_table(seed):
-    status, body = request(9007, "GET", "/init")
+    status, body = http_call(9007, "GET", "/init")
     assert (status, json.loads(body)) == (200, {"status": True}), seed.tails()
 
 
 def test_grayscale_returns_a_grey_png_and_records_the_call(seed):
-    request(9007, "GET", "/init")
+    http_call(9007, "GET", "/init")
     original = open(os.path.join(DATA, "images", "hopper.png"), "rb").read()
-    status, body = request(9005, "POST", "/grayscale", original, {"Referer": "seed-test-caller"})
+    status, body = http_call(9005, "POST", "/grayscale", original, {"Referer": "seed-test-caller"})
     assert status == 200, seed.tails()
     img = Image.open(io.BytesIO(base64.b64decode(body)))
     assert img.format == "PNG" and img.size == Image.open(io.BytesIO(original)).size
     rgb = img.convert("RGB")
     assert all(r == g == b for r, g, b in rgb.getdata())
     # The caller's timestamp in the state store (Redis through daprd), and the event in MySQL.
-    status, stored = request(3503, "GET", "/v1.0/state/statestore/seed-test-caller")
+    status, stored = http_call(3503, "GET", "/v1.0/state/statestore/seed-test-caller")
     assert status == 200
-    events = json.loads(request(9007, "GET", "/events")[1])
+    events = json.loads(http_call(9007, "GET", "/events")[1])
     grayscale = [e for e in events if e["op_type"] == "grayscale" and e["input_size"] == len(original)]
     assert grayscale and int(stored) in [e["event_ts"] for e in grayscale]
 
 
 def test_classify_names_a_hot_dog_and_records_the_call(seed):
-    request(9007, "GET", "/init")
+    http_call(9007, "GET", "/init")
     food = open(os.path.join(SEED, "src", "dapr-wasm", "docs", "food.jpg"), "rb").read()
-    status, body = request(9006, "POST", "/classify", food)
+    status, body = http_call(9006, "POST", "/classify", food)
     assert status == 200, seed.tails()
     assert b"hotdog is detected" in body or b"hot dog" in body, body
-    events = json.loads(request(9007, "GET", "/events")[1])
+    events = json.loads(http_call(9007, "GET", "/events")[1])
     assert any(e["op_type"] == "classify" and e["input_size"] == len(food) for e in events)
 
 
@@ -204,7 +218,7 @@ def test_a_slow_client_does_not_hold_up_others(seed):
         slow.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n")  # and never the rest
         for _ in range(20):
             t = time.time()
-            assert request(9005, "GET", "/", timeout=5)[0] == 200
+            assert http_call(9005, "GET", "/", timeout=5)[0] == 200
             assert time.time() - t < 2
     finally:
         slow.close()
