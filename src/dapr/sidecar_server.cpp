@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <yaml-cpp/yaml.h>
 #include <atomic>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
@@ -21,7 +22,6 @@
 #include <mutex>
 #include <set>
 #include <thread>
-#include <yaml-cpp/yaml.h>
 
 #include "dapr/embedded.hpp"
 
@@ -64,7 +64,8 @@ Expected<std::vector<std::string>> load_components(const std::string& dir, Embed
     return Error{ErrorKind::Usage, "--resources-path " + dir + " is not a directory"};
   std::vector<fs::path> files;
   for (const auto& e : fs::directory_iterator(dir, ec))
-    if (e.path().extension() == ".yaml" || e.path().extension() == ".yml") files.push_back(e.path());
+    if (e.path().extension() == ".yaml" || e.path().extension() == ".yml")
+      files.push_back(e.path());
   std::sort(files.begin(), files.end());
   for (const auto& path : files) {
     std::vector<YAML::Node> docs;
@@ -83,9 +84,11 @@ Expected<std::vector<std::string>> load_components(const std::string& dir, Embed
         for (const auto& m : doc["spec"]["metadata"])
           meta[m["name"].as<std::string>("")] = m["value"].as<std::string>("");
       if (type == "secretstores.local.file") {
-        SecretStore s{name, meta["secretsFile"], meta.count("nestedSeparator") ? meta["nestedSeparator"] : ":"};
+        SecretStore s{name, meta["secretsFile"],
+                      meta.count("nestedSeparator") ? meta["nestedSeparator"] : ":"};
         if (s.file.empty())
-          return Error{ErrorKind::Usage, path.string() + ": secret store " + name + " has no secretsFile"};
+          return Error{ErrorKind::Usage,
+                       path.string() + ": secret store " + name + " has no secretsFile"};
         notes.push_back("secret store " + name + ": " + s.file);
         dapr.add_secret_store(std::move(s));
       } else if (type.rfind("state.", 0) == 0) {
@@ -167,7 +170,8 @@ void SidecarServer::Impl::serve(asio::ip::tcp::socket socket) {
     http::Response out = answer(req);
     bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(out.status), 11};
     for (const auto& [k, v] : out.headers)
-      if (!http::iequals(k, "content-length") && !http::iequals(k, "transfer-encoding")) res.set(k, v);
+      if (!http::iequals(k, "content-length") && !http::iequals(k, "transfer-encoding"))
+        res.set(k, v);
     res.body() = std::move(out.body);
     res.keep_alive(in.keep_alive());
     res.prepare_payload();
