@@ -5,17 +5,31 @@
 // What must hold after every input: nothing outside the sandbox changed (the directory
 // beside it still holds one file, with its content, mode and a single link), and no byte
 // of a file outside the sandbox ever reached guest memory.
+//
+// Sockets (WasmEdge's extension) with any address bytes, lengths, families, ports,
+// options and pointers, under grants for loopback only (listening on and connecting to
+// 127.0.0.1 ports 40000-40099, looking up "localhost"): every call answers an errno,
+// and a socket bound or connected is on 127.0.0.1. A guest blocking in accept or recv is
+// stopped by the store's interrupt after 100 ms, which ends the input.
 #include <fuzzer/FuzzedDataProvider.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include <algorithm>
+#include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "edgecar/edgecar.hpp"
@@ -168,6 +182,185 @@ uint32_t u32_at(const Memory& mem, uint32_t at) {
   return v;
 }
 
+// The grant for listening; a build with another (-DEDGECAR_FUZZ_LISTEN=...) checks that
+// the loopback oracle below catches a socket bound elsewhere.
+#ifndef EDGECAR_FUZZ_LISTEN
+#define EDGECAR_FUZZ_LISTEN "127.0.0.1:40000-40099"
+#endif
+
+// Writes the guest's {buf, len} address pair at kIov + 64 for the address at kBuf + 0x100:
+// 4, 16 or 128 bytes (storage form) from a list that matters to the grants, or raw
+// bytes with any length.
+uint32_t put_address(FuzzedDataProvider& in, Memory& mem) {
+  static const char* v4[] = {"127.0.0.1", "0.0.0.0", "10.0.0.1", "127.0.0.2", "255.255.255.255"};
+  static const char* v6[] = {"::1", "::", "::ffff:127.0.0.1", "::ffff:10.0.0.1", "fe80::1"};
+  uint8_t bytes[128] = {};
+  uint32_t len = 4;
+  int kind = in.ConsumeIntegralInRange(0, 4);
+  if (kind <= 1) {
+    inet_pton(AF_INET, v4[in.ConsumeIntegralInRange<size_t>(0, std::size(v4) - 1)], bytes);
+  } else if (kind == 2) {
+    inet_pton(AF_INET6, v6[in.ConsumeIntegralInRange<size_t>(0, std::size(v6) - 1)], bytes);
+    len = 16;
+  } else if (kind == 3) {
+    uint16_t family = in.ConsumeIntegralInRange<uint16_t>(0, 3);
+    std::memcpy(bytes, &family, 2);
+    inet_pton(family == 2 ? AF_INET6 : AF_INET, family == 2 ? "::" : "0.0.0.0", bytes + 2);
+    len = 128;
+  } else {
+    std::string raw = in.ConsumeBytesAsString(in.ConsumeIntegralInRange(0, 128));
+    std::memcpy(bytes, raw.data(), raw.size());
+    len = in.ConsumeBool() ? static_cast<uint32_t>(raw.size()) : in.ConsumeIntegral<uint32_t>();
+  }
+  std::memcpy(mem.data() + kBuf + 0x100, bytes, sizeof bytes);
+  uint32_t pair[2] = {kBuf + 0x100, len};
+  std::memcpy(mem.data() + kIov + 64, pair, sizeof pair);
+  return kIov + 64;
+}
+
+// A socket bound or connected by the guest is on loopback: its grants allow nothing
+// else. `storage` is WasmEdge's 128-byte form (u16 family 1 or 2, then the address).
+void check_loopback(const uint8_t* storage) {
+  uint16_t family;
+  std::memcpy(&family, storage, 2);
+  const uint8_t* a = storage + 2;
+  bool v4 = family == 1 && a[0] == 127 && a[1] == 0 && a[2] == 0 && a[3] == 1;
+  bool v6 = family == 2 && a[15] == 1 && std::all_of(a, a + 15, [](uint8_t b) { return b == 0; });
+  if (!v4 && !v6) {
+    std::fprintf(stderr, "fuzz_wasi: a socket outside loopback was bound or connected\n");
+    std::abort();
+  }
+}
+
+template <class Call, class I32>
+void socket_call(FuzzedDataProvider& in, Memory& mem, std::vector<int32_t>& fds, Call& call,
+                 I32& i32) {
+  auto fd = [&] {
+    int pick = in.ConsumeIntegralInRange(0, 7);
+    return pick == 0   ? in.ConsumeIntegral<int32_t>()
+           : pick <= 3 ? fds.back()  // most often the newest descriptor
+                       : fds[in.ConsumeIntegralInRange<size_t>(0, fds.size() - 1)];
+  };
+  auto ptr = [&](uint32_t good) {
+    return in.ConsumeIntegralInRange(0, 15) ? good : in.ConsumeIntegral<uint32_t>();
+  };
+  uint32_t port = in.ConsumeIntegralInRange(0, 3)
+                      ? 40000 + in.ConsumeIntegralInRange<uint32_t>(0, 99)
+                      : in.ConsumeIntegral<uint32_t>();
+  uint8_t* storage = mem.data() + kBuf + 0x300;
+  uint32_t storage_pair[2] = {kBuf + 0x300, 128};
+  switch (in.ConsumeIntegralInRange(0, 10)) {
+    case 0:
+      if (call("sock_open", {i32(in.ConsumeIntegralInRange(0, 3)),
+                             i32(in.ConsumeIntegralInRange(0, 3)), i32(ptr(kOut))}) == 0)
+        fds.push_back(static_cast<int32_t>(u32_at(mem, kOut)));
+      break;
+    case 1:
+    case 2: {
+      bool bind = in.ConsumeBool();
+      int32_t s = fd();
+      int32_t e = call(bind ? "sock_bind" : "sock_connect",
+                       {i32(s), i32(ptr(put_address(in, mem))), i32(port)});
+      if (e != 0) break;
+      // Where did it end up? Asked through both address forms.
+      std::memset(storage, 0, 128);
+      std::memcpy(mem.data() + kIov + 96, storage_pair, sizeof storage_pair);
+      if (!bind) {
+        if (call("sock_getpeeraddr_v2", {i32(s), i32(kIov + 96), i32(kOut)}) == 0)
+          check_loopback(storage);
+        break;
+      }
+      uint32_t pair16[2] = {kBuf + 0x302, 16};
+      std::memcpy(mem.data() + kIov + 96, pair16, sizeof pair16);
+      if (call("sock_getlocaladdr", {i32(s), i32(kIov + 96), i32(kOut + 8), i32(kOut)}) == 0) {
+        uint16_t family = u32_at(mem, kOut + 8) == 4 ? 1 : 2;
+        std::memcpy(storage, &family, 2);
+        check_loopback(storage);
+      }
+      break;
+    }
+    case 3:
+      call("sock_listen", {i32(fd()), i32(in.ConsumeIntegral<int32_t>())});
+      break;
+    case 4:
+      if (call("sock_accept2", {i32(fd()), i32(ptr(kOut))}) == 0)
+        fds.push_back(static_cast<int32_t>(u32_at(mem, kOut)));
+      break;
+    case 5: {
+      uint32_t iov[2] = {kBuf, in.ConsumeIntegralInRange<uint32_t>(0, 4096)};
+      std::memcpy(mem.data() + kIov, iov, sizeof iov);
+      call("sock_send_to", {i32(fd()), i32(ptr(kIov)), i32(in.ConsumeIntegralInRange(0, 2)),
+                            i32(ptr(put_address(in, mem))), i32(port), i32(0), i32(ptr(kOut))});
+      break;
+    }
+    case 6: {
+      uint32_t iov[2] = {kBuf, in.ConsumeIntegralInRange<uint32_t>(0, 4096)};
+      std::memcpy(mem.data() + kIov, iov, sizeof iov);
+      call("sock_recv_from", {i32(fd()), i32(ptr(kIov)), i32(1), i32(ptr(put_address(in, mem))),
+                              i32(in.ConsumeIntegralInRange(0, 3)), i32(ptr(kOut)),
+                              i32(ptr(kOut + 4)), i32(ptr(kOut + 8))});
+      break;
+    }
+    case 7: {
+      uint32_t size = in.ConsumeBool() ? in.ConsumeIntegralInRange<uint32_t>(0, 80)
+                                       : in.ConsumeIntegral<uint32_t>();
+      std::memcpy(mem.data() + kOut + 16, &size, 4);
+      call("sock_getsockopt",
+           {i32(fd()), i32(in.ConsumeIntegralInRange(0, 1)), i32(in.ConsumeIntegralInRange(0, 16)),
+            i32(ptr(kBuf)), i32(ptr(kOut + 16))});
+      break;
+    }
+    case 8:
+      call("sock_setsockopt",
+           {i32(fd()), i32(in.ConsumeIntegralInRange(0, 1)), i32(in.ConsumeIntegralInRange(0, 16)),
+            i32(ptr(kBuf)), i32(in.ConsumeIntegralInRange<uint32_t>(0, 80))});
+      break;
+    case 9: {
+      // A result list of two entries (addrinfo, sockaddr, data), chained, at kBuf + 0x800.
+      static const char* names[] = {"localhost", "127.0.0.1", "::1", "example.invalid", ""};
+      std::string node = in.ConsumeBool()
+                             ? names[in.ConsumeIntegralInRange<size_t>(0, std::size(names) - 1)]
+                             : in.ConsumeBytesAsString(in.ConsumeIntegralInRange(0, 40));
+      uint32_t n = put(mem, kPathB, node);
+      uint32_t base = kBuf + 0x800;
+      for (uint32_t k = 0; k < 2; ++k) {
+        uint32_t ai = base + 64 * k, sa = base + 0x200 + 16 * k, data = base + 0x300 + 32 * k;
+        uint32_t next =
+            k == 0 ? base + 64 : (in.ConsumeBool() ? 0 : in.ConsumeIntegral<uint32_t>());
+        uint32_t data_len = in.ConsumeBool() ? 26 : in.ConsumeIntegral<uint32_t>();
+        std::memcpy(mem.data() + ai + 12, &sa, 4);
+        std::memcpy(mem.data() + ai + 24, &next, 4);
+        std::memcpy(mem.data() + sa + 4, &data_len, 4);
+        std::memcpy(mem.data() + sa + 8, &data, 4);
+      }
+      std::memcpy(mem.data() + kOut, &base, 4);
+      std::string hints = in.ConsumeBytesAsString(28);
+      hints.resize(28);
+      std::memcpy(mem.data() + kIov, hints.data(), 28);
+      call("sock_getaddrinfo",
+           {i32(ptr(kPathB)), i32(n), i32(kPathA), i32(0), i32(ptr(kIov)), i32(ptr(kOut)),
+            i32(in.ConsumeIntegralInRange<uint32_t>(0, 4)), i32(ptr(kOut + 4))});
+      break;
+    }
+    default: {
+      // One subscription: on a descriptor (read or write), or a 1 ms clock.
+      uint8_t sub[48] = {};
+      uint8_t tag = in.ConsumeIntegralInRange<uint8_t>(0, 3);
+      sub[8] = tag;
+      int32_t f = fd();
+      uint64_t timeout = 1000000;
+      if (tag == 0) {
+        sub[16] = 1;
+        std::memcpy(sub + 24, &timeout, 8);
+      } else {
+        std::memcpy(sub + 16, &f, 4);
+      }
+      std::memcpy(mem.data() + kBuf + 0x600, sub, sizeof sub);
+      call("poll_oneoff", {i32(kBuf + 0x600), i32(kBuf + 0x700), i32(1), i32(kOut)});
+    }
+  }
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -181,10 +374,37 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   config.stdout_capture = &out;
   config.stderr_capture = &err;
   config.stdout_limit = config.stderr_limit = 1 << 16;
+  config.network.listen.push_back(*wasi::NetRule::parse(EDGECAR_FUZZ_LISTEN));
+  config.network.connect.push_back(*wasi::NetRule::parse("127.0.0.1:40000-40099"));
+  config.network.lookup.push_back("localhost");
+  config.network.max_sockets = 16;
+  config.network.log_name = "fuzz";
   auto ctx = wasi::Context::create(config);
   if (!ctx) std::abort();
   Store store;
   (*ctx)->attach(store);
+  // Blocking socket calls wait interruptibly: the interrupt ends an input that blocks.
+  std::mutex mu;
+  std::condition_variable cv;
+  bool done = false;
+  std::thread watchdog([&] {
+    std::unique_lock<std::mutex> lock(mu);
+    if (!cv.wait_for(lock, std::chrono::milliseconds(100), [&] { return done; })) store.interrupt();
+  });
+  struct Join {
+    std::mutex& mu;
+    std::condition_variable& cv;
+    bool& done;
+    std::thread& t;
+    ~Join() {
+      {
+        std::lock_guard<std::mutex> lock(mu);
+        done = true;
+      }
+      cv.notify_all();
+      t.join();
+    }
+  } join{mu, cv, done, watchdog};
   auto inst = store.instantiate(w.guest, wasi::Context::shared_functions().imports());
   if (!inst) std::abort();
   Memory& mem = *(*inst)->get_memory("memory");
@@ -196,20 +416,28 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                ? in.ConsumeIntegral<int32_t>()
                : fds[in.ConsumeIntegralInRange<size_t>(0, fds.size() - 1)];
   };
-  auto call = [&](const char* name, std::vector<Value> args) {
+  bool interrupted = false;
+  auto call = [&](const char* name, std::vector<Value> args) -> int32_t {
+    if (interrupted) return -1;
     auto r = store.call(*inst, name, args);
-    // Every call returns an errno; none may trap (proc_exit is not called here).
+    // Every call returns an errno; none may trap (proc_exit is not called here), except
+    // a blocking socket call stopped by the watchdog.
+    if (!r && r.error().trap == TrapKind::Interrupted) {
+      interrupted = true;
+      return -1;
+    }
     if (!r) {
       std::fprintf(stderr, "fuzz_wasi: %s trapped: %s\n", name, r.error().to_string().c_str());
       std::abort();
     }
+    return (*r)[0].as_i32();
   };
   auto i32 = [](uint32_t v) { return Value::i32(static_cast<int32_t>(v)); };
   auto i64 = [](uint64_t v) { return Value::i64(static_cast<int64_t>(v)); };
 
-  for (int op = 0; op < 48 && in.remaining_bytes() > 0; op++) {
+  for (int op = 0; op < 48 && in.remaining_bytes() > 0 && !interrupted; op++) {
     uint32_t a = put(mem, kPathA, make_path(in));
-    switch (in.ConsumeIntegralInRange(0, 20)) {
+    switch (in.ConsumeIntegralInRange(0, 27)) {
       case 0: {
         uint64_t base = in.ConsumeBool() ? ~0ull : in.ConsumeIntegral<uint64_t>();
         call("path_open", {i32(fd()), i32(in.ConsumeIntegralInRange(0, 1)), i32(kPathA), i32(a),
@@ -320,6 +548,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
           default:
             call("sock_shutdown", {i32(fd()), i32(in.ConsumeIntegralInRange(0, 3))});
         }
+        break;
+      default:  // 21-27: a quarter of the calls are socket calls
+        socket_call(in, mem, fds, call, i32);
         break;
     }
     check_outside_untouched(w, mem);

@@ -2,6 +2,7 @@
 // no copies for host descriptors), seeking, metadata, directories and preopens.
 #include <dirent.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -102,6 +103,9 @@ Errno do_read(Impl& ctx, HostCall& c, const GuestMemory& mem, std::optional<uint
   }
   if (f->kind != FdKind::Host) return err::kBadf;
   if (f->type == Filetype::Directory) return err::kIsdir;
+  // A socket, pipe or terminal may have nothing to read for ever: wait interruptibly.
+  if (!offset && f->type != Filetype::RegularFile && !guest_nonblocking(f->host))
+    if ((e = wait_ready(ctx, c, f->host, POLLIN))) return e;
   ssize_t n;
   do {
     n = offset
@@ -142,6 +146,10 @@ Errno do_write(Impl& ctx, HostCall& c, const GuestMemory& mem, std::optional<uin
     return store_size(mem, out_ptr, total);
   }
   if (f->kind != FdKind::Host) return err::kBadf;
+  // A socket whose peer does not read blocks a write for ever: wait interruptibly.
+  if (!offset && (f->type == Filetype::SocketStream || f->type == Filetype::SocketDgram) &&
+      !guest_nonblocking(f->host))
+    if ((e = wait_ready(ctx, c, f->host, POLLOUT))) return e;
   ssize_t n;
   do {
     n = offset ? pwritev(f->host, iov.data(), static_cast<int>(iov.size()),

@@ -14,4 +14,12 @@ using Impl = Context::Impl;
 #undef WASI_ALT
 #undef WASI_FN
 
+// Whether the guest made this host descriptor non-blocking.
+bool guest_nonblocking(int host);
+// Waits until `host` is ready for `events` (POLLIN, POLLOUT) or the store is interrupted
+// (the guest is then stopped with a trap: EINTR and ctx.pending_trap). Honours
+// SO_RCVTIMEO/SO_SNDTIMEO on sockets (EAGAIN when they pass). What a blocking read,
+// write, accept or connect waits in, so that a timeout or a signal reaches the guest.
+Errno wait_ready(Impl& ctx, HostCall& c, int host, short events);
+
 }  // namespace edgecar::wasi::fn

@@ -20,6 +20,35 @@
 
 namespace edgecar::wasi::fn {
 
+bool guest_nonblocking(int host) {
+  int fl = fcntl(host, F_GETFL);
+  return fl >= 0 && (fl & O_NONBLOCK);
+}
+
+// Waits until `host` is ready for `events` or the store is interrupted (the guest is
+// then stopped with a trap). Honours SO_RCVTIMEO/SO_SNDTIMEO: EAGAIN when they pass.
+Errno wait_ready(Impl& ctx, HostCall& c, int host, short events) {
+  timeval tv{};
+  socklen_t len = sizeof tv;
+  getsockopt(host, SOL_SOCKET, events == POLLIN ? SO_RCVTIMEO : SO_SNDTIMEO, &tv, &len);
+  timespec ts{tv.tv_sec, tv.tv_usec * 1000};
+  timespec* tp = (tv.tv_sec || tv.tv_usec) ? &ts : nullptr;
+  pollfd p[2] = {{host, events, 0}, {c.store().interrupt_fd(), POLLIN, 0}};
+  for (;;) {
+    int r = ppoll(p, 2, tp, nullptr);
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) return from_host_errno(errno);
+    if (p[1].revents & POLLIN) {
+      Error e{ErrorKind::Trap, std::string(to_string(TrapKind::Interrupted))};
+      e.trap = TrapKind::Interrupted;
+      ctx.pending_trap = std::move(e);
+      return err::kIntr;
+    }
+    if (r == 0) return err::kAgain;
+    return err::kSuccess;
+  }
+}
+
 namespace {
 
 // WasmEdge's encodings.
@@ -68,35 +97,6 @@ uint32_t insert_socket(Impl& ctx, int host, Filetype type) {
   fd->type = type;
   fd->rights_base = kSocketRights;
   return ctx.insert(std::move(fd));
-}
-
-bool guest_nonblocking(int host) {
-  int fl = fcntl(host, F_GETFL);
-  return fl >= 0 && (fl & O_NONBLOCK);
-}
-
-// Waits until `host` is ready for `events` or the store is interrupted (the guest is
-// then stopped with a trap). Honours SO_RCVTIMEO/SO_SNDTIMEO: EAGAIN when they pass.
-Errno wait_ready(Impl& ctx, HostCall& c, int host, short events) {
-  timeval tv{};
-  socklen_t len = sizeof tv;
-  getsockopt(host, SOL_SOCKET, events == POLLIN ? SO_RCVTIMEO : SO_SNDTIMEO, &tv, &len);
-  timespec ts{tv.tv_sec, tv.tv_usec * 1000};
-  timespec* tp = (tv.tv_sec || tv.tv_usec) ? &ts : nullptr;
-  pollfd p[2] = {{host, events, 0}, {c.store().interrupt_fd(), POLLIN, 0}};
-  for (;;) {
-    int r = ppoll(p, 2, tp, nullptr);
-    if (r < 0 && errno == EINTR) continue;
-    if (r < 0) return from_host_errno(errno);
-    if (p[1].revents & POLLIN) {
-      Error e{ErrorKind::Trap, std::string(to_string(TrapKind::Interrupted))};
-      e.trap = TrapKind::Interrupted;
-      ctx.pending_trap = std::move(e);
-      return err::kIntr;
-    }
-    if (r == 0) return err::kAgain;
-    return err::kSuccess;
-  }
 }
 
 // Runs a socket operation the way a blocking socket would, without blocking the thread

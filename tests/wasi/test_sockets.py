@@ -150,3 +150,20 @@ def test_sigterm_stops_a_guest_blocked_in_accept():
     out, err = p.communicate(timeout=10)
     assert p.returncode == 0
     assert "SIGTERM received" in err and "stopped" in err
+
+
+def test_a_timeout_stops_a_guest_blocked_reading_a_socket():
+    """fd_read (not sock_recv) on a connected socket that never gets data: the wait is
+    interruptible (found by the wasi fuzz target, which hung there)."""
+    echo = socket.socket()
+    echo.bind(("127.0.0.1", 0))
+    echo.listen(1)
+    port = echo.getsockname()[1]
+    try:
+        t = time.time()
+        p = subprocess.run([BIN, "run", "--timeout", "1", "--allow-connect", f"127.0.0.1:{port}", NET, "read", "127.0.0.1", str(port)],
+                           capture_output=True, text=True, timeout=30)
+        assert p.returncode == 124 and "connected 0" in p.stdout and "timeout" in p.stderr
+        assert time.time() - t < 10
+    finally:
+        echo.close()

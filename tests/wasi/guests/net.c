@@ -6,11 +6,13 @@
 //   malformed (bad lengths, pointers and enums in every function) |
 //   echo A.B.C.D PORT (connects, sends "ping", prints what comes back) |
 //   udp PORT (bound UDP socket on 127.0.0.1:PORT sends to itself and receives) |
-//   accept PORT (listens on 127.0.0.1:PORT and blocks in accept: for stopping tests)
+//   accept PORT (listens on 127.0.0.1:PORT and blocks in accept: for stopping tests) |
+//   read A.B.C.D PORT (connects, then blocks in read(), WASI's fd_read, on the socket)
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define IMPORT(name) __attribute__((import_module("wasi_snapshot_preview1"), import_name(name)))
 
@@ -192,6 +194,16 @@ int main(int argc, char** argv) {
       if (!e) e = sock_accept(fd, &c);
       printf("accept %d\n", e);
       i += 1;
+    } else if (!strcmp(op, "read") && i + 2 < argc) {
+      int fd = tcp();
+      address a = addr_of(argv[i + 1]);
+      int e = fd < 0 ? -fd : sock_connect(fd, &a, atoi(argv[i + 2]));
+      printf("connected %d\n", e);
+      fflush(stdout);
+      char buf[16];
+      long n = e ? -1 : read(fd, buf, sizeof buf);
+      printf("read %ld\n", n);
+      i += 2;
     } else if (!strcmp(op, "malformed")) {
       // Every call gets something wrong; each must answer an errno, never trap.
       uint32_t fd = 0, n = 0;
