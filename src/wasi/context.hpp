@@ -34,6 +34,7 @@ struct Fd {
   int host = -1;
   bool owns_host = true;  // close the host fd with the entry (not for inherited stdio)
   Filetype type = Filetype::Unknown;
+  int8_t nonblock = -1;  // O_NONBLOCK on the host descriptor: -1 not looked up yet
   uint64_t rights_base = 0;
   uint64_t rights_inheriting = 0;
   std::string preopen_name;  // non-empty for preopened directories

@@ -104,7 +104,7 @@ Errno do_read(Impl& ctx, HostCall& c, const GuestMemory& mem, std::optional<uint
   if (f->kind != FdKind::Host) return err::kBadf;
   if (f->type == Filetype::Directory) return err::kIsdir;
   // A socket, pipe or terminal may have nothing to read for ever: wait interruptibly.
-  if (!offset && f->type != Filetype::RegularFile && !guest_nonblocking(f->host))
+  if (!offset && f->type != Filetype::RegularFile && !guest_nonblocking(*f))
     if ((e = wait_ready(ctx, c, f->host, POLLIN))) return e;
   ssize_t n;
   do {
@@ -148,7 +148,7 @@ Errno do_write(Impl& ctx, HostCall& c, const GuestMemory& mem, std::optional<uin
   if (f->kind != FdKind::Host) return err::kBadf;
   // A socket whose peer does not read blocks a write for ever: wait interruptibly.
   if (!offset && (f->type == Filetype::SocketStream || f->type == Filetype::SocketDgram) &&
-      !guest_nonblocking(f->host))
+      !guest_nonblocking(*f))
     if ((e = wait_ready(ctx, c, f->host, POLLOUT))) return e;
   ssize_t n;
   do {
@@ -226,7 +226,11 @@ Errno fd_fdstat_get(Impl& ctx, HostCall& c, const GuestMemory& mem) {
   uint8_t buf[24] = {};
   buf[0] = static_cast<uint8_t>(f->type);
   uint16_t flags = 0;
-  if (f->kind == FdKind::Host) {
+  bool socket = f->type == Filetype::SocketStream || f->type == Filetype::SocketDgram;
+  if (f->kind == FdKind::Host && socket) {
+    // A socket's only flag is non-blocking, cached (tokio asks before every write).
+    if (guest_nonblocking(*f)) flags |= fdflags::kNonblock;
+  } else if (f->kind == FdKind::Host) {
     int fl = fcntl(f->host, F_GETFL);
     if (fl >= 0) {
       if (fl & O_APPEND) flags |= fdflags::kAppend;
@@ -253,6 +257,7 @@ Errno fd_fdstat_set_flags(Impl& ctx, HostCall& c, const GuestMemory&) {
   if (want & fdflags::kAppend) fl |= O_APPEND;
   if (want & fdflags::kNonblock) fl |= O_NONBLOCK;
   if (fcntl(f->host, F_SETFL, fl) != 0) return from_host_errno(errno);
+  f->nonblock = (want & fdflags::kNonblock) != 0;
   return err::kSuccess;
 }
 

@@ -14,8 +14,9 @@ using Impl = Context::Impl;
 #undef WASI_ALT
 #undef WASI_FN
 
-// Whether the guest made this host descriptor non-blocking.
-bool guest_nonblocking(int host);
+// Whether the guest made this host descriptor non-blocking (cached in the Fd: the
+// descriptors edgecar makes start blocking, and only fd_fdstat_set_flags changes it).
+bool guest_nonblocking(Fd& f);
 // Waits until `host` is ready for `events` (POLLIN, POLLOUT) or the store is interrupted
 // (the guest is then stopped with a trap: EINTR and ctx.pending_trap). Honours
 // SO_RCVTIMEO/SO_SNDTIMEO on sockets (EAGAIN when they pass). What a blocking read,

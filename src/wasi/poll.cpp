@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include <functional>
+#include <unordered_map>
 
 #include "wasi/functions.hpp"
 
@@ -58,8 +59,17 @@ Errno poll_oneoff(Impl& ctx, HostCall& c, const GuestMemory& mem) {
     return err::kFault;
 
   std::vector<Event> ready;
+  // One pollfd per host descriptor (a guest subscribing to reading and writing gets both
+  // events from one): ppoll refuses more entries than the descriptor limit, and a guest
+  // may subscribe to every connection twice.
   std::vector<pollfd> pfds;
-  std::vector<uint32_t> pfd_sub;  // subscription index of each pollfd
+  struct Watched {
+    std::vector<std::pair<uint32_t, uint8_t>> subs;  // subscription index, event type
+    bool socket = false;
+    short events = 0;  // saved while a back-off waits for less
+  };
+  std::vector<Watched> watched;          // beside pfds
+  std::unordered_map<int, size_t> slot;  // host fd -> index in pfds
   uint64_t timeout_ns = UINT64_MAX;
   std::vector<std::pair<uint32_t, uint64_t>> clocks;  // subscription, remaining ns
   uint64_t signature = nsubs;                         // what was asked, for IdlePoll
@@ -117,9 +127,14 @@ Errno poll_oneoff(Impl& ctx, HostCall& c, const GuestMemory& mem) {
       } else if (f->kind == FdKind::OutputBuffer) {
         ready.push_back({userdata, err::kSuccess, tag, 0});
       } else {
-        pfds.push_back(pollfd{
-            f->host, static_cast<short>(tag == kEventFdRead ? POLLIN | POLLRDHUP : POLLOUT), 0});
-        pfd_sub.push_back(i);
+        auto [it, fresh] = slot.emplace(f->host, pfds.size());
+        if (fresh) {
+          pfds.push_back(pollfd{f->host, 0, 0});
+          watched.push_back(
+              {{}, f->type == Filetype::SocketStream || f->type == Filetype::SocketDgram});
+        }
+        pfds[it->second].events |= tag == kEventFdRead ? POLLIN | POLLRDHUP : POLLOUT;
+        watched[it->second].subs.emplace_back(i, tag);
       }
     } else {
       return err::kInval;
@@ -155,37 +170,49 @@ Errno poll_oneoff(Impl& ctx, HostCall& c, const GuestMemory& mem) {
     if (repeat) {
       idle.backoff_ns = std::min(IdlePoll::kMaxNs, std::max(IdlePoll::kMinNs, idle.backoff_ns * 2));
       limit = std::min(limit, idle.backoff_ns);
-      for (size_t k = 0; k + 1 < pfds.size(); ++k)
-        if (pfds[k].revents) pfds[k].fd = ~pfds[k].fd;  // ignored by ppoll until restored
+      // What is ready already is not waited for (an idle connection stays writable);
+      // a descriptor with nothing else to wait for is left out until restored.
+      for (size_t k = 0; k + 1 < pfds.size(); ++k) {
+        watched[k].events = pfds[k].events;
+        pfds[k].events &= static_cast<short>(~(pfds[k].revents | POLLRDHUP));
+        if (pfds[k].revents & (POLLHUP | POLLERR)) pfds[k].events = 0;
+        if (!pfds[k].events) pfds[k].fd = ~pfds[k].fd;
+      }
     }
     if (wait(limit) < 0) return from_host_errno(errno);
     if (pfds.back().revents & POLLIN) return interrupted(ctx);
     if (repeat) {
-      for (size_t k = 0; k + 1 < pfds.size(); ++k)
+      for (size_t k = 0; k + 1 < pfds.size(); ++k) {
         if (pfds[k].fd < 0) pfds[k].fd = ~pfds[k].fd;
+        pfds[k].events = watched[k].events;
+      }
       if (wait(0) < 0) return from_host_errno(errno);
     }
   }
   idle.io_ops = ctx.io_ops;
 
   for (size_t k = 0; k + 1 < pfds.size(); ++k) {
-    if (!pfds[k].revents) continue;
-    uint32_t s = in + 48 * pfd_sub[k];
-    uint64_t userdata = 0;
-    uint8_t tag = 0;
-    mem.load(s, userdata);
-    mem.load(s + 8, tag);
-    Event ev{userdata, err::kSuccess, tag, 0};
-    // A descriptor in error (a refused connection, a pipe whose reader left) is ready:
-    // the guest learns why from the read, write or SO_ERROR that follows, as WasmEdge
-    // and wasmtime answer. An error here would end tokio's whole reactor (mio treats
-    // any event error as fatal).
-    if (pfds[k].revents & POLLNVAL) ev.error = err::kBadf;
-    if (pfds[k].revents & (POLLHUP | POLLRDHUP)) ev.flags = 1;
-    int avail = 0;
-    if (tag == kEventFdRead && ioctl(pfds[k].fd, FIONREAD, &avail) == 0)
-      ev.nbytes = static_cast<uint64_t>(avail);
-    ready.push_back(ev);
+    short rev = pfds[k].revents;
+    if (!rev) continue;
+    for (auto [sub, tag] : watched[k].subs) {
+      short want = tag == kEventFdRead ? POLLIN | POLLRDHUP : POLLOUT;
+      if (!(rev & (want | POLLHUP | POLLERR | POLLNVAL))) continue;
+      uint64_t userdata = 0;
+      mem.load(in + 48 * sub, userdata);
+      Event ev{userdata, err::kSuccess, tag, 0};
+      // A descriptor in error (a refused connection, a pipe whose reader left) is
+      // ready: the guest learns why from the read, write or SO_ERROR that follows, as
+      // WasmEdge and wasmtime answer. An error here would end tokio's whole reactor
+      // (mio treats any event error as fatal).
+      if (rev & POLLNVAL) ev.error = err::kBadf;
+      if (rev & (POLLHUP | POLLRDHUP)) ev.flags = 1;
+      // Bytes available, for files and pipes; not asked of sockets, where no guest
+      // runtime reads it and it would cost a system call per event.
+      int avail = 0;
+      if (tag == kEventFdRead && !watched[k].socket && ioctl(pfds[k].fd, FIONREAD, &avail) == 0)
+        ev.nbytes = static_cast<uint64_t>(avail);
+      ready.push_back(ev);
+    }
   }
   uint64_t elapsed = now_ns(CLOCK_MONOTONIC) - start;
   for (auto [i, remaining] : clocks) {

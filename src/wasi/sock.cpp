@@ -20,9 +20,12 @@
 
 namespace edgecar::wasi::fn {
 
-bool guest_nonblocking(int host) {
-  int fl = fcntl(host, F_GETFL);
-  return fl >= 0 && (fl & O_NONBLOCK);
+bool guest_nonblocking(Fd& f) {
+  if (f.nonblock < 0) {
+    int fl = fcntl(f.host, F_GETFL);
+    f.nonblock = fl >= 0 && (fl & O_NONBLOCK);
+  }
+  return f.nonblock;
 }
 
 // Waits until `host` is ready for `events` or the store is interrupted (the guest is
@@ -91,10 +94,19 @@ uint32_t open_sockets(const Impl& ctx) {
   return n;
 }
 
-uint32_t insert_socket(Impl& ctx, int host, Filetype type) {
+uint32_t insert_socket(Impl& ctx, int host, Filetype type, bool nonblock) {
+  // TCP without Nagle's delay, as Go sets every connection: WasmEdge's socket interface
+  // has no TCP_NODELAY option, and guests (hyper on tokio_wasi) write a response's head
+  // and body in separate sends, which Nagle holds against the client's delayed ACK
+  // (40 ms per keep-alive request).
+  if (type == Filetype::SocketStream) {
+    int one = 1;
+    setsockopt(host, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  }
   auto fd = std::make_unique<Fd>();
   fd->host = host;
   fd->type = type;
+  fd->nonblock = nonblock;
   fd->rights_base = kSocketRights;
   return ctx.insert(std::move(fd));
 }
@@ -103,8 +115,9 @@ uint32_t insert_socket(Impl& ctx, int host, Filetype type) {
 // where the store's interrupt cannot reach it: for a blocking socket, wait until it is
 // ready (interruptibly), then run the operation without waiting, again until it is done.
 template <class Op>
-Errno blocking(Impl& ctx, HostCall& c, int host, short events, Op op) {
-  bool nonblocking = guest_nonblocking(host);
+Errno blocking(Impl& ctx, HostCall& c, Fd& f, short events, Op op) {
+  int host = f.host;
+  bool nonblocking = guest_nonblocking(f);
   for (;;) {
     if (!nonblocking)
       if (Errno e = wait_ready(ctx, c, host, events)) return e;
@@ -194,11 +207,11 @@ Errno check(Impl& ctx, const std::vector<NetRule>& rules, const sockaddr_storage
 
 // Sends like a blocking or non-blocking socket (as the guest set it) and stores the
 // count sent at sent_ptr (checked by the caller).
-Errno send_message(Impl& ctx, HostCall& c, const GuestMemory& mem, int host, msghdr& msg,
+Errno send_message(Impl& ctx, HostCall& c, const GuestMemory& mem, Fd& f, msghdr& msg,
                    uint32_t sent_ptr) {
   ssize_t n = -1;
-  Errno e = blocking(ctx, c, host, POLLOUT, [&] {
-    n = sendmsg(host, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+  Errno e = blocking(ctx, c, f, POLLOUT, [&] {
+    n = sendmsg(f.host, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
     return n >= 0;
   });
   if (e) return e;
@@ -231,8 +244,8 @@ Errno do_open(Impl& ctx, uint32_t family, uint32_t type, uint32_t out, const Gue
   if (open_sockets(ctx) >= ctx.config.network.max_sockets) return err::kMfile;
   int h = socket(af, st | SOCK_CLOEXEC, 0);
   if (h < 0) return from_host_errno(errno);
-  uint32_t fd =
-      insert_socket(ctx, h, st == SOCK_STREAM ? Filetype::SocketStream : Filetype::SocketDgram);
+  uint32_t fd = insert_socket(
+      ctx, h, st == SOCK_STREAM ? Filetype::SocketStream : Filetype::SocketDgram, false);
   mem.store<uint32_t>(out, fd);
   return err::kSuccess;
 }
@@ -289,12 +302,12 @@ Errno do_accept(Impl& ctx, HostCall& c, const GuestMemory& mem, uint32_t flags, 
   if (open_sockets(ctx) >= ctx.config.network.max_sockets) return err::kMfile;
   int h = -1;
   int nb = (flags & fdflags::kNonblock) ? SOCK_NONBLOCK : 0;
-  e = blocking(ctx, c, f->host, POLLIN, [&] {
+  e = blocking(ctx, c, *f, POLLIN, [&] {
     h = accept4(f->host, nullptr, nullptr, SOCK_CLOEXEC | nb);
     return h >= 0;
   });
   if (e) return e;
-  mem.store<uint32_t>(out, insert_socket(ctx, h, Filetype::SocketStream));
+  mem.store<uint32_t>(out, insert_socket(ctx, h, Filetype::SocketStream, nb != 0));
   return err::kSuccess;
 }
 
@@ -324,7 +337,7 @@ Errno do_recv_from(Impl& ctx, HostCall& c, const GuestMemory& mem, bool with_por
   msg.msg_iov = iov.data();
   msg.msg_iovlen = iov.size();
   ssize_t n = -1;
-  e = blocking(ctx, c, f->host, POLLIN, [&] {
+  e = blocking(ctx, c, *f, POLLIN, [&] {
     n = recvmsg(f->host, &msg, recv_flags(riflags) | MSG_DONTWAIT);
     return n >= 0;
   });
@@ -357,7 +370,7 @@ Errno sock_send_to(Impl& ctx, HostCall& c, const GuestMemory& mem) {
   msg.msg_namelen = len;
   msg.msg_iov = iov.data();
   msg.msg_iovlen = iov.size();
-  return send_message(ctx, c, mem, f->host, msg, c.u32(6));
+  return send_message(ctx, c, mem, *f, msg, c.u32(6));
 }
 
 namespace {
@@ -432,7 +445,7 @@ Errno sock_recv(Impl& ctx, HostCall& c, const GuestMemory& mem) {
   msg.msg_iov = iov.data();
   msg.msg_iovlen = iov.size();
   ssize_t n = -1;
-  e = blocking(ctx, c, f->host, POLLIN, [&] {
+  e = blocking(ctx, c, *f, POLLIN, [&] {
     n = recvmsg(f->host, &msg, recv_flags(riflags) | MSG_DONTWAIT);
     return n >= 0;
   });
@@ -459,7 +472,7 @@ Errno sock_send(Impl& ctx, HostCall& c, const GuestMemory& mem) {
   msghdr msg = {};
   msg.msg_iov = iov.data();
   msg.msg_iovlen = iov.size();
-  return send_message(ctx, c, mem, f->host, msg, c.u32(4));
+  return send_message(ctx, c, mem, *f, msg, c.u32(4));
 }
 
 Errno sock_shutdown(Impl& ctx, HostCall& c, const GuestMemory&) {
