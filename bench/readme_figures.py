@@ -186,11 +186,20 @@ def services_block(md):
     ft = table(cluster, "Failover:")
     with_policy = ft[1]
     without = ft[2]
+    hyper = section(md, "hyper-hello")
+    ht = table(hyper, "Command:")
+    hg = row(ht, "hyper-hello under edgecar (tiered, cache warm)")
+    hn = row(ht, "hyper-hello native x86_64 (same source)")
+    hs = row(ht, "seed image-api-grayscale `GET /` under edgecar (tiered, warm)")
     lines = ["| what | edgecar | comparison |", "| --- | ---: | --- |",
              f"| hello handler, fresh instance per request (`scripts/bench-serve`, {serve_date}) | "
              f"{num(hello['requests/s']):,.0f} req/s, p99 {hello['p99 ms']} ms | WAGI hello {num(wagi['requests/s']):,.0f} req/s; "
              f"native hello: Beast {num(beast['requests/s']):,.0f}, Go net/http {num(go['requests/s']):,.0f} req/s; "
              f"a process per request {num(proc['requests/s']):,.0f} req/s |",
+             f"| a hyper server guest on the socket extension, keep-alive `GET /` (`bench/hyper_hello.py`) | "
+             f"{num(hg['requests/s']):,.0f} req/s, p99 {hg['p99 ms']} ms ({hg['vs native']} native); the seed "
+             f"repository's grayscale service {num(hs['requests/s']):,.0f} req/s | the same source built natively "
+             f"{num(hn['requests/s']):,.0f} req/s, p99 {hn['p99 ms']} ms |",
              f"| 100 KB echo through a WAGI guest | {num(echo['requests/s']):,.0f} req/s, p99 {echo['p99 ms']} ms | "
              f"Beast {num(row(st, 'native 100 KB echo (Boost.Beast, no wasm)')['requests/s']):,.0f} req/s |",
              f"| MobileNet v2 inference through a guest, 1 thread (`scripts/bench-nn`) | {v2['edgecar guest p50 ms']} ms | "
