@@ -101,6 +101,7 @@ Invocation Function::invoke(const http::Request& req, Deadlines& deadlines, int 
   if (spec_.abi == Abi::Wagi) cfg.env = cgi_environment(req, spec_.route);
   cfg.env.insert(cfg.env.end(), spec_.env.begin(), spec_.env.end());
   cfg.preopens = spec_.dirs;
+  if (spec_.network.any()) cfg.network = spec_.network;
   cfg.stdin_from_buffer = true;
   if (spec_.abi == Abi::Wagi) cfg.stdin_data = req.body;
   cfg.stdout_capture = &out;

@@ -103,7 +103,7 @@ FunctionSpec function(const YAML::Node& node, size_t i, const fs::path& base) {
   std::string where = "functions[" + std::to_string(i) + "]";
   only_keys(n,
             {"name", "route", "methods", "module", "abi", "engine", "env", "dirs", "host_modules",
-             "nn_preload", "nn_allow_guest_models", "limits"},
+             "nn_preload", "nn_allow_guest_models", "network", "limits"},
             where);
   FunctionSpec f;
   f.line = node.Mark().line + 1;
@@ -191,6 +191,22 @@ FunctionSpec function(const YAML::Node& node, size_t i, const fs::path& base) {
     if (std::find(f.host_modules.begin(), f.host_modules.end(), "wasi_nn") == f.host_modules.end())
       fail(n["nn_allow_guest_models"],
            where + ".nn_allow_guest_models needs host module wasi_nn in host_modules");
+  }
+  if (const auto& net = n["network"]) {
+    // The grants of `edgecar run --allow-listen/--allow-connect/--allow-lookup`.
+    only_keys(net, {"listen", "connect", "lookup", "max_sockets"}, where + ".network");
+    for (const char* kind : {"listen", "connect"}) {
+      if (!net[kind]) continue;
+      for (const auto& text : strings(net[kind], where + ".network." + kind)) {
+        auto rule = wasi::NetRule::parse(text);
+        if (!rule) fail(net[kind], where + ".network." + kind + ": " + rule.error().message);
+        (std::string(kind) == "listen" ? f.network.listen : f.network.connect).push_back(*rule);
+      }
+    }
+    if (net["lookup"]) f.network.lookup = strings(net["lookup"], where + ".network.lookup");
+    if (net["max_sockets"])
+      f.network.max_sockets = number<uint32_t>(net["max_sockets"], "max_sockets", 1, 1'000'000);
+    f.network.log_name = f.route;
   }
   if (const auto& l = n["limits"]) {
     only_keys(l,

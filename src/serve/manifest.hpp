@@ -45,6 +45,7 @@ struct FunctionSpec {
   std::vector<std::string> host_modules;  // beyond WASI: names in host::registry()
   std::vector<nn::Preload> nn_preload;    // models for wasi_nn load_by_name
   bool nn_allow_guest_models = false;     // wasi_nn load of the guest's own model bytes
+  wasi::Network network;                  // sockets (WasmEdge's extension): none by default
   std::string app_id;                     // the manifest's, for the dapr module
   FunctionLimits limits;
   int line = 0;

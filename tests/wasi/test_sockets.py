@@ -11,7 +11,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "support"))
-from edgecar_server import BIN  # noqa: E402
+from edgecar_server import BIN, Server  # noqa: E402
 
 GUESTS = os.path.abspath(os.environ.get("WASI_GUEST_DIR", "build/tests/guests"))
 NET = os.path.join(GUESTS, "net.wasm")
@@ -165,5 +165,40 @@ def test_a_timeout_stops_a_guest_blocked_reading_a_socket():
                            capture_output=True, text=True, timeout=30)
         assert p.returncode == 124 and "connected 0" in p.stdout and "timeout" in p.stderr
         assert time.time() - t < 10
+    finally:
+        echo.close()
+
+
+def test_manifest_grants_for_a_function(tmp_path):
+    """edgecar serve: a function's `network:` grants, as the flags of edgecar run; a
+    function without them has no network."""
+    echo = Echo()
+    try:
+        s = Server(tmp_path, f"""app_id: net
+listen: 127.0.0.1:0
+functions:
+  - route: /granted
+    module: {NET}
+    network:
+      connect: ["127.0.0.1:{echo.port}"]
+      lookup: [localhost]
+      max_sockets: 4
+  - route: /bare
+    module: {NET}
+""")
+        try:
+            status, _, body = s.request("GET", f"/granted?echo+127.0.0.1+{echo.port}+connect+10.1.2.3+80+lookup+localhost+sockets+10")
+            assert status == 200
+            assert body.decode().splitlines() == ["echo 0 ping local=127.0.0.1 type=4", f"connect {ACCES}",
+                                                  "lookup 0 127.0.0.1:80", f"sockets {MFILE} got=2"]  # echo and connect hold two of the four
+            status, _, body = s.request("GET", f"/bare?connect+127.0.0.1+{echo.port}")
+            assert body.decode().splitlines() == [f"connect {ACCES}"]
+            assert echo.accepted == 1
+        finally:
+            s.stop()
+        bad = tmp_path / "bad.yaml"
+        bad.write_text(f"app_id: x\nfunctions:\n  - route: /a\n    module: {NET}\n    network:\n      connect: [\"999.1.1.1\"]\n")
+        p = subprocess.run([BIN, "serve", "--check", str(bad)], capture_output=True, text=True)
+        assert p.returncode != 0 and "bad.yaml:6" in p.stderr and "bad IPv4 address" in p.stderr, p.stderr
     finally:
         echo.close()

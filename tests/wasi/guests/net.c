@@ -85,6 +85,19 @@ static int tcp(void) {
 }
 
 int main(int argc, char** argv) {
+  // As a WAGI function under edgecar serve: the operations come from the query string,
+  // separated by '+' (CGI's ISINDEX form), e.g. /net?connect+127.0.0.1+8080.
+  static char* ops[32];
+  static char query[1024];
+  const char* q = getenv("QUERY_STRING");
+  if (getenv("GATEWAY_INTERFACE") && q) {
+    printf("Content-Type: text/plain\n\n");
+    strncpy(query, q, sizeof query - 1);
+    argc = 1;
+    ops[0] = argv[0];
+    for (char* t = strtok(query, "+"); t && argc < 32; t = strtok(NULL, "+")) ops[argc++] = t;
+    argv = ops;
+  }
   for (int i = 1; i < argc; ++i) {
     const char* op = argv[i];
     if (!strcmp(op, "bind") && i + 2 < argc) {
