@@ -98,6 +98,84 @@ YAML::Node merged(const YAML::Node& n) {
   return out;
 }
 
+// Network grants (WasmEdge's socket extension): the rules of `edgecar run`'s flags.
+wasi::Network network(const YAML::Node& net, const std::string& where, const std::string& name) {
+  wasi::Network out;
+  only_keys(net, {"listen", "connect", "lookup", "max_sockets"}, where);
+  for (const char* kind : {"listen", "connect"}) {
+    if (!net[kind]) continue;
+    for (const auto& text : strings(net[kind], where + "." + kind)) {
+      auto rule = wasi::NetRule::parse(text);
+      if (!rule) fail(net[kind], where + "." + kind + ": " + rule.error().message);
+      (std::string(kind) == "listen" ? out.listen : out.connect).push_back(*rule);
+    }
+  }
+  if (net["lookup"]) out.lookup = strings(net["lookup"], where + ".lookup");
+  if (net["max_sockets"])
+    out.max_sockets = number<uint32_t>(net["max_sockets"], "max_sockets", 1, 1'000'000);
+  out.log_name = name;
+  return out;
+}
+
+// A long-running networked guest: its module, its listener's port and what it may use.
+ServerSpec server(const YAML::Node& n, const fs::path& base) {
+  ServerSpec sv;
+  sv.line = n.Mark().line + 1;
+  only_keys(n,
+            {"module", "port", "args", "env", "dirs", "host_modules", "nn_allow_guest_models",
+             "network", "engine", "max_memory_mib"},
+            "server");
+  if (!n["module"]) fail(n, "server needs a module");
+  sv.module = resolve(base, str(n["module"], "server.module"));
+  std::error_code ec;
+  if (!fs::is_regular_file(sv.module, ec))
+    fail(n["module"], "server.module: no such file " + sv.module);
+  if (!n["port"]) fail(n, "server needs the port its guest listens on");
+  sv.port = number<uint16_t>(n["port"], "server.port", 1, 65535);
+  if (n["args"]) sv.args = strings(n["args"], "server.args");
+  if (const auto& e = n["env"]) {
+    if (!e.IsMap()) fail(e, "server.env must be a mapping");
+    for (const auto& kv : e)
+      sv.env.push_back(kv.first.as<std::string>() + "=" + kv.second.as<std::string>());
+  }
+  if (n["dirs"])
+    for (const auto& d : strings(n["dirs"], "server.dirs")) {
+      size_t colon = d.find(':');
+      wasi::Preopen p{resolve(base, d.substr(0, colon)),
+                      colon == std::string::npos ? d : d.substr(colon + 1)};
+      if (!fs::is_directory(p.host_path, ec))
+        fail(n["dirs"], "server.dirs: no such directory " + p.host_path);
+      sv.dirs.push_back(p);
+    }
+  if (n["host_modules"]) {
+    sv.host_modules = strings(n["host_modules"], "server.host_modules");
+    for (const auto& h : sv.host_modules)
+      if (!host::find(h))
+        fail(n["host_modules"], "server.host_modules: unknown host module \"" + h +
+                                    "\" (available: " + host::names() + ")");
+  }
+  if (n["nn_allow_guest_models"]) sv.nn_allow_guest_models = n["nn_allow_guest_models"].as<bool>();
+  if (n["engine"]) {
+    std::string e = str(n["engine"], "server.engine");
+    if (e == "auto")
+      sv.engine = EngineChoice::Auto;
+    else if (e == "interp")
+      sv.engine = EngineChoice::Interp;
+    else if (e == "aot")
+      sv.engine = EngineChoice::Aot;
+    else
+      fail(n["engine"], "server.engine must be auto, interp or aot");
+  }
+  if (n["max_memory_mib"])
+    sv.max_memory_mib = number<uint32_t>(n["max_memory_mib"], "server.max_memory_mib", 1, 4096);
+  if (n["network"]) sv.network = network(n["network"], "server.network", "server");
+  // Listening on its own port is what a server is for.
+  wasi::NetRule own;
+  own.port_lo = own.port_hi = sv.port;
+  sv.network.listen.push_back(own);
+  return sv;
+}
+
 FunctionSpec function(const YAML::Node& node, size_t i, const fs::path& base) {
   const YAML::Node n = merged(node);
   std::string where = "functions[" + std::to_string(i) + "]";
@@ -192,22 +270,7 @@ FunctionSpec function(const YAML::Node& node, size_t i, const fs::path& base) {
       fail(n["nn_allow_guest_models"],
            where + ".nn_allow_guest_models needs host module wasi_nn in host_modules");
   }
-  if (const auto& net = n["network"]) {
-    // The grants of `edgecar run --allow-listen/--allow-connect/--allow-lookup`.
-    only_keys(net, {"listen", "connect", "lookup", "max_sockets"}, where + ".network");
-    for (const char* kind : {"listen", "connect"}) {
-      if (!net[kind]) continue;
-      for (const auto& text : strings(net[kind], where + ".network." + kind)) {
-        auto rule = wasi::NetRule::parse(text);
-        if (!rule) fail(net[kind], where + ".network." + kind + ": " + rule.error().message);
-        (std::string(kind) == "listen" ? f.network.listen : f.network.connect).push_back(*rule);
-      }
-    }
-    if (net["lookup"]) f.network.lookup = strings(net["lookup"], where + ".network.lookup");
-    if (net["max_sockets"])
-      f.network.max_sockets = number<uint32_t>(net["max_sockets"], "max_sockets", 1, 1'000'000);
-    f.network.log_name = f.route;
-  }
+  if (n["network"]) f.network = network(n["network"], where + ".network", f.route);
   if (const auto& l = n["limits"]) {
     only_keys(l,
               {"max_memory_mib", "timeout_ms", "max_body_bytes", "max_response_bytes",
@@ -245,7 +308,7 @@ Expected<Manifest> load_manifest(const std::string& path) {
     only_keys(
         root,
         {"app_id", "listen", "port", "workers", "max_connections", "max_queued", "write_timeout_ms",
-         "cors", "functions", "static", "subscriptions", "bindings", "dapr"},
+         "cors", "functions", "static", "subscriptions", "bindings", "dapr", "server"},
         "the manifest");
     if (!root["app_id"]) fail(root, "app_id is required");
     m.app_id = str(root["app_id"], "app_id");
@@ -359,8 +422,16 @@ Expected<Manifest> load_manifest(const std::string& path) {
         m.statics.push_back(std::move(s));
       }
     }
-    if (m.functions.empty() && m.statics.empty())
-      fail(root, "nothing to serve: add functions or static");
+    if (const auto& sv = root["server"]) {
+      if (!m.functions.empty() || !m.statics.empty())
+        fail(sv,
+             "server: an app with a server guest serves nothing else (the guest has its own "
+             "listener); give its functions another manifest");
+      m.server = server(sv, base);
+      m.server->network.log_name = m.app_id;
+    }
+    if (m.functions.empty() && m.statics.empty() && !m.server)
+      fail(root, "nothing to serve: add functions, static or a server");
   } catch (const Fail& f) {
     return Error{ErrorKind::Usage, path + ":" + std::to_string(f.line) + ": " + f.message};
   } catch (const YAML::BadFile&) {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -57,6 +58,23 @@ struct StaticSpec {
   int line = 0;
 };
 
+// A long-running networked guest (WasmEdge's socket extension, as the WasmEdge + Dapr
+// repository's services are): one instance, listening on its own port, restarted when it
+// exits. Health and Dapr's app channel go to that port.
+struct ServerSpec {
+  std::string module;
+  uint16_t port = 0;
+  std::vector<std::string> args;  // after the module's name
+  std::vector<std::string> env;   // "KEY=VALUE"
+  std::vector<wasi::Preopen> dirs;
+  std::vector<std::string> host_modules;
+  bool nn_allow_guest_models = false;
+  EngineChoice engine = EngineChoice::Auto;
+  wasi::Network network;        // listening on `port` is always granted
+  uint32_t max_memory_mib = 0;  // 0: the module's own maximum
+  int line = 0;
+};
+
 // A Dapr pub/sub subscription served by one of the app's functions.
 using Subscription = dapr::Subscription;
 
@@ -75,6 +93,7 @@ struct Manifest {
   std::vector<Subscription> subscriptions;  // answered on GET /dapr/subscribe
   std::vector<std::string> bindings;        // input bindings: OPTIONS and POST /NAME
   std::string state_file;                   // embedded Dapr's SQLite file (no sidecar)
+  std::optional<ServerSpec> server;         // instead of functions: a networked guest
 };
 
 // Reads and checks a manifest; on error: ErrorKind::Usage, "FILE:LINE: reason".

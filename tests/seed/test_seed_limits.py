@@ -68,3 +68,59 @@ def test_connections_past_a_limit_are_survived(tmp_path, limit):
         assert procs[0][1].poll() is None
     finally:
         stop_processes(procs)
+
+
+def test_serve_runs_a_server_guest_and_stops_it_cleanly(tmp_path):
+    """A manifest's `server:` guest under edgecar serve: one long-lived instance on its
+    own port; SIGTERM stops it and serve."""
+    if not port_free(9005):
+        pytest.fail("port 9005 (compiled into the service) is taken")
+    manifest = tmp_path / "grayscale.yaml"
+    manifest.write_text(f"app_id: image-api-grayscale\nserver:\n  module: {MODULE}\n  port: 9005\n"
+                        "  network: {connect: [\"127.0.0.1:3503\"], lookup: [localhost]}\n")
+    check = subprocess.run([BIN, "serve", "--check", str(manifest)], capture_output=True, text=True)
+    assert check.returncode == 0 and "server guest" in check.stdout and "port 9005" in check.stdout
+    log = open(tmp_path / "serve.log", "w")
+    p = subprocess.Popen([BIN, "serve", str(manifest)], stdout=log, stderr=subprocess.STDOUT,
+                         env=dict(os.environ, EDGECAR_AOT_CACHE=str(tmp_path / "aot")))
+    try:
+        wait_for(lambda: http_call(9005, "GET", "/", timeout=2)[0] == 200, what="the server guest", timeout=60)
+        p.terminate()
+        assert p.wait(15) == 0
+        text = (tmp_path / "serve.log").read_text()
+        assert "server guest" in text and "started (port 9005)" in text and "edgecar: stopped" in text
+    finally:
+        if p.poll() is None:
+            p.kill()
+        log.close()
+
+
+def test_a_server_guest_that_exits_is_started_again(tmp_path):
+    """The events service ends when it cannot reach its Dapr sidecar for its database's
+    secret: serve starts it again, 1 s later, then 2 s."""
+    module = os.path.join(SEED, "wasm", "events_service.wasm")
+    if not port_free(3505) or not port_free(9007):
+        pytest.fail("ports 3505 and 9007 (compiled into the service) must be free")
+    manifest = tmp_path / "events.yaml"
+    manifest.write_text(f"app_id: events-service\nserver:\n  module: {module}\n  port: 9007\n"
+                        "  network: {connect: [\"127.0.0.1:3505\"], lookup: [localhost]}\n")
+    log = open(tmp_path / "serve.log", "w")
+    p = subprocess.Popen([BIN, "serve", str(manifest)], stdout=log, stderr=subprocess.STDOUT,
+                         env=dict(os.environ, EDGECAR_AOT_CACHE=str(tmp_path / "aot")))
+    try:
+        wait_for(lambda: "starting it again in 2 s" in (tmp_path / "serve.log").read_text(), what="two restarts", timeout=60)
+        text = (tmp_path / "serve.log").read_text()
+        assert text.count("started (port 9007)") >= 2 and "exited with code 1; starting it again in 1 s" in text
+        p.terminate()
+        assert p.wait(15) == 0
+    finally:
+        if p.poll() is None:
+            p.kill()
+        log.close()
+
+
+def test_a_server_app_serves_nothing_else(tmp_path):
+    manifest = tmp_path / "both.yaml"
+    manifest.write_text(f"app_id: x\nfunctions:\n  - route: /a\n    module: {MODULE}\nserver:\n  module: {MODULE}\n  port: 9005\n")
+    p = subprocess.run([BIN, "serve", "--check", str(manifest)], capture_output=True, text=True)
+    assert p.returncode != 0 and "both.yaml:6" in p.stderr and "serves nothing else" in p.stderr, p.stderr
