@@ -44,7 +44,8 @@ std::vector<std::string> segments(std::string_view path) {
   return out;
 }
 
-// Nested objects flattened with the separator, as Dapr's local file store reads them.
+// Nested objects flattened with the separator, as Dapr's local file store reads them
+// (without one, a nested object is one secret holding its JSON).
 void flatten(const json& v, const std::string& prefix, const std::string& sep, json& out) {
   if (v.is_object() && !sep.empty()) {
     for (auto it = v.begin(); it != v.end(); ++it)
@@ -86,7 +87,7 @@ http::Response Embedded::secret(const std::vector<std::string>& seg) const {
   if (!doc.is_object())
     return api_error(500, "ERR_SECRET_GET", "secrets file " + file + " is not a JSON object");
   json flat = json::object();
-  flatten(doc, "", sep, flat);
+  for (auto it = doc.begin(); it != doc.end(); ++it) flatten(it.value(), it.key(), sep, flat);
   if (!flat.contains(seg[3]))
     return api_error(500, "ERR_SECRET_GET",
                      "failed getting secret with key " + seg[3] + " from secret store " + seg[2] +
