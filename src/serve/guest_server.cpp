@@ -32,7 +32,8 @@ Expected<std::unique_ptr<GuestServer>> GuestServer::start(const Manifest& manife
     return e;
   }
   if (!(*module)->export_func_type("_start"))
-    return Error{ErrorKind::Usage, spec.module + ": a server guest must export _start (a WASI command)"};
+    return Error{ErrorKind::Usage,
+                 spec.module + ": a server guest must export _start (a WASI command)"};
   g->module_ = *module;
   host::Settings settings;
   settings.app_id = manifest.app_id;

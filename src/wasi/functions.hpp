@@ -14,6 +14,9 @@ using Impl = Context::Impl;
 #undef WASI_ALT
 #undef WASI_FN
 
+// The store was interrupted (a timeout, a signal, serve stopping) while the guest
+// waited: the call ends the guest with the Interrupted trap; answers EINTR.
+Errno interrupted(Impl& ctx);
 // Whether the guest made this host descriptor non-blocking (cached in the Fd: the
 // descriptors edgecar makes start blocking, and only fd_fdstat_set_flags changes it).
 bool guest_nonblocking(Fd& f);

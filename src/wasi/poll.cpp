@@ -43,13 +43,6 @@ timespec to_timespec(uint64_t ns) {
   return timespec{static_cast<time_t>(ns / 1000000000ull), static_cast<long>(ns % 1000000000ull)};
 }
 
-Errno interrupted(Impl& ctx) {
-  Error e{ErrorKind::Trap, std::string(to_string(TrapKind::Interrupted))};
-  e.trap = TrapKind::Interrupted;
-  ctx.pending_trap = std::move(e);
-  return err::kIntr;
-}
-
 }  // namespace
 
 Errno poll_oneoff(Impl& ctx, HostCall& c, const GuestMemory& mem) {

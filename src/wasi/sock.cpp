@@ -28,6 +28,13 @@ bool guest_nonblocking(Fd& f) {
   return f.nonblock;
 }
 
+Errno interrupted(Impl& ctx) {
+  Error e{ErrorKind::Trap, std::string(to_string(TrapKind::Interrupted))};
+  e.trap = TrapKind::Interrupted;
+  ctx.pending_trap = std::move(e);
+  return err::kIntr;
+}
+
 // Waits until `host` is ready for `events` or the store is interrupted (the guest is
 // then stopped with a trap). Honours SO_RCVTIMEO/SO_SNDTIMEO: EAGAIN when they pass.
 Errno wait_ready(Impl& ctx, HostCall& c, int host, short events) {
@@ -41,12 +48,7 @@ Errno wait_ready(Impl& ctx, HostCall& c, int host, short events) {
     int r = ppoll(p, 2, tp, nullptr);
     if (r < 0 && errno == EINTR) continue;
     if (r < 0) return from_host_errno(errno);
-    if (p[1].revents & POLLIN) {
-      Error e{ErrorKind::Trap, std::string(to_string(TrapKind::Interrupted))};
-      e.trap = TrapKind::Interrupted;
-      ctx.pending_trap = std::move(e);
-      return err::kIntr;
-    }
+    if (p[1].revents & POLLIN) return interrupted(ctx);
     if (r == 0) return err::kAgain;
     return err::kSuccess;
   }
