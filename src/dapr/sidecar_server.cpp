@@ -217,7 +217,13 @@ Expected<std::unique_ptr<SidecarServer>> SidecarServer::start(const SidecarOptio
                                   const http::Request& req) -> std::optional<http::Response> {
     auto port = registered_port(registry, app_id);
     if (!port) return std::nullopt;
-    return sidecar("127.0.0.1", *port, "")->call(req, "");
+    http::Response r = sidecar("127.0.0.1", *port, "")->call(req, "");
+    // The client says "daprd" when it cannot reach the port; here that port is an app's.
+    if (r.status == 503 && r.body.find("ERR_EDGECAR_SIDECAR_UNAVAILABLE") != std::string::npos)
+      return api_error(500, "ERR_DIRECT_INVOKE",
+                       "app " + app_id + " (127.0.0.1:" + std::to_string(*port) +
+                           ") did not answer the invocation");
+    return r;
   });
   beast::error_code ec;
   asio::ip::tcp::endpoint at(asio::ip::make_address("127.0.0.1"), options.http_port);

@@ -276,8 +276,8 @@ Errno sock_connect(Impl& ctx, HostCall& c, const GuestMemory& mem) {
   if ((e = granted(ctx, mem, c.u32(1), c.u32(2), ctx.config.network.connect, "connecting to", ss,
                    len)))
     return e;
-  int fl = fcntl(f->host, F_GETFL);
-  bool nonblocking = fl >= 0 && (fl & O_NONBLOCK);
+  bool nonblocking = guest_nonblocking(*f);
+  int fl = nonblocking ? 0 : fcntl(f->host, F_GETFL);
   if (!nonblocking) fcntl(f->host, F_SETFL, fl | O_NONBLOCK);
   int r = connect(f->host, reinterpret_cast<sockaddr*>(&ss), len);
   int saved = errno;

@@ -94,6 +94,11 @@ def test_invocation_reaches_an_app_of_another_edgecar(sidecars):
     assert json.loads(body) == {"path": "/greet/me", "got": "hello", "caller": "app-a"}
     status, body = call(ports["a"], "POST", "/v1.0/invoke/nobody/method/x", b"")
     assert status == 500 and b"ERR_DIRECT_INVOKE" in body
+    # Registered, its process alive, but nothing listens on its port.
+    _, tmp = sidecars
+    (tmp / "apps" / "app-down").write_text(f"{free_port()} {os.getpid()}\n")
+    status, body = call(ports["a"], "POST", "/v1.0/invoke/app-down/method/x", b"")
+    assert status == 500 and b"ERR_DIRECT_INVOKE" in body and b"app app-down" in body, body
 
 
 def test_hostile_clients_leave_it_serving(sidecars):

@@ -7,7 +7,6 @@ import io
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -17,7 +16,7 @@ from PIL import Image
 
 sys.path.insert(0, os.path.dirname(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "support"))
-from edgecar_server import BIN, ROOT  # noqa: E402
+from edgecar_server import BIN, ROOT, port_free  # noqa: E402
 from shared_data import DATA, require  # noqa: E402
 from test_dapr import http_request, wait_for  # noqa: E402
 
@@ -28,16 +27,6 @@ COMPONENTS = ["--resources-path", "deploy/components/sqlite", "--resources-path"
 def launch(args, log):
     return subprocess.Popen([LAUNCHER, *args], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
                             start_new_session=True)
-
-
-def port_free(port):
-    with socket.socket() as s:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            s.bind(("127.0.0.1", port))
-            return True
-        except OSError:
-            return False
 
 
 def leftovers(marker):

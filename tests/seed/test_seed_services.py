@@ -24,7 +24,7 @@ import pytest
 from PIL import Image
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "support"))
-from edgecar_server import BIN, stop_processes, wait_for  # noqa: E402
+from edgecar_server import BIN, port_free, stop_processes, wait_for  # noqa: E402
 from shared_data import DATA, require  # noqa: E402
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
@@ -42,18 +42,6 @@ def daprd_path():
     if path:
         return path
     return subprocess.run([os.path.join(ROOT, "scripts", "install-dapr")], capture_output=True, text=True, check=True).stdout.strip()
-
-
-def port_free(port):
-    """Nothing listens on it (connections of an earlier run in TIME_WAIT do not count,
-    as for any server that sets SO_REUSEADDR)."""
-    with socket.socket() as s:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            s.bind(("127.0.0.1", port))
-            return True
-        except OSError:
-            return False
 
 
 def free_port():

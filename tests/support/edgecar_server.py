@@ -71,6 +71,18 @@ class Server:
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 
 
+def port_free(port):
+    """Nothing listens on 127.0.0.1:port (connections of an earlier run in TIME_WAIT do
+    not count, as for any server that sets SO_REUSEADDR)."""
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(("127.0.0.1", port))
+            return True
+        except OSError:
+            return False
+
+
 def stop_processes(procs):
     """Stops (name, Popen, log file) triples: TERM to all, newest first, then KILL to any
     still running after 15 s; closes the logs."""
