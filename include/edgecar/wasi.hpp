@@ -31,17 +31,33 @@ struct NetRule {
   std::string to_string() const;
 };
 
+// A connection the guest makes to one address and port goes to another instead: how an
+// unmodified module whose Dapr port is compiled in (the seed services' 3503) reaches
+// a sidecar on 3500, as Kubernetes gives it. Written "ADDR:PORT=ADDR:PORT" (IPv6 in
+// brackets), both of one family. The map is its own grant: the guest may connect to
+// `from` (and nowhere else through it).
+struct NetRedirect {
+  NetRule from;  // one address, one port
+  NetRule to;
+
+  static Expected<NetRedirect> parse(std::string_view text);
+  std::string to_string() const;
+};
+
 // What a guest may do on the network (WasmEdge's socket extension). Nothing by default:
 // a denied bind, connect or name lookup returns EACCES without reaching the network and
 // is logged on stderr (the first few, then a count).
 struct Network {
-  std::vector<NetRule> listen;      // sock_bind (TCP listeners and UDP receivers)
-  std::vector<NetRule> connect;     // sock_connect, sock_send_to
-  std::vector<std::string> lookup;  // names sock_getaddrinfo may resolve; "*" any
-  uint32_t max_sockets = 1024;      // sockets open at once (accepted ones included)
-  std::string log_name = "guest";   // who is named in denial messages
+  std::vector<NetRule> listen;        // sock_bind (TCP listeners and UDP receivers)
+  std::vector<NetRule> connect;       // sock_connect, sock_send_to
+  std::vector<std::string> lookup;    // names sock_getaddrinfo may resolve; "*" any
+  std::vector<NetRedirect> redirect;  // sock_connect, sock_send_to: FROM goes to TO
+  uint32_t max_sockets = 1024;        // sockets open at once (accepted ones included)
+  std::string log_name = "guest";     // who is named in denial messages
 
-  bool any() const { return !listen.empty() || !connect.empty() || !lookup.empty(); }
+  bool any() const {
+    return !listen.empty() || !connect.empty() || !lookup.empty() || !redirect.empty();
+  }
   // Everything, like wasmtime's -S inherit-network plus allow-ip-name-lookup.
   static Network inherit();
 };

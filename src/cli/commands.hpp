@@ -25,7 +25,7 @@ struct RunOptions {
   bool nn_allow_guest_models = false;
   std::string engine = "auto";  // auto | interp | aot
   // Network grants (WasmEdge's socket extension): none by default.
-  std::vector<std::string> allow_listen, allow_connect, allow_lookup;
+  std::vector<std::string> allow_listen, allow_connect, allow_lookup, redirect_connect;
   bool inherit_network = false;
   uint32_t max_sockets = 1024;
   // Embedded Dapr as the guest's sidecar (Dapr's HTTP API on 127.0.0.1:dapr_http_port).

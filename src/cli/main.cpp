@@ -78,6 +78,12 @@ int main(int argc, char** argv) {
                    "Let the guest resolve this host name (sock_getaddrinfo), or * for any "
                    "(repeatable; numeric addresses need no grant)")
       ->allow_extra_args(false);
+  run_cmd
+      ->add_option("--redirect-connect", run.redirect_connect,
+                   "FROM=TO: the guest's connections to ADDR:PORT FROM go to ADDR:PORT TO "
+                   "instead (granted by this alone), e.g. 127.0.0.1:3503=127.0.0.1:3500 for "
+                   "a module with Dapr's port compiled in (repeatable)")
+      ->allow_extra_args(false);
   run_cmd->add_flag("--inherit-network", run.inherit_network,
                     "Give the guest the host's whole network: listen and connect anywhere, "
                     "resolve any name");

@@ -232,6 +232,14 @@ int run(const RunOptions& o) {
   if (!add_rules(o.allow_listen, config.network.listen) ||
       !add_rules(o.allow_connect, config.network.connect))
     return kExitUsage;
+  for (const auto& spec : o.redirect_connect) {
+    auto r = wasi::NetRedirect::parse(spec);
+    if (!r) {
+      print_error(r.error());
+      return kExitUsage;
+    }
+    config.network.redirect.push_back(*r);
+  }
   for (const auto& name : o.allow_lookup) config.network.lookup.push_back(name);
   config.network.max_sockets = o.max_sockets;
   config.network.log_name = program;

@@ -101,7 +101,7 @@ YAML::Node merged(const YAML::Node& n) {
 // Network grants (WasmEdge's socket extension): the rules of `edgecar run`'s flags.
 wasi::Network network(const YAML::Node& net, const std::string& where, const std::string& name) {
   wasi::Network out;
-  only_keys(net, {"listen", "connect", "lookup", "max_sockets"}, where);
+  only_keys(net, {"listen", "connect", "lookup", "redirect", "max_sockets"}, where);
   for (const char* kind : {"listen", "connect"}) {
     if (!net[kind]) continue;
     for (const auto& text : strings(net[kind], where + "." + kind)) {
@@ -111,6 +111,12 @@ wasi::Network network(const YAML::Node& net, const std::string& where, const std
     }
   }
   if (net["lookup"]) out.lookup = strings(net["lookup"], where + ".lookup");
+  if (net["redirect"])
+    for (const auto& text : strings(net["redirect"], where + ".redirect")) {
+      auto r = wasi::NetRedirect::parse(text);
+      if (!r) fail(net["redirect"], where + ".redirect: " + r.error().message);
+      out.redirect.push_back(*r);
+    }
   if (net["max_sockets"])
     out.max_sockets = number<uint32_t>(net["max_sockets"], "max_sockets", 1, 1'000'000);
   out.log_name = name;

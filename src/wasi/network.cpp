@@ -130,6 +130,34 @@ std::string NetRule::to_string() const {
   return out;
 }
 
+Expected<NetRedirect> NetRedirect::parse(std::string_view text) {
+  auto bad = [&](std::string_view why) {
+    std::string m = "network redirect \"";
+    m.append(text);
+    m.append("\": ");
+    m.append(why);
+    m.append(" (expected ADDR:PORT=ADDR:PORT, e.g. 127.0.0.1:3503=127.0.0.1:3500)");
+    return Error{ErrorKind::Usage, std::move(m)};
+  };
+  size_t eq = text.find('=');
+  if (eq == std::string_view::npos) return bad("no =");
+  NetRedirect r;
+  for (auto [part, out] : {std::pair{text.substr(0, eq), &r.from}, {text.substr(eq + 1), &r.to}}) {
+    auto rule = NetRule::parse(part);
+    if (!rule) return bad(rule.error().message);
+    if (rule->family == 0 || rule->prefix_bits != (rule->family == 4 ? 32 : 128) ||
+        rule->port_lo != rule->port_hi || (rule->port_lo == 0 && rule->port_hi == 0))
+      return bad("each side must be one address and one port");
+    *out = *rule;
+  }
+  if (r.from.family != r.to.family) return bad("both sides must be IPv4 or both IPv6");
+  return r;
+}
+
+std::string NetRedirect::to_string() const {
+  return from.to_string() + "=" + to.to_string();
+}
+
 Network Network::inherit() {
   Network n;
   n.listen.push_back(NetRule{});
@@ -172,6 +200,32 @@ bool allowed(const std::vector<NetRule>& rules, const HostAddress& a) {
     if (a.port < r.port_lo || a.port > r.port_hi) continue;
     if (r.family == 0) return true;
     if (r.family == a.family && prefix_matches(r.addr, a.addr, r.prefix_bits)) return true;
+  }
+  return false;
+}
+
+bool redirect(const std::vector<NetRedirect>& redirects, sockaddr_storage& ss) {
+  HostAddress a = HostAddress::from(ss);
+  for (const NetRedirect& r : redirects) {
+    if (a.family != r.from.family || a.port != r.from.port_lo ||
+        std::memcmp(a.addr, r.from.addr, r.from.family == 4 ? 4 : 16) != 0)
+      continue;
+    if (ss.ss_family == AF_INET) {
+      auto& in = reinterpret_cast<sockaddr_in&>(ss);
+      std::memcpy(&in.sin_addr, r.to.addr, 4);
+      in.sin_port = htons(r.to.port_lo);
+    } else {
+      auto& in6 = reinterpret_cast<sockaddr_in6&>(ss);
+      if (r.to.family == 4) {  // ::ffff:a.b.c.d
+        std::memset(in6.sin6_addr.s6_addr, 0, 10);
+        std::memset(in6.sin6_addr.s6_addr + 10, 0xFF, 2);
+        std::memcpy(in6.sin6_addr.s6_addr + 12, r.to.addr, 4);
+      } else {
+        std::memcpy(in6.sin6_addr.s6_addr, r.to.addr, 16);
+      }
+      in6.sin6_port = htons(r.to.port_lo);
+    }
+    return true;
   }
   return false;
 }

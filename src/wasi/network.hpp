@@ -24,6 +24,9 @@ struct HostAddress {
 };
 
 bool allowed(const std::vector<NetRule>& rules, const HostAddress& a);
+// Rewrites `ss` (keeping its family: an IPv4 target of an IPv6 socket becomes
+// ::ffff:a.b.c.d) when a redirect's `from` is its address; true if one was.
+bool redirect(const std::vector<NetRedirect>& redirects, sockaddr_storage& ss);
 // Names are compared without case; "*" allows every name.
 bool lookup_allowed(const std::vector<std::string>& names, std::string_view name);
 

@@ -229,6 +229,9 @@ Errno granted(Impl& ctx, const GuestMemory& mem, uint32_t addr_ptr, uint32_t por
   if (Errno e = read_address(mem, addr_ptr, a)) return e;
   if (port > 65535) return err::kInval;
   ss = to_host(mem, a, static_cast<uint16_t>(port), len);
+  // Outgoing: a redirect named by the operator both grants and rewrites the address.
+  if (&rules == &ctx.config.network.connect && redirect(ctx.config.network.redirect, ss))
+    return err::kSuccess;
   return check(ctx, rules, ss, what);
 }
 

@@ -1,5 +1,6 @@
 """The deployment files cannot run here (no cluster, no Dapr CLI): their structure is
 checked against the demo's manifests instead, so they cannot drift apart."""
+import json
 import os
 import re
 
@@ -100,3 +101,49 @@ def test_local_components():
         assert d["spec"]["type"].split(".")[0] in ("state", "pubsub", "secretstores", "bindings")
     (config,) = load_all("deploy", "config.yaml")
     assert config["spec"]["nameResolution"]["component"] == "sqlite"
+
+
+SEED_APPS = {  # app id: (module, app port, the Dapr HTTP port compiled into it)
+    "image-api-grayscale": ("image-api-grayscale.wasm", 9005, 3503),
+    "image-api-classify": ("wasmedge_hyper_server_tflite.wasm", 9006, 3504),
+    "events-service": ("events_service.wasm", 9007, 3505),
+}
+
+
+def test_seed_services_on_kubernetes():
+    """deploy/kubernetes/seed-services.yaml runs deploy/kubernetes/seed/APP.yaml per pod
+    (ctest seed_services runs those manifests beside real daprds): app ids and ports
+    agree, the compiled-in Dapr port goes to the sidecar's 3500, health is the port, and
+    only the events service's sidecar reads the mounted secrets file."""
+    docs = load_all("deploy", "kubernetes", "seed-services.yaml")
+    deployments = {d["metadata"]["name"]: d for d in docs if d["kind"] == "Deployment"}
+    assert set(SEED_APPS) <= set(deployments)
+    for app, (module, port, dapr_port) in SEED_APPS.items():
+        (m,) = load_all("deploy", "kubernetes", "seed", app + ".yaml")
+        assert m["app_id"] == app and m["server"]["module"] == module and m["server"]["port"] == port
+        assert m["server"]["network"]["redirect"] == [f"127.0.0.1:{dapr_port}=127.0.0.1:3500", f"[::1]:{dapr_port}=[::1]:3500"]
+        pod = deployments[app]["spec"]["template"]
+        a = pod["metadata"]["annotations"]
+        assert (a["dapr.io/app-id"], int(a["dapr.io/app-port"]), a["dapr.io/config"]) == (app, port, "edgecar")
+        (c,) = pod["spec"]["containers"]
+        assert c["args"] == [f"seed/{app}.yaml"] and c["ports"][0]["containerPort"] == port
+        assert c["readinessProbe"] == {"tcpSocket": {"port": port}} == c["livenessProbe"]
+        assert c["securityContext"]["runAsNonRoot"] is True
+    store = next(d for d in docs if d["kind"] == "Component" and d["metadata"]["name"] == "local-store")
+    assert store["scopes"] == ["events-service"]
+    secrets_file = next(x["value"] for x in store["spec"]["metadata"] if x["name"] == "secretsFile")
+    events = deployments["events-service"]["spec"]["template"]
+    volume, mount = events["metadata"]["annotations"]["dapr.io/volume-mounts"].split(":")
+    assert secrets_file == mount + "/secrets.json"
+    assert any(v["name"] == volume and v["secret"]["secretName"] == "seed-secrets" for v in events["spec"]["volumes"])
+    secret = next(d for d in docs if d["kind"] == "Secret")
+    url = json.loads(secret["stringData"]["secrets.json"])["DB_URL"]["MYSQL"]
+    (m,) = load_all("deploy", "kubernetes", "seed", "events-service.yaml")
+    host = url.split("@")[1].split(":")[0]
+    assert host in m["server"]["network"]["lookup"] and "*:3306" in m["server"]["network"]["connect"]
+    assert any(d["kind"] == "Service" and d["metadata"]["name"] == host for d in docs)
+    dockerfile = open(os.path.join(ROOT, "deploy", "kubernetes", "Dockerfile")).read()
+    script = open(os.path.join(ROOT, "deploy", "kubernetes", "build-image.sh")).read()
+    assert "COPY seed/ /opt/edgecar/seed/" in dockerfile and 'cp deploy/kubernetes/seed/*.yaml "$ctx/seed/"' in script
+    for module, _, _ in SEED_APPS.values():
+        assert module in script

@@ -4,7 +4,10 @@ extension, twice: each beside a real daprd with the repository README's `dapr ru
 (app ports 9005-9007, Dapr HTTP ports 3503-3505, components from its config/) and Redis
 on 6379; then with edgecar's embedded Dapr answering on the same ports (no daprd, no
 Redis). MariaDB as root:root on 127.0.0.1:3306 both times, as its config/ expects. The
-ports are the ones compiled into the services, so this suite needs them free.
+ports are the ones compiled into the services, so this suite needs them free. A third
+time as deploy/kubernetes/ runs them: `edgecar serve` of the manifests in
+deploy/kubernetes/seed/, whose redirects send the compiled-in Dapr ports to the pod's
+sidecar (3500 there; a free port per service here, where the three share a host).
 
 Also: 1,000 concurrent keep-alive connections to a hyper server guest, and a slow
 client (slowloris) that does not hold up the others."""
@@ -91,7 +94,17 @@ def start_mariadb(procs, tmp):
              what="mariadb accepting root")
 
 
-@pytest.fixture(scope="module", params=["daprd", "embedded"])
+def kubernetes_manifest(tmp, app_id, module, sidecar_port):
+    """deploy/kubernetes/seed/APP.yaml with the module beside it and the pod's sidecar
+    port (3500) replaced by this host's."""
+    text = open(os.path.join(ROOT, "deploy", "kubernetes", "seed", app_id + ".yaml")).read()
+    assert text.count(":3500") == 2 and f"module: {module}" in text
+    path = tmp / (app_id + ".yaml")
+    path.write_text(text.replace(":3500", f":{sidecar_port}").replace(f"module: {module}", f"module: {os.path.join(SEED, 'wasm', module)}"))
+    return path
+
+
+@pytest.fixture(scope="module", params=["daprd", "embedded", "kubernetes"])
 def seed(request, tmp_path_factory):
     mode = request.param
     require("images", "hopper.png")
@@ -108,7 +121,8 @@ def seed(request, tmp_path_factory):
     try:
         start_mariadb(procs, tmp)
         env = {"EDGECAR_AOT_CACHE": str(tmp / "aot-cache"), "EDGECAR_DAPR_APPS": str(tmp / "apps")}
-        if mode == "daprd":
+        procs.state_port = 3503  # the grayscale service's sidecar
+        if mode != "embedded":
             procs.start("redis", ["redis-server", "--port", "6379", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
             daprd = daprd_path()
         for app_id, (folder, module, app_port, http_port, grants) in SERVICES.items():
@@ -117,11 +131,19 @@ def seed(request, tmp_path_factory):
                 assert port_free(6379), "embedded mode runs without Redis"
                 grants = [*grants, "--dapr-http-port", str(http_port), "--app-id", app_id, "--app-port", str(app_port),
                           "--resources-path", "../config"]
+            elif mode == "kubernetes":
+                sidecar = free_port()
+                if app_id == "image-api-grayscale":
+                    procs.state_port = sidecar
+                start_daprd(procs, daprd, app_id, app_port, sidecar, cwd)
             else:
                 start_daprd(procs, daprd, app_id, app_port, http_port, cwd)
-            procs.start(app_id, [BIN, "run", "--allow-listen", str(app_port), "--allow-connect", f"127.0.0.1:{http_port}",
-                                 "--allow-lookup", "localhost", "--max-sockets", "4096", *grants,
-                                 os.path.join(SEED, "wasm", module)], cwd=cwd, env=env)
+            if mode == "kubernetes":
+                procs.start(app_id, [BIN, "serve", str(kubernetes_manifest(tmp, app_id, module, sidecar))], cwd=cwd, env=env)
+            else:
+                procs.start(app_id, [BIN, "run", "--allow-listen", str(app_port), "--allow-connect", f"127.0.0.1:{http_port}",
+                                     "--allow-lookup", "localhost", "--max-sockets", "4096", *grants,
+                                     os.path.join(SEED, "wasm", module)], cwd=cwd, env=env)
             wait_for(lambda: http_call(app_port, "GET", "/", timeout=2)[0] in (200, 404), what=app_id, timeout=120)
         yield procs
     except Exception:
@@ -158,7 +180,7 @@ def test_grayscale_returns_a_grey_png_and_records_the_call(seed):
     rgb = img.convert("RGB")
     assert all(r == g == b for r, g, b in rgb.getdata())
     # The caller's timestamp in the state store (Redis through daprd), and the event in MySQL.
-    status, stored = http_call(3503, "GET", "/v1.0/state/statestore/seed-test-caller")
+    status, stored = http_call(seed.state_port, "GET", "/v1.0/state/statestore/seed-test-caller")
     assert status == 200
     events = json.loads(http_call(9007, "GET", "/events")[1])
     grayscale = [e for e in events if e["op_type"] == "grayscale" and e["input_size"] == len(original)]

@@ -116,6 +116,27 @@ def test_ranges_prefixes_and_inherit_network():
         echo.close()
 
 
+def test_a_redirect_sends_a_compiled_in_address_elsewhere_and_grants_only_it():
+    """--redirect-connect FROM=TO: how a module with Dapr's port compiled in (the seed
+    services' 3503) reaches a sidecar on another port (Kubernetes' 3500)."""
+    echo = Echo()
+    compiled_in, other = free_port(), free_port()
+    try:
+        lines, err = run("echo", "127.0.0.1", compiled_in,  # redirected to the echo server
+                         "connect", "127.0.0.1", other,  # not granted: the redirect grants FROM alone
+                         "connect", "127.0.0.1", echo.port,  # nor the target itself
+                         grants=["--redirect-connect", f"127.0.0.1:{compiled_in}=127.0.0.1:{echo.port}"])
+        assert lines[0].startswith("echo 0 ping"), lines
+        assert errnos(lines[1:]) == [ACCES, ACCES], lines
+        assert echo.accepted == 1 and f"denied connecting to 127.0.0.1:{echo.port}" in err
+        for bad, why in [("127.0.0.1:1", "no ="), ("127.0.0.0/8:1=127.0.0.1:2", "one address and one port"),
+                         ("127.0.0.1:1=[::1]:2", "both sides must be IPv4 or both IPv6")]:
+            p = subprocess.run([BIN, "run", "--redirect-connect", bad, NET], capture_output=True, text=True)
+            assert p.returncode == 2 and why in p.stderr, p.stderr
+    finally:
+        echo.close()
+
+
 def test_traffic_tcp_and_udp():
     echo = Echo()
     udp = free_port()
