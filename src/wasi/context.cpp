@@ -271,7 +271,8 @@ Errno proc_raise(Impl&, HostCall&, const GuestMemory&) {
   return err::kNosys;
 }
 
-Errno sched_yield(Impl&, HostCall&, const GuestMemory&) {
+Errno sched_yield(Impl& ctx, HostCall&, const GuestMemory&) {
+  flush_held_sends(ctx);
   ::sched_yield();
   return err::kSuccess;
 }

@@ -34,7 +34,8 @@ struct Fd {
   int host = -1;
   bool owns_host = true;  // close the host fd with the entry (not for inherited stdio)
   Filetype type = Filetype::Unknown;
-  int8_t nonblock = -1;  // O_NONBLOCK on the host descriptor: -1 not looked up yet
+  int8_t nonblock = -1;      // O_NONBLOCK on the host descriptor: -1 not looked up yet
+  bool holds_sends = false;  // a TCP socket whose last sock_send passed MSG_MORE
   uint64_t rights_base = 0;
   uint64_t rights_inheriting = 0;
   std::string preopen_name;  // non-empty for preopened directories
@@ -66,7 +67,8 @@ struct Context::Impl {
   std::optional<Error> pending_trap;     // set by a call that must end the guest
   DenialLog denials;                     // network operations refused (Config::network)
   IdlePoll idle_poll;
-  uint64_t io_ops = 0;  // socket calls, reads and writes: activity between polls
+  uint64_t io_ops = 0;               // socket calls, reads and writes: activity between polls
+  std::vector<uint32_t> held_sends;  // guest fds with holds_sends set (flush_held_sends)
 
   Fd* get(uint32_t fd) { return fd < fds.size() ? fds[fd].get() : nullptr; }
   uint32_t insert(std::unique_ptr<Fd> fd);  // lowest free number

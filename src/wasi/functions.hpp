@@ -25,5 +25,9 @@ bool guest_nonblocking(Fd& f);
 // SO_RCVTIMEO/SO_SNDTIMEO on sockets (EAGAIN when they pass). What a blocking read,
 // write, accept or connect waits in, so that a timeout or a signal reaches the guest.
 Errno wait_ready(Impl& ctx, HostCall& c, int host, short events);
+// Sends out what TCP sends held back (sock_send passes MSG_MORE, so a response written
+// as head and body in two sends leaves as one segment): called where the guest may wait
+// for an answer (poll_oneoff, receiving, accepting, reading, sched_yield).
+void flush_held_sends(Impl& ctx);
 
 }  // namespace edgecar::wasi::fn

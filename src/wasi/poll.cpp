@@ -51,6 +51,7 @@ Errno poll_oneoff(Impl& ctx, HostCall& c, const GuestMemory& mem) {
   if (!mem.valid(in, 48ull * nsubs) || !mem.valid(out, 32ull * nsubs) || !mem.valid(nevents_ptr, 4))
     return err::kFault;
 
+  flush_held_sends(ctx);
   std::vector<Event> ready;
   // One pollfd per host descriptor (a guest subscribing to reading and writing gets both
   // events from one): ppoll refuses more entries than the descriptor limit, and a guest

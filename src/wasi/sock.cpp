@@ -38,6 +38,7 @@ Errno interrupted(Impl& ctx) {
 // Waits until `host` is ready for `events` or the store is interrupted (the guest is
 // then stopped with a trap). Honours SO_RCVTIMEO/SO_SNDTIMEO: EAGAIN when they pass.
 Errno wait_ready(Impl& ctx, HostCall& c, int host, short events) {
+  if (events & POLLIN) flush_held_sends(ctx);
   timeval tv{};
   socklen_t len = sizeof tv;
   getsockopt(host, SOL_SOCKET, events == POLLIN ? SO_RCVTIMEO : SO_SNDTIMEO, &tv, &len);
@@ -210,10 +211,10 @@ Errno check(Impl& ctx, const std::vector<NetRule>& rules, const sockaddr_storage
 // Sends like a blocking or non-blocking socket (as the guest set it) and stores the
 // count sent at sent_ptr (checked by the caller).
 Errno send_message(Impl& ctx, HostCall& c, const GuestMemory& mem, Fd& f, msghdr& msg,
-                   uint32_t sent_ptr) {
+                   uint32_t sent_ptr, int flags = 0) {
   ssize_t n = -1;
   Errno e = blocking(ctx, c, f, POLLOUT, [&] {
-    n = sendmsg(f.host, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+    n = sendmsg(f.host, &msg, MSG_NOSIGNAL | MSG_DONTWAIT | flags);
     return n >= 0;
   });
   if (e) return e;
@@ -477,7 +478,29 @@ Errno sock_send(Impl& ctx, HostCall& c, const GuestMemory& mem) {
   msghdr msg = {};
   msg.msg_iov = iov.data();
   msg.msg_iovlen = iov.size();
-  return send_message(ctx, c, mem, *f, msg, c.u32(4));
+  // TCP: held back (MSG_MORE) until the guest next waits, so the pieces of one answer
+  // leave together, as a native server's writev sends them; tokio_wasi's vectored write
+  // sends only the first buffer, and hyper writes a response as head and body.
+  int more = 0;
+  if (f->type == Filetype::SocketStream) {
+    more = MSG_MORE;
+    if (!f->holds_sends) {
+      f->holds_sends = true;
+      ctx.held_sends.push_back(c.u32(0));
+    }
+  }
+  return send_message(ctx, c, mem, *f, msg, c.u32(4), more);
+}
+
+void flush_held_sends(Impl& ctx) {
+  // Setting TCP_NODELAY (on already) pushes what MSG_MORE held.
+  int one = 1;
+  for (uint32_t fd : ctx.held_sends)
+    if (Fd* f = ctx.get(fd); f && f->holds_sends) {
+      setsockopt(f->host, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+      f->holds_sends = false;
+    }
+  ctx.held_sends.clear();
 }
 
 Errno sock_shutdown(Impl& ctx, HostCall& c, const GuestMemory&) {

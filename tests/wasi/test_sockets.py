@@ -137,6 +137,40 @@ def test_a_redirect_sends_a_compiled_in_address_elsewhere_and_grants_only_it():
         echo.close()
 
 
+def test_sends_held_together_leave_when_the_guest_waits():
+    """sock_send holds a TCP send back (MSG_MORE) so a head and a body leave as one
+    segment; a guest that then waits (here a 3 s sleep in poll_oneoff) must not hold them."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+    got = {}
+
+    def serve():
+        c, _ = server.accept()
+        with c:
+            data = b""
+            while len(data) < 5:
+                data += c.recv(16)
+            got["data"], got["at"] = data, time.monotonic()
+
+    t = threading.Thread(target=serve, daemon=True)
+    t.start()
+    port = server.getsockname()[1]
+    p = subprocess.Popen([BIN, "run", "--allow-connect", f"127.0.0.1:{port}", NET, "sendsleep", "127.0.0.1", str(port), "3000"],
+                         stdout=subprocess.PIPE, text=True)
+    try:
+        assert p.stdout.readline() == "sent 0\n"
+        sent = time.monotonic()
+        t.join(5)
+        assert got["data"] == b"hello"
+        # Within milliseconds; Linux itself lets held data go after about 200 ms.
+        assert got["at"] - sent < 0.1, got["at"] - sent
+        assert p.wait(10) == 0
+    finally:
+        p.kill()
+        server.close()
+
+
 def test_traffic_tcp_and_udp():
     echo = Echo()
     udp = free_port()

@@ -180,6 +180,20 @@ int main(int argc, char** argv) {
       printf("echo %d %s local=%u.%u.%u.%u type=%u\n", e ? e : e2, buf, local[0], local[1],
              local[2], local[3], type);
       i += 2;
+    } else if (!strcmp(op, "sendsleep") && i + 3 < argc) {
+      // Two sends (held together by the host), then a sleep: what was sent must leave
+      // when the guest starts waiting, not when the sleep or the run ends.
+      int fd = tcp();
+      address a = addr_of(argv[i + 1]);
+      int e = fd < 0 ? -fd : sock_connect(fd, &a, atoi(argv[i + 2]));
+      uint32_t n = 0;
+      iovec head = {(uint8_t*)"he", 2}, body = {(uint8_t*)"llo", 3};
+      if (!e) e = sock_send(fd, &head, 1, 0, &n);
+      if (!e) e = sock_send(fd, &body, 1, 0, &n);
+      printf("sent %d\n", e);
+      fflush(stdout);
+      usleep((useconds_t)atoi(argv[i + 3]) * 1000);
+      i += 3;
     } else if (!strcmp(op, "udp") && i + 1 < argc) {
       uint32_t fd = 0, n = 0, fl = 0, port = 0;
       int e = sock_open(1, 1, &fd);
