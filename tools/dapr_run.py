@@ -257,18 +257,27 @@ def legacy(argv):
     p.add_argument("--internal-port", type=int)
     p.add_argument("--redis", action="store_true")
     a = p.parse_args(argv)
+    with open(a.manifest) as f:
+        manifest = yaml.safe_load(f) or {}
+    # A server guest (`server:`) listens on its own port and has no /healthz: daprd checks
+    # nothing but reaching it, and serve is not told a port.
+    server = manifest.get("server") if isinstance(manifest.get("server"), dict) else None
     port = a.app_port
+    if port is None and server:
+        port = int(server.get("port", 0)) or None
     if port is None:
-        with open(a.manifest) as f:
-            listen = str((yaml.safe_load(f) or {}).get("listen", ""))
+        listen = str(manifest.get("listen", ""))
         if ":" not in listen:
             raise SystemExit(f"dapr-run: no listen port in {a.manifest}; pass --app-port")
         port = int(listen.rsplit(":", 1)[1])
     edgecar = os.environ.get("EDGECAR_BIN", os.path.join(ROOT, "build", "edgecar"))
-    command = [edgecar, "serve", *shlex.split(os.environ.get("EDGECAR_ARGS", "")), a.manifest, "--port", str(port)]
+    command = [edgecar, "serve", *shlex.split(os.environ.get("EDGECAR_ARGS", "")), a.manifest]
+    if not server:
+        command += ["--port", str(port)]
     resources = [f"deploy/components/{'redis' if a.redis else 'sqlite'}", "deploy/components/common"]
     return [App(a.app_id, command, os.getcwd(), port, "http", a.http_port, a.grpc_port, a.internal_port,
-                resources, DEFAULT_CONFIG, os.environ.get("DAPR_LOG_LEVEL", "warn"), True, "/healthz")]
+                resources, DEFAULT_CONFIG, os.environ.get("DAPR_LOG_LEVEL", "warn"), not server,
+                None if server else "/healthz")]
 
 
 def main(argv):

@@ -3,16 +3,21 @@ tokio_wasi, port 9005 compiled in; `GET /` needs no Dapr) with more connections 
 socket limit (--max-sockets), and with the host process out of descriptors (prlimit).
 Either way the excess connections wait or fail, and once they are gone the server
 answers again: nothing crashes, nothing stays stuck."""
+import base64
+import io
 import os
+import signal
 import socket
 import subprocess
 import sys
 import time
 
 import pytest
+from PIL import Image
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "support"))
-from edgecar_server import BIN, stop_processes, wait_for  # noqa: E402
+from edgecar_server import BIN, ROOT, stop_processes, wait_for  # noqa: E402
+from shared_data import DATA, require  # noqa: E402
 from test_seed_services import SEED, http_call, port_free  # noqa: E402
 
 MODULE = os.path.join(SEED, "wasm", "image-api-grayscale.wasm")
@@ -124,3 +129,36 @@ def test_a_server_app_serves_nothing_else(tmp_path):
     manifest.write_text(f"app_id: x\nfunctions:\n  - route: /a\n    module: {MODULE}\nserver:\n  module: {MODULE}\n  port: 9005\n")
     p = subprocess.run([BIN, "serve", "--check", str(manifest)], capture_output=True, text=True)
     assert p.returncode != 0 and "both.yaml:6" in p.stderr and "serves nothing else" in p.stderr, p.stderr
+
+
+def test_dapr_run_launches_a_server_app_beside_daprd(tmp_path):
+    """`scripts/dapr-run APP_ID MANIFEST` with a `server:` manifest: the app's port is the
+    server's, serve is given no --port, and daprd reaches the guest (invocation through it,
+    state saved through it on the sidecar port compiled into the module)."""
+    require("images", "food.jpg")
+    for port in (9005, 3503):
+        if not port_free(port):
+            pytest.fail(f"port {port} (compiled into the service) is taken")
+    manifest = tmp_path / "grayscale.yaml"
+    manifest.write_text(f"app_id: image-api-grayscale\nserver:\n  module: {MODULE}\n  port: 9005\n"
+                        "  network: {connect: [\"127.0.0.1:3503\"], lookup: [localhost]}\n")
+    log = open(tmp_path / "dapr-run.log", "w")
+    launcher = subprocess.Popen([os.path.join(ROOT, "scripts", "dapr-run"), "image-api-grayscale", str(manifest),
+                                 "--http-port", "3503"], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+                                start_new_session=True,
+                                env=dict(os.environ, EDGECAR_BIN=BIN, EDGECAR_AOT_CACHE=str(tmp_path / "aot")))
+    try:
+        food = open(os.path.join(DATA, "images", "food.jpg"), "rb").read()
+        status, body = wait_for(
+            lambda: (r := http_call(3503, "POST", "/v1.0/invoke/image-api-grayscale/method/grayscale", food, timeout=5))[0] == 200 and r,
+            what="the server app through its daprd", timeout=90)
+        img = Image.open(io.BytesIO(base64.b64decode(body)))
+        assert all(r == g == b for r, g, b in img.convert("RGB").getdata())
+        text = (tmp_path / "dapr-run.log").read_text()
+        assert "URL is http://localhost:3503/v1.0/state/statestore" in text  # the guest's own Dapr call
+    finally:
+        if launcher.poll() is None:
+            os.killpg(launcher.pid, signal.SIGTERM)
+        launcher.wait(30)
+        log.close()
+    wait_for(lambda: port_free(9005) and port_free(3503), what="ports released", timeout=15)
