@@ -1,6 +1,7 @@
 // Function, memory, table, global and instance objects: growth within limits and the
 // bounds-checked accessors of the public API.
 #include <fcntl.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -54,9 +55,10 @@ std::string Function::name() const {
 // A memory reserves address space for its largest permitted size once, so its base
 // never moves and growth is an mprotect; untouched pages cost nothing.
 namespace {
-// Linear memories released on this thread, kept mapped for the next instance of the
-// same module: resetting their contents costs a memcpy of the initial image, while
-// unmapping would cost a TLB shootdown across the process's threads on every request.
+// Linear memories released on this thread, kept mapped for the next instance needing
+// the same shape (the same image, or none, and the same reservation): unmapping would
+// cost a TLB shootdown across the process's threads on every request (edgecar serve
+// creates a store per request), mapping again a page fault per page touched.
 struct KeptMemory {
   uint8_t* data;
   uint64_t reserved, committed, high_water;
@@ -69,18 +71,111 @@ struct MemoryCache {
   }
 };
 thread_local MemoryCache t_memories;
-// Resetting copies the whole image: worth it for small images (a few microseconds);
-// larger ones get a fresh copy-on-write mapping, which costs nothing up front.
+thread_local detail::MemoryReuseStats t_reuse;
+
+// Which pages of a memory were written since it was mapped, from the kernel's page
+// tables (PAGEMAP_SCAN, Linux 6.7; declared here as the kernel defines it, since
+// Debian 12's headers predate it). A written page of the image's private file mapping
+// became anonymous, and one of the zero-filled rest is a real page rather than the
+// shared zero page (or was swapped out), so "not file-backed, not the zero page, present
+// or swapped" is exactly the set to restore. Pages keep their state after a reset (an
+// anonymous copy now equal to the image), so the set only grows; a memory whose set
+// passes kResetAtMost is dropped instead of kept.
+struct PageRegion {
+  uint64_t start, end, categories;
+};
+struct PmScanArg {
+  uint64_t size, flags, start, end, walk_end, vec, vec_len, max_pages, category_inverted,
+      category_mask, category_anyof_mask, return_mask;
+};
+constexpr unsigned long kPagemapScan = _IOWR('f', 16, PmScanArg);
+constexpr uint64_t kPageIsFile = 1 << 2, kPageIsPresent = 1 << 3, kPageIsSwapped = 1 << 4,
+                   kPageIsPfnZero = 1 << 5;
+// Enough for every other page of the largest memory kept (kKeepCommittedAtMost).
+constexpr size_t kMaxRegions = limits::kKeepCommittedAtMost / 4096 / 2;
+
+int pagemap_fd() {
+  static const int fd = [] {
+    int f = ::open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+    if (f < 0) return -1;
+    PmScanArg probe{};
+    probe.size = sizeof probe;  // an empty range: succeeds where the ioctl exists
+    if (ioctl(f, kPagemapScan, &probe) < 0) {
+      ::close(f);
+      return -1;
+    }
+    return f;
+  }();
+  return fd;
+}
+
+// The written ranges of [data, data + bytes), as offsets; false when the kernel cannot
+// tell or there are more ranges than kMaxRegions.
+bool written_ranges(uint8_t* data, uint64_t bytes, std::vector<PageRegion>& out) {
+  int fd = pagemap_fd();
+  if (fd < 0) return false;
+  out.resize(kMaxRegions);
+  PmScanArg a{};
+  a.size = sizeof a;
+  a.start = reinterpret_cast<uint64_t>(data);
+  a.end = a.start + bytes;
+  a.vec = reinterpret_cast<uint64_t>(out.data());
+  a.vec_len = out.size();
+  a.category_inverted = kPageIsFile | kPageIsPfnZero;
+  a.category_mask = kPageIsFile | kPageIsPfnZero;
+  a.category_anyof_mask = kPageIsPresent | kPageIsSwapped;
+  a.return_mask = kPageIsPresent | kPageIsSwapped;
+  long n = ioctl(fd, kPagemapScan, &a);
+  if (n < 0 || a.walk_end != a.end) return false;
+  out.resize(static_cast<size_t>(n));
+  for (auto& r : out) {
+    r.start -= a.start;
+    r.end -= a.start;
+  }
+  return true;
+}
+
+// Puts a kept memory back to its initial state: the image (or zeros) over what the last
+// instance wrote, zeros past it. With the kernel's page scan only written pages are
+// restored; without it, everything up to the high-water mark (small images only).
+bool reset(const KeptMemory& k, const detail::MemoryImage* image) {
+  uint64_t image_size = image ? image->size : 0;
+  thread_local std::vector<PageRegion> ranges;
+  if (written_ranges(k.data, k.committed, ranges)) {
+    uint64_t total = 0;
+    for (const auto& r : ranges) total += r.end - r.start;
+    if (total > limits::kResetAtMost) return false;
+    ++t_reuse.scanned;
+    for (const auto& r : ranges) {
+      uint64_t from_image = r.start < image_size ? std::min(r.end, image_size) - r.start : 0;
+      if (from_image) std::memcpy(k.data + r.start, image->bytes + r.start, from_image);
+      if (r.end - r.start > from_image)
+        std::memset(k.data + r.start + from_image, 0, r.end - r.start - from_image);
+    }
+    return true;
+  }
+  if (std::max(image_size, k.high_water) > limits::kKeepImageAtMost) return false;
+  ++t_reuse.copied;
+  if (image_size) std::memcpy(k.data, image->bytes, image_size);
+  if (k.high_water > image_size) std::memset(k.data + image_size, 0, k.high_water - image_size);
+  return true;
+}
 }  // namespace
 
 MemoryInst::~MemoryInst() {
   if (!data) return;
-  // Only memories built from an image are kept: the image identifies the module. The
-  // reset restores every byte (image, then zeros up to the high-water mark), so even an
-  // entry left by a since-freed image at a reused address comes back exact.
-  if (image && image->size <= limits::kKeepImageAtMost &&
-      committed <= limits::kKeepCommittedAtMost && t_memories.kept.size() < limits::kKeptMemories) {
-    t_memories.kept.push_back(KeptMemory{data, reserved, committed, size, image});
+  // Kept are memories made for an image (which identifies the module) or with none. The
+  // reset restores every written byte, so even an entry left by a since-freed image at a
+  // reused address would come back exact.
+  if (committed <= limits::kKeepCommittedAtMost &&
+      (pagemap_fd() >= 0 || std::max(image ? image->size : 0, size) <= limits::kKeepImageAtMost)) {
+    auto& kept = t_memories.kept;
+    if (kept.size() == limits::kKeptMemories) {  // the least recently kept goes
+      munmap(kept.front().data, kept.front().reserved);
+      kept.erase(kept.begin());
+    }
+    kept.push_back(KeptMemory{data, reserved, committed, size, image});
+    ++t_reuse.kept;
     return;
   }
   munmap(data, reserved);
@@ -92,20 +187,27 @@ bool MemoryInst::init(Limits l, uint32_t cap_pages, const detail::MemoryImage* i
   if (l.min > max) return false;
   max_pages = static_cast<uint32_t>(max);
   reserved = std::max<uint64_t>(max * kPageSize, kPageSize);
-  if (image && image->size == l.min * kPageSize) {
+  if (image && image->size != l.min * kPageSize) image = nullptr;
+  if (!image || image->size > 0) {
     auto& kept = t_memories.kept;
     for (size_t i = 0; i < kept.size(); ++i) {
       if (kept[i].image != image || kept[i].reserved != reserved) continue;
-      // Reset: the initial image back over what the last instance used, zeros past it.
-      data = kept[i].data;
-      committed = kept[i].committed;
-      std::memcpy(data, image->bytes, image->size);
-      if (kept[i].high_water > image->size)
-        std::memset(data + image->size, 0, kept[i].high_water - image->size);
-      size = image->size;
-      this->image = image;
+      KeptMemory k = kept[i];
       kept.erase(kept.begin() + static_cast<ptrdiff_t>(i));
-      return true;
+      if (!reset(k, image)) {
+        ++t_reuse.dropped;
+        munmap(k.data, k.reserved);
+        break;
+      }
+      data = k.data;
+      committed = k.committed;
+      size = 0;
+      this->image = image;
+      if (image) {
+        size = image->size;
+        return true;
+      }
+      return grow_pages(static_cast<uint32_t>(l.min)) == 0;
     }
   }
   void* p = mmap(nullptr, reserved, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
@@ -115,7 +217,7 @@ bool MemoryInst::init(Limits l, uint32_t cap_pages, const detail::MemoryImage* i
   }
   data = static_cast<uint8_t*>(p);
   size = 0;
-  if (image && image->size == l.min * kPageSize && image->size > 0) {
+  if (image && image->size > 0) {
     if (mmap(data, image->size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED, image->fd, 0) ==
         MAP_FAILED)
       return false;
@@ -127,6 +229,10 @@ bool MemoryInst::init(Limits l, uint32_t cap_pages, const detail::MemoryImage* i
 }
 
 namespace detail {
+
+MemoryReuseStats memory_reuse_stats() {
+  return t_reuse;
+}
 
 MemoryImage::~MemoryImage() {
   // Kept memories of this thread made from this image must not outlive it: a later

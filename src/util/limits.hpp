@@ -30,12 +30,16 @@ constexpr uint32_t kMaxSubtypeDepth = 63;
 // Operands of one array.new_fixed (as in the JS API: 10,000).
 constexpr uint32_t kMaxArrayNewFixed = 10000;
 
-// Reuse between stores on one thread: freed linear memories whose initial image is at
-// most kKeepImageAtMost and which committed at most kKeepCommittedAtMost are kept, up to
-// kKeptMemories of them; value stacks likewise, up to kCachedStacks.
+// Reuse between stores on one thread: freed linear memories which committed at most
+// kKeepCommittedAtMost are kept, up to kKeptMemories of them; value stacks likewise, up
+// to kCachedStacks. A kept memory is reset by restoring the pages written (found by the
+// kernel's page scan) while they total at most kResetAtMost; where the kernel cannot
+// tell (before Linux 6.7), by copying the whole image and zeroing up to the high-water
+// mark, so only memories of at most kKeepImageAtMost are kept there.
 constexpr size_t kKeptMemories = 4;
 constexpr uint64_t kKeepImageAtMost = 256 << 10;
-constexpr uint64_t kKeepCommittedAtMost = 4ull << 20;  // zeroing what the guest grew
+constexpr uint64_t kKeepCommittedAtMost = 4ull << 20;
+constexpr uint64_t kResetAtMost = 1ull << 20;
 constexpr size_t kCachedStacks = 4;
 
 // Exceptions a store keeps at once (exception handling): a guest that makes more
