@@ -7,6 +7,12 @@ Reports requests/s, p50/p99 latency, errors, and the server's RSS before and aft
 about a million requests.
 
   bench/serve_bench.py [--seconds 10] [--repeat 3] [--million] [--write bench/RESULTS.md]
+  bench/serve_bench.py --check [--seconds 3]     (scripts/test runs this)
+
+--check is the regression guard: the handler and WAGI hellos and the native Beast hello
+only, one run each, and it fails when either hello falls below CHECK_FRACTION of
+Beast's rate measured in the same run (a 3x fall of the handler hello once went
+unnoticed for two weeks).
 """
 import argparse
 import os
@@ -20,6 +26,10 @@ import time
 from results import replace_section
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# --check: each hello must reach this fraction of the native Beast hello's requests/s.
+# Recorded (bench/RESULTS.md) the handler hello is near 0.4x and WAGI near 0.45x; this
+# leaves room for a noisy machine and still catches a fall of 1.7x or more.
+CHECK_FRACTION = 0.25
 
 
 def rss_kib(pid):
@@ -79,7 +89,13 @@ def main():
     ap.add_argument("--repeat", type=int, default=3, help="runs per target; the table shows the median by requests/s")
     ap.add_argument("--million", action="store_true", help="also measure RSS over about a million requests")
     ap.add_argument("--write", help="record the table in this markdown file (its serve section)")
+    ap.add_argument("--check", action="store_true",
+                    help=f"regression guard: fail when a hello falls below --fraction of the native Beast hello")
+    ap.add_argument("--fraction", type=float, default=CHECK_FRACTION, help="--check's threshold (default %(default)s)")
     args = ap.parse_args()
+    if args.check:
+        args.repeat, args.million, args.write = 1, False, None
+        args.warmup = min(args.warmup, 2)
     if not shutil.which("wrk"):
         sys.exit("wrk not found: run scripts/setup")
     edgecar = os.path.join(args.build, "edgecar")
@@ -106,6 +122,8 @@ def main():
             wrk_once(f"http://127.0.0.1:{port}/hello", args.warmup, args.connections)
         targets = [("edgecar: hello handler", "/hello", None), ("edgecar: WAGI hello", "/wagi", None),
                    ("edgecar: 100 KB echo (WAGI)", "/echo", lua)]
+        if args.check:
+            targets = targets[:2]
         for k, (name, path, extra) in enumerate(targets):
             r = wrk(f"http://127.0.0.1:{port}{path}", args.seconds, args.connections, extra, args.repeat)
             rows.append((name, r))
@@ -124,6 +142,9 @@ def main():
         server.terminate()
         server.wait(10)
         log.close()
+    if args.check:
+        shutil.rmtree(tmp, ignore_errors=True)
+        return check(args, edgecar, rows, port + 2)
     # Baseline 1: a runtime process per request (the original demo's approach).
     spawn_port = port + 1
     spawner = subprocess.Popen([sys.executable, os.path.join(ROOT, "bench", "serve", "spawn_server.py"), str(spawn_port), edgecar,
@@ -181,5 +202,32 @@ def main():
         print("wrote", args.write)
 
 
+def check(args, edgecar, rows, native_port):
+    """The regression guard: the hellos against Beast's hello, just measured."""
+    beast = subprocess.Popen([os.path.join(args.build, "bench", "bench_native_hello"), str(native_port)])
+    try:
+        assert wait_port(native_port), "the Beast hello did not start"
+        wrk_once(f"http://127.0.0.1:{native_port}/", min(args.warmup, 2), args.connections)
+        native = wrk(f"http://127.0.0.1:{native_port}/", args.seconds, args.connections)
+    finally:
+        beast.terminate()
+        beast.wait(10)
+    print(f"serve regression guard: `bench/serve_bench.py --check --seconds {args.seconds}`; wrk -t1 "
+          f"-c{args.connections}, {args.seconds} s each; each hello must reach {args.fraction}x the native Beast hello")
+    print("| target | requests/s | p99 ms | errors | vs Beast |\n|---|---:|---:|---:|---:|")
+    print(f"| native hello (Boost.Beast) | {native['rps']:,.0f} | {native['p99']:.2f} | {native['errors']} | 1.00x |")
+    failed = []
+    for name, r in rows:
+        ratio = r["rps"] / max(native["rps"], 1)
+        print(f"| {name} | {r['rps']:,.0f} | {r['p99']:.2f} | {r['errors']} | {ratio:.2f}x |")
+        if ratio < args.fraction or r["errors"]:
+            failed.append(f"{name}: {ratio:.2f}x of Beast's hello, {r['errors']} errors")
+    if failed:
+        print("serve regression guard FAILED: " + "; ".join(failed) + f" (needs {args.fraction}x, no errors)")
+        return 1
+    print("serve regression guard: ok")
+    return 0
+
+
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
