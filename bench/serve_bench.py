@@ -115,7 +115,7 @@ def main():
     log = open(os.path.join(tmp, "server.log"), "w")
     server = subprocess.Popen([edgecar, "serve", manifest], stdout=log, stderr=log)
     try:
-        assert wait_port(port), "edgecar serve did not start"
+        assert wait_port(port) and server.poll() is None, f"edgecar serve did not start (or port {port} is taken)"
         rss0 = rss_kib(server.pid)
         rss_note = ""
         if args.warmup:
