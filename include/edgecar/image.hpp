@@ -42,7 +42,13 @@ Format sniff(std::span<const uint8_t> bytes);
 Expected<Rgb8> probe(std::span<const uint8_t> bytes);
 // Decodes the image (the first frame of a GIF) to RGB8; alpha is dropped.
 Expected<Rgb8> decode(std::span<const uint8_t> bytes);
-// Bilinear resize of RGB8 pixels (pixel centres aligned, as most classifiers expect).
+// For a resize to width x height: a JPEG is decoded at the smallest DCT scale (M/8)
+// that keeps at least twice that size (as Pillow's thumbnail drafts); other formats at
+// their own size. probe_for_resize gives the size decode_for_resize will decode to.
+Expected<Rgb8> probe_for_resize(std::span<const uint8_t> bytes, uint32_t width, uint32_t height);
+Expected<Rgb8> decode_for_resize(std::span<const uint8_t> bytes, uint32_t width, uint32_t height);
+// Antialiased bilinear resize of RGB8 pixels: Pillow's Image.resize(size, BILINEAR),
+// byte for byte (a triangle filter widened by the reduction factor, Pillow's fixed point).
 std::vector<uint8_t> resize(const Rgb8& in, uint32_t width, uint32_t height);
 // Encodes 1 (grey), 3 (RGB) or 4 (RGBA) channel pixels; GIF takes grey only.
 Expected<std::string> encode(std::span<const uint8_t> pixels, uint32_t width, uint32_t height,

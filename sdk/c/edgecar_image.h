@@ -41,7 +41,9 @@ int32_t edgecar_image_info_of(const void* img, uint32_t len, edgecar_image_info*
 /* The image at its own size: out_size >= width * height * 3. */
 EDGECAR_IMAGE_IMPORT("decode_rgb8")
 int32_t edgecar_image_decode_rgb8(const void* img, uint32_t len, uint8_t* out, uint32_t out_size);
-/* Resized (bilinear) to width x height, RGB8 or float32 RGB normalised by `norm`. */
+/* Resized to width x height (antialiased bilinear, as Pillow's resize(size, BILINEAR); a
+ * large JPEG decoded at a reduced DCT scale first, as Pillow's draft), RGB8 or float32 RGB
+ * normalised by `norm`. */
 EDGECAR_IMAGE_IMPORT("resize_rgb8")
 int32_t edgecar_image_resize_rgb8(const void* img, uint32_t len, uint32_t width, uint32_t height,
                                   uint8_t* out, uint32_t out_size);

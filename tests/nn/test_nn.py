@@ -137,6 +137,67 @@ def test_classify_json_top5():
     assert "military uniform" in doc["sentence"]
 
 
+def photos():
+    """The photos of the shared data, and JPEGs of them enlarged 3x and 5x (so that a
+    resize to 224 decodes them at 1/2 or 1/4 scale in the DCT)."""
+    out = {}
+    for name in ["food.jpg", "grace_hopper.jpg", "grayscale_test.jpg", "hot_dog.jpg", "hotdog.png", "hopper.png"]:
+        data = read(os.path.join(DATA, "images", name))
+        out[name] = data
+        if name.endswith(".jpg"):
+            img = Image.open(io.BytesIO(data)).convert("RGB")
+            for k in (3, 5):
+                buf = io.BytesIO()
+                img.resize((img.width * k, img.height * k), Image.BICUBIC).save(buf, "JPEG", quality=90)
+                out[f"{name} x{k}"] = buf.getvalue()
+    return out
+
+
+def resized(data, w, h):
+    r = run([f"{GUESTS}/image_probe.wasm", "resize", str(w), str(h)], data)
+    assert r.returncode == 0, r.stderr.decode()
+    return np.frombuffer(r.stdout, np.uint8).reshape(h, w, 3)
+
+
+def test_resize_is_pillows_antialiased_bilinear_byte_for_byte():
+    """resize_rgb8 gives exactly Pillow's Image.resize(size, BILINEAR) (the triangle filter
+    widened when shrinking), and for a JPEG much larger than the target exactly what Pillow
+    gives after draft() to twice the size (decoded at 1/2, 1/4 or 1/8 in the DCT)."""
+    for name, data in photos().items():
+        for w, h in [(224, 224), (37, 100), (300, 300), (7, 5)]:
+            img = Image.open(io.BytesIO(data))
+            if img.format == "JPEG":
+                img.draft("RGB", (2 * w, 2 * h))
+            ref = np.asarray(img.convert("RGB").resize((w, h), Image.BILINEAR))
+            got = resized(data, w, h)
+            assert np.array_equal(got, ref), f"{name} to {w}x{h}: {(got != ref).sum()} bytes differ"
+    big = Image.open(io.BytesIO(photos()["food.jpg x5"]))
+    big.draft("RGB", (448, 448))
+    assert big.size == (1208, 895)  # the 5x JPEG was decoded at 1/2: the DCT scaling is exercised
+
+
+def top5(scores, labels):
+    return [labels[i] for i in np.argsort(-scores.astype(int), kind="stable")[:5]]
+
+
+def test_classify_top5_agrees_with_pillow_and_the_runtime():
+    """The classify function (decode, DCT-scaled for big JPEGs, antialiased resize, infer)
+    against Pillow's full-size antialiased resize fed to the TensorFlow Lite runtime: the
+    same top label on every photo and at least four of the top five."""
+    labels = open(os.path.join(LABELS, "labels_mobilenet_quant_v1_224.txt")).read().splitlines()
+    oracle = Interpreter(model_path=V2, num_threads=1)
+    oracle.allocate_tensors()
+    for name, data in photos().items():
+        x = np.asarray(Image.open(io.BytesIO(data)).convert("RGB").resize((224, 224), Image.BILINEAR), np.uint8)
+        oracle.set_tensor(oracle.get_input_details()[0]["index"], x.reshape(1, 224, 224, 3))
+        oracle.invoke()
+        want = top5(oracle.get_tensor(oracle.get_output_details()[0]["index"]).reshape(-1), labels)
+        r = classify(data, "--json")
+        assert r.returncode == 0, r.stderr.decode()
+        got = [t["label"] for t in json.loads(r.stdout)["top"]]
+        assert got[0] == want[0] and len(set(got) & set(want)) >= 4, (name, got, want)
+
+
 @pytest.mark.parametrize("data,fragment", [
     (b"", "no image"),
     (b"hello, not an image", "not an image"),

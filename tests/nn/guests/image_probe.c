@@ -1,7 +1,7 @@
 /* Decodes the image on stdin with edgecar_image and writes u32 width, u32 height,
  * u32 format and the RGB8 pixels; with argument "encode-png" or "encode-gif" it instead
- * re-encodes the grey average of the pixels, with "resize" it writes the image resized
- * to 8x8 (RGB8). Exits with the error code on failure. */
+ * re-encodes the grey average of the pixels, with "resize [W H]" it writes the image
+ * resized to W x H (default 8x8; RGB8). Exits with the error code on failure. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,12 +19,15 @@ int main(int argc, char** argv) {
     return 10 + e;
   }
   if (argc > 1 && strcmp(argv[1], "resize") == 0) {
-    unsigned char small[8 * 8 * 3];
-    if ((e = edgecar_image_resize_rgb8(image, (uint32_t)n, 8, 8, small, sizeof small))) {
+    uint32_t w = argc > 3 ? (uint32_t)atoi(argv[2]) : 8, h = argc > 3 ? (uint32_t)atoi(argv[3]) : 8;
+    size_t len = (size_t)w * h * 3;
+    unsigned char* small = malloc(len ? len : 1);
+    if (!small) return 99;
+    if ((e = edgecar_image_resize_rgb8(image, (uint32_t)n, w, h, small, (uint32_t)len))) {
       fprintf(stderr, "resize: %d\n", e);
       return 50 + e;
     }
-    fwrite(small, 1, sizeof small, stdout);
+    fwrite(small, 1, len, stdout);
     return 0;
   }
   size_t len = (size_t)info.width * info.height * 3;

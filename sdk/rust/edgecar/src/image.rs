@@ -76,7 +76,7 @@ pub fn decode_rgb8(image: &[u8]) -> Result<(Info, Vec<u8>), Error> {
     Ok((i, px))
 }
 
-/// Resized (bilinear) to width x height, RGB8.
+/// Resized to width x height (antialiased bilinear, as Pillow's `resize(size, BILINEAR)`), RGB8.
 pub fn resize_rgb8(image: &[u8], width: u32, height: u32) -> Result<Vec<u8>, Error> {
     let mut px = vec![0u8; width as usize * height as usize * 3];
     check(unsafe { raw_resize_rgb8(image.as_ptr(), image.len() as u32, width, height, px.as_mut_ptr(), px.len() as u32) })?;
