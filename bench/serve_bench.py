@@ -93,6 +93,7 @@ def main():
                     help=f"regression guard: fail when a hello falls below --fraction of the native Beast hello")
     ap.add_argument("--fraction", type=float, default=CHECK_FRACTION, help="--check's threshold (default %(default)s)")
     args = ap.parse_args()
+    args.build = os.path.abspath(args.build)  # the manifest lives in a temporary directory
     if args.check:
         args.repeat, args.million, args.write = 1, False, None
         args.warmup = min(args.warmup, 2)
