@@ -385,9 +385,11 @@ Taps taps(uint32_t in_size, uint32_t out_size) {
   return t;
 }
 
-uint8_t clip8(int64_t v) {
+// Sums fit 32 bits as in Pillow: at most 255 times weights summing to 2^22 (plus rounding),
+// the triangle filter having no negative lobes.
+uint8_t clip8(int32_t v) {
   v >>= kPrecisionBits;
-  return static_cast<uint8_t>(std::clamp<int64_t>(v, 0, 255));
+  return static_cast<uint8_t>(std::clamp<int32_t>(v, 0, 255));
 }
 
 }  // namespace
@@ -405,11 +407,11 @@ std::vector<uint8_t> resize(const Rgb8& in, uint32_t width, uint32_t height) {
       for (uint32_t x = 0; x < width; ++x) {
         const int32_t* w = h.weights.data() + static_cast<size_t>(x) * h.max_taps;
         const uint8_t* p = src + static_cast<size_t>(h.first[x]) * 3;
-        int64_t r = 1 << (kPrecisionBits - 1), g = r, b = r;
+        int32_t r = 1 << (kPrecisionBits - 1), g = r, b = r;
         for (uint32_t i = 0; i < h.count[x]; ++i, p += 3) {
-          r += p[0] * int64_t{w[i]};
-          g += p[1] * int64_t{w[i]};
-          b += p[2] * int64_t{w[i]};
+          r += p[0] * w[i];
+          g += p[1] * w[i];
+          b += p[2] * w[i];
         }
         dst[x * 3] = clip8(r);
         dst[x * 3 + 1] = clip8(g);
@@ -423,13 +425,14 @@ std::vector<uint8_t> resize(const Rgb8& in, uint32_t width, uint32_t height) {
   Taps v = taps(in.height, height);
   std::vector<uint8_t> out(static_cast<size_t>(width) * height * 3);
   const size_t stride = static_cast<size_t>(width) * 3;
-  std::vector<int64_t> acc(stride);  // a row at a time, source rows read in order
+  std::vector<int32_t> acc(stride);  // a row at a time, source rows read in order
   for (uint32_t y = 0; y < height; ++y) {
     const int32_t* w = v.weights.data() + static_cast<size_t>(y) * v.max_taps;
-    std::fill(acc.begin(), acc.end(), int64_t{1} << (kPrecisionBits - 1));
+    std::fill(acc.begin(), acc.end(), int32_t{1} << (kPrecisionBits - 1));
     for (uint32_t i = 0; i < v.count[y]; ++i) {
       const uint8_t* row = rows->data() + (static_cast<size_t>(v.first[y]) + i) * stride;
-      for (size_t c = 0; c < stride; ++c) acc[c] += row[c] * int64_t{w[i]};
+      const int32_t wi = w[i];
+      for (size_t c = 0; c < stride; ++c) acc[c] += row[c] * wi;
     }
     uint8_t* dst = out.data() + y * stride;
     for (size_t c = 0; c < stride; ++c) dst[c] = clip8(acc[c]);
