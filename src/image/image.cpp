@@ -374,10 +374,9 @@ Taps taps(uint32_t in_size, uint32_t out_size) {
       total += k[static_cast<size_t>(i)];
     }
     for (int i = 0; i < xmax; ++i) {
-      double w = total != 0.0 ? k[static_cast<size_t>(i)] / total : 0.0;
+      double w = total != 0.0 ? k[static_cast<size_t>(i)] / total : 0.0;  // never negative
       t.weights[static_cast<size_t>(x) * t.max_taps + static_cast<size_t>(i)] =
-          static_cast<int32_t>(w < 0 ? -0.5 + w * (1 << kPrecisionBits)
-                                     : 0.5 + w * (1 << kPrecisionBits));
+          static_cast<int32_t>(0.5 + w * (1 << kPrecisionBits));
     }
     t.first[x] = static_cast<uint32_t>(xmin);
     t.count[x] = static_cast<uint32_t>(xmax);
