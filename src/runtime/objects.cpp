@@ -175,7 +175,6 @@ MemoryInst::~MemoryInst() {
       kept.erase(kept.begin());
     }
     kept.push_back(KeptMemory{data, reserved, committed, size, image});
-    ++t_reuse.kept;
     return;
   }
   munmap(data, reserved);
@@ -188,27 +187,26 @@ bool MemoryInst::init(Limits l, uint32_t cap_pages, const detail::MemoryImage* i
   max_pages = static_cast<uint32_t>(max);
   reserved = std::max<uint64_t>(max * kPageSize, kPageSize);
   if (image && image->size != l.min * kPageSize) image = nullptr;
-  if (!image || image->size > 0) {
-    auto& kept = t_memories.kept;
-    for (size_t i = 0; i < kept.size(); ++i) {
-      if (kept[i].image != image || kept[i].reserved != reserved) continue;
-      KeptMemory k = kept[i];
-      kept.erase(kept.begin() + static_cast<ptrdiff_t>(i));
-      if (!reset(k, image)) {
-        ++t_reuse.dropped;
-        munmap(k.data, k.reserved);
-        break;
-      }
-      data = k.data;
-      committed = k.committed;
-      size = 0;
-      this->image = image;
-      if (image) {
-        size = image->size;
-        return true;
-      }
-      return grow_pages(static_cast<uint32_t>(l.min)) == 0;
+  // An image always holds bytes (MemoryImage::build), so it identifies its module.
+  auto& kept = t_memories.kept;
+  for (size_t i = 0; i < kept.size(); ++i) {
+    if (kept[i].image != image || kept[i].reserved != reserved) continue;
+    KeptMemory k = kept[i];
+    kept.erase(kept.begin() + static_cast<ptrdiff_t>(i));
+    if (!reset(k, image)) {
+      ++t_reuse.dropped;
+      munmap(k.data, k.reserved);
+      break;
     }
+    data = k.data;
+    committed = k.committed;
+    size = 0;
+    this->image = image;
+    if (image) {
+      size = image->size;
+      return true;
+    }
+    return grow_pages(static_cast<uint32_t>(l.min)) == 0;
   }
   void* p = mmap(nullptr, reserved, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (p == MAP_FAILED) {

@@ -61,7 +61,6 @@ struct ModuleData {
 // What this thread's kept memories did (objects.cpp): for tests that check a reuse
 // really happened, and how it was reset.
 struct MemoryReuseStats {
-  uint64_t kept = 0;     // released memories kept mapped
   uint64_t scanned = 0;  // reused, the written pages found by the kernel's page scan
   uint64_t copied = 0;   // reused, reset by copying the whole (small) image
   uint64_t dropped = 0;  // found but too much to reset: unmapped instead
