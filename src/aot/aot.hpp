@@ -130,42 +130,15 @@ inline std::string osr_entry_name(uint32_t func) {
 
 }  // namespace edgecar::aot
 
-// The runtime functions generated code calls (aot/runtime.cpp), by these names.
+// The runtime functions generated code calls (aot/runtime.cpp): `edgecar_aot_<name>` for
+// each row of runtime_functions.def, with C linkage.
+namespace edgecar::aot {
 extern "C" {
-[[noreturn]] void edgecar_aot_trap(edgecar::aot::Ctx* c, uint32_t kind);
-[[noreturn]] void edgecar_aot_call_limit(edgecar::aot::Ctx* c);
-void edgecar_aot_call(edgecar::aot::Ctx* c, edgecar::FuncInst* f, uint64_t* slots);
-edgecar::FuncInst* edgecar_aot_indirect(edgecar::aot::Ctx* c, uint32_t table, uint32_t index,
-                                        uint32_t type);
-// Memory instructions name their memory (k; memory.copy: destination, then source); their
-// operands come as u64 (an i32 one zero-extended); memory.grow returns i64 (old size or -1).
-uint64_t edgecar_aot_memory_grow(edgecar::aot::Ctx* c, uint32_t k, uint64_t delta);
-void edgecar_aot_memory_init(edgecar::aot::Ctx* c, uint32_t k, uint32_t seg, uint64_t d, uint64_t s,
-                             uint64_t n);
-void edgecar_aot_data_drop(edgecar::aot::Ctx* c, uint32_t seg);
-void edgecar_aot_memory_copy(edgecar::aot::Ctx* c, uint32_t dk, uint32_t sk, uint64_t d, uint64_t s,
-                             uint64_t n);
-void edgecar_aot_memory_fill(edgecar::aot::Ctx* c, uint32_t k, uint64_t d, uint64_t v, uint64_t n);
-// Table functions: u64 indices and lengths (an i32 operand zero-extended), u64 results.
-uint64_t edgecar_aot_table_get(edgecar::aot::Ctx* c, uint32_t t, uint64_t i);
-void edgecar_aot_table_set(edgecar::aot::Ctx* c, uint32_t t, uint64_t i, uint64_t v);
-uint64_t edgecar_aot_table_size(edgecar::aot::Ctx* c, uint32_t t);
-uint64_t edgecar_aot_table_grow(edgecar::aot::Ctx* c, uint32_t t, uint64_t init, uint64_t n);
-void edgecar_aot_table_fill(edgecar::aot::Ctx* c, uint32_t t, uint64_t i, uint64_t v, uint64_t n);
-void edgecar_aot_table_copy(edgecar::aot::Ctx* c, uint32_t dt, uint32_t st, uint64_t d, uint64_t s,
-                            uint64_t n);
-void edgecar_aot_table_init(edgecar::aot::Ctx* c, uint32_t t, uint32_t e, uint64_t d, uint64_t s,
-                            uint64_t n);
-void edgecar_aot_elem_drop(edgecar::aot::Ctx* c, uint32_t e);
-// Exception handling: a try_table pushes its handler record (then sigsetjmp on its buffer);
-// a throw unwinds to the innermost record, whose landing code takes the exception, tests
-// its tag, reads its payload, keeps it (catch_ref) or releases it, or throws it on.
-void edgecar_aot_try(edgecar::aot::Ctx* c, edgecar::aot::Entry* h);
-edgecar::ExnInst* edgecar_aot_caught(edgecar::aot::Entry* h);
-[[noreturn]] void edgecar_aot_throw(edgecar::aot::Ctx* c, uint32_t tag, const uint64_t* payload);
-[[noreturn]] void edgecar_aot_throw_ref(edgecar::aot::Ctx* c, edgecar::ExnInst* e);
-uint32_t edgecar_aot_exn_is(edgecar::aot::Ctx* c, edgecar::ExnInst* e, uint32_t tag);
-const uint64_t* edgecar_aot_exn_payload(edgecar::ExnInst* e);
-void edgecar_aot_exn_keep(edgecar::ExnInst* e);
-void edgecar_aot_exn_release(edgecar::aot::Ctx* c, edgecar::ExnInst* e);
+#define EDGECAR_AOT_RETURNS_Returns
+#define EDGECAR_AOT_RETURNS_Noreturn [[noreturn]]
+#define EDGECAR_AOT_RUNTIME(name, returns, result, params) \
+  EDGECAR_AOT_RETURNS_##returns result edgecar_aot_##name params;
+#include "aot/runtime_functions.def"
+#undef EDGECAR_AOT_RUNTIME
 }
+}  // namespace edgecar::aot

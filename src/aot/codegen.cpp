@@ -49,6 +49,49 @@ struct Ctl {
   llvm::BasicBlock* land_next = nullptr;
 };
 
+// The runtime functions (runtime_functions.def): their LLVM types come from their C
+// declarations.
+enum RuntimeFn {
+#define EDGECAR_AOT_RUNTIME(name, returns, result, params) rt_##name,
+#include "aot/runtime_functions.def"
+#undef EDGECAR_AOT_RUNTIME
+};
+
+template <class T>
+llvm::Type* llvm_type(llvm::LLVMContext& C) {
+  if constexpr (std::is_void_v<T>) {
+    return llvm::Type::getVoidTy(C);
+  } else if constexpr (std::is_pointer_v<T>) {
+    return llvm::PointerType::getUnqual(C);
+  } else if constexpr (std::is_same_v<T, uint32_t>) {
+    return llvm::Type::getInt32Ty(C);
+  } else {
+    static_assert(std::is_same_v<T, uint64_t>, "runtime functions take pointers, u32 and u64");
+    return llvm::Type::getInt64Ty(C);
+  }
+}
+
+template <class R, class... A>
+llvm::FunctionType* llvm_function_type(R (*)(A...), llvm::LLVMContext& C) {
+  return llvm::FunctionType::get(llvm_type<R>(C), {llvm_type<A>(C)...}, false);
+}
+
+struct RuntimeFnInfo {
+  const char* name;
+  bool noreturn;
+  llvm::FunctionType* (*type)(llvm::LLVMContext&);
+};
+
+constexpr bool kNoreturn_Returns = false, kNoreturn_Noreturn = true;
+
+const RuntimeFnInfo kRuntimeFns[] = {
+#define EDGECAR_AOT_RUNTIME(name, returns, result, params) \
+  {"edgecar_aot_" #name, kNoreturn_##returns,              \
+   [](llvm::LLVMContext& C) { return llvm_function_type(&edgecar_aot_##name, C); }},
+#include "aot/runtime_functions.def"
+#undef EDGECAR_AOT_RUNTIME
+};
+
 class Gen {
  public:
   Gen(const binary::Module& m, llvm::LLVMContext& C)
@@ -232,11 +275,11 @@ class Gen {
     l->setMetadata(llvm::LLVMContext::MD_invariant_load, llvm::MDNode::get(C_, {}));
     return l;
   }
-  llvm::FunctionCallee helper(const char* name, llvm::Type* ret, std::vector<llvm::Type*> ps,
-                              bool noreturn = false) {
-    auto* ft = llvm::FunctionType::get(ret, ps, false);
-    llvm::FunctionCallee c = M_->getOrInsertFunction(name, ft);
-    if (noreturn) {
+  // A runtime function (runtime_functions.def), declared in the module on first use.
+  llvm::FunctionCallee runtime_fn(RuntimeFn k) {
+    const RuntimeFnInfo& info = kRuntimeFns[k];
+    llvm::FunctionCallee c = M_->getOrInsertFunction(info.name, info.type(C_));
+    if (info.noreturn) {
       if (auto* f = llvm::dyn_cast<llvm::Function>(c.getCallee())) {
         f->setDoesNotReturn();
         f->addFnAttr(llvm::Attribute::Cold);
@@ -250,8 +293,7 @@ class Gen {
     llvm::IRBuilderBase::InsertPointGuard g(B_);
     auto* bb = llvm::BasicBlock::Create(C_, "trap", F_);
     B_.SetInsertPoint(bb);
-    B_.CreateCall(helper("edgecar_aot_trap", B_.getVoidTy(), {ptr_, i32_}, true),
-                  {ctx_, B_.getInt32(static_cast<uint32_t>(k))});
+    call_runtime(rt_trap, {ctx_, B_.getInt32(static_cast<uint32_t>(k))});
     B_.CreateUnreachable();
     traps_[k] = bb;
     return bb;
@@ -338,7 +380,7 @@ class Gen {
       B_.CreateCondBr(B_.CreateICmpUGE(depth_, lim), bad, cont,
                       md.createBranchWeights(1, 1u << 20));
       B_.SetInsertPoint(bad);
-      B_.CreateCall(helper("edgecar_aot_call_limit", B_.getVoidTy(), {ptr_}, true), {ctx_});
+      call_runtime(rt_call_limit, {ctx_});
       B_.CreateUnreachable();
       B_.SetInsertPoint(cont);
     }
@@ -665,8 +707,9 @@ class Gen {
     const Layout& L = layout();
     llvm::AllocaInst* rec = entry_alloca(i8_, L.entry_size);
     rec->setAlignment(llvm::Align(16));
-    B_.CreateCall(helper("edgecar_aot_try", B_.getVoidTy(), {ptr_, ptr_}), {ctx_, rec});
-    llvm::FunctionCallee sj = helper("__sigsetjmp", i32_, {ptr_, i32_});
+    call_runtime(rt_try, {ctx_, rec});
+    llvm::FunctionCallee sj =
+        M_->getOrInsertFunction("__sigsetjmp", llvm::FunctionType::get(i32_, {ptr_, i32_}, false));
     if (auto* f = llvm::dyn_cast<llvm::Function>(sj.getCallee()))
       f->addFnAttr(llvm::Attribute::ReturnsTwice);
     auto* jumped =
@@ -678,13 +721,13 @@ class Gen {
     return rec;
   }
   void throw_ref(llvm::Value* exn) {
-    B_.CreateCall(helper("edgecar_aot_throw_ref", B_.getVoidTy(), {ptr_, ptr_}, true), {ctx_, exn});
+    call_runtime(rt_throw_ref, {ctx_, exn});
     B_.CreateUnreachable();
   }
   // The payload of `exn` (of tag `tag`) onto the operand stack.
   void push_payload(llvm::Value* exn, uint32_t tag) {
     const FuncType& tt = m_.types[m_.tags[tag]];
-    llvm::Value* p = B_.CreateCall(helper("edgecar_aot_exn_payload", ptr_, {ptr_}), {exn});
+    llvm::Value* p = call_runtime(rt_exn_payload, {exn});
     for (size_t k = 0, at = 0; k < tt.params.size(); at += slot_width(tt.params[k++]))
       push(load_slot(B_.CreateConstGEP1_64(i64_, p, at), tt.params[k]));
   }
@@ -700,15 +743,14 @@ class Gen {
     std::vector<llvm::Value*> saved = stack_;
     size_t height = stack_.size() - ps.size();
     B_.SetInsertPoint(land);
-    llvm::Value* exn = B_.CreateCall(helper("edgecar_aot_caught", ptr_, {ptr_}), {rec});
+    llvm::Value* exn = call_runtime(rt_caught, {rec});
     bool caught_all = false;
     for (uint32_t i = 0; i < in.b && !caught_all; ++i) {
       const binary::Catch& c = body.catches[in.a + i];
       stack_.assign(saved.begin(), saved.begin() + static_cast<ptrdiff_t>(height));
       llvm::BasicBlock* next = nullptr;
       if (c.kind < 2) {  // catch, catch_ref: this tag's
-        llvm::Value* is = B_.CreateCall(helper("edgecar_aot_exn_is", i32_, {ptr_, ptr_, i32_}),
-                                        {ctx_, exn, B_.getInt32(c.tag)});
+        llvm::Value* is = call_runtime(rt_exn_is, {ctx_, exn, B_.getInt32(c.tag)});
         auto* take = llvm::BasicBlock::Create(C_, "catch", F_);
         next = llvm::BasicBlock::Create(C_, "catch_next", F_);
         B_.CreateCondBr(B_.CreateICmpNE(is, B_.getInt32(0)), take, next);
@@ -718,10 +760,10 @@ class Gen {
         caught_all = true;
       }
       if (c.kind == 1 || c.kind == 3) {  // with the exnref
-        B_.CreateCall(helper("edgecar_aot_exn_keep", B_.getVoidTy(), {ptr_}), {exn});
+        call_runtime(rt_exn_keep, {exn});
         push(B_.CreatePtrToInt(exn, i64_));
       } else {
-        B_.CreateCall(helper("edgecar_aot_exn_release", B_.getVoidTy(), {ptr_, ptr_}), {ctx_, exn});
+        call_runtime(rt_exn_release, {ctx_, exn});
       }
       branch(c.label);
       if (next) B_.SetInsertPoint(next);
@@ -741,7 +783,7 @@ class Gen {
     llvm::BasicBlock *body_bb, *land;
     llvm::Value* rec = push_handler(body_bb, land);
     B_.SetInsertPoint(land);
-    llvm::Value* exn = B_.CreateCall(helper("edgecar_aot_caught", ptr_, {ptr_}), {rec});
+    llvm::Value* exn = call_runtime(rt_caught, {rec});
     B_.SetInsertPoint(body_bb);
     open(Ctl::Block, in.imm);
     Ctl& c = ctl_.back();
@@ -766,8 +808,7 @@ class Gen {
     B_.SetInsertPoint(c.land_next);
     auto* take = llvm::BasicBlock::Create(C_, "catch", F_);
     if (static_cast<Opcode>(in.op) == Opcode::Catch) {
-      llvm::Value* is = B_.CreateCall(helper("edgecar_aot_exn_is", i32_, {ptr_, ptr_, i32_}),
-                                      {ctx_, c.exn, B_.getInt32(in.a)});
+      llvm::Value* is = call_runtime(rt_exn_is, {ctx_, c.exn, B_.getInt32(in.a)});
       c.land_next = llvm::BasicBlock::Create(C_, "catch_next", F_);
       B_.CreateCondBr(B_.CreateICmpNE(is, B_.getInt32(0)), take, c.land_next);
       B_.SetInsertPoint(take);
@@ -806,8 +847,7 @@ class Gen {
     for (size_t i = 0, at = 0; i < args.size(); at += slot_width(tt.params[i++]))
       B_.CreateAlignedStore(to_slot(args[i]), B_.CreateConstGEP1_64(i64_, slots, at),
                             llvm::Align(8));
-    B_.CreateCall(helper("edgecar_aot_throw", B_.getVoidTy(), {ptr_, i32_, ptr_}, true),
-                  {ctx_, B_.getInt32(tag), slots});
+    call_runtime(rt_throw, {ctx_, B_.getInt32(tag), slots});
     B_.CreateUnreachable();
     dead_ = true;
   }
@@ -859,8 +899,7 @@ class Gen {
     for (size_t i = 0, at = 0; i < args.size(); at += slot_width(ft.params[i++]))
       B_.CreateAlignedStore(to_slot(args[i]), B_.CreateConstGEP1_64(i64_, slots, at),
                             llvm::Align(8));
-    B_.CreateCall(helper("edgecar_aot_call", B_.getVoidTy(), {ptr_, ptr_, ptr_}),
-                  {ctx_, fn, slots});
+    call_runtime(rt_call, {ctx_, fn, slots});
     std::vector<llvm::Value*> rs;
     for (size_t i = 0, at = 0; i < ft.results.size(); at += slot_width(ft.results[i++]))
       rs.push_back(load_slot(B_.CreateConstGEP1_64(i64_, slots, at), ft.results[i]));
@@ -918,8 +957,7 @@ class Gen {
       idx = B_.CreateTrunc(idx, i32_);
     }
     std::vector<llvm::Value*> args = pop_args(ft.params.size());
-    llvm::Value* fn = B_.CreateCall(helper("edgecar_aot_indirect", ptr_, {ptr_, i32_, i32_, i32_}),
-                                    {ctx_, B_.getInt32(table), idx, B_.getInt32(type)});
+    llvm::Value* fn = call_runtime(rt_indirect, {ctx_, B_.getInt32(table), idx, B_.getInt32(type)});
     call_function(fn, ft, args, tail);
   }
   // call_ref, return_call_ref: the reference on top of the arguments; validation proved
@@ -1037,24 +1075,31 @@ class Gen {
     B_.CreateAlignedStore(v, p, llvm::Align(1))
         ->setMetadata(llvm::LLVMContext::MD_tbaa, tbaa_guest_);
   }
-  void runtime_call(const char* name, llvm::Type* ret, std::vector<llvm::Value*> args) {
-    std::vector<llvm::Type*> ps{ptr_};
-    for (auto* a : args) ps.push_back(a->getType());
+  // Calls runtime function `k`, checking the arguments against its declaration (a drift
+  // would otherwise call it with the wrong signature, silently).
+  llvm::CallInst* call_runtime(RuntimeFn k, llvm::ArrayRef<llvm::Value*> args) {
+    llvm::FunctionCallee f = runtime_fn(k);
+    llvm::FunctionType* ft = f.getFunctionType();
+    bool ok = ft->getNumParams() == args.size();
+    for (size_t i = 0; ok && i < args.size(); ++i) ok = ft->getParamType(i) == args[i]->getType();
+    if (!ok) {
+      throw Unsupported{std::string("internal error: ") + kRuntimeFns[k].name +
+                        " called with arguments its declaration does not take"};
+    }
+    return B_.CreateCall(f, args);
+  }
+  // An instruction done by runtime function `k`: the context, then `args`; its result, if
+  // any, is pushed.
+  void runtime_instr(RuntimeFn k, std::vector<llvm::Value*> args) {
     args.insert(args.begin(), ctx_);
-    llvm::Value* r = B_.CreateCall(helper(name, ret, ps), args);
-    if (!ret->isVoidTy()) push(r);
+    llvm::Value* r = call_runtime(k, args);
+    if (!r->getType()->isVoidTy()) push(r);
   }
   llvm::Value* wide(llvm::Value* v) { return v->getType() == i64_ ? v : B_.CreateZExt(v, i64_); }
   // memory.init, .copy, .fill: three operands, passed as u64.
-  void bulk(const char* name, std::vector<llvm::Value*> imms) {
+  void bulk(RuntimeFn k, std::vector<llvm::Value*> imms) {
     for (llvm::Value* v : pop_args(3)) imms.push_back(wide(v));
-    runtime_call(name, B_.getVoidTy(), imms);
-  }
-  void runtime_call_popping(const char* name, llvm::Type* ret, std::vector<llvm::Value*> imms,
-                            size_t operands) {
-    std::vector<llvm::Value*> ops = pop_args(operands);
-    imms.insert(imms.end(), ops.begin(), ops.end());
-    runtime_call(name, ret, imms);
+    runtime_instr(k, imms);
   }
 
   // ---- numerics ----
@@ -2435,23 +2480,23 @@ class Gen {
       // zero-extended) and return u64; an i32 table's results are truncated.
       case O::TableGet: {
         llvm::Value* i = wide(pop());
-        runtime_call("edgecar_aot_table_get", i64_, {B_.getInt32(in.a), i});
+        runtime_instr(rt_table_get, {B_.getInt32(in.a), i});
         break;
       }
       case O::TableSet: {
         llvm::Value* v = pop();
         llvm::Value* i = wide(pop());
-        runtime_call("edgecar_aot_table_set", B_.getVoidTy(), {B_.getInt32(in.a), i, v});
+        runtime_instr(rt_table_set, {B_.getInt32(in.a), i, v});
         break;
       }
       case O::TableSize:
-        runtime_call("edgecar_aot_table_size", i64_, {B_.getInt32(in.a)});
+        runtime_instr(rt_table_size, {B_.getInt32(in.a)});
         if (!m_.tables[in.a].limits.i64) stack_.back() = B_.CreateTrunc(stack_.back(), i32_);
         break;
       case O::TableGrow: {
         llvm::Value* n = wide(pop());
         llvm::Value* init = pop();
-        runtime_call("edgecar_aot_table_grow", i64_, {B_.getInt32(in.a), init, n});
+        runtime_instr(rt_table_grow, {B_.getInt32(in.a), init, n});
         if (!m_.tables[in.a].limits.i64) stack_.back() = B_.CreateTrunc(stack_.back(), i32_);
         break;
       }
@@ -2459,17 +2504,17 @@ class Gen {
         llvm::Value* n = wide(pop());
         llvm::Value* v = pop();
         llvm::Value* i = wide(pop());
-        runtime_call("edgecar_aot_table_fill", B_.getVoidTy(), {B_.getInt32(in.a), i, v, n});
+        runtime_instr(rt_table_fill, {B_.getInt32(in.a), i, v, n});
         break;
       }
       case O::TableCopy:
-        bulk("edgecar_aot_table_copy", {B_.getInt32(in.a), B_.getInt32(in.b)});
+        bulk(rt_table_copy, {B_.getInt32(in.a), B_.getInt32(in.b)});
         break;
       case O::TableInit:
-        bulk("edgecar_aot_table_init", {B_.getInt32(in.b), B_.getInt32(in.a)});
+        bulk(rt_table_init, {B_.getInt32(in.b), B_.getInt32(in.a)});
         break;
       case O::ElemDrop:
-        runtime_call("edgecar_aot_elem_drop", B_.getVoidTy(), {B_.getInt32(in.a)});
+        runtime_instr(rt_elem_drop, {B_.getInt32(in.a)});
         break;
       case O::I32Load:
         load(in, i32_, i32_, false);
@@ -2543,20 +2588,20 @@ class Gen {
       case O::MemoryGrow:
         // The runtime functions take 64-bit operands (an i32 one zero-extended) and memory
         // indices; memory.grow returns the old size or -1 as i64.
-        runtime_call("edgecar_aot_memory_grow", i64_, {B_.getInt32(in.mem), wide(pop())});
+        runtime_instr(rt_memory_grow, {B_.getInt32(in.mem), wide(pop())});
         if (!is64(in.mem)) stack_.back() = B_.CreateTrunc(stack_.back(), i32_);
         break;
       case O::MemoryInit:
-        bulk("edgecar_aot_memory_init", {B_.getInt32(in.mem), B_.getInt32(in.a)});
+        bulk(rt_memory_init, {B_.getInt32(in.mem), B_.getInt32(in.a)});
         break;
       case O::DataDrop:
-        runtime_call("edgecar_aot_data_drop", B_.getVoidTy(), {B_.getInt32(in.a)});
+        runtime_instr(rt_data_drop, {B_.getInt32(in.a)});
         break;
       case O::MemoryCopy:
-        bulk("edgecar_aot_memory_copy", {B_.getInt32(in.mem), B_.getInt32(in.b)});
+        bulk(rt_memory_copy, {B_.getInt32(in.mem), B_.getInt32(in.b)});
         break;
       case O::MemoryFill:
-        bulk("edgecar_aot_memory_fill", {B_.getInt32(in.mem)});
+        bulk(rt_memory_fill, {B_.getInt32(in.mem)});
         break;
       case O::I32Const:
         push(B_.getInt32(static_cast<uint32_t>(in.imm)));

@@ -74,31 +74,10 @@ Jit& jit() {
       syms[mangle(name)] = {orc::ExecutorAddr::fromPtr(reinterpret_cast<void*>(fn)),
                             llvm::JITSymbolFlags::Exported | llvm::JITSymbolFlags::Callable};
     };
-    add("edgecar_aot_trap", &edgecar_aot_trap);
-    add("edgecar_aot_call_limit", &edgecar_aot_call_limit);
-    add("edgecar_aot_call", &edgecar_aot_call);
-    add("edgecar_aot_indirect", &edgecar_aot_indirect);
-    add("edgecar_aot_memory_grow", &edgecar_aot_memory_grow);
-    add("edgecar_aot_memory_init", &edgecar_aot_memory_init);
-    add("edgecar_aot_data_drop", &edgecar_aot_data_drop);
-    add("edgecar_aot_memory_copy", &edgecar_aot_memory_copy);
-    add("edgecar_aot_memory_fill", &edgecar_aot_memory_fill);
-    add("edgecar_aot_table_get", &edgecar_aot_table_get);
-    add("edgecar_aot_table_set", &edgecar_aot_table_set);
-    add("edgecar_aot_table_size", &edgecar_aot_table_size);
-    add("edgecar_aot_table_grow", &edgecar_aot_table_grow);
-    add("edgecar_aot_table_fill", &edgecar_aot_table_fill);
-    add("edgecar_aot_table_copy", &edgecar_aot_table_copy);
-    add("edgecar_aot_table_init", &edgecar_aot_table_init);
-    add("edgecar_aot_elem_drop", &edgecar_aot_elem_drop);
-    add("edgecar_aot_try", &edgecar_aot_try);
-    add("edgecar_aot_caught", &edgecar_aot_caught);
-    add("edgecar_aot_throw", &edgecar_aot_throw);
-    add("edgecar_aot_throw_ref", &edgecar_aot_throw_ref);
-    add("edgecar_aot_exn_is", &edgecar_aot_exn_is);
-    add("edgecar_aot_exn_payload", &edgecar_aot_exn_payload);
-    add("edgecar_aot_exn_keep", &edgecar_aot_exn_keep);
-    add("edgecar_aot_exn_release", &edgecar_aot_exn_release);
+#define EDGECAR_AOT_RUNTIME(name, returns, result, params) \
+  add("edgecar_aot_" #name, &edgecar_aot_##name);
+#include "aot/runtime_functions.def"
+#undef EDGECAR_AOT_RUNTIME
     add("__sigsetjmp", &__sigsetjmp);
     if (auto e = j->lljit->getMainJITDylib().define(orc::absoluteSymbols(std::move(syms)))) {
       j->error = to_string(std::move(e));

@@ -157,18 +157,15 @@ bool enter(Store::Impl* S, void* fn, void* ctx, uint64_t* slots, TrapKind& trap,
   return false;
 }
 
-}  // namespace edgecar::aot
-
-using edgecar::FuncInst;
-using edgecar::TrapKind;
-using edgecar::aot::Ctx;
-
 namespace {
 [[noreturn]] void trap(Ctx* c, TrapKind k) {
-  edgecar::aot::unwind(c->store, k, true);
+  unwind(c->store, k, true);
 }
 }  // namespace
 
+// Defined in the namespace they are declared in (aot.hpp, from runtime_functions.def): a
+// definition whose signature drifts from its row is a second C function of the same name,
+// which does not compile.
 extern "C" {
 
 void edgecar_aot_trap(Ctx* c, uint32_t kind) {
@@ -324,4 +321,6 @@ void edgecar_aot_exn_keep(edgecar::ExnInst* e) {
 void edgecar_aot_exn_release(Ctx* c, edgecar::ExnInst* e) {
   if (!e->referenced) c->store->free_exns.push_back(e);  // nothing can reach it any more
 }
-}
+}  // extern "C"
+
+}  // namespace edgecar::aot
