@@ -9,7 +9,8 @@ std::vector<llvm::Value*> Gen::pop_args(size_t n) {
   return args;
 }
 
-std::vector<llvm::Value*> Gen::typed_results(llvm::Value* call, llvm::Value* buf, const FuncType& ft) {
+std::vector<llvm::Value*> Gen::typed_results(llvm::Value* call, llvm::Value* buf,
+                                             const FuncType& ft) {
   if (ft.results.size() == 1) return {call};
   if (ft.results.empty()) return {};
   return read_results(buf, ft);
@@ -21,14 +22,13 @@ llvm::Value* Gen::out_arg(const FuncType& ft, bool tail) {
 }
 
 std::vector<llvm::Value*> Gen::call_on_slots(llvm::Value* fn, const FuncType& ft,
-                                        const std::vector<llvm::Value*>& args) {
+                                             const std::vector<llvm::Value*>& args) {
   uint32_t n =
       static_cast<uint32_t>(std::max<size_t>({slot_count(ft.params), slot_count(ft.results), 1}));
   llvm::AllocaInst* slots = entry_alloca(i64_, n);
   slots->setAlignment(llvm::Align(16));
   for (size_t i = 0, at = 0; i < args.size(); at += slot_width(ft.params[i++]))
-    B_.CreateAlignedStore(to_slot(args[i]), B_.CreateConstGEP1_64(i64_, slots, at),
-                          llvm::Align(8));
+    B_.CreateAlignedStore(to_slot(args[i]), B_.CreateConstGEP1_64(i64_, slots, at), llvm::Align(8));
   call_runtime(rt_call, {ctx_, fn, slots});
   std::vector<llvm::Value*> rs;
   for (size_t i = 0, at = 0; i < ft.results.size(); at += slot_width(ft.results[i++]))
@@ -100,7 +100,7 @@ void Gen::call_ref(uint32_t type, bool tail) {
 }
 
 void Gen::call_function(llvm::Value* fn, const FuncType& ft, const std::vector<llvm::Value*>& args,
-                   bool tail) {
+                        bool tail) {
   const Layout& L = layout();
   llvm::Value* native = load_vm(ptr_, fn, L.func_native);
   auto* native_bb = llvm::BasicBlock::Create(C_, "native", F_);

@@ -267,8 +267,7 @@ bool Gen::variable_instr(const Instr& in, const binary::FunctionBody& body) {
       break;
     }
     case O::LocalGet:
-      push(B_.CreateLoad(locals_[in.a]->getAllocatedType(), locals_[in.a],
-                         volatile_locals_[in.a]));
+      push(B_.CreateLoad(locals_[in.a]->getAllocatedType(), locals_[in.a], volatile_locals_[in.a]));
       break;
     case O::LocalSet:
       B_.CreateStore(pop(), locals_[in.a], volatile_locals_[in.a]);

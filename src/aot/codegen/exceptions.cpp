@@ -73,8 +73,7 @@ llvm::Value* Gen::push_handler(llvm::BasicBlock*& body_bb, llvm::BasicBlock*& la
       M_->getOrInsertFunction("__sigsetjmp", llvm::FunctionType::get(i32_, {ptr_, i32_}, false));
   if (auto* f = llvm::dyn_cast<llvm::Function>(sj.getCallee()))
     f->addFnAttr(llvm::Attribute::ReturnsTwice);
-  auto* jumped =
-      B_.CreateCall(sj, {B_.CreateConstGEP1_32(i8_, rec, L.entry_buf), B_.getInt32(0)});
+  auto* jumped = B_.CreateCall(sj, {B_.CreateConstGEP1_32(i8_, rec, L.entry_buf), B_.getInt32(0)});
   jumped->addFnAttr(llvm::Attribute::ReturnsTwice);
   body_bb = llvm::BasicBlock::Create(C_, "try_body", F_);
   land = llvm::BasicBlock::Create(C_, "landing", F_);
@@ -203,8 +202,7 @@ void Gen::throw_tag(uint32_t tag) {
       entry_alloca(i64_, static_cast<uint32_t>(std::max<size_t>(slot_count(tt.params), 1)));
   slots->setAlignment(llvm::Align(16));
   for (size_t i = 0, at = 0; i < args.size(); at += slot_width(tt.params[i++]))
-    B_.CreateAlignedStore(to_slot(args[i]), B_.CreateConstGEP1_64(i64_, slots, at),
-                          llvm::Align(8));
+    B_.CreateAlignedStore(to_slot(args[i]), B_.CreateConstGEP1_64(i64_, slots, at), llvm::Align(8));
   call_runtime(rt_throw, {ctx_, B_.getInt32(tag), slots});
   B_.CreateUnreachable();
   dead_ = true;

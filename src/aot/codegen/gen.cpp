@@ -64,7 +64,7 @@ std::unique_ptr<llvm::Module> Gen::run(const std::vector<uint32_t>& define, bool
 }
 
 std::unique_ptr<llvm::Module> Gen::run_osr(const std::vector<uint32_t>& define,
-                                      std::vector<std::vector<uint32_t>>& loops) {
+                                           std::vector<std::vector<uint32_t>>& loops) {
   for (uint32_t f : define) {
     auto* fn =
         llvm::Function::Create(llvm::FunctionType::get(B_.getVoidTy(), {ptr_, ptr_, i32_}, false),
@@ -195,7 +195,7 @@ llvm::Value* Gen::pop() {
 }
 
 llvm::Value* Gen::intrinsic(llvm::Intrinsic::ID id, std::vector<llvm::Type*> tys,
-                       std::vector<llvm::Value*> args) {
+                            std::vector<llvm::Value*> args) {
   return B_.CreateCall(llvm::Intrinsic::getDeclaration(M_.get(), id, tys), args);
 }
 
@@ -259,8 +259,7 @@ void Gen::prologue(uint32_t f) {
     auto* cont = llvm::BasicBlock::Create(C_, "depth_ok", F_);
     auto* bad = llvm::BasicBlock::Create(C_, "depth_bad", F_);
     llvm::MDBuilder md(C_);
-    B_.CreateCondBr(B_.CreateICmpUGE(depth_, lim), bad, cont,
-                    md.createBranchWeights(1, 1u << 20));
+    B_.CreateCondBr(B_.CreateICmpUGE(depth_, lim), bad, cont, md.createBranchWeights(1, 1u << 20));
     B_.SetInsertPoint(bad);
     call_runtime(rt_call_limit, {ctx_});
     B_.CreateUnreachable();
@@ -286,8 +285,7 @@ void Gen::prologue(uint32_t f) {
     llvm::Value* array = ctx_field(offsetof(Ctx, mems), ptr_);
     for (size_t k = 0; k < m_.memories.size(); ++k) {
       // Loaded in the entry block for every memory; the unused ones are deleted.
-      llvm::Value* mi =
-          k == 0 ? ctx_field(offsetof(Ctx, mem0), ptr_) : invariant_ptr(array, 8 * k);
+      llvm::Value* mi = k == 0 ? ctx_field(offsetof(Ctx, mem0), ptr_) : invariant_ptr(array, 8 * k);
       mems_.push_back(mi);
       bases_.push_back(invariant_ptr(mi, L.mem_data));
     }
@@ -319,8 +317,7 @@ void Gen::gen_function(uint32_t f, llvm::Function* F) {
   };
   for (size_t i = 0; i < ft.params.size(); ++i) {
     auto* a = B_.CreateAlloca(ty(ft.params[i]));
-    B_.CreateStore(osr() ? from_frame(ft.params[i]) : F_->getArg(static_cast<unsigned>(i + 1)),
-                   a);
+    B_.CreateStore(osr() ? from_frame(ft.params[i]) : F_->getArg(static_cast<unsigned>(i + 1)), a);
     locals_.push_back(a);
   }
   for (ValType t : body.locals) {
@@ -413,14 +410,9 @@ void Gen::bulk(RuntimeFn k, std::vector<llvm::Value*> imms) {
 }
 
 void Gen::instr(const Instr& in, const binary::FunctionBody& body) {
-  if (control_instr(in, body) ||
-        call_instr(in, body) ||
-        variable_instr(in, body) ||
-        exception_instr(in, body) ||
-        reference_instr(in, body) ||
-        memory_instr(in, body) ||
-        integer_instr(in, body) ||
-        float_instr(in, body))
+  if (control_instr(in, body) || call_instr(in, body) || variable_instr(in, body) ||
+      exception_instr(in, body) || reference_instr(in, body) || memory_instr(in, body) ||
+      integer_instr(in, body) || float_instr(in, body))
     return;
   if (!simd(in)) throw Unsupported{std::string(binary::opcode_name(in.op))};
 }
@@ -431,7 +423,6 @@ namespace edgecar::aot {
 
 using gen::Gen;
 using gen::Unsupported;
-
 
 std::unique_ptr<llvm::Module> generate(const binary::Module& m, llvm::LLVMContext& C,
                                        std::string& error, const std::vector<uint32_t>& define,

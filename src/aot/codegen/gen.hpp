@@ -22,7 +22,6 @@ namespace edgecar::aot::gen {
 using binary::Instr;
 using binary::Opcode;
 
-
 struct Unsupported {
   std::string what;
 };

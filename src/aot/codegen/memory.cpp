@@ -47,8 +47,7 @@ void Gen::store(const Instr& in, llvm::Type* mem_t) {
   llvm::Value* v = pop();
   llvm::Value* p = address(pop(), in.imm, mem_t->getPrimitiveSizeInBits() / 8, in.mem);
   if (v->getType() != mem_t) v = B_.CreateTrunc(v, mem_t);
-  B_.CreateAlignedStore(v, p, llvm::Align(1))
-      ->setMetadata(llvm::LLVMContext::MD_tbaa, tbaa_guest_);
+  B_.CreateAlignedStore(v, p, llvm::Align(1))->setMetadata(llvm::LLVMContext::MD_tbaa, tbaa_guest_);
 }
 
 bool Gen::reference_instr(const Instr& in, const binary::FunctionBody& body) {

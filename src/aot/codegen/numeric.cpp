@@ -6,10 +6,10 @@ namespace edgecar::aot::gen {
 
 llvm::Value* Gen::fconst(uint64_t bits, bool is64) {
   if (is64)
-    return llvm::ConstantFP::get(
-        C_, llvm::APFloat(llvm::APFloat::IEEEdouble(), llvm::APInt(64, bits)));
-  return llvm::ConstantFP::get(C_, llvm::APFloat(llvm::APFloat::IEEEsingle(),
-                                                 llvm::APInt(32, static_cast<uint32_t>(bits))));
+    return llvm::ConstantFP::get(C_,
+                                 llvm::APFloat(llvm::APFloat::IEEEdouble(), llvm::APInt(64, bits)));
+  return llvm::ConstantFP::get(
+      C_, llvm::APFloat(llvm::APFloat::IEEEsingle(), llvm::APInt(32, static_cast<uint32_t>(bits))));
 }
 
 void Gen::binop(llvm::Instruction::BinaryOps op) {
@@ -85,8 +85,7 @@ void Gen::rotate(bool left) {
   llvm::Value* b = pop();
   llvm::Value* a = pop();
   if (b->getType() != a->getType()) b = B_.CreateZExt(b, a->getType());
-  push(
-      intrinsic(left ? llvm::Intrinsic::fshl : llvm::Intrinsic::fshr, {a->getType()}, {a, a, b}));
+  push(intrinsic(left ? llvm::Intrinsic::fshl : llvm::Intrinsic::fshr, {a->getType()}, {a, a, b}));
 }
 
 void Gen::divide(bool is_signed, bool rem) {

@@ -126,8 +126,8 @@ void Gen::avgr(llvm::FixedVectorType* t) {
   auto* w = vt(llvm::IntegerType::get(C_, t->getScalarSizeInBits() * 2), t->getNumElements());
   llvm::Value* sum = B_.CreateAdd(B_.CreateAdd(B_.CreateZExt(a, w), B_.CreateZExt(b, w)),
                                   splat(llvm::ConstantInt::get(w->getElementType(), 1), w));
-  pushv(B_.CreateTrunc(
-      B_.CreateLShr(sum, splat(llvm::ConstantInt::get(w->getElementType(), 1), w)), t));
+  pushv(B_.CreateTrunc(B_.CreateLShr(sum, splat(llvm::ConstantInt::get(w->getElementType(), 1), w)),
+                       t));
 }
 
 void Gen::all_true(llvm::FixedVectorType* t) {
@@ -168,8 +168,8 @@ void Gen::trunc_sat_vec(llvm::FixedVectorType* from, bool sign, bool zero_high) 
   llvm::Value* a = popv(from);
   unsigned n = from->getNumElements();
   auto* out = vt(i32_, n);
-  llvm::Value* r = intrinsic(sign ? llvm::Intrinsic::fptosi_sat : llvm::Intrinsic::fptoui_sat,
-                             {out, from}, {a});
+  llvm::Value* r =
+      intrinsic(sign ? llvm::Intrinsic::fptosi_sat : llvm::Intrinsic::fptoui_sat, {out, from}, {a});
   if (zero_high) r = concat(r, llvm::Constant::getNullValue(out));
   pushv(r);
 }
@@ -187,7 +187,7 @@ void Gen::vload(const Instr& in, llvm::Type* t, unsigned bytes) {
 }
 
 void Gen::load_extend(const Instr& in, llvm::FixedVectorType* in_t, llvm::FixedVectorType* out,
-                 bool sign) {
+                      bool sign) {
   vload(in, in_t, 8);
   llvm::Value* v = pop();
   pushv(sign ? B_.CreateSExt(v, out) : B_.CreateZExt(v, out));
@@ -373,9 +373,9 @@ bool Gen::simd_v128(const Instr& in) {
       bitselect();
       break;
     case O::V128AnyTrue:
-      push(B_.CreateZExt(B_.CreateICmpNE(as(pop(), B_.getInt128Ty()),
-                                         llvm::ConstantInt::get(B_.getInt128Ty(), 0)),
-                         i32_));
+      push(B_.CreateZExt(
+          B_.CreateICmpNE(as(pop(), B_.getInt128Ty()), llvm::ConstantInt::get(B_.getInt128Ty(), 0)),
+          i32_));
       break;
     default:
       return false;
@@ -422,13 +422,8 @@ bool Gen::simd_relaxed(const Instr& in) {
 }
 
 bool Gen::simd(const Instr& in) {
-  return simd_v128(in) ||
-           simd_i8x16(in) ||
-           simd_i16x8(in) ||
-           simd_i32x4(in) ||
-           simd_i64x2(in) ||
-           simd_float(in) ||
-           simd_relaxed(in);
+  return simd_v128(in) || simd_i8x16(in) || simd_i16x8(in) || simd_i32x4(in) || simd_i64x2(in) ||
+         simd_float(in) || simd_relaxed(in);
 }
 
 void Gen::vabs(llvm::FixedVectorType* t) {
