@@ -1,5 +1,6 @@
 """Draws the benchmark chart (log scale, time relative to native) from run.py's JSON.
 Runs in the bench venv, where matplotlib is installed: chart.py RESULTS.json OUT.png"""
+
 import json
 import math
 import sys
@@ -10,7 +11,11 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 data = json.load(open(sys.argv[1]))
-kernels, runners, results = data["kernels"], [r for r in data["runners"] if r != "native"], data["results"]
+kernels, runners, results = (
+    data["kernels"],
+    [r for r in data["runners"] if r != "native"],
+    data["results"],
+)
 fig, ax = plt.subplots(figsize=(13, 5.5))
 width = 0.8 / max(1, len(runners))
 for i, r in enumerate(runners):

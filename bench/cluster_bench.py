@@ -10,6 +10,7 @@ Clients run in this process (threads, keep-alive off: one connection per request
 the page makes them) against the web app's address on host 1, which invokes classify
 through its sidecar; every request and its answer stay on the namespaces' bridge.
 """
+
 import argparse
 import os
 import signal
@@ -30,7 +31,15 @@ IMAGE = os.path.join(SHARED, "data", "images", "food.jpg")
 
 
 def classify(c, data):
-    return request(c.ip(1), 8080, "POST", "/api/hello", data, {"api": "classify", "Accept": "application/json"}, timeout=60)[0]
+    return request(
+        c.ip(1),
+        8080,
+        "POST",
+        "/api/hello",
+        data,
+        {"api": "classify", "Accept": "application/json"},
+        timeout=60,
+    )[0]
 
 
 def load(c, data, seconds, clients, max_requests, during=None):
@@ -80,7 +89,9 @@ def run_cluster(tmp, layout, resiliency=True):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--seconds", type=float, default=15)
     ap.add_argument("--clients", type=int, default=4)
     ap.add_argument("--write")
@@ -99,40 +110,80 @@ def main():
             finally:
                 c.stop()
         ok = sum(1 for s in statuses if s == 200)
-        rows.append((replicas, len(statuses) / args.seconds, pct(lat, 0.5), pct(lat, 0.99), len(statuses) - ok, per))
-        print(f"{replicas} replica(s): {len(statuses) / args.seconds:.1f} req/s, p50 {pct(lat, 0.5):.1f} ms, p99 {pct(lat, 0.99):.1f} ms, "
-              f"failed {len(statuses) - ok}, per replica {per}", flush=True)
+        rows.append(
+            (
+                replicas,
+                len(statuses) / args.seconds,
+                pct(lat, 0.5),
+                pct(lat, 0.99),
+                len(statuses) - ok,
+                per,
+            )
+        )
+        print(
+            f"{replicas} replica(s): {len(statuses) / args.seconds:.1f} req/s, p50 {pct(lat, 0.5):.1f} ms, p99 {pct(lat, 0.99):.1f} ms, "
+            f"failed {len(statuses) - ok}, per replica {per}",
+            flush=True,
+        )
     for resiliency in (True, False):
         layout = {1: ["web", "classify"], 2: ["events", "classify"]}
         with tempfile.TemporaryDirectory() as tmp:
             c, data = run_cluster(tmp, layout, resiliency)
             try:
                 victim = c.replica("classify", 2)
-                statuses, lat = load(c, data, args.seconds, args.clients, cap, during=lambda: victim.kill(signal.SIGKILL))
+                statuses, lat = load(
+                    c,
+                    data,
+                    args.seconds,
+                    args.clients,
+                    cap,
+                    during=lambda: victim.kill(signal.SIGKILL),
+                )
             finally:
                 c.stop()
         ok = sum(1 for s in statuses if s == 200)
-        failover.append((resiliency, len(statuses), ok, len(statuses) - ok, pct(lat, 0.99), max(lat) * 1000))
-        print(f"failover ({'with' if resiliency else 'without'} the resiliency policy): {len(statuses)} sent, {ok} answered, "
-              f"{len(statuses) - ok} failed, p99 {pct(lat, 0.99):.1f} ms, max {max(lat) * 1000:.0f} ms", flush=True)
+        failover.append(
+            (resiliency, len(statuses), ok, len(statuses) - ok, pct(lat, 0.99), max(lat) * 1000)
+        )
+        print(
+            f"failover ({'with' if resiliency else 'without'} the resiliency policy): {len(statuses)} sent, {ok} answered, "
+            f"{len(statuses) - ok} failed, p99 {pct(lat, 0.99):.1f} ms, max {max(lat) * 1000:.0f} ms",
+            flush=True,
+        )
 
     cmd = "scripts/bench-cluster " + " ".join(sys.argv[1:])
-    lines = ["## Scale-out on a namespace cluster (`scripts/bench-cluster`)", "",
-             f"Command: `{cmd.strip()}`; {time.strftime('%Y-%m-%d')}; {os.cpu_count()} cores shared by every host, "
-             f"the clients and Redis. classify (MobileNet through WASI-NN) called through the web app's sidecar on "
-             f"host 1 by {args.clients} clients for {args.seconds:.0f} s; replicas on hosts 1 and 2 (network namespaces, "
-             "mDNS discovery, Redis on host 0).", "",
-             "| classify replicas | requests/s | p50 ms | p99 ms | failed | requests per replica |", "|---:|---:|---:|---:|---:|---|"]
+    lines = [
+        "## Scale-out on a namespace cluster (`scripts/bench-cluster`)",
+        "",
+        f"Command: `{cmd.strip()}`; {time.strftime('%Y-%m-%d')}; {os.cpu_count()} cores shared by every host, "
+        f"the clients and Redis. classify (MobileNet through WASI-NN) called through the web app's sidecar on "
+        f"host 1 by {args.clients} clients for {args.seconds:.0f} s; replicas on hosts 1 and 2 (network namespaces, "
+        "mDNS discovery, Redis on host 0).",
+        "",
+        "| classify replicas | requests/s | p50 ms | p99 ms | failed | requests per replica |",
+        "|---:|---:|---:|---:|---:|---|",
+    ]
     for replicas, rps, p50, p99, failed, per in rows:
-        lines.append(f"| {replicas} | {rps:.1f} | {p50:.1f} | {p99:.1f} | {failed} | "
-                     + ", ".join(f"{k}: {v}" for k, v in sorted(per.items())) + " |")
-    lines += ["", "The hosts share this machine's 2 cores, so a second replica cannot add compute: the table shows "
-              "that invocations spread evenly over the hosts and what the extra hop costs, not how throughput "
-              "scales on real machines (there, each replica brings its own cores).", "",
-              "Failover: classify@h2 killed (SIGKILL, app and sidecar) a third of the way into the same load run.", "",
-              "| resiliency policy | sent | answered | failed | p99 ms | slowest ms |", "|---|---:|---:|---:|---:|---:|"]
+        lines.append(
+            f"| {replicas} | {rps:.1f} | {p50:.1f} | {p99:.1f} | {failed} | "
+            + ", ".join(f"{k}: {v}" for k, v in sorted(per.items()))
+            + " |"
+        )
+    lines += [
+        "",
+        "The hosts share this machine's 2 cores, so a second replica cannot add compute: the table shows "
+        "that invocations spread evenly over the hosts and what the extra hop costs, not how throughput "
+        "scales on real machines (there, each replica brings its own cores).",
+        "",
+        "Failover: classify@h2 killed (SIGKILL, app and sidecar) a third of the way into the same load run.",
+        "",
+        "| resiliency policy | sent | answered | failed | p99 ms | slowest ms |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
     for resiliency, sent, ok, failed, p99, slowest in failover:
-        lines.append(f"| {'deploy/resiliency/resiliency.yaml' if resiliency else 'none (Dapr defaults)'} | {sent} | {ok} | {failed} | {p99:.1f} | {slowest:.0f} |")
+        lines.append(
+            f"| {'deploy/resiliency/resiliency.yaml' if resiliency else 'none (Dapr defaults)'} | {sent} | {ok} | {failed} | {p99:.1f} | {slowest:.0f} |"
+        )
     report = "\n".join(lines) + "\n"
     print()
     print(report)

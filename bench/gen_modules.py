@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Generates the start-up benchmark modules: big.wasm (~5 MB of code, no imports) and
 mem1m.wasm (1 MiB of initial memory filled by data segments)."""
+
 import os
 import random
 import sys
@@ -54,12 +55,14 @@ def big(path, funcs=5000, stmts=85):
         code = bytearray(b"\x01\x01\x7f")  # one extra i32 local
         for s in range(stmts):
             k = rnd.randrange(-1000, 1000)
-            code += b"\x20\x00\x41" + sleb(k) + b"\x6a\x21\x01"            # l1 = p0 + k
-            code += b"\x20\x01\x20\x00\x6c\x21\x00"                       # p0 = l1 * p0
+            code += b"\x20\x00\x41" + sleb(k) + b"\x6a\x21\x01"  # l1 = p0 + k
+            code += b"\x20\x01\x20\x00\x6c\x21\x00"  # p0 = l1 * p0
             if s % 20 == 0 and i > 0:
-                code += b"\x20\x00\x10" + leb(i - 1) + b"\x21\x00"          # p0 = f[i-1](p0)
+                code += b"\x20\x00\x10" + leb(i - 1) + b"\x21\x00"  # p0 = f[i-1](p0)
             if s % 30 == 0:
-                code += b"\x02\x40\x20\x00\x45\x0d\x00\x20\x01\x21\x00\x0b"  # block; br_if on p0 == 0
+                code += (
+                    b"\x02\x40\x20\x00\x45\x0d\x00\x20\x01\x21\x00\x0b"  # block; br_if on p0 == 0
+                )
         code += b"\x20\x00\x0b"
         bodies.append(leb(len(code)) + bytes(code))
     codesec = section(10, vec(bodies))

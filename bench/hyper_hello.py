@@ -16,6 +16,7 @@ sentence) as it was built, under edgecar.
 edgecar runs with its default engine (tiered) after an unmeasured run has filled the
 native-code cache (warm), and with --engine interp.
 """
+
 import argparse
 import glob
 import hashlib
@@ -33,7 +34,9 @@ from serve_bench import wrk  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PROGRAM = os.path.join(ROOT, "bench", "programs", "hyper-hello")
-SEED = os.path.abspath(os.environ.get("SEED_DIR", os.path.join(ROOT, "..", "shared", "seed-services")))
+SEED = os.path.abspath(
+    os.environ.get("SEED_DIR", os.path.join(ROOT, "..", "shared", "seed-services"))
+)
 
 
 def free_port():
@@ -59,24 +62,66 @@ def build():
     src = os.path.join(work, "src")
     shutil.copytree(PROGRAM, src)
     print(f"hyper_hello: building (once, cached in {cache}) ...", file=sys.stderr)
-    subprocess.run(["cargo", "build", "--release", "--locked"], cwd=src, check=True,
-                   env=dict(os.environ, CARGO_TARGET_DIR=os.path.join(work, "native")))
+    subprocess.run(
+        ["cargo", "build", "--release", "--locked"],
+        cwd=src,
+        check=True,
+        env=dict(os.environ, CARGO_TARGET_DIR=os.path.join(work, "native")),
+    )
     # wasm32-wasi: Debian's rustc 1.63 has the only wasm32-wasi standard library here, and
     # only Debian's cargo 0.66 drives it (unpacked, not installed); crates vendored.
     deb = os.path.join(work, "deb")
     os.makedirs(deb)
-    subprocess.run(["apt-get", "download", "cargo", "libgit2-1.5", "libhttp-parser2.9", "libmbedcrypto7",
-                    "libmbedx509-1", "libmbedtls14"], cwd=deb, check=True, capture_output=True)
+    subprocess.run(
+        [
+            "apt-get",
+            "download",
+            "cargo",
+            "libgit2-1.5",
+            "libhttp-parser2.9",
+            "libmbedcrypto7",
+            "libmbedx509-1",
+            "libmbedtls14",
+        ],
+        cwd=deb,
+        check=True,
+        capture_output=True,
+    )
     for d in glob.glob(os.path.join(deb, "*.deb")):
         subprocess.run(["dpkg-deb", "-x", d, os.path.join(deb, "root")], check=True)
     vendor = os.path.join(work, "vendor")
-    subprocess.run(["cargo", "vendor", "--locked", "--versioned-dirs", vendor], cwd=src, check=True, capture_output=True)
-    env = dict(os.environ, LD_LIBRARY_PATH=os.path.join(deb, "root", "usr", "lib", "x86_64-linux-gnu"),
-               CARGO_HOME=os.path.join(work, "cargohome"), RUSTC="/usr/bin/rustc", RUSTDOC="/usr/bin/rustdoc",
-               CARGO_TARGET_DIR=os.path.join(work, "wasm"))
-    subprocess.run([os.path.join(deb, "root", "usr", "bin", "cargo"), "--config", 'source.crates-io.replace-with="vendored-sources"',
-                    "--config", f'source.vendored-sources.directory="{vendor}"', "build", "--offline", "--locked",
-                    "--target", "wasm32-wasi", "--release"], cwd=src, env=env, check=True)
+    subprocess.run(
+        ["cargo", "vendor", "--locked", "--versioned-dirs", vendor],
+        cwd=src,
+        check=True,
+        capture_output=True,
+    )
+    env = dict(
+        os.environ,
+        LD_LIBRARY_PATH=os.path.join(deb, "root", "usr", "lib", "x86_64-linux-gnu"),
+        CARGO_HOME=os.path.join(work, "cargohome"),
+        RUSTC="/usr/bin/rustc",
+        RUSTDOC="/usr/bin/rustdoc",
+        CARGO_TARGET_DIR=os.path.join(work, "wasm"),
+    )
+    subprocess.run(
+        [
+            os.path.join(deb, "root", "usr", "bin", "cargo"),
+            "--config",
+            'source.crates-io.replace-with="vendored-sources"',
+            "--config",
+            f'source.vendored-sources.directory="{vendor}"',
+            "build",
+            "--offline",
+            "--locked",
+            "--target",
+            "wasm32-wasi",
+            "--release",
+        ],
+        cwd=src,
+        env=env,
+        check=True,
+    )
     os.makedirs(cache, exist_ok=True)
     shutil.copy(os.path.join(work, "wasm", "wasm32-wasi", "release", "hyper-hello.wasm"), module)
     shutil.copy(os.path.join(work, "native", "release", "hyper-hello"), native)
@@ -104,7 +149,9 @@ def measure(cmd, port, env, seconds, connections, repeat):
         url = f"http://127.0.0.1:{port}/"
         wrk(url, 5, connections)  # warm-up (tiering compiles the hot functions here)
         r = wrk(url, seconds, connections, repeat=repeat)
-        r["rss"] = int(open(f"/proc/{proc.pid}/status").read().split("VmRSS:")[1].split()[0]) // 1024
+        r["rss"] = (
+            int(open(f"/proc/{proc.pid}/status").read().split("VmRSS:")[1].split()[0]) // 1024
+        )
         return r
     finally:
         proc.terminate()
@@ -112,7 +159,9 @@ def measure(cmd, port, env, seconds, connections, repeat):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--build", default=os.path.join(ROOT, "build"))
     ap.add_argument("--seconds", type=int, default=10)
     ap.add_argument("--connections", type=int, default=32)
@@ -127,7 +176,14 @@ def main():
 
     def guest(name, extra, mod, port=None, port_arg=True):
         port = port or free_port()
-        cmd = [edgecar, "run", *extra, "--allow-listen", f"127.0.0.1:{port}" if port_arg else str(port), mod]
+        cmd = [
+            edgecar,
+            "run",
+            *extra,
+            "--allow-listen",
+            f"127.0.0.1:{port}" if port_arg else str(port),
+            mod,
+        ]
         if port_arg:
             cmd.append(str(port))
         measure(cmd, port, env, 3, args.connections, 1)  # fills the native-code cache
@@ -136,24 +192,50 @@ def main():
     guest("hyper-hello under edgecar (tiered, cache warm)", [], module)
     guest("hyper-hello under edgecar --engine interp", ["--engine", "interp"], module)
     port = free_port()
-    rows.append(("hyper-hello native x86_64 (same source)",
-                 measure([native, str(port)], port, dict(os.environ), args.seconds, args.connections, args.repeat)))
+    rows.append(
+        (
+            "hyper-hello native x86_64 (same source)",
+            measure(
+                [native, str(port)],
+                port,
+                dict(os.environ),
+                args.seconds,
+                args.connections,
+                args.repeat,
+            ),
+        )
+    )
     seed = os.path.join(SEED, "wasm", "image-api-grayscale.wasm")
     if os.path.exists(seed):  # port 9005 is compiled into it
-        guest("seed image-api-grayscale `GET /` under edgecar (tiered, warm)", [], seed, port=9005, port_arg=False)
+        guest(
+            "seed image-api-grayscale `GET /` under edgecar (tiered, warm)",
+            [],
+            seed,
+            port=9005,
+            port_arg=False,
+        )
     shutil.rmtree(cache, ignore_errors=True)
     native_rps = rows[2][1]["rps"]
-    cmd = "bench/hyper_hello.py " + " ".join(a for a in sys.argv[1:] if a != "--write" and a != args.write)
-    lines = ["## A hyper server guest vs the same program native (`bench/hyper_hello.py`)", "",
-             f"Command: `{cmd.strip()}`; {time.strftime('%Y-%m-%d')}; {os.cpu_count()} cores shared by wrk and the server; "
-             f"wrk -t1 -c{args.connections} keep-alive on `GET /`, median of {args.repeat} runs of {args.seconds} s after a "
-             "5 s warm-up. bench/programs/hyper-hello: hyper on tokio's current-thread runtime; for wasm32-wasi on "
-             "WasmEdge's forks (the socket extension), natively on the originals, from one source. Warm: an unmeasured run "
-             "filled the native-code cache first.", "",
-             "| server | requests/s | p50 ms | p99 ms | errors | RSS MiB | vs native |", "|---|---:|---:|---:|---:|---:|---:|"]
+    cmd = "bench/hyper_hello.py " + " ".join(
+        a for a in sys.argv[1:] if a != "--write" and a != args.write
+    )
+    lines = [
+        "## A hyper server guest vs the same program native (`bench/hyper_hello.py`)",
+        "",
+        f"Command: `{cmd.strip()}`; {time.strftime('%Y-%m-%d')}; {os.cpu_count()} cores shared by wrk and the server; "
+        f"wrk -t1 -c{args.connections} keep-alive on `GET /`, median of {args.repeat} runs of {args.seconds} s after a "
+        "5 s warm-up. bench/programs/hyper-hello: hyper on tokio's current-thread runtime; for wasm32-wasi on "
+        "WasmEdge's forks (the socket extension), natively on the originals, from one source. Warm: an unmeasured run "
+        "filled the native-code cache first.",
+        "",
+        "| server | requests/s | p50 ms | p99 ms | errors | RSS MiB | vs native |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
     for name, r in rows:
-        lines.append(f"| {name} | {r['rps']:,.0f} | {r['p50']:.2f} | {r['p99']:.2f} | {r['errors']} | {r['rss']} | "
-                     f"{r['rps'] / native_rps:.2f}x |")
+        lines.append(
+            f"| {name} | {r['rps']:,.0f} | {r['p50']:.2f} | {r['p99']:.2f} | {r['errors']} | {r['rss']} | "
+            f"{r['rps'] / native_rps:.2f}x |"
+        )
     text = "\n".join(lines) + "\n"
     print(text)
     if args.write:

@@ -8,6 +8,7 @@ resize, inference, labels).
 
   bench/nn_bench.py [--iterations 50] [--threads 1 2] [--write bench/RESULTS.md]
 """
+
 import argparse
 import os
 import statistics
@@ -24,7 +25,11 @@ from results import replace_section
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tests", "support"))
 DATA = os.path.join(ROOT, "..", "shared", "data")
-MODELS = [("mobilenet_v2_1.0_224_quant", 224), ("mobilenet_v1_0.75_192_quant", 192), ("mobilenet_v1_0.25_128_quant", 128)]
+MODELS = [
+    ("mobilenet_v2_1.0_224_quant", 224),
+    ("mobilenet_v1_0.75_192_quant", 192),
+    ("mobilenet_v1_0.25_128_quant", 128),
+]
 
 
 def runtime_latency(path, size, threads, iterations):
@@ -45,9 +50,24 @@ def runtime_latency(path, size, threads, iterations):
 
 
 def edgecar_latency(build, path, size, threads, iterations):
-    r = subprocess.run([f"{build}/edgecar", "run", "--nn-preload", f"m:tensorflowlite:cpu:{path}", "--nn-threads", str(threads),
-                        "--env", f"SIZE={size}", "--env", f"ITERATIONS={iterations}", f"{build}/bench/nn_latency.wasm"],
-                       capture_output=True, text=True, check=True)
+    r = subprocess.run(
+        [
+            f"{build}/edgecar",
+            "run",
+            "--nn-preload",
+            f"m:tensorflowlite:cpu:{path}",
+            "--nn-threads",
+            str(threads),
+            "--env",
+            f"SIZE={size}",
+            "--env",
+            f"ITERATIONS={iterations}",
+            f"{build}/bench/nn_latency.wasm",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     p50, p90 = r.stdout.split()
     return float(p50), float(p90)
 
@@ -55,8 +75,10 @@ def edgecar_latency(build, path, size, threads, iterations):
 def classify_requests(build, n=100):
     from edgecar_server import Server
     import http.client
+
     with tempfile.TemporaryDirectory() as tmp:
         import pathlib
+
         text = f"""app_id: classify
 functions:
   - route: /classify
@@ -99,17 +121,21 @@ def main():
         for t in a.threads:
             e = edgecar_latency(a.build, path, size, t, a.iterations)
             r = runtime_latency(path, size, t, a.iterations)
-            rows.append(f"| {name} | {t} | {e[0] / 1000:.2f} | {e[1] / 1000:.2f} | {r[0] / 1000:.2f} | {r[1] / 1000:.2f} | {e[0] / r[0]:.2f}x |")
+            rows.append(
+                f"| {name} | {t} | {e[0] / 1000:.2f} | {e[1] / 1000:.2f} | {r[0] / 1000:.2f} | {r[1] / 1000:.2f} | {e[0] / r[0]:.2f}x |"
+            )
     cl = classify_requests(a.build)
-    text = ("## WASI-NN: MobileNet latency through a guest vs the TensorFlow Lite runtime\n\n"
-            "edgecar's TensorFlow Lite backend is the LiteRT runtime itself (its C API), so the\n"
-            "inference is the same code; the table measures what the WASI-NN layer adds (copying\n"
-            "the tensor in and out of guest memory, the host calls). Target: within 1.5x.\n\n"
-            f"Command: `{cmd}` ({a.iterations} inferences each after 3 warm-ups; {os.cpu_count()} cores).\n\n"
-            "| model | threads | edgecar guest p50 ms | p90 ms | TFLite runtime p50 ms | p90 ms | edgecar / runtime |\n"
-            "|---|---|---|---|---|---|---|\n" + "\n".join(rows) + "\n\n"
-            f"classify under `edgecar serve` (food.jpg, keep-alive, one client, 100 requests): p50 {cl[0]:.2f} ms, p90 {cl[1]:.2f} ms "
-            "per request, including JPEG decoding, resizing, inference and the label lookup.\n")
+    text = (
+        "## WASI-NN: MobileNet latency through a guest vs the TensorFlow Lite runtime\n\n"
+        "edgecar's TensorFlow Lite backend is the LiteRT runtime itself (its C API), so the\n"
+        "inference is the same code; the table measures what the WASI-NN layer adds (copying\n"
+        "the tensor in and out of guest memory, the host calls). Target: within 1.5x.\n\n"
+        f"Command: `{cmd}` ({a.iterations} inferences each after 3 warm-ups; {os.cpu_count()} cores).\n\n"
+        "| model | threads | edgecar guest p50 ms | p90 ms | TFLite runtime p50 ms | p90 ms | edgecar / runtime |\n"
+        "|---|---|---|---|---|---|---|\n" + "\n".join(rows) + "\n\n"
+        f"classify under `edgecar serve` (food.jpg, keep-alive, one client, 100 requests): p50 {cl[0]:.2f} ms, p90 {cl[1]:.2f} ms "
+        "per request, including JPEG decoding, resizing, inference and the label lookup.\n"
+    )
     print(text)
     if a.write:
         replace_section(a.write, "nn", text)

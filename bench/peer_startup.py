@@ -1,4 +1,5 @@
 """Start-up costs of the peers that can measure them in-process (JSON on stdout)."""
+
 import json
 import statistics
 import sys
@@ -27,9 +28,11 @@ try:
         rt = env.new_runtime(1 << 16)
         rt.load(env.parse_module(data))
 
-    out["wasm3"] = {"load_us": round(median_us(lambda: w3_load(big), 3)),
-                    "instantiate_us": median_us(lambda: w3_load(mem), 50),
-                    "note": "pywasm3: parse + load (functions compile lazily on first call); through Python"}
+    out["wasm3"] = {
+        "load_us": round(median_us(lambda: w3_load(big), 3)),
+        "instantiate_us": median_us(lambda: w3_load(mem), 50),
+        "note": "pywasm3: parse + load (functions compile lazily on first call); through Python",
+    }
 except Exception as e:  # reported, not fatal
     out["wasm3"] = {"note": f"unavailable: {e}"}
 
@@ -37,9 +40,18 @@ try:
     import wasmtime
 
     engine = wasmtime.Engine()
-    out_w = {"load_us": round(median_us(lambda: wasmtime.Instance(wasmtime.Store(engine), wasmtime.Module(engine, big), []), 3))}
+    out_w = {
+        "load_us": round(
+            median_us(
+                lambda: wasmtime.Instance(wasmtime.Store(engine), wasmtime.Module(engine, big), []),
+                3,
+            )
+        )
+    }
     module = wasmtime.Module(engine, mem)
-    out_w["instantiate_us"] = median_us(lambda: wasmtime.Instance(wasmtime.Store(engine), module, []), 200)
+    out_w["instantiate_us"] = median_us(
+        lambda: wasmtime.Instance(wasmtime.Store(engine), module, []), 200
+    )
     out_w["note"] = "PyPI wasmtime: Cranelift compile of the big module; instantiate through Python"
     out["wasmtime"] = out_w
 except Exception as e:

@@ -5,6 +5,7 @@ one server, requests one at a time; the answers must be identical.
 
   bench/tier_bench.py [--requests 20] [--write bench/RESULTS.md]
 """
+
 import argparse
 import http.client
 import os
@@ -25,22 +26,38 @@ def image_png(size=1000):
     import random
     import struct
     import zlib
+
     rng = random.Random(7)
     rows = bytearray()
     for y in range(size):
         rows.append(0)  # filter: none
         for x in range(size):
             n = rng.randrange(32)
-            rows += bytes((min(255, x * 255 // size + n), min(255, y * 255 // size + n), min(255, (x + y) * 127 // size + n)))
+            rows += bytes(
+                (
+                    min(255, x * 255 // size + n),
+                    min(255, y * 255 // size + n),
+                    min(255, (x + y) * 127 // size + n),
+                )
+            )
 
     def chunk(kind, data):
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", size, size, 8, 2, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(bytes(rows), 6)) + chunk(b"IEND", b""))
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
+
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", size, size, 8, 2, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(bytes(rows), 6))
+        + chunk(b"IEND", b"")
+    )
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--requests", type=int, default=20)
     ap.add_argument("--build", default=os.path.join(ROOT, "build"))
     ap.add_argument("--write")
@@ -52,14 +69,18 @@ def main():
     manifest = os.path.join(tmp, "edgecar.yaml")
     fns = ""
     for engine in ("interp", "aot"):
-        fns += (f"  - route: /{engine}\n    module: {module}\n    engine: {engine}\n"
-                "    host_modules: [image, dapr]\n    env: {RECORD_EVENTS: \"off\"}\n"
-                "    limits: {max_body_bytes: 10485760, timeout_ms: 60000, max_memory_mib: 1024}\n")
+        fns += (
+            f"  - route: /{engine}\n    module: {module}\n    engine: {engine}\n"
+            '    host_modules: [image, dapr]\n    env: {RECORD_EVENTS: "off"}\n'
+            "    limits: {max_body_bytes: 10485760, timeout_ms: 60000, max_memory_mib: 1024}\n"
+        )
     with open(manifest, "w") as f:
         f.write(f"app_id: tiers\nlisten: 127.0.0.1:0\nworkers: 1\nfunctions:\n{fns}")
     log = open(os.path.join(tmp, "server.log"), "w+")
     env = dict(os.environ, EDGECAR_AOT_CACHE="off")
-    proc = subprocess.Popen([binary, "serve", manifest, "--port", "0"], stdout=log, stderr=subprocess.STDOUT, env=env)
+    proc = subprocess.Popen(
+        [binary, "serve", manifest, "--port", "0"], stdout=log, stderr=subprocess.STDOUT, env=env
+    )
     port = None
     deadline = time.time() + 300  # engine aot compiles before serving
     while port is None and time.time() < deadline:
@@ -94,15 +115,26 @@ def main():
         proc.terminate()
         proc.wait(timeout=30)
     cmd = "scripts/bench-tiers " + " ".join(sys.argv[1:])
-    lines = ["## Interpreted vs native code under edgecar serve", "",
-             f"Command: `{cmd.strip()}`  ", f"{time.strftime('%Y-%m-%d')}; {os.cpu_count()} cores; the demo's grayscale "
-             f"function (C++, SIMD) on a 1000 x 1000 PNG ({len(body) / 1e6:.1f} MB), {args.requests} requests per tier, "
-             "one at a time, one worker; PNG decoding and encoding run in the host (image module) for both tiers.", "",
-             "| engine | median (ms) | p90 (ms) |", "|---|---:|---:|"]
+    lines = [
+        "## Interpreted vs native code under edgecar serve",
+        "",
+        f"Command: `{cmd.strip()}`  ",
+        f"{time.strftime('%Y-%m-%d')}; {os.cpu_count()} cores; the demo's grayscale "
+        f"function (C++, SIMD) on a 1000 x 1000 PNG ({len(body) / 1e6:.1f} MB), {args.requests} requests per tier, "
+        "one at a time, one worker; PNG decoding and encoding run in the host (image module) for both tiers.",
+        "",
+        "| engine | median (ms) | p90 (ms) |",
+        "|---|---:|---:|",
+    ]
     for engine in ("interp", "aot"):
-        lines.append(f"| {engine} | {results[engine][0] * 1000:.1f} | {results[engine][1] * 1000:.1f} |")
-    lines += ["", f"Native code is **{results['interp'][0] / results['aot'][0]:.2f}x** as fast by median; "
-                  f"answers identical: {'yes' if same else 'NO'}."]
+        lines.append(
+            f"| {engine} | {results[engine][0] * 1000:.1f} | {results[engine][1] * 1000:.1f} |"
+        )
+    lines += [
+        "",
+        f"Native code is **{results['interp'][0] / results['aot'][0]:.2f}x** as fast by median; "
+        f"answers identical: {'yes' if same else 'NO'}.",
+    ]
     report = "\n".join(lines) + "\n"
     print(report)
     if args.write:

@@ -1,4 +1,5 @@
 """Runs a kernel's run(n) in wasm3 (PyPI pywasm3) and prints the checksum."""
+
 import sys
 
 import wasm3

@@ -2,6 +2,7 @@
 with status 77, which ctest (SKIP_RETURN_CODE, tests/CMakeLists.txt) lists as skipped; and
 under CI (CI=true) a test that skips fails instead, since CI must run everything.
 tests/support/check_skip_reporting.py checks both."""
+
 import os
 
 import pytest

@@ -17,6 +17,7 @@ DAPR_GRPC_PORT, as the CLI sets them. Output lines are prefixed `== APP - id ==`
 `== DAPR - id ==` as the CLI prints them. Ctrl-C or SIGTERM stops every process started;
 so does the exit of any of them.
 """
+
 import argparse
 import os
 import shlex
@@ -43,12 +44,29 @@ def free_port():
 class App:
     """One app and its sidecar, as `dapr run` starts them."""
 
-    def __init__(self, app_id, command, cwd=ROOT, app_port=None, app_protocol="http",
-                 http_port=3500, grpc_port=None, internal_grpc_port=None, resources=None,
-                 config=DEFAULT_CONFIG, log_level="warn", health_check=False, health_path=None,
-                 channel_address=None, metrics_port=None, env=None):
+    def __init__(
+        self,
+        app_id,
+        command,
+        cwd=ROOT,
+        app_port=None,
+        app_protocol="http",
+        http_port=3500,
+        grpc_port=None,
+        internal_grpc_port=None,
+        resources=None,
+        config=DEFAULT_CONFIG,
+        log_level="warn",
+        health_check=False,
+        health_path=None,
+        channel_address=None,
+        metrics_port=None,
+        env=None,
+    ):
         if app_protocol not in ("http", "https"):
-            raise SystemExit(f"dapr-run: {app_id}: app protocol {app_protocol!r}: edgecar apps speak HTTP")
+            raise SystemExit(
+                f"dapr-run: {app_id}: app protocol {app_protocol!r}: edgecar apps speak HTTP"
+            )
         self.app_id, self.command, self.cwd = app_id, command, cwd
         self.app_port, self.app_protocol = app_port, app_protocol
         self.http_port = http_port
@@ -61,9 +79,21 @@ class App:
         self.env = env or {}
 
     def daprd_args(self, daprd):
-        a = [daprd, "--app-id", self.app_id, "--app-protocol", self.app_protocol,
-             "--dapr-http-port", str(self.http_port), "--dapr-grpc-port", str(self.grpc_port),
-             "--dapr-internal-grpc-port", str(self.internal_grpc_port), "--log-level", self.log_level]
+        a = [
+            daprd,
+            "--app-id",
+            self.app_id,
+            "--app-protocol",
+            self.app_protocol,
+            "--dapr-http-port",
+            str(self.http_port),
+            "--dapr-grpc-port",
+            str(self.grpc_port),
+            "--dapr-internal-grpc-port",
+            str(self.internal_grpc_port),
+            "--log-level",
+            self.log_level,
+        ]
         if self.app_port:
             a += ["--app-port", str(self.app_port)]
         if self.config:
@@ -85,8 +115,14 @@ class App:
     def app_env(self):
         env = dict(os.environ)
         env.update({k: str(v) for k, v in self.env.items()})
-        env.update({"APP_ID": self.app_id, "APP_PROTOCOL": self.app_protocol,
-                    "DAPR_HTTP_PORT": str(self.http_port), "DAPR_GRPC_PORT": str(self.grpc_port)})
+        env.update(
+            {
+                "APP_ID": self.app_id,
+                "APP_PROTOCOL": self.app_protocol,
+                "DAPR_HTTP_PORT": str(self.http_port),
+                "DAPR_GRPC_PORT": str(self.grpc_port),
+            }
+        )
         if self.app_port:
             env["APP_PORT"] = str(self.app_port)
         return env
@@ -101,8 +137,15 @@ class Runner:
         self.stopping = False
 
     def start(self, label, args, cwd, env=None):
-        p = subprocess.Popen(args, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                             stdin=subprocess.DEVNULL, start_new_session=True)
+        p = subprocess.Popen(
+            args,
+            cwd=cwd,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         self.procs.append((label, p))
         threading.Thread(target=self.pump, args=(label, p), daemon=True).start()
         return p
@@ -138,14 +181,19 @@ class Runner:
             for label, p in self.procs:
                 code = p.poll()
                 if code is not None:
-                    print(f"dapr-run: {label} exited with {code}; stopping the others", file=sys.stderr)
+                    print(
+                        f"dapr-run: {label} exited with {code}; stopping the others",
+                        file=sys.stderr,
+                    )
                     return code
             time.sleep(0.2)
         return None
 
 
 def daprd_path():
-    r = subprocess.run([os.path.join(ROOT, "scripts", "install-dapr")], capture_output=True, text=True)
+    r = subprocess.run(
+        [os.path.join(ROOT, "scripts", "install-dapr")], capture_output=True, text=True
+    )
     if r.returncode != 0:
         sys.stderr.write(r.stderr)
         raise SystemExit("dapr-run: could not install daprd (scripts/install-dapr)")
@@ -165,8 +213,11 @@ def run(apps):
             runner.start(f"DAPR - {app.app_id}", app.daprd_args(daprd), cwd=ROOT)
             if app.command:
                 runner.start(f"APP - {app.app_id}", app.command, cwd=app.cwd, env=app.app_env())
-            print(f"dapr-run: {app.app_id}: app on port {app.app_port}, daprd HTTP on {app.http_port}, "
-                  f"gRPC on {app.grpc_port}", file=sys.stderr)
+            print(
+                f"dapr-run: {app.app_id}: app on port {app.app_port}, daprd HTTP on {app.http_port}, "
+                f"gRPC on {app.grpc_port}",
+                file=sys.stderr,
+            )
         code = runner.wait_any()
     finally:
         runner.stop()
@@ -174,8 +225,11 @@ def run(apps):
 
 
 def single(argv):
-    p = argparse.ArgumentParser(prog="scripts/dapr-run", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="scripts/dapr-run",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("-a", "--app-id", required=True)
     p.add_argument("-p", "--app-port", type=int)
     p.add_argument("-P", "--app-protocol", default="http")
@@ -192,17 +246,32 @@ def single(argv):
     p.add_argument("command", nargs=argparse.REMAINDER)
     command = []
     if "--" in argv:  # the app's command line, as the CLI takes it
-        command = argv[argv.index("--") + 1:]
-        argv = argv[:argv.index("--")]
+        command = argv[argv.index("--") + 1 :]
+        argv = argv[: argv.index("--")]
     a = p.parse_args(argv)
     command = command or a.command
     resources = [os.path.abspath(r) for r in a.resources] if a.resources else None
-    return [App(a.app_id, command, os.getcwd(), a.app_port, a.app_protocol, a.dapr_http_port,
-                a.dapr_grpc_port, a.dapr_internal_grpc_port, resources,
-                os.path.join(ROOT, a.config) if a.config == DEFAULT_CONFIG else os.path.abspath(a.config),
-                a.log_level,
-                a.enable_app_health_check, a.app_health_check_path, a.app_channel_address,
-                a.metrics_port)]
+    return [
+        App(
+            a.app_id,
+            command,
+            os.getcwd(),
+            a.app_port,
+            a.app_protocol,
+            a.dapr_http_port,
+            a.dapr_grpc_port,
+            a.dapr_internal_grpc_port,
+            resources,
+            os.path.join(ROOT, a.config)
+            if a.config == DEFAULT_CONFIG
+            else os.path.abspath(a.config),
+            a.log_level,
+            a.enable_app_health_check,
+            a.app_health_check_path,
+            a.app_channel_address,
+            a.metrics_port,
+        )
+    ]
 
 
 def multi(path):
@@ -211,7 +280,11 @@ def multi(path):
         path = os.path.join(path, "dapr.yaml")
     with open(path) as f:
         doc = yaml.safe_load(f)
-    if not isinstance(doc, dict) or doc.get("version") != 1 or not isinstance(doc.get("apps"), list):
+    if (
+        not isinstance(doc, dict)
+        or doc.get("version") != 1
+        or not isinstance(doc.get("apps"), list)
+    ):
         raise SystemExit(f"dapr-run: {path}: not a Multi-App Run file (version: 1 and apps: [...])")
     base = os.path.dirname(os.path.abspath(path))
     common = doc.get("common") or {}
@@ -220,7 +293,12 @@ def multi(path):
         return app.get(key, common.get(key, default))
 
     def paths(app):
-        value = app.get("resourcesPaths") or app.get("resourcesPath") or common.get("resourcesPaths") or common.get("resourcesPath")
+        value = (
+            app.get("resourcesPaths")
+            or app.get("resourcesPath")
+            or common.get("resourcesPaths")
+            or common.get("resourcesPath")
+        )
         if value is None:
             return None
         return [os.path.join(base, p) for p in ([value] if isinstance(value, str) else value)]
@@ -235,14 +313,26 @@ def multi(path):
         config = setting(app, "configFilePath")
         env = dict(common.get("env") or {})
         env.update(app.get("env") or {})
-        apps.append(App(
-            app["appID"], command, os.path.join(base, app.get("appDirPath", ".")),
-            setting(app, "appPort"), setting(app, "appProtocol", "http"),
-            app.get("daprHTTPPort", 3500 + i), app.get("daprGRPCPort"), app.get("daprInternalGRPCPort"),
-            paths(app), os.path.join(base, config) if config else DEFAULT_CONFIG,
-            setting(app, "logLevel", "warn"), bool(setting(app, "enableAppHealthCheck", False)),
-            setting(app, "appHealthCheckPath"), setting(app, "appChannelAddress"),
-            setting(app, "metricsPort"), env))
+        apps.append(
+            App(
+                app["appID"],
+                command,
+                os.path.join(base, app.get("appDirPath", ".")),
+                setting(app, "appPort"),
+                setting(app, "appProtocol", "http"),
+                app.get("daprHTTPPort", 3500 + i),
+                app.get("daprGRPCPort"),
+                app.get("daprInternalGRPCPort"),
+                paths(app),
+                os.path.join(base, config) if config else DEFAULT_CONFIG,
+                setting(app, "logLevel", "warn"),
+                bool(setting(app, "enableAppHealthCheck", False)),
+                setting(app, "appHealthCheckPath"),
+                setting(app, "appChannelAddress"),
+                setting(app, "metricsPort"),
+                env,
+            )
+        )
     return apps
 
 
@@ -274,10 +364,27 @@ def legacy(argv):
     command = [edgecar, "serve", *shlex.split(os.environ.get("EDGECAR_ARGS", "")), a.manifest]
     if not server:
         command += ["--port", str(port)]
-    resources = [f"deploy/components/{'redis' if a.redis else 'sqlite'}", "deploy/components/common"]
-    return [App(a.app_id, command, os.getcwd(), port, "http", a.http_port, a.grpc_port, a.internal_port,
-                resources, DEFAULT_CONFIG, os.environ.get("DAPR_LOG_LEVEL", "warn"), not server,
-                None if server else "/healthz")]
+    resources = [
+        f"deploy/components/{'redis' if a.redis else 'sqlite'}",
+        "deploy/components/common",
+    ]
+    return [
+        App(
+            a.app_id,
+            command,
+            os.getcwd(),
+            port,
+            "http",
+            a.http_port,
+            a.grpc_port,
+            a.internal_port,
+            resources,
+            DEFAULT_CONFIG,
+            os.environ.get("DAPR_LOG_LEVEL", "warn"),
+            not server,
+            None if server else "/healthz",
+        )
+    ]
 
 
 def main(argv):

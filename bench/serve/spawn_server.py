@@ -1,6 +1,7 @@
 """The original demo's approach as a baseline: a small HTTP server that starts a
 WebAssembly runtime process (`edgecar run`) for every request and returns its stdout.
 Usage: spawn_server.py PORT EDGECAR MODULE"""
+
 import subprocess
 import sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer

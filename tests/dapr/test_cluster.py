@@ -7,6 +7,7 @@ replica killed in the middle of a load run costs no request (the resiliency poli
 deploy/resiliency/ retries on another replica) and takes traffic again when it comes
 back, and that deploy/kubernetes/ describes the same. Every request goes to the
 namespaces' addresses on this machine; request loops are bounded in count and time."""
+
 import glob
 import json
 import os
@@ -36,7 +37,9 @@ def cluster(tmp_path_factory):
         # Every classify and grayscale replica reachable through the web app's sidecar.
         food = open(os.path.join(DATA, "images", "food.jpg"), "rb").read()
         wait_for(lambda: hello(c, "classify", food)[0] == 200, what="classify through the cluster")
-        wait_for(lambda: hello(c, "grayscale", food)[0] == 200, what="grayscale through the cluster")
+        wait_for(
+            lambda: hello(c, "grayscale", food)[0] == 200, what="grayscale through the cluster"
+        )
         yield c
     finally:
         c.stop()
@@ -44,7 +47,9 @@ def cluster(tmp_path_factory):
 
 def hello(c, api, data, accept="application/json"):
     """The page's API on host 1 (web's app port, listening on the host's address)."""
-    return request(c.ip(1), 8080, "POST", "/api/hello", data, {"api": api, "Accept": accept}, timeout=60)
+    return request(
+        c.ip(1), 8080, "POST", "/api/hello", data, {"api": api, "Accept": accept}, timeout=60
+    )
 
 
 def served(c, app):
@@ -64,14 +69,18 @@ def test_invocations_spread_over_replicas_on_both_hosts(cluster):
         delta = {name: after[name] - before[name] for name in after}
         print(f"{app}: requests per replica {delta}")
         assert sum(delta.values()) == 30, delta
-        assert len(delta) == 2 and all(n >= 3 for n in delta.values()), f"not spread over both hosts: {delta}"
+        assert len(delta) == 2 and all(n >= 3 for n in delta.values()), (
+            f"not spread over both hosts: {delta}"
+        )
 
 
 def test_state_and_events_are_consistent_across_hosts(cluster):
     """Each classify request publishes one event (Redis pub/sub on host 0) from whichever
     replica served it; the events app on host 2 keeps them in the state store with ETags.
     Every request must appear exactly once."""
-    images = sorted(p for p in glob.glob(os.path.join(DATA, "images", "*")) if os.path.getsize(p) < 2_000_000)[:6]
+    images = sorted(
+        p for p in glob.glob(os.path.join(DATA, "images", "*")) if os.path.getsize(p) < 2_000_000
+    )[:6]
 
     def classify_events():
         events = json.loads(request(cluster.ip(1), 8080, "GET", "/api/events")[2])
@@ -94,6 +103,7 @@ def test_state_and_events_are_consistent_across_hosts(cluster):
         after, _ = classify_events()
         new = {n: after.get(n, 0) - before.get(n, 0) for n in sizes}
         return new == sizes or print("recorded so far:", new)
+
     wait_for(recorded, timeout=30, what=f"one event per request {sizes}")
 
 
@@ -128,9 +138,11 @@ def test_a_killed_replica_loses_no_request_and_comes_back(cluster):
     t.join(120)
     survivor_after = survivor.requests_served()
     failed = [s for s in statuses if s != 200]
-    print(f"failover: {len(statuses)} requests, killed after {killed_at}, failed {len(failed)}, "
-          f"slowest {max(latencies):.2f} s; victim served {victim_at_kill - victim_before} before the kill, "
-          f"survivor {survivor_at_kill - survivor_before} before and {survivor_after - survivor_at_kill} after")
+    print(
+        f"failover: {len(statuses)} requests, killed after {killed_at}, failed {len(failed)}, "
+        f"slowest {max(latencies):.2f} s; victim served {victim_at_kill - victim_before} before the kill, "
+        f"survivor {survivor_at_kill - survivor_before} before and {survivor_after - survivor_at_kill} after"
+    )
     # Both replicas took part of the load before the kill, so the kill cost the victim's share.
     assert victim_at_kill > victim_before, "the victim served nothing before it was killed"
     assert survivor_at_kill > survivor_before, "the survivor served nothing before the kill"
@@ -148,13 +160,24 @@ def test_a_killed_replica_loses_no_request_and_comes_back(cluster):
         for _ in range(10):
             assert hello(cluster, "classify", food)[0] == 200
         return victim.requests_served() > 0 and survivor.requests_served() > survivor_at_restart
-    wait_for(both_serve, timeout=60, interval=0.5, what="the restarted replica and the survivor to share traffic")
+
+    wait_for(
+        both_serve,
+        timeout=60,
+        interval=0.5,
+        what="the restarted replica and the survivor to share traffic",
+    )
 
 
 def test_kubernetes_manifests_describe_the_same_cluster(cluster):
     """deploy/kubernetes/: the apps that run as replicas here have replicas there, the same
     resiliency policy, readiness from /healthz on the app port the sidecar uses."""
-    docs = [d for f in ("demo.yaml", "components.yaml") for d in yaml.safe_load_all(open(os.path.join(ROOT, "deploy", "kubernetes", f))) if d]
+    docs = [
+        d
+        for f in ("demo.yaml", "components.yaml")
+        for d in yaml.safe_load_all(open(os.path.join(ROOT, "deploy", "kubernetes", f)))
+        if d
+    ]
     deployments = {d["metadata"]["name"]: d for d in docs if d["kind"] == "Deployment"}
     ran = {}
     for r in cluster.replicas:
@@ -164,10 +187,18 @@ def test_kubernetes_manifests_describe_the_same_cluster(cluster):
         annotations = d["spec"]["template"]["metadata"]["annotations"]
         container = d["spec"]["template"]["spec"]["containers"][0]
         assert annotations["dapr.io/app-id"] == app
-        assert d["spec"]["replicas"] >= count, f"{app}: {count} replicas in the cluster test, {d['spec']['replicas']} in Kubernetes"
-        assert container["readinessProbe"]["httpGet"] == {"path": "/healthz", "port": int(annotations["dapr.io/app-port"])}
-        assert int(annotations["dapr.io/app-port"]) == next(r.app_port for r in cluster.replicas if r.app == app)
+        assert d["spec"]["replicas"] >= count, (
+            f"{app}: {count} replicas in the cluster test, {d['spec']['replicas']} in Kubernetes"
+        )
+        assert container["readinessProbe"]["httpGet"] == {
+            "path": "/healthz",
+            "port": int(annotations["dapr.io/app-port"]),
+        }
+        assert int(annotations["dapr.io/app-port"]) == next(
+            r.app_port for r in cluster.replicas if r.app == app
+        )
     resiliency = [d for d in docs if d["kind"] == "Resiliency"]
     ours = yaml.safe_load(open(os.path.join(ROOT, "deploy", "resiliency", "resiliency.yaml")))
-    assert len(resiliency) == 1 and resiliency[0]["spec"] == ours["spec"], "deploy/kubernetes/ and deploy/resiliency/ differ"
-
+    assert len(resiliency) == 1 and resiliency[0]["spec"] == ours["spec"], (
+        "deploy/kubernetes/ and deploy/resiliency/ differ"
+    )

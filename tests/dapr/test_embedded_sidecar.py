@@ -3,6 +3,7 @@ loopback for a networked guest, with no daprd. Secrets from a secretstores.local
 component (nested keys), state, invocation of an app registered by another edgecar
 process, and hostile clients: an oversized body, a malformed request, more connections
 than the cap. The guest (tests/wasi/guests/net.c) only waits in accept meanwhile."""
+
 import http.client
 import json
 import os
@@ -17,7 +18,9 @@ import pytest
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "support"))
 from edgecar_server import BIN, stop_processes, wait_for  # noqa: E402
 
-NET = os.path.join(os.path.abspath(os.environ.get("WASI_GUEST_DIR", "build/tests/guests")), "net.wasm")
+NET = os.path.join(
+    os.path.abspath(os.environ.get("WASI_GUEST_DIR", "build/tests/guests")), "net.wasm"
+)
 
 
 def free_port():
@@ -38,7 +41,13 @@ def call(port, method, path, body=None, timeout=10):
 class Hello(BaseHTTPRequestHandler):
     def do_POST(self):
         body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        out = json.dumps({"path": self.path, "got": body.decode(), "caller": self.headers.get("dapr-caller-app-id")}).encode()
+        out = json.dumps(
+            {
+                "path": self.path,
+                "got": body.decode(),
+                "caller": self.headers.get("dapr-caller-app-id"),
+            }
+        ).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(out)))
@@ -53,11 +62,14 @@ class Hello(BaseHTTPRequestHandler):
 def sidecars(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("sidecar")
     (tmp / "components").mkdir()
-    (tmp / "secrets.json").write_text(json.dumps({"DB_URL": {"MYSQL": "mysql://u:p@h/db"}, "plain": "v"}))
+    (tmp / "secrets.json").write_text(
+        json.dumps({"DB_URL": {"MYSQL": "mysql://u:p@h/db"}, "plain": "v"})
+    )
     (tmp / "components" / "secrets.yaml").write_text(
         "apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: local-store\nspec:\n"
         "  type: secretstores.local.file\n  metadata:\n  - name: secretsFile\n    value: secrets.json\n"
-        "  - name: nestedSeparator\n    value: \":\"\n")
+        '  - name: nestedSeparator\n    value: ":"\n'
+    )
     app = HTTPServer(("127.0.0.1", 0), Hello)
     threading.Thread(target=app.serve_forever, daemon=True).start()
     env = dict(os.environ, EDGECAR_DAPR_APPS=str(tmp / "apps"))
@@ -65,11 +77,32 @@ def sidecars(tmp_path_factory):
     procs = []
     for name, extra in (("b", ["--app-port", str(app.server_port)]), ("a", [])):
         log = open(tmp / f"{name}.log", "w")
-        p = subprocess.Popen([BIN, "run", "--dapr-http-port", str(ports[name]), "--app-id", f"app-{name}",
-                              "--resources-path", "components", *extra, "--allow-listen", "127.0.0.1",
-                              NET, "accept", str(free_port())], cwd=tmp, env=env, stdout=log, stderr=subprocess.STDOUT)
+        p = subprocess.Popen(
+            [
+                BIN,
+                "run",
+                "--dapr-http-port",
+                str(ports[name]),
+                "--app-id",
+                f"app-{name}",
+                "--resources-path",
+                "components",
+                *extra,
+                "--allow-listen",
+                "127.0.0.1",
+                NET,
+                "accept",
+                str(free_port()),
+            ],
+            cwd=tmp,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
         procs.append((name, p, log))
-        wait_for(lambda: call(ports[name], "GET", "/v1.0/healthz")[0] == 204, what=f"sidecar {name}")
+        wait_for(
+            lambda: call(ports[name], "GET", "/v1.0/healthz")[0] == 204, what=f"sidecar {name}"
+        )
     yield ports, tmp
     stop_processes(procs)
     app.shutdown()
@@ -78,11 +111,16 @@ def sidecars(tmp_path_factory):
 def test_secrets_state_and_metadata(sidecars):
     ports, _ = sidecars
     a = ports["a"]
-    assert call(a, "GET", "/v1.0/secrets/local-store/DB_URL:MYSQL") == (200, b'{"DB_URL:MYSQL":"mysql://u:p@h/db"}')
+    assert call(a, "GET", "/v1.0/secrets/local-store/DB_URL:MYSQL") == (
+        200,
+        b'{"DB_URL:MYSQL":"mysql://u:p@h/db"}',
+    )
     assert call(a, "GET", "/v1.0/secrets/local-store/plain")[1] == b'{"plain":"v"}'
     assert call(a, "GET", "/v1.0/secrets/other-store/plain")[0] == 401
     assert call(a, "GET", "/v1.0/secrets/local-store/missing")[0] == 500
-    assert call(a, "POST", "/v1.0/state/statestore", json.dumps([{"key": "k", "value": 42}]))[0] == 204
+    assert (
+        call(a, "POST", "/v1.0/state/statestore", json.dumps([{"key": "k", "value": 42}]))[0] == 204
+    )
     assert call(a, "GET", "/v1.0/state/statestore/k") == (200, b"42")
     assert json.loads(call(a, "GET", "/v1.0/metadata")[1])["id"] == "app-a"
 
@@ -106,7 +144,10 @@ def test_hostile_clients_leave_it_serving(sidecars):
     a = ports["a"]
     # A body over the 16 MiB cap: 413, not a buffer that grows.
     s = socket.create_connection(("127.0.0.1", a))
-    s.sendall(b"POST /v1.0/state/statestore HTTP/1.1\r\nHost: x\r\nContent-Length: 100000000\r\n\r\n" + b"x" * 65536)
+    s.sendall(
+        b"POST /v1.0/state/statestore HTTP/1.1\r\nHost: x\r\nContent-Length: 100000000\r\n\r\n"
+        + b"x" * 65536
+    )
     assert s.recv(100).startswith(b"HTTP/1.1 413")
     s.close()
     # A malformed request line: the connection ends.

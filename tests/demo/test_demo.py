@@ -1,6 +1,7 @@
 """The demo application end to end over HTTP, in embedded mode: the four apps of demo/
 in one edgecar process, the page's API (/api/hello, /api/events) driven like the
 browser does."""
+
 import glob
 import io
 import json
@@ -16,6 +17,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "support"))
 from edgecar_server import Apps  # noqa: E402
 
 from shared_data import DATA  # noqa: E402  (the suite runs only where it exists: tests/CMakeLists.txt)
+
 IMAGES = sorted(glob.glob(os.path.join(DATA, "images", "*")))
 ALL = ["web", "grayscale", "classify", "events"]
 
@@ -68,11 +70,18 @@ def test_grayscale_every_image(demo, image):
 
 @pytest.mark.parametrize("image", [os.path.basename(p) for p in IMAGES])
 def test_classify_every_image(demo, image):
-    status, headers, body = hello(demo, "classify", read(os.path.join(DATA, "images", image)), accept="application/json")
+    status, headers, body = hello(
+        demo, "classify", read(os.path.join(DATA, "images", image)), accept="application/json"
+    )
     assert status == 200, body[:300]
     doc = json.loads(body)
     assert len(doc["top"]) == 5 and doc["sentence"]
-    expected = {"food.jpg": "hotdog", "hotdog.png": "hotdog", "hot_dog.jpg": "hotdog", "grace_hopper.jpg": "military uniform"}
+    expected = {
+        "food.jpg": "hotdog",
+        "hotdog.png": "hotdog",
+        "hot_dog.jpg": "hotdog",
+        "grace_hopper.jpg": "military uniform",
+    }
     if image in expected:
         assert doc["top"][0]["label"] == expected[image]
         assert f"q={expected[image]}'>{expected[image]}</a>" in doc["sentence"]
@@ -81,7 +90,10 @@ def test_classify_every_image(demo, image):
 def test_classify_sentence_as_the_original(demo):
     status, headers, body = hello(demo, "classify", read(os.path.join(DATA, "images", "food.jpg")))
     assert status == 200 and headers["Content-Type"].startswith("text/plain")
-    assert body.decode() == "It is very likely a <a href='https://www.google.com/search?q=hotdog'>hotdog</a> in the picture"
+    assert (
+        body.decode()
+        == "It is very likely a <a href='https://www.google.com/search?q=hotdog'>hotdog</a> in the picture"
+    )
 
 
 def test_the_original_pages_header_values(demo):
@@ -120,7 +132,11 @@ def test_bad_uploads(demo, api):
     truncated = read(os.path.join(DATA, "images", "food.jpg"))[:5000]
     assert hello(demo, api, truncated)[0] == 400
     # Over the 10 MB limit: refused before the body is read.
-    raw = demo.raw(b"POST /api/hello HTTP/1.1\r\nHost: x\r\napi: " + api.encode() + b"\r\nContent-Length: 11000000\r\n\r\n")
+    raw = demo.raw(
+        b"POST /api/hello HTTP/1.1\r\nHost: x\r\napi: "
+        + api.encode()
+        + b"\r\nContent-Length: 11000000\r\n\r\n"
+    )
     assert raw.startswith(b"HTTP/1.1 413")
     # An api header other than classify or go reaches grayscale, as with the original
     # web service: here it is not an image.
@@ -142,8 +158,12 @@ def test_classify_down_grayscale_keeps_working(tmp_path):
 
 def test_rate_limit_when_enabled(tmp_path):
     limit = 'RATE_LIMIT_PER_MINUTE: "0"'
-    apps = Apps(tmp_path, ALL, overrides={"grayscale": [(limit, 'RATE_LIMIT_PER_MINUTE: "3"')]},
-                env={"EDGECAR_STATE_FILE": str(tmp_path / "state.sqlite")})
+    apps = Apps(
+        tmp_path,
+        ALL,
+        overrides={"grayscale": [(limit, 'RATE_LIMIT_PER_MINUTE: "3"')]},
+        env={"EDGECAR_STATE_FILE": str(tmp_path / "state.sqlite")},
+    )
     try:
         data = read(os.path.join(DATA, "images", "hopper.png"))
         for attempt in range(2):  # a minute boundary in the middle restarts the count
@@ -164,14 +184,27 @@ def test_grayscale_in_rust_is_the_same_function(demo, tmp_path):
     function, records events and applies the rate limit the same way."""
     module = "module: ../build/functions/grayscale.wasm"
     limit = 'RATE_LIMIT_PER_MINUTE: "0"'
-    rust = Apps(tmp_path, ALL, overrides={"grayscale": [(module, "module: ../build/functions/grayscale-rs.wasm"), (limit, 'RATE_LIMIT_PER_MINUTE: "20"')]},
-                env={"EDGECAR_STATE_FILE": str(tmp_path / "state.sqlite")})
+    rust = Apps(
+        tmp_path,
+        ALL,
+        overrides={
+            "grayscale": [
+                (module, "module: ../build/functions/grayscale-rs.wasm"),
+                (limit, 'RATE_LIMIT_PER_MINUTE: "20"'),
+            ]
+        },
+        env={"EDGECAR_STATE_FILE": str(tmp_path / "state.sqlite")},
+    )
     try:
         for path in IMAGES:
             data = read(path)
             status_rs, headers_rs, body_rs = hello(rust, "grayscale", data)
             status_cc, headers_cc, body_cc = hello(demo, "grayscale", data)
-            assert (status_rs, headers_rs["Content-Type"], body_rs) == (status_cc, headers_cc["Content-Type"], body_cc), os.path.basename(path)
+            assert (status_rs, headers_rs["Content-Type"], body_rs) == (
+                status_cc,
+                headers_cc["Content-Type"],
+                body_cc,
+            ), os.path.basename(path)
         assert hello(rust, "grayscale", b"not an image")[0] == 415
         deadline = time.time() + 10
         while time.time() < deadline:

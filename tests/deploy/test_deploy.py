@@ -1,5 +1,6 @@
 """The deployment files cannot run here (no cluster, no Dapr CLI): their structure is
 checked against the demo's manifests instead, so they cannot drift apart."""
+
 import json
 import os
 import re
@@ -44,7 +45,10 @@ def test_kubernetes_deployments_match_the_apps():
         assert c["readinessProbe"]["httpGet"] == {"path": "/healthz", "port": port_of(m)}
         assert c["securityContext"]["runAsNonRoot"] is True
     services = [d for d in docs if d["kind"] == "Service"]
-    assert services[0]["spec"]["selector"] == {"app": "web"} and services[0]["spec"]["ports"][0]["targetPort"] == 8080
+    assert (
+        services[0]["spec"]["selector"] == {"app": "web"}
+        and services[0]["spec"]["ports"][0]["targetPort"] == 8080
+    )
 
 
 def test_kubernetes_components():
@@ -53,7 +57,11 @@ def test_kubernetes_components():
     assert names["statestore"]["spec"]["type"] == "state.redis"
     assert names["pubsub"]["spec"]["type"] == "pubsub.redis"
     assert names["edgecar"]["kind"] == "Configuration"
-    configs = {d["spec"]["template"]["metadata"]["annotations"]["dapr.io/config"] for d in load_all("deploy", "kubernetes", "demo.yaml") if d["kind"] == "Deployment"}
+    configs = {
+        d["spec"]["template"]["metadata"]["annotations"]["dapr.io/config"]
+        for d in load_all("deploy", "kubernetes", "demo.yaml")
+        if d["kind"] == "Deployment"
+    }
     assert configs == {"edgecar"}
 
 
@@ -69,7 +77,17 @@ def test_image_holds_what_the_manifests_use():
         for f in m.get("functions", []):
             # Manifests resolve ../build/functions/X.wasm from /opt/edgecar/demo.
             assert f["module"].startswith("../build/functions/")
-            assert os.path.isfile(os.path.join(ROOT, "functions", os.path.basename(f["module"])[:-5], os.path.basename(f["module"])[:-5] + ".cpp")) or "-rs" in f["module"]
+            assert (
+                os.path.isfile(
+                    os.path.join(
+                        ROOT,
+                        "functions",
+                        os.path.basename(f["module"])[:-5],
+                        os.path.basename(f["module"])[:-5] + ".cpp",
+                    )
+                )
+                or "-rs" in f["module"]
+            )
             for spec in f.get("nn_preload", []):
                 # The model ships in the repository (demo/models/), inside the image's demo/.
                 model = spec.split(":", 3)[3]
@@ -77,7 +95,9 @@ def test_image_holds_what_the_manifests_use():
                 assert os.path.isfile(os.path.join(ROOT, "demo", model)), model
             for d in f.get("dirs", []):
                 assert os.path.isdir(os.path.join(ROOT, "demo", d.split(":")[0])), d
-    assert "shared" not in script and "shared" not in dockerfile  # nothing from beside the repository
+    assert (
+        "shared" not in script and "shared" not in dockerfile
+    )  # nothing from beside the repository
     assert "EDGECAR_LITERT_LIBRARY=/opt/edgecar/lib/libLiteRt.so" in dockerfile
 
 
@@ -94,8 +114,15 @@ def test_multi_app_run_file():
 
 
 def test_local_components():
-    for path in ["redis/statestore.yaml", "redis/pubsub.yaml", "sqlite/statestore.yaml", "sqlite/pubsub.yaml",
-                 "common/secretstore.yaml", "common/cron.yaml", "common/files.yaml"]:
+    for path in [
+        "redis/statestore.yaml",
+        "redis/pubsub.yaml",
+        "sqlite/statestore.yaml",
+        "sqlite/pubsub.yaml",
+        "common/secretstore.yaml",
+        "common/cron.yaml",
+        "common/files.yaml",
+    ]:
         (d,) = load_all("deploy", "components", *path.split("/"))
         assert d["apiVersion"] == "dapr.io/v1alpha1" and d["kind"] == "Component"
         assert d["spec"]["type"].split(".")[0] in ("state", "pubsub", "secretstores", "bindings")
@@ -120,30 +147,49 @@ def test_seed_services_on_kubernetes():
     assert set(SEED_APPS) <= set(deployments)
     for app, (module, port, dapr_port) in SEED_APPS.items():
         (m,) = load_all("deploy", "kubernetes", "seed", app + ".yaml")
-        assert m["app_id"] == app and m["server"]["module"] == module and m["server"]["port"] == port
-        assert m["server"]["network"]["redirect"] == [f"127.0.0.1:{dapr_port}=127.0.0.1:3500", f"[::1]:{dapr_port}=[::1]:3500"]
+        assert (
+            m["app_id"] == app and m["server"]["module"] == module and m["server"]["port"] == port
+        )
+        assert m["server"]["network"]["redirect"] == [
+            f"127.0.0.1:{dapr_port}=127.0.0.1:3500",
+            f"[::1]:{dapr_port}=[::1]:3500",
+        ]
         pod = deployments[app]["spec"]["template"]
         a = pod["metadata"]["annotations"]
-        assert (a["dapr.io/app-id"], int(a["dapr.io/app-port"]), a["dapr.io/config"]) == (app, port, "edgecar")
+        assert (a["dapr.io/app-id"], int(a["dapr.io/app-port"]), a["dapr.io/config"]) == (
+            app,
+            port,
+            "edgecar",
+        )
         (c,) = pod["spec"]["containers"]
         assert c["args"] == [f"seed/{app}.yaml"] and c["ports"][0]["containerPort"] == port
         assert c["readinessProbe"] == {"tcpSocket": {"port": port}} == c["livenessProbe"]
         assert c["securityContext"]["runAsNonRoot"] is True
-    store = next(d for d in docs if d["kind"] == "Component" and d["metadata"]["name"] == "local-store")
+    store = next(
+        d for d in docs if d["kind"] == "Component" and d["metadata"]["name"] == "local-store"
+    )
     assert store["scopes"] == ["events-service"]
     secrets_file = next(x["value"] for x in store["spec"]["metadata"] if x["name"] == "secretsFile")
     events = deployments["events-service"]["spec"]["template"]
     volume, mount = events["metadata"]["annotations"]["dapr.io/volume-mounts"].split(":")
     assert secrets_file == mount + "/secrets.json"
-    assert any(v["name"] == volume and v["secret"]["secretName"] == "seed-secrets" for v in events["spec"]["volumes"])
+    assert any(
+        v["name"] == volume and v["secret"]["secretName"] == "seed-secrets"
+        for v in events["spec"]["volumes"]
+    )
     secret = next(d for d in docs if d["kind"] == "Secret")
     url = json.loads(secret["stringData"]["secrets.json"])["DB_URL"]["MYSQL"]
     (m,) = load_all("deploy", "kubernetes", "seed", "events-service.yaml")
     host = url.split("@")[1].split(":")[0]
-    assert host in m["server"]["network"]["lookup"] and "*:3306" in m["server"]["network"]["connect"]
+    assert (
+        host in m["server"]["network"]["lookup"] and "*:3306" in m["server"]["network"]["connect"]
+    )
     assert any(d["kind"] == "Service" and d["metadata"]["name"] == host for d in docs)
     dockerfile = open(os.path.join(ROOT, "deploy", "kubernetes", "Dockerfile")).read()
     script = open(os.path.join(ROOT, "deploy", "kubernetes", "build-image.sh")).read()
-    assert "COPY seed/ /opt/edgecar/seed/" in dockerfile and 'cp deploy/kubernetes/seed/*.yaml "$ctx/seed/"' in script
+    assert (
+        "COPY seed/ /opt/edgecar/seed/" in dockerfile
+        and 'cp deploy/kubernetes/seed/*.yaml "$ctx/seed/"' in script
+    )
     for module, _, _ in SEED_APPS.values():
         assert module in script

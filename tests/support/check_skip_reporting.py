@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Checks tests/conftest.py's rule on a probe suite (skip_probe/): without CI a run with a
 skipped test exits 77 (ctest: skipped) and prints the reason; with CI=true it fails."""
+
 import os
 import subprocess
 import sys
@@ -12,8 +13,12 @@ def run(ci):
     env = {k: v for k, v in os.environ.items() if k != "CI"}
     if ci:
         env["CI"] = "true"
-    return subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", PROBE],
-                          capture_output=True, text=True, env=env)
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", PROBE],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
 
 
 def main():

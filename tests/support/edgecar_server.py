@@ -1,5 +1,6 @@
 """Test support shared by the Python test suites: an `edgecar serve` process on a free
 port, driven through real HTTP clients."""
+
 import http.client
 import os
 import re
@@ -20,8 +21,13 @@ class Server:
         # Native code is cached per test (tmp_path/aot-cache unless given): a test sees the
         # tiers it sets up, never what an earlier run left in the user's cache.
         env = dict(os.environ, EDGECAR_AOT_CACHE=str(aot_cache or tmp_path / "aot-cache"))
-        self.proc = subprocess.Popen([BIN, "serve", str(self.manifest), "--port", "0", *extra_args],
-                                     stdout=self.log, stderr=subprocess.STDOUT, preexec_fn=preexec_fn, env=env)
+        self.proc = subprocess.Popen(
+            [BIN, "serve", str(self.manifest), "--port", "0", *extra_args],
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            preexec_fn=preexec_fn,
+            env=env,
+        )
         deadline = time.time() + 20
         self.port = None
         while time.time() < deadline and self.port is None:
@@ -116,8 +122,14 @@ def wait_for(fn, timeout=30, interval=0.2, what="condition"):
 def absolute_paths(text, manifest_dir):
     """A manifest's paths relative to its directory made absolute, for a copy elsewhere:
     ../ prefixes, and the model and labels in the demo's own models/ directory."""
-    text = re.sub(r"(?<![\w./])((?:\.\./)+)", lambda m: os.path.normpath(os.path.join(manifest_dir, m.group(1))) + "/", text)
-    return text.replace("cpu:models/", f"cpu:{manifest_dir}/models/").replace('"models:', f'"{manifest_dir}/models:')
+    text = re.sub(
+        r"(?<![\w./])((?:\.\./)+)",
+        lambda m: os.path.normpath(os.path.join(manifest_dir, m.group(1))) + "/",
+        text,
+    )
+    return text.replace("cpu:models/", f"cpu:{manifest_dir}/models/").replace(
+        '"models:', f'"{manifest_dir}/models:'
+    )
 
 
 class Apps(Server):
@@ -133,7 +145,10 @@ class Apps(Server):
                 assert old in text, old
                 text = text.replace(old, new)
             text = absolute_paths(text, manifest_dir)
-            lines = [("listen: 127.0.0.1:0" if line.startswith("listen:") else line) for line in text.splitlines()]
+            lines = [
+                ("listen: 127.0.0.1:0" if line.startswith("listen:") else line)
+                for line in text.splitlines()
+            ]
             text = "\n".join(lines) + "\n"
             path = tmp_path / (name + ".yaml")
             path.write_text(text)
@@ -142,7 +157,9 @@ class Apps(Server):
         self.log = open(self.log_path, "w")
         full_env = dict(os.environ, **(env or {}))
         full_env.pop("DAPR_HTTP_PORT", None)
-        self.proc = subprocess.Popen([BIN, "serve", *self.paths], stdout=self.log, stderr=subprocess.STDOUT, env=full_env)
+        self.proc = subprocess.Popen(
+            [BIN, "serve", *self.paths], stdout=self.log, stderr=subprocess.STDOUT, env=full_env
+        )
         self.ports = {}
         deadline = time.time() + 30
         while time.time() < deadline and len(self.ports) < len(names):
@@ -150,7 +167,9 @@ class Apps(Server):
                 raise RuntimeError("server exited: " + self.log_path.read_text())
             for line in self.log_path.read_text().splitlines():
                 if "serving" in line and "http://" in line:
-                    self.ports[line.split("serving ")[1].split(" ")[0]] = int(line.rsplit(":", 1)[1])
+                    self.ports[line.split("serving ")[1].split(" ")[0]] = int(
+                        line.rsplit(":", 1)[1]
+                    )
             time.sleep(0.02)
         assert len(self.ports) == len(names), "apps did not start: " + self.log_path.read_text()
         self.port = self.ports[main]

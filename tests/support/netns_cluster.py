@@ -11,6 +11,7 @@ resolver, which Dapr documents as one machine only: a shared file is no way for 
 to find each other.) Each host has a route for multicast on its interface and no other
 route out: all traffic stays on the bridge.
 """
+
 import http.client
 import os
 import signal
@@ -81,6 +82,7 @@ class Replica:
                 if daprd.poll() is not None:
                     raise AssertionError(f"{self.name}'s daprd exited with {daprd.returncode}")
                 return request(self.ip, self.http_port, "GET", "/v1.0/healthz", timeout=2)[0] == 204
+
             try:
                 wait_for(ready, timeout=45, what=f"{self.name}'s daprd")
                 break
@@ -90,7 +92,9 @@ class Replica:
         else:
             raise AssertionError("\n".join(failures))
         if failures:
-            warnings.warn(f"{self.name} came up on attempt {len(failures) + 1}; the failed attempt:\n{failures[0]}")
+            warnings.warn(
+                f"{self.name} came up on attempt {len(failures) + 1}; the failed attempt:\n{failures[0]}"
+            )
         return self
 
     def launch(self):
@@ -102,19 +106,54 @@ class Replica:
             demo = os.path.join(ROOT, "demo")
             text = absolute_paths(open(os.path.join(demo, f"{self.app}.yaml")).read(), demo)
             manifest.write_text(text)
-        env = {"DAPR_HTTP_PORT": str(self.http_port), "DAPR_GRPC_PORT": str(self.grpc_port), "APP_ID": self.app}
+        env = {
+            "DAPR_HTTP_PORT": str(self.http_port),
+            "DAPR_GRPC_PORT": str(self.grpc_port),
+            "APP_ID": self.app,
+        }
         self.starts += 1
         suffix = "" if self.starts == 1 else f"-{self.starts}"
         self.procs = [
-            c.run(self.host, f"{self.name}-edgecar{suffix}", [BIN, "serve", str(manifest), "--port", str(self.app_port)], env),
-            c.run(self.host, f"{self.name}-daprd{suffix}", [
-                c.daprd, "--app-id", self.app, "--app-port", str(self.app_port), "--app-protocol", "http",
-                "--dapr-http-port", str(self.http_port), "--dapr-grpc-port", str(self.grpc_port),
-                "--dapr-internal-grpc-port", str(self.internal_port), "--dapr-listen-addresses", "0.0.0.0",
-                "--enable-metrics=false", "--resources-path", str(c.components), "--config", str(c.config),
-                "--log-level", "warn", "--enable-app-health-check", "--app-health-check-path", "/healthz",
-                "--app-health-probe-interval", "1",
-            ], {"DAPR_HOST_IP": self.ip}),
+            c.run(
+                self.host,
+                f"{self.name}-edgecar{suffix}",
+                [BIN, "serve", str(manifest), "--port", str(self.app_port)],
+                env,
+            ),
+            c.run(
+                self.host,
+                f"{self.name}-daprd{suffix}",
+                [
+                    c.daprd,
+                    "--app-id",
+                    self.app,
+                    "--app-port",
+                    str(self.app_port),
+                    "--app-protocol",
+                    "http",
+                    "--dapr-http-port",
+                    str(self.http_port),
+                    "--dapr-grpc-port",
+                    str(self.grpc_port),
+                    "--dapr-internal-grpc-port",
+                    str(self.internal_port),
+                    "--dapr-listen-addresses",
+                    "0.0.0.0",
+                    "--enable-metrics=false",
+                    "--resources-path",
+                    str(c.components),
+                    "--config",
+                    str(c.config),
+                    "--log-level",
+                    "warn",
+                    "--enable-app-health-check",
+                    "--app-health-check-path",
+                    "/healthz",
+                    "--app-health-probe-interval",
+                    "1",
+                ],
+                {"DAPR_HOST_IP": self.ip},
+            ),
         ]
         return suffix
 
@@ -139,7 +178,10 @@ class Replica:
 
     def requests_served(self):
         """Requests this replica's edgecar answered (its /metrics, read inside its host)."""
-        out = self.cluster.exec(self.host, ["curl", "-s", "--max-time", "5", f"http://127.0.0.1:{self.app_port}/metrics"])
+        out = self.cluster.exec(
+            self.host,
+            ["curl", "-s", "--max-time", "5", f"http://127.0.0.1:{self.app_port}/metrics"],
+        )
         total = 0
         for line in out.splitlines():
             if line.startswith("edgecar_requests_total{"):
@@ -157,8 +199,15 @@ class Cluster:
         self.hosts = [f"ec{self.tag}h{i}" for i in range(hosts)]
         self.procs = []
         self.replicas = []
-        self.daprd = daprd or subprocess.run([os.path.join(ROOT, "scripts", "install-dapr")], capture_output=True,
-                                             text=True, check=True).stdout.strip()
+        self.daprd = (
+            daprd
+            or subprocess.run(
+                [os.path.join(ROOT, "scripts", "install-dapr")],
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout.strip()
+        )
         self.up = False
 
     def ip(self, host):
@@ -197,13 +246,20 @@ class Cluster:
             text = open(os.path.join(ROOT, "deploy", "resiliency", "resiliency.yaml")).read()
             (self.components / "resiliency.yaml").write_text(text)
         self.config = self.tmp / "config.yaml"
-        self.config.write_text("apiVersion: dapr.io/v1alpha1\nkind: Configuration\nmetadata:\n  name: cluster\n"
-                               "spec:\n  nameResolution:\n    component: mdns\n")
+        self.config.write_text(
+            "apiVersion: dapr.io/v1alpha1\nkind: Configuration\nmetadata:\n  name: cluster\n"
+            "spec:\n  nameResolution:\n    component: mdns\n"
+        )
 
     def run(self, host, name, cmd, env=None):
         log = open(self.tmp / f"{name}.log", "w")
-        p = subprocess.Popen(["ip", "netns", "exec", self.hosts[host], *cmd], stdout=log, stderr=subprocess.STDOUT,
-                             env=dict(os.environ, **(env or {})), cwd=ROOT)
+        p = subprocess.Popen(
+            ["ip", "netns", "exec", self.hosts[host], *cmd],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=dict(os.environ, **(env or {})),
+            cwd=ROOT,
+        )
         self.procs.append((name, p, log))
         return p
 
@@ -217,10 +273,30 @@ class Cluster:
         """layout: {host index: [app, ...]} for hosts 1..; Redis goes on host 0."""
         self.start_network()
         self.write_resources()
-        self.run(0, "redis", ["redis-server", "--bind", self.ip(0), "--port", str(REDIS_PORT), "--save", "",
-                              "--appendonly", "no", "--protected-mode", "no"])
-        wait_for(lambda: "PONG" in self.exec(0, ["redis-cli", "-h", self.ip(0), "-p", str(REDIS_PORT), "ping"]),
-                 what="redis on host 0")
+        self.run(
+            0,
+            "redis",
+            [
+                "redis-server",
+                "--bind",
+                self.ip(0),
+                "--port",
+                str(REDIS_PORT),
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--protected-mode",
+                "no",
+            ],
+        )
+        wait_for(
+            lambda: (
+                "PONG"
+                in self.exec(0, ["redis-cli", "-h", self.ip(0), "-p", str(REDIS_PORT), "ping"])
+            ),
+            what="redis on host 0",
+        )
         for host, apps in layout.items():
             for app in apps:
                 self.replicas.append(Replica(self, host, app).start())

@@ -9,6 +9,7 @@ differences listed in KNOWN, each pinned to both runtimes' exact answers and exp
 Where edgecar and wasmtime disagree, WAMR was asked as a third opinion and the majority
 (or POSIX, where the two others split) decided what edgecar does.
 """
+
 import os
 import subprocess
 
@@ -18,47 +19,81 @@ EDGECAR = os.environ.get("EDGECAR_BIN", "build/edgecar")
 WASMTIME = os.environ.get("WASMTIME_BIN", "wasmtime")
 GUESTS = os.environ.get("WASI_GUEST_DIR", "build/tests/guests")
 
-NOTCAPABLE_VS_PERM = ("wasmtime answers EPERM (63) for a path that leads out of the sandbox; "
-                      "edgecar answers ENOTCAPABLE (76), as WAMR and wasmtime before 14 do")
-NO_RIGHTS = ("wasmtime no longer implements preview 1 rights (ENOTSUP, 58); edgecar does, as "
-             "WAMR does, and a descriptor without the write right is then not open for writing")
+NOTCAPABLE_VS_PERM = (
+    "wasmtime answers EPERM (63) for a path that leads out of the sandbox; "
+    "edgecar answers ENOTCAPABLE (76), as WAMR and wasmtime before 14 do"
+)
+NO_RIGHTS = (
+    "wasmtime no longer implements preview 1 rights (ENOTSUP, 58); edgecar does, as "
+    "WAMR does, and a descriptor without the write right is then not open for writing"
+)
 
 # (guest, label) -> (wasmtime's record, edgecar's record, why they differ); a record is
 # its lines joined by "|".
 KNOWN = {
     ("wasi_calls", "clock 2"): (
-        "clock 2: res 8 zero, time 8 zero", "clock 2: res 0 positive, time 0 positive",
-        "wasmtime has no process CPU-time clock (EBADF); edgecar, WAMR and wasm3 have"),
+        "clock 2: res 8 zero, time 8 zero",
+        "clock 2: res 0 positive, time 0 positive",
+        "wasmtime has no process CPU-time clock (EBADF); edgecar, WAMR and wasm3 have",
+    ),
     ("wasi_calls", "clock 3"): (
-        "clock 3: res 8 zero, time 8 zero", "clock 3: res 0 positive, time 0 positive",
-        "wasmtime has no thread CPU-time clock (EBADF); edgecar and WAMR have"),
+        "clock 3: res 8 zero, time 8 zero",
+        "clock 3: res 0 positive, time 0 positive",
+        "wasmtime has no thread CPU-time clock (EBADF); edgecar and WAMR have",
+    ),
     ("wasi_calls", "fd_readdir on a file"): (
-        "fd_readdir on a file: 8", "fd_readdir on a file: 54",
-        "ENOTDIR, as POSIX getdents and WAMR; wasmtime says EBADF"),
+        "fd_readdir on a file: 8",
+        "fd_readdir on a file: 54",
+        "ENOTDIR, as POSIX getdents and WAMR; wasmtime says EBADF",
+    ),
     ("wasi_calls", "fd_allocate"): (
-        "fd_allocate: 58", "fd_allocate: 0",
-        "wasmtime dropped fd_allocate (ENOTSUP); edgecar and WAMR allocate"),
+        "fd_allocate: 58",
+        "fd_allocate: 0",
+        "wasmtime dropped fd_allocate (ENOTSUP); edgecar and WAMR allocate",
+    ),
     ("wasi_calls", "fd_filestat_get after allocate"): (
-        "fd_filestat_get after allocate: 0|  size=3", "fd_filestat_get after allocate: 0|  size=100",
-        "follows from fd_allocate"),
+        "fd_filestat_get after allocate: 0|  size=3",
+        "fd_filestat_get after allocate: 0|  size=100",
+        "follows from fd_allocate",
+    ),
     ("wasi_calls", "fd_fdstat_set_rights drop write"): (
-        "fd_fdstat_set_rights drop write: 58", "fd_fdstat_set_rights drop write: 0", NO_RIGHTS),
+        "fd_fdstat_set_rights drop write: 58",
+        "fd_fdstat_set_rights drop write: 0",
+        NO_RIGHTS,
+    ),
     ("wasi_calls", "fd_write after dropping the right"): (
-        "fd_write after dropping the right: 0", "fd_write after dropping the right: 8", NO_RIGHTS),
+        "fd_write after dropping the right: 0",
+        "fd_write after dropping the right: 8",
+        NO_RIGHTS,
+    ),
     ("wasi_calls", "fd_fdstat_set_rights widen again"): (
-        "fd_fdstat_set_rights widen again: 58", "fd_fdstat_set_rights widen again: 76", NO_RIGHTS),
+        "fd_fdstat_set_rights widen again: 58",
+        "fd_fdstat_set_rights widen again: 76",
+        NO_RIGHTS,
+    ),
     ("wasi_calls", "fd_read after renumber"): (
-        'fd_read after renumber: 0 n=5 "aZc"', 'fd_read after renumber: 0 n=4 "aZc"',
-        "follows from rights: wasmtime's write after 'dropping' the right appended a byte"),
+        'fd_read after renumber: 0 n=5 "aZc"',
+        'fd_read after renumber: 0 n=4 "aZc"',
+        "follows from rights: wasmtime's write after 'dropping' the right appended a byte",
+    ),
     ("wasi_calls", "poll_oneoff bad fd"): (
-        "poll_oneoff bad fd: 8|  n=1 error=0", "poll_oneoff bad fd: 0|  n=1 error=8",
+        "poll_oneoff bad fd: 8|  n=1 error=0",
+        "poll_oneoff bad fd: 0|  n=1 error=8",
         "a bad descriptor is an event with EBADF (as POSIX poll's POLLNVAL, and WAMR); "
-        "wasmtime fails the whole call"),
+        "wasmtime fails the whole call",
+    ),
 }
-for label in ["path_open dotdot", "path_open escape through dir", "path_open absolute",
-              "path_create_directory escape", "path_filestat_get escaping link follow",
-              "path_open escaping link", "path_link out of the sandbox",
-              "path_rename out of the sandbox", "path_symlink absolute target"]:
+for label in [
+    "path_open dotdot",
+    "path_open escape through dir",
+    "path_open absolute",
+    "path_create_directory escape",
+    "path_filestat_get escaping link follow",
+    "path_open escaping link",
+    "path_link out of the sandbox",
+    "path_rename out of the sandbox",
+    "path_symlink absolute target",
+]:
     KNOWN[("wasi_calls", label)] = (f"{label}: 63", f"{label}: 76", NOTCAPABLE_VS_PERM)
 for label in ["read outside", "rename out"]:
     KNOWN[("fs_calls", label)] = (f"{label}: err 63", f"{label}: err 76", NOTCAPABLE_VS_PERM)
@@ -109,7 +144,8 @@ def compare(guest, wasmtime_out, edgecar_out):
     theirs, ours = records(wasmtime_out), records(edgecar_out)
     assert [k for k, _ in theirs] == [k for k, _ in ours], (
         f"{guest}: the runtimes printed different sequences of calls\n"
-        f"wasmtime:\n{wasmtime_out}\nedgecar:\n{edgecar_out}")
+        f"wasmtime:\n{wasmtime_out}\nedgecar:\n{edgecar_out}"
+    )
     unexplained, used = [], set()
     for (label, t), (_, o) in zip(theirs, ours):
         key = (guest, label)
@@ -125,8 +161,13 @@ def compare(guest, wasmtime_out, edgecar_out):
 
 
 def test_raw_wasi_calls(tmp_path):
-    wt, ec = run_both(tmp_path, f"{GUESTS}/wasi_calls.wasm", args=["a b", "ünï"], env=["FOO=bar"],
-                      dirs=lambda p, tag: [(sandbox(p, tag), "/sandbox")])
+    wt, ec = run_both(
+        tmp_path,
+        f"{GUESTS}/wasi_calls.wasm",
+        args=["a b", "ünï"],
+        env=["FOO=bar"],
+        dirs=lambda p, tag: [(sandbox(p, tag), "/sandbox")],
+    )
     assert wt.returncode == ec.returncode == 3, (wt.stderr.decode(), ec.stderr.decode())
     used = compare("wasi_calls", wt.stdout.decode(), ec.stdout.decode())
     stale = {k for k in KNOWN if k[0] == "wasi_calls"} - used
@@ -136,8 +177,14 @@ def test_raw_wasi_calls(tmp_path):
 
 
 def test_rust_std_fs(tmp_path):
-    wt, ec = run_both(tmp_path, f"{GUESTS}/fs_calls.wasm", args=["one", "two words"], env=["FOO=bar"],
-                      stdin=b"piped input", dirs=lambda p, tag: [(sandbox(p, tag), "/sandbox")])
+    wt, ec = run_both(
+        tmp_path,
+        f"{GUESTS}/fs_calls.wasm",
+        args=["one", "two words"],
+        env=["FOO=bar"],
+        stdin=b"piped input",
+        dirs=lambda p, tag: [(sandbox(p, tag), "/sandbox")],
+    )
     assert wt.returncode == ec.returncode == 7, (wt.stderr.decode(), ec.stderr.decode())
     used = compare("fs_calls", wt.stdout.decode(), ec.stdout.decode())
     assert used == {k for k in KNOWN if k[0] == "fs_calls"}
@@ -150,15 +197,21 @@ def fresh_dir(p, tag):
     return [(d, "/data")]
 
 
-@pytest.mark.parametrize("guest,args,env,stdin,dirs", [
-    ("hello", ["x", "y z"], ["GREETING=hi there", "EXIT_CODE=5"], b"", None),
-    ("iostream", ["pear", "apple", "pear"], [], b"", None),
-    ("cat", [], [], bytes(range(256)) * 300, None),
-    ("files", ["/data"], [], b"", fresh_dir),
-    ("fsrust", ["/data"], ["MODE=test"], b"", fresh_dir),
-], ids=["hello", "iostream", "cat", "files", "fsrust"])
+@pytest.mark.parametrize(
+    "guest,args,env,stdin,dirs",
+    [
+        ("hello", ["x", "y z"], ["GREETING=hi there", "EXIT_CODE=5"], b"", None),
+        ("iostream", ["pear", "apple", "pear"], [], b"", None),
+        ("cat", [], [], bytes(range(256)) * 300, None),
+        ("files", ["/data"], [], b"", fresh_dir),
+        ("fsrust", ["/data"], ["MODE=test"], b"", fresh_dir),
+    ],
+    ids=["hello", "iostream", "cat", "files", "fsrust"],
+)
 def test_project_guests(tmp_path, guest, args, env, stdin, dirs):
-    wt, ec = run_both(tmp_path, f"{GUESTS}/{guest}.wasm", args=args, env=env, stdin=stdin, dirs=dirs)
+    wt, ec = run_both(
+        tmp_path, f"{GUESTS}/{guest}.wasm", args=args, env=env, stdin=stdin, dirs=dirs
+    )
     assert wt.returncode == ec.returncode, (wt.returncode, ec.returncode, wt.stderr, ec.stderr)
     assert wt.stdout == ec.stdout
     assert wt.stderr == ec.stderr

@@ -1,4 +1,5 @@
 """A suite with one passing and one skipping test, run by check_skip_reporting.py."""
+
 import pytest
 
 
