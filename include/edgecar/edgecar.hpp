@@ -305,8 +305,8 @@ struct ModuleSummary {
 // instructions must be single zero bytes (3.0 reads a memory index there), a module has at
 // most one memory, and constant expressions read imported globals only.
 enum class Standard : uint8_t {
-  Wasm2,
-  Wasm3,
+  V2_0,  // WebAssembly 2.0
+  V3_0,  // WebAssembly 3.0
 };
 
 // How a module's functions run.
@@ -327,7 +327,7 @@ struct LoadOptions {
   // Threads compiling native code: 0 is one per core (a large module is split between
   // them); edgecar serve compiles in the background on one.
   unsigned compile_threads = 0;
-  Standard standard = Standard::Wasm3;
+  Standard standard = Standard::V3_0;
   // With Engine::Interp and no native code found: per-function tiering (docs/aot.md
   // "Tiering"). Functions that get hot (calls and loop iterations counted) are compiled in
   // the background and take over at their next call; the default of edgecar run and serve.

@@ -148,7 +148,7 @@ class Decoder {
   }
 
   Decoder(std::span<const uint8_t> bytes, Standard standard)
-      : bytes_(bytes), wasm3_(standard == Standard::Wasm3) {}
+      : bytes_(bytes), wasm3_(standard == Standard::V3_0) {}
 
   Module run() {
     Reader r(bytes_);

@@ -198,7 +198,7 @@ struct Module {
 };
 
 // Decodes a binary module (spec 5). Errors are ErrorKind::Malformed with the byte offset.
-// Standard::Wasm2 reads the reserved bytes of memory instructions as 2.0 does.
-Expected<Module> decode(std::span<const uint8_t> bytes, Standard standard = Standard::Wasm3);
+// Standard::V2_0 reads the reserved bytes of memory instructions as 2.0 does.
+Expected<Module> decode(std::span<const uint8_t> bytes, Standard standard = Standard::V3_0);
 
 }  // namespace edgecar::binary

@@ -53,8 +53,7 @@ void check_limits(const Limits& l, uint64_t range, const char* what, uint32_t of
 
 class ModuleValidator {
  public:
-  ModuleValidator(const Module& m, Standard standard)
-      : m_(m), wasm3_(standard == Standard::Wasm3) {}
+  ModuleValidator(const Module& m, Standard standard) : m_(m), wasm3_(standard == Standard::V3_0) {}
 
   void run() {
     types();

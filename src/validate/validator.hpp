@@ -7,9 +7,9 @@
 
 namespace edgecar::validate {
 
-// Standard::Wasm2: at most one memory, and constant expressions read imported globals only.
+// Standard::V2_0: at most one memory, and constant expressions read imported globals only.
 // type_ids, when given, receives the canonical id of each type (validate/types.hpp).
-Expected<void> validate(const binary::Module& module, Standard standard = Standard::Wasm3,
+Expected<void> validate(const binary::Module& module, Standard standard = Standard::V3_0,
                         std::vector<uint32_t>* type_ids = nullptr);
 
 }  // namespace edgecar::validate

@@ -614,7 +614,7 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "spec_runner: --standard must be 2.0 or 3.0\n");
         return 2;
       }
-      g_load.standard = v == "2.0" ? Standard::Wasm2 : Standard::Wasm3;
+      g_load.standard = v == "2.0" ? Standard::V2_0 : Standard::V3_0;
     } else if (a == "--verbose") {
       g_verbose = true;
     } else {

@@ -150,14 +150,14 @@ TEST(Decoder, LaterFeaturesAreNamed) {
     Standard standard;
   };
   const Case cases[] = {
-      {function_module({0x00, 0x15, 0x00}), "typed function references", Standard::Wasm2},
-      {function_module({0x00, 0xFB, 0x00}), "garbage collection", Standard::Wasm2},  // struct.new
-      {function_module({0x00, 0x14, 0x00}), "typed function references", Standard::Wasm2},
-      {function_module({0x00, 0xFE, 0x00}), "threads", Standard::Wasm3},  // atomic prefix
-      {module_bytes({0x05, 0x04, 0x01, 0x03, 0x01, 0x01}), "shared memory", Standard::Wasm3},
-      {module_bytes({0x01, 0x03, 0x01, 0x5F, 0x00}), "garbage collection", Standard::Wasm2},
+      {function_module({0x00, 0x15, 0x00}), "typed function references", Standard::V2_0},
+      {function_module({0x00, 0xFB, 0x00}), "garbage collection", Standard::V2_0},  // struct.new
+      {function_module({0x00, 0x14, 0x00}), "typed function references", Standard::V2_0},
+      {function_module({0x00, 0xFE, 0x00}), "threads", Standard::V3_0},  // atomic prefix
+      {module_bytes({0x05, 0x04, 0x01, 0x03, 0x01, 0x01}), "shared memory", Standard::V3_0},
+      {module_bytes({0x01, 0x03, 0x01, 0x5F, 0x00}), "garbage collection", Standard::V2_0},
       {module_bytes({0x01, 0x06, 0x01, 0x60, 0x01, 0x64, 0x70, 0x00}), "typed function references",
-       Standard::Wasm2},  // (param (ref func))
+       Standard::V2_0},  // (param (ref func))
   };
   for (const Case& c : cases) {
     LoadOptions options;

@@ -73,7 +73,7 @@ TEST(Validator, ExtendedConstantExpressions) {
 
 Expected<std::shared_ptr<const Module>> load2(std::vector<uint8_t> b) {
   LoadOptions o;
-  o.standard = Standard::Wasm2;
+  o.standard = Standard::V2_0;
   return Module::from_bytes(b, o);
 }
 
