@@ -159,6 +159,92 @@ std::optional<uint64_t> eval_const(const ConstExpr& e, InstanceImpl& inst, Store
   return stack.empty() ? 0 : stack.back().lo;
 }
 
+// Resolves import `im` to `ext` (what `imports` provides under its name), checking the
+// types match (spec 4.5.4 step 4, "import matching"); appends it to the instance's index
+// space of its kind.
+Expected<void> link_import(const binary::Import& im, const Extern* ext, const Imports& imports,
+                           const detail::ModuleData& md, InstanceImpl& inst) {
+  const binary::Module& m = md.module;
+  switch (im.kind) {
+    case ExternKind::Func: {
+      Function* const* f = std::get_if<Function*>(ext);
+      if (!f) return link_error(im, "incompatible import type: expected a function");
+      FuncInst* fi = edgecar::impl(*f);
+      if (!validate::is_subtype_id(fi->type_id, md.type_ids[im.func_type])) {
+        for (Function* alt : imports.alternatives(im.module, im.name)) {
+          FuncInst* ai = edgecar::impl(alt);
+          if (validate::is_subtype_id(ai->type_id, md.type_ids[im.func_type])) {
+            fi = ai;
+            break;
+          }
+        }
+      }
+      if (!validate::is_subtype_id(fi->type_id, md.type_ids[im.func_type]))
+        return link_error(im, "incompatible import type: expected func " +
+                                  m.types[im.func_type].to_string() + ", got " +
+                                  fi->type->to_string());
+      inst.funcs.push_back(fi);
+      break;
+    }
+    case ExternKind::Table: {
+      Table* const* t = std::get_if<Table*>(ext);
+      if (!t) return link_error(im, "incompatible import type: expected a table");
+      TableInst* ti = edgecar::impl(*t);
+      // Table element types are invariant.
+      if (ti->elem != validate::canonical(im.table.elem, md.type_ids) ||
+          ti->limits.i64 != im.table.limits.i64 ||
+          !limits_match(ti->elems.size(), ti->limits.max, im.table.limits))
+        return link_error(
+            im, "incompatible import type: expected table " +
+                    std::string(to_string(im.table.elem)) + " " + limits_str(im.table.limits) +
+                    ", got " + std::string(to_string(ti->elem)) + " " +
+                    limits_str(Limits{ti->elems.size(), ti->limits.max, ti->limits.i64}));
+      inst.tables.push_back(ti);
+      break;
+    }
+    case ExternKind::Memory: {
+      Memory* const* mm = std::get_if<Memory*>(ext);
+      if (!mm) return link_error(im, "incompatible import type: expected a memory");
+      MemoryInst* mi = edgecar::impl(*mm);
+      if (mi->limits.i64 != im.memory.limits.i64 ||
+          !limits_match(mi->size / kPageSize, mi->limits.max, im.memory.limits))
+        return link_error(
+            im, "incompatible import type: expected memory " + limits_str(im.memory.limits) +
+                    ", got " +
+                    limits_str(Limits{mi->size / kPageSize, mi->limits.max, mi->limits.i64}));
+      inst.memories.push_back(mi);
+      break;
+    }
+    case ExternKind::Global: {
+      Global* const* g = std::get_if<Global*>(ext);
+      if (!g) return link_error(im, "incompatible import type: expected a global");
+      GlobalInst* gi = edgecar::impl(*g);
+      // A mutable global's type is invariant; an immutable one's covariant.
+      ValType want = validate::canonical(im.global.type, md.type_ids);
+      if (gi->mut != im.global.mut ||
+          (gi->mut ? gi->type != want : !validate::matches(gi->type, want)))
+        return link_error(im, std::string("incompatible import type: expected global ") +
+                                  (im.global.mut ? "mut " : "") +
+                                  std::string(to_string(im.global.type)) + ", got " +
+                                  (gi->mut ? "mut " : "") + std::string(to_string(gi->type)));
+      inst.globals.push_back(gi);
+      break;
+    }
+    case ExternKind::Tag: {
+      Tag* const* t = std::get_if<Tag*>(ext);
+      if (!t) return link_error(im, "incompatible import type: expected a tag");
+      TagInst* ti = static_cast<TagInst*>(*t);
+      if (ti->type_id != md.type_ids[im.func_type])
+        return link_error(im, "incompatible import type: expected tag " +
+                                  m.types[im.func_type].to_string() + ", got " +
+                                  ti->type->to_string());
+      inst.tags.push_back(ti);
+      break;
+    }
+  }
+  return {};
+}
+
 }  // namespace
 
 Expected<Instance*> Store::instantiate(const std::shared_ptr<const Module>& module,
@@ -182,83 +268,7 @@ Expected<Instance*> Store::instantiate(const std::shared_ptr<const Module>& modu
       return Error{ErrorKind::Link, "unknown import \"" + im.module + "\" \"" + im.name + "\" (" +
                                         type + "): nothing provides it"};
     }
-    switch (im.kind) {
-      case ExternKind::Func: {
-        Function* const* f = std::get_if<Function*>(ext);
-        if (!f) return link_error(im, "incompatible import type: expected a function");
-        FuncInst* fi = edgecar::impl(*f);
-        if (!validate::is_subtype_id(fi->type_id, md.type_ids[im.func_type])) {
-          for (Function* alt : imports.alternatives(im.module, im.name)) {
-            FuncInst* ai = edgecar::impl(alt);
-            if (validate::is_subtype_id(ai->type_id, md.type_ids[im.func_type])) {
-              fi = ai;
-              break;
-            }
-          }
-        }
-        if (!validate::is_subtype_id(fi->type_id, md.type_ids[im.func_type]))
-          return link_error(im, "incompatible import type: expected func " +
-                                    m.types[im.func_type].to_string() + ", got " +
-                                    fi->type->to_string());
-        inst.funcs.push_back(fi);
-        break;
-      }
-      case ExternKind::Table: {
-        Table* const* t = std::get_if<Table*>(ext);
-        if (!t) return link_error(im, "incompatible import type: expected a table");
-        TableInst* ti = edgecar::impl(*t);
-        // Table element types are invariant.
-        if (ti->elem != validate::canonical(im.table.elem, md.type_ids) ||
-            ti->limits.i64 != im.table.limits.i64 ||
-            !limits_match(ti->elems.size(), ti->limits.max, im.table.limits))
-          return link_error(
-              im, "incompatible import type: expected table " +
-                      std::string(to_string(im.table.elem)) + " " + limits_str(im.table.limits) +
-                      ", got " + std::string(to_string(ti->elem)) + " " +
-                      limits_str(Limits{ti->elems.size(), ti->limits.max, ti->limits.i64}));
-        inst.tables.push_back(ti);
-        break;
-      }
-      case ExternKind::Memory: {
-        Memory* const* mm = std::get_if<Memory*>(ext);
-        if (!mm) return link_error(im, "incompatible import type: expected a memory");
-        MemoryInst* mi = edgecar::impl(*mm);
-        if (mi->limits.i64 != im.memory.limits.i64 ||
-            !limits_match(mi->size / kPageSize, mi->limits.max, im.memory.limits))
-          return link_error(
-              im, "incompatible import type: expected memory " + limits_str(im.memory.limits) +
-                      ", got " +
-                      limits_str(Limits{mi->size / kPageSize, mi->limits.max, mi->limits.i64}));
-        inst.memories.push_back(mi);
-        break;
-      }
-      case ExternKind::Global: {
-        Global* const* g = std::get_if<Global*>(ext);
-        if (!g) return link_error(im, "incompatible import type: expected a global");
-        GlobalInst* gi = edgecar::impl(*g);
-        // A mutable global's type is invariant; an immutable one's covariant.
-        ValType want = validate::canonical(im.global.type, md.type_ids);
-        if (gi->mut != im.global.mut ||
-            (gi->mut ? gi->type != want : !validate::matches(gi->type, want)))
-          return link_error(im, std::string("incompatible import type: expected global ") +
-                                    (im.global.mut ? "mut " : "") +
-                                    std::string(to_string(im.global.type)) + ", got " +
-                                    (gi->mut ? "mut " : "") + std::string(to_string(gi->type)));
-        inst.globals.push_back(gi);
-        break;
-      }
-      case ExternKind::Tag: {
-        Tag* const* t = std::get_if<Tag*>(ext);
-        if (!t) return link_error(im, "incompatible import type: expected a tag");
-        TagInst* ti = static_cast<TagInst*>(*t);
-        if (ti->type_id != md.type_ids[im.func_type])
-          return link_error(im, "incompatible import type: expected tag " +
-                                    m.types[im.func_type].to_string() + ", got " +
-                                    ti->type->to_string());
-        inst.tags.push_back(ti);
-        break;
-      }
-    }
+    if (auto r = link_import(im, ext, imports, md, inst); !r) return std::move(r).error();
   }
   // Tags the module defines: new ones, distinct from every other instance's.
   for (size_t i = m.num_imported_tags; i < m.tags.size(); ++i) {
