@@ -101,7 +101,4 @@ class Context {
   std::unique_ptr<Impl> impl_;
 };
 
-// The preview 1 names, for tools that list what edgecar provides.
-const std::vector<std::string>& function_names();
-
 }  // namespace edgecar::wasi

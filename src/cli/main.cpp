@@ -28,8 +28,8 @@ int main(int argc, char** argv) {
   }
   CLI::App app{"edgecar: a WebAssembly runtime for functions beside a Dapr sidecar"};
   app.require_subcommand(1);
-  app.set_version_flag("--version",
-                       "edgecar 0.1.0 (SIMD on " + std::string(edgecar::simd_level()) + ")");
+  app.set_version_flag("--version", "edgecar " EDGECAR_VERSION " (SIMD on " +
+                                        std::string(edgecar::simd_level()) + ")");
 
   edgecar::cli::RunOptions run;
   CLI::App* run_cmd = app.add_subcommand("run",

@@ -12,10 +12,6 @@ namespace edgecar::dapr {
 
 using json = nlohmann::json;
 
-http::Response api_error(unsigned status, std::string_view code, std::string_view message) {
-  return http::json_response(status, {{"errorCode", code}, {"message", message}});
-}
-
 namespace {
 
 std::string url_decode(std::string_view s) {

@@ -12,15 +12,13 @@
 #include <string_view>
 #include <vector>
 
+#include "dapr/api_error.hpp"
 #include "dapr/apps.hpp"
 #include "dapr/pubsub.hpp"
 #include "dapr/state_store.hpp"
 #include "edgecar/dapr.hpp"
 
 namespace edgecar::dapr {
-
-// Dapr's error body: {"errorCode": ..., "message": ...}.
-http::Response api_error(unsigned status, std::string_view code, std::string_view message);
 
 // A secretstores.local.file component: a JSON file whose nested keys are joined with
 // the separator ("DB_URL": {"MYSQL": ...} is the secret "DB_URL:MYSQL").

@@ -5,7 +5,7 @@
 #include <cstdio>
 #include <random>
 
-#include "dapr/embedded.hpp"
+#include "dapr/api_error.hpp"
 
 namespace edgecar::dapr {
 

@@ -4,7 +4,7 @@
 #include <cstdlib>
 #include <nlohmann/json.hpp>
 
-#include "dapr/embedded.hpp"
+#include "dapr/api_error.hpp"
 
 namespace edgecar::dapr {
 

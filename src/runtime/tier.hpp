@@ -1,6 +1,7 @@
 // What the runtime needs from an execution tier, declared here so that dependencies run
 // one way: the interpreter (src/interp) includes the runtime's objects and implements
-// these; the runtime includes no header of src/interp. A native tier will sit beside it.
+// these; the runtime includes no header of src/interp. The native tier (src/aot) sits
+// beside it and is reached through the declarations at the end.
 #pragma once
 
 #include <array>

@@ -28,10 +28,6 @@ bool embedded_dapr() {
 }
 }  // namespace
 
-int run_server(std::shared_ptr<const Service> service) {
-  return run_servers({std::move(service)});
-}
-
 int run_servers(const std::vector<std::shared_ptr<const Service>>& services) {
   asio::io_context ioc(1);
   std::optional<AccessLog> access_log(std::in_place);  // outlives every app and session

@@ -111,20 +111,6 @@ Expected<std::unique_ptr<Context>> Context::create(Config config) {
   return std::unique_ptr<Context>(new Context(std::move(impl)));
 }
 
-const std::vector<std::string>& function_names() {
-  static const std::vector<std::string> names = [] {
-    std::vector<std::string> v;
-#define WASI_FN(name, sig) v.push_back(#name);
-#define WASI_ALIAS(name, impl, sig) v.push_back(#name);
-#include "wasi/functions.def"
-#undef WASI_ALIAS
-#undef WASI_FN
-    v.push_back("proc_exit");
-    return v;
-  }();
-  return names;
-}
-
 namespace {
 const char kStoreKey = 0;  // Store::context key of the WASI context
 }
