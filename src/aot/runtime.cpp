@@ -207,13 +207,9 @@ void edgecar_aot_call(Ctx* c, FuncInst* f, uint64_t* slots) {
 }
 
 FuncInst* edgecar_aot_indirect(Ctx* c, uint32_t table, uint32_t index, uint32_t type) {
-  edgecar::TableInst* t = c->inst->tables[table];
-  if (index >= t->elems.size()) trap(c, TrapKind::UndefinedElement);
-  auto* f = reinterpret_cast<FuncInst*>(t->elems[index]);
-  if (!f) trap(c, TrapKind::UninitializedElement);
-  uint32_t want = c->inst->md->type_ids[type];
-  if (f->type_id != want && !edgecar::validate::is_subtype_id(f->type_id, want))
-    trap(c, TrapKind::IndirectCallTypeMismatch);
+  TrapKind k;
+  FuncInst* f = c->inst->tables[table]->callee(index, c->inst->md->type_ids[type], k);
+  if (!f) trap(c, k);
   return f;
 }
 

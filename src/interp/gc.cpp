@@ -20,36 +20,6 @@ GcObject* obj(uint64_t w) {
 
 }  // namespace
 
-bool ref_matches(const InstanceImpl* inst, uint64_t w, uint32_t heap, bool nullable) {
-  if (w == 0) return nullable;
-  if (heap & ValType::kAbstract) {
-    switch (static_cast<ValType::Heap>(heap & 0xFF)) {
-      case ValType::Any:
-      case ValType::Func:
-      case ValType::Extern:
-      case ValType::Exn:
-        return true;  // the operand is of the same hierarchy (validated)
-      case ValType::Eq:
-        return is_i31(w) || obj(w)->kind != GcKind::Extern;
-      case ValType::I31:
-        return is_i31(w);
-      case ValType::Struct:
-        return !is_i31(w) && obj(w)->kind == GcKind::Struct;
-      case ValType::Array:
-        return !is_i31(w) && obj(w)->kind == GcKind::Array;
-      default:  // none, nofunc, noextern, noexn: null only
-        return false;
-    }
-  }
-  uint32_t id = inst->md->type_ids[heap];
-  const validate::CanonType& want = validate::canonical_type(id);
-  if (want.kind == binary::TypeDef::Kind::Func)
-    return validate::is_subtype_id(reinterpret_cast<const FuncInst*>(w)->type_id, id);
-  if (is_i31(w)) return false;
-  const GcObject* o = obj(w);
-  return o->kind != GcKind::Extern && validate::is_subtype_id(o->type_id(), id);
-}
-
 const Cell* gc_run(Store::Impl* S, const FuncInst* cur, uint64_t* fp, const Cell* pc,
                    TrapKind& trap) {
   InstanceImpl* inst = cur->inst;
@@ -175,10 +145,10 @@ const Cell* gc_run(Store::Impl* S, const FuncInst* cur, uint64_t* fp, const Cell
       return next;
     }
     case Opcode::RefTest:
-      b[0] = ref_matches(inst, b[0], a, x != 0) ? 1 : 0;
+      b[0] = ref_matches(b[0], a, x != 0, inst->md->type_ids) ? 1 : 0;
       return next;
     case Opcode::RefCast:
-      if (!ref_matches(inst, b[0], a, x != 0)) return fail(TrapKind::CastFailure);
+      if (!ref_matches(b[0], a, x != 0, inst->md->type_ids)) return fail(TrapKind::CastFailure);
       return next;
     case Opcode::AnyConvertExtern:
       if (b[0] != 0) {

@@ -15,8 +15,4 @@ namespace edgecar::interp {
 const Cell* gc_run(Store::Impl* S, const FuncInst* cur, uint64_t* fp, const Cell* pc,
                    TrapKind& trap);
 
-// Whether reference `w` (non-null or null) is of the heap type `heap` (module-relative, as
-// binary::Instr holds it) and nullability: ref.test, ref.cast, br_on_cast.
-bool ref_matches(const InstanceImpl* inst, uint64_t w, uint32_t heap, bool nullable);
-
 }  // namespace edgecar::interp

@@ -81,6 +81,10 @@ __attribute__((aligned(64))) std::optional<TrapKind> run_loop(Store::Impl* S, Fu
   LOAD_MEMORY();
 
 #define U32(i) static_cast<uint32_t>(fp[pc[i]])
+#define U32V(v)              \
+  uint64_t {                 \
+    static_cast<uint32_t>(v) \
+  }  // an i32 operand, zero-extended
 #define I32(i) static_cast<int32_t>(static_cast<uint32_t>(fp[pc[i]]))
 #define U64(i) (fp[pc[i]])
 #define I64(i) static_cast<int64_t>(fp[pc[i]])
@@ -253,15 +257,14 @@ L_ReturnN: {
   } while (0)
 
 // call_indirect's callee ([op][type][table][...], the index in cell idx_cell), or a trap.
-#define INDIRECT_CALLEE(f, idx_cell)                                   \
-  TableInst* t = inst->tables[pc[2]];                                  \
-  uint32_t i = U32(idx_cell);                                          \
-  if (UNLIKELY(i >= t->elems.size())) TRAP(UndefinedElement);          \
-  FuncInst* f = reinterpret_cast<FuncInst*>(t->elems[i]);              \
-  if (UNLIKELY(f == nullptr)) TRAP(UninitializedElement);              \
-  if (UNLIKELY(f->type_id != inst->md->type_ids[pc[1]]) &&             \
-      !validate::is_subtype_id(f->type_id, inst->md->type_ids[pc[1]])) \
-  TRAP(IndirectCallTypeMismatch)
+#define INDIRECT_CALLEE(f, idx_cell)                                                      \
+  TrapKind callee_trap;                                                                   \
+  FuncInst* f =                                                                           \
+      inst->tables[pc[2]]->callee(U32(idx_cell), inst->md->type_ids[pc[1]], callee_trap); \
+  if (UNLIKELY(f == nullptr)) {                                                           \
+    trap = callee_trap;                                                                   \
+    goto trap_exit;                                                                       \
+  }
 
 // Entering a compiled callee whose frame starts at `base`: the depth and stack checks
 // (call_limit is 0 while an interrupt is pending: a recursion needs no loop to run for
@@ -461,10 +464,7 @@ L_TableGrow: {
 L_TableFill: {
   TableInst* t = inst->tables[pc[2]];
   uint64_t* b = fp + pc[1];
-  uint64_t i = static_cast<uint32_t>(b[0]);
-  uint64_t n = static_cast<uint32_t>(b[2]);
-  if (UNLIKELY(i + n > t->elems.size())) TRAP(TableOutOfBounds);
-  std::fill_n(t->elems.begin() + static_cast<ptrdiff_t>(i), n, b[1]);
+  if (UNLIKELY(!t->fill(U32V(b[0]), b[1], U32V(b[2])))) TRAP(TableOutOfBounds);
   pc += 3;
   NEXT();
 }
@@ -472,10 +472,7 @@ L_TableCopy: {
   TableInst* dt = inst->tables[pc[2]];
   TableInst* st = inst->tables[pc[3]];
   uint64_t* b = fp + pc[1];
-  uint64_t d = static_cast<uint32_t>(b[0]), s = static_cast<uint32_t>(b[1]),
-           n = static_cast<uint32_t>(b[2]);
-  if (UNLIKELY(s + n > st->elems.size() || d + n > dt->elems.size())) TRAP(TableOutOfBounds);
-  if (n) std::memmove(dt->elems.data() + d, st->elems.data() + s, n * sizeof(uint64_t));
+  if (UNLIKELY(!dt->copy_from(U32V(b[0]), *st, U32V(b[1]), U32V(b[2])))) TRAP(TableOutOfBounds);
   pc += 4;
   NEXT();
 }
@@ -483,10 +480,7 @@ L_TableInit: {
   ElemInst& e = inst->elems[pc[2]];
   TableInst* t = inst->tables[pc[3]];
   uint64_t* b = fp + pc[1];
-  uint64_t d = static_cast<uint32_t>(b[0]), s = static_cast<uint32_t>(b[1]),
-           n = static_cast<uint32_t>(b[2]);
-  if (UNLIKELY(s + n > e.refs.size() || d + n > t->elems.size())) TRAP(TableOutOfBounds);
-  if (n) std::memcpy(t->elems.data() + d, e.refs.data() + s, n * sizeof(uint64_t));
+  if (UNLIKELY(!t->init_from(U32V(b[0]), e.refs, U32V(b[1]), U32V(b[2])))) TRAP(TableOutOfBounds);
   pc += 4;
   NEXT();
 }

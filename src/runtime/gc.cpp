@@ -6,6 +6,7 @@
 #include <cstring>
 #include <new>
 
+#include "runtime/objects.hpp"
 #include "validate/types.hpp"
 
 namespace edgecar {
@@ -187,6 +188,36 @@ uint64_t GcHeap::sweep() {
   // The next collection when the heap has grown by as much as survived (at least 4 MiB).
   next_collection_ = bytes_ + std::max<uint64_t>(bytes_, kFirstCollection);
   return freed;
+}
+
+bool ref_matches(uint64_t w, uint32_t heap, bool nullable, std::span<const uint32_t> type_ids) {
+  if (w == 0) return nullable;
+  if (heap & ValType::kAbstract) {
+    switch (static_cast<ValType::Heap>(heap & 0xFF)) {
+      case ValType::Any:
+      case ValType::Func:
+      case ValType::Extern:
+      case ValType::Exn:
+        return true;  // the operand is of the same hierarchy (validated)
+      case ValType::Eq:
+        return is_i31(w) || reinterpret_cast<const GcObject*>(w)->kind != GcKind::Extern;
+      case ValType::I31:
+        return is_i31(w);
+      case ValType::Struct:
+        return !is_i31(w) && reinterpret_cast<const GcObject*>(w)->kind == GcKind::Struct;
+      case ValType::Array:
+        return !is_i31(w) && reinterpret_cast<const GcObject*>(w)->kind == GcKind::Array;
+      default:  // none, nofunc, noextern, noexn: null only
+        return false;
+    }
+  }
+  uint32_t id = type_ids[heap];
+  const validate::CanonType& want = validate::canonical_type(id);
+  if (want.kind == binary::TypeDef::Kind::Func)
+    return validate::is_subtype_id(reinterpret_cast<const FuncInst*>(w)->type_id, id);
+  if (is_i31(w)) return false;
+  const GcObject* o = reinterpret_cast<const GcObject*>(w);
+  return o->kind != GcKind::Extern && validate::is_subtype_id(o->type_id(), id);
 }
 
 }  // namespace edgecar

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <cstring>
 #include <memory>
+#include <span>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
@@ -112,6 +113,11 @@ struct GcObject {
   }
 };
 static_assert(sizeof(GcObject) == 16);
+
+// Whether reference `w` (null or not) is of heap type `heap` (module-relative, as
+// binary::Instr holds it: an abstract heap type, or a type index that `type_ids` maps to
+// its canonical id) and nullability: ref.test, ref.cast and br_on_cast, for every tier.
+bool ref_matches(uint64_t w, uint32_t heap, bool nullable, std::span<const uint32_t> type_ids);
 
 inline bool is_i31(uint64_t w) {
   return (w & 1) != 0;

@@ -16,6 +16,7 @@
 #include "runtime/gc.hpp"
 #include "runtime/tier.hpp"
 #include "util/limits.hpp"
+#include "validate/types.hpp"
 
 namespace edgecar {
 
@@ -124,6 +125,26 @@ struct TableInst : Table {
   bool fill(uint64_t i, uint64_t value, uint64_t n);
   bool copy_from(uint64_t d, const TableInst& src, uint64_t s, uint64_t n);
   bool init_from(uint64_t d, std::span<const uint64_t> refs, uint64_t s, uint64_t n);
+
+  // call_indirect's callee (spec 4.4.8): the function at `index` when it is of canonical
+  // type `type_id` or a subtype of it; else nullptr with `trap` set (an index beyond the
+  // table, a null element, a function of another type). Both tiers check calls with it.
+  FuncInst* callee(uint64_t index, uint32_t type_id, TrapKind& trap) const {
+    if (index >= elems.size()) {
+      trap = TrapKind::UndefinedElement;
+      return nullptr;
+    }
+    auto* f = reinterpret_cast<FuncInst*>(elems[index]);
+    if (!f) {
+      trap = TrapKind::UninitializedElement;
+      return nullptr;
+    }
+    if (f->type_id != type_id && !validate::is_subtype_id(f->type_id, type_id)) {
+      trap = TrapKind::IndirectCallTypeMismatch;
+      return nullptr;
+    }
+    return f;
+  }
 };
 
 // The error of a throw when the store holds limits::kMaxExceptions live exceptions
