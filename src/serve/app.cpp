@@ -224,9 +224,10 @@ http::Response App::dispatch(const http::Request& req, Origin origin) {
   return dispatch(*svc, svc->route(req.path), req, origin, start);
 }
 
-std::optional<http::Response> App::admit(const Service& svc, int fn, const http::Request& req,
-                                         std::chrono::steady_clock::time_point start) {
-  const FunctionSpec& spec = svc.functions[fn]->spec();
+std::variant<App::Admission, http::Response> App::admit(
+    std::shared_ptr<const Service> svc, int fn, const http::Request& req,
+    std::chrono::steady_clock::time_point start) {
+  const FunctionSpec& spec = svc->functions[fn]->spec();
   Metrics& m = metrics_.of(spec.name);
   std::string why;
   if (spec.limits.max_concurrent && m.pending.fetch_add(1) >= spec.limits.max_concurrent) {
@@ -236,10 +237,10 @@ std::optional<http::Response> App::admit(const Service& svc, int fn, const http:
   } else if (queued_.fetch_add(1) >= max_queued_) {
     queued_--;
     if (spec.limits.max_concurrent) m.pending--;
-    why = "app " + svc.manifest.app_id + " has " + std::to_string(max_queued_) +
+    why = "app " + svc->manifest.app_id + " has " + std::to_string(max_queued_) +
           " requests waiting for a worker (max_queued)";
   } else {
-    return std::nullopt;
+    return Admission(*this, std::move(svc), fn);
   }
   http::Response r = http::error_response(503, "overloaded", why);
   r.headers.add("Retry-After", "1");
@@ -251,17 +252,37 @@ std::optional<http::Response> App::admit(const Service& svc, int fn, const http:
   return r;
 }
 
-void App::finished(const Service& svc, int fn) {
-  const FunctionSpec& spec = svc.functions[fn]->spec();
-  if (spec.limits.max_concurrent) metrics_.of(spec.name).pending--;
+App::Admission::Admission(App& app, std::shared_ptr<const Service> svc, int fn)
+    : app_(&app), svc_(std::move(svc)), fn_(fn) {}
+
+App::Admission::Admission(Admission&& o) noexcept
+    : app_(std::exchange(o.app_, nullptr)),
+      svc_(std::move(o.svc_)),
+      fn_(o.fn_),
+      queued_(o.queued_) {}
+
+App::Admission::~Admission() {
+  finish();
 }
 
-void App::count_abandoned(const Service& svc, int fn, const http::Request& req,
-                          std::chrono::steady_clock::time_point start) {
-  const std::string& name = svc.functions[fn]->spec().name;
-  metrics_.of(name).abandoned++;
+void App::Admission::finish() {
+  if (!app_) return;  // moved from, or finished
+  taken();
+  const FunctionSpec& spec = svc_->functions[fn_]->spec();
+  if (spec.limits.max_concurrent) app_->metrics_.of(spec.name).pending--;
+  app_ = nullptr;
+}
+
+void App::Admission::taken() {
+  if (std::exchange(queued_, false)) app_->queued_--;
+}
+
+void App::Admission::abandon(const http::Request& req,
+                             std::chrono::steady_clock::time_point start) {
+  const std::string& name = svc_->functions[fn_]->spec().name;
+  app_->metrics_.of(name).abandoned++;
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  log_.request(req.remote_addr, req.method, req.target(), 499, secs * 1000, 0, name);
+  app_->log_.request(req.remote_addr, req.method, req.target(), 499, secs * 1000, 0, name);
 }
 
 void App::count_unreadable(const std::string& remote, const std::string& path, unsigned status,

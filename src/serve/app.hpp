@@ -10,6 +10,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <variant>
 
 #include "dapr/apps.hpp"
 #include "edgecar/http.hpp"
@@ -41,19 +42,37 @@ class App {
   // The same for the current version, routed here (embedded Dapr's way in).
   http::Response dispatch(const http::Request& req, Origin origin);
 
-  // Admission to the worker queue of a request for function `fn`: nullopt when it may
-  // wait for a worker (then call leave_queue() when one takes it and finished() at its
-  // end), else the 503 it gets (counted and logged), with Retry-After, when max_queued
-  // requests already wait or the function has max_concurrent requests admitted.
-  std::optional<http::Response> admit(const Service& svc, int fn, const http::Request& req,
-                                      std::chrono::steady_clock::time_point start);
-  void leave_queue() { queued_--; }
-  // The end of an admitted request (run or abandoned).
-  void finished(const Service& svc, int fn);
-  // A queued request whose client went away before a worker took it: not run, logged
-  // with status 499 (nginx's "client closed request").
-  void count_abandoned(const Service& svc, int fn, const http::Request& req,
-                       std::chrono::steady_clock::time_point start);
+  // A request admitted to the worker queue: it holds a place in the queue until a worker
+  // takes it, and (with max_concurrent) a place of its function until it is destroyed,
+  // whether it ran, was abandoned or was never taken.
+  class Admission {
+   public:
+    Admission(App& app, std::shared_ptr<const Service> svc, int fn);
+    Admission(Admission&& o) noexcept;
+    Admission& operator=(Admission&&) = delete;
+    ~Admission();
+    // A worker took it: it leaves the queue.
+    void taken();
+    // Its client went away before a worker took it: not run, logged with status 499
+    // (nginx's "client closed request").
+    void abandon(const http::Request& req, std::chrono::steady_clock::time_point start);
+    // Its end (it ran): the function's place is free. The destructor ends it otherwise.
+    void finish();
+    const std::shared_ptr<const Service>& service() const { return svc_; }
+    int function() const { return fn_; }
+
+   private:
+    App* app_;
+    std::shared_ptr<const Service> svc_;
+    int fn_;
+    bool queued_ = true;
+  };
+  // Admission to the worker queue of a request for function `fn` of `svc`: the admission,
+  // or the 503 it gets (counted and logged, with Retry-After) when max_queued requests
+  // already wait or the function has max_concurrent requests admitted.
+  std::variant<Admission, http::Response> admit(std::shared_ptr<const Service> svc, int fn,
+                                                const http::Request& req,
+                                                std::chrono::steady_clock::time_point start);
   // The manifest's max_connections, or by default what the descriptor limit leaves room
   // for (RLIMIT_NOFILE less a reserve for modules, files and logs).
   uint32_t max_connections() const { return max_connections_; }

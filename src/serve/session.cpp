@@ -239,27 +239,26 @@ class Session : public std::enable_shared_from_this<Session> {
     if (fn_ < 0) return send(app_.dispatch(*svc_, fn_, *req, Origin::Client, start));
     // A function runs on a worker, if the queue has room. The guard keeps the network
     // loop alive meanwhile, so a drain waits for this response.
-    if (auto full = app_.admit(*svc_, fn_, *req, start)) {
+    auto admitted = app_.admit(svc_, fn_, *req, start);
+    if (auto* full = std::get_if<http::Response>(&admitted)) {
       keep_alive_ = false;
       return send(std::move(*full));
     }
     auto guard = asio::make_work_guard(stream_.get_executor());
-    asio::post(app_.workers(), [self = shared_from_this(), req, start,
-                                guard = std::move(guard)]() mutable {
-      self->app_.leave_queue();
-      // A request that waited is dropped if its client has gone meanwhile.
-      // The session may read its next request once the response is out: keep what this
-      // one needs.
-      std::shared_ptr<const Service> svc = self->svc_;
-      int fn = self->fn_;
+    asio::post(app_.workers(), [self = shared_from_this(), req, start, guard = std::move(guard),
+                                ticket = std::get<App::Admission>(std::move(admitted))]() mutable {
+      ticket.taken();
+      // A request that waited is dropped if its client has gone meanwhile. The
+      // session may read its next request once the response is out: the ticket
+      // keeps what this one needs.
       if (std::chrono::steady_clock::now() - start > kCheckClientAfter && self->client_gone()) {
-        self->app_.count_abandoned(*svc, fn, *req, start);
-        self->app_.finished(*svc, fn);
+        ticket.abandon(*req, start);
         self->close_idle();
       } else {
-        http::Response r = self->app_.dispatch(*svc, fn, *req, Origin::Client, start,
-                                               self->stream_.socket().native_handle());
-        self->app_.finished(*svc, fn);
+        http::Response r =
+            self->app_.dispatch(*ticket.service(), ticket.function(), *req, Origin::Client, start,
+                                self->stream_.socket().native_handle());
+        ticket.finish();  // before the response goes: the client may send again at once
         self->write_from_worker(std::move(r));
       }
       guard.reset();
