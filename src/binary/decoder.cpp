@@ -121,7 +121,8 @@ constexpr size_t table_index(uint32_t code) {
 
 constexpr std::array<OpInfo, kGcBase + kNumFB> make_table() {
   std::array<OpInfo, kGcBase + kNumFB> t{};
-#define OP(code, id, name, imm, sig, align, lowering) t[table_index(code)] = OpInfo{name, Imm::imm};
+#define OP(code, id, name, imm, sig, align, lowering, proposal) \
+  t[table_index(code)] = OpInfo{name, Imm::imm};
 #include "binary/opcodes.def"
 #undef OP
   return t;

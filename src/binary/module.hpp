@@ -14,7 +14,7 @@
 namespace edgecar::binary {
 
 enum class Opcode : uint16_t {
-#define OP(code, id, name, imm, sig, align, lowering) id = code,
+#define OP(code, id, name, imm, sig, align, lowering, proposal) id = code,
 #include "binary/opcodes.def"
 #undef OP
 };

@@ -74,17 +74,35 @@ constexpr uint8_t lanes_of(std::string_view name, int align) {
   return 2;
 }
 
+// The proposal that brought an instruction (opcodes.def's last column): what a module's
+// summary lists as the features it uses.
+enum class Proposal : uint8_t {
+  Mvp,
+  SignExtension,
+  SaturatingConversions,
+  ReferenceTypes,
+  BulkMemory,
+  Simd,
+  RelaxedSimd,
+  TailCalls,
+  ExceptionHandling,
+  TypedFunctionReferences,
+  Gc,
+};
+inline constexpr size_t kProposals = static_cast<size_t>(Proposal::Gc) + 1;
+
 struct OpcodeInfo {
   Signature signature;
   int8_t natural_alignment = -1;  // log2 of a load's or store's access size
   Lowering lowering = Lowering::Own;
+  Proposal proposal = Proposal::Mvp;
 };
 
 constexpr OpcodeInfo opcode_info(uint16_t op) {
   switch (op) {
-#define OP(code, id, name, imm, signature, align, lowering) \
-  case code:                                                \
-    return OpcodeInfo{sig::signature, align, Lowering::lowering};
+#define OP(code, id, name, imm, signature, align, lowering, proposal) \
+  case code:                                                          \
+    return OpcodeInfo{sig::signature, align, Lowering::lowering, Proposal::proposal};
 #include "binary/opcodes.def"
 #undef OP
   }
@@ -104,8 +122,8 @@ constexpr uint32_t simd_index(uint16_t op) {
 // load/store_lane), for the validator's lane-index check; 0 for other instructions.
 constexpr uint8_t lane_count(uint16_t op) {
   switch (op) {
-#define OP(code, id, name, imm, signature, align, lowering) \
-  case code:                                                \
+#define OP(code, id, name, imm, signature, align, lowering, proposal) \
+  case code:                                                          \
     return lanes_of(std::string_view(name), align);
 #include "binary/opcodes.def"
 #undef OP

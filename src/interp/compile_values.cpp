@@ -168,7 +168,7 @@ Op FunctionCompiler::handler_for(Opcode o) {
     return Op::id;
 #define HANDLER_IF_Vector(id)
 #define HANDLER_IF_Own(id)
-#define OP(code, id, name, imm, signature, align, lowering) HANDLER_IF_##lowering(id)
+#define OP(code, id, name, imm, signature, align, lowering, proposal) HANDLER_IF_##lowering(id)
 #include "binary/opcodes.def"
 #undef OP
 #undef HANDLER_IF_Own

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <bitset>
 #include <cstdlib>
 #include <cstring>
 #include <map>
@@ -60,64 +61,32 @@ std::vector<std::string> features(const binary::Module& m) {
   }
   for (const auto& g : m.global_types) types({g.type});
   for (const auto& t : m.tables) types({t.elem});
+  // Instructions by the proposal that brought them (opcodes.def's last column).
+  std::bitset<binary::kProposals> used;
   auto scan = [&](const binary::Instr& in) {
+    used.set(static_cast<size_t>(binary::opcode_info(in.op).proposal));
     auto o = static_cast<Opcode>(in.op);
-    std::string_view name = binary::opcode_name(in.op);
-    if (binary::is_simd(in.op))
-      (name.find("relaxed") != std::string_view::npos ? relaxed : simd) = true;
-    if (name.find("trunc_sat") != std::string_view::npos) sat = true;
-    if ((in.op & 0xFF00) == 0xFB00 || o == Opcode::RefEq) gc = true;
-    if (name.find("extend8_s") != std::string_view::npos ||
-        name.find("extend16_s") != std::string_view::npos || name == "i64.extend32_s")
-      sign_ext = true;
-    switch (o) {
-      case Opcode::ReturnCall:
-      case Opcode::ReturnCallIndirect:
-        tail = true;
-        break;
-      case Opcode::ReturnCallRef:
-        tail = true;
-        typed_refs = true;
-        break;
-      case Opcode::CallRef:
-      case Opcode::RefAsNonNull:
-      case Opcode::BrOnNull:
-      case Opcode::BrOnNonNull:
-        typed_refs = true;
-        break;
-      case Opcode::MemoryInit:
-      case Opcode::MemoryCopy:
-      case Opcode::MemoryFill:
-      case Opcode::DataDrop:
-      case Opcode::TableInit:
-      case Opcode::TableCopy:
-      case Opcode::ElemDrop:
-        bulk = true;
-        break;
-      case Opcode::RefNull:
-      case Opcode::RefIsNull:
-      case Opcode::RefFunc:
-      case Opcode::TableGet:
-      case Opcode::TableSet:
-      case Opcode::TableGrow:
-      case Opcode::TableSize:
-      case Opcode::TableFill:
-      case Opcode::SelectT:
-        refs = true;
-        break;
-      case Opcode::Block:
-      case Opcode::Loop:
-      case Opcode::If:
-        if (binary::BlockType::is_index(in.imm)) multi_value = true;
-        break;
-      default:
-        break;
-    }
+    if (o == Opcode::ReturnCallRef) tail = true;  // typed references' tail call
+    if ((o == Opcode::Block || o == Opcode::Loop || o == Opcode::If) &&
+        binary::BlockType::is_index(in.imm))
+      multi_value = true;
   };
   for (const auto& b : m.bodies) {
     types(b.locals);
     for (const auto& in : b.code) scan(in);
   }
+  auto uses = [&](binary::Proposal p) { return used.test(static_cast<size_t>(p)); };
+  using P = binary::Proposal;
+  simd = simd || uses(P::Simd);
+  relaxed = relaxed || uses(P::RelaxedSimd);
+  tail = tail || uses(P::TailCalls);
+  bulk = bulk || uses(P::BulkMemory);
+  refs = refs || uses(P::ReferenceTypes);
+  sat = sat || uses(P::SaturatingConversions);
+  sign_ext = sign_ext || uses(P::SignExtension);
+  typed_refs = typed_refs || uses(P::TypedFunctionReferences);
+  gc = gc || uses(P::Gc);
+  const bool exceptions = !m.tags.empty() || uses(P::ExceptionHandling);
   auto const_expr = [&](const binary::ConstExpr& e) {
     for (const auto& in : e.code) {
       auto o = static_cast<Opcode>(in.op);
@@ -156,7 +125,7 @@ std::vector<std::string> features(const binary::Module& m) {
   add(m.memories.size() > 1, "multiple memories (3.0)");
   add(mem64, "64-bit memories (3.0)");
   add(table64, "64-bit tables (3.0)");
-  add(!m.tags.empty(), "exception handling (3.0)");
+  add(exceptions, "exception handling (3.0)");
   add(typed_refs, "typed function references (3.0)");
   add(gc, "garbage collection (3.0)");
   return out;

@@ -13,7 +13,9 @@ import os
 import re
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-OPS_ROW = re.compile(r'^OP\((0xFD[0-9A-F]{2}), (\w+), "([^"]+)", (\w+), (\w*), (-?\d+), (\w+)\)')
+OPS_ROW = re.compile(
+    r'^OP\((0xFD[0-9A-F]{2}), (\w+), "([^"]+)", (\w+), (\w*), (-?\d+), (\w+), (\w+)\)'
+)
 LANES = {"i8x16": 16, "i16x8": 8, "i32x4": 4, "i64x2": 2, "f32x4": 4, "f64x2": 2}
 PARAMS = "(param v128 v128 i32 f32 f64 i64)"
 SCALAR_PARAM = {"i": 2, "f": 3, "F": 4, "I": 5}
@@ -31,7 +33,7 @@ def load_ops():
             m = OPS_ROW.match(line.strip())
             if not m or m.group(2) == "V128Const":
                 continue
-            _, _, name, imm, sig, align, _ = m.groups()
+            _, _, name, imm, sig, align, _, _ = m.groups()
             pops, _, push = sig.partition("_")
             ops.append({"name": name, "imm": imm, "pops": pops, "push": push, "align": int(align)})
     return ops

@@ -127,6 +127,34 @@ TEST(Validator, SixtyFourBitMemories) {
       << load(far).error().message;
 }
 
+// A module's features come from the proposal column of opcodes.def, not from names: SIMD's
+// trunc_sat is SIMD, not the scalar non-trapping conversions; a try_table is exception
+// handling even in a module with no tags.
+TEST(Validator, FeaturesByProposal) {
+  auto features = [](const std::vector<uint8_t>& bytes) {
+    auto m = load(bytes);
+    EXPECT_TRUE(m.ok()) << m.error().to_string();
+    return m.ok() ? (*m)->summary().features : std::vector<std::string>{};
+  };
+  auto has = [](const std::vector<std::string>& f, const char* what) {
+    return std::find(f.begin(), f.end(), what) != f.end();
+  };
+  // (func (result v128) (i32x4.trunc_sat_f32x4_s (v128.const i64x2 0 0)))
+  std::vector<uint8_t> simd = {0x00, 0xFD, 0x0C};
+  simd.insert(simd.end(), 16, 0);
+  simd.insert(simd.end(), {0xFD, 0xF8, 0x01, 0x0B});
+  auto f = features(one_function({0x60, 0x00, 0x01, 0x7B}, simd));
+  EXPECT_TRUE(has(f, "SIMD (2.0)"));
+  EXPECT_FALSE(has(f, "non-trapping float-to-int conversions (2.0)"));
+  // (func (result i32) (i32.trunc_sat_f32_s (f32.const 0)))
+  f = features(one_function(kToI32, {0x00, 0x43, 0, 0, 0, 0, 0xFC, 0x00, 0x0B}));
+  EXPECT_TRUE(has(f, "non-trapping float-to-int conversions (2.0)"));
+  EXPECT_FALSE(has(f, "SIMD (2.0)"));
+  // (func (try_table (catch_all 0)))
+  f = features(one_function({0x60, 0x00, 0x00}, {0x00, 0x1F, 0x40, 0x01, 0x02, 0x00, 0x0B, 0x0B}));
+  EXPECT_TRUE(has(f, "exception handling (3.0)"));
+}
+
 TEST(Validator, TagsIn3AndNotIn2) {
   // (type (func (param i32))) (tag (type 0)): a tag section (13).
   auto tag = module_bytes({0x01, 0x05, 0x01, 0x60, 0x01, 0x7F, 0x00, 0x0D, 0x03, 0x01, 0x00, 0x00});
