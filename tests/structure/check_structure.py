@@ -55,7 +55,9 @@ def main() -> int:
                 )
     for name in FUNCTIONS_ALLOWED:
         if name not in long_functions:
-            problems.append(f"{name}: no longer over {MAX_FUNCTION_LINES} lines: drop its exception")
+            problems.append(
+                f"{name}: no longer over {MAX_FUNCTION_LINES} lines: drop its exception"
+            )
     for p in problems:
         print("structure:", p, file=sys.stderr)
     if problems:
