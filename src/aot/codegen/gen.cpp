@@ -410,11 +410,29 @@ void Gen::bulk(RuntimeFn k, std::vector<llvm::Value*> imms) {
 }
 
 void Gen::instr(const Instr& in, const binary::FunctionBody& body) {
-  if (control_instr(in, body) || call_instr(in, body) || variable_instr(in, body) ||
-      exception_instr(in, body) || reference_instr(in, body) || memory_instr(in, body) ||
-      integer_instr(in, body) || float_instr(in, body))
+  if (regular_instr(in) || control_instr(in, body) || call_instr(in, body) ||
+      variable_instr(in, body) || exception_instr(in, body) || reference_instr(in, body) ||
+      memory_instr(in, body) || numeric_instr(in, body) || simd(in))
     return;
-  if (!simd(in)) throw Unsupported{std::string(binary::opcode_name(in.op))};
+  throw Unsupported{std::string(binary::opcode_name(in.op))};
+}
+
+bool Gen::regular_instr(const Instr& in) {
+  using O = Opcode;
+  namespace I = llvm::Intrinsic;
+  using P = llvm::CmpInst::Predicate;
+  using BO = llvm::Instruction::BinaryOps;
+  llvm::Type* i16 = B_.getInt16Ty();
+  switch (static_cast<O>(in.op)) {
+#define LOWER(opcode, rule, ...) \
+  case O::opcode:                \
+    rule(__VA_ARGS__);           \
+    return true;
+#include "aot/codegen/lowering.def"
+#undef LOWER
+    default:
+      return false;
+  }
 }
 
 }  // namespace edgecar::aot::gen

@@ -354,33 +354,27 @@ class Gen {
   void shuffle(const Instr& in);
   void bitselect();
 
-  // A SIMD instruction (false if `in` is not one): its family's function translates it.
-  bool simd(const Instr& in);
   void vabs(llvm::FixedVectorType* t);
   // pmin: b < a ? b : a; pmax: a < b ? b : a (pseudo-min/max, no NaN rules).
   void vpminmax(llvm::FixedVectorType* t, bool min);
   // Relaxed madd/nmadd, unfused like the interpreter: a*b + c, -(a*b) + c.
   void madd(llvm::FixedVectorType* t, bool negate);
 
-  // One instruction: its family's function (codegen/*.cpp) translates it.
+  // One instruction: by its rule in lowering.def, else by its family's function
+  // (codegen/*.cpp).
   void instr(const Instr& in, const binary::FunctionBody& body);
 
+  // The instructions lowering.def gives a rule (false if `in` is not one of them).
+  bool regular_instr(const Instr& in);
   // Instruction families (codegen/<family>.cpp): true if `in` is one of theirs.
-  bool simd_v128(const Instr& in);
-  bool simd_i8x16(const Instr& in);
-  bool simd_i16x8(const Instr& in);
-  bool simd_i32x4(const Instr& in);
-  bool simd_i64x2(const Instr& in);
-  bool simd_float(const Instr& in);
-  bool simd_relaxed(const Instr& in);
   bool control_instr(const Instr& in, const binary::FunctionBody& body);
   bool call_instr(const Instr& in, const binary::FunctionBody& body);
   bool variable_instr(const Instr& in, const binary::FunctionBody& body);
   bool exception_instr(const Instr& in, const binary::FunctionBody& body);
   bool reference_instr(const Instr& in, const binary::FunctionBody& body);
   bool memory_instr(const Instr& in, const binary::FunctionBody& body);
-  bool integer_instr(const Instr& in, const binary::FunctionBody& body);
-  bool float_instr(const Instr& in, const binary::FunctionBody& body);
+  bool numeric_instr(const Instr& in, const binary::FunctionBody& body);
+  bool simd(const Instr& in);
 };
 
 }  // namespace edgecar::aot::gen

@@ -157,9 +157,12 @@ void Gen::extend(llvm::Type* from, llvm::Type* to) {
   push(B_.CreateSExt(B_.CreateTrunc(a, from), to));
 }
 
-bool Gen::integer_instr(const Instr& in, const binary::FunctionBody& body) {
+// The scalar numeric instructions lowering.def has no rule for (false if `in` is not one).
+bool Gen::numeric_instr(const Instr& in, const binary::FunctionBody& body) {
   using O = Opcode;
   namespace I = llvm::Intrinsic;
+  llvm::Type* f32 = B_.getFloatTy();
+  llvm::Type* f64 = B_.getDoubleTy();
   switch (static_cast<O>(in.op)) {
     case O::I32Const:
       push(B_.getInt32(static_cast<uint32_t>(in.imm)));
@@ -179,244 +182,16 @@ bool Gen::integer_instr(const Instr& in, const binary::FunctionBody& body) {
     case O::I64Eqz:
       push(bool32(B_.CreateICmpEQ(pop(), B_.getInt64(0))));
       break;
-    case O::I32Eq:
-    case O::I64Eq:
-      icmp(llvm::CmpInst::ICMP_EQ);
-      break;
-    case O::I32Ne:
-    case O::I64Ne:
-      icmp(llvm::CmpInst::ICMP_NE);
-      break;
-    case O::I32LtS:
-    case O::I64LtS:
-      icmp(llvm::CmpInst::ICMP_SLT);
-      break;
-    case O::I32LtU:
-    case O::I64LtU:
-      icmp(llvm::CmpInst::ICMP_ULT);
-      break;
-    case O::I32GtS:
-    case O::I64GtS:
-      icmp(llvm::CmpInst::ICMP_SGT);
-      break;
-    case O::I32GtU:
-    case O::I64GtU:
-      icmp(llvm::CmpInst::ICMP_UGT);
-      break;
-    case O::I32LeS:
-    case O::I64LeS:
-      icmp(llvm::CmpInst::ICMP_SLE);
-      break;
-    case O::I32LeU:
-    case O::I64LeU:
-      icmp(llvm::CmpInst::ICMP_ULE);
-      break;
-    case O::I32GeS:
-    case O::I64GeS:
-      icmp(llvm::CmpInst::ICMP_SGE);
-      break;
-    case O::I32GeU:
-    case O::I64GeU:
-      icmp(llvm::CmpInst::ICMP_UGE);
-      break;
-    case O::F32Eq:
-    case O::F64Eq:
-      fcmp(llvm::CmpInst::FCMP_OEQ);
-      break;
-    case O::F32Ne:
-    case O::F64Ne:
-      fcmp(llvm::CmpInst::FCMP_UNE);
-      break;
-    case O::F32Lt:
-    case O::F64Lt:
-      fcmp(llvm::CmpInst::FCMP_OLT);
-      break;
-    case O::F32Gt:
-    case O::F64Gt:
-      fcmp(llvm::CmpInst::FCMP_OGT);
-      break;
-    case O::F32Le:
-    case O::F64Le:
-      fcmp(llvm::CmpInst::FCMP_OLE);
-      break;
-    case O::F32Ge:
-    case O::F64Ge:
-      fcmp(llvm::CmpInst::FCMP_OGE);
-      break;
-    case O::I32Clz:
-    case O::I64Clz:
-      bitcount(I::ctlz);
-      break;
-    case O::I32Ctz:
-    case O::I64Ctz:
-      bitcount(I::cttz);
-      break;
     case O::I32Popcnt:
     case O::I64Popcnt:
       bitcount(I::ctpop);
-      break;
-    case O::I32Add:
-    case O::I64Add:
-      binop(llvm::Instruction::Add);
-      break;
-    case O::I32Sub:
-    case O::I64Sub:
-      binop(llvm::Instruction::Sub);
-      break;
-    case O::I32Mul:
-    case O::I64Mul:
-      binop(llvm::Instruction::Mul);
-      break;
-    case O::I32DivS:
-    case O::I64DivS:
-      divide(true, false);
-      break;
-    case O::I32DivU:
-    case O::I64DivU:
-      divide(false, false);
-      break;
-    case O::I32RemS:
-    case O::I64RemS:
-      divide(true, true);
-      break;
-    case O::I32RemU:
-    case O::I64RemU:
-      divide(false, true);
-      break;
-    case O::I32And:
-    case O::I64And:
-      binop(llvm::Instruction::And);
-      break;
-    case O::I32Or:
-    case O::I64Or:
-      binop(llvm::Instruction::Or);
-      break;
-    case O::I32Xor:
-    case O::I64Xor:
-      binop(llvm::Instruction::Xor);
-      break;
-    case O::I32Shl:
-    case O::I64Shl:
-      shift(llvm::Instruction::Shl);
-      break;
-    case O::I32ShrS:
-    case O::I64ShrS:
-      shift(llvm::Instruction::AShr);
-      break;
-    case O::I32ShrU:
-    case O::I64ShrU:
-      shift(llvm::Instruction::LShr);
-      break;
-    case O::I32Rotl:
-    case O::I64Rotl:
-      rotate(true);
-      break;
-    case O::I32Rotr:
-    case O::I64Rotr:
-      rotate(false);
-      break;
-    default:
-      return false;
-  }
-  return true;
-}
-
-bool Gen::float_instr(const Instr& in, const binary::FunctionBody& body) {
-  using O = Opcode;
-  namespace I = llvm::Intrinsic;
-  llvm::Type* f32 = B_.getFloatTy();
-  llvm::Type* f64 = B_.getDoubleTy();
-  switch (static_cast<O>(in.op)) {
-    case O::F32Abs:
-    case O::F64Abs:
-      unary_intrinsic(I::fabs);
       break;
     case O::F32Neg:
     case O::F64Neg:
       push(B_.CreateFNeg(pop()));
       break;
-    case O::F32Ceil:
-    case O::F64Ceil:
-      unary_intrinsic(I::ceil);
-      break;
-    case O::F32Floor:
-    case O::F64Floor:
-      unary_intrinsic(I::floor);
-      break;
-    case O::F32Trunc:
-    case O::F64Trunc:
-      unary_intrinsic(I::trunc);
-      break;
-    case O::F32Nearest:
-    case O::F64Nearest:
-      unary_intrinsic(I::roundeven);
-      break;
-    case O::F32Sqrt:
-    case O::F64Sqrt:
-      unary_intrinsic(I::sqrt);
-      break;
-    case O::F32Add:
-    case O::F64Add:
-      binop(llvm::Instruction::FAdd);
-      break;
-    case O::F32Sub:
-    case O::F64Sub:
-      binop(llvm::Instruction::FSub);
-      break;
-    case O::F32Mul:
-    case O::F64Mul:
-      binop(llvm::Instruction::FMul);
-      break;
-    case O::F32Div:
-    case O::F64Div:
-      binop(llvm::Instruction::FDiv);
-      break;
-    case O::F32Min:
-    case O::F64Min:
-      min_max(I::minimum);
-      break;
-    case O::F32Max:
-    case O::F64Max:
-      min_max(I::maximum);
-      break;
-    case O::F32Copysign:
-    case O::F64Copysign:
-      binary_intrinsic(I::copysign);
-      break;
     case O::I32WrapI64:
       push(B_.CreateTrunc(pop(), i32_));
-      break;
-    case O::I32TruncF32S:
-    case O::I32TruncF64S:
-      trunc(i32_, true);
-      break;
-    case O::I32TruncF32U:
-    case O::I32TruncF64U:
-      trunc(i32_, false);
-      break;
-    case O::I64TruncF32S:
-    case O::I64TruncF64S:
-      trunc(i64_, true);
-      break;
-    case O::I64TruncF32U:
-    case O::I64TruncF64U:
-      trunc(i64_, false);
-      break;
-    case O::I32TruncSatF32S:
-    case O::I32TruncSatF64S:
-      trunc_sat(i32_, true);
-      break;
-    case O::I32TruncSatF32U:
-    case O::I32TruncSatF64U:
-      trunc_sat(i32_, false);
-      break;
-    case O::I64TruncSatF32S:
-    case O::I64TruncSatF64S:
-      trunc_sat(i64_, true);
-      break;
-    case O::I64TruncSatF32U:
-    case O::I64TruncSatF64U:
-      trunc_sat(i64_, false);
       break;
     case O::I64ExtendI32S:
       push(B_.CreateSExt(pop(), i64_));
@@ -458,21 +233,6 @@ bool Gen::float_instr(const Instr& in, const binary::FunctionBody& body) {
       break;
     case O::F64ReinterpretI64:
       push(B_.CreateBitCast(pop(), f64));
-      break;
-    case O::I32Extend8S:
-      extend(i8_, i32_);
-      break;
-    case O::I32Extend16S:
-      extend(B_.getInt16Ty(), i32_);
-      break;
-    case O::I64Extend8S:
-      extend(i8_, i64_);
-      break;
-    case O::I64Extend16S:
-      extend(B_.getInt16Ty(), i64_);
-      break;
-    case O::I64Extend32S:
-      extend(i32_, i64_);
       break;
     default:
       return false;

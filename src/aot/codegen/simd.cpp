@@ -273,159 +273,6 @@ void Gen::bitselect() {
   push(B_.CreateOr(B_.CreateAnd(a, c), B_.CreateAnd(b, B_.CreateNot(c))));
 }
 
-bool Gen::simd_v128(const Instr& in) {
-  using O = Opcode;
-  using BO = llvm::Instruction::BinaryOps;
-  llvm::Type* i16 = B_.getInt16Ty();
-  switch (static_cast<O>(in.op)) {
-    case O::V128Load:
-      vload(in, v128_, 16);
-      break;
-    case O::V128Load8x8S:
-      load_extend(in, vt(i8_, 8), i16x8(), true);
-      break;
-    case O::V128Load8x8U:
-      load_extend(in, vt(i8_, 8), i16x8(), false);
-      break;
-    case O::V128Load16x4S:
-      load_extend(in, vt(i16, 4), i32x4(), true);
-      break;
-    case O::V128Load16x4U:
-      load_extend(in, vt(i16, 4), i32x4(), false);
-      break;
-    case O::V128Load32x2S:
-      load_extend(in, vt(i32_, 2), i64x2(), true);
-      break;
-    case O::V128Load32x2U:
-      load_extend(in, vt(i32_, 2), i64x2(), false);
-      break;
-    case O::V128Load8Splat:
-      load_splat(in, i8_, 16);
-      break;
-    case O::V128Load16Splat:
-      load_splat(in, i16, 8);
-      break;
-    case O::V128Load32Splat:
-      load_splat(in, i32_, 4);
-      break;
-    case O::V128Load64Splat:
-      load_splat(in, i64_, 2);
-      break;
-    case O::V128Load32Zero:
-      load_zero(in, i32_, 4);
-      break;
-    case O::V128Load64Zero:
-      load_zero(in, i64_, 2);
-      break;
-    case O::V128Load8Lane:
-      load_lane(in, i8_, 16);
-      break;
-    case O::V128Load16Lane:
-      load_lane(in, i16, 8);
-      break;
-    case O::V128Load32Lane:
-      load_lane(in, i32_, 4);
-      break;
-    case O::V128Load64Lane:
-      load_lane(in, i64_, 2);
-      break;
-    case O::V128Store:
-      store(in, v128_);
-      break;
-    case O::V128Store8Lane:
-      store_lane(in, i8_, 16);
-      break;
-    case O::V128Store16Lane:
-      store_lane(in, i16, 8);
-      break;
-    case O::V128Store32Lane:
-      store_lane(in, i32_, 4);
-      break;
-    case O::V128Store64Lane:
-      store_lane(in, i64_, 2);
-      break;
-    case O::V128Const:
-      push(v128_const(in));
-      break;
-    case O::V128Not:
-      push(B_.CreateNot(pop()));
-      break;
-    case O::V128And:
-      vbin(i64x2(), BO::And);
-      break;
-    case O::V128Or:
-      vbin(i64x2(), BO::Or);
-      break;
-    case O::V128Xor:
-      vbin(i64x2(), BO::Xor);
-      break;
-    case O::V128Andnot: {
-      llvm::Value* b = pop();
-      llvm::Value* a = pop();
-      push(B_.CreateAnd(a, B_.CreateNot(b)));
-      break;
-    }
-    case O::V128Bitselect:
-    case O::I8x16RelaxedLaneselect:
-    case O::I16x8RelaxedLaneselect:
-    case O::I32x4RelaxedLaneselect:
-    case O::I64x2RelaxedLaneselect:
-      bitselect();
-      break;
-    case O::V128AnyTrue:
-      push(B_.CreateZExt(
-          B_.CreateICmpNE(as(pop(), B_.getInt128Ty()), llvm::ConstantInt::get(B_.getInt128Ty(), 0)),
-          i32_));
-      break;
-    default:
-      return false;
-  }
-  return true;
-}
-
-bool Gen::simd_relaxed(const Instr& in) {
-  using O = Opcode;
-  switch (static_cast<O>(in.op)) {
-    case O::F32x4RelaxedMadd:
-      madd(f32x4(), false);
-      break;
-    case O::F32x4RelaxedNmadd:
-      madd(f32x4(), true);
-      break;
-    case O::F64x2RelaxedMadd:
-      madd(f64x2(), false);
-      break;
-    case O::F64x2RelaxedNmadd:
-      madd(f64x2(), true);
-      break;
-    case O::I16x8RelaxedDotI8x16I7x16S: {
-      llvm::Value* b = popv(i8x16());
-      llvm::Value* a = popv(i8x16());
-      pushv(relaxed_dot_i16(a, b));
-      break;
-    }
-    case O::I32x4RelaxedDotI8x16I7x16AddS: {
-      llvm::Value* c = popv(i32x4());
-      llvm::Value* b = popv(i8x16());
-      llvm::Value* a = popv(i8x16());
-      // Sums of four 32-bit products per lane, as the interpreter computes them.
-      auto* w = vt(i32_, 16);
-      llvm::Value* p = B_.CreateMul(B_.CreateSExt(a, w), B_.CreateSExt(b, w));
-      llvm::Value* s2 = B_.CreateAdd(every_other(p, 0), every_other(p, 1));
-      pushv(B_.CreateAdd(B_.CreateAdd(every_other(s2, 0), every_other(s2, 1)), c));
-      break;
-    }
-    default:
-      return false;
-  }
-  return true;
-}
-
-bool Gen::simd(const Instr& in) {
-  return simd_v128(in) || simd_i8x16(in) || simd_i16x8(in) || simd_i32x4(in) || simd_i64x2(in) ||
-         simd_float(in) || simd_relaxed(in);
-}
-
 void Gen::vabs(llvm::FixedVectorType* t) {
   llvm::Value* a = popv(t);
   pushv(intrinsic(llvm::Intrinsic::abs, {t}, {a, B_.getFalse()}));
@@ -445,6 +292,90 @@ void Gen::madd(llvm::FixedVectorType* t, bool negate) {
   llvm::Value* p = B_.CreateFMul(a, b);
   if (negate) p = B_.CreateFNeg(p);
   pushv(B_.CreateFAdd(p, c));
+}
+
+// The SIMD instructions lowering.def has no rule for (false if `in` is not one).
+bool Gen::simd(const Instr& in) {
+  using O = Opcode;
+  namespace I = llvm::Intrinsic;
+  llvm::Type* f32 = B_.getFloatTy();
+  switch (static_cast<O>(in.op)) {
+    case O::V128Not:
+      push(B_.CreateNot(pop()));
+      break;
+    case O::V128Andnot: {
+      llvm::Value* b = pop();
+      llvm::Value* a = pop();
+      push(B_.CreateAnd(a, B_.CreateNot(b)));
+      break;
+    }
+    case O::V128AnyTrue:
+      push(B_.CreateZExt(
+          B_.CreateICmpNE(as(pop(), B_.getInt128Ty()), llvm::ConstantInt::get(B_.getInt128Ty(), 0)),
+          i32_));
+      break;
+    case O::I16x8RelaxedDotI8x16I7x16S: {
+      llvm::Value* b = popv(i8x16());
+      llvm::Value* a = popv(i8x16());
+      pushv(relaxed_dot_i16(a, b));
+      break;
+    }
+    case O::I32x4RelaxedDotI8x16I7x16AddS: {
+      llvm::Value* c = popv(i32x4());
+      llvm::Value* b = popv(i8x16());
+      llvm::Value* a = popv(i8x16());
+      // Sums of four 32-bit products per lane, as the interpreter computes them.
+      auto* w = vt(i32_, 16);
+      llvm::Value* p = B_.CreateMul(B_.CreateSExt(a, w), B_.CreateSExt(b, w));
+      llvm::Value* s2 = B_.CreateAdd(every_other(p, 0), every_other(p, 1));
+      pushv(B_.CreateAdd(B_.CreateAdd(every_other(s2, 0), every_other(s2, 1)), c));
+      break;
+    }
+    case O::I8x16Neg:
+      pushv(B_.CreateNeg(popv(i8x16())));
+      break;
+    case O::I8x16Popcnt:
+      vun_intrinsic(i8x16(), I::ctpop);
+      break;
+    case O::I16x8Neg:
+      pushv(B_.CreateNeg(popv(i16x8())));
+      break;
+    case O::I32x4Neg:
+      pushv(B_.CreateNeg(popv(i32x4())));
+      break;
+    case O::I64x2Neg:
+      pushv(B_.CreateNeg(popv(i64x2())));
+      break;
+    case O::F32x4DemoteF64x2Zero: {
+      llvm::Value* a = popv(f64x2());
+      pushv(concat(B_.CreateFPTrunc(a, vt(f32, 2)), llvm::Constant::getNullValue(vt(f32, 2))));
+      break;
+    }
+    case O::F64x2PromoteLowF32x4:
+      pushv(B_.CreateFPExt(half(popv(f32x4()), 0, 2), f64x2()));
+      break;
+    case O::F32x4Neg:
+      pushv(B_.CreateFNeg(popv(f32x4())));
+      break;
+    case O::F64x2Neg:
+      pushv(B_.CreateFNeg(popv(f64x2())));
+      break;
+    case O::F32x4ConvertI32x4S:
+      pushv(B_.CreateSIToFP(popv(i32x4()), f32x4()));
+      break;
+    case O::F32x4ConvertI32x4U:
+      pushv(B_.CreateUIToFP(popv(i32x4()), f32x4()));
+      break;
+    case O::F64x2ConvertLowI32x4S:
+      pushv(B_.CreateSIToFP(half(popv(i32x4()), 0, 2), f64x2()));
+      break;
+    case O::F64x2ConvertLowI32x4U:
+      pushv(B_.CreateUIToFP(half(popv(i32x4()), 0, 2), f64x2()));
+      break;
+    default:
+      return false;
+  }
+  return true;
 }
 
 }  // namespace edgecar::aot::gen
