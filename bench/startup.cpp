@@ -1,7 +1,7 @@
 // Start-up costs of edgecar, printed as JSON for bench/run.py:
 //   load_us         decode + validate + compile + instantiate of a large module
 //   instantiate_us  one more instance (fresh store) of an already-loaded module
-//   instantiate_native_us  the same for the module loaded as native code (Engine::Aot)
+//   instantiate_native_us  the same for the module loaded as native code (Engine::Native)
 // Usage: bench_startup BIG.wasm MEM1M.wasm
 #include <algorithm>
 #include <chrono>
@@ -62,7 +62,7 @@ int main(int argc, char** argv) {
   auto mem = Module::from_bytes(read(argv[2]));
   if (!mem) return 1;
   LoadOptions native;
-  native.engine = Engine::Aot;
+  native.engine = Engine::Native;
   auto nmem = Module::from_bytes(read(argv[2]), native);
   if (!nmem) {
     std::fprintf(stderr, "%s\n", nmem.error().to_string().c_str());

@@ -312,12 +312,12 @@ enum class Standard : uint8_t {
 // How a module's functions run.
 enum class Engine : uint8_t {
   Interp,  // the interpreter: instant start-up
-  Aot,     // native code, compiled with LLVM while the module loads (docs/aot.md)
+  Native,  // native code, compiled with LLVM while the module loads (docs/aot.md)
 };
 std::string_view to_string(Engine e);
 
 struct LoadOptions {
-  // Aot: native code, from `artifact` or the cache when one matches, else compiled now.
+  // Native: native code, from `artifact` or the cache when one matches, else compiled now.
   Engine engine = Engine::Interp;
   // With Engine::Interp: native code all the same when `artifact` or the cache holds a
   // matching one (the "auto" of edgecar run and serve); nothing is compiled.

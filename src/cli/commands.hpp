@@ -23,7 +23,7 @@ struct RunOptions {
   std::vector<std::string> nn_preload;  // NAME:ENCODING:TARGET:PATH
   int nn_threads = 1;
   bool nn_allow_guest_models = false;
-  std::string engine = "auto";  // auto | interp | aot
+  std::string engine = "auto";  // auto | interp | native (aot: its former name)
   // Network grants (WasmEdge's socket extension): none by default.
   std::vector<std::string> allow_listen, allow_connect, allow_lookup, redirect_connect;
   bool inherit_network = false;

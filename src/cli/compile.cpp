@@ -11,7 +11,7 @@ namespace edgecar::cli {
 int compile(const std::string& path, std::string out) {
   if (out.empty()) out = path + ".aot";
   LoadOptions load;
-  load.engine = Engine::Aot;  // compiled here: no artifact, no cache
+  load.engine = Engine::Native;  // compiled here: no artifact, no cache
   auto start = std::chrono::steady_clock::now();
   auto module = Module::from_file(path, load);
   if (!module) {

@@ -109,9 +109,9 @@ int main(int argc, char** argv) {
       ->add_option("--engine", run.engine,
                    "How the guest runs: auto (native code when MODULE.aot or the cache has it, "
                    "else the interpreter, compiling the functions that get hot in the "
-                   "background), interp (never compiles), or aot (native code, compiled and "
-                   "cached first when neither has it)")
-      ->check(CLI::IsMember({"auto", "interp", "aot"}))
+                   "background), interp (never compiles), or native (native code, compiled and "
+                   "cached first when neither has it; aot, its former name, is accepted)")
+      ->check(CLI::IsMember({"auto", "interp", "native", "aot"}))
       ->capture_default_str();
   run_cmd->add_option("module", run.module, "The .wasm file")->required();
   run_cmd->add_option("args", run.args, "Arguments for the program or the invoked function");

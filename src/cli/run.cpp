@@ -244,7 +244,7 @@ int run(const RunOptions& o) {
   config.network.max_sockets = o.max_sockets;
   config.network.log_name = program;
   LoadOptions load;
-  load.engine = o.engine == "aot" ? Engine::Aot : Engine::Interp;
+  load.engine = o.engine == "native" || o.engine == "aot" ? Engine::Native : Engine::Interp;
   load.native_if_available = o.engine == "auto";
   load.tier_up = o.engine == "auto";
   if (o.engine != "interp") {

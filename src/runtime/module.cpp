@@ -153,11 +153,11 @@ ModuleSummary Module::summary() const {
 }
 
 std::string_view to_string(Engine e) {
-  return e == Engine::Aot ? "aot" : "interp";
+  return e == Engine::Native ? "native" : "interp";
 }
 
 Engine Module::engine() const {
-  return data_->native ? Engine::Aot : Engine::Interp;
+  return data_->native ? Engine::Native : Engine::Interp;
 }
 
 std::optional<Module::TierCounts> Module::tier_counts() const {
@@ -199,14 +199,14 @@ Expected<std::shared_ptr<const Module>> Module::from_bytes(std::span<const uint8
     return std::move(v).error();
   std::array<uint8_t, 32> hash{};
   bool hashed = false;
-  if (options.engine == Engine::Aot || options.native_if_available) {
+  if (options.engine == Engine::Native || options.native_if_available) {
     aot::NativeRequest req;
     req.hash_out = &hash;
     hashed = true;
     req.bytes = bytes;
     req.artifact = options.artifact;
     req.cache_dir = options.cache_dir;
-    req.compile = options.engine == Engine::Aot;
+    req.compile = options.engine == Engine::Native;
     req.threads = options.compile_threads;
     req.notes = &md->native_notes;
     auto native = aot::compile(md->module, req);

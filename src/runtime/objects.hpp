@@ -46,7 +46,7 @@ struct ModuleData {
   Code code;
   std::unique_ptr<MemoryImage> memory_image;
   std::unordered_map<std::string, uint32_t> export_index;  // name -> position in module.exports
-  std::shared_ptr<aot::NativeModule> native;               // set when loaded with Engine::Aot
+  std::shared_ptr<aot::NativeModule> native;               // set when loaded with Engine::Native
   std::string native_notes;                                // refused artifacts or cache entries
   // Per-function tiering (aot/tierup.cpp), when loaded with it: for each defined
   // function, the calls and loop iterations left before the interpreter next reports it

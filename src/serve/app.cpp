@@ -197,7 +197,7 @@ http::Response App::answer(const Service& svc, int fn, const http::Request& req,
   m.in_flight++;
   Invocation inv = f.invoke(req, deadlines_, client_fd);
   m.in_flight--;
-  (inv.engine == Engine::Aot ? m.native_runs : m.interp_runs)++;
+  (inv.engine == Engine::Native ? m.native_runs : m.interp_runs)++;
   if (inv.outcome == Outcome::Trap) m.traps++;
   if (inv.outcome == Outcome::Timeout) m.timeouts++;
   if (inv.outcome == Outcome::Abandoned) m.abandoned++;

@@ -23,9 +23,9 @@ Expected<std::shared_ptr<Function>> Function::load(const FunctionSpec& spec) {
     if (in.bad()) return Error{ErrorKind::Io, "cannot read " + spec.module};
   }
   // Native code from an artifact beside the module (edgecar compile) or the cache makes
-  // an auto function native at once; aot compiles (and caches) when neither matches.
+  // an auto function native at once; native compiles (and caches) when neither matches.
   LoadOptions load;
-  load.engine = spec.engine == EngineChoice::Aot ? Engine::Aot : Engine::Interp;
+  load.engine = spec.engine == EngineChoice::Native ? Engine::Native : Engine::Interp;
   load.native_if_available = spec.engine == EngineChoice::Auto;
   if (spec.engine != EngineChoice::Interp) {
     load.artifact = spec.module + ".aot";
@@ -60,14 +60,14 @@ Expected<std::shared_ptr<Function>> Function::load(const FunctionSpec& spec) {
   // A module whose imports cannot be met is rejected at start-up, not on its first
   // request.
   if (auto r = granted->check_imports(**m, spec.module); !r) return std::move(r).error();
-  if ((*m)->engine() == Engine::Aot)
+  if ((*m)->engine() == Engine::Native)
     std::fprintf(stderr, "edgecar: function %s: native code (%s)\n", spec.name.c_str(),
                  (*m)->native_origin().c_str());
   if (!(*m)->native_notes().empty())
     std::fprintf(stderr, "edgecar: function %s: %s\n", spec.name.c_str(),
                  (*m)->native_notes().c_str());
   auto f = std::shared_ptr<Function>(new Function(spec, std::move(*m), std::move(*granted)));
-  if (spec.engine == EngineChoice::Auto && f->engine() != Engine::Aot) {
+  if (spec.engine == EngineChoice::Auto && f->engine() != Engine::Native) {
     std::weak_ptr<Function> weak = f;
     NativeCompiler::instance().submit(
         std::move(bytes), load.cache_dir,

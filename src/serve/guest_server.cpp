@@ -18,7 +18,7 @@ Expected<std::unique_ptr<GuestServer>> GuestServer::start(const Manifest& manife
   g->spec_ = *manifest.server;
   const ServerSpec& spec = g->spec_;
   LoadOptions load;
-  load.engine = spec.engine == EngineChoice::Aot ? Engine::Aot : Engine::Interp;
+  load.engine = spec.engine == EngineChoice::Native ? Engine::Native : Engine::Interp;
   load.native_if_available = spec.engine == EngineChoice::Auto;
   load.tier_up = spec.engine == EngineChoice::Auto;
   if (spec.engine != EngineChoice::Interp) {

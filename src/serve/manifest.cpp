@@ -167,10 +167,10 @@ ServerSpec server(const YAML::Node& n, const fs::path& base) {
       sv.engine = EngineChoice::Auto;
     else if (e == "interp")
       sv.engine = EngineChoice::Interp;
-    else if (e == "aot")
-      sv.engine = EngineChoice::Aot;
+    else if (e == "native" || e == "aot")  // aot: the former name
+      sv.engine = EngineChoice::Native;
     else
-      fail(n["engine"], "server.engine must be auto, interp or aot");
+      fail(n["engine"], "server.engine must be auto, interp or native");
   }
   if (n["max_memory_mib"])
     sv.max_memory_mib = number<uint32_t>(n["max_memory_mib"], "server.max_memory_mib", 1, 4096);
@@ -229,10 +229,10 @@ FunctionSpec function(const YAML::Node& node, size_t i, const fs::path& base) {
       f.engine = EngineChoice::Auto;
     } else if (e == "interp") {
       f.engine = EngineChoice::Interp;
-    } else if (e == "aot") {
-      f.engine = EngineChoice::Aot;
+    } else if (e == "native" || e == "aot") {  // aot: the former name
+      f.engine = EngineChoice::Native;
     } else {
-      fail(n["engine"], where + ".engine: \"" + e + "\" is not one of auto, interp, aot");
+      fail(n["engine"], where + ".engine: \"" + e + "\" is not one of auto, interp, native");
     }
   }
   if (const auto& env = n["env"]) {

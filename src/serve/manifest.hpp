@@ -31,7 +31,7 @@ enum class Abi { Wagi, Handler };
 
 // How a function's guest code runs: auto serves from the interpreter at once and
 // switches to native code when its background compilation is done.
-enum class EngineChoice { Auto, Interp, Aot };
+enum class EngineChoice { Auto, Interp, Native };
 
 struct FunctionSpec {
   std::string name;

@@ -46,10 +46,10 @@ std::string AppMetrics::prometheus() const {
       << "\n";
   });
   family("edgecar_runs_total", "counter",
-         "Instances run by a function, by tier (interp, or aot: native code).");
+         "Instances run by a function, by tier (interp, or native code).");
   each([&](const std::string& n, const Metrics& m) {
     o << "edgecar_runs_total{function=\"" << n << "\",engine=\"interp\"} " << m.interp_runs << "\n";
-    o << "edgecar_runs_total{function=\"" << n << "\",engine=\"aot\"} " << m.native_runs << "\n";
+    o << "edgecar_runs_total{function=\"" << n << "\",engine=\"native\"} " << m.native_runs << "\n";
   });
   family("edgecar_traps_total", "counter", "Guest traps.");
   each([&](const std::string& n, const Metrics& m) {

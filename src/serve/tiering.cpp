@@ -47,7 +47,7 @@ void NativeCompiler::loop() {
     }
     auto start = std::chrono::steady_clock::now();
     LoadOptions load;
-    load.engine = Engine::Aot;
+    load.engine = Engine::Native;
     load.cache_dir = job.cache_dir;
     load.compile_threads = 1;  // in the background, beside the requests
     auto m = Module::from_bytes(job.bytes, load);

@@ -991,7 +991,7 @@ def runs(s, function):
         )
         return int(m.group(1)) if m else 0
 
-    return count("interp"), count("aot")
+    return count("interp"), count("native")
 
 
 def test_engine_auto_serves_at_once_then_switches_to_native_code(tmp_path):
@@ -1020,11 +1020,11 @@ def test_engine_aot_is_native_from_the_first_request_and_traps_and_times_out_ali
     s = Server(
         tmp_path,
         manifest(
-            fn("/hello", "hello", "    engine: aot\n")
+            fn("/hello", "hello", "    engine: native\n")
             + fn(
                 "/misbehave",
                 "misbehave",
-                "    engine: aot\n    limits: {timeout_ms: 300, max_memory_mib: 8}\n",
+                "    engine: native\n    limits: {timeout_ms: 300, max_memory_mib: 8}\n",
             )
         ),
     )
@@ -1060,7 +1060,7 @@ def test_engine_interp_never_compiles(tmp_path):
 
 
 def test_simd_guests_run_natively(tmp_path):
-    s = Server(tmp_path, manifest(fn("/simd", "simd_hello", "    engine: aot\n")))
+    s = Server(tmp_path, manifest(fn("/simd", "simd_hello", "    engine: native\n")))
     try:
         assert s.request("GET", "/simd")[2] == b"simd hello\n"
         assert runs(s, "/simd") == (0, 1)
@@ -1070,7 +1070,8 @@ def test_simd_guests_run_natively(tmp_path):
 
 def test_a_module_too_large_to_compile_stays_interpreted(tmp_path, monkeypatch):
     # Native compilation is bounded (EDGECAR_AOT_MAX_INSTRUCTIONS, default 1,000,000):
-    # engine auto keeps serving from the interpreter and says why; engine aot refuses it.
+    # engine auto keeps serving from the interpreter and says why; engine native refuses it
+    # (here under its former name, aot, which manifests may still use).
     monkeypatch.setenv("EDGECAR_AOT_MAX_INSTRUCTIONS", "1000")
     s = Server(tmp_path, manifest(fn("/hello", "hello")))
     try:
@@ -1108,7 +1109,7 @@ def test_engine_must_be_known(tmp_path):
         text=True,
         timeout=10,
     )
-    assert r.returncode == 1 and "is not one of auto, interp, aot" in r.stderr, r.stderr
+    assert r.returncode == 1 and "is not one of auto, interp, native" in r.stderr, r.stderr
 
 
 def test_a_cached_compilation_makes_the_next_start_native_at_once(tmp_path):

@@ -601,7 +601,7 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "spec_runner: --engine must be interp, aot or tier\n");
         return 2;
       }
-      g_load.engine = e == "aot" ? Engine::Aot : Engine::Interp;
+      g_load.engine = e == "aot" ? Engine::Native : Engine::Interp;
       // tier: per-function tiering compiling a function (and its loops' entries) on the
       // spot at its first call or loop iteration, so that interpreted and native frames mix
       // (a call under way stays interpreted; later ones run natively).

@@ -54,7 +54,7 @@ class NativeFiles : public ::testing::Test {
   }
   std::string artifact() {
     std::string path = (dir_ / "api.wasm.aot").string();
-    auto m = load(api_, LoadOptions{Engine::Aot});
+    auto m = load(api_, LoadOptions{Engine::Native});
     EXPECT_TRUE(m && m->save_native(path).ok());
     return path;
   }
@@ -64,7 +64,7 @@ class NativeFiles : public ::testing::Test {
 };
 
 TEST_F(NativeFiles, TheCacheIsFilledThenReused) {
-  LoadOptions o{Engine::Aot};
+  LoadOptions o{Engine::Native};
   o.cache_dir = (dir_ / "cache").string();
   auto first = load(api_, o);
   ASSERT_TRUE(first);
@@ -78,7 +78,7 @@ TEST_F(NativeFiles, TheCacheIsFilledThenReused) {
   // auto (Interp + native_if_available) takes the cache entry too, and compiles nothing
   // for a module that has none.
   LoadOptions a{Engine::Interp, true, "", o.cache_dir};
-  EXPECT_EQ(load(api_, a)->engine(), Engine::Aot);
+  EXPECT_EQ(load(api_, a)->engine(), Engine::Native);
   auto spin = load(spin_, a);
   EXPECT_EQ(spin->engine(), Engine::Interp);
   EXPECT_EQ(spin->native_notes(), "");
@@ -88,7 +88,7 @@ TEST_F(NativeFiles, AnArtifactIsUsedWhenItMatches) {
   LoadOptions o{Engine::Interp, true, artifact(), ""};
   auto m = load(api_, o);
   ASSERT_TRUE(m);
-  EXPECT_EQ(m->engine(), Engine::Aot);
+  EXPECT_EQ(m->engine(), Engine::Native);
   EXPECT_EQ(m->native_origin(), "artifact " + o.artifact);
   EXPECT_EQ(m->native_notes(), "");
   expect_runs(m);
@@ -98,14 +98,14 @@ TEST_F(NativeFiles, AnArtifactIsUsedWhenItMatches) {
 // (auto) or from fresh native code (aot), never from the file.
 void expect_refused(const std::vector<uint8_t>& module, const std::string& file,
                     const std::string& reason) {
-  for (Engine e : {Engine::Interp, Engine::Aot}) {
+  for (Engine e : {Engine::Interp, Engine::Native}) {
     LoadOptions o{e, true, file, ""};
     auto m = Module::from_bytes(module, o);
     ASSERT_TRUE(m.ok()) << m.error().to_string();
     EXPECT_NE((*m)->native_notes().find(file + " refused: " + reason), std::string::npos)
         << (*m)->native_notes();
     EXPECT_EQ((*m)->engine(), e);
-    if (e == Engine::Aot) {
+    if (e == Engine::Native) {
       EXPECT_EQ((*m)->native_origin(), "compiled");
     }
   }
@@ -148,7 +148,7 @@ TEST_F(NativeFiles, TruncatedAndForeignFilesAreRefused) {
 }
 
 TEST_F(NativeFiles, ACorruptCacheEntryIsReplaced) {
-  LoadOptions o{Engine::Aot};
+  LoadOptions o{Engine::Native};
   o.cache_dir = (dir_ / "cache").string();
   ASSERT_TRUE(load(api_, o));
   fs::path entry = fs::directory_iterator(o.cache_dir)->path();
@@ -273,7 +273,7 @@ TEST(NativeLoops, ComputeWhatTheInterpreterComputes) {
   };
   std::vector<std::string> results[2];
   for (int tier = 0; tier < 2; ++tier) {
-    auto m = load_test_module("loops", tier ? Engine::Aot : Engine::Interp);
+    auto m = load_test_module("loops", tier ? Engine::Native : Engine::Interp);
     ASSERT_TRUE(m);
     Store store;
     auto inst = store.instantiate(m, Imports{});

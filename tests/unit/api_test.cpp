@@ -222,7 +222,7 @@ TEST_P(ApiTest, WrongArgumentsAreUsageErrors) {
   EXPECT_FALSE(call("no_such_export", {}).ok());
 }
 
-INSTANTIATE_TEST_SUITE_P(Tiers, ApiTest, ::testing::Values(Engine::Interp, Engine::Aot),
+INSTANTIATE_TEST_SUITE_P(Tiers, ApiTest, ::testing::Values(Engine::Interp, Engine::Native),
                          engine_name);
 
 TEST(Linking, UnknownImportNamesModuleFieldAndType) {
@@ -352,9 +352,9 @@ TEST(Simd, V128ExportsAndGlobalsThroughTheApi) {
 
 // Typed function references (WebAssembly 3.0), on both tiers: tests/unit/wat/typed_refs.wat.
 class TypedRefs : public ::testing::TestWithParam<Engine> {};
-INSTANTIATE_TEST_SUITE_P(Tiers, TypedRefs, ::testing::Values(Engine::Interp, Engine::Aot),
+INSTANTIATE_TEST_SUITE_P(Tiers, TypedRefs, ::testing::Values(Engine::Interp, Engine::Native),
                          [](const auto& info) {
-                           return std::string(info.param == Engine::Aot ? "Native" : "Interp");
+                           return std::string(info.param == Engine::Native ? "Native" : "Interp");
                          });
 
 TEST_P(TypedRefs, CallRefBranchesOnNullAndTraps) {
@@ -548,7 +548,7 @@ TEST(Gc, CastsArraysAndI31) {
 
 // Exception handling (WebAssembly 3.0), on both tiers: tests/unit/wat/exceptions.wat.
 class Exceptions : public ::testing::TestWithParam<Engine> {};
-INSTANTIATE_TEST_SUITE_P(Tiers, Exceptions, ::testing::Values(Engine::Interp, Engine::Aot),
+INSTANTIATE_TEST_SUITE_P(Tiers, Exceptions, ::testing::Values(Engine::Interp, Engine::Native),
                          engine_name);
 
 TEST_P(Exceptions, ThrownCaughtRethrownAndUncaught) {
@@ -596,9 +596,9 @@ TEST_P(Exceptions, ThrownCaughtRethrownAndUncaught) {
 // thrown by a tail-called host function, through native frames, and uncaught.
 TEST_P(Exceptions, HostFunctionsThrowAndPassExceptionsOn) {
   auto m = load_test_module("host_exceptions", GetParam());
-  auto relay_module = load_test_module("host_exceptions_relay", Engine::Aot);
+  auto relay_module = load_test_module("host_exceptions_relay", Engine::Native);
   ASSERT_TRUE(m && relay_module);
-  ASSERT_EQ(relay_module->engine(), Engine::Aot);
+  ASSERT_EQ(relay_module->engine(), Engine::Native);
   Store store;
   EXPECT_EQ(store.create_tag(FuncType{{}, {ValType::I32}}), nullptr);  // tags have no results
   Tag* tag = store.create_tag(FuncType{{ValType::I32}, {}});

@@ -78,7 +78,7 @@ class Interrupt : public ::testing::TestWithParam<std::tuple<Spin, Mode>> {};
 // call ended in the Interrupted trap, 1 when it ended otherwise, 2 on a setup failure.
 int run_and_interrupt(const Spin& spin, Mode mode) {
   LoadOptions load;
-  load.engine = mode == Mode::Aot ? Engine::Aot : Engine::Interp;
+  load.engine = mode == Mode::Aot ? Engine::Native : Engine::Interp;
   load.tier_up = mode == Mode::Tier;
   load.tier_threshold = 1;
   load.tier_synchronous = true;

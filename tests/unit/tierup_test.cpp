@@ -295,7 +295,7 @@ TEST_F(TierCache, ACorruptOrMisplacedFileIsRefusedWithTheReasonAndNeverRun) {
     f.put('\x5a');
   }
   // A whole module's native code where a batch belongs.
-  auto whole = Module::from_file(wat_path("tierup"), LoadOptions{Engine::Aot});
+  auto whole = Module::from_file(wat_path("tierup"), LoadOptions{Engine::Native});
   ASSERT_TRUE(whole.ok()) << whole.error().to_string();
   fs::path misplaced = stored[0].parent_path() / "0000.tier";
   ASSERT_TRUE((*whole)->save_native(misplaced.string()).ok());
