@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Interpreted vs native code under `edgecar serve`: the demo's grayscale function
-(C++, SIMD) on a 1-megapixel PNG, one function per tier (engine: interp, engine: aot) in
+(C++, SIMD) on a 1-megapixel PNG, one function per tier (engine: interp, engine: native) in
 one server, requests one at a time; the answers must be identical.
 
   bench/tier_bench.py [--requests 20] [--write bench/RESULTS.md]
@@ -68,7 +68,7 @@ def main():
     tmp = tempfile.mkdtemp()
     manifest = os.path.join(tmp, "edgecar.yaml")
     fns = ""
-    for engine in ("interp", "aot"):
+    for engine in ("interp", "native"):
         fns += (
             f"  - route: /{engine}\n    module: {module}\n    engine: {engine}\n"
             '    host_modules: [image, dapr]\n    env: {RECORD_EVENTS: "off"}\n'
@@ -82,7 +82,7 @@ def main():
         [binary, "serve", manifest, "--port", "0"], stdout=log, stderr=subprocess.STDOUT, env=env
     )
     port = None
-    deadline = time.time() + 300  # engine aot compiles before serving
+    deadline = time.time() + 300  # engine native compiles before serving
     while port is None and time.time() < deadline:
         log.seek(0)
         m = re.search(r"serving .*http://[^:]+:(\d+)", log.read())
@@ -93,7 +93,7 @@ def main():
         time.sleep(0.05)
     try:
         results, answers = {}, {}
-        for engine in ("interp", "aot"):
+        for engine in ("interp", "native"):
             times = []
             for _ in range(args.requests):
                 c = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
@@ -110,7 +110,7 @@ def main():
                     sys.exit(f"{engine}: answers differ between requests")
             times.sort()
             results[engine] = (statistics.median(times), times[int(len(times) * 0.9) - 1])
-        same = answers["interp"] == answers["aot"]
+        same = answers["interp"] == answers["native"]
     finally:
         proc.terminate()
         proc.wait(timeout=30)
@@ -126,13 +126,13 @@ def main():
         "| engine | median (ms) | p90 (ms) |",
         "|---|---:|---:|",
     ]
-    for engine in ("interp", "aot"):
+    for engine in ("interp", "native"):
         lines.append(
             f"| {engine} | {results[engine][0] * 1000:.1f} | {results[engine][1] * 1000:.1f} |"
         )
     lines += [
         "",
-        f"Native code is **{results['interp'][0] / results['aot'][0]:.2f}x** as fast by median; "
+        f"Native code is **{results['interp'][0] / results['native'][0]:.2f}x** as fast by median; "
         f"answers identical: {'yes' if same else 'NO'}.",
     ]
     report = "\n".join(lines) + "\n"
