@@ -375,10 +375,11 @@ class Module {
   std::optional<FuncType> export_func_type(std::string_view name) const;
   ModuleSummary summary() const;
 
-  explicit Module(std::unique_ptr<detail::ModuleData> d);
   ~Module();
 
  private:
+  // Modules come from from_bytes and from_file only.
+  explicit Module(std::unique_ptr<detail::ModuleData> d);
   std::unique_ptr<detail::ModuleData> data_;
   friend const detail::ModuleData& detail::data_of(const Module& m);
 };

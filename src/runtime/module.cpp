@@ -231,7 +231,7 @@ Expected<std::shared_ptr<const Module>> Module::from_bytes(std::span<const uint8
   for (size_t i = 0; i < md->module.exports.size(); ++i)
     md->export_index.emplace(md->module.exports[i].name, static_cast<uint32_t>(i));
   std::shared_ptr<aot::TierUp> tiering = md->tier;
-  auto module = std::make_shared<const Module>(std::move(md));
+  auto module = std::shared_ptr<const Module>(new Module(std::move(md)));
   if (tiering) aot::tier_owner(tiering, module);
   return std::shared_ptr<const Module>(std::move(module));
 }
