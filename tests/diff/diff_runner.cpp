@@ -219,7 +219,7 @@ int main(int argc, char** argv) {
     if (flag == "--max-call-depth") limits.max_call_depth = std::stoul(argv[i + 1]);
     if (flag == "--engine") {
       std::string e = argv[i + 1];
-      load.engine = e == "aot" ? Engine::Native : Engine::Interp;
+      load.engine = e == "native" || e == "aot" ? Engine::Native : Engine::Interp;
       load.tier_up = e == "tier";
       load.tier_threshold = 1;
       load.tier_synchronous = true;

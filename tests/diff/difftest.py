@@ -22,7 +22,7 @@ module kept with --keep, and the run fails when they pass --max-one-sided of the
 run (a bug that made edgecar run out early everywhere would otherwise hide behind them).
 References of GC types are not compared: wasmtime-py can neither pass nor read them.
 
-    difftest.py --runner build/tests/diff_runner --calls 100000 --seed 1 [--engine aot] [--keep DIR]
+    difftest.py --runner build/tests/diff_runner --calls 100000 --seed 1 [--engine native] [--keep DIR]
 
 Prints a summary (modules, calls, agreements by outcome, disagreements) and exits 1 on a
 disagreement; each one is saved under --keep (the module and a JSON record to replay).
@@ -863,7 +863,7 @@ def main():
     p.add_argument("--timeout-ms", type=int, default=2000)
     p.add_argument(
         "--engine",
-        choices=["interp", "aot", "tier"],
+        choices=["interp", "native", "aot", "tier"],  # aot: native's former name
         default="interp",
         help="edgecar's tier: the interpreter, native code (LLVM), or tiered (each function native from its second call)",
     )

@@ -597,11 +597,12 @@ int main(int argc, char** argv) {
       expect_files = std::stoi(argv[++i]);
     } else if (a == "--engine" && i + 1 < argc) {
       std::string e = argv[++i];
-      if (e != "aot" && e != "interp" && e != "tier") {
-        std::fprintf(stderr, "spec_runner: --engine must be interp, aot or tier\n");
+      if (e == "aot") e = "native";  // the former name
+      if (e != "native" && e != "interp" && e != "tier") {
+        std::fprintf(stderr, "spec_runner: --engine must be interp, native or tier\n");
         return 2;
       }
-      g_load.engine = e == "aot" ? Engine::Native : Engine::Interp;
+      g_load.engine = e == "native" ? Engine::Native : Engine::Interp;
       // tier: per-function tiering compiling a function (and its loops' entries) on the
       // spot at its first call or loop iteration, so that interpreted and native frames mix
       // (a call under way stays interpreted; later ones run natively).
