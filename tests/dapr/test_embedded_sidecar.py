@@ -7,10 +7,12 @@ than the cap. The guest (tests/wasi/guests/net.c) only waits in accept meanwhile
 import http.client
 import json
 import os
+import select
 import socket
 import subprocess
 import sys
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
@@ -155,17 +157,23 @@ def test_hostile_clients_leave_it_serving(sidecars):
     s.sendall(b"NOT HTTP AT ALL\r\n\r\n")
     assert s.recv(100) == b""
     s.close()
-    # More connections than the cap (256): the extra ones are closed at once.
+    # More connections than the cap (256): the extra ones are closed at once. A few may be
+    # admitted instead when an earlier connection (another test's) ends during the flood
+    # (they wait for a request), and a loaded machine may take a while to accept them all:
+    # watch the 44 together for up to 20 s.
     held = [socket.create_connection(("127.0.0.1", a), timeout=10) for _ in range(300)]
     try:
-        closed = 0
-        for s in held[256:]:
-            s.settimeout(5)
-            try:
-                closed += s.recv(1) == b""
-            except ConnectionResetError:
-                closed += 1
-        assert closed >= 40
+        closed, pending = 0, set(held[256:])
+        deadline = time.time() + 20
+        while pending and closed < 40 and time.time() < deadline:
+            readable, _, _ = select.select(list(pending), [], [], deadline - time.time())
+            for s in readable:
+                try:
+                    closed += s.recv(1) == b""
+                except ConnectionResetError:
+                    closed += 1
+                pending.discard(s)
+        assert closed >= 40, f"{closed} of {len(held) - 256} connections over the cap closed"
     finally:
         for s in held:
             s.close()
