@@ -16,6 +16,11 @@ namespace edgecar::interp {
 
 namespace {
 Cell g_exit_code[1];
+
+// An i32 operand, zero-extended.
+uint64_t zext32(uint64_t v) {
+  return static_cast<uint32_t>(v);
+}
 }  // namespace
 
 const Cell* exit_code() {
@@ -81,10 +86,6 @@ __attribute__((aligned(64))) std::optional<TrapKind> run_loop(Store::Impl* S, Fu
   LOAD_MEMORY();
 
 #define U32(i) static_cast<uint32_t>(fp[pc[i]])
-#define U32V(v)              \
-  uint64_t {                 \
-    static_cast<uint32_t>(v) \
-  }  // an i32 operand, zero-extended
 #define I32(i) static_cast<int32_t>(static_cast<uint32_t>(fp[pc[i]]))
 #define U64(i) (fp[pc[i]])
 #define I64(i) static_cast<int64_t>(fp[pc[i]])
@@ -464,7 +465,7 @@ L_TableGrow: {
 L_TableFill: {
   TableInst* t = inst->tables[pc[2]];
   uint64_t* b = fp + pc[1];
-  if (UNLIKELY(!t->fill(U32V(b[0]), b[1], U32V(b[2])))) TRAP(TableOutOfBounds);
+  if (UNLIKELY(!t->fill(zext32(b[0]), b[1], zext32(b[2])))) TRAP(TableOutOfBounds);
   pc += 3;
   NEXT();
 }
@@ -472,7 +473,8 @@ L_TableCopy: {
   TableInst* dt = inst->tables[pc[2]];
   TableInst* st = inst->tables[pc[3]];
   uint64_t* b = fp + pc[1];
-  if (UNLIKELY(!dt->copy_from(U32V(b[0]), *st, U32V(b[1]), U32V(b[2])))) TRAP(TableOutOfBounds);
+  if (UNLIKELY(!dt->copy_from(zext32(b[0]), *st, zext32(b[1]), zext32(b[2]))))
+    TRAP(TableOutOfBounds);
   pc += 4;
   NEXT();
 }
@@ -480,7 +482,8 @@ L_TableInit: {
   ElemInst& e = inst->elems[pc[2]];
   TableInst* t = inst->tables[pc[3]];
   uint64_t* b = fp + pc[1];
-  if (UNLIKELY(!t->init_from(U32V(b[0]), e.refs, U32V(b[1]), U32V(b[2])))) TRAP(TableOutOfBounds);
+  if (UNLIKELY(!t->init_from(zext32(b[0]), e.refs, zext32(b[1]), zext32(b[2]))))
+    TRAP(TableOutOfBounds);
   pc += 4;
   NEXT();
 }
